@@ -1,0 +1,225 @@
+"""Loading a data source into a validated `CXData`.
+
+A data source is a directory holding `customers`, `contacts` and `surveys`, each as `<table>.csv` or
+`<table>.parquet`, in canonical columns (see `cxresearch.schema`), plus an optional `dataset.json`
+(`{"name": ..., "observed_until": "YYYY-MM-DD", "observed_from": ...}`). Bad data never raises anything but
+`DataValidationError`, which lists every problem found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from cxresearch.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, TABLES, CXData
+from cxresearch.validation import DATE_COLUMNS, DataValidationError, Problem, check_tables, parse_tables
+
+__all__ = ["DataValidationError", "Problem", "fingerprint_files", "load_source"]
+
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+DATASET_FILE = "dataset.json"
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def load_source(source: str | Path) -> CXData:
+    """Read and validate a data directory; raises DataValidationError listing every problem found."""
+    directory = Path(source)
+    if not directory.is_dir():
+        reason = "not a directory" if directory.exists() else "no such directory"
+        raise DataValidationError([Problem("source", None, 0, [], f"{directory}: {reason}")])
+
+    problems: list[Problem] = []
+    files: dict[str, bytes] = {}
+    dataset = _read_dataset_json(directory, files, problems)
+    frames: dict[str, pd.DataFrame | None] = {}
+    for table in TABLES:
+        frames[table] = _read_table(directory, table, files, problems)
+
+    typed, parse_problems, unparsed = parse_tables(frames)
+    problems += parse_problems
+    observed_until = dataset.pop("observed_until", None)
+    if observed_until is None:
+        observed_until = _latest_date(typed)
+    problems += check_tables(typed, observed_until, unparsed)
+    if problems:
+        raise DataValidationError(problems)
+
+    name = dataset.pop("name", None) or directory.resolve().name
+    return CXData(
+        customers=typed["customers"],
+        contacts=typed["contacts"],
+        surveys=typed["surveys"],
+        observed_until=observed_until,
+        name=str(name),
+        fingerprint=_fingerprint(files),
+        metadata={**dataset, "source": str(directory.resolve()), "files": sorted(files)},
+    )
+
+
+def fingerprint_files(paths: Iterable[str | Path]) -> str:
+    """First 16 hex chars of the sha256 over the files' bytes, taken in order of file name."""
+    return _fingerprint({str(p): Path(p).read_bytes() for p in paths})
+
+
+def _fingerprint(files: dict[str, bytes]) -> str:
+    """First 16 hex chars of the sha256 over file contents, taken in order of file name (then path)."""
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: (Path(p).name, p)):
+        digest.update(files[path])
+    return digest.hexdigest()[:16]
+
+
+def _read_dataset_json(directory: Path, files: dict[str, bytes], problems: list[Problem]) -> dict:
+    """The optional dataset.json as a dict, with `observed_until` parsed to a Timestamp when present."""
+    path = directory / DATASET_FILE
+    if not path.is_file():
+        return {}
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        problems.append(Problem(DATASET_FILE, None, 0, [], f"cannot be read ({_first_line(err)})"))
+        return {}
+    files[str(path)] = raw
+    try:
+        dataset = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        problems.append(Problem(DATASET_FILE, None, 0, [], f"not valid UTF-8 JSON ({_first_line(err)})"))
+        return {}
+    if not isinstance(dataset, dict):
+        problems.append(Problem(DATASET_FILE, None, 0, [], "must hold a JSON object"))
+        return {}
+    for key in ("observed_until", "observed_from"):
+        if dataset.get(key) is None:
+            dataset.pop(key, None)
+            continue
+        try:
+            value = pd.Timestamp(dataset[key])
+            if pd.isna(value):
+                raise ValueError
+        except (ValueError, TypeError):
+            problems.append(Problem(DATASET_FILE, key, 0, [], f"not an ISO 8601 date: {dataset[key]!r}"))
+            dataset.pop(key)
+            continue
+        if key == "observed_until":
+            # Timestamps in the model are tz-naive (UTC when a zone is given).
+            dataset[key] = value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+    return dataset
+
+
+def _read_table(
+    directory: Path, table: str, files: dict[str, bytes], problems: list[Problem]
+) -> pd.DataFrame | None:
+    """One table's file as a DataFrame (canonical columns as read, not yet typed), or None with a problem."""
+    found = [directory / f"{table}.{fmt}" for fmt in FORMATS if (directory / f"{table}.{fmt}").is_file()]
+    if not found:
+        problems.append(
+            Problem(table, None, 0, [], f"table missing: no {table}.csv or {table}.parquet in {directory}")
+        )
+        return None
+    if len(found) > 1:
+        problems.append(
+            Problem(table, None, 0, [], f"both {found[0].name} and {found[1].name} found; keep one")
+        )
+        return None
+    path = found[0]
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        problems.append(Problem(table, None, 0, [], f"{path.name} cannot be read ({_first_line(err)})"))
+        return None
+    files[str(path)] = raw
+    if not raw:
+        problems.append(Problem(table, None, 0, [], f"{path.name} is empty (0 bytes)"))
+        return None
+    if path.suffix == ".csv":
+        df, message = _parse_csv(raw, table)
+    else:
+        df, message = _parse_parquet(raw)
+    if message:
+        problems.append(Problem(table, None, 0, [], f"{path.name}: {message}"))
+        return None
+    # Customers are the population every analysis starts from; no events is a valid (if quiet) dataset.
+    if table == "customers" and len(df) == 0:
+        problems.append(Problem(table, None, 0, [], f"{path.name} has no rows"))
+    return df
+
+
+def _parse_csv(raw: bytes, table: str) -> tuple[pd.DataFrame | None, str]:
+    """A CSV file's bytes as a DataFrame with canonical columns read as text, or (None, why not)."""
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM) :]
+    # UTF-16 text is mostly valid UTF-8 byte by byte (ASCII plus NULs), so NULs are checked explicitly.
+    if b"\x00" in raw:
+        return None, "not UTF-8 text (it contains NUL bytes, e.g. UTF-16); save it as UTF-8"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return (
+            None,
+            f"not UTF-8 text (invalid byte 0x{raw[err.start]:02x} at offset {err.start}); save it as UTF-8",
+        )
+    if not raw.strip():
+        return None, "is empty (no header)"
+    # Canonical columns are read as text and parsed by the validator, so ids keep leading zeros and bad
+    # values are reported rather than guessed; only empty fields are missing values.
+    canonical = {name: pa.string() for name in {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table]}}
+    try:
+        arrow = pacsv.read_csv(
+            pa.BufferReader(raw),
+            convert_options=pacsv.ConvertOptions(
+                column_types=canonical, null_values=[""], strings_can_be_null=True
+            ),
+        )
+    except (pa.ArrowException, ValueError) as err:
+        return None, f"not a readable CSV file ({_first_line(err)})"
+    return _to_pandas(arrow)
+
+
+def _parse_parquet(raw: bytes) -> tuple[pd.DataFrame | None, str]:
+    """A Parquet file's bytes as a DataFrame, or (None, why not)."""
+    try:
+        arrow = pq.read_table(pa.BufferReader(raw))
+    except (pa.ArrowException, OSError, ValueError) as err:
+        return None, f"not a readable Parquet file ({_first_line(err)})"
+    return _to_pandas(arrow)
+
+
+def _to_pandas(arrow: pa.Table) -> tuple[pd.DataFrame | None, str]:
+    """An Arrow table as pandas (dates as datetime64, not date objects), or (None, why not)."""
+    names = arrow.column_names
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        return None, f"column names appear more than once: {', '.join(duplicated)}"
+    try:
+        df = arrow.to_pandas(date_as_object=False)
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        return None, f"cannot be converted ({_first_line(err)})"
+    # A frame written with e.g. customer_id as its index keeps it in the pandas metadata: make it a column.
+    named = [level for level in df.index.names if level is not None]
+    return (df.reset_index(level=named) if named else df), ""
+
+
+def _latest_date(frames: dict[str, pd.DataFrame | None]) -> pd.Timestamp | None:
+    """The latest date or timestamp in any table, or None when there is none."""
+    latest = [
+        df[column].max()
+        for table, df in frames.items()
+        if df is not None
+        for column in DATE_COLUMNS[table]
+        if column in df.columns and pd.api.types.is_datetime64_dtype(df[column].dtype)
+    ]
+    latest = [d for d in latest if not pd.isna(d)]
+    return max(latest) if latest else None
+
+
+def _first_line(err: Exception) -> str:
+    """The first line of an exception message, shortened, for one-line problems."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

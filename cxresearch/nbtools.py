@@ -1,0 +1,71 @@
+"""Plumbing shared by the notebooks: open the data, start a results file, show figures and sentences."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from cxresearch.io import load_source
+from cxresearch.plots import set_theme
+from cxresearch.results import Results
+from cxresearch.schema import CXData
+
+
+@dataclass
+class NotebookContext:
+    """What every notebook starts from: the validated data and its (still empty) results file."""
+
+    data: CXData
+    results: Results
+    results_dir: Path
+
+    def finish(self) -> Path:
+        """Write the results file and return its path."""
+        return self.results.write(self.results_dir)
+
+
+def start(notebook: str, data_source: str, results_dir: str, parameters: dict[str, Any]) -> NotebookContext:
+    """Load and validate the data source, apply the house plot style and open `<results_dir>/<notebook>.json`."""
+    set_theme()
+    pd.set_option("display.precision", 3)
+    data = load_source(data_source)
+    results = Results(
+        notebook=notebook,
+        parameters={"data_source": data.name, **parameters},
+        data_fingerprint=data.fingerprint,
+    )
+    return NotebookContext(data=data, results=results, results_dir=Path(results_dir))
+
+
+def show(fig: plt.Figure) -> None:
+    """Display a figure once (the inline backend would otherwise show it twice) and free its memory."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
+def say(text: str, *values: Any) -> None:
+    """Display a Markdown sentence; `{}` placeholders are filled with HTML-escaped `values` (data-derived text)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text.format(*(html.escape(str(v)) for v in values))))
+
+
+def table(df: pd.DataFrame, digits: int = 2) -> None:
+    """Display a DataFrame rounded to `digits`, with data-derived text escaped."""
+    from IPython.display import HTML, display
+
+    display(HTML(df.round(digits).to_html(escape=True, na_rep="–")))
+
+
+def read_truth(data_source: str) -> dict | None:
+    """The simulator's `truth.json` beside the data, or None for real data (which has no known truth)."""
+    path = Path(data_source) / "truth.json"
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -1,0 +1,88 @@
+"""Executive-summary figures, drawn only from the results files (never from re-run analyses)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from cxresearch.plots import PALETTE, new_figure
+from cxresearch.plots.loyalty import plot_churn_by_level
+from cxresearch.summary import SuiteResults
+
+#: Terms of the churn model that are CX drivers (not controls), in display order.
+CX_DRIVER_TERMS: tuple[str, ...] = (
+    "ces_mean_90d", "csat_last", "nps_last", "reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d",
+)
+
+
+def plot_churn_by_nps_group(suite: SuiteResults, window_months: float | None = None) -> plt.Figure | None:
+    """Churn rate (%) by latest NPS group with 95% CIs, or None when the loyalty results lack it."""
+    table = suite.table("04_loyalty_metrics", "churn_by_nps_group")
+    if table is None or table.empty:
+        return None
+    return plot_churn_by_level(
+        table.set_index(table.columns[0]), window_months=window_months,
+        title="Detractors leave more often: churn by latest NPS group",
+    )
+
+
+def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract") -> plt.Figure | None:
+    """Share of customers still active (%) by months since sign-up, per segment, with 95% bands."""
+    table = suite.table("03_customer_lifetime", f"km_by_{segment}")
+    if table is None or table.empty:
+        return None
+    fig, (ax,) = new_figure()
+    for colour, (group, curve) in zip(PALETTE, table.groupby("group", sort=True)):
+        ax.step(curve["time"], 100 * curve["survival"], where="post", color=colour, label=str(group), linewidth=2)
+        ax.fill_between(curve["time"], 100 * curve["ci_low"], 100 * curve["ci_high"], step="post",
+                        color=colour, alpha=0.15, linewidth=0)
+    ax.set_xlabel("months since sign-up")
+    ax.set_ylabel("% of customers still active")
+    ax.set_ylim(0, 101)
+    ax.set_title(f"How long customers stay, by {segment}")
+    ax.legend(title=segment)
+    fig.tight_layout()
+    return fig
+
+
+def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
+    """Odds ratios (log axis, 95% CIs) of the CX drivers in the churn model, or None when absent."""
+    table = suite.table("02_churn_drivers", "odds_ratios")
+    if table is None or table.empty:
+        return None
+    table = table.set_index(table.columns[0])
+    table = table.loc[[t for t in CX_DRIVER_TERMS if t in table.index]]
+    if table.empty:
+        return None
+    fig, (ax,) = new_figure(9, 1.2 + 0.45 * len(table))
+    rows = np.arange(len(table))[::-1]
+    colours = [PALETTE[3] if o > 1 else PALETTE[0] for o in table["odds_ratio"]]
+    ax.hlines(rows, table["or_ci_low"], table["or_ci_high"], colors=colours, linewidth=2)
+    ax.scatter(table["odds_ratio"], rows, color=colours, zorder=3)
+    ax.axvline(1, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(rows, list(table["label"]))
+    ax.set_xlabel("odds ratio of churn, log scale (above 1: more churn; bars: 95% CI)")
+    ax.set_title("What goes with churn")
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_value_by_segment(suite: SuiteResults, segment: str = "contract", currency: str = "") -> plt.Figure | None:
+    """Lifetime value of a new customer per segment (currency) with 95% CIs, or None when absent."""
+    table = suite.table("05_retention_economics", f"clv_by_{segment}")
+    if table is None or table.empty:
+        return None
+    fig, (ax,) = new_figure()
+    x = np.arange(len(table))
+    err = np.vstack([table["clv"] - table["ci_low"], table["ci_high"] - table["clv"]])
+    ax.bar(x, table["clv"], color=PALETTE[2], width=0.6)
+    ax.errorbar(x, table["clv"], yerr=err, fmt="none", ecolor="black", capsize=4)
+    ax.set_xticks(x, [str(g) for g in table["group"]])
+    ax.set_xlabel(segment)
+    ax.set_ylabel(f"lifetime value per new customer ({currency})" if currency else "lifetime value per new customer")
+    ax.set_title(f"What a new customer is worth, by {segment}")
+    ax.grid(axis="x", visible=False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,108 @@
+"""The results contract: each notebook writes its key figures, with units and uncertainty, to a JSON file."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Estimate:
+    """One reported number: value with unit, optional 95% interval, and a plain-words label."""
+
+    value: float
+    unit: str
+    label: str
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    note: str = ""
+
+    def format(self, digits: int = 1) -> str:
+        """Human-readable 'value unit (95% CI low to high)'."""
+        unit = "" if self.unit in ("", "count", "ratio") else (self.unit if self.unit == "%" else f" {self.unit}")
+        text = f"{self.value:,.{digits}f}{unit}"
+        if self.ci_low is not None and self.ci_high is not None:
+            text += f" (95% CI {self.ci_low:,.{digits}f} to {self.ci_high:,.{digits}f})"
+        return text
+
+
+@dataclass
+class Results:
+    """The content of `results/<notebook>.json`."""
+
+    notebook: str
+    parameters: dict[str, Any]
+    data_fingerprint: str
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, key: str, estimate: Estimate) -> Estimate:
+        """Record an estimate under `key` and return it."""
+        self.estimates[key] = estimate
+        return estimate
+
+    def add_table(self, key: str, df: pd.DataFrame) -> None:
+        """Record a small DataFrame (its index becomes a column) as a list of records."""
+        frame = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
+        self.tables[key] = frame.to_dict(orient="records")
+
+    def skip(self, analysis: str, reason: str) -> None:
+        """Record that an analysis could not be run on this data, and why."""
+        self.skipped.append({"analysis": analysis, "reason": reason})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary."""
+        out = asdict(self)
+        out["schema_version"] = SCHEMA_VERSION
+        return _jsonable(out)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write `<directory>/<notebook>.json` atomically and return its path."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.notebook}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False))
+        tmp.replace(path)
+        return path
+
+
+def read_results(path: str | Path) -> Results:
+    """Load a results file written by `Results.write`."""
+    raw = json.loads(Path(path).read_text())
+    raw.pop("schema_version", None)
+    raw["estimates"] = {k: Estimate(**v) for k, v in raw.get("estimates", {}).items()}
+    return Results(**raw)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars, timestamps and non-finite floats into JSON-safe values."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, (pd.Timestamp,)):
+        return None if pd.isna(obj) else obj.isoformat()
+    if obj is pd.NaT or (obj is not None and not isinstance(obj, str) and pd.api.types.is_scalar(obj) and pd.isna(obj)):
+        return None
+    return obj

@@ -1,0 +1,99 @@
+"""The executive summary's building blocks, made only from the analysis notebooks' results files."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cxresearch.results import Estimate, Results, read_results
+
+#: The analysis notebooks the summary draws on, in reading order, with a plain-words title.
+SECTIONS: dict[str, str] = {
+    "01_data_audit": "The data",
+    "02_churn_drivers": "What drives churn",
+    "03_customer_lifetime": "How long customers stay",
+    "04_loyalty_metrics": "Satisfaction, loyalty and effort",
+    "05_retention_economics": "What retention is worth",
+}
+
+#: KPI tiles: (notebook, estimate key, digits).
+KPI_TILES: list[tuple[str, str, int]] = [
+    ("02_churn_drivers", "churn_rate_window", 1),
+    ("03_customer_lifetime", "median_lifetime_months", 1),
+    ("04_loyalty_metrics", "nps_score", 1),
+    ("04_loyalty_metrics", "ces_high_effort_pct", 1),
+    ("05_retention_economics", "clv_per_customer", 0),
+    ("05_retention_economics", "acquisition_to_retention_cost_ratio", 1),
+]
+
+
+@dataclass
+class SuiteResults:
+    """Every results file found in a run's results directory, and which expected ones are missing."""
+
+    results: dict[str, Results]
+    missing: list[str]
+
+    def estimate(self, notebook: str, key: str) -> Estimate | None:
+        """The estimate `key` of `notebook`, or None when that notebook or figure is absent."""
+        res = self.results.get(notebook)
+        return None if res is None else res.estimates.get(key)
+
+    def table(self, notebook: str, key: str) -> pd.DataFrame | None:
+        """A results table as a DataFrame, or None when absent."""
+        res = self.results.get(notebook)
+        return None if res is None or key not in res.tables else pd.DataFrame(res.tables[key])
+
+
+def load_suite_results(results_dir: str | Path) -> SuiteResults:
+    """Read every `<notebook>.json` in `results_dir`; list the expected notebooks that wrote nothing."""
+    directory = Path(results_dir)
+    found = {p.stem: read_results(p) for p in sorted(directory.glob("*.json")) if p.stem in SECTIONS}
+    return SuiteResults(results=found, missing=[nb for nb in SECTIONS if nb not in found])
+
+
+def kpi_tiles_html(suite: SuiteResults) -> str:
+    """A row of KPI tiles (self-contained HTML, every text escaped); absent figures are shown as 'not available'."""
+    tiles = []
+    for notebook, key, digits in KPI_TILES:
+        est = suite.estimate(notebook, key)
+        if est is None:
+            value, label, ci = "n/a", key.replace("_", " "), "not available in this run"
+        else:
+            unit = est.unit if est.unit in ("%",) else f" {est.unit}" if est.unit not in ("", "ratio", "count") else ""
+            value = f"{est.value:,.{digits}f}{unit}"
+            label = est.label
+            ci = (
+                f"95% CI {est.ci_low:,.{digits}f} to {est.ci_high:,.{digits}f}"
+                if est.ci_low is not None and est.ci_high is not None
+                else "no interval"
+            )
+        tiles.append(
+            '<div style="flex:1 1 180px;border:1px solid #d0d7de;border-radius:8px;padding:12px 14px;'
+            'background:#f8fafc">'
+            f'<div style="font-size:26px;font-weight:700;color:#0b3d91">{html.escape(value)}</div>'
+            f'<div style="font-size:14px;margin-top:4px">{html.escape(label)}</div>'
+            f'<div style="font-size:12px;color:#57606a;margin-top:2px">{html.escape(ci)}</div></div>'
+        )
+    return '<div style="display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px">' + "".join(tiles) + "</div>"
+
+
+def headlines(suite: SuiteResults) -> list[str]:
+    """The findings each notebook wrote, in section order, prefixed by the section title."""
+    lines = []
+    for notebook, title in SECTIONS.items():
+        res = suite.results.get(notebook)
+        if res is None:
+            lines.append(f"{title}: no results (the analysis did not complete in this run).")
+            continue
+        lines.extend(f"{title}: {finding}" for finding in res.findings)
+        lines.extend(f"{title}: not estimated: {s['analysis']} ({s['reason']})" for s in res.skipped)
+    return lines
+
+
+def bullets_html(lines: list[str]) -> str:
+    """An escaped HTML bullet list."""
+    return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"

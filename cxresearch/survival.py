@@ -1,0 +1,529 @@
+"""Customer lifetime: Kaplan-Meier curves, log-rank tests, Cox proportional hazards and restricted mean survival.
+
+All durations are in months from signup; `event` marks an observed churn, everything else is right-censored.
+The estimators are lifelines' (Davidson-Pilon 2019, JOSS 4(40):1317); this module adds the tidy result objects,
+the at-risk tables and the data hygiene (small groups, missing values, constant columns) with notes saying what
+was done.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.utils import median_survival_times, restricted_mean_survival_time
+
+from cxresearch.results import Estimate
+
+#: Label of the single group when no grouping column is given.
+ALL = "all"
+
+#: Z value of a two-sided 95% normal interval.
+Z95 = 1.959963984540054
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Kaplan-Meier
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KMResult:
+    """Kaplan-Meier estimates per group (Kaplan & Meier 1958), with log-log Greenwood 95% bands."""
+
+    group: str | None
+    survival: pd.DataFrame  # group, time, survival, ci_low, ci_high (time in months, survival as a fraction)
+    at_risk: pd.DataFrame  # group, time, at_risk, censored, events
+    medians: pd.DataFrame  # group, n, events, median, ci_low, ci_high, reached
+    notes: list[str] = field(default_factory=list)
+    fitters: dict[str, KaplanMeierFitter] = field(default_factory=dict, repr=False)
+
+    @property
+    def groups(self) -> list[str]:
+        """Group labels kept in the analysis, in display order."""
+        return list(self.fitters)
+
+    def survival_at(self, months: Sequence[float] = (12, 24, 36)) -> pd.DataFrame:
+        """Share still active at each horizon (fraction) with 95% CI; NaN beyond a group's follow-up."""
+        rows = []
+        for name, kmf in self.fitters.items():
+            last = float(kmf.durations.max())
+            ci = kmf.confidence_interval_survival_function_
+            for t in months:
+                if t > last:
+                    rows.append({"group": name, "months": t, "survival": np.nan, "ci_low": np.nan, "ci_high": np.nan})
+                    continue
+                rows.append(
+                    {
+                        "group": name,
+                        "months": t,
+                        "survival": _step_at(kmf.survival_function_.iloc[:, 0], t),
+                        "ci_low": _step_at(ci.iloc[:, 0], t),
+                        "ci_high": _step_at(ci.iloc[:, 1], t),
+                    }
+                )
+        return pd.DataFrame(rows, columns=["group", "months", "survival", "ci_low", "ci_high"])
+
+    def summary(self, months: Sequence[float] = (12, 24)) -> pd.DataFrame:
+        """One row per group: n, churn events, median lifetime (months, 95% CI) and survival at `months`."""
+        out = self.medians.set_index("group")
+        at = self.survival_at(months)
+        for t in months:
+            sub = at[at["months"] == t].set_index("group")
+            out[f"survival_{t:g}m"] = sub["survival"]
+            out[f"survival_{t:g}m_ci_low"] = sub["ci_low"]
+            out[f"survival_{t:g}m_ci_high"] = sub["ci_high"]
+        return out
+
+    def to_estimates(self, months: Sequence[float] = (12, 24)) -> dict[str, Estimate]:
+        """Median lifetimes (months) and survival at `months` (% still active) as reportable estimates."""
+        out: dict[str, Estimate] = {}
+        for row in self.medians.itertuples():
+            note = "" if row.reached else "median not reached: more than half are still active at last follow-up"
+            out[f"median_lifetime_{row.group}"] = Estimate(
+                value=float(row.median),
+                unit="months",
+                label=f"Median customer lifetime ({row.group})",
+                ci_low=_none_if_nan(row.ci_low),
+                ci_high=_none_if_nan(row.ci_high),
+                n=int(row.n),
+                note=note,
+            )
+        for row in self.survival_at(months).itertuples():
+            if np.isnan(row.survival):
+                continue
+            out[f"survival_{row.months:g}m_{row.group}"] = Estimate(
+                value=100 * row.survival,
+                unit="%",
+                label=f"Still active after {row.months:g} months ({row.group})",
+                ci_low=100 * row.ci_low,
+                ci_high=100 * row.ci_high,
+                n=int(self.fitters[row.group].durations.shape[0]),
+            )
+        return out
+
+
+def kaplan_meier(
+    df: pd.DataFrame,
+    group: str | None = None,
+    duration: str = "duration_months",
+    event: str = "event",
+    min_group_size: int = 30,
+    at_risk_step: float = 6.0,
+) -> KMResult:
+    """Kaplan-Meier survival (fraction still active vs months) per level of `group`, with at-risk table.
+
+    Parameters
+    ----------
+    df : one row per customer with `duration` (months, right-censored) and `event` (churn observed).
+    group : optional column; levels with fewer than `min_group_size` customers are dropped with a note.
+    at_risk_step : spacing in months of the at-risk table (0, step, 2*step, ... up to the last follow-up).
+
+    Returns
+    -------
+    KMResult. The at-risk table follows survminer: `at_risk` at time t counts customers with duration >= t;
+    `events` and `censored` count those with duration <= t (cumulative).
+
+    References
+    ----------
+    Kaplan & Meier (1958), JASA 53:457-481. Median CI: Brookmeyer & Crowley (1982), Biometrics 38:29-41, taken as
+    the times where the 95% band crosses 0.5 (lifelines `median_survival_times` of the confidence interval).
+    """
+    groups, notes = _split_groups(df, group, duration, event, min_group_size)
+    fitters: dict[str, KaplanMeierFitter] = {}
+    curves, tables, medians = [], [], []
+    for name, sub in groups.items():
+        kmf = KaplanMeierFitter(label=name).fit(sub[duration], sub[event], label=name)
+        fitters[name] = kmf
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        curves.append(
+            pd.DataFrame(
+                {
+                    "group": name,
+                    "time": sf.index.to_numpy(dtype=float),
+                    "survival": sf.to_numpy(),
+                    "ci_low": ci.iloc[:, 0].to_numpy(),
+                    "ci_high": ci.iloc[:, 1].to_numpy(),
+                }
+            )
+        )
+        tables.append(_at_risk_table(name, sub[duration].to_numpy(float), sub[event].to_numpy(bool), at_risk_step))
+        medians.append(_median_row(name, kmf, len(sub), int(sub[event].sum())))
+    return KMResult(
+        group=group,
+        survival=pd.concat(curves, ignore_index=True),
+        at_risk=pd.concat(tables, ignore_index=True),
+        medians=pd.DataFrame(medians),
+        notes=notes,
+        fitters=fitters,
+    )
+
+
+def _at_risk_table(name: str, t: np.ndarray, e: np.ndarray, step: float) -> pd.DataFrame:
+    """Survminer-style counts at 0, step, 2*step, ...: at risk (t_i >= time), cumulative events and censored."""
+    times = np.arange(0.0, np.ceil(t.max() / step) * step + step / 2, step)
+    return pd.DataFrame(
+        {
+            "group": name,
+            "time": times,
+            "at_risk": [int((t >= x).sum()) for x in times],
+            "censored": [int(((t <= x) & ~e).sum()) for x in times],
+            "events": [int(((t <= x) & e).sum()) for x in times],
+        }
+    )
+
+
+def _median_row(name: str, kmf: KaplanMeierFitter, n: int, events: int) -> dict:
+    """Median lifetime (months) and Brookmeyer-Crowley-style CI; NaN where the curve never crosses 0.5."""
+    median = float(kmf.median_survival_time_)
+    ci = median_survival_times(kmf.confidence_interval_survival_function_)
+    # lower band crosses first: its crossing is the CI's lower limit
+    lo, hi = float(ci.iloc[0, 0]), float(ci.iloc[0, 1])
+    return {
+        "group": name,
+        "n": n,
+        "events": events,
+        "median": median if np.isfinite(median) else np.nan,
+        "ci_low": lo if np.isfinite(lo) else np.nan,
+        "ci_high": hi if np.isfinite(hi) else np.nan,
+        "reached": bool(np.isfinite(median)),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Log-rank
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LogRankResult:
+    """Log-rank test that all groups share one survival curve (Mantel 1966; Peto & Peto 1972)."""
+
+    group: str
+    statistic: float  # chi-squared
+    dof: int
+    p_value: float
+    n: int
+    groups: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        """One-row table: test statistic, degrees of freedom, p-value, customers and groups compared."""
+        return pd.DataFrame(
+            [
+                {
+                    "group": self.group,
+                    "statistic": self.statistic,
+                    "dof": self.dof,
+                    "p_value": self.p_value,
+                    "n": self.n,
+                    "groups": ", ".join(self.groups),
+                }
+            ]
+        ).set_index("group")
+
+
+def logrank(
+    df: pd.DataFrame,
+    group: str,
+    duration: str = "duration_months",
+    event: str = "event",
+    min_group_size: int = 30,
+) -> LogRankResult:
+    """Multivariate log-rank test across the levels of `group` (small levels dropped as in `kaplan_meier`)."""
+    groups, notes = _split_groups(df, group, duration, event, min_group_size)
+    if len(groups) < 2:
+        raise ValueError(f"log-rank test needs at least two groups of >= {min_group_size} customers in {group!r}")
+    data = pd.concat(groups.values(), keys=groups.keys(), names=["_group", None]).reset_index(level="_group")
+    res = multivariate_logrank_test(data[duration], data["_group"], data[event])
+    return LogRankResult(
+        group=group,
+        statistic=float(res.test_statistic),
+        dof=len(groups) - 1,
+        p_value=float(res.p_value),
+        n=len(data),
+        groups=list(groups),
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Cox proportional hazards
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CoxResult:
+    """Cox proportional-hazards fit (Cox 1972): hazard ratios of churn per unit / vs the reference level."""
+
+    table: pd.DataFrame  # indexed by term: coef, se, hazard_ratio, hr_ci_low, hr_ci_high, p_value
+    concordance: float
+    n: int
+    events: int
+    penalizer: float
+    reference_levels: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    fitter: CoxPHFitter | None = field(default=None, repr=False)
+    data: pd.DataFrame | None = field(default=None, repr=False)  # the design matrix actually fitted
+
+    @property
+    def terms(self) -> list[str]:
+        """Model terms (numeric covariates and `column=level` dummies)."""
+        return list(self.table.index)
+
+    def summary(self) -> pd.DataFrame:
+        """Per term: log hazard ratio, hazard ratio with 95% CI, p-value."""
+        return self.table[["coef", "hazard_ratio", "hr_ci_low", "hr_ci_high", "p_value"]].copy()
+
+    def hazard_ratio(self, term: str) -> Estimate:
+        """Hazard ratio of one term with its 95% CI (ratio; >1 means faster churn)."""
+        if term not in self.table.index:
+            raise KeyError(f"unknown term {term!r}; terms are {self.terms}")
+        row = self.table.loc[term]
+        column = term.split("=", 1)[0]
+        versus = f" vs {self.reference_levels[column]}" if column in self.reference_levels else " per unit"
+        return Estimate(
+            value=float(row["hazard_ratio"]),
+            unit="ratio",
+            label=f"Churn hazard ratio: {term}{versus}",
+            ci_low=float(row["hr_ci_low"]),
+            ci_high=float(row["hr_ci_high"]),
+            n=self.n,
+            note=f"p = {row['p_value']:.3g}; Cox PH, penalizer {self.penalizer:g}",
+        )
+
+    def ph_test(self) -> pd.DataFrame:
+        """Schoenfeld-residual test of proportional hazards per term (Grambsch & Therneau 1994), rank time."""
+        res = proportional_hazard_test(self.fitter, self.data, time_transform="rank")
+        return res.summary[["test_statistic", "p"]].rename(columns={"p": "p_value"})
+
+
+def fit_cox(
+    df: pd.DataFrame,
+    covariates: Sequence[str],
+    categorical: Sequence[str] = (),
+    duration: str = "duration_months",
+    event: str = "event",
+    penalizer: float = 0.0,
+    max_missing: float = 0.5,
+) -> CoxResult:
+    """Cox proportional-hazards model of churn on `covariates` (numeric) and `categorical` columns.
+
+    Data hygiene, each step recorded in `notes`: columns more than `max_missing` missing are dropped; remaining
+    rows with any missing value are dropped (complete-case, count reported); categoricals are one-hot coded with
+    the most common level as reference; constant columns are dropped. If the unpenalized fit fails to converge it
+    is refitted with an L2 penalizer of 0.1 (hazard ratios then shrink towards 1).
+
+    References
+    ----------
+    Cox (1972), JRSS-B 34:187-220; concordance: Harrell et al. (1996), Stat Med 15:361-387.
+    """
+    categorical = list(categorical)
+    numeric = [c for c in covariates if c not in categorical]
+    columns = numeric + categorical
+    missing_cols = [c for c in columns + [duration, event] if c not in df.columns]
+    if missing_cols:
+        raise KeyError(f"columns not in data: {missing_cols}")
+    notes: list[str] = []
+
+    share_missing = df[columns].isna().mean()
+    too_sparse = [c for c in columns if share_missing[c] > max_missing]
+    if too_sparse:
+        notes.append(
+            f"dropped {too_sparse}: more than {max_missing:.0%} missing "
+            f"({', '.join(f'{share_missing[c]:.0%}' for c in too_sparse)})"
+        )
+    numeric = [c for c in numeric if c not in too_sparse]
+    categorical = [c for c in categorical if c not in too_sparse]
+
+    data = df[numeric + categorical + [duration, event]]
+    complete = data.dropna()
+    if len(complete) < len(data):
+        notes.append(f"complete-case analysis: dropped {len(data) - len(complete)} of {len(data)} customers with missing values")
+
+    design = complete[numeric].astype(float)
+    reference_levels: dict[str, str] = {}
+    for col in categorical:
+        values = complete[col].astype(str)
+        counts = values.value_counts()
+        # most common level as reference: the tightest comparisons and a level every reader recognises
+        reference = str(counts.index[0])
+        reference_levels[col] = reference
+        for level in sorted(counts.index[1:]):
+            design[f"{col}={level}"] = (values == level).astype(float)
+    constant = [c for c in design.columns if design[c].nunique() <= 1]
+    if constant:
+        notes.append(f"dropped constant columns {constant}")
+        design = design.drop(columns=constant)
+    if design.shape[1] == 0:
+        raise ValueError("no usable covariates left after dropping missing and constant columns")
+    design[duration] = complete[duration].astype(float)
+    design[event] = complete[event].astype(bool)
+
+    cph, used_penalizer = _fit_cph(design, duration, event, penalizer, notes)
+    s = cph.summary
+    table = pd.DataFrame(
+        {
+            "coef": s["coef"],
+            "se": s["se(coef)"],
+            "hazard_ratio": s["exp(coef)"],
+            "hr_ci_low": s["exp(coef) lower 95%"],
+            "hr_ci_high": s["exp(coef) upper 95%"],
+            "p_value": s["p"],
+        }
+    )
+    table.index.name = "term"
+    return CoxResult(
+        table=table,
+        concordance=float(cph.concordance_index_),
+        n=len(design),
+        events=int(design[event].sum()),
+        penalizer=used_penalizer,
+        reference_levels=reference_levels,
+        notes=notes,
+        fitter=cph,
+        data=design,
+    )
+
+
+def _fit_cph(
+    design: pd.DataFrame, duration: str, event: str, penalizer: float, notes: list[str]
+) -> tuple[CoxPHFitter, float]:
+    """Fit lifelines' CoxPHFitter; on non-convergence (or its separation warning) refit with penalizer 0.1."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            return CoxPHFitter(penalizer=penalizer).fit(design, duration, event), penalizer
+    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as err:
+        fallback = max(0.1, penalizer)
+        notes.append(
+            f"Cox fit failed or warned of (quasi-)separation ({type(err).__name__}: "
+            f"{str(err).strip().split('. ')[0]}); refitted with L2 penalizer {fallback:g}, so hazard ratios are "
+            "shrunk towards 1"
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return CoxPHFitter(penalizer=fallback).fit(design, duration, event), fallback
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Restricted mean survival time
+# --------------------------------------------------------------------------------------------------------------
+
+
+def rmst(
+    data: KMResult | pd.DataFrame,
+    horizon_months: float,
+    group: str | None = None,
+    duration: str = "duration_months",
+    event: str = "event",
+    min_group_size: int = 30,
+) -> pd.DataFrame:
+    """Restricted mean survival time: expected months active within the first `horizon_months`, per group.
+
+    RMST(tau) = integral_0^tau S(u) du (lifelines `restricted_mean_survival_time`). Its standard error is the
+    Greenwood-type estimator Var = sum_{t_j <= tau} A_j^2 d_j / (n_j (n_j - d_j)), A_j = integral_{t_j}^tau S(u) du
+    (Klein & Moeschberger 2003, eq. 4.5.1; as in R survRM2). lifelines' `return_variance=True` is not used for the
+    CI: it returns Var(min(T, tau)), the spread of customers' restricted lifetimes, not the estimator's variance.
+    Where tau exceeds a group's follow-up and its curve has not reached zero, RMST is not identified: NaN and a
+    note (in `attrs["notes"]`).
+
+    Returns
+    -------
+    DataFrame with group, rmst, se, ci_low, ci_high, horizon (all in months).
+    """
+    km = data if isinstance(data, KMResult) else kaplan_meier(data, group, duration, event, min_group_size)
+    notes = list(km.notes)
+    rows = []
+    for name, kmf in km.fitters.items():
+        sf = kmf.survival_function_.iloc[:, 0]
+        if horizon_months > float(kmf.durations.max()) and sf.iloc[-1] > 0:
+            notes.append(f"{name}: horizon {horizon_months:g} months exceeds follow-up ({kmf.durations.max():.1f})")
+            rows.append({"group": name, "rmst": np.nan, "se": np.nan, "horizon": horizon_months})
+            continue
+        value = float(restricted_mean_survival_time(kmf, t=horizon_months))
+        se = _rmst_se(kmf, horizon_months)
+        rows.append({"group": name, "rmst": value, "se": se, "horizon": horizon_months})
+    out = pd.DataFrame(rows)
+    out["ci_low"] = out["rmst"] - Z95 * out["se"]
+    out["ci_high"] = out["rmst"] + Z95 * out["se"]
+    out = out[["group", "rmst", "se", "ci_low", "ci_high", "horizon"]]
+    out.attrs["notes"] = notes
+    return out
+
+
+def _rmst_se(kmf: KaplanMeierFitter, tau: float) -> float:
+    """Greenwood-type standard error (months) of the KM restricted mean up to `tau`."""
+    table = kmf.event_table
+    table = table[(table.index <= tau) & (table["observed"] > 0)]
+    if table.empty:
+        return 0.0
+    t = table.index.to_numpy(float)
+    d = table["observed"].to_numpy(float)
+    n = table["at_risk"].to_numpy(float)
+    s = np.array([_step_at(kmf.survival_function_.iloc[:, 0], x) for x in t])
+    # A_j = area under S from t_j to tau; S is flat at s_j between event times
+    widths = np.diff(np.append(t, tau))
+    area = np.cumsum((s * widths)[::-1])[::-1]
+    # survRM2 convention: a step where everyone at risk churns contributes nothing (S is 0 afterwards)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(n > d, d / (n * (n - d)), 0.0)
+    return float(np.sqrt(np.sum(area**2 * w)))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _split_groups(
+    df: pd.DataFrame, group: str | None, duration: str, event: str, min_group_size: int
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Validate duration/event columns and split into groups of at least `min_group_size` customers."""
+    for col in (duration, event) + ((group,) if group else ()):
+        if col not in df.columns:
+            raise KeyError(f"column {col!r} not in data")
+    notes: list[str] = []
+    data = df[[duration, event] + ([group] if group else [])].copy()
+    bad = data[duration].isna() | data[event].isna() | (data[duration] < 0)
+    if bad.any():
+        notes.append(f"dropped {int(bad.sum())} customers with missing or negative duration/event")
+        data = data[~bad]
+    data[event] = data[event].astype(bool)
+    if group is None:
+        if data.empty:
+            raise ValueError("no customers with a valid duration")
+        return {ALL: data}, notes
+    if data[group].isna().any():
+        notes.append(f"dropped {int(data[group].isna().sum())} customers with missing {group!r}")
+        data = data[data[group].notna()]
+    sizes = data[group].astype(str).value_counts()
+    small = sizes[sizes < min_group_size]
+    if len(small):
+        notes.append(
+            f"dropped {group} levels with fewer than {min_group_size} customers: "
+            + ", ".join(f"{k} (n={v})" for k, v in small.items())
+        )
+    keep = sorted(sizes[sizes >= min_group_size].index)
+    if not keep:
+        raise ValueError(f"no level of {group!r} has at least {min_group_size} customers")
+    labels = data[group].astype(str)
+    return {k: data[labels == k].drop(columns=group) for k in keep}, notes
+
+
+def _step_at(step: pd.Series, t: float) -> float:
+    """Value of a right-continuous step function (index = jump times) at time t."""
+    i = int(np.searchsorted(step.index.to_numpy(float), t, side="right")) - 1
+    return float(step.iloc[max(i, 0)])
+
+
+def _none_if_nan(x: float) -> float | None:
+    """None for NaN so the Estimate reads 'no interval' rather than 'nan'."""
+    return None if x is None or not np.isfinite(x) else float(x)

@@ -1,0 +1,448 @@
+"""Validation of the canonical tables: type parsing, per-table checks (pandera), relational checks (pandas).
+
+Every problem found is collected as a `Problem` (table, column, number of rows, example customer ids or row
+numbers); nothing is fixed or dropped silently. Row numbers count data rows from 1 (a CSV header is no row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from cxresearch.schema import DIRECTIONS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_RANGES, TABLES
+
+#: Columns holding identifiers: kept exactly as given, so surrounding whitespace is a problem, not trimmed.
+ID_COLUMNS: tuple[str, ...] = ("customer_id", "contact_id")
+
+#: Columns holding dates or timestamps, per table.
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    table: tuple(
+        c for c, t in {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table]}.items() if t == "datetime"
+    )
+    for table in TABLES
+}
+
+#: How many example ids or row numbers a problem names.
+N_EXAMPLES = 3
+
+_BOOL_WORDS = {
+    "true": True,
+    "t": True,
+    "yes": True,
+    "y": True,
+    "1": True,
+    "false": False,
+    "f": False,
+    "no": False,
+    "n": False,
+    "0": False,
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a data source; `n_rows` is 0 for table-level problems (missing file or column)."""
+
+    table: str
+    column: str | None
+    n_rows: int
+    examples: list[str]
+    message: str
+
+    def __str__(self) -> str:
+        """One line: `table.column: N rows: message (e.g. id1, id2, id3)`."""
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        rows = f" {self.n_rows:,} row{'s' if self.n_rows != 1 else ''}:" if self.n_rows else ""
+        examples = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
+        return " ".join(f"{where}:{rows} {self.message}{examples}".splitlines())
+
+
+class DataValidationError(Exception):
+    """A data source failed validation; `problems` lists everything found, `str()` gives one line each."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def validate_tables(
+    customers: pd.DataFrame | None,
+    contacts: pd.DataFrame | None,
+    surveys: pd.DataFrame | None,
+    *,
+    observed_until: pd.Timestamp | None = None,
+) -> list[Problem]:
+    """All problems in three canonical tables (any column dtypes; None = table missing); [] when valid."""
+    frames = {"customers": customers, "contacts": contacts, "surveys": surveys}
+    problems = [Problem(t, None, 0, [], "table missing") for t, df in frames.items() if df is None]
+    typed, parse_problems, unparsed = parse_tables(frames)
+    return problems + parse_problems + check_tables(typed, observed_until, unparsed)
+
+
+#: Per (table, column): rows whose value was present but did not parse (reported once, as a type problem).
+Unparsed = dict[tuple[str, str], np.ndarray]
+
+
+def parse_tables(
+    frames: dict[str, pd.DataFrame | None],
+) -> tuple[dict[str, pd.DataFrame | None], list[Problem], Unparsed]:
+    """Canonical columns converted to their logical types, a problem per column with unparseable values, and
+    where those values were.
+
+    Dates become tz-naive datetime64[ns] (tz-aware values are converted to UTC first), floats float64, ints
+    int64 (nullable Int64 if an optional column has gaps), bools pandas `boolean`, text object str. Values
+    that do not parse become null. Unknown columns are kept as they are. The index is reset so that row N is
+    index N - 1.
+    """
+    typed: dict[str, pd.DataFrame | None] = {}
+    problems: list[Problem] = []
+    unparsed: Unparsed = {}
+    for table, df in frames.items():
+        if df is None:
+            typed[table] = None
+            continue
+        df = df.reset_index(drop=True)
+        duplicated = df.columns[df.columns.duplicated()].unique()
+        for name in duplicated:
+            problems.append(
+                Problem(table, str(name), 0, [], "column appears more than once (the first is used)")
+            )
+        df = df.loc[:, ~df.columns.duplicated()]
+        logical = {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table]}
+        out = {}
+        for name in df.columns:
+            if name not in logical:
+                out[name] = df[name]
+                continue
+            values, bad, expected = _parse_column(df[name], logical[name])
+            out[name] = values
+            if bad.any():
+                unparsed[(table, name)] = bad
+                found = ", ".join(_quote(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
+                problems.append(_row_problem(df, table, name, bad, f"{expected}: {found}"))
+            if name in ID_COLUMNS and values.notna().any():
+                text = values.dropna()
+                padded = text.index[text.str.strip() != text]
+                if len(padded):
+                    problems.append(
+                        _row_problem(
+                            df,
+                            table,
+                            name,
+                            df.index.isin(padded),
+                            "leading or trailing whitespace in id (ids are kept exactly as given)",
+                            quote=True,
+                        )
+                    )
+        typed[table] = pd.DataFrame(out, index=df.index)
+    return typed, problems, unparsed
+
+
+def check_tables(
+    frames: dict[str, pd.DataFrame | None],
+    observed_until: pd.Timestamp | None,
+    unparsed: Unparsed | None = None,
+) -> list[Problem]:
+    """Per-table checks (pandera) and relational checks (pandas) on tables already through `parse_tables`."""
+    problems: list[Problem] = []
+    for table, df in frames.items():
+        if df is not None:
+            problems += _pandera_problems(table, df, unparsed or {})
+    return problems + _relational_problems(frames, observed_until)
+
+
+# --- parsing -------------------------------------------------------------------------------------------
+
+
+def _parse_column(s: pd.Series, logical: str) -> tuple[pd.Series, np.ndarray, str]:
+    """(typed values, mask of non-null values that did not parse, what was expected) for one column."""
+    parser = _PARSERS[logical]
+    values, expected = parser(s)
+    bad = (s.notna() & values.isna()).to_numpy()
+    return values, bad, expected
+
+
+def _parse_str(s: pd.Series) -> tuple[pd.Series, str]:
+    """Text as object str; integer codes (e.g. numeric ids from Parquet) become their decimal text."""
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return s.astype(str).where(s.notna(), None), "expected text"
+    if pd.api.types.is_float_dtype(s.dtype):
+        # Integer codes with gaps arrive as floats (12.0); fractional values are no codes.
+        whole = s.where(np.isfinite(s) & (s == np.round(s))).astype("Int64")
+        return whole.astype(str).where(whole.notna(), None), "expected text or whole-number codes"
+    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
+        values = s.astype(object)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            return values.where(values.notna(), None), "expected text"
+        # Mixed objects (e.g. a DataFrame built by hand): only real strings count as text.
+        is_text = values.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+        return values.where(is_text, None), "expected text"
+    return pd.Series(None, index=s.index, dtype=object), f"expected text, not {s.dtype}"
+
+
+def _parse_datetime(s: pd.Series) -> tuple[pd.Series, str]:
+    """Dates and timestamps as tz-naive datetime64[ns]; text must be ISO 8601."""
+    expected = "not an ISO 8601 date/time within 1677-2262"
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        # Parquet may hold µs/ms timestamps beyond the datetime64[ns] range (e.g. 9999-12-31 sentinels).
+        in_range = s.isna() | ((s >= pd.Timestamp.min) & (s <= pd.Timestamp.max))
+        return s.where(in_range).astype("datetime64[ns]"), expected
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), f"expected a date, not {s.dtype}"
+    parsed = pd.to_datetime(s.astype(object), format="ISO8601", errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]"), expected
+
+
+def _parse_float(s: pd.Series) -> tuple[pd.Series, str]:
+    """Numbers as float64."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(np.nan, index=s.index), f"expected a number, not {s.dtype}"
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype("float64"), "not a number"
+    return pd.to_numeric(s.astype(object), errors="coerce").astype("float64"), "not a number"
+
+
+def _parse_int(s: pd.Series) -> tuple[pd.Series, str]:
+    """Whole numbers as int64 (Int64 when some are missing); 7.0 is accepted as 7, 7.5 is not."""
+    numbers, _ = _parse_float(s)
+    whole = numbers.where(np.isfinite(numbers) & (numbers == np.round(numbers))).astype("Int64")
+    return (whole.astype("int64") if whole.notna().all() else whole), "not a whole number"
+
+
+def _parse_bool(s: pd.Series) -> tuple[pd.Series, str]:
+    """Booleans as pandas nullable `boolean`; text true/false, yes/no, t/f, y/n, 1/0 in any case."""
+    expected = "not a boolean (true/false)"
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("boolean"), expected
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.map({1: True, 0: False}).astype("boolean"), expected
+    words = s.astype(object).astype("string").str.strip().str.lower()
+    return words.map(_BOOL_WORDS).astype("boolean"), expected
+
+
+_PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, str]]] = {
+    "str": _parse_str,
+    "datetime": _parse_datetime,
+    "float": _parse_float,
+    "int": _parse_int,
+    "bool": _parse_bool,
+}
+
+
+# --- per-table checks (pandera) ------------------------------------------------------------------------
+
+
+def _finite(s: pd.Series) -> pd.Series:
+    """True where a float is finite or missing (missing values are the nullability check's business)."""
+    return s.isna() | np.isfinite(s.astype("float64"))
+
+
+def _non_negative(s: pd.Series) -> pd.Series:
+    """True where a number is >= 0 or missing."""
+    return s.isna() | (s.astype("float64") >= 0)
+
+
+def _column_checks(table: str, df: pd.DataFrame) -> dict[str, list[pa.Check]]:
+    """Value checks per column (beyond nullability and uniqueness); `{found}` in a message names bad values.
+
+    Checks involving two columns are column checks closing over `df` rather than DataFrame-wide checks:
+    pandera reshapes wide-check failures row by row, which takes minutes on 100k failing rows. Pandera hands
+    column checks the non-null values only, hence the `.loc` alignment.
+    """
+    finite = pa.Check(_finite, error="not a finite number: {found}")
+    non_negative = pa.Check(_non_negative, error="negative value: {found}")
+    checks: dict[str, dict[str, list[pa.Check]]] = {
+        "customers": {
+            "monthly_margin": [finite],
+            "acquisition_cost": [finite, non_negative],
+            "n_referrals": [non_negative],
+        },
+        "contacts": {
+            "direction": [
+                pa.Check.isin(
+                    DIRECTIONS, error=f"unknown direction {{found}} (allowed: {', '.join(DIRECTIONS)})"
+                )
+            ],
+            "handle_minutes": [finite, non_negative],
+        },
+        "surveys": {
+            "instrument": [
+                pa.Check.isin(
+                    list(SCORE_RANGES),
+                    error=f"unknown instrument {{found}} (allowed: {', '.join(SCORE_RANGES)})",
+                )
+            ],
+        },
+    }
+    if table == "customers" and {"signup_date", "end_date"} <= set(df.columns):
+        signup = df["signup_date"]
+        checks["customers"]["end_date"] = [
+            pa.Check(lambda end: ~(end < signup.loc[end.index]), error="end_date before signup_date")
+        ]
+    if table == "surveys" and "instrument" in df.columns:
+        instrument = df["instrument"]
+        checks["surveys"]["score"] = [
+            pa.Check(
+                lambda score, i=name, lo=low, hi=high: (
+                    (instrument.loc[score.index] != i) | score.between(lo, hi)
+                ),
+                error=f"{name.upper()} score outside {low}-{high}",
+            )
+            for name, (low, high) in SCORE_RANGES.items()
+        ]
+    return checks[table]
+
+
+def _pandera_problems(table: str, df: pd.DataFrame, unparsed: Unparsed) -> list[Problem]:
+    """Required columns, nulls in required columns, duplicate customer ids and value checks, via pandera."""
+    value_checks = _column_checks(table, df)
+    columns = {
+        name: pa.Column(
+            nullable=name == "end_date",  # end_date is null while the customer is active
+            unique=table == "customers" and name == "customer_id",
+            checks=value_checks.get(name, []),
+        )
+        for name in REQUIRED_COLUMNS[table]
+    }
+    columns |= {
+        name: pa.Column(nullable=True, required=False, checks=value_checks.get(name, []))
+        for name in OPTIONAL_COLUMNS[table]
+    }
+    try:
+        pa.DataFrameSchema(columns, name=table).validate(df, lazy=True)
+    except SchemaErrors as err:
+        return _failure_cases_to_problems(table, df, err.failure_cases, unparsed)
+    return []
+
+
+def _failure_cases_to_problems(
+    table: str, df: pd.DataFrame, cases: pd.DataFrame, unparsed: Unparsed
+) -> list[Problem]:
+    """One Problem per (column, check) in pandera's failure cases."""
+    problems = []
+    for check, rows in cases.groupby("check", sort=False, dropna=False):
+        check = str(check)
+        if check == "column_in_dataframe":
+            for name in rows["failure_case"]:
+                problems.append(
+                    Problem(table, str(name), 0, [], "missing required column" + _near_miss(name, df))
+                )
+            continue
+        for column, group in rows.groupby("column", sort=False):
+            mask = df.index.isin(group["index"].dropna().astype(int))
+            if check == "not_nullable":
+                # Values that failed to parse are null now, but were reported as wrong types already.
+                mask &= ~unparsed.get((table, str(column)), np.zeros(len(df), dtype=bool))
+                if not mask.any():
+                    continue
+                message = "missing value in required column"
+            elif check == "field_uniqueness":
+                message = "duplicate customer_id"
+            elif "{found}" in check:
+                found = ", ".join(_quote(v) for v in group["failure_case"].drop_duplicates().head(N_EXAMPLES))
+                message = check.format(found=found)
+            else:
+                message = check
+            problems.append(_row_problem(df, table, str(column), mask, message))
+    return problems
+
+
+def _near_miss(name: str, df: pd.DataFrame) -> str:
+    """A hint when the file has the column under a different case or with spaces around it."""
+    close = [str(c) for c in df.columns if str(c).strip().lower() == name.lower()]
+    return f" (found {_quote(close[0])}; column names must match exactly)" if close else ""
+
+
+# --- relational checks (pandas) ------------------------------------------------------------------------
+
+
+def _relational_problems(
+    frames: dict[str, pd.DataFrame | None], observed_until: pd.Timestamp | None
+) -> list[Problem]:
+    """Events for unknown customers or outside a customer's lifetime (same day allowed); future dates."""
+    problems: list[Problem] = []
+    customers = frames.get("customers")
+    has = _has_columns
+    if has(customers, "customer_id", "signup_date", "end_date"):
+        by_id = (
+            customers.dropna(subset=["customer_id"]).drop_duplicates("customer_id").set_index("customer_id")
+        )
+        signup_day = by_id["signup_date"].dt.normalize()
+        # An event on the end day is still within the lifetime: compare with the start of the next day.
+        after_end_day = by_id["end_date"].dt.normalize() + pd.Timedelta(days=1)
+        for table in ("contacts", "surveys"):
+            events = frames.get(table)
+            if not has(events, "customer_id", "timestamp"):
+                continue
+            ids = events["customer_id"]
+            unknown = (ids.notna() & ~ids.isin(by_id.index)).to_numpy()
+            if unknown.any():
+                problems.append(
+                    _row_problem(events, table, "customer_id", unknown, "customer_id not in customers")
+                )
+            before = (events["timestamp"] < ids.map(signup_day)).to_numpy()
+            if before.any():
+                problems.append(
+                    _row_problem(
+                        events, table, "timestamp", before, "event before the customer's signup_date"
+                    )
+                )
+            after = (events["timestamp"] >= ids.map(after_end_day)).to_numpy()
+            if after.any():
+                problems.append(
+                    _row_problem(events, table, "timestamp", after, "event after the customer's end_date")
+                )
+    if observed_until is not None and not pd.isna(observed_until):
+        limit = pd.Timestamp(observed_until).normalize() + pd.Timedelta(days=1)
+        for table, df in frames.items():
+            for column in DATE_COLUMNS[table]:
+                if has(df, column) and pd.api.types.is_datetime64_dtype(df[column].dtype):
+                    future = (df[column] >= limit).to_numpy()
+                    if future.any():
+                        problems.append(
+                            _row_problem(
+                                df,
+                                table,
+                                column,
+                                future,
+                                f"date after the end of observation ({pd.Timestamp(observed_until).date()})",
+                            )
+                        )
+    return problems
+
+
+def _has_columns(df: pd.DataFrame | None, *columns: str) -> bool:
+    """Whether a table is present and holds all `columns`."""
+    return df is not None and all(c in df.columns for c in columns)
+
+
+# --- reporting -----------------------------------------------------------------------------------------
+
+
+def _row_problem(
+    df: pd.DataFrame, table: str, column: str, mask: np.ndarray, message: str, quote: bool = False
+) -> Problem:
+    """A Problem for the rows in `mask`, named by distinct customer id (row number when the id is missing)."""
+    positions = np.flatnonzero(mask)
+    ids = df["customer_id"].to_numpy()[positions] if "customer_id" in df.columns else [None] * len(positions)
+    examples: list[str] = []
+    for position, cid in zip(positions, ids, strict=True):
+        label = (_quote(cid) if quote else str(cid)) if isinstance(cid, str) else f"row {position + 1}"
+        if label not in examples:
+            examples.append(label)
+        if len(examples) == N_EXAMPLES:
+            break
+    return Problem(table, column, len(positions), examples, message)
+
+
+def _quote(value: object, width: int = 40) -> str:
+    """A short, single-line, quoted rendering of a data value for messages."""
+    text = repr(value) if isinstance(value, str) else repr(str(value))
+    return text if len(text) <= width else text[: width - 4] + "...'"

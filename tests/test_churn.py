@@ -1,0 +1,211 @@
+"""Tests for cxresearch.churn: coefficient recovery, missing-indicator coding, separation, dropped columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, special
+from sklearn.metrics import roc_auc_score
+
+from cxresearch.churn import INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit
+from cxresearch.results import Estimate
+
+N = 20_000
+#: True log-odds coefficients of the simulated snapshot (per unit; contract vs monthly).
+TRUE = {
+    "ces_mean_90d": 0.30,
+    "reactive_90d": 0.25,
+    "tenure_months": -0.02,
+    "nps_last": -0.10,
+    "contract[annual]": -0.50,
+    "contract[two_year]": -1.00,
+}
+
+
+def simulate(seed: int = 1, n: int = N, nps_missing: float = 0.8) -> pd.DataFrame:
+    """Snapshot with churn drawn from a known logistic model; NPS missing completely at random."""
+    rng = np.random.default_rng(seed)
+    ces = rng.integers(1, 8, n).astype(float)
+    reactive = rng.poisson(1.0, n)
+    tenure = rng.uniform(0, 60, n)
+    contract = rng.choice(["monthly", "annual", "two_year"], n, p=[0.5, 0.3, 0.2])
+    nps_score = rng.integers(0, 11, n).astype(float)
+    eta = (
+        -1.5
+        + TRUE["ces_mean_90d"] * ces
+        + TRUE["reactive_90d"] * reactive
+        + TRUE["tenure_months"] * tenure
+        + TRUE["nps_last"] * nps_score
+        + np.select(
+            [contract == "annual", contract == "two_year"],
+            [TRUE["contract[annual]"], TRUE["contract[two_year]"]],
+            0.0,
+        )
+    )
+    churned = rng.random(n) < special.expit(eta)
+    nps_score[rng.random(n) < nps_missing] = np.nan
+    snapshot = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "active": True,
+            "churned": churned,
+            "ces_mean_90d": ces,
+            "reactive_90d": reactive,
+            "tenure_months": tenure,
+            "nps_last": nps_score,
+            "contract": contract,
+            "plan": "basic",
+        }
+    )
+    snapshot["true_eta"] = eta  # not a model feature: used by tests as the oracle score
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> pd.DataFrame:
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def complete() -> ChurnLogitResult:
+    """Fit on the same world with every NPS answered: the model is then correctly specified."""
+    return fit_churn_logit(simulate(nps_missing=0.0))
+
+
+@pytest.fixture(scope="module")
+def fitted(snapshot: pd.DataFrame) -> ChurnLogitResult:
+    return fit_churn_logit(snapshot)
+
+
+def test_recovers_known_coefficients_within_ci(complete: ChurnLogitResult) -> None:
+    table = complete.summary()
+    assert complete.method.startswith("maximum likelihood")
+    assert "nps_last_missing" not in table.index
+    for term, truth in TRUE.items():
+        row = table.loc[term]
+        assert row.or_ci_low < np.exp(truth) < row.or_ci_high, term
+        assert row.odds_ratio == pytest.approx(np.exp(row.coef))
+    assert (table["p_value"].between(0, 1)).all()
+
+
+def test_defaults_reference_level_and_dropped_columns(fitted: ChurnLogitResult) -> None:
+    assert fitted.reference_levels == {"contract": "monthly"}  # the most common level
+    assert "contract[monthly]" not in fitted.summary().index
+    notes = " ".join(fitted.notes)
+    assert "Dropped plan: only one level" in notes
+    assert "csat_last" in notes  # default feature absent from the data is reported
+
+
+def test_missing_indicator_keeps_every_customer(snapshot: pd.DataFrame, fitted: ChurnLogitResult) -> None:
+    assert fitted.n == N and fitted.n_events == int(snapshot["churned"].sum())
+    assert fitted.event_rate == pytest.approx(snapshot["churned"].mean())
+    assert "nps_last_missing" in fitted.summary().index
+    assert any("missing-indicator" in note and "nps_last" in note for note in fitted.notes)
+    assert fitted.centers["nps_last"] == pytest.approx(snapshot["nps_last"].mean())
+    # With 80% of a predictive score missing, the other coefficients are slightly attenuated (the omitted
+    # score is averaged over for non-respondents), so recovery is checked at 3.5 standard errors, not 1.96.
+    table = fitted.summary()
+    for term, truth in TRUE.items():
+        assert abs(table.loc[term, "coef"] - truth) < 3.5 * table.loc[term, "se"], term
+    # NPS is missing completely at random, so non-respondents churn like a respondent at the mean.
+    assert abs(table.loc["nps_last_missing", "coef"]) < 3.5 * table.loc["nps_last_missing", "se"]
+
+
+def test_inactive_customers_are_excluded(snapshot: pd.DataFrame, fitted: ChurnLogitResult) -> None:
+    ended = snapshot.head(500).assign(active=False, churned=True, customer_id=lambda d: d.customer_id + "x")
+    refit = fit_churn_logit(pd.concat([snapshot, ended], ignore_index=True))
+    assert refit.n == fitted.n
+    assert refit.summary()["coef"].to_numpy() == pytest.approx(fitted.summary()["coef"].to_numpy())
+
+
+def test_in_sample_auc(snapshot: pd.DataFrame, fitted: ChurnLogitResult) -> None:
+    assert isinstance(fitted.auc, Estimate)
+    assert "in-sample" in fitted.auc.note
+    # The oracle sees every NPS score, the model only 20% of them: it discriminates a little less well.
+    oracle = roc_auc_score(snapshot["churned"], snapshot["true_eta"])
+    assert oracle - 0.03 < fitted.auc.value < oracle + 0.005
+    assert fitted.auc.ci_low < fitted.auc.value < fitted.auc.ci_high
+
+
+def test_odds_ratio_and_estimates(fitted: ChurnLogitResult) -> None:
+    estimate = fitted.odds_ratio("contract[two_year]")
+    assert estimate.value == pytest.approx(fitted.summary().loc["contract[two_year]", "odds_ratio"])
+    assert estimate.ci_low < estimate.value < estimate.ci_high and estimate.n == N
+    assert "two_year (vs monthly)" in estimate.label
+    with pytest.raises(KeyError, match="contract"):
+        fitted.odds_ratio("nope")
+    estimates = fitted.to_estimates("m")
+    assert {"m_n", "m_event_rate", "m_auc", "m_or_ces_mean_90d"} <= set(estimates)
+    assert f"m_or_{INTERCEPT}" not in estimates
+
+
+def test_complete_separation_refits_with_firth(snapshot: pd.DataFrame) -> None:
+    data = snapshot.assign(separator=snapshot["churned"].astype(float))
+    result = fit_churn_logit(data, features=["ces_mean_90d", "separator"], categorical=["contract"])
+    assert result.method.startswith("Firth")
+    assert any("separation" in note for note in result.notes)
+    table = result.summary()
+    assert np.isfinite(table[["coef", "se", "or_ci_low", "or_ci_high"]].to_numpy()).all()
+    assert table.loc["separator", "odds_ratio"] > 100
+
+
+def test_quasi_separation_refits_with_firth(snapshot: pd.DataFrame) -> None:
+    rng = np.random.default_rng(7)
+    # A rare flag seen only among churners: the ML odds ratio is infinite but the fit still "converges".
+    flag = (rng.random(len(snapshot)) < 0.01) & snapshot["churned"].to_numpy()
+    data = snapshot.assign(flag=flag.astype(int))
+    result = fit_churn_logit(data, features=["ces_mean_90d", "flag"], categorical=[])
+    assert result.method.startswith("Firth")
+    assert any("flag" in note and "separation" in note for note in result.notes)
+    assert np.isfinite(result.summary()["coef"]).all()
+    # The other coefficient is essentially unaffected by the penalty at this sample size.
+    assert result.summary().loc["ces_mean_90d", "coef"] == pytest.approx(0.30, abs=0.05)
+
+
+def test_firth_solves_penalised_likelihood() -> None:
+    rng = np.random.default_rng(11)
+    x = np.column_stack([np.ones(40), rng.normal(size=40), rng.integers(0, 2, 40)])
+    y = (rng.random(40) < special.expit(x @ [-0.5, 1.0, 0.8])).astype(float)
+
+    def negative_penalised(beta: np.ndarray) -> float:
+        eta = x @ beta
+        w = special.expit(eta) * special.expit(-eta)
+        return -(np.sum(y * eta - np.logaddexp(0, eta)) + 0.5 * np.linalg.slogdet(x.T @ (x * w[:, None]))[1])
+
+    beta, cov, converged = _fit_firth(x, y)
+    reference = optimize.minimize(negative_penalised, np.zeros(3), method="BFGS", options={"gtol": 1e-10}).x
+    assert converged
+    assert beta == pytest.approx(reference, abs=1e-4)
+    assert np.all(np.diag(cov) > 0)
+
+
+def test_constant_and_collinear_columns_dropped(snapshot: pd.DataFrame) -> None:
+    data = snapshot.assign(const=3.0, ces_double=2 * snapshot["ces_mean_90d"])
+    result = fit_churn_logit(data, features=["ces_mean_90d", "const", "ces_double"], categorical=[])
+    terms = set(result.summary().index)
+    assert "const" not in terms and len(terms & {"ces_mean_90d", "ces_double"}) == 1
+    notes = " ".join(result.notes)
+    assert "Dropped const: constant" in notes and "linear combination" in notes
+    assert result.method.startswith("maximum likelihood")
+
+
+def test_mostly_missing_survey_columns(snapshot: pd.DataFrame) -> None:
+    rng = np.random.default_rng(5)
+    csat = rng.integers(1, 6, len(snapshot)).astype(float)
+    csat[rng.random(len(snapshot)) < 0.97] = np.nan
+    data = snapshot.assign(csat_last=csat, ces_last=np.nan)
+    result = fit_churn_logit(data, features=["ces_mean_90d", "csat_last", "ces_last"], categorical=[])
+    assert result.n == N
+    assert {"csat_last", "csat_last_missing"} <= set(result.summary().index)
+    assert "ces_last" not in result.summary().index
+    assert any("Dropped ces_last: no customer has a value" in note for note in result.notes)
+
+
+def test_input_errors(snapshot: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="not_there"):
+        fit_churn_logit(snapshot, features=["not_there"])
+    with pytest.raises(ValueError, match="0 of"):
+        fit_churn_logit(snapshot.assign(churned=False))
+    with pytest.raises(ValueError, match="contract"):
+        fit_churn_logit(snapshot, features=["contract"], categorical=[])

@@ -1,0 +1,147 @@
+"""Tests for cxresearch.economics: CLV against closed forms, retention economics against hand arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+
+from cxresearch.economics import _product_limit_at, _wilson, clv_from_survival, retention_vs_acquisition
+from cxresearch.results import Estimate
+
+
+def exponential_customers(n: int = 5000, hazard: float = 0.03, seed: int = 2, censor_max: float = 36.0) -> pd.DataFrame:
+    """Exponential lifetimes with uniform censoring; margins gamma(mean 20), acquisition cost gamma(mean 200)."""
+    rng = np.random.default_rng(seed)
+    lifetime = rng.exponential(1 / hazard, n)
+    censor = rng.uniform(0, censor_max, n)
+    event = lifetime <= censor
+    return pd.DataFrame(
+        {
+            "duration_months": np.minimum(lifetime, censor),
+            "event": event,
+            "active": ~event,
+            "monthly_margin": rng.gamma(4.0, 5.0, n),
+            "acquisition_cost": rng.gamma(4.0, 50.0, n),
+            "acquisition_channel": rng.choice(["paid", "referral"], n),
+        }
+    )
+
+
+def exponential_clv(hazard: float, margin: float, d: float, horizon: int) -> float:
+    """Closed form: m * sum_{t=1..H} exp(-hazard t) / (1 + d)^t."""
+    t = np.arange(1, horizon + 1)
+    return float(margin * np.sum(np.exp(-hazard * t) / (1 + d) ** t))
+
+
+def test_clv_without_churn_is_sum_of_margins():
+    df = pd.DataFrame({"duration_months": np.linspace(12, 30, 50), "event": False, "monthly_margin": 10.0})
+    res = clv_from_survival(df, monthly_discount_rate=0.0, horizon_months=12, n_boot=50)
+    row = res.summary().iloc[0]
+    assert row["clv"] == 120.0
+    assert row["ci_low"] == 120.0 and row["ci_high"] == 120.0
+    assert row["n"] == 50 and row["monthly_margin"] == 10.0
+
+
+def test_clv_exponential_matches_closed_form_within_ci():
+    df = exponential_customers()
+    res = clv_from_survival(df, monthly_discount_rate=0.01, horizon_months=60)
+    row = res.summary().iloc[0]
+    truth = exponential_clv(0.03, df["monthly_margin"].mean(), 0.01, 60)
+    assert row["ci_low"] < truth < row["ci_high"]
+    assert row["clv"] == pytest.approx(truth, rel=0.05)
+    # follow-up ends at 36 months, so the tail beyond it is extrapolated and the notes say so
+    assert any("constant hazard" in note for note in res.notes)
+    assert res.table["tail_hazard"].iloc[0] == pytest.approx(0.03, rel=0.25)
+
+
+def test_clv_by_group_orders_by_hazard_and_is_deterministic():
+    fast = exponential_customers(n=1500, hazard=0.06, seed=4).assign(plan="fast")
+    slow = exponential_customers(n=1500, hazard=0.02, seed=5).assign(plan="slow")
+    df = pd.concat([fast, slow], ignore_index=True)
+    res = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1)
+    clv = res.summary().set_index("group")["clv"]
+    assert clv["slow"] > clv["fast"]
+    for plan, hazard in (("fast", 0.06), ("slow", 0.02)):
+        row = res.summary().set_index("group").loc[plan]
+        assert row["ci_low"] < exponential_clv(hazard, 20.0, 0.01, 60) < row["ci_high"]
+    again = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1)
+    pd.testing.assert_frame_equal(res.summary(), again.summary())
+    estimates = res.to_estimates()
+    assert set(estimates) == {"clv_fast", "clv_slow"} and estimates["clv_slow"].unit == "currency"
+
+
+def test_bootstrap_product_limit_equals_lifelines():
+    df = exponential_customers(n=800).round({"duration_months": 0})  # ties on purpose
+    t, e = df["duration_months"].to_numpy(), df["event"].to_numpy()
+    at = np.arange(0, 40, 0.5)
+    ref = KaplanMeierFitter().fit(t, e).survival_function_at_times(at).to_numpy()
+    assert _product_limit_at(t, e, at) == pytest.approx(ref)
+
+
+def test_retention_ratio_on_hand_set_inputs():
+    df = exponential_customers(n=2000)
+    df["acquisition_cost"] = 700.0 + np.tile([-10.0, 10.0], 1000)  # mean 700, tiny spread
+    econ = retention_vs_acquisition(
+        df, retention_cost_per_contact=20.0, retention_acceptance_rate=0.25, clv=Estimate(500.0, "currency", "CLV")
+    )
+    assert econ.acquisition_cost.value == pytest.approx(700.0)
+    assert econ.retention_cost_per_save.value == pytest.approx(80.0)  # 20 / 0.25
+    assert econ.cost_ratio.value == pytest.approx(700.0 / 80.0)  # 8.75
+    assert econ.cost_ratio.ci_low > 7.0 and econ.claim_verdict == "supported"
+    assert econ.break_even_uplift.value == pytest.approx(100 * 20.0 / 500.0)  # 4% of contacted must be saved
+    assert set(econ.acquisition_by_channel["channel"]) == {"paid", "referral"}
+    assert "acquisition_to_retention_cost_ratio" in econ.summary().index
+
+
+def test_retention_claim_verdicts_follow_the_interval():
+    df = exponential_customers(n=2000).drop(columns="acquisition_cost")
+    value = Estimate(500.0, "currency", "CLV", 450.0, 550.0)
+    # cost known, save rate measured on 50 contacts: ratio 200 * 0.25 / 20 = 2.5 (well below 7)
+    low = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=200.0, retention_contacted=50, clv=value)
+    assert low.cost_ratio.value == pytest.approx(2.5) and low.claim_verdict == "contradicted"
+    assert low.retention_cost_per_save.ci_low < 80.0 < low.retention_cost_per_save.ci_high
+    assert low.break_even_uplift.ci_low == pytest.approx(100 * 20 / 550) and low.break_even_uplift.ci_high == pytest.approx(100 * 20 / 450)
+    # ratio 7.0 with a save rate from only 20 contacts: the interval straddles 7
+    mid = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=560.0, retention_contacted=20, clv=value)
+    assert mid.cost_ratio.value == pytest.approx(7.0) and mid.claim_verdict == "inconclusive"
+    assert any("no data, no CI" in note for note in mid.notes)
+
+
+def test_retention_uplift_constant_hazard_arithmetic():
+    df = exponential_customers(n=3000)
+    econ = retention_vs_acquisition(df, 20.0, 0.25, clv=Estimate(500.0, "currency", "CLV"), monthly_discount_rate=0.0,
+                                    horizon_months=120)
+    lam = df["event"].sum() / df["duration_months"].sum()
+    r = np.exp(-12 * lam)
+    assert econ.annual_retention.value == pytest.approx(100 * r)
+    assert econ.annual_retention.ci_low < 100 * np.exp(-12 * 0.03) < econ.annual_retention.ci_high
+
+    def geometric(annual: float) -> float:
+        q = annual ** (1 / 12)
+        return float(df["monthly_margin"].mean() * np.sum(q ** np.arange(1, 121)))
+
+    change = geometric(r + 0.05) / geometric(r) - 1
+    assert econ.clv_change_pct.value == pytest.approx(100 * change)
+    per_customer = geometric(r + 0.05) - geometric(r)
+    assert econ.portfolio_clv_change.value == pytest.approx(per_customer * df["active"].sum())
+    assert econ.clv_change_pct.ci_low <= econ.clv_change_pct.value <= econ.clv_change_pct.ci_high
+
+
+def test_retention_default_clv_from_survival():
+    df = exponential_customers(n=1000)
+    econ = retention_vs_acquisition(df, 20.0, 0.25, n_boot=50)
+    assert econ.clv.ci_low < econ.clv.value < econ.clv.ci_high
+    assert econ.break_even_uplift.value == pytest.approx(100 * 20.0 / econ.clv.value)
+
+
+def test_wilson_interval_known_value():
+    lo, hi = _wilson(0.25, 400)
+    assert (lo, hi) == pytest.approx((0.2100, 0.2948), abs=5e-4)
+
+
+def test_retention_needs_some_acquisition_cost():
+    df = exponential_customers(n=200).drop(columns="acquisition_cost")
+    with pytest.raises(ValueError, match="acquisition_cost"):
+        retention_vs_acquisition(df, 20.0, 0.25, clv=Estimate(500.0, "currency", "CLV"))

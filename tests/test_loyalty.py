@@ -1,0 +1,215 @@
+"""Tests for cxresearch.loyalty: NPS/CSAT/CES metrics and churn by score level, vs hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxresearch.loyalty import (
+    CESResult,
+    CSATResult,
+    NPSResult,
+    ces,
+    churn_by_level,
+    compare_nps,
+    csat,
+    nps,
+    nps_group,
+)
+from cxresearch.results import Estimate
+
+Z = 1.959963984540054
+
+
+def wilson_by_hand(count: int, n: int) -> tuple[float, float]:
+    """Wilson score interval in percent, written out from the formula."""
+    p = count / n
+    denom = 1 + Z**2 / n
+    center = (p + Z**2 / (2 * n)) / denom
+    half = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / denom
+    return 100 * (center - half), 100 * (center + half)
+
+
+HAND = [10, 9, 9, 8, 7, 6, 5, 0, 10, 3]
+
+
+def test_nps_hand_computed() -> None:
+    result = nps(HAND)
+    assert isinstance(result, NPSResult)
+    assert result.n == 10
+    assert result.promoters == pytest.approx(0.4)
+    assert result.passives == pytest.approx(0.2)
+    assert result.detractors == pytest.approx(0.4)
+    assert result.score == pytest.approx(0.0)
+    # var = (0.4 + 0.4 - 0**2) / 10 = 0.08 -> se = 28.284 points -> half-width 55.436
+    assert result.ci_low == pytest.approx(-Z * 100 * math.sqrt(0.08))
+    assert result.ci_high == pytest.approx(55.4362, abs=1e-3)
+
+
+def test_nps_asymmetric_and_clipped() -> None:
+    result = nps([10, 10, 10, 9, 8, 2])
+    # pro 4/6, det 1/6: NPS 50; var = (5/6 - 0.25) / 6
+    assert result.score == pytest.approx(50.0)
+    half = Z * 100 * math.sqrt((5 / 6 - 0.25) / 6)
+    assert result.ci_low == pytest.approx(50 - half)
+    assert result.ci_high == 100.0  # 50 + 61 clipped
+    all_promoters = nps([10, 9, 10])
+    assert (all_promoters.score, all_promoters.ci_low, all_promoters.ci_high) == (100.0, 100.0, 100.0)
+
+
+def test_nps_drops_missing_and_counts_them() -> None:
+    result = nps(pd.Series([10, np.nan, 0, None, 9]))
+    assert result.n == 3 and result.n_missing == 2
+    assert result.score == pytest.approx(100 * (2 / 3 - 1 / 3))
+
+
+@pytest.mark.parametrize("bad", [11, -1, 7.5, "x"])
+def test_nps_rejects_bad_scores_naming_them(bad: object) -> None:
+    with pytest.raises(ValueError, match=str(bad).replace(".", r"\.")):
+        nps([10, bad, 3])
+
+
+def test_metrics_reject_empty_and_out_of_range() -> None:
+    with pytest.raises(ValueError, match="no NPS scores"):
+        nps([np.nan, np.nan])
+    with pytest.raises(ValueError, match="CSAT score 0 is not an integer from 1 to 5"):
+        csat([1, 0])
+    with pytest.raises(ValueError, match="CES score 8 is not an integer from 1 to 7"):
+        ces([8])
+
+
+def test_nps_summary_and_estimates() -> None:
+    result = nps(HAND)
+    summary = result.summary()
+    assert list(summary.index) == ["nps", "promoters_pct", "passives_pct", "detractors_pct"]
+    assert summary.loc["promoters_pct", "value"] == pytest.approx(40.0)
+    low, high = wilson_by_hand(4, 10)
+    assert summary.loc["promoters_pct", "ci_low"] == pytest.approx(low)
+    assert summary.loc["promoters_pct", "ci_high"] == pytest.approx(high)
+    estimates = result.to_estimates("nps_all")
+    assert set(estimates) == {
+        "nps_all_score",
+        "nps_all_promoters_pct",
+        "nps_all_passives_pct",
+        "nps_all_detractors_pct",
+    }
+    assert all(isinstance(e, Estimate) for e in estimates.values())
+    assert estimates["nps_all_score"].unit == "points" and estimates["nps_all_score"].n == 10
+
+
+def test_csat_top2_wilson_and_mean_t() -> None:
+    scores = [5, 4, 3, 2, 1, 5, np.nan]
+    result = csat(scores)
+    assert isinstance(result, CSATResult)
+    assert (result.n, result.n_missing) == (6, 1)
+    assert result.top2_pct == pytest.approx(50.0)
+    assert (result.top2_ci_low, result.top2_ci_high) == pytest.approx(wilson_by_hand(3, 6))
+    assert result.top2_ci_low == pytest.approx(18.7616, abs=1e-4)
+    values = np.array([5, 4, 3, 2, 1, 5], dtype=float)
+    half = 2.5705818366147395 * values.std(ddof=1) / math.sqrt(6)  # t(0.975, df=5)
+    assert result.mean == pytest.approx(20 / 6)
+    assert result.mean_ci_low == pytest.approx(20 / 6 - half)
+    assert result.mean_ci_high == 5.0  # 3.33 + 1.71 clipped to the top of the scale
+    assert set(result.to_estimates()) == {"csat_top2_pct", "csat_mean"}
+
+
+def test_ces_high_effort_and_mean() -> None:
+    scores = [1, 2, 2, 3, 3, 3, 4, 5, 6, 7] * 3
+    result = ces(scores)
+    assert isinstance(result, CESResult)
+    assert result.n == 30
+    assert result.high_effort_pct == pytest.approx(30.0)
+    assert (result.high_effort_ci_low, result.high_effort_ci_high) == pytest.approx(wilson_by_hand(9, 30))
+    values = np.array(scores, dtype=float)
+    half = 2.045229642132703 * values.std(ddof=1) / math.sqrt(30)  # t(0.975, df=29)
+    assert result.mean == pytest.approx(3.6)
+    assert (result.mean_ci_low, result.mean_ci_high) == pytest.approx((3.6 - half, 3.6 + half))
+    summary = result.summary()
+    assert summary.loc["high_effort_pct", "unit"] == "%"
+    single = ces([4])
+    assert single.n == 1 and math.isnan(single.mean_ci_low)
+    assert single.to_estimates()["ces_mean"].ci_low is None
+
+
+def test_nps_group_labels() -> None:
+    labels = nps_group(pd.Series([0, 6, 7, 8, 9, 10, np.nan]))
+    assert list(labels.iloc[:6]) == ["detractor", "detractor", "passive", "passive", "promoter", "promoter"]
+    assert pd.isna(labels.iloc[6])
+    with pytest.raises(ValueError, match="12"):
+        nps_group([12])
+
+
+def test_compare_nps_identical_groups() -> None:
+    result = compare_nps(HAND, HAND)
+    assert result.difference == pytest.approx(0.0)
+    assert result.p_value == pytest.approx(1.0)
+    assert result.ci_low == pytest.approx(-Z * math.sqrt(2 * 800))
+
+
+def test_compare_nps_hand_computed() -> None:
+    a = [10] * 6 + [0] * 4  # NPS 20, var = (1 - 0.2**2) / 10 * 1e4 = 960
+    b = [10] * 3 + [0] * 7  # NPS -40, var = (1 - 0.4**2) / 10 * 1e4 = 840
+    result = compare_nps(a, b)
+    se = math.sqrt(960 + 840)
+    assert result.difference == pytest.approx(60.0)
+    assert (result.ci_low, result.ci_high) == pytest.approx((60 - Z * se, 60 + Z * se))
+    assert result.p_value == pytest.approx(math.erfc(60 / se / math.sqrt(2)))
+    assert result.summary().loc["a - b", "nps"] == pytest.approx(60.0)
+    assert "p = " in result.to_estimates()["nps_difference"].note
+
+
+@pytest.fixture
+def small_snapshot() -> pd.DataFrame:
+    """Hand-built snapshot: 3 detractors (2 churn), 2 passives (0), 3 promoters (1), plus excluded rows."""
+    return pd.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(11)],
+            "active": [True] * 8 + [False, True, False],
+            "churned": [True, True, False, False, False, True, False, False, True, True, False],
+            "nps_last": [0, 5, 6, 7, 8, 9, 10, 10, 0, np.nan, 10],
+            "ces_mean_90d": [1.0, 2.5, 6.0, 4.0, 7.0, 3.5, np.nan, 2.0, 1.0, 1.0, 1.0],
+        }
+    )
+
+
+def test_churn_by_level_nps_groups(small_snapshot: pd.DataFrame) -> None:
+    table = churn_by_level(small_snapshot, "nps_last")
+    assert table.index.name == "nps_group"
+    assert list(table.index) == ["detractor", "passive", "promoter"]
+    assert list(table["n"]) == [3, 2, 3]  # inactive rows and the active non-respondent are excluded
+    assert list(table["n_churned"]) == [2, 0, 1]
+    assert table.loc["detractor", "churn_pct"] == pytest.approx(200 / 3)
+    assert (table.loc["passive", "ci_low"], table.loc["passive", "ci_high"]) == pytest.approx(
+        wilson_by_hand(0, 2)
+    )
+
+
+def test_churn_by_level_integer_levels_and_bins() -> None:
+    snapshot = pd.DataFrame(
+        {"active": True, "churned": [True, False, False, True, False], "csat_last": [1, 1, 5, 5, 5]}
+    )
+    table = churn_by_level(snapshot, "csat_last")
+    assert list(table.index) == [1, 5] and list(table["n"]) == [2, 3]
+    binned = pd.DataFrame(
+        {"active": True, "churned": [True, False, True, False], "ces_mean_90d": [1.0, 2.5, 6.0, 7.0]}
+    )
+    table = churn_by_level(binned, "ces_mean_90d", bins=[1, 4, 7], labels=["low effort", "high effort"])
+    assert list(table.index) == ["low effort", "high effort"]
+    assert list(table["churn_pct"]) == pytest.approx([50.0, 50.0])
+
+
+def test_churn_by_level_continuous_uses_quintiles() -> None:
+    rng = np.random.default_rng(3)
+    snapshot = pd.DataFrame(
+        {"active": True, "churned": rng.random(500) < 0.2, "tenure_months": rng.uniform(0, 60, 500)}
+    )
+    table = churn_by_level(snapshot, "tenure_months")
+    assert len(table) == 5 and table["n"].sum() == 500
+
+
+def test_churn_by_level_missing_column(small_snapshot: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="csat_last"):
+        churn_by_level(small_snapshot, "csat_last")
