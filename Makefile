@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install report test test-all lab demo bench clean
+.PHONY: install report test test-all lab demo notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,6 @@ lab: $(STAMP)  ## JupyterLab on the project environment
 
 clean:  ## remove generated data and reports (keeps .venv)
 	rm -rf data/demo reports/2* reports/latest reports/.tmp-*
+
+notebooks: $(STAMP)  ## regenerate the .ipynb files from their paired .py sources (outputs stay out of git)
+	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update-metadata '{"jupytext": null}' "$$f" -o "$${f%.py}.ipynb" -q; done

@@ -94,8 +94,10 @@ class ChurnLogitResult:
         )
 
     def findings(self, alpha: float = 0.05) -> list[str]:
-        """Plain-words sentences for the drivers whose odds ratio differs from 1 at level `alpha`."""
-        table = self.coefficients.drop(index=INTERCEPT)
+        """Plain-words sentences for the CX drivers whose odds ratio differs from 1 at level `alpha`."""
+        # Controls (tenure, segments) and missing-score indicators are adjustments, not CX findings.
+        drivers = [t for t in self.coefficients.index if t in FEATURE_LABELS and t != "tenure_months"]
+        table = self.coefficients.loc[drivers]
         significant = table[table["p_value"] < alpha].sort_values("p_value")
         out = []
         for row in significant.itertuples():
@@ -105,7 +107,7 @@ class ChurnLogitResult:
                 f"(95% CI {row.or_ci_low:.2f} to {row.or_ci_high:.2f})."
             )
         if not out:
-            out.append(f"No driver's odds ratio differs from 1 at the {alpha:.0%} level.")
+            out.append(f"No CX driver's odds ratio differs from 1 at the {alpha:.0%} level.")
         return out
 
     def to_estimates(self, prefix: str = "churn_logit") -> dict[str, Estimate]:

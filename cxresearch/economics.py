@@ -15,7 +15,7 @@ from lifelines import KaplanMeierFitter
 from scipy import stats
 
 from cxresearch.results import Estimate
-from cxresearch.survival import Z95, _split_groups
+from cxresearch.survival import Z95, _at_risk_counts, _split_groups
 
 #: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
 TAIL_WINDOW_MONTHS = 12.0
@@ -75,12 +75,17 @@ def clv_from_survival(
     min_group_size: int = 30,
     min_at_risk: int = 10,
     currency: str = "currency",
+    entry: str | None = None,
 ) -> CLVResult:
     """Expected discounted margin of a new customer over `horizon_months` (currency), per group.
 
     CLV = sum_{t=1..H} S(t) * m / (1 + d)^t  (margin earned at each month end while still a customer), with
     S the Kaplan-Meier survival evaluated at month ends, m the group's mean `margin_column` unless
     `monthly_margin` is given, d the monthly discount rate (Gupta & Lehmann 2003, J. Interactive Marketing 17:9-24).
+
+    Left truncation: `entry` names a column of delayed-entry times (months since signup, 0 = observed from
+    signup). The KM then uses risk sets {entry < t <= duration} (lifelines `entry=`; the bootstrap's numpy KM
+    the same), and the tail's exposure counts only customer-months after entry.
 
     Tail: the KM curve is used up to T_c, the last time at which at least `min_at_risk` customers are still at
     risk (beyond it the estimate rests on a handful of customers). For t > T_c,
@@ -91,7 +96,7 @@ def clv_from_survival(
     S, the tail and (unless given) m in each.
     """
     df = df.reset_index(drop=True)
-    groups, notes = _split_groups(df, group, duration, event, min_group_size)
+    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
     if monthly_margin is None and margin_column not in df.columns:
         raise KeyError(f"no {margin_column!r} column: pass monthly_margin")
     margins = None if monthly_margin is not None else df[margin_column]
@@ -104,17 +109,18 @@ def clv_from_survival(
     for name, sub in groups.items():
         t = sub[duration].to_numpy(float)
         e = sub[event].to_numpy(bool)
+        a = sub[entry].to_numpy(float) if entry else np.zeros_like(t)
         m_all = np.full(len(sub), float(monthly_margin)) if margins is None else margins.loc[sub.index].to_numpy(float)
-        kmf = KaplanMeierFitter().fit(t, e)
+        kmf = KaplanMeierFitter().fit(t, e, entry=a if entry else None)
         surv, t_c, lam = _survival_with_tail(
-            t, e, months, min_at_risk, km_at=lambda x: kmf.survival_function_at_times(x).to_numpy()
+            t, e, months, min_at_risk, km_at=lambda x: kmf.survival_function_at_times(x).to_numpy(), entry=a
         )
         m = float(np.nanmean(m_all))
         clv = float(m * np.sum(surv * discount))
         boot = np.empty(n_boot)
         for b in range(n_boot):
             idx = rng.integers(0, len(t), len(t))
-            s_b, _, _ = _survival_with_tail(t[idx], e[idx], months, min_at_risk)
+            s_b, _, _ = _survival_with_tail(t[idx], e[idx], months, min_at_risk, entry=a[idx])
             boot[b] = np.nanmean(m_all[idx]) * np.sum(s_b * discount)
         lo, hi = np.percentile(boot, [2.5, 97.5]) if n_boot else (np.nan, np.nan)
         if t_c < horizon_months:
@@ -153,14 +159,25 @@ def _survival_with_tail(
     months: np.ndarray,
     min_at_risk: int,
     km_at: Callable[[np.ndarray], np.ndarray] | None = None,
+    entry: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """Survival at `months`: KM up to the cut-off T_c, constant-hazard tail after; returns (S, T_c, lambda)."""
+    """Survival at `months`: KM up to the cut-off T_c, constant-hazard tail after; returns (S, T_c, lambda).
+
+    T_c is the largest duration at which at least `min_at_risk` customers (all, if fewer) are at risk, at risk
+    meaning entry < T_c <= duration (`_at_risk_counts`); the tail hazard's exposure counts customer-months after
+    entry only.
+    """
+    entry = np.zeros_like(t) if entry is None else entry
     order = np.sort(t)
-    t_c = float(order[-min(min_at_risk, len(order))])
-    s = km_at(np.append(months, t_c)) if km_at is not None else _product_limit_at(t, e, np.append(months, t_c))
+    need = min(min_at_risk, len(order))
+    at_risk = _at_risk_counts(order, entry, order)
+    ok = at_risk >= need
+    # without entry this is order[-need]; with entry the at-risk count is not monotone in time
+    t_c = float(order[ok][-1] if ok.any() else order[np.argmax(at_risk)])
+    s = km_at(np.append(months, t_c)) if km_at is not None else _product_limit_at(t, e, np.append(months, t_c), entry)
     s_months, s_c = s[:-1], s[-1]
     start = t_c - TAIL_WINDOW_MONTHS
-    exposure = np.clip(np.minimum(t, t_c) - start, 0.0, None).sum()
+    exposure = np.clip(np.minimum(t, t_c) - np.maximum(entry, start), 0.0, None).sum()
     deaths = np.sum(e & (t > start) & (t <= t_c))
     lam = float(deaths / exposure) if exposure > 0 else 0.0
     beyond = months > t_c
@@ -168,16 +185,22 @@ def _survival_with_tail(
     return s_months, t_c, lam
 
 
-def _product_limit_at(t: np.ndarray, e: np.ndarray, at: np.ndarray) -> np.ndarray:
+def _product_limit_at(t: np.ndarray, e: np.ndarray, at: np.ndarray, entry: np.ndarray | None = None) -> np.ndarray:
     """Kaplan-Meier S at times `at` in numpy, for bootstrap replicates (refitting lifelines 200x is the bottleneck).
 
-    Same estimator as lifelines' KaplanMeierFitter (a test asserts equality): S(x) = prod_{t_j <= x} (1 - d_j/n_j).
+    Same estimator as lifelines' KaplanMeierFitter (a test asserts equality, with and without entry):
+    S(x) = prod_{t_j <= x} (1 - d_j/n_j), n_j = #{entry < t_j <= duration} (`_at_risk_counts`; entry 0 if not
+    given).
     """
     times, inverse = np.unique(t, return_inverse=True)
     deaths = np.bincount(inverse, weights=e.astype(float), minlength=len(times))
-    leaving = np.bincount(inverse, minlength=len(times)).astype(float)
-    at_risk = leaving[::-1].cumsum()[::-1]
-    s = np.cumprod(1.0 - deaths / at_risk)
+    if entry is None:
+        leaving = np.bincount(inverse, minlength=len(times)).astype(float)
+        at_risk = leaving[::-1].cumsum()[::-1]
+    else:
+        at_risk = _at_risk_counts(t, entry, times).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.cumprod(np.where(deaths > 0, 1.0 - deaths / at_risk, 1.0))
     i = np.searchsorted(times, at, side="right") - 1
     return np.where(i >= 0, s[np.clip(i, 0, None)], 1.0)
 
@@ -245,6 +268,7 @@ def retention_vs_acquisition(
     n_boot: int = 200,
     seed: int = 0,
     currency: str = "currency",
+    entry: str | None = None,
 ) -> RetentionEconomics:
     """Is retaining a customer `claim_multiple` times cheaper than acquiring one, and what retention pays back?
 
@@ -267,6 +291,8 @@ def retention_vs_acquisition(
       r = exp(-12 lambda), monthly q = r^(1/12), CLV(q) = m * sum_{t=1..H} q^t / (1 + d)^t. Effect =
       CLV(q') / CLV(q) - 1 with r' = min(r + uplift, 1); portfolio effect = (CLV(q') - CLV(q)) * active customers
       (the constant hazard is memoryless, so an active customer's remaining value equals a new one's).
+    - `entry`: left-truncation times (months since signup); the default CLV uses them (see `clv_from_survival`)
+      and the constant hazard's customer-months count only time after entry (duration - entry).
       Reichheld & Sasser (1990, HBR "Zero defections") is the source of the "+5% retention" folklore.
     """
     if not 0 < retention_acceptance_rate <= 1:
@@ -308,7 +334,7 @@ def retention_vs_acquisition(
     )
 
     value = _clv_estimate(df, clv, monthly_discount_rate, horizon_months, duration, event, margin_column, n_boot,
-                          seed, currency)
+                          seed, currency, entry)
     break_even = Estimate(
         value=100 * c / value.value, unit="%", label="Break-even retention uplift (share of contacted customers saved)",
         ci_low=100 * c / value.ci_high if value.ci_high is not None else None,
@@ -318,7 +344,7 @@ def retention_vs_acquisition(
 
     annual, change_pct, portfolio = _retention_uplift(
         df, retention_uplift_pp, monthly_discount_rate, horizon_months, duration, event, margin_column, currency,
-        notes,
+        notes, entry,
     )
     return RetentionEconomics(
         acquisition_cost=cac, acquisition_by_channel=by_channel, retention_cost_per_save=per_save,
@@ -357,14 +383,14 @@ def _acquisition_cost(
 
 def _clv_estimate(
     df: pd.DataFrame, clv: Estimate | CLVResult | None, d: float, horizon: int, duration: str, event: str,
-    margin_column: str, n_boot: int, seed: int, currency: str,
+    margin_column: str, n_boot: int, seed: int, currency: str, entry: str | None = None,
 ) -> Estimate:
     """Value of one saved customer (currency): the given CLV, else the overall KM-based CLV of `df`."""
     if isinstance(clv, Estimate):
         return clv
     if clv is None:
         clv = clv_from_survival(df, None, d, horizon, None, n_boot, seed, duration, event, margin_column,
-                                currency=currency)
+                                currency=currency, entry=entry)
     if len(clv.table) != 1:
         raise ValueError("pass an overall CLVResult (group=None) or an Estimate as clv")
     return next(iter(clv.to_estimates().values()))
@@ -372,14 +398,15 @@ def _clv_estimate(
 
 def _retention_uplift(
     df: pd.DataFrame, uplift_pp: float, d: float, horizon: int, duration: str, event: str, margin_column: str,
-    currency: str, notes: list[str],
+    currency: str, notes: list[str], entry: str | None = None,
 ) -> tuple[Estimate, Estimate, Estimate]:
     """Annual retention (constant hazard) and the CLV effect of +`uplift_pp` points of it (see the docstring above)."""
     t = df[duration].to_numpy(float)
+    exposure = t - df[entry].fillna(0.0).to_numpy(float) if entry else t
     events = int(df[event].astype(bool).sum())
     if events == 0:
         raise ValueError("no churn events: the constant-hazard retention rate is not estimable")
-    lam = events / t.sum()
+    lam = events / np.clip(exposure, 0.0, None).sum()
     lam_lo, lam_hi = lam * np.exp(-Z95 / np.sqrt(events)), lam * np.exp(Z95 / np.sqrt(events))
     m = float(df[margin_column].mean())
     n_active = int(df["active"].sum()) if "active" in df.columns else int((~df[event].astype(bool)).sum())
@@ -395,11 +422,14 @@ def _retention_uplift(
     scan = np.array([effect(x) for x in np.geomspace(lam_lo, lam_hi, 41)])
     notes.append(
         f"+{uplift_pp:g} pp annual retention evaluated under a constant monthly churn hazard "
-        f"({lam:.4f}/month, {events} events); real hazards usually fall with tenure"
+        f"({lam:.4f}/month, {events} events"
+        + ("; customer-months after entry only" if entry else "")
+        + "); real hazards usually fall with tenure"
     )
     annual = Estimate(100 * r, "%", "Annual retention (constant-hazard estimate)", 100 * scan[:, 0].min(),
                       100 * scan[:, 0].max(),
-                      n=len(df), note="exp(-12 * events / customer-months)")
+                      n=len(df), note="exp(-12 * events / customer-months)"
+                      + (" (after entry)" if entry else ""))
     pct_est = Estimate(pct, "%", f"Change in CLV per customer from +{uplift_pp:g} pp annual retention",
                        scan[:, 1].min(), scan[:, 1].max(), n=len(df),
                        note="constant-hazard approximation; CI from the hazard's uncertainty only")

@@ -75,7 +75,7 @@ class Results:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.notebook}.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False))
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False))
         tmp.replace(path)
         return path
 
@@ -106,3 +106,8 @@ def _jsonable(obj: Any) -> Any:
     if obj is pd.NaT or (obj is not None and not isinstance(obj, str) and pd.api.types.is_scalar(obj) and pd.isna(obj)):
         return None
     return obj
+
+
+def format_p(p: float) -> str:
+    """A p-value as text: 'p < 0.001' for tiny values, else two significant digits."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"

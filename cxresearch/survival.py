@@ -116,6 +116,7 @@ def kaplan_meier(
     event: str = "event",
     min_group_size: int = 30,
     at_risk_step: float = 6.0,
+    entry: str | None = None,
 ) -> KMResult:
     """Kaplan-Meier survival (fraction still active vs months) per level of `group`, with at-risk table.
 
@@ -124,22 +125,32 @@ def kaplan_meier(
     df : one row per customer with `duration` (months, right-censored) and `event` (churn observed).
     group : optional column; levels with fewer than `min_group_size` customers are dropped with a note.
     at_risk_step : spacing in months of the at-risk table (0, step, 2*step, ... up to the last follow-up).
+    entry : optional column of left-truncation (delayed entry) times in months since signup, 0 = observed from
+        signup. A customer who signed up before observation began is in the data only because they survived to
+        their entry time; without `entry` early survival is overstated (immortal time). Rows with missing or
+        negative entry, or no follow-up after entry (entry > 0 and entry >= duration), are dropped with a note.
 
     Returns
     -------
     KMResult. The at-risk table follows survminer: `at_risk` at time t counts customers with duration >= t;
-    `events` and `censored` count those with duration <= t (cumulative).
+    `events` and `censored` count those with duration <= t (cumulative). With `entry`, a customer is at risk at t
+    only if entry < t <= duration (counting-process convention, as lifelines' KM estimator: one entering at t is
+    at risk just after t; customers entering at the earliest entry time, usually 0, are at risk from it on, so
+    at t = 0 the table counts those with entry 0). The same risk sets are used by the estimator, the RMST SE,
+    the log-rank and the CLV bootstrap (`_at_risk_counts`). With `entry` the risk set can be small at early
+    times; the curve there rests on few customers.
 
     References
     ----------
     Kaplan & Meier (1958), JASA 53:457-481. Median CI: Brookmeyer & Crowley (1982), Biometrics 38:29-41, taken as
     the times where the 95% band crosses 0.5 (lifelines `median_survival_times` of the confidence interval).
     """
-    groups, notes = _split_groups(df, group, duration, event, min_group_size)
+    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
     fitters: dict[str, KaplanMeierFitter] = {}
     curves, tables, medians = [], [], []
     for name, sub in groups.items():
-        kmf = KaplanMeierFitter(label=name).fit(sub[duration], sub[event], label=name)
+        enter = sub[entry] if entry else None
+        kmf = KaplanMeierFitter(label=name).fit(sub[duration], sub[event], entry=enter, label=name)
         fitters[name] = kmf
         sf = kmf.survival_function_.iloc[:, 0]
         ci = kmf.confidence_interval_survival_function_
@@ -154,7 +165,15 @@ def kaplan_meier(
                 }
             )
         )
-        tables.append(_at_risk_table(name, sub[duration].to_numpy(float), sub[event].to_numpy(bool), at_risk_step))
+        tables.append(
+            _at_risk_table(
+                name,
+                sub[duration].to_numpy(float),
+                sub[event].to_numpy(bool),
+                at_risk_step,
+                None if enter is None else enter.to_numpy(float),
+            )
+        )
         medians.append(_median_row(name, kmf, len(sub), int(sub[event].sum())))
     return KMResult(
         group=group,
@@ -166,14 +185,18 @@ def kaplan_meier(
     )
 
 
-def _at_risk_table(name: str, t: np.ndarray, e: np.ndarray, step: float) -> pd.DataFrame:
-    """Survminer-style counts at 0, step, 2*step, ...: at risk (t_i >= time), cumulative events and censored."""
+def _at_risk_table(
+    name: str, t: np.ndarray, e: np.ndarray, step: float, entry: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Survminer-style counts at 0, step, 2*step, ...: at risk (see `_at_risk_counts`), cumulative events and
+    censored."""
     times = np.arange(0.0, np.ceil(t.max() / step) * step + step / 2, step)
+    entry = np.zeros_like(t) if entry is None else entry
     return pd.DataFrame(
         {
             "group": name,
             "time": times,
-            "at_risk": [int((t >= x).sum()) for x in times],
+            "at_risk": _at_risk_counts(t, entry, times).astype(int),
             "censored": [int(((t <= x) & ~e).sum()) for x in times],
             "events": [int(((t <= x) & e).sum()) for x in times],
         }
@@ -236,22 +259,71 @@ def logrank(
     duration: str = "duration_months",
     event: str = "event",
     min_group_size: int = 30,
+    entry: str | None = None,
 ) -> LogRankResult:
-    """Multivariate log-rank test across the levels of `group` (small levels dropped as in `kaplan_meier`)."""
-    groups, notes = _split_groups(df, group, duration, event, min_group_size)
+    """Multivariate log-rank test across the levels of `group` (small levels dropped as in `kaplan_meier`).
+
+    With `entry` (left-truncation times, months) and any entry > 0 the test is computed here, since lifelines'
+    log-rank has no delayed entry: risk sets R(t) = {i: entry_i < t <= duration_i} (the same convention as
+    `kaplan_meier`, see `_at_risk_counts`), then the standard statistic (see `_logrank_statistic`).
+    """
+    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
     if len(groups) < 2:
         raise ValueError(f"log-rank test needs at least two groups of >= {min_group_size} customers in {group!r}")
     data = pd.concat(groups.values(), keys=groups.keys(), names=["_group", None]).reset_index(level="_group")
-    res = multivariate_logrank_test(data[duration], data["_group"], data[event])
+    if entry and (data[entry] > 0).any():
+        stat, p_value = _logrank_statistic(
+            data[duration].to_numpy(float),
+            data[event].to_numpy(bool),
+            data["_group"].to_numpy(),
+            data[entry].to_numpy(float),
+        )
+        notes.append("log-rank with left-truncation risk sets (entry < t <= duration)")
+    else:
+        res = multivariate_logrank_test(data[duration], data["_group"], data[event])
+        stat, p_value = float(res.test_statistic), float(res.p_value)
     return LogRankResult(
         group=group,
-        statistic=float(res.test_statistic),
+        statistic=stat,
         dof=len(groups) - 1,
-        p_value=float(res.p_value),
+        p_value=p_value,
         n=len(data),
         groups=list(groups),
         notes=notes,
     )
+
+
+def _logrank_statistic(
+    t: np.ndarray, e: np.ndarray, labels: np.ndarray, entry: np.ndarray | None = None
+) -> tuple[float, float]:
+    """k-group log-rank chi-square and p-value with delayed entry (Mantel 1966; Klein & Moeschberger 2003, 7.3).
+
+    At each distinct churn time t_j: n_gj = #{i in g: entry_i < t_j <= t_i} (`_at_risk_counts` over all groups'
+    earliest entry), d_gj churns in g, n_j, d_j totals.
+    Z_g = sum_j (d_gj - n_gj d_j / n_j); V_gh = sum_j d_j (n_j - d_j) / (n_j - 1) * n_gj / n_j * (1[g=h] - n_hj / n_j).
+    Chi-square = Z' V^- Z on k - 1 degrees of freedom (first k - 1 groups; pseudo-inverse as in lifelines).
+    """
+    from scipy import stats
+
+    entry = np.zeros_like(t) if entry is None else entry
+    levels = np.unique(labels)
+    times = np.unique(t[e])
+    n = np.empty((len(times), len(levels)))
+    d = np.empty_like(n)
+    first = float(entry.min())
+    for g, level in enumerate(levels):
+        mask = labels == level
+        n[:, g] = _at_risk_counts(t[mask], entry[mask], times, first)
+        d[:, g] = np.bincount(np.searchsorted(times, t[mask & e]), minlength=len(times))
+    n_tot, d_tot = n.sum(axis=1), d.sum(axis=1)
+    share = n / n_tot[:, None]
+    z = (d - share * d_tot[:, None]).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(n_tot > 1, d_tot * (n_tot - d_tot) / (n_tot - 1), 0.0)
+    v = np.einsum("j,jg,gh->gh", w, share, np.eye(len(levels))) - np.einsum("j,jg,jh->gh", w, share, share)
+    k = len(levels) - 1
+    stat = float(z[:k] @ np.linalg.pinv(v[:k, :k]) @ z[:k])
+    return stat, float(stats.chi2.sf(stat, k))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -300,7 +372,15 @@ class CoxResult:
         )
 
     def ph_test(self) -> pd.DataFrame:
-        """Schoenfeld-residual test of proportional hazards per term (Grambsch & Therneau 1994), rank time."""
+        """Schoenfeld-residual test of proportional hazards per term (Grambsch & Therneau 1994), rank time.
+
+        Not available for fits with delayed entry: lifelines has no Schoenfeld residuals with entry times.
+        """
+        if self.fitter is not None and getattr(self.fitter, "entry_col", None):
+            raise NotImplementedError(
+                "proportional-hazards test is not available for a Cox fit with delayed entry (lifelines computes no "
+                "Schoenfeld residuals with entry times); check PH with the fit without `entry` or by stratifying"
+            )
         res = proportional_hazard_test(self.fitter, self.data, time_transform="rank")
         return res.summary[["test_statistic", "p"]].rename(columns={"p": "p_value"})
 
@@ -313,6 +393,7 @@ def fit_cox(
     event: str = "event",
     penalizer: float = 0.0,
     max_missing: float = 0.5,
+    entry: str | None = None,
 ) -> CoxResult:
     """Cox proportional-hazards model of churn on `covariates` (numeric) and `categorical` columns.
 
@@ -321,6 +402,11 @@ def fit_cox(
     the most common level as reference; constant columns are dropped. If the unpenalized fit fails to converge it
     is refitted with an L2 penalizer of 0.1 (hazard ratios then shrink towards 1).
 
+    `entry` : optional column of left-truncation (delayed entry) times in months (lifelines `entry_col`): a
+    customer is in the risk set only from their entry time on. Rows with missing entry are dropped with the
+    complete-case rows; rows with negative entry or no follow-up after entry (entry > 0, entry >= duration) with
+    a note.
+
     References
     ----------
     Cox (1972), JRSS-B 34:187-220; concordance: Harrell et al. (1996), Stat Med 15:361-387.
@@ -328,7 +414,8 @@ def fit_cox(
     categorical = list(categorical)
     numeric = [c for c in covariates if c not in categorical]
     columns = numeric + categorical
-    missing_cols = [c for c in columns + [duration, event] if c not in df.columns]
+    extra = [entry] if entry else []
+    missing_cols = [c for c in columns + [duration, event] + extra if c not in df.columns]
     if missing_cols:
         raise KeyError(f"columns not in data: {missing_cols}")
     notes: list[str] = []
@@ -343,10 +430,15 @@ def fit_cox(
     numeric = [c for c in numeric if c not in too_sparse]
     categorical = [c for c in categorical if c not in too_sparse]
 
-    data = df[numeric + categorical + [duration, event]]
+    data = df[numeric + categorical + [duration, event] + extra]
     complete = data.dropna()
     if len(complete) < len(data):
         notes.append(f"complete-case analysis: dropped {len(data) - len(complete)} of {len(data)} customers with missing values")
+    if entry:
+        bad = (complete[entry] < 0) | ((complete[entry] > 0) & (complete[entry] >= complete[duration]))
+        if bad.any():
+            notes.append(f"dropped {int(bad.sum())} customers with negative entry or no follow-up after entry")
+            complete = complete[~bad]
 
     design = complete[numeric].astype(float)
     reference_levels: dict[str, str] = {}
@@ -366,8 +458,10 @@ def fit_cox(
         raise ValueError("no usable covariates left after dropping missing and constant columns")
     design[duration] = complete[duration].astype(float)
     design[event] = complete[event].astype(bool)
+    if entry:
+        design[entry] = complete[entry].astype(float)
 
-    cph, used_penalizer = _fit_cph(design, duration, event, penalizer, notes)
+    cph, used_penalizer = _fit_cph(design, duration, event, penalizer, notes, entry)
     s = cph.summary
     table = pd.DataFrame(
         {
@@ -394,13 +488,13 @@ def fit_cox(
 
 
 def _fit_cph(
-    design: pd.DataFrame, duration: str, event: str, penalizer: float, notes: list[str]
+    design: pd.DataFrame, duration: str, event: str, penalizer: float, notes: list[str], entry: str | None = None
 ) -> tuple[CoxPHFitter, float]:
     """Fit lifelines' CoxPHFitter; on non-convergence (or its separation warning) refit with penalizer 0.1."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
-            return CoxPHFitter(penalizer=penalizer).fit(design, duration, event), penalizer
+            return CoxPHFitter(penalizer=penalizer).fit(design, duration, event, entry_col=entry), penalizer
     except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as err:
         fallback = max(0.1, penalizer)
         notes.append(
@@ -410,7 +504,7 @@ def _fit_cph(
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return CoxPHFitter(penalizer=fallback).fit(design, duration, event), fallback
+            return CoxPHFitter(penalizer=fallback).fit(design, duration, event, entry_col=entry), fallback
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -425,6 +519,7 @@ def rmst(
     duration: str = "duration_months",
     event: str = "event",
     min_group_size: int = 30,
+    entry: str | None = None,
 ) -> pd.DataFrame:
     """Restricted mean survival time: expected months active within the first `horizon_months`, per group.
 
@@ -435,11 +530,19 @@ def rmst(
     Where tau exceeds a group's follow-up and its curve has not reached zero, RMST is not identified: NaN and a
     note (in `attrs["notes"]`).
 
+    `entry` (left-truncation times, months; used only when `data` is a DataFrame) is passed to `kaplan_meier`;
+    the SE then uses the truncation-aware risk sets n_j = #{entry < t_j <= duration} of the KM (lifelines' event
+    table less those entering at t_j).
+
     Returns
     -------
     DataFrame with group, rmst, se, ci_low, ci_high, horizon (all in months).
     """
-    km = data if isinstance(data, KMResult) else kaplan_meier(data, group, duration, event, min_group_size)
+    km = (
+        data
+        if isinstance(data, KMResult)
+        else kaplan_meier(data, group, duration, event, min_group_size, entry=entry)
+    )
     notes = list(km.notes)
     rows = []
     for name, kmf in km.fitters.items():
@@ -461,13 +564,18 @@ def rmst(
 
 def _rmst_se(kmf: KaplanMeierFitter, tau: float) -> float:
     """Greenwood-type standard error (months) of the KM restricted mean up to `tau`."""
-    table = kmf.event_table
+    table = kmf.event_table.copy()
+    # lifelines' KM risk set at t_j excludes those entering at t_j (except at the first time): its event table's
+    # `at_risk` includes them, so take them out to match the estimator (no-op without entry)
+    entering = table["entrance"].to_numpy(float).copy()
+    entering[0] = 0.0
+    table["n"] = table["at_risk"].to_numpy(float) - entering
     table = table[(table.index <= tau) & (table["observed"] > 0)]
     if table.empty:
         return 0.0
     t = table.index.to_numpy(float)
     d = table["observed"].to_numpy(float)
-    n = table["at_risk"].to_numpy(float)
+    n = table["n"].to_numpy(float)
     s = np.array([_step_at(kmf.survival_function_.iloc[:, 0], x) for x in t])
     # A_j = area under S from t_j to tau; S is flat at s_j between event times
     widths = np.diff(np.append(t, tau))
@@ -484,18 +592,42 @@ def _rmst_se(kmf: KaplanMeierFitter, tau: float) -> float:
 
 
 def _split_groups(
-    df: pd.DataFrame, group: str | None, duration: str, event: str, min_group_size: int
+    df: pd.DataFrame,
+    group: str | None,
+    duration: str,
+    event: str,
+    min_group_size: int,
+    entry: str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Validate duration/event columns and split into groups of at least `min_group_size` customers."""
-    for col in (duration, event) + ((group,) if group else ()):
+    """Validate duration/event (and entry) columns and split into groups of at least `min_group_size` customers.
+
+    The returned frames keep `duration`, `event` and, if given, the `entry` column (float months).
+    """
+    extra = [entry] if entry else []
+    for col in (duration, event) + ((group,) if group else ()) + tuple(extra):
         if col not in df.columns:
             raise KeyError(f"column {col!r} not in data")
     notes: list[str] = []
-    data = df[[duration, event] + ([group] if group else [])].copy()
+    data = df[[duration, event] + extra + ([group] if group else [])].copy()
     bad = data[duration].isna() | data[event].isna() | (data[duration] < 0)
     if bad.any():
         notes.append(f"dropped {int(bad.sum())} customers with missing or negative duration/event")
         data = data[~bad]
+    if entry:
+        data[entry] = data[entry].astype(float)
+        # entry > 0 and entry == duration: no time at risk under the counting-process convention (R rejects it too)
+        bad = (
+            data[entry].isna()
+            | (data[entry] < 0)
+            | (data[entry] > data[duration])
+            | ((data[entry] > 0) & (data[entry] >= data[duration]))
+        )
+        if bad.any():
+            notes.append(
+                f"dropped {int(bad.sum())} customers with missing or negative entry, or no follow-up after entry "
+                "(entry after or at duration)"
+            )
+            data = data[~bad]
     data[event] = data[event].astype(bool)
     if group is None:
         if data.empty:
@@ -516,6 +648,22 @@ def _split_groups(
         raise ValueError(f"no level of {group!r} has at least {min_group_size} customers")
     labels = data[group].astype(str)
     return {k: data[labels == k].drop(columns=group) for k in keep}, notes
+
+
+def _at_risk_counts(
+    duration: np.ndarray, entry: np.ndarray, at: np.ndarray, first: float | None = None
+) -> np.ndarray:
+    """Customers at risk at each time in `at` under left truncation: #{i: entry_i < x <= duration_i}, except that
+    customers entering at the earliest entry time `first` (default min(entry); usually 0) are at risk from it on.
+
+    This is lifelines' KaplanMeierFitter risk set (it adds entrants after the deaths at their entry time, except
+    in the first period); with all entries 0 it is #{duration_i >= x}.
+    """
+    d, a = np.sort(duration), np.sort(entry)
+    first = float(a[0]) if first is None else first
+    at = np.asarray(at, dtype=float)
+    entered = np.where(at <= first, np.searchsorted(a, at, side="right"), np.searchsorted(a, at, side="left"))
+    return entered - np.searchsorted(d, at, side="left")
 
 
 def _step_at(step: pd.Series, t: float) -> float:

@@ -145,3 +145,67 @@ def test_retention_needs_some_acquisition_cost():
     df = exponential_customers(n=200).drop(columns="acquisition_cost")
     with pytest.raises(ValueError, match="acquisition_cost"):
         retention_vs_acquisition(df, 20.0, 0.25, clv=Estimate(500.0, "currency", "CLV"))
+
+
+def truncated_exponential_customers(n: int = 6000, hazard: float = 0.03, seed: int = 7) -> pd.DataFrame:
+    """Exponential lifetimes; half signed up up to 36 months before observation began (seen only if still active,
+    entry = tenure then), half during the 24-month window (entry 0); follow-up ends with the window."""
+    rng = np.random.default_rng(seed)
+    lifetime = rng.exponential(1 / hazard, n)
+    before = rng.random(n) < 0.5
+    entry = np.where(before, rng.uniform(0, 36, n), 0.0)
+    censor = np.where(before, entry + 24, rng.uniform(0, 24, n))
+    event = lifetime <= censor
+    keep = lifetime > entry
+    return pd.DataFrame(
+        {
+            "duration_months": np.minimum(lifetime, censor),
+            "event": event,
+            "active": ~event,
+            "entry_months": entry,
+            "monthly_margin": rng.gamma(4.0, 5.0, n),
+            "acquisition_cost": rng.gamma(4.0, 50.0, n),
+        }
+    )[keep].reset_index(drop=True)
+
+
+def test_bootstrap_product_limit_with_entry_equals_lifelines():
+    df = truncated_exponential_customers(n=1500).round({"duration_months": 0, "entry_months": 0})
+    df = df[df["entry_months"] <= df["duration_months"]]
+    t, e, a = df["duration_months"].to_numpy(), df["event"].to_numpy(), df["entry_months"].to_numpy()
+    at = np.arange(0, 60, 0.5)
+    ref = KaplanMeierFitter().fit(t, e, entry=a).survival_function_at_times(at).to_numpy()
+    assert _product_limit_at(t, e, at, a) == pytest.approx(ref)
+
+
+def test_clv_with_entry_matches_closed_form_and_naive_is_optimistic():
+    df = truncated_exponential_customers()
+    res = clv_from_survival(df, monthly_margin=20.0, horizon_months=60, n_boot=100, entry="entry_months")
+    row = res.summary().iloc[0]
+    truth = exponential_clv(0.03, 20.0, 0.01, 60)
+    assert row["ci_low"] < truth < row["ci_high"]
+    assert res.table["tail_hazard"].iloc[0] == pytest.approx(0.03, rel=0.4)  # ~40 churns in the tail window
+    naive = clv_from_survival(df, monthly_margin=20.0, horizon_months=60, n_boot=100).summary().iloc[0]
+    assert naive["ci_low"] > truth
+
+
+def test_retention_with_entry_uses_exposure_after_entry():
+    df = truncated_exponential_customers(n=4000)
+    res = retention_vs_acquisition(df, 10.0, 0.2, n_boot=30, entry="entry_months")
+    lam = df["event"].sum() / (df["duration_months"] - df["entry_months"]).sum()
+    assert res.annual_retention.value == pytest.approx(100 * np.exp(-12 * lam))
+    assert res.annual_retention.ci_low < 100 * np.exp(-12 * 0.03) < res.annual_retention.ci_high
+
+
+def test_tail_exposure_counts_months_after_entry_only():
+    from cxresearch.economics import _survival_with_tail
+
+    t = np.array([5.0, 14, 20, 20])
+    e = np.array([True, True, False, False])
+    entry = np.array([0.0, 10, 12, 0])
+    # at risk at 20: the two with duration 20 (entries 12, 0 < 20), so T_c = 20 with min_at_risk 2; window (8, 20]
+    _, t_c, lam = _survival_with_tail(t, e, np.arange(1.0, 25), 2, entry=entry)
+    assert t_c == 20.0
+    assert lam == pytest.approx(1 / (0 + (14 - 10) + (20 - 12) + (20 - 8)))
+    _, _, naive = _survival_with_tail(t, e, np.arange(1.0, 25), 2)
+    assert naive == pytest.approx(1 / (0 + 6 + 12 + 12))

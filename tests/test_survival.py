@@ -180,3 +180,132 @@ def test_kaplan_meier_agrees_with_lifelines_by_group():
     sub = df[df["plan"] == "pro"]
     ref = KaplanMeierFitter().fit(sub["duration_months"], sub["event"])
     assert km.medians.set_index("group").loc["pro", "median"] == pytest.approx(ref.median_survival_time_)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Left truncation (delayed entry)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def simulate_truncated(
+    n: int = 6000, hazard: float = 0.04, hr: float = 1.0, window: float = 24.0, seed: int = 21
+) -> pd.DataFrame:
+    """Exponential lifetimes, hazard `hazard` (x `hr` for group b); half signed up up to 36 months before
+    observation began and appear only if still active then (entry = tenure at that date), half signed up during
+    the `window`-month observation period (entry 0). Follow-up ends with the window."""
+    rng = np.random.default_rng(seed)
+    grp = rng.choice(["a", "b"], n)
+    lifetime = rng.exponential(1 / (hazard * np.where(grp == "b", hr, 1.0)))
+    before = rng.random(n) < 0.5
+    entry = np.where(before, rng.uniform(0, 36, n), 0.0)
+    censor = np.where(before, entry + window, rng.uniform(0, window, n))
+    keep = lifetime > entry  # churned before observation began: never seen
+    return pd.DataFrame(
+        {
+            "duration_months": np.minimum(lifetime, censor),
+            "event": lifetime <= censor,
+            "entry_months": entry,
+            "grp": grp,
+            "b": (grp == "b").astype(float),
+        }
+    )[keep].reset_index(drop=True)
+
+
+def test_km_with_entry_recovers_exponential_survival_and_naive_is_biased():
+    df = simulate_truncated()
+    with_entry = kaplan_meier(df, entry="entry_months").survival_at([3, 6, 12, 24, 36]).set_index("months")
+    naive = kaplan_meier(df).survival_at([12, 24, 36]).set_index("months")
+    for t in (3, 6, 12, 24, 36):
+        truth = np.exp(-0.04 * t)
+        assert with_entry.loc[t, "ci_low"] < truth < with_entry.loc[t, "ci_high"]
+    for t in (12, 24, 36):
+        # immortal time: survivors' pre-observation tenure counted as risk-free
+        assert naive.loc[t, "ci_low"] > np.exp(-0.04 * t) + 0.03
+
+
+def test_km_at_risk_table_with_entry_matches_hand_count():
+    df = pd.DataFrame(
+        {
+            "duration_months": [2, 4, 5, 7, 9, 10],
+            "event": [True, False, True, True, False, True],
+            "entry_months": [0, 0, 3, 6, 0, 8],
+        }
+    )
+    km = kaplan_meier(df, min_group_size=1, at_risk_step=3, entry="entry_months")
+    # at risk at x: entry < x <= duration (entry 0 counts from 0); entering at 3 and 6 not yet at risk there
+    assert km.at_risk["time"].tolist() == [0, 3, 6, 9, 12]
+    assert km.at_risk["at_risk"].tolist() == [3, 2, 1, 2, 0]
+    assert km.at_risk["events"].tolist() == [0, 1, 2, 3, 4]
+    # churn times 2, 5, 7, 10 with (at risk, churned) (3, 1), (2, 1), (2, 1), (1, 1)
+    curve = km.survival.set_index("time")["survival"]
+    for t, s in {2.0: 2 / 3, 5.0: 1 / 3, 7.0: 1 / 6, 10.0: 0.0}.items():
+        assert curve.loc[t] == pytest.approx(s)
+    table = km.fitters["all"].event_table
+    assert table.loc[[2.0, 5.0, 7.0, 10.0], "at_risk"].tolist() == [3, 2, 2, 1]
+    # the RMST SE uses these truncation-aware risk sets: by hand, sum A_j^2 d_j / (n_j (n_j - d_j)) up to tau = 8
+    res = rmst(df, 8, min_group_size=1, entry="entry_months").iloc[0]
+    area_to_8 = {2: 2 / 3 * 3 + 1 / 3 * 2 + 1 / 6 * 1, 5: 1 / 3 * 2 + 1 / 6 * 1, 7: 1 / 6 * 1}
+    var = area_to_8[2] ** 2 / (3 * 2) + area_to_8[5] ** 2 / (2 * 1) + area_to_8[7] ** 2 / (2 * 1)
+    assert res["rmst"] == pytest.approx(2 + 2 / 3 * 3 + 1 / 3 * 2 + 1 / 6 * 1)
+    assert res["se"] == pytest.approx(np.sqrt(var))
+
+
+def test_entry_without_follow_up_dropped_with_note():
+    df = pd.DataFrame(
+        {"duration_months": [5.0, 6, 7, 4, 0], "event": [True, False, True, True, True], "entry_months": [1.0, 9, 0, 4, 0]}
+    )
+    km = kaplan_meier(df, min_group_size=1, entry="entry_months")
+    assert km.medians["n"].iloc[0] == 3  # entry 9 > 6 and entry 4 == 4 dropped; entry 0 == duration 0 kept
+    assert any("no follow-up after entry" in note for note in km.notes)
+
+
+def test_rmst_se_uses_the_estimators_risk_sets_with_tied_entries():
+    from cxresearch.survival import _at_risk_counts
+
+    df = simulate_truncated(n=1500, seed=4).round({"duration_months": 0, "entry_months": 0})
+    df = df[(df["entry_months"] == 0) | (df["entry_months"] < df["duration_months"])]
+    res = rmst(df, 24, entry="entry_months").iloc[0]
+    kmf = KaplanMeierFitter().fit(df["duration_months"], df["event"], entry=df["entry_months"])
+    t, e, a = df["duration_months"].to_numpy(), df["event"].to_numpy(bool), df["entry_months"].to_numpy()
+    times = np.unique(t[e & (t <= 24)])
+    n = _at_risk_counts(t, a, times).astype(float)
+    d = np.array([np.sum(e & (t == x)) for x in times], dtype=float)
+    s = np.cumprod(1 - d / n)
+    assert s == pytest.approx(kmf.survival_function_at_times(times).to_numpy())  # same risk sets as lifelines' KM
+    area = np.cumsum((s * np.diff(np.append(times, 24)))[::-1])[::-1]
+    assert res["se"] == pytest.approx(np.sqrt(np.sum(area**2 * d / (n * (n - d)))))
+
+
+def test_cox_with_entry_recovers_hazard_ratio():
+    df = simulate_truncated(n=8000, hr=2.0, seed=3)
+    res = fit_cox(df, ["b"], entry="entry_months")
+    hr = res.hazard_ratio("b")
+    assert hr.ci_low < 2.0 < hr.ci_high
+    assert "entry_months" not in res.terms
+    with pytest.raises(NotImplementedError, match="delayed entry"):
+        res.ph_test()
+
+
+def test_logrank_own_statistic_equals_lifelines_without_entry():
+    from lifelines.statistics import multivariate_logrank_test
+
+    from cxresearch.survival import _logrank_statistic
+
+    df, _ = simulate_exponential(n=2000)
+    df["duration_months"] = df["duration_months"].round(0)  # ties on purpose
+    ref = multivariate_logrank_test(df["duration_months"], df["plan"], df["event"])
+    stat, p = _logrank_statistic(
+        df["duration_months"].to_numpy(float), df["event"].to_numpy(bool), df["plan"].to_numpy(), np.zeros(len(df))
+    )
+    assert stat == pytest.approx(ref.test_statistic, rel=1e-9)
+    assert p == pytest.approx(ref.p_value, rel=1e-6, abs=1e-300)
+    df["entry_months"] = 0.0
+    assert logrank(df, "plan", entry="entry_months").statistic == pytest.approx(ref.test_statistic, rel=1e-9)
+
+
+def test_logrank_with_entry_null_and_alternative():
+    null = logrank(simulate_truncated(n=4000, hr=1.0, seed=8), "grp", entry="entry_months")
+    assert null.dof == 1 and null.p_value > 0.05
+    assert any("left-truncation" in note for note in null.notes)
+    alt = logrank(simulate_truncated(n=4000, hr=2.0, seed=9), "grp", entry="entry_months")
+    assert alt.p_value < 0.001

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, new_figure
 from cxresearch.plots.loyalty import plot_churn_by_level
@@ -61,6 +62,9 @@ def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
     ax.scatter(table["odds_ratio"], rows, color=colours, zorder=3)
     ax.axvline(1, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(rows, list(table["label"]))
     ax.set_xlabel("odds ratio of churn, log scale (above 1: more churn; bars: 95% CI)")
     ax.set_title("What goes with churn")

@@ -1,0 +1,127 @@
+"""Command line: `cxresearch simulate | validate | run`.
+
+Exit codes: 0 success, 1 a notebook failed, 2 bad input (data or arguments). Users never see a traceback for
+bad input: problems are printed one per line.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from cxresearch.io import DataValidationError, load_source
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="CX research suite: churn, lifetime, value.")
+
+#: Where `--data demo` lives, and the default demo world written there on first use.
+DEMO_DIR = Path("data/demo")
+DEMO_SETTINGS = {"n_customers": 20_000, "months": 36, "seed": 0}
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Directory to write the canonical tables to.")] = DEMO_DIR,
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = DEMO_SETTINGS["n_customers"],
+    months: Annotated[int, typer.Option(min=4, help="Months of observation.")] = DEMO_SETTINGS["months"],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = DEMO_SETTINGS["seed"],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
+    from cxresearch.simulate import simulate as run_simulation
+    from cxresearch.simulate import write_world
+
+    if fmt not in ("parquet", "csv"):
+        _fail(f"--format must be parquet or csv, not {fmt!r}")
+    started = time.perf_counter()
+    world = run_simulation(n_customers=customers, months=months, seed=seed)
+    write_world(world, out, fmt=fmt)
+    typer.echo(
+        f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
+        f"{len(world.surveys):,} survey responses ({time.perf_counter() - started:.1f} s)"
+    )
+
+
+@app.command()
+def validate(source: Annotated[str, typer.Argument(help="A canonical data directory.")]) -> None:
+    """Check a data source against the canonical model; print what was found, or one line per problem."""
+    data = _load_or_exit(source)
+    typer.echo(f"{source}: valid ({data.name}, fingerprint {data.fingerprint}, observed until {data.observed_until.date()})")
+    typer.echo(data.describe().to_string())
+
+
+@app.command()
+def run(
+    data: Annotated[str, typer.Option(help="Data source: a canonical data directory, or 'demo'.")] = "demo",
+    out: Annotated[Path, typer.Option(help="Reports directory; each run goes to <out>/<run-id>/.")] = Path("reports"),
+    param: Annotated[list[str] | None, typer.Option(help="Notebook parameter override key=value (repeatable).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Notebooks run in parallel.")] = 2,
+    notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
+) -> None:
+    """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
+    from cxresearch.suite import run_suite
+
+    parameters = _parse_params(param or [])
+    if data == "demo" and not DEMO_DIR.exists():
+        typer.echo(f"no demo world yet: simulating {DEMO_SETTINGS['n_customers']:,} customers into {DEMO_DIR}")
+        simulate(out=DEMO_DIR, customers=DEMO_SETTINGS["n_customers"], months=DEMO_SETTINGS["months"],
+                 seed=DEMO_SETTINGS["seed"], fmt="parquet")
+    source = DEMO_DIR if data == "demo" else Path(data)
+    loaded = _load_or_exit(str(source))
+    typer.echo(f"data: {source} ({len(loaded.customers):,} customers, fingerprint {loaded.fingerprint})")
+    result = run_suite(
+        data_source=str(source.resolve()),
+        out_dir=out,
+        notebooks_dir=notebooks_dir,
+        parameters=parameters,
+        jobs=jobs,
+        data_fingerprint=loaded.fingerprint,
+        progress=typer.echo,
+    )
+    failed = [nb.name for nb in result.notebooks if nb.status != "ok"]
+    summary = (
+        f"run {result.run_id} {result.status}: {len(result.notebooks) - len(failed)}/{len(result.notebooks)} "
+        f"notebooks ok in {result.seconds:.0f} s"
+    )
+    if failed:
+        summary += f"; failed: {', '.join(failed)}"
+    typer.echo(f"{summary}; report: {Path(result.run_dir) / 'index.html'}")
+    raise typer.Exit(result.exit_code)
+
+
+def _load_or_exit(source: str):
+    """Load and validate `source`, or print its problems and exit with code 2."""
+    try:
+        return load_source(source)
+    except DataValidationError as err:
+        for problem in err.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{source}: {len(err.problems)} problem(s); nothing was run", err=True)
+        raise typer.Exit(2) from None
+
+
+def _parse_params(pairs: list[str]) -> dict[str, object]:
+    """`key=value` strings to a dict, values read as YAML scalars (so 3 is an int and true a bool)."""
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--param expects key=value, got {pair!r}")
+        try:
+            parsed[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            parsed[key.strip()] = value
+    return parsed
+
+
+def _fail(message: str) -> None:
+    """Print an argument error and exit with code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,78 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Customer experience, churn and value: executive summary
+
+# %% tags=["parameters"]
+data_source = "../data/demo"
+results_dir = "results"
+as_of = ""
+seed = 0
+segment = "contract"
+currency = "EUR"
+
+# %% tags=["remove-cell"]
+from IPython.display import HTML, display
+
+from cxresearch import nbtools
+from cxresearch.plots import set_theme
+from cxresearch.plots.summary import (
+    plot_churn_by_nps_group,
+    plot_driver_effects,
+    plot_lifetime_curves,
+    plot_value_by_segment,
+)
+from cxresearch.summary import bullets_html, headlines, kpi_tiles_html, load_suite_results
+
+set_theme()
+suite = load_suite_results(results_dir)
+
+# %% [markdown]
+# ## Key figures
+# Each figure comes with its 95% confidence interval: the range the true value plausibly lies in, given how
+# many customers the estimate rests on.
+
+# %% tags=["remove-input"]
+display(HTML(kpi_tiles_html(suite)))
+
+# %% [markdown]
+# ## What we found
+
+# %% tags=["remove-input"]
+display(HTML(bullets_html(headlines(suite))))
+
+# %% [markdown]
+# ## The pictures behind it
+
+# %% tags=["remove-input"]
+figures = [
+    plot_driver_effects(suite),
+    plot_churn_by_nps_group(suite),
+    plot_lifetime_curves(suite, segment),
+    plot_value_by_segment(suite, segment, currency),
+]
+for fig in figures:
+    if fig is not None:
+        nbtools.show(fig)
+if suite.missing:
+    nbtools.say("Not available in this run: {}.", ", ".join(suite.missing))
+
+# %% [markdown]
+# ## How to read this
+# - **Churn** means a customer ended the relationship. The churn rate is the share of active customers who left
+#   within the stated number of months.
+# - **NPS** (Net Promoter Score, -100 to 100) is the share of customers rating 9-10 ("would recommend")
+#   minus the share rating 0-6. **CSAT** is the share satisfied (4-5 out of 5). **CES** (customer effort,
+#   1-7) measures how hard it was to get help; 5-7 counts as high effort.
+# - An **odds ratio** above 1 means the factor goes with more churn; below 1, with less. The bars show the 95%
+#   confidence interval; a bar crossing 1 means the data cannot tell.
+# - **Lifetime value** is the margin a new customer is expected to bring over the stated horizon, discounted.
+# - These are associations in observational data, not proof of cause; the research notebooks give the details.

@@ -1,0 +1,83 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Data audit
+#
+# **Question.** What does the data hold, and is it fit for the analyses that follow? Tables, date ranges,
+# the customer base and churn month by month, how often customers contact us (reactive) and we contact them
+# (proactive), and how many customers ever answer a survey.
+
+# %% tags=["parameters"]
+data_source = "../data/demo"
+results_dir = "results"
+as_of = ""
+seed = 0
+
+# %% tags=["remove-cell"]
+from cxresearch import nbtools
+from cxresearch.audit import audit
+from cxresearch.plots.audit import plot_monthly_activity, plot_score_distribution
+from cxresearch.results import Estimate
+
+ctx = nbtools.start("01_data_audit", data_source, results_dir, {"as_of": as_of, "seed": seed})
+data, results = ctx.data, ctx.results
+result = audit(data)
+
+# %% [markdown]
+# ## Tables
+
+# %%
+nbtools.table(result.overview)
+nbtools.say(
+    "**{}** customers, **{}** contacts and **{}** survey responses, observed until **{}**.",
+    f"{len(data.customers):,}", f"{len(data.contacts):,}", f"{len(data.surveys):,}", data.observed_until.date(),
+)
+
+# %% [markdown]
+# ## The customer base and churn, month by month
+# Churn rate = customers whose relationship ended in the month / customers active at its start.
+
+# %%
+nbtools.show(plot_monthly_activity(result))
+nbtools.say("Average monthly churn: **{}**.", result.monthly_churn.format(2))
+
+# %% [markdown]
+# ## Contacts: reactive (customer-initiated) and proactive (company-initiated)
+
+# %%
+nbtools.table(result.contact_mix)
+
+# %% [markdown]
+# ## Surveys: who answers, and what they say
+# Most customers never answer a survey, so every score-based analysis rests on a self-selected minority;
+# the loyalty notebook measures how responders differ.
+
+# %%
+nbtools.table(result.survey_coverage, 1)
+nbtools.show(plot_score_distribution(result))
+
+# %% tags=["remove-cell"]
+results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
+results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
+results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
+results.add("monthly_churn_rate", result.monthly_churn)
+for row in result.survey_coverage.itertuples():
+    results.add(
+        f"pct_answered_{row.instrument}",
+        Estimate(row.pct_customers_answered, "%", f"customers who ever answered {row.instrument.upper()}"),
+    )
+results.add_table("survey_coverage", result.survey_coverage)
+results.add_table("monthly_activity", result.monthly.assign(month=result.monthly["month"].dt.strftime("%Y-%m")))
+results.findings.append(
+    f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
+    f"average monthly churn {result.monthly_churn.format(2)}."
+)
+ctx.finish()

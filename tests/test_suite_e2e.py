@@ -1,0 +1,81 @@
+"""End to end: the real notebook suite on a small simulated world, through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cxresearch.cli import app
+from cxresearch.results import read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+ANALYSES = ["01_data_audit", "02_churn_drivers", "03_customer_lifetime", "04_loyalty_metrics", "05_retention_economics"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("e2e")
+    runner = CliRunner()
+    world = base / "world"
+    sim = runner.invoke(app, ["simulate", "--customers", "4000", "--months", "24", "--seed", "11", "--out", str(world)])
+    assert sim.exit_code == 0, sim.output
+    result = runner.invoke(
+        app,
+        ["run", "--data", str(world), "--out", str(base / "reports"), "--jobs", "2",
+         "--notebooks-dir", str(ROOT / "notebooks"), "--param", "n_boot=50"],
+    )
+    assert result.exit_code == 0, result.output
+    latest = base / "reports" / "latest"
+    assert latest.is_symlink()
+    return latest.resolve()
+
+
+def test_manifest_lists_every_notebook_ok(run_dir: Path) -> None:
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    statuses = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
+    assert statuses == {name: "ok" for name in ["00_executive_summary", *ANALYSES]}
+    assert manifest["data"]["fingerprint"] if "data" in manifest else manifest["data_fingerprint"]
+    for nb in manifest["notebooks"]:
+        for key in ("notebook_path", "html_path", "results_path"):
+            if nb.get(key):
+                assert (run_dir / nb[key]).exists(), nb[key]
+
+
+def test_results_carry_numbers_close_to_the_simulated_truth(run_dir: Path) -> None:
+    churn = read_results(run_dir / "results" / "02_churn_drivers.json")
+    truth = json.loads((run_dir.parents[1] / "world" / "truth.json").read_text())
+    # Contract is the strongest driver: the window odds ratio must agree with the true hazard ratio in
+    # direction and sit within a factor of 1.6 of it (window ORs approximate HRs when churn is rare).
+    for level in ("one_year", "two_year"):
+        est = churn.estimates[f"churn_or_contract[{level}]"]
+        true_hr = truth["coefficients"][f"contract[{level}]"]["hazard_ratio"]
+        assert est.value < 1 and true_hr / 1.6 < est.value < true_hr * 1.6
+    assert 1 < churn.estimates["churn_rate_window"].value < 20
+    lifetime = read_results(run_dir / "results" / "03_customer_lifetime.json")
+    median = lifetime.estimates["median_lifetime_months"]
+    assert median.ci_low < median.value < median.ci_high
+    loyalty = read_results(run_dir / "results" / "04_loyalty_metrics.json")
+    assert -100 <= loyalty.estimates["nps_score"].value <= 100
+    economics = read_results(run_dir / "results" / "05_retention_economics.json")
+    clv = economics.estimates["clv_per_customer"]
+    assert 0 < clv.ci_low < clv.value < clv.ci_high
+
+
+def test_executive_html_has_no_code_and_every_kpi(run_dir: Path) -> None:
+    html = (run_dir / "html" / "00_executive_summary.html").read_text()
+    for code_marker in ("load_suite_results", "import ", "nbtools"):
+        assert code_marker not in html
+    assert "Key figures" in html and "How to read this" in html
+    assert html.count("data:image/png;base64") >= 3
+    assert "not available in this run" not in html
+
+
+def test_index_links_every_report(run_dir: Path) -> None:
+    index = (run_dir / "index.html").read_text()
+    for name in ["00_executive_summary", *ANALYSES]:
+        assert f"{name}.html" in index
