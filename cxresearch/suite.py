@@ -17,6 +17,7 @@ researcher opens them in JupyterLab; every path the suite injects (data_source, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -24,9 +25,10 @@ import platform
 import secrets
 import shutil
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -305,7 +307,8 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         declared = papermill.inspect_notebook(str(task.source))
         # Only what the notebook declares: papermill would inject unknown names anyway (with a warning).
         passed = {name: value for name, value in task.parameters.items() if name in declared}
-        _papermill(task, output, passed)
+        with _stderr_to(task.run_dir / "logs" / f"{task.name}.log"):
+            _papermill(task, output, passed)
     except PapermillExecutionError as err:
         status, error = "failed", f"{err.ename}: {_first_line(err.evalue)} (cell {err.cell_index})"
     except Exception as err:
@@ -325,6 +328,22 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         error=error,
         parameters=sorted(passed),
     )
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send this process's stderr, and so its kernel's, to `path`: kernel chatter stays out of the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _papermill(task: _Task, output: Path, parameters: dict[str, Any]) -> None:
