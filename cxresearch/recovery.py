@@ -5,38 +5,46 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: Scales a recovery row can be on; ratio scales are exponentiated log scales.
+SCALES = ("odds_ratio", "log_odds", "hazard_ratio", "log_hazard")
 
-def recovery_table(estimates: pd.DataFrame, truth: dict, estimate_kind: str) -> pd.DataFrame:
-    """Per driver in both `estimates` and `truth`: true hazard ratio, estimate with 95% CI, and agreement.
 
-    `estimates` is indexed by feature term (`reactive_90d`, `contract[one_year]`; lifelines-style `contract=one_year`
-    is accepted) with columns `estimate`, `ci_low`, `ci_high` on the ratio scale. `estimate_kind` names what was
-    estimated (e.g. "window odds ratio", "hazard ratio"), because a window odds ratio only approximates a hazard
-    ratio when churn in the window is rare (DESIGN.md, "compare like with like").
+def recovery_table(estimates: pd.DataFrame, true_values: dict[str, float], scale: str) -> pd.DataFrame:
+    """Per driver in both: `name, scale, true, estimate, ci_low, ci_high, truth_in_ci, same_direction`.
+
+    `estimates` is indexed by feature term (`reactive_90d`, `contract[one_year]`; lifelines-style
+    `contract=one_year` is accepted) with columns `estimate`, `ci_low`, `ci_high`, all on `scale`;
+    `true_values` maps the same terms to the true value on that scale. Like must be compared with like
+    (DESIGN.md): a window odds ratio is not a hazard ratio, so the caller supplies truth on the estimate's scale.
     """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
     est = estimates.rename(index=_canonical_term)
+    null = 1.0 if scale in ("odds_ratio", "hazard_ratio") else 0.0
     rows = []
-    for name, coef in truth.get("coefficients", {}).items():
-        term = coef["feature"]
+    for term, true in true_values.items():
         if term not in est.index:
             continue
         row = est.loc[term]
-        true_ratio = float(np.exp(coef["value"]))
         rows.append(
             {
-                "driver": name,
-                "feature": term,
-                "per": coef.get("per", ""),
-                "true_hazard_ratio": true_ratio,
+                "name": term,
+                "scale": scale,
+                "true": float(true),
                 "estimate": float(row["estimate"]),
                 "ci_low": float(row["ci_low"]),
                 "ci_high": float(row["ci_high"]),
-                "estimate_kind": estimate_kind,
-                "truth_in_ci": bool(row["ci_low"] <= true_ratio <= row["ci_high"]),
-                "same_direction": bool(np.sign(np.log(row["estimate"])) == np.sign(coef["value"])),
+                "truth_in_ci": bool(row["ci_low"] <= true <= row["ci_high"]),
+                "same_direction": bool(np.sign(row["estimate"] - null) == np.sign(true - null)),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["name", "scale", "true", "estimate", "ci_low", "ci_high", "truth_in_ci",
+                                       "same_direction"])
+
+
+def true_hazard_ratios(truth: dict) -> dict[str, float]:
+    """The simulator's true hazard ratios keyed by feature term (from `truth.json`)."""
+    return {c["feature"]: float(np.exp(c["value"])) for c in truth.get("coefficients", {}).values()}
 
 
 def _canonical_term(term: str) -> str:

@@ -33,7 +33,7 @@ from cxresearch import nbtools
 from cxresearch.churn import fit_churn_logit
 from cxresearch.features import snapshot
 from cxresearch.plots.churn import plot_odds_ratios
-from cxresearch.recovery import recovery_table
+from cxresearch.recovery import recovery_table, true_hazard_ratios
 
 ctx = nbtools.start(
     "02_churn_drivers", data_source, results_dir,
@@ -75,7 +75,7 @@ truth = nbtools.read_truth(data_source)
 recovery = None
 if truth is not None:
     odds = model.summary().rename(columns={"odds_ratio": "estimate", "or_ci_low": "ci_low", "or_ci_high": "ci_high"})
-    recovery = recovery_table(odds, truth, "window odds ratio")
+    recovery = recovery_table(odds, true_hazard_ratios(truth), "odds_ratio")
 if recovery is not None:
     nbtools.table(recovery, 3)
 else:

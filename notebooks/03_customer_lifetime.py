@@ -39,7 +39,7 @@ from cxresearch import nbtools
 from cxresearch.churn import FEATURE_LABELS
 from cxresearch.features import lifetimes, snapshot
 from cxresearch.plots.survival import hazard_ratio_forest, km_curves
-from cxresearch.recovery import recovery_table
+from cxresearch.recovery import recovery_table, true_hazard_ratios
 from cxresearch.results import format_p
 from cxresearch.survival import ALL, fit_cox, kaplan_meier, logrank, rmst
 
@@ -109,7 +109,7 @@ truth = nbtools.read_truth(data_source)
 recovery = None
 if truth is not None:
     hrs = cox.summary().rename(columns={"hazard_ratio": "estimate", "hr_ci_low": "ci_low", "hr_ci_high": "ci_high"})
-    recovery = recovery_table(hrs, truth, "landmark hazard ratio")
+    recovery = recovery_table(hrs, true_hazard_ratios(truth), "hazard_ratio")
     nbtools.table(recovery, 3)
 else:
     nbtools.say("No `truth.json` in this data source: the known-truth check only applies to the demo world.")
