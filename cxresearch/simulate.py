@@ -173,10 +173,19 @@ class SimulatedWorld:
 
 
 def simulate(
-    n_customers: int = 20_000, months: int = 36, seed: int = 0, start: str = "2023-01-01"
+    n_customers: int = 20_000,
+    months: int = 36,
+    seed: int = 0,
+    start: str = "2023-01-01",
+    effects: dict[str, float] | None = None,
 ) -> SimulatedWorld:
-    """Simulate `n_customers` over `months` calendar months from `start`; deterministic given `seed`."""
-    return _simulate(n_customers, months, seed, start)[0]
+    """Simulate `n_customers` over `months` calendar months from `start`; deterministic given `seed`.
+
+    `effects` overrides total log hazard ratios of the CX drivers (keys: reactive, unresolved, proactive,
+    inconsistency, ces), e.g. `{"proactive": 0.0}` for a world where proactive outreach does not help;
+    `truth.json` reports the values used.
+    """
+    return _simulate(n_customers, months, seed, start, effects=effects)[0]
 
 
 def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet") -> Path:
@@ -201,11 +210,13 @@ def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet"
 
 
 def _simulate(
-    n_customers: int, months: int, seed: int, start: str, keep_latent: bool = False
+    n_customers: int, months: int, seed: int, start: str, keep_latent: bool = False,
+    effects: dict[str, float] | None = None,
 ) -> tuple[SimulatedWorld, dict[str, pd.DataFrame]]:
     """The world, plus (if `keep_latent`) latent per-customer traits and NPS invitations for checks."""
     if n_customers < 1 or months < 1:
         raise ValueError("n_customers and months must be positive")
+    driver_log_hr, ces_log_hr = _effects(effects)
     rng = np.random.default_rng(seed)
     n = n_customers
     start_ts = pd.Timestamp(start)
@@ -236,7 +247,7 @@ def _simulate(
     contract_hr = np.array(list(CONTRACT_LOG_HR.values()))[contract]
     term = np.array(list(CONTRACT_TERM_MONTHS.values()))[contract]
     tenure_hr = _tenure_lookup(months + PRE_HISTORY_MONTHS + 1)
-    direct = {k: DRIVER_LOG_HR[k] - MOOD_LOG_HR * MOOD_SHIFT[k] for k in DRIVER_LOG_HR}
+    direct = {k: driver_log_hr[k] - MOOD_LOG_HR * MOOD_SHIFT[k] for k in DRIVER_LOG_HR}
     reactive_rate = REACTIVE_RATE * np.exp(-REACTIVE_QUALITY * quality)
     fcr_channel = np.array([FCR_CHANNEL[c] for c in CHANNELS])
     ces_channel = np.array([CES_CHANNEL[c] for c in CHANNELS])
@@ -271,7 +282,7 @@ def _simulate(
         # Churn this month.
         eta = (INTERCEPT + tenure_hr[k] + contract_hr[idx] + plan_hr[idx]
                + sum(direct[key] * win[key] for key in DRIVER_LOG_HR)
-               + CES_LOG_HR * (ces_mean - 4.0) + MOOD_LOG_HR * mood)
+               + ces_log_hr * (ces_mean - 4.0) + MOOD_LOG_HR * mood)
         churn = rng.random(len(idx)) < -np.expm1(-np.exp(eta))
         leavers = idx[churn]
         end[leavers] = _random_day(rng, bounds, np.full(len(leavers), t))
@@ -371,7 +382,7 @@ def _simulate(
     contacts, surveys = _event_tables(rng, ids, reactive_chunks, proactive_chunks, nps_chunks, reasons)
     settings = {"seed": seed, "n_customers": n, "months": months, "start": start_ts.date().isoformat()}
     world = SimulatedWorld(
-        customers=customers, contacts=contacts, surveys=surveys, truth=_truth(settings),
+        customers=customers, contacts=contacts, surveys=surveys, truth=_truth(settings, effects),
         observed_until=observed_until, observed_from=start_ts, settings=settings,
     )
     latent: dict[str, pd.DataFrame] = {}
@@ -446,17 +457,28 @@ def _event_tables(
     return contacts, surveys
 
 
-def _truth(settings: dict) -> dict:
+def _effects(effects: dict[str, float] | None) -> tuple[dict[str, float], float]:
+    """Driver log hazard ratios and the CES log hazard ratio, with `effects` overriding the defaults."""
+    effects = dict(effects or {})
+    unknown = set(effects) - {*DRIVER_LOG_HR, "ces"}
+    if unknown:
+        raise ValueError(f"unknown effects {sorted(unknown)}; known: {sorted({*DRIVER_LOG_HR, 'ces'})}")
+    ces = float(effects.pop("ces", CES_LOG_HR))
+    return {**DRIVER_LOG_HR, **{k: float(v) for k, v in effects.items()}}, ces
+
+
+def _truth(settings: dict, effects: dict[str, float] | None = None) -> dict:
     """The generating process's churn hazard as a JSON-ready dict (log hazard ratios per month)."""
+    driver_log_hr, ces_log_hr = _effects(effects)
     coefficients: dict[str, dict] = {}
-    for key, value in DRIVER_LOG_HR.items():
+    for key, value in driver_log_hr.items():
         via_mood = MOOD_LOG_HR * MOOD_SHIFT[key]
         coefficients[key] = {
             "value": value, "hazard_ratio": float(np.exp(value)), "feature": _FEATURES[key], "per": _PER[key],
             "direct": round(value - via_mood, 10), "via_mood": round(via_mood, 10),
         }
     coefficients["ces"] = {
-        "value": CES_LOG_HR, "hazard_ratio": float(np.exp(CES_LOG_HR)), "feature": "ces_mean_90d",
+        "value": ces_log_hr, "hazard_ratio": float(np.exp(ces_log_hr)), "feature": "ces_mean_90d",
         "per": "one point (CES 1-7, 7 = high effort) of the mean experienced effort of the reactive "
                "contacts in the trailing 3 calendar months, centred at 4; 0 without reactive contacts",
     }

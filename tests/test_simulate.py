@@ -259,3 +259,14 @@ def _fit_cloglog(panel: pd.DataFrame) -> sm.GLM:
         X[name] = panel[name]
     family = sm.families.Binomial(link=sm.families.links.CLogLog())
     return sm.GLM(panel["y"], X, family=family).fit()
+
+
+def test_effects_override_changes_the_world_and_its_truth() -> None:
+    base = simulate(3_000, 18, seed=2)
+    no_proactive = simulate(3_000, 18, seed=2, effects={"proactive": 0.0, "ces": 0.3})
+    assert no_proactive.truth["coefficients"]["proactive"]["value"] == 0.0
+    assert no_proactive.truth["coefficients"]["ces"]["value"] == 0.3
+    assert base.truth["coefficients"]["proactive"]["value"] == -0.20
+    assert not no_proactive.customers["end_date"].equals(base.customers["end_date"])
+    with pytest.raises(ValueError, match="unknown effects"):
+        simulate(10, 4, effects={"delight": 1.0})
