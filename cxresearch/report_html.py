@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
     from cxresearch.suite import NotebookRun, SuiteRun
 
 #: Cells carrying this tag are plumbing (imports, loading): executives never see them.
@@ -53,9 +56,33 @@ def render_html(nb_path: str | Path, html_path: str | Path, executive: bool) -> 
         exporter.exclude_output_prompt = True
         exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={REMOVE_TAG}), enabled=True)
     notebook = nbformat.read(nb_path, as_version=4)
+    if executive:
+        _replace_errors(notebook)
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": nb_path.stem}})
+    if executive:
+        # The page must open offline and be safe to e-mail: no scripts (nbconvert's template loads require.js,
+        # MathJax and mermaid from a CDN); outputs are HTML and embedded PNGs, which need none.
+        body = _SCRIPT.sub("", body)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+
+#: What executives see instead of a traceback.
+EXECUTIVE_ERROR_TEXT = "This part of the report could not be produced in this run; the research reports say why."
+
+
+def _replace_errors(notebook: NotebookNode) -> None:
+    """Swap every error output (a traceback) for one plain sentence."""
+    from nbformat.v4 import new_output
+
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                new_output("stream", name="stdout", text=EXECUTIVE_ERROR_TEXT) if out.output_type == "error" else out
+                for out in cell.outputs
+            ]
 
 
 def _href(path: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -79,3 +80,50 @@ def test_index_links_every_report(run_dir: Path) -> None:
     index = (run_dir / "index.html").read_text()
     for name in ["00_executive_summary", *ANALYSES]:
         assert f"{name}.html" in index
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+def test_executive_html_in_a_real_browser(run_dir: Path, tmp_path: Path) -> None:
+    """It renders offline: no console errors, no requests beyond the file, readable non-overlapping charts."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    page_file = run_dir / "html" / "00_executive_summary.html"
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync",
+        ])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        requests: list[str] = []
+        console_errors: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        page.wait_for_load_state("load")
+        boxes = page.eval_on_selector_all(
+            "img", "els => els.map(e => { const r = e.getBoundingClientRect();"
+                   " return [e.naturalWidth, e.naturalHeight, r.top + window.scrollY, r.height]; })"
+        )
+        screenshot = tmp_path / "executive_summary.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    assert requests == [page_file.as_uri()]
+    assert console_errors == []
+    assert screenshot.stat().st_size > 50_000
+    assert len(boxes) >= 4, "the brief shows at least four charts"
+    for width, height, _, _ in boxes:
+        assert width >= 400 and height >= 200, "a chart is missing or too small to read"
+    tops = sorted((top, top + h) for _, _, top, h in boxes)
+    assert all(prev_end <= next_top + 1 for (_, prev_end), (next_top, _) in zip(tops, tops[1:])), "charts overlap"
+
+
+def test_executive_html_has_no_customer_identifiers(run_dir: Path) -> None:
+    world = run_dir.parents[1] / "world"
+    ids = pd.read_parquet(world / "customers.parquet", columns=["customer_id"])["customer_id"]
+    html = (run_dir / "html" / "00_executive_summary.html").read_text()
+    assert not any(customer_id in html for customer_id in ids.sample(500, random_state=0))
