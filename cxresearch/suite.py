@@ -18,10 +18,12 @@ researcher opens them in JupyterLab; every path the suite injects (data_source, 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import multiprocessing
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -43,6 +45,7 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
+from cxresearch.parameters import coerce_parameters, declared_parameters
 from cxresearch.report_html import render_html, render_index
 
 #: Runs last, reads only the other notebooks' results files; rendered without code.
@@ -144,22 +147,47 @@ def run_suite(
     data_fingerprint: str = "",
     progress: Callable[[str], None] | None = None,
     notebooks: list[str] | None = None,
+    keep: int | None = None,
+    wait: bool = False,
 ) -> SuiteRun:
-    """Execute the notebooks (analyses in parallel, executive summary last), render and publish one run."""
+    """Execute the notebooks (analyses in parallel, executive summary last), render and publish one run.
+
+    Overrides are checked against the notebooks' parameters cells before anything runs (`ParameterError`).
+    One run at a time per `out_dir`: a second one waits when `wait`, else raises `SuiteBusyError`. After a
+    successful run only the newest `keep` runs are kept (None keeps all; `latest` is never removed).
+    """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if keep is not None and keep < 1:
+        raise ValueError(f"keep must be at least 1, not {keep}")
     reserved = sorted(set(parameters or {}) & set(RESERVED_PARAMETERS))
     if reserved:
         raise ValueError(f"parameters {reserved} are set by the suite, not by overrides")
     report = progress or (lambda _message: None)
     notebooks_dir = Path(notebooks_dir).resolve()
     names = _select_notebooks(notebooks_dir, notebooks)
-    values = {**DEFAULT_PARAMETERS, **(parameters or {})}
+    declared = {name: declared_parameters(notebooks_dir / f"{name}.ipynb") for name in names}
+    values = {**DEFAULT_PARAMETERS, **coerce_parameters(declared, parameters or {})}
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(out_dir, wait, report), _sigterm_as_interrupt():
+        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report)
+        if run.status == "ok":
+            _point_latest(out_dir, run.run_id)
+            if keep is not None:
+                for old in _prune(out_dir, keep):
+                    report(f"removed old run {old}")
+    return run
 
+
+def _run(
+    data_source: str, out_dir: Path, notebooks_dir: Path, names: list[str], values: dict[str, Any], jobs: int,
+    data_fingerprint: str, report: Callable[[str], None],
+) -> SuiteRun:
+    """Execute, render and move one complete run into `out_dir/<run_id>`; nothing is left behind on failure."""
     started = datetime.now(timezone.utc)
     # Timestamp first so run directories sort chronologically; the suffix keeps same-second runs apart.
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    out_dir = Path(out_dir).resolve()
     tmp_dir, run_dir = out_dir / f".tmp-{run_id}", out_dir / run_id
     source = str(Path(data_source).resolve())
     try:
@@ -173,8 +201,6 @@ def run_suite(
         ]
         report(f"run {run_id}: {len(tasks)} notebooks, {jobs} jobs, data {source}")
         runs = _execute_all(tasks, jobs, report)
-        for name in sorted(set(parameters or {}) - {p for nb in runs for p in nb.parameters}):
-            report(f"warning: parameter {name!r} is not declared by any notebook; it was not passed")
         finished = datetime.now(timezone.utc)
         run = SuiteRun(
             run_id=run_id,
@@ -197,9 +223,62 @@ def run_suite(
         # Interrupted or broken: leave nothing half-written behind.
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-    if run.status == "ok":
-        _point_latest(out_dir, run_id)
     return run
+
+
+class SuiteBusyError(RuntimeError):
+    """Another run is publishing into the same reports directory."""
+
+
+@contextlib.contextmanager
+def _run_lock(out_dir: Path, wait: bool, report: Callable[[str], None]) -> Iterator[None]:
+    """Hold `out_dir/.lock` (an advisory file lock, released even if the process dies) for one run."""
+    with open(out_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise SuiteBusyError(
+                    f"another run is in progress in {out_dir}; try again later or pass --wait to queue"
+                ) from None
+            report(f"another run is in progress in {out_dir}: waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (what schedulers send) like Ctrl-C, so an interrupted run cleans up after itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _prune(out_dir: Path, keep: int) -> list[str]:
+    """Remove all but the newest `keep` run directories (never the one `latest` points to); return their ids."""
+    latest = (out_dir / "latest").resolve() if (out_dir / "latest").is_symlink() else None
+    runs = sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.is_symlink() and _RUN_ID.fullmatch(p.name))
+    removed = []
+    for old in runs[: max(0, len(runs) - keep)]:
+        if old.resolve() != latest:
+            shutil.rmtree(old)
+            removed.append(old.name)
+    return removed
+
+
+_RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 
 def _select_notebooks(notebooks_dir: Path, requested: list[str] | None) -> list[str]:

@@ -1,0 +1,112 @@
+"""Notebook parameters: what each notebook's `parameters` cell declares, and checking overrides against it."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+class ParameterError(ValueError):
+    """Overrides that do not fit the notebooks' parameters cells; one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One declared parameter: its name, default value and the type that default has."""
+
+    name: str
+    default: Any
+    kind: type
+
+
+def declared_parameters(notebook: str | Path) -> dict[str, ParameterSpec]:
+    """The parameters a notebook's `parameters` cell declares, typed by their default values."""
+    import papermill
+
+    specs = {}
+    for name, info in papermill.inspect_notebook(str(notebook)).items():
+        try:
+            default = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            default = info["default"]  # an expression: only text overrides make sense for it
+        specs[name] = ParameterSpec(name, default, type(default))
+    return specs
+
+
+def coerce_parameters(
+    declared: dict[str, dict[str, ParameterSpec]], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Overrides converted to each parameter's declared type; unknown names and bad values raise ParameterError.
+
+    `declared` maps notebook name to its parameters. Text values (as typed on the command line) are parsed
+    into the declared type: `3` for an int, `0.5` for a float, `true`/`false` for a bool.
+    """
+    problems: list[str] = []
+    coerced: dict[str, Any] = {}
+    for name, value in overrides.items():
+        specs = {nb: p[name] for nb, p in declared.items() if name in p}
+        if not specs:
+            known = sorted({n for p in declared.values() for n in p})
+            problems.append(f"parameter {name!r} is not declared by any notebook (known: {', '.join(known)})")
+            continue
+        kinds = sorted({spec.kind for spec in specs.values()}, key=lambda kind: kind.__name__)
+        try:
+            converted = [_convert(value, kind) for kind in kinds]
+        except (TypeError, ValueError, SyntaxError):
+            wanted = " or ".join(sorted(k.__name__ for k in kinds))
+            where = ", ".join(sorted(specs))
+            problems.append(f"parameter {name!r} expects {wanted} (declared in {where}), got {value!r}")
+            continue
+        # Notebooks declaring it with different types (3 and 3.0) get the first; the values are equal.
+        coerced[name] = converted[0]
+    if problems:
+        raise ParameterError(problems)
+    return coerced
+
+
+def _convert(value: Any, kind: type) -> Any:
+    """`value` as `kind`, parsing text; raises ValueError/TypeError when it does not fit."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(value)
+    if kind is int:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            return int(value.strip())
+        raise TypeError(value)
+    if kind is float:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+        raise TypeError(value)
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError(value)
+    if kind is type(None):
+        return value
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        parsed = ast.literal_eval(value)
+        if isinstance(parsed, kind):
+            return parsed
+    raise TypeError(value)
