@@ -52,7 +52,7 @@ from cxresearch.report_html import render_html, render_index
 EXECUTIVE_SUMMARY = "00_executive_summary"
 
 #: Parameters the suite sets itself: each run has its own data source argument and results directory.
-RESERVED_PARAMETERS = ("data_source", "results_dir")
+RESERVED_PARAMETERS = ("data_source", "results_dir", "previous_results_dir")
 
 #: Defaults passed to every notebook that declares them, so the manifest states them explicitly.
 DEFAULT_PARAMETERS: dict[str, Any] = {"seed": 0, "as_of": ""}
@@ -193,7 +193,11 @@ def _run(
     try:
         for sub in ("notebooks", "html", "results"):
             (tmp_dir / sub).mkdir(parents=True)
-        injected = {**values, "data_source": source, "results_dir": str(tmp_dir / "results")}
+        injected = {
+            **values, "data_source": source, "results_dir": str(tmp_dir / "results"),
+            # The executive summary compares its key figures with the last good run on the same data source.
+            "previous_results_dir": _previous_results(out_dir, source),
+        }
         tasks = [
             _Task(name, notebooks_dir / f"{name}.ipynb", tmp_dir, notebooks_dir, injected,
                   executive=name == EXECUTIVE_SUMMARY)
@@ -455,6 +459,18 @@ def _any_cell_started(executed: Path) -> bool:
         return False
     nb = nbformat.read(executed, as_version=4)
     return any(cell.metadata.get("papermill", {}).get("start_time") for cell in nb.cells)
+
+
+def _previous_results(out_dir: Path, data_source: str) -> str:
+    """Results directory of `latest` when it ran on the same data source, else ''."""
+    manifest = out_dir / "latest" / "manifest.json"
+    try:
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if previous.get("data_source") != data_source:
+        return ""
+    return str((out_dir / "latest" / "results").resolve())
 
 
 def _point_latest(out_dir: Path, run_id: str) -> None:

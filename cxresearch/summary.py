@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cxresearch.results import Estimate, Results, read_results
@@ -42,10 +43,15 @@ class SuiteResults:
         res = self.results.get(notebook)
         return None if res is None else res.estimates.get(key)
 
-    def table(self, notebook: str, key: str) -> pd.DataFrame | None:
-        """A results table as a DataFrame, or None when absent."""
+    def table(self, notebook: str, key: str, min_cell_size: int = 0) -> pd.DataFrame | None:
+        """A results table as a DataFrame (rows with `n` below `min_cell_size` dropped), or None when absent."""
         res = self.results.get(notebook)
-        return None if res is None or key not in res.tables else pd.DataFrame(res.tables[key])
+        if res is None or key not in res.tables:
+            return None
+        table = pd.DataFrame(res.tables[key])
+        if min_cell_size and "n" in table:
+            table = table[table["n"] >= min_cell_size].reset_index(drop=True)
+        return table
 
 
 def load_suite_results(results_dir: str | Path) -> SuiteResults:
@@ -97,3 +103,68 @@ def headlines(suite: SuiteResults) -> list[str]:
 def bullets_html(lines: list[str]) -> str:
     """An escaped HTML bullet list."""
     return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+
+
+#: Figures compared with the previous run: (notebook, estimate key).
+KEY_FIGURES: list[tuple[str, str]] = [
+    ("02_churn_drivers", "churn_rate_window"),
+    ("04_loyalty_metrics", "nps_score"),
+    ("03_customer_lifetime", "median_lifetime_months"),
+    ("05_retention_economics", "clv_per_customer"),
+    ("05_retention_economics", "acquisition_to_retention_cost_ratio"),
+]
+
+
+def compare_runs(current: SuiteResults, previous: SuiteResults) -> pd.DataFrame:
+    """Key figures now vs the previous run: change, and whether it exceeds the two estimates' uncertainty.
+
+    Standard errors are read back from the 95% intervals (width / 3.92) and the change is called real when
+    |z| = |change| / sqrt(se_now^2 + se_before^2) > 1.96. Successive runs share most customers, so their
+    estimates are positively correlated and this test is conservative: it misses some real changes rather than
+    flagging noise.
+    """
+    rows = []
+    for notebook, key in KEY_FIGURES:
+        now, before = current.estimate(notebook, key), previous.estimate(notebook, key)
+        if now is None or before is None:
+            continue
+        change = now.value - before.value
+        se = np.hypot(_se(now), _se(before))
+        z = change / se if se > 0 else np.nan
+        beyond = bool(abs(z) > 1.96) if np.isfinite(z) else None
+        rows.append(
+            {
+                "figure": now.label,
+                "unit": now.unit,
+                "previous": before.value,
+                "current": now.value,
+                "change": change,
+                "direction": "▲" if change > 0 else "▼" if change < 0 else "=",
+                "beyond_uncertainty": beyond,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["figure", "unit", "previous", "current", "change", "direction", "beyond_uncertainty"]
+    )
+
+
+def _se(estimate: Estimate) -> float:
+    """Standard error implied by a 95% interval (0 when the estimate has none)."""
+    if estimate.ci_low is None or estimate.ci_high is None:
+        return 0.0
+    return (estimate.ci_high - estimate.ci_low) / (2 * 1.959964)
+
+
+def changes_html(changes: pd.DataFrame) -> str:
+    """The comparison as an escaped HTML table with plain-words verdicts."""
+    if changes.empty:
+        return "<p>No earlier run on this data source to compare with.</p>"
+    head = "<tr><th>Figure</th><th>Before</th><th>Now</th><th>Change</th><th>Beyond its uncertainty?</th></tr>"
+    body = []
+    for row in changes.itertuples():
+        verdict = {True: "yes: a real change", False: "no: within noise", None: "no interval"}[row.beyond_uncertainty]
+        body.append(
+            f"<tr><td>{html.escape(row.figure)}</td><td>{row.previous:,.1f}</td><td>{row.current:,.1f}</td>"
+            f"<td>{row.direction} {row.change:+,.1f} {html.escape(row.unit)}</td><td>{verdict}</td></tr>"
+        )
+    return f'<table style="border-collapse:collapse">{head}{"".join(body)}</table>'

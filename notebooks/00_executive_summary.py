@@ -18,6 +18,8 @@ as_of = ""
 seed = 0
 segment = "contract"
 currency = "EUR"
+min_cell_size = 10
+previous_results_dir = ""
 
 # %% tags=["remove-cell"]
 from IPython.display import HTML, display
@@ -30,7 +32,14 @@ from cxresearch.plots.summary import (
     plot_lifetime_curves,
     plot_value_by_segment,
 )
-from cxresearch.summary import bullets_html, headlines, kpi_tiles_html, load_suite_results
+from cxresearch.summary import (
+    bullets_html,
+    changes_html,
+    compare_runs,
+    headlines,
+    kpi_tiles_html,
+    load_suite_results,
+)
 
 set_theme()
 suite = load_suite_results(results_dir)
@@ -55,15 +64,26 @@ display(HTML(bullets_html(headlines(suite))))
 # %% tags=["remove-input"]
 figures = [
     plot_driver_effects(suite),
-    plot_churn_by_nps_group(suite),
-    plot_lifetime_curves(suite, segment),
-    plot_value_by_segment(suite, segment, currency),
+    plot_churn_by_nps_group(suite, min_cell_size=min_cell_size),
+    plot_lifetime_curves(suite, segment, min_cell_size),
+    plot_value_by_segment(suite, segment, currency, min_cell_size),
 ]
 for fig in figures:
     if fig is not None:
         nbtools.show(fig)
 if suite.missing:
     nbtools.say("Not available in this run: {}.", ", ".join(suite.missing))
+
+# %% [markdown]
+# ## What changed since the last run
+# Each key figure against the previous successful run on the same data. A change counts as real only when it
+# is larger than the two estimates' combined uncertainty; otherwise it is within the noise of sampling.
+
+# %% tags=["remove-input"]
+if previous_results_dir:
+    display(HTML(changes_html(compare_runs(suite, load_suite_results(previous_results_dir)))))
+else:
+    nbtools.say("This is the first run on this data source: nothing to compare with yet.")
 
 # %% [markdown]
 # ## How to read this
@@ -75,4 +95,5 @@ if suite.missing:
 # - An **odds ratio** above 1 means the factor goes with more churn; below 1, with less. The bars show the 95%
 #   confidence interval; a bar crossing 1 means the data cannot tell.
 # - **Lifetime value** is the margin a new customer is expected to bring over the stated horizon, discounted.
+# - Segments with fewer customers than the minimum cell size are not shown, so no small group can be singled out.
 # - These are associations in observational data, not proof of cause; the research notebooks give the details.

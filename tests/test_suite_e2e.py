@@ -19,21 +19,46 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The scheduled command run twice on the same small world: (first run, second run = latest)."""
     base = tmp_path_factory.mktemp("e2e")
     runner = CliRunner()
     world = base / "world"
     sim = runner.invoke(app, ["simulate", "--customers", "4000", "--months", "24", "--seed", "11", "--out", str(world)])
     assert sim.exit_code == 0, sim.output
-    result = runner.invoke(
-        app,
-        ["run", "--data", str(world), "--out", str(base / "reports"), "--jobs", "2",
-         "--notebooks-dir", str(ROOT / "notebooks"), "--param", "n_boot=50"],
-    )
-    assert result.exit_code == 0, result.output
-    latest = base / "reports" / "latest"
-    assert latest.is_symlink()
-    return latest.resolve()
+    dirs = []
+    for _ in range(2):
+        result = runner.invoke(
+            app,
+            ["run", "--data", str(world), "--out", str(base / "reports"), "--jobs", "2",
+             "--notebooks-dir", str(ROOT / "notebooks"), "--param", "n_boot=50"],
+        )
+        assert result.exit_code == 0, result.output
+        latest = base / "reports" / "latest"
+        assert latest.is_symlink()
+        dirs.append(latest.resolve())
+    assert dirs[0] != dirs[1]
+    return dirs[0], dirs[1]
+
+
+@pytest.fixture(scope="module")
+def run_dir(two_runs: tuple[Path, Path]) -> Path:
+    return two_runs[1]
+
+
+def test_same_data_and_seed_give_identical_results_files(two_runs: tuple[Path, Path]) -> None:
+    first, second = two_runs
+    names = sorted(p.name for p in (first / "results").glob("*.json"))
+    assert names == sorted(f"{name}.json" for name in ANALYSES)
+    for name in names:
+        assert (first / "results" / name).read_bytes() == (second / "results" / name).read_bytes(), name
+
+
+def test_second_run_compares_with_the_first(run_dir: Path) -> None:
+    html = (run_dir / "html" / "00_executive_summary.html").read_text()
+    assert "What changed since the last run" in html
+    assert "no: within noise" in html and "yes: a real change" not in html  # same data, same figures
+    assert "nothing to compare with yet" not in html
 
 
 def test_manifest_lists_every_notebook_ok(run_dir: Path) -> None:

@@ -16,9 +16,11 @@ CX_DRIVER_TERMS: tuple[str, ...] = (
 )
 
 
-def plot_churn_by_nps_group(suite: SuiteResults, window_months: float | None = None) -> plt.Figure | None:
-    """Churn rate (%) by latest NPS group with 95% CIs, or None when the loyalty results lack it."""
-    table = suite.table("04_loyalty_metrics", "churn_by_nps_group")
+def plot_churn_by_nps_group(
+    suite: SuiteResults, window_months: float | None = None, min_cell_size: int = 10
+) -> plt.Figure | None:
+    """Churn rate (%) by latest NPS group with 95% CIs (groups under `min_cell_size` customers hidden)."""
+    table = suite.table("04_loyalty_metrics", "churn_by_nps_group", min_cell_size)
     if table is None or table.empty:
         return None
     return plot_churn_by_level(
@@ -27,10 +29,14 @@ def plot_churn_by_nps_group(suite: SuiteResults, window_months: float | None = N
     )
 
 
-def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract") -> plt.Figure | None:
-    """Share of customers still active (%) by months since sign-up, per segment, with 95% bands."""
+def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cell_size: int = 10) -> plt.Figure | None:
+    """Share of customers still active (%) by months since sign-up, per segment (under `min_cell_size` hidden)."""
     table = suite.table("03_customer_lifetime", f"km_by_{segment}")
-    if table is None or table.empty:
+    sizes = suite.table("03_customer_lifetime", f"medians_by_{segment}", min_cell_size)
+    if table is None or table.empty or sizes is None:
+        return None
+    table = table[table["group"].isin(sizes["group"])]
+    if table.empty:
         return None
     fig, (ax,) = new_figure()
     for colour, (group, curve) in zip(PALETTE, table.groupby("group", sort=True)):
@@ -73,9 +79,11 @@ def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
     return fig
 
 
-def plot_value_by_segment(suite: SuiteResults, segment: str = "contract", currency: str = "") -> plt.Figure | None:
-    """Lifetime value of a new customer per segment (currency) with 95% CIs, or None when absent."""
-    table = suite.table("05_retention_economics", f"clv_by_{segment}")
+def plot_value_by_segment(
+    suite: SuiteResults, segment: str = "contract", currency: str = "", min_cell_size: int = 10
+) -> plt.Figure | None:
+    """Lifetime value of a new customer per segment (currency) with 95% CIs (under `min_cell_size` hidden)."""
+    table = suite.table("05_retention_economics", f"clv_by_{segment}", min_cell_size)
     if table is None or table.empty:
         return None
     fig, (ax,) = new_figure()
