@@ -1,4 +1,12 @@
-"""Explanatory churn model: logistic regression of churn within the prediction window on CX drivers."""
+"""Explanatory churn model: logistic regression of churn within the prediction window on CX drivers.
+
+Reactive contacts and their resolution enter as two counts, `reactive_90d` (every customer-initiated contact)
+and `unresolved_90d` (those not resolved at first contact). Because unresolved = reactive x (1 - FCR rate),
+the `unresolved_90d` term *is* the reactive x unresolved interaction: exp(b_reactive) is the odds ratio of one
+more contact that was resolved first time, exp(b_reactive + b_unresolved) of one that was not, and
+exp(-b_unresolved) what first-contact resolution is worth per contact (`contact_effects`). A separate
+`fcr_rate_90d` main effect would be undefined without contacts and redundant given the two counts.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +63,12 @@ Z95: float = float(stats.norm.ppf(0.975))
 _MAX_SE_PER_SD = 10.0
 
 
+#: Churn share (0-1) below which (or above 1 minus which) the classes count as heavily imbalanced.
+IMBALANCE_SHARE = 0.05
+#: A single feature whose ROC-AUC for churn exceeds this is treated as leaking the target.
+LEAKAGE_AUC = 0.95
+
+
 @dataclass
 class ChurnLogitResult:
     """A fitted churn logit: per-term odds ratios with 95% CIs, sample sizes, in-sample AUC and notes."""
@@ -67,6 +81,9 @@ class ChurnLogitResult:
     notes: list[str] = field(default_factory=list)
     reference_levels: dict[str, str] = field(default_factory=dict)
     centers: dict[str, float] = field(default_factory=dict)
+    covariance: pd.DataFrame | None = None
+    leakage: pd.DataFrame | None = None
+    dropped_for_leakage: list[str] = field(default_factory=list)
 
     @property
     def event_rate(self) -> float:
@@ -109,6 +126,35 @@ class ChurnLogitResult:
         if not out:
             out.append(f"No CX driver's odds ratio differs from 1 at the {alpha:.0%} level.")
         return out
+
+    def predict_proba(self, snapshot: pd.DataFrame) -> np.ndarray:
+        """Churn probability (0-1) within the prediction window for each row of `snapshot`, from the fit."""
+        x = _design_like(snapshot, list(self.coefficients.index), self.centers, self.reference_levels)
+        return special.expit(x @ self.coefficients["coef"].to_numpy())
+
+    def contact_effects(self) -> pd.DataFrame:
+        """Odds ratios per resolved contact, per unresolved contact, and of resolving a contact first time.
+
+        Needs `reactive_90d` and `unresolved_90d` in the model; empty otherwise. CIs use the covariance of
+        the two coefficients (Wald).
+        """
+        terms = ("reactive_90d", "unresolved_90d")
+        if self.covariance is None or not all(t in self.coefficients.index for t in terms):
+            return pd.DataFrame(columns=["label", "log_odds", "se", "odds_ratio", "or_ci_low", "or_ci_high"])
+        b = self.coefficients.loc[list(terms), "coef"].to_numpy()
+        cov = self.covariance.loc[list(terms), list(terms)].to_numpy()
+        contrasts = {
+            "resolved_contact": ("One more reactive contact, resolved at first contact", [1.0, 0.0]),
+            "unresolved_contact": ("One more reactive contact, not resolved at first contact", [1.0, 1.0]),
+            "first_contact_resolution": ("Resolving a contact at first contact (vs not)", [0.0, -1.0]),
+        }
+        rows = {}
+        for key, (label, weights) in contrasts.items():
+            w = np.asarray(weights)
+            est, se = float(w @ b), float(np.sqrt(w @ cov @ w))
+            rows[key] = {"label": label, "log_odds": est, "se": se, "odds_ratio": np.exp(est),
+                         "or_ci_low": np.exp(est - Z95 * se), "or_ci_high": np.exp(est + Z95 * se)}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("effect")
 
     def to_estimates(self, prefix: str = "churn_logit") -> dict[str, Estimate]:
         """n, event rate (%), in-sample AUC and every non-intercept odds ratio, keyed `<prefix>_...`."""
@@ -298,10 +344,39 @@ def _auc(y: np.ndarray, prob: np.ndarray) -> Estimate:
     )
 
 
+def single_feature_auc(data: pd.DataFrame, columns: list[str], churned: np.ndarray) -> pd.DataFrame:
+    """ROC-AUC (0.5-1, direction-free) of each column alone for churn: its values, and whether it is missing.
+
+    Numeric values are scored among customers with a value; categoricals by their level's churn share. A
+    feature that alone separates churners almost perfectly is more likely a record of the outcome (an end
+    date, a "cancelled" status) than a driver.
+    """
+    rows = []
+    for col in columns:
+        values = data[col]
+        present = values.notna().to_numpy()
+        auc_value = auc_missing = np.nan
+        if pd.api.types.is_numeric_dtype(values) or values.dtype == bool:
+            score = values.astype(float).to_numpy()[present]
+        else:
+            score = pd.Series(churned).groupby(values.astype(str).to_numpy()).transform("mean").to_numpy()[present]
+        y = churned[present]
+        if 0 < y.sum() < len(y) and np.ptp(score) > 0:
+            auc = roc_auc_score(y, score)
+            auc_value = max(auc, 1.0 - auc)
+        if 0 < present.sum() < len(present):
+            auc = roc_auc_score(churned, present)
+            auc_missing = max(auc, 1.0 - auc)
+        rows.append({"feature": col, "auc_value": auc_value, "auc_missing": auc_missing,
+                     "auc": np.nanmax([auc_value, auc_missing, 0.5])})
+    return pd.DataFrame(rows, columns=["feature", "auc_value", "auc_missing", "auc"]).set_index("feature")
+
+
 def fit_churn_logit(
     snapshot: pd.DataFrame,
     features: list[str] | None = None,
     categorical: list[str] | None = None,
+    leakage_auc: float | None = LEAKAGE_AUC,
 ) -> ChurnLogitResult:
     """Logistic regression of churn within the prediction window on CX drivers, for customers active at as_of.
 
@@ -320,6 +395,9 @@ def fit_churn_logit(
         Numeric columns; default `DEFAULT_FEATURES` that exist in the snapshot.
     categorical
         Categorical columns; default `DEFAULT_CATEGORICAL` that exist in the snapshot.
+    leakage_auc
+        Drop (with a note) any column that alone predicts churn with ROC-AUC above this (leakage);
+        None keeps every column.
     """
     for needed in ("active", "churned"):
         if needed not in snapshot.columns:
@@ -340,6 +418,24 @@ def fit_churn_logit(
         f"Model of churn within the prediction window for the {n} customers active at as_of "
         f"({n_events} churned, {100 * n_events / n:.1f}%)."
     )
+    if min(n_events, n - n_events) / n < IMBALANCE_SHARE:
+        notes.append(
+            f"Heavy class imbalance ({100 * n_events / n:.1f}% churned): odds ratios are unaffected (only the "
+            "intercept reflects the base rate), so no re-sampling or re-weighting, which would distort "
+            "predicted probabilities; judge prediction by PR-AUC, lift and profit, not accuracy."
+        )
+    leakage = single_feature_auc(data, [*features, *categorical], y.astype(bool))
+    leaking: list[str] = []
+    if leakage_auc is not None:
+        leaking = list(leakage.index[leakage["auc"] > leakage_auc])
+        for col in leaking:
+            notes.append(
+                f"Dropped {col}: on its own it separates churners from stayers almost perfectly (ROC-AUC "
+                f"{leakage.loc[col, 'auc']:.3f} > {leakage_auc}), so it most likely records the outcome "
+                "rather than predicting it (leakage)."
+            )
+        features = [c for c in features if c not in leaking]
+        categorical = [c for c in categorical if c not in leaking]
 
     design, labels, references, centers = _design(data, features, categorical, notes)
     x = design.to_numpy()
@@ -374,4 +470,28 @@ def fit_churn_logit(
     if events_per_term < 10:
         notes.append(f"Only {events_per_term:.1f} events per term (< 10): estimates may be unstable.")
     prob = special.expit(x @ params)
-    return ChurnLogitResult(table, n, n_events, _auc(y, prob), method, notes, references, centers)
+    covariance = pd.DataFrame(cov, index=design.columns, columns=design.columns)
+    return ChurnLogitResult(table, n, n_events, _auc(y, prob), method, notes, references, centers, covariance,
+                            leakage, leaking)
+
+
+def _design_like(
+    data: pd.DataFrame, terms: list[str], centers: dict[str, float], references: dict[str, str]
+) -> np.ndarray:
+    """The design matrix of a fitted model's `terms` for new rows (same centring, indicators and dummies)."""
+    columns = []
+    for term in terms:
+        if term == INTERCEPT:
+            columns.append(np.ones(len(data)))
+        elif term in centers:
+            x = pd.to_numeric(data[term].astype(float)).to_numpy()
+            columns.append(np.where(np.isnan(x), 0.0, x - centers[term]))
+        elif term.endswith("_missing") and term[: -len("_missing")] in data.columns:
+            columns.append(data[term[: -len("_missing")]].isna().to_numpy(dtype=float))
+        else:
+            col, _, level = term.partition("[")
+            if col not in references:
+                raise ValueError(f"cannot rebuild term {term!r} from the data")
+            values = data[col].astype("object").where(data[col].notna(), "(missing)").astype(str)
+            columns.append((values == level[:-1]).to_numpy(dtype=float))
+    return np.column_stack(columns)

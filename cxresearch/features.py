@@ -3,6 +3,9 @@
 Only events strictly before `as_of` feed the features; the churn label looks at the prediction window
 [`as_of`, `as_of` + `horizon_months`). Lifetime columns (`duration_months`, `event`) use the whole observation
 period, for survival analysis.
+
+Flat data (`CXData.shape == "flat"`) is one snapshot already: `snapshot` returns it with only the columns the
+data supports (see `flat_snapshot`), and says what they mean in `attrs`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from cxresearch.schema import INCONSISTENCY_REASON, SEGMENT_COLUMNS, CXData
+from cxresearch.schema import FLAT_COLUMNS, INCONSISTENCY_REASON, SCORE_RANGES, SEGMENT_COLUMNS, CXData
 
 #: Average days per month, used to express durations in months.
 DAYS_PER_MONTH = 30.4375
@@ -31,7 +34,10 @@ def snapshot(
 
     Counts (`*_90d`) cover the `window_months` calendar months before `as_of` (3 months by default, hence
     the name). Survey columns are NaN for customers who never answered that instrument before `as_of`.
+    On flat data the result is `flat_snapshot(data, as_of)`: other columns, described in `attrs`.
     """
+    if data.shape == "flat":
+        return flat_snapshot(data, as_of)
     as_of = default_as_of(data, horizon_months) if as_of in (None, "") else pd.Timestamp(as_of)
     if as_of > data.observed_until:
         raise ValueError(f"as_of {as_of.date()} is after the end of observation {data.observed_until.date()}")
@@ -72,7 +78,57 @@ def snapshot(
         out[col] = out[col].astype(bool)
     out.attrs.update(
         as_of=as_of.isoformat(), window_months=window_months, horizon_months=horizon_months,
-        observed_until=data.observed_until.isoformat(),
+        observed_until=data.observed_until.isoformat(), shape="events", notes=[],
+    )
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def flat_snapshot(data: CXData, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """The snapshot of flat data: one row per customer, with only the columns the data supports.
+
+    Always: customer_id, segments and margin columns present, signup_date, end_date, `tenure_months` (= the
+    data's tenure: at `as_of`, or at churn for churners), `active` (True: everyone was a customer when the
+    churn period began), `churned` (the data's churn flag), `duration_months`, `event`. When mapped:
+    `nps_last`, `csat_last`, `ces_last` (the one known score, timing unknown), `n_survey_responses`, and
+    the contact counts under their own names (`reactive_contacts`, `proactive_contacts`,
+    `unresolved_contacts`, `fcr_rate`): they cover `attrs["contacts_period"]`, not a 90-day window.
+    `attrs`: as_of, horizon_months (the churn flag's period in months, or None when undocumented),
+    window_months (None), contacts_period, shape ("flat") and notes (plain-words caveats for reports).
+    """
+    notes = [
+        "Flat data: features and the churn flag were recorded together, so they describe who left rather "
+        "than predict who will; scores may have been given after the decision to leave."
+    ]
+    if as_of not in (None, "") and pd.Timestamp(as_of) != data.observed_until:
+        notes.append(
+            f"as_of {pd.Timestamp(as_of).date()} was requested, but flat data describes one date only "
+            f"({data.observed_until.date()}); that date is used."
+        )
+    lt = lifetimes(data)
+    customers = data.customers.set_index("customer_id")
+    out = lt.drop(columns=["entry_months"]).assign(
+        tenure_months=lt["duration_months"], active=True, churned=lt["event"].astype(bool)
+    )
+    scores = [i for i in SCORE_RANGES if f"{i}_score" in customers and customers[f"{i}_score"].notna().any()]
+    for instrument in scores:
+        out[f"{instrument}_last"] = out["customer_id"].map(customers[f"{instrument}_score"]).astype("float64")
+    if scores:
+        out["n_survey_responses"] = out[[f"{i}_last" for i in scores]].notna().sum(axis=1).astype("int64")
+    counts = [c for c in FLAT_COLUMNS if c.endswith("_contacts") and c in customers and customers[c].notna().any()]
+    for column in counts:
+        values = out["customer_id"].map(customers[column])
+        out[column] = values.astype("int64" if values.notna().all() else "float64")
+    if {"reactive_contacts", "unresolved_contacts"} <= set(counts):
+        reactive = out["reactive_contacts"].where(out["reactive_contacts"] > 0)
+        out["fcr_rate"] = 1 - out["unresolved_contacts"] / reactive
+    if counts:
+        period = data.metadata.get("contacts_period") or "an undocumented period"
+        notes.append(f"Contact counts cover {period}, not the 90 days before a snapshot date.")
+    period = data.metadata.get("churn_period_months")
+    out.attrs.update(
+        as_of=data.observed_until.isoformat(), window_months=None,
+        horizon_months=float(period) if period else None, observed_until=data.observed_until.isoformat(),
+        shape="flat", contacts_period=data.metadata.get("contacts_period"), notes=notes,
     )
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
@@ -149,12 +205,12 @@ def lifetimes(data: CXData) -> pd.DataFrame:
     end = customers["end_date"].where(customers["end_date"] <= data.observed_until, data.observed_until)
     end = end.fillna(data.observed_until)
     out = customers[["customer_id", *segments, "signup_date", "end_date"]].copy()
-    out["duration_months"] = (end - customers["signup_date"]).dt.days / DAYS_PER_MONTH
+    out["duration_months"] = (end - customers["signup_date"]) / pd.Timedelta(days=1) / DAYS_PER_MONTH
     out["event"] = customers["end_date"].notna() & (customers["end_date"] <= data.observed_until)
     observed_from = data.metadata.get("observed_from")
     if observed_from:
         start = pd.Timestamp(observed_from)
-        out["entry_months"] = ((start - customers["signup_date"]).dt.days / DAYS_PER_MONTH).clip(lower=0)
+        out["entry_months"] = ((start - customers["signup_date"]) / pd.Timedelta(days=1) / DAYS_PER_MONTH).clip(lower=0)
     else:
         out["entry_months"] = 0.0
     return out.reset_index(drop=True)

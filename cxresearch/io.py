@@ -1,8 +1,10 @@
 """Loading a data source into a validated `CXData`.
 
-A data source is a directory holding `customers`, `contacts` and `surveys`, each as `<table>.csv` or
+`load_source` takes a canonical directory, a mapping file or an adapter string (see `cxresearch.sources`).
+A canonical directory holding `customers`, `contacts` and `surveys`, each as `<table>.csv` or
 `<table>.parquet`, in canonical columns (see `cxresearch.schema`), plus an optional `dataset.json`
-(`{"name": ..., "observed_until": "YYYY-MM-DD", "observed_from": ...}`). Bad data never raises anything but
+(`{"name": ..., "observed_until": "YYYY-MM-DD", "observed_from": ..., "shape": "events" | "flat"}`) and an
+optional `transactions` table (purchases). Bad data never raises anything but
 `DataValidationError`, which lists every problem found.
 """
 
@@ -18,10 +20,17 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cxresearch.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, TABLES, CXData
-from cxresearch.validation import DATE_COLUMNS, DataValidationError, Problem, check_tables, parse_tables
+from cxresearch.schema import SHAPES, TABLES, TRANSACTION_COLUMNS, CXData, column_types
+from cxresearch.validation import (
+    DATE_COLUMNS,
+    DataValidationError,
+    Problem,
+    check_tables,
+    check_transactions,
+    parse_tables,
+)
 
-__all__ = ["DataValidationError", "Problem", "fingerprint_files", "load_source"]
+__all__ = ["DataValidationError", "Problem", "fingerprint_files", "load_source", "write_source"]
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
 DATASET_FILE = "dataset.json"
@@ -29,9 +38,14 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def load_source(source: str | Path) -> CXData:
-    """Read and validate a data directory; raises DataValidationError listing every problem found."""
+    """Read and validate a data source (directory, mapping file or `ADAPTER:ARGUMENT`); raises
+    DataValidationError listing every problem found."""
+    from cxresearch import sources
+
     directory = Path(source)
     if not directory.is_dir():
+        if sources.split_adapter(str(source)) or directory.suffix.lower() in sources.MAPPING_SUFFIXES:
+            return sources.load(source)
         reason = "not a directory" if directory.exists() else "no such directory"
         raise DataValidationError([Problem("source", None, 0, [], f"{directory}: {reason}")])
 
@@ -42,12 +56,20 @@ def load_source(source: str | Path) -> CXData:
     for table in TABLES:
         frames[table] = _read_table(directory, table, files, problems)
 
+    transactions = _read_optional_table(directory, "transactions", files, problems)
+
     typed, parse_problems, unparsed = parse_tables(frames)
     problems += parse_problems
     observed_until = dataset.pop("observed_until", None)
     if observed_until is None:
         observed_until = _latest_date(typed)
     problems += check_tables(typed, observed_until, unparsed)
+    if transactions is not None:
+        transactions, tx_problems = check_transactions(transactions, typed["customers"])
+        problems += tx_problems
+    shape = dataset.pop("shape", "events")
+    if shape not in SHAPES:
+        problems.append(Problem(DATASET_FILE, "shape", 0, [], f"must be one of {', '.join(SHAPES)}, not {shape!r}"))
     if problems:
         raise DataValidationError(problems)
 
@@ -59,8 +81,31 @@ def load_source(source: str | Path) -> CXData:
         observed_until=observed_until,
         name=str(name),
         fingerprint=_fingerprint(files),
-        metadata={**dataset, "source": str(directory.resolve()), "files": sorted(files)},
+        metadata={**dataset, "source": str(directory.resolve()), "files": sorted(files), "shape": shape},
+        shape=shape,
+        transactions=transactions,
     )
+
+
+def write_source(data: CXData, directory: str | Path) -> Path:
+    """Write `data` as a canonical Parquet directory that `load_source` reads back to the same `CXData`
+    (name, shape and metadata in dataset.json), e.g. to load a mapped source once per suite run."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        getattr(data, table).to_parquet(directory / f"{table}.parquet", index=False)
+    if data.transactions is not None:
+        data.transactions.to_parquet(directory / "transactions.parquet", index=False)
+    dataset = {
+        **{k: v for k, v in data.metadata.items() if k not in ("files", "source")},
+        "name": data.name,
+        "observed_until": data.observed_until.isoformat(),
+        "shape": data.shape,
+        "mapped_from": data.metadata.get("source"),
+        "source_fingerprint": data.fingerprint,
+    }
+    (directory / DATASET_FILE).write_text(json.dumps(dataset, indent=2, default=str))
+    return directory
 
 
 def fingerprint_files(paths: Iterable[str | Path]) -> str:
@@ -111,6 +156,15 @@ def _read_dataset_json(directory: Path, files: dict[str, bytes], problems: list[
             # Timestamps in the model are tz-naive (UTC when a zone is given).
             dataset[key] = value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
     return dataset
+
+
+def _read_optional_table(
+    directory: Path, table: str, files: dict[str, bytes], problems: list[Problem]
+) -> pd.DataFrame | None:
+    """An optional table (e.g. transactions) when a file for it exists, else None."""
+    if not any((directory / f"{table}.{fmt}").is_file() for fmt in FORMATS):
+        return None
+    return _read_table(directory, table, files, problems)
 
 
 def _read_table(
@@ -169,7 +223,8 @@ def _parse_csv(raw: bytes, table: str) -> tuple[pd.DataFrame | None, str]:
         return None, "is empty (no header)"
     # Canonical columns are read as text and parsed by the validator, so ids keep leading zeros and bad
     # values are reported rather than guessed; only empty fields are missing values.
-    canonical = {name: pa.string() for name in {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table]}}
+    types = TRANSACTION_COLUMNS if table == "transactions" else column_types(table)
+    canonical = {name: pa.string() for name in types}
     try:
         arrow = pacsv.read_csv(
             pa.BufferReader(raw),

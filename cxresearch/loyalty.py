@@ -396,3 +396,160 @@ def churn_by_level(
     grouped["ci_low"] = [c[0] for c in cis]
     grouped["ci_high"] = [c[1] for c in cis]
     return grouped
+
+
+#: Headline statistic per instrument: (NPSResult/CSATResult/CESResult attribute, CI attributes, unit, label).
+HEADLINES: dict[str, tuple[str, str, str, str, str]] = {
+    "nps": ("score", "ci_low", "ci_high", "points", "NPS"),
+    "csat": ("top2_pct", "top2_ci_low", "top2_ci_high", "%", "CSAT % satisfied (4-5)"),
+    "ces": ("high_effort_pct", "high_effort_ci_low", "high_effort_ci_high", "%", "CES % high effort (5-7)"),
+}
+_METRICS = {"nps": nps, "csat": csat, "ces": ces}
+
+
+def metric_by(scores: pd.Series, groups: pd.Series, instrument: str, min_n: int = 30) -> pd.DataFrame:
+    """Headline metric of `instrument` (see `HEADLINES`) per group with 95% CI; groups under `min_n` dropped.
+
+    Returns a DataFrame indexed by group (sorted) with `value`, `ci_low`, `ci_high`, `n`, `unit`.
+    """
+    if instrument not in HEADLINES:
+        raise ValueError(f"instrument must be one of {sorted(HEADLINES)}, not {instrument!r}")
+    attr, low, high, unit, _ = HEADLINES[instrument]
+    rows = []
+    frame = pd.DataFrame({"score": pd.Series(scores).to_numpy(), "group": pd.Series(groups).to_numpy()})
+    for level, group in frame.dropna().groupby("group", observed=True, sort=True):
+        if len(group) < min_n:
+            continue
+        result = _METRICS[instrument](group["score"])
+        rows.append({"group": level, "value": getattr(result, attr), "ci_low": getattr(result, low),
+                     "ci_high": getattr(result, high), "n": result.n, "unit": unit})
+    columns = ["group", "value", "ci_low", "ci_high", "n", "unit"]
+    return pd.DataFrame(rows, columns=columns).set_index("group")
+
+
+def metric_by_channel(
+    surveys: pd.DataFrame, contacts: pd.DataFrame, instrument: str, min_n: int = 30
+) -> pd.DataFrame:
+    """`metric_by` the channel of the contact each survey followed (linked by `contact_id`); unlinked dropped."""
+    rows = surveys[surveys["instrument"] == instrument]
+    channel_of = contacts.dropna(subset=["contact_id"]).set_index("contact_id")["channel"]
+    return metric_by(rows["score"], rows["contact_id"].map(channel_of), instrument, min_n)
+
+
+def monthly_trend(surveys: pd.DataFrame, instrument: str, min_n: int = 30) -> pd.DataFrame:
+    """Headline metric of `instrument` per calendar month of the response (95% CIs), months under `min_n` dropped.
+
+    The index holds each month's first day (Timestamp), named `month`.
+    """
+    rows = surveys[surveys["instrument"] == instrument]
+    month = rows["timestamp"].dt.to_period("M").dt.to_timestamp()
+    table = metric_by(rows["score"], month, instrument, min_n)
+    table.index = pd.DatetimeIndex(table.index, name="month")
+    return table
+
+
+@dataclass(frozen=True)
+class PredictiveValidity:
+    """ROC-AUC of single scores for churn on the same rows, and AUC differences vs a reference, 95% CIs.
+
+    `aucs` is indexed by score (columns `auc`, `ci_low`, `ci_high`); `differences` by ``"<reference> - <other>"``
+    (columns `difference`, `ci_low`, `ci_high`, `p_value`). CIs are percentile bootstrap over clusters.
+    """
+
+    aucs: pd.DataFrame
+    differences: pd.DataFrame
+    reference: str
+    n: int
+    n_events: int
+    n_clusters: int
+    n_boot: int
+
+    def summary(self) -> pd.DataFrame:
+        """AUC per score and the differences, in one table."""
+        aucs = self.aucs.rename(columns={"auc": "value"}).assign(p_value=np.nan)
+        diffs = self.differences.rename(columns={"difference": "value"})
+        return pd.concat([aucs, diffs]).rename_axis("measure")
+
+    def to_estimates(self, prefix: str = "auc") -> dict[str, Estimate]:
+        """Each AUC and difference as an `Estimate` keyed `<prefix>_<score>` / `<prefix>_diff_<other>`."""
+        out = {}
+        for name, row in self.aucs.iterrows():
+            out[f"{prefix}_{name}"] = Estimate(float(row.auc), "", f"ROC-AUC of {name} for churn",
+                                               float(row.ci_low), float(row.ci_high), self.n)
+        for name, row in self.differences.iterrows():
+            other = str(name).split(" - ")[1]
+            out[f"{prefix}_diff_{other}"] = Estimate(
+                float(row.difference), "", f"AUC difference {name}", float(row.ci_low), float(row.ci_high), self.n,
+                note=f"paired cluster bootstrap ({self.n_boot} draws), p = {row.p_value:.3g}",
+            )
+        return out
+
+
+def _weighted_auc(codes: np.ndarray, n_levels: int, y: np.ndarray, w: np.ndarray) -> float:
+    """AUC (ties count 1/2) of ordinal score codes (higher = more churn) with frequency weights `w`."""
+    pos = np.bincount(codes, weights=w * y, minlength=n_levels)
+    neg = np.bincount(codes, weights=w * (1.0 - y), minlength=n_levels)
+    below = np.cumsum(neg) - neg
+    pairs = pos.sum() * neg.sum()
+    return float(np.sum(pos * (below + 0.5 * neg)) / pairs) if pairs > 0 else float("nan")
+
+
+def compare_predictive_validity(
+    churned: ArrayLike,
+    scores: dict[str, ArrayLike],
+    reference: str,
+    clusters: ArrayLike | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> PredictiveValidity:
+    """How well each score alone ranks churners above stayers (ROC-AUC), and reference minus each other score.
+
+    Every score must already be oriented so that higher means more churn expected (e.g. pass ``-csat``), and
+    all are evaluated on the same rows (rows missing any score are dropped). The CIs come from a paired
+    bootstrap that resamples `clusters` (e.g. customers observed in several snapshots) with replacement, so
+    each draw evaluates all scores on the same resampled customers, as DeLong et al. (1988) compare correlated
+    AUCs; the p-value is twice the share of draws on the far side of 0 (Efron & Tibshirani 1993).
+    """
+    if reference not in scores:
+        raise ValueError(f"reference {reference!r} is not among the scores {sorted(scores)}")
+    frame = pd.DataFrame({name: pd.to_numeric(pd.Series(v).reset_index(drop=True)) for name, v in scores.items()})
+    frame["_y"] = pd.Series(churned).reset_index(drop=True).astype(float)
+    frame["_c"] = np.arange(len(frame)) if clusters is None else pd.Series(clusters).reset_index(drop=True)
+    frame = frame.dropna()
+    y = frame["_y"].to_numpy()
+    n_events = int(y.sum())
+    if n_events == 0 or n_events == len(y):
+        raise ValueError(f"AUC needs churners and stayers: {n_events} of {len(y)} rows churned")
+    cluster_codes, cluster_index = np.unique(frame["_c"].to_numpy(), return_inverse=True)
+    coded = {}
+    for name in scores:
+        levels, codes = np.unique(frame[name].to_numpy(dtype=float), return_inverse=True)
+        coded[name] = (codes, len(levels))
+    ones = np.ones(len(y))
+    point = {name: _weighted_auc(c, k, y, ones) for name, (c, k) in coded.items()}
+    rng = np.random.default_rng(seed)
+    draws = np.empty((n_boot, len(scores)))
+    for b in range(n_boot):
+        weight = np.bincount(rng.integers(0, len(cluster_codes), len(cluster_codes)),
+                             minlength=len(cluster_codes))[cluster_index].astype(float)
+        draws[b] = [_weighted_auc(c, k, y, weight) for c, k in coded.values()]
+    draws = draws[~np.isnan(draws).any(axis=1)]  # a draw without churners or stayers has no AUC
+    names = list(scores)
+    aucs = pd.DataFrame(
+        {"auc": [point[n] for n in names], "ci_low": np.percentile(draws, 2.5, axis=0),
+         "ci_high": np.percentile(draws, 97.5, axis=0)},
+        index=pd.Index(names, name="score"),
+    )
+    ref = names.index(reference)
+    rows = {}
+    for i, name in enumerate(names):
+        if i == ref:
+            continue
+        diff = draws[:, ref] - draws[:, i]
+        p_value = min(1.0, 2.0 * min(np.mean(diff <= 0), np.mean(diff >= 0)))
+        rows[f"{reference} - {name}"] = {
+            "difference": point[reference] - point[name], "ci_low": float(np.percentile(diff, 2.5)),
+            "ci_high": float(np.percentile(diff, 97.5)), "p_value": float(p_value),
+        }
+    differences = pd.DataFrame.from_dict(rows, orient="index").rename_axis("comparison")
+    return PredictiveValidity(aucs, differences, reference, len(y), n_events, len(cluster_codes), len(draws))

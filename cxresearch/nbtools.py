@@ -69,3 +69,8 @@ def read_truth(data_source: str) -> dict | None:
     """The simulator's `truth.json` beside the data, or None for real data (which has no known truth)."""
     path = Path(data_source) / "truth.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def has_values(df: pd.DataFrame | None, *columns: str) -> bool:
+    """True when `df` exists and has every column with at least one non-missing value (data may lack them)."""
+    return df is not None and all(c in df.columns and df[c].notna().any() for c in columns)

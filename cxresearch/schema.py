@@ -51,6 +51,29 @@ OPTIONAL_COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Customer-level CX columns of flat data (one row per customer, no event timestamps). Scores are the one
+#: score known per customer (timing unknown); counts cover the period in `metadata["contacts_period"]`, which
+#: is not a 90-day window, hence names distinct from the snapshot's `*_90d` columns.
+FLAT_COLUMNS: dict[str, str] = {
+    "nps_score": "int",
+    "csat_score": "int",
+    "ces_score": "int",
+    "reactive_contacts": "int",
+    "proactive_contacts": "int",
+    "unresolved_contacts": "int",
+}
+
+#: Purchases, for non-contractual customers (e.g. CDNOW): an optional fourth table.
+TRANSACTION_COLUMNS: dict[str, str] = {
+    "customer_id": "str",
+    "timestamp": "datetime",
+    "amount": "float",  # currency per purchase
+    "quantity": "int",
+}
+
+#: Shapes of data: event-level (timestamped contacts and surveys) or flat (one row per customer).
+SHAPES: tuple[str, ...] = ("events", "flat")
+
 DIRECTIONS: tuple[str, ...] = ("reactive", "proactive")
 
 #: Inclusive score range per survey instrument. CES: 1 = very low effort, 7 = very high effort.
@@ -61,6 +84,18 @@ INCONSISTENCY_REASON = "channel_inconsistency"
 
 #: Segment columns shown in reports when present.
 SEGMENT_COLUMNS: tuple[str, ...] = ("plan", "contract", "acquisition_channel", "region")
+
+#: What a dataset can support, as reported by `CXData.capabilities` (see its docstring).
+CAPABILITIES: tuple[str, ...] = (
+    "timestamps", "churn", "left_truncation", "acquisition_cost", "referrals", "contacts", "reactive",
+    "proactive", "contact_resolution", "inconsistency", "nps", "csat", "ces", "transactions",
+)
+
+
+def column_types(table: str) -> dict[str, str]:
+    """Every canonical column of `table` with its logical type (flat customer columns included)."""
+    extra = FLAT_COLUMNS if table == "customers" else {}
+    return {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table], **extra}
 
 
 @dataclass
@@ -74,18 +109,79 @@ class CXData:
     name: str = "data"
     fingerprint: str = ""
     metadata: dict = field(default_factory=dict)
+    shape: str = "events"
+    transactions: pd.DataFrame | None = None
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether contacts, surveys and lifetimes carry real dates (False for flat data)."""
+        return self.shape == "events"
+
+    @property
+    def segments(self) -> list[str]:
+        """Segment columns present with at least one value."""
+        return [c for c in SEGMENT_COLUMNS if c in self.customers and self.customers[c].notna().any()]
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What the data can support (names in `CAPABILITIES`); analyses skip what is missing.
+
+        timestamps: event-level dates (not flat); churn: at least one observed end; left_truncation:
+        `observed_from` known; contacts/reactive/proactive/contact_resolution/inconsistency: recorded
+        contacts (timestamped, or flat counts); nps/csat/ces: at least one score; transactions: purchases.
+        """
+        c, caps = self.customers, set()
+        if self.has_timestamps:
+            caps.add("timestamps")
+        if c["end_date"].notna().any():
+            caps.add("churn")
+        if self.metadata.get("observed_from"):
+            caps.add("left_truncation")
+        for name, column in (("acquisition_cost", "acquisition_cost"), ("referrals", "n_referrals")):
+            if column in c and c[column].notna().any():
+                caps.add(name)
+        contacts = self.contacts
+        directions = set(contacts["direction"].dropna().unique()) if len(contacts) else set()
+        flat = {col: col in c and c[col].notna().any() for col in FLAT_COLUMNS}
+        caps |= {d for d in DIRECTIONS if d in directions or flat[f"{d}_contacts"]}
+        if "resolved_first_contact" in contacts and contacts["resolved_first_contact"].notna().any():
+            caps.add("contact_resolution")
+        if flat["unresolved_contacts"]:
+            caps.add("contact_resolution")
+        if "reason" in contacts and (contacts["reason"] == INCONSISTENCY_REASON).any():
+            caps.add("inconsistency")
+        if caps & {"reactive", "proactive"}:
+            caps.add("contacts")
+        instruments = set(self.surveys["instrument"].dropna().unique()) if len(self.surveys) else set()
+        caps |= {i for i in SCORE_RANGES if i in instruments or flat[f"{i}_score"]}
+        if self.transactions is not None and len(self.transactions):
+            caps.add("transactions")
+        return frozenset(caps)
+
+    def has(self, *capabilities: str) -> bool:
+        """Whether the data supports every one of `capabilities` (names in `CAPABILITIES`)."""
+        unknown = set(capabilities) - set(CAPABILITIES)
+        if unknown:
+            raise ValueError(f"unknown capabilities {sorted(unknown)}; known: {', '.join(CAPABILITIES)}")
+        return set(capabilities) <= self.capabilities
 
     def describe(self) -> pd.DataFrame:
-        """Row counts and date span per table."""
+        """Row counts and date span per table (no dates for flat data)."""
         rows = []
         for table, col in (("customers", "signup_date"), ("contacts", "timestamp"), ("surveys", "timestamp")):
             df = getattr(self, table)
+            # Flat data's sign-up dates are derived from tenure: no dates to report.
+            dated = len(df) and self.has_timestamps
             rows.append(
                 {
                     "table": table,
                     "rows": len(df),
-                    "first": df[col].min() if len(df) else pd.NaT,
-                    "last": df[col].max() if len(df) else pd.NaT,
+                    "first": df[col].min() if dated else pd.NaT,
+                    "last": df[col].max() if dated else pd.NaT,
                 }
             )
+        if self.transactions is not None:
+            t = self.transactions
+            rows.append({"table": "transactions", "rows": len(t), "first": t["timestamp"].min() if len(t) else pd.NaT,
+                         "last": t["timestamp"].max() if len(t) else pd.NaT})
         return pd.DataFrame(rows).set_index("table")

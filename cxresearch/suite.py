@@ -47,6 +47,7 @@ from traitlets import default
 
 from cxresearch.parameters import coerce_parameters, declared_parameters
 from cxresearch.report_html import render_html, render_index
+from cxresearch.sources import resolve as resolve_source
 
 #: Runs last, reads only the other notebooks' results files; rendered without code.
 EXECUTIVE_SUMMARY = "00_executive_summary"
@@ -189,7 +190,7 @@ def _run(
     # Timestamp first so run directories sort chronologically; the suffix keeps same-second runs apart.
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     tmp_dir, run_dir = out_dir / f".tmp-{run_id}", out_dir / run_id
-    source = str(Path(data_source).resolve())
+    source = resolve_source(data_source)
     try:
         for sub in ("notebooks", "html", "results"):
             (tmp_dir / sub).mkdir(parents=True)

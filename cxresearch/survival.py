@@ -19,7 +19,8 @@ from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
-from cxresearch.results import Estimate
+from cxresearch.results import Estimate, format_p
+from cxresearch.schema import CXData
 
 #: Label of the single group when no grouping column is given.
 ALL = "all"
@@ -547,7 +548,8 @@ def rmst(
     rows = []
     for name, kmf in km.fitters.items():
         sf = kmf.survival_function_.iloc[:, 0]
-        if horizon_months > float(kmf.durations.max()) and sf.iloc[-1] > 0:
+        # months are days / 30.4375, so "12 calendar months" of follow-up can read 11.99: allow a day's slack
+        if horizon_months > float(kmf.durations.max()) + 1 / 30.4375 and sf.iloc[-1] > 0:
             notes.append(f"{name}: horizon {horizon_months:g} months exceeds follow-up ({kmf.durations.max():.1f})")
             rows.append({"group": name, "rmst": np.nan, "se": np.nan, "horizon": horizon_months})
             continue
@@ -584,6 +586,327 @@ def _rmst_se(kmf: KaplanMeierFitter, tau: float) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(n > d, d / (n * (n - d)), 0.0)
     return float(np.sqrt(np.sum(area**2 * w)))
+
+
+def rmst_difference(
+    data: KMResult | pd.DataFrame,
+    horizon_months: float,
+    group: str | None = None,
+    reference: str | None = None,
+    duration: str = "duration_months",
+    event: str = "event",
+    min_group_size: int = 30,
+    entry: str | None = None,
+) -> pd.DataFrame:
+    """Difference in restricted mean lifetime (months within the first `horizon_months`) of each group vs
+    `reference` (default: the group with the shortest RMST, so differences read "stays X months longer").
+
+    The groups are independent samples, so Var(RMST_g - RMST_ref) = Var(RMST_g) + Var(RMST_ref), each the
+    Greenwood-type variance of `rmst`; 95% CI and two-sided p-value from the normal approximation (Royston &
+    Parmar 2013, BMC Med Res Methodol 13:152; R survRM2).
+
+    Returns
+    -------
+    DataFrame with group, reference, difference, se, ci_low, ci_high (months), p_value, horizon.
+    """
+    table = rmst(data, horizon_months, group, duration, event, min_group_size, entry).set_index("group")
+    known = table.dropna(subset=["rmst"])
+    if len(known) < 2:
+        raise ValueError("RMST differences need at least two groups with follow-up to the horizon")
+    reference = str(known["rmst"].idxmin()) if reference is None else reference
+    if reference not in known.index:
+        raise KeyError(f"reference {reference!r} not among groups with an RMST: {list(known.index)}")
+    from scipy import stats
+
+    ref = known.loc[reference]
+    out = pd.DataFrame({"group": [g for g in known.index if g != reference]})
+    out["reference"] = reference
+    other = known.loc[out["group"]]
+    out["difference"] = (other["rmst"] - ref["rmst"]).to_numpy()
+    out["se"] = np.sqrt(other["se"].to_numpy() ** 2 + ref["se"] ** 2)
+    out["ci_low"] = out["difference"] - Z95 * out["se"]
+    out["ci_high"] = out["difference"] + Z95 * out["se"]
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["difference"] / out["se"]))
+    out["horizon"] = float(horizon_months)
+    out.attrs["notes"] = table.attrs.get("notes", [])
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pairwise log-rank with multiplicity correction
+# --------------------------------------------------------------------------------------------------------------
+
+
+def pairwise_logrank(
+    df: pd.DataFrame,
+    group: str,
+    duration: str = "duration_months",
+    event: str = "event",
+    min_group_size: int = 30,
+    entry: str | None = None,
+    method: str = "holm",
+) -> pd.DataFrame:
+    """Log-rank test for every pair of levels of `group`, p-values adjusted for multiplicity (Holm 1979 by
+    default; any `statsmodels.stats.multitest.multipletests` method). Delayed entry as in `logrank`.
+
+    Returns
+    -------
+    DataFrame with group_a, group_b, statistic (chi-square, 1 df), p_value, p_adjusted, method.
+    """
+    from itertools import combinations
+
+    from statsmodels.stats.multitest import multipletests
+
+    groups, _ = _split_groups(df, group, duration, event, min_group_size, entry)
+    if len(groups) < 2:
+        raise ValueError(f"pairwise log-rank needs at least two groups of >= {min_group_size} customers in {group!r}")
+    rows = []
+    for a, b in combinations(groups, 2):
+        pair = pd.concat([groups[a], groups[b]])
+        labels = np.repeat([a, b], [len(groups[a]), len(groups[b])])
+        stat, p_value = _logrank_statistic(
+            pair[duration].to_numpy(float), pair[event].to_numpy(bool), labels,
+            pair[entry].to_numpy(float) if entry else None,
+        )
+        rows.append({"group_a": a, "group_b": b, "statistic": stat, "p_value": p_value})
+    out = pd.DataFrame(rows)
+    out["p_adjusted"] = multipletests(out["p_value"], method=method)[1]
+    out["method"] = method
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Proportional-hazards check with a remedy
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PHCheck:
+    """Scaled-Schoenfeld test per term and, for violating terms, a Cox refit with the effect split at a cut time."""
+
+    tests: pd.DataFrame  # term: statistic, p_value, violated
+    alpha: float
+    cut_months: float
+    model: CoxResult
+    remedy: CoxResult | None = None  # violating terms as `term@<cut` and `term@>=cut` (hazard ratio before/after)
+
+    @property
+    def violated(self) -> list[str]:
+        """Terms whose hazard ratio changes with time at level `alpha`."""
+        return list(self.tests.index[self.tests["violated"]])
+
+    def summary(self) -> pd.DataFrame:
+        """Per term: PH test statistic and p-value, and for violating terms the hazard ratio before and after the
+        cut (95% CIs)."""
+        out = self.tests.copy()
+        if self.remedy is not None:
+            hr = self.remedy.summary()
+            for phase, suffix in (("before", f"@<{self.cut_months:g}m"), ("after", f"@>={self.cut_months:g}m")):
+                for col in ("hazard_ratio", "hr_ci_low", "hr_ci_high"):
+                    out[f"{col}_{phase}"] = [hr[col].get(t + suffix, np.nan) for t in out.index]
+        return out
+
+    def sentences(self) -> list[str]:
+        """Plain-words verdict and remedy, one sentence per violating term (or one saying PH holds)."""
+        if not self.violated:
+            return [f"No term violates proportional hazards (scaled Schoenfeld test, all p >= {self.alpha:g}): "
+                    "each hazard ratio can be read as constant over the lifetime."]
+        table = self.summary()
+        out = []
+        for term in self.violated:
+            row = table.loc[term]
+            out.append(
+                f"{term}: its hazard ratio changes over time (Schoenfeld p = {row['p_value']:.2g}); remedy: a time "
+                f"interaction splitting the effect at {self.cut_months:g} months gives HR {row['hazard_ratio_before']:.2f} "
+                f"(95% CI {row['hr_ci_low_before']:.2f} to {row['hr_ci_high_before']:.2f}) before and "
+                f"{row['hazard_ratio_after']:.2f} ({row['hr_ci_low_after']:.2f} to {row['hr_ci_high_after']:.2f}) after."
+            )
+        return out
+
+
+def check_proportional_hazards(
+    df: pd.DataFrame,
+    covariates: Sequence[str],
+    categorical: Sequence[str] = (),
+    duration: str = "duration_months",
+    event: str = "event",
+    alpha: float = 0.05,
+    cut_months: float | None = None,
+) -> PHCheck:
+    """Fit a Cox model, test proportional hazards per term, and refit violators with a step time interaction.
+
+    Test: scaled Schoenfeld residuals against rank time (Grambsch & Therneau 1994, Biometrika 81:515-526). Remedy
+    for a violating term X: each customer's follow-up is split at `cut_months` (default: the median churn time)
+    into two episodes, and X enters as X * 1[t < cut] and X * 1[t >= cut], so the refit reports one hazard ratio
+    before and one after the cut (Therneau & Grambsch 2000, "Modeling Survival Data", sec. 6.6: step-function
+    time interactions via episode splitting). Terms that pass keep a single hazard ratio.
+    """
+    cox = fit_cox(df, covariates, categorical, duration, event)
+    tests = cox.ph_test().rename(columns={"test_statistic": "statistic"})
+    tests["violated"] = tests["p_value"] < alpha
+    tests.index.name = "term"
+    design = cox.data
+    if cut_months is None:
+        # a whole number of months reads better and the exact cut hardly matters for a step interaction
+        cut_months = max(1.0, float(np.round(np.median(design.loc[design[event], duration]))))
+    check = PHCheck(tests=tests, alpha=alpha, cut_months=float(cut_months), model=cox)
+    if not check.violated:
+        return check
+    # lifelines needs duration > entry on every episode: drop zero follow-up (churn on day 0 carries no timing)
+    design = design[design[duration] > 0]
+    early = design.assign(_entry=0.0, **{duration: np.minimum(design[duration], cut_months)})
+    early[event] = design[event] & (design[duration] <= cut_months)
+    late = design[design[duration] > cut_months].assign(_entry=float(cut_months))
+    split = pd.concat([early, late], ignore_index=True)
+    after = split["_entry"] >= cut_months
+    for term in check.violated:
+        split[f"{term}@<{cut_months:g}m"] = split[term].where(~after, 0.0)
+        split[f"{term}@>={cut_months:g}m"] = split[term].where(after, 0.0)
+    terms = [c for c in split.columns if c not in (duration, event, "_entry", *check.violated)]
+    check.remedy = _fit_split(split, terms, duration, event, cox.reference_levels)
+    return check
+
+
+def _fit_split(
+    split: pd.DataFrame, terms: list[str], duration: str, event: str, reference_levels: dict[str, str]
+) -> CoxResult:
+    """Cox fit on data split at one cut into episodes (`_entry`, `duration`], `_entry` 0 or the cut.
+
+    Every churn time before the cut has only first episodes at risk and every later one only second episodes (all
+    entered at the cut), so the partial likelihood is that of a Cox model stratified by episode without delayed
+    entry; lifelines fits that far faster than its delayed-entry or counting-process paths.
+    """
+    data = split[terms].assign(_period=(split["_entry"] > 0).astype(int), **{duration: split[duration],
+                                                                           event: split[event].astype(bool)})
+    cph = CoxPHFitter().fit(data, duration, event, strata=["_period"])
+    s = cph.summary
+    table = pd.DataFrame({
+        "coef": s["coef"], "se": s["se(coef)"], "hazard_ratio": s["exp(coef)"],
+        "hr_ci_low": s["exp(coef) lower 95%"], "hr_ci_high": s["exp(coef) upper 95%"], "p_value": s["p"],
+    })
+    table.index.name = "term"
+    return CoxResult(table=table, concordance=float(cph.concordance_index_), n=int((split["_entry"] == 0).sum()),
+                     events=int(split[event].sum()), penalizer=0.0, reference_levels=reference_levels,
+                     notes=["episode-split fit (step time interaction), stratified by episode"], fitter=cph, data=data)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Landmark cohorts for score-based groups
+# --------------------------------------------------------------------------------------------------------------
+
+#: NPS groups by likelihood-to-recommend (0-10): Reichheld (2003), HBR "The one number you need to grow".
+NPS_GROUPS: dict[str, tuple[int, int]] = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
+#: Effort bands of a CES answer (1-7, 7 = highest effort).
+EFFORT_BANDS: dict[str, tuple[int, int]] = {"low effort (1-3)": (1, 3), "neutral (4)": (4, 4), "high effort (5-7)": (5, 7)}
+#: Label of customers without a score before the landmark.
+NO_SCORE = "no answer"
+
+
+def landmark_cohort(data: CXData, landmark: str | pd.Timestamp, window_months: int = 3) -> pd.DataFrame:
+    """Customers active at `landmark`, grouped by what was known before it, followed from it (months).
+
+    Groups by a score someone only has once they answered a survey, compared over their whole lifetime, suffer
+    immortal-time bias: a customer must survive long enough to answer, so the answerers look longer-lived whatever
+    they answered (Anderson, Cain & Gelber 1983, J Clin Oncol 1:710-719; Dafni 2011, Circ Cardiovasc Qual
+    Outcomes 4:363-371). The landmark method fixes each group at a date and counts survival only from it.
+
+    Returns
+    -------
+    The `features.snapshot` at `landmark` for active customers, plus `residual_months` (follow-up after the
+    landmark), `nps_group` (latest NPS before it), `effort_band` (latest CES before it), `unresolved_contact`
+    ("yes" if an unresolved reactive contact in the `window_months` before it); missing scores are `NO_SCORE`.
+    """
+    from cxresearch.features import snapshot
+
+    landmark = pd.Timestamp(landmark)
+    observed_from = data.metadata.get("observed_from")
+    if observed_from and landmark < pd.Timestamp(observed_from):
+        raise ValueError(f"landmark {landmark.date()} is before observation began ({observed_from}): customers who "
+                         "left before then are not in the data")
+    snap = snapshot(data, as_of=landmark, window_months=window_months, horizon_months=0)
+    out = snap[snap["active"]].copy()
+    out["residual_months"] = (out["duration_months"] - out["tenure_months"]).clip(lower=0.0)
+    out["nps_group"] = _band(out["nps_last"], NPS_GROUPS)
+    out["effort_band"] = _band(out["ces_last"], EFFORT_BANDS)
+    out["unresolved_contact"] = np.where(out["unresolved_90d"] > 0, "yes", "no")
+    out.attrs.update(snap.attrs, landmark=landmark.isoformat())
+    return out.reset_index(drop=True)
+
+
+def _band(score: pd.Series, bands: dict[str, tuple[int, int]]) -> pd.Series:
+    """Label of the band holding each score; NO_SCORE where missing."""
+    out = pd.Series(NO_SCORE, index=score.index, dtype=object)
+    for label, (lo, hi) in bands.items():
+        out[(score >= lo) & (score <= hi)] = label
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One comparison of groups, start to finish
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GroupComparison:
+    """Everything the report shows for one grouping: KM curves, global and pairwise log-rank, RMST and its
+    differences (months within `horizon_months`)."""
+
+    group: str
+    km: KMResult
+    logrank: LogRankResult
+    pairwise: pd.DataFrame
+    rmst: pd.DataFrame
+    rmst_difference: pd.DataFrame | None
+    horizon_months: float
+
+    def summary(self) -> pd.DataFrame:
+        """Per group: n, churn events, median lifetime (95% CI), RMST (95% CI), months."""
+        out = self.km.medians.set_index("group")
+        r = self.rmst.set_index("group")
+        out[f"rmst_{self.horizon_months:g}m"] = r["rmst"]
+        out["rmst_ci_low"], out["rmst_ci_high"] = r["ci_low"], r["ci_high"]
+        return out
+
+    def sentence(self) -> str:
+        """The largest RMST difference in words, e.g. 'promoter stay 0.8 months longer than detractor over 12'."""
+        if self.rmst_difference is None or self.rmst_difference.empty:
+            return f"Lifetimes by {self.group}: log-rank {format_p(self.logrank.p_value)}."
+        top = self.rmst_difference.loc[self.rmst_difference["difference"].abs().idxmax()]
+        return (
+            f"By {self.group}: {top['group']} stay {top['difference']:.1f} months longer than {top['reference']} "
+            f"within the first {self.horizon_months:g} months (95% CI {top['ci_low']:.1f} to {top['ci_high']:.1f}; "
+            f"global log-rank {format_p(self.logrank.p_value)})."
+        )
+
+    def notes(self) -> list[str]:
+        """Data-hygiene notes of the underlying estimates."""
+        return [*self.km.notes, *self.rmst.attrs.get("notes", [])]
+
+
+def compare_groups(
+    df: pd.DataFrame,
+    group: str,
+    horizon_months: float,
+    duration: str = "duration_months",
+    event: str = "event",
+    entry: str | None = None,
+    min_group_size: int = 30,
+    at_risk_step: float = 6.0,
+    reference: str | None = None,
+) -> GroupComparison:
+    """KM by `group`, log-rank (global and pairwise, Holm-adjusted), RMST per group and vs `reference` (months)."""
+    km = kaplan_meier(df, group, duration, event, min_group_size, at_risk_step, entry)
+    table = rmst(km, horizon_months)
+    known = table["rmst"].notna().sum()
+    return GroupComparison(
+        group=group,
+        km=km,
+        logrank=logrank(df, group, duration, event, min_group_size, entry),
+        pairwise=pairwise_logrank(df, group, duration, event, min_group_size, entry),
+        rmst=table,
+        rmst_difference=rmst_difference(km, horizon_months, reference=reference) if known >= 2 else None,
+        horizon_months=float(horizon_months),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------

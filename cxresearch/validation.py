@@ -14,17 +14,22 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from cxresearch.schema import DIRECTIONS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_RANGES, TABLES
+from cxresearch.schema import (
+    DIRECTIONS,
+    FLAT_COLUMNS,
+    REQUIRED_COLUMNS,
+    SCORE_RANGES,
+    TABLES,
+    TRANSACTION_COLUMNS,
+    column_types,
+)
 
 #: Columns holding identifiers: kept exactly as given, so surrounding whitespace is a problem, not trimmed.
 ID_COLUMNS: tuple[str, ...] = ("customer_id", "contact_id")
 
 #: Columns holding dates or timestamps, per table.
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    table: tuple(
-        c for c, t in {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table]}.items() if t == "datetime"
-    )
-    for table in TABLES
+    table: tuple(c for c, t in column_types(table).items() if t == "datetime") for table in TABLES
 }
 
 #: How many example ids or row numbers a problem names.
@@ -113,7 +118,7 @@ def parse_tables(
                 Problem(table, str(name), 0, [], "column appears more than once (the first is used)")
             )
         df = df.loc[:, ~df.columns.duplicated()]
-        logical = {**REQUIRED_COLUMNS[table], **OPTIONAL_COLUMNS[table]}
+        logical = column_types(table)
         out = {}
         for name in df.columns:
             if name not in logical:
@@ -263,6 +268,16 @@ def _column_checks(table: str, df: pd.DataFrame) -> dict[str, list[pa.Check]]:
             "monthly_margin": [finite],
             "acquisition_cost": [finite, non_negative],
             "n_referrals": [non_negative],
+            **{c: [non_negative] for c in FLAT_COLUMNS if c.endswith("_contacts")},
+            **{
+                f"{name}_score": [
+                    pa.Check(
+                        lambda s, lo=low, hi=high: s.between(lo, hi),
+                        error=f"{name.upper()} score outside {low}-{high}: {{found}}",
+                    )
+                ]
+                for name, (low, high) in SCORE_RANGES.items()
+            },
         },
         "contacts": {
             "direction": [
@@ -313,7 +328,8 @@ def _pandera_problems(table: str, df: pd.DataFrame, unparsed: Unparsed) -> list[
     }
     columns |= {
         name: pa.Column(nullable=True, required=False, checks=value_checks.get(name, []))
-        for name in OPTIONAL_COLUMNS[table]
+        for name in column_types(table)
+        if name not in REQUIRED_COLUMNS[table]
     }
     try:
         pa.DataFrameSchema(columns, name=table).validate(df, lazy=True)
@@ -358,6 +374,49 @@ def _near_miss(name: str, df: pd.DataFrame) -> str:
     """A hint when the file has the column under a different case or with spaces around it."""
     close = [str(c) for c in df.columns if str(c).strip().lower() == name.lower()]
     return f" (found {_quote(close[0])}; column names must match exactly)" if close else ""
+
+
+# --- transactions (optional fourth table) ---------------------------------------------------------------
+
+
+def check_transactions(
+    df: pd.DataFrame, customers: pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Purchases typed (`TRANSACTION_COLUMNS`) and checked: required columns, parseable values, amounts
+    finite and >= 0, customers known; (typed frame or None, problems)."""
+    table = "transactions"
+    df = df.reset_index(drop=True)
+    problems = [
+        Problem(table, name, 0, [], "missing required column" + _near_miss(name, df))
+        for name in ("customer_id", "timestamp", "amount")
+        if name not in df.columns
+    ]
+    if problems:
+        return None, problems
+    out = {}
+    for name in df.columns:
+        if name not in TRANSACTION_COLUMNS:
+            out[name] = df[name]
+            continue
+        values, bad, expected = _parse_column(df[name], TRANSACTION_COLUMNS[name])
+        out[name] = values
+        if bad.any():
+            found = ", ".join(_quote(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
+            problems.append(_row_problem(df, table, name, bad, f"{expected}: {found}"))
+    typed = pd.DataFrame(out, index=df.index)
+    for name in ("customer_id", "timestamp", "amount"):
+        missing = (df[name].isna()).to_numpy()
+        if missing.any():
+            problems.append(_row_problem(typed, table, name, missing, "missing value in required column"))
+    amount = typed["amount"]
+    negative = (amount.notna() & ~(np.isfinite(amount) & (amount >= 0))).to_numpy()
+    if negative.any():
+        problems.append(_row_problem(typed, table, "amount", negative, "negative or non-finite amount"))
+    if customers is not None and "customer_id" in customers:
+        unknown = (typed["customer_id"].notna() & ~typed["customer_id"].isin(customers["customer_id"])).to_numpy()
+        if unknown.any():
+            problems.append(_row_problem(typed, table, "customer_id", unknown, "customer_id not in customers"))
+    return (None if problems else typed), problems
 
 
 # --- relational checks (pandas) ------------------------------------------------------------------------

@@ -46,8 +46,15 @@ nbtools.say(
 # Churn rate = customers whose relationship ended in the month / customers active at its start.
 
 # %%
-nbtools.show(plot_monthly_activity(result))
-nbtools.say("Average monthly churn: **{}**.", result.monthly_churn.format(2))
+if data.has_timestamps:
+    nbtools.show(plot_monthly_activity(result))
+    nbtools.say("Average monthly churn: **{}**.", result.monthly_churn.format(2))
+else:
+    nbtools.say("This data has one row per customer and no event dates ({} shape), so there is no month-by-month "
+                "view: {} of {} customers churned in the period the data covers.", data.shape,
+                f"{int(data.customers['end_date'].notna().sum()):,}", f"{len(data.customers):,}")
+    for note in data.metadata.get("notes", []):
+        nbtools.say("*Note:* {}", note)
 
 # %% [markdown]
 # ## Contacts: reactive (customer-initiated) and proactive (company-initiated)
@@ -68,7 +75,10 @@ nbtools.show(plot_score_distribution(result))
 results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
 results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
 results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
-results.add("monthly_churn_rate", result.monthly_churn)
+if data.has_timestamps:
+    results.add("monthly_churn_rate", result.monthly_churn)
+else:
+    results.skip("monthly churn", "the data has no event dates (one row per customer)")
 for row in result.survey_coverage.itertuples():
     results.add(
         f"pct_answered_{row.instrument}",
@@ -79,5 +89,6 @@ results.add_table("monthly_activity", result.monthly.assign(month=result.monthly
 results.findings.append(
     f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
     f"average monthly churn {result.monthly_churn.format(2)}."
+    if data.has_timestamps else f"{len(data.customers):,} customers, one row each (no event dates)."
 )
 ctx.finish()

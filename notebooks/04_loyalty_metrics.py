@@ -9,15 +9,18 @@
 # ---
 
 # %% [markdown]
-# # 04 · Satisfaction, loyalty and effort
+# # 04 · Satisfaction, loyalty and effort: testing what CX writing claims
 #
 # **Question.** How satisfied and loyal are customers (NPS, CSAT), how much effort does service cost them
-# (CES), and do customers at each level actually churn differently?
+# (CES), and do the claims CX practitioners repeat — satisfied customers stay, effort kills loyalty, proactive
+# service helps, inconsistency hurts, promoters recommend — hold in this company's data?
 #
 # **Method.** Each metric over the responses of the `lookback_months` before `as_of`, with a 95% confidence
 # interval: NPS (% promoters 9-10 minus % detractors 0-6, multinomial variance), CSAT as % satisfied (4-5,
-# Wilson interval) and mean, CES as mean effort and % high effort (5-7). Then churn in the `horizon_months`
-# after `as_of` by each customer's latest score.
+# Wilson interval) and mean, CES as mean effort and % high effort (5-7). Trends by month, differences by
+# segment and channel. NPS non-response is measured and corrected by inverse-probability weighting. Each claim
+# is then tested with a pre-declared rule on its 95% CI (supported / not supported / inconclusive), on pooled
+# snapshots: features from the months before each `as_of`, churn in the `horizon_months` after it.
 
 # %% tags=["parameters"]
 data_source = "../data/demo"
@@ -27,26 +30,40 @@ seed = 0
 lookback_months = 12
 horizon_months = 3
 segment = "contract"
+min_responses = 30  # smallest group (month, segment, channel) whose metric is shown
+claim_snapshots = 8  # pooled monthly snapshots (person-months) back from as_of for the claim tests
+n_boot = 200  # bootstrap draws for the AUC comparison
+equivalence_margin = 1.05  # ratios within 1/margin..margin count as "no effect"
+trap_threshold_pct = 25.0  # share of churners who were satisfied that counts as "sizeable"
+nps_min_tenure_months = 6  # customers younger than this are not yet asked for NPS
 
 # %% tags=["remove-cell"]
 import pandas as pd
 
 from cxresearch import nbtools
+from cxresearch.claims import evaluate_claims
 from cxresearch.features import snapshot
-from cxresearch.loyalty import ces, churn_by_level, compare_nps, csat, nps
-from cxresearch.plots.loyalty import plot_churn_by_level, plot_nps_composition
+from cxresearch.loyalty import ces, churn_by_level, compare_nps, csat, metric_by_channel, monthly_trend, nps
+from cxresearch.nonresponse import ipw_nps, nps_population, responder_churn, transactional_response
+from cxresearch.plots.loyalty import (
+    plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction, plot_nps_composition,
+)
 
 ctx = nbtools.start(
     "04_loyalty_metrics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "lookback_months": lookback_months, "horizon_months": horizon_months,
-     "segment": segment},
+     "segment": segment, "claim_snapshots": claim_snapshots, "n_boot": n_boot,
+     "equivalence_margin": equivalence_margin, "trap_threshold_pct": trap_threshold_pct},
 )
 data, results = ctx.data, ctx.results
-snap = snapshot(data, as_of=as_of, horizon_months=horizon_months)
-cutoff = pd.Timestamp(snap.attrs["as_of"])
-recent = data.surveys[
-    (data.surveys["timestamp"] < cutoff) & (data.surveys["timestamp"] >= cutoff - pd.DateOffset(months=lookback_months))
-]
+try:
+    snap = snapshot(data, as_of=as_of, horizon_months=horizon_months)
+    cutoff = pd.Timestamp(snap.attrs["as_of"])
+except ValueError as error:  # observation too short for a prediction window: churn sections are skipped
+    snap, cutoff = None, data.observed_until + pd.Timedelta(days=1)
+    results.skip("churn by score and non-response", str(error))
+surveys = data.surveys
+recent = surveys[(surveys["timestamp"] < cutoff) & (surveys["timestamp"] >= cutoff - pd.DateOffset(months=lookback_months))]
 scores = {name: recent.loc[recent["instrument"] == name, "score"] for name in ("nps", "csat", "ces")}
 
 # %% [markdown]
@@ -58,19 +75,52 @@ for name, result in metrics.items():
     nbtools.say("**{}** ({} responses in the {} months before {}):", name.upper(), f"{result.n:,}",
                 lookback_months, cutoff.date())
     nbtools.table(result.summary(), 1)
+for name in ("nps", "csat", "ces"):
+    if name not in metrics:
+        nbtools.say("No {} responses in the {} months before {}: not reported.", name.upper(), lookback_months, cutoff.date())
+        results.skip(f"{name.upper()} metric", f"no {name.upper()} responses in the {lookback_months} months before as_of")
 
 # %% [markdown]
-# ## NPS by segment
+# ## Trends
+# Each instrument's headline figure per calendar month, with its 95% confidence interval (months with fewer
+# than `min_responses` answers are left out). A band that widens means fewer answers that month, not more
+# change.
 
 # %%
+trends = {name: monthly_trend(surveys, name, min_responses) for name in ("nps", "csat", "ces")}
+titles = {"nps": "NPS by month", "csat": "CSAT: % satisfied (4-5) by month", "ces": "CES: % high effort (5-7) by month"}
+for name, trend in trends.items():
+    if len(trend) >= 2:
+        nbtools.show(plot_metric_trend(trend, titles[name]))
+    else:
+        nbtools.say("{}: fewer than two months with {} or more responses, so no trend.", name.upper(), min_responses)
+        results.skip(f"{name.upper()} trend", f"fewer than two months with at least {min_responses} responses")
+
+# %% [markdown]
+# ## By segment and by channel
+# NPS by customer segment; CSAT and CES by the channel of the service contact the survey followed (linked by
+# `contact_id`).
+
+# %%
+nps_recent = recent[recent["instrument"] == "nps"]
 if "nps" in metrics and segment in data.customers:
     seg_of = data.customers.set_index("customer_id")[segment]
-    nps_by_segment = {
-        str(level): nps(group["score"])
-        for level, group in recent[recent["instrument"] == "nps"].groupby(recent["customer_id"].map(seg_of))
-        if len(group) >= 30
-    }
+    nps_by_segment = {str(level): nps(group["score"]) for level, group in nps_recent.groupby(nps_recent["customer_id"].map(seg_of))
+                      if len(group) >= min_responses}
     nbtools.show(plot_nps_composition(nps_by_segment, title=f"NPS by {segment}"))
+else:
+    nbtools.say("No NPS responses or no `{}` column: NPS by segment is not shown.", segment)
+    results.skip("NPS by segment", f"no NPS responses or no {segment!r} column")
+linked = "contact_id" in recent and "contact_id" in data.contacts and recent["contact_id"].notna().any()
+if linked:
+    for name in ("csat", "ces"):
+        table = metric_by_channel(recent, data.contacts, name, min_responses)
+        if len(table):
+            nbtools.show(plot_metric_by(table, f"{titles[name].split(' by ')[0]} by contact channel"))
+            results.add_table(f"{name}_by_channel", table)
+else:
+    nbtools.say("Surveys are not linked to contacts (no `contact_id`): CSAT and CES by channel are not shown.")
+    results.skip("CSAT and CES by channel", "surveys carry no contact_id linking them to contacts")
 
 # %% [markdown]
 # ## Do scores go with churn?
@@ -78,31 +128,101 @@ if "nps" in metrics and segment in data.customers:
 # answered are not in these charts).
 
 # %%
-by_nps = churn_by_level(snap, "nps_last") if snap["nps_last"].notna().any() else None
-by_ces = churn_by_level(snap, "ces_last") if snap["ces_last"].notna().any() else None
+by_nps = churn_by_level(snap, "nps_last") if nbtools.has_values(snap, "nps_last") else None
+by_ces = churn_by_level(snap, "ces_last") if nbtools.has_values(snap, "ces_last") else None
+if by_nps is None and by_ces is None:
+    nbtools.say("The data has no NPS or CES scores per customer: churn by score level is skipped.")
+    results.skip("churn by score level", "no NPS or CES scores per customer in this data")
 if by_nps is not None:
     nbtools.show(plot_churn_by_level(by_nps, window_months=horizon_months, title="Churn by latest NPS group"))
 if by_ces is not None:
     nbtools.show(plot_churn_by_level(by_ces, window_months=horizon_months,
                                      title="Churn by latest effort score (CES, 7 = highest effort)"))
-active = snap[snap["active"]]
-gap = compare_nps(active.loc[active["churned"], "nps_last"].dropna(), active.loc[~active["churned"], "nps_last"].dropna())
-nbtools.say("Latest NPS of customers who went on to churn minus those who stayed: **{}** points (95% CI {} to {}).",
-            f"{gap.difference:.1f}", f"{gap.ci_low:.1f}", f"{gap.ci_high:.1f}")
+active = snap[snap["active"]] if snap is not None else None
+gap = None
+if nbtools.has_values(active, "nps_last"):
+    churners, stayers = (active.loc[active["churned"] == flag, "nps_last"].dropna() for flag in (True, False))
+    gap = compare_nps(churners, stayers) if len(churners) and len(stayers) else None
+if gap is not None:
+    nbtools.say("Latest NPS of customers who went on to churn minus those who stayed: **{}** points (95% CI {} to {}).",
+                f"{gap.difference:.1f}", f"{gap.ci_low:.1f}", f"{gap.ci_high:.1f}")
+
+# %% [markdown]
+# ## Who answers the surveys?
+# Transactional surveys (CES, CSAT) follow service contacts: their response rate is the share of reactive
+# contacts with a linked answer. Relationship NPS is answered by whoever chooses to: if unhappy customers answer
+# less, the NPS of responders is too rosy. We compare churn of responders and non-responders (customers active at
+# `as_of` who had been customers for at least `nps_min_tenure_months`), then re-weight responders by the inverse
+# of their modelled chance of answering (tenure, contract, plan, recent contacts and later churn) to estimate
+# the NPS of all customers (Horvitz-Thompson / Hajek). Weighting removes only the bias that these observed
+# traits explain; mood that leaves no trace in the data stays.
+
+# %%
+if linked:
+    response = transactional_response(data)
+    nbtools.table(response, 1)
+    results.add_table("transactional_response_by_channel", response)
+population = nps_population(snap, surveys, lookback_months, nps_min_tenure_months) if snap is not None else None
+weighted = churn_gap = None
+if population is not None and population["responded"].any() and not population["responded"].all():
+    churn_gap = responder_churn(population)
+    weighted = ipw_nps(population)
+    nbtools.table(churn_gap.summary(), 2)
+    nbtools.show(plot_nonresponse_correction(weighted))
+    nbtools.table(weighted.summary(), 1)
+else:
+    nbtools.say("No NPS responders and non-responders to compare: the non-response analysis is skipped.")
+    results.skip("NPS non-response", "no NPS responses (or no non-responders) among customers active at as_of")
+
+# %% [markdown]
+# ## The claims, tested
+# One row per claim (or part of one). **Rule:** a claim is *supported* when the 95% confidence interval
+# excludes "no effect" in the claimed direction, *not supported* when it excludes it the other way or lies
+# within the equivalence margin (ratios between 1/`equivalence_margin` and `equivalence_margin`, AUC
+# differences within ±0.01), *inconclusive* otherwise. Churn claims use a pooled logistic regression of churn
+# in the next month over `claim_snapshots` monthly snapshots (a discrete-time hazard model, so odds ratios are
+# close to hazard ratios), adjusted for tenure, contract and plan; "effort predicts better" compares the ROC-AUC of CES with that of CSAT and NPS on the same customers, with a
+# bootstrap CI for the difference.
+
+# %%
+evidence = evaluate_claims(data, as_of=as_of, max_snapshots=claim_snapshots,
+                           n_boot=n_boot, seed=seed, margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct)
+nbtools.table(evidence.summary().drop(columns=["rule"]).set_index("id"), 3)
+for row in evidence.untestable():
+    nbtools.say("*Claim {} cannot be tested on this data:* {}.", row.id, row.note)
+
+# %% [markdown]
+# **Reading the table.** Odds ratios are per unit (one point of a score, one contact in the last 90 days) for
+# churn in the next month; below 1 means less churn. The satisfaction-trap row is the share of churners whose latest
+# score before leaving was satisfied. Associations are not proof of cause: on real data, customers who contact
+# service differ in ways the model may not see.
 
 # %% tags=["remove-cell"]
 for name, result in metrics.items():
     results.estimates.update(result.to_estimates(name))
-for name in ("nps", "csat", "ces"):
-    if name not in metrics:
-        results.skip(f"{name.upper()} metric", f"no {name.upper()} responses in the {lookback_months} months before as_of")
 if by_nps is not None:
     results.add_table("churn_by_nps_group", by_nps)
 if by_ces is not None:
     results.add_table("churn_by_ces", by_ces)
-results.estimates.update(gap.to_estimates("nps_gap_churned_vs_stayed"))
+for name, trend in trends.items():
+    if len(trend):
+        results.add_table(f"{name}_monthly", trend)
+if gap is not None:
+    results.estimates.update(gap.to_estimates("nps_gap_churned_vs_stayed"))
+if weighted is not None:
+    results.estimates.update(weighted.to_estimates())
+    results.estimates.update(churn_gap.to_estimates())
+    results.findings.append(
+        f"NPS of responders is {weighted.raw.score:.1f}; re-weighted to all customers it is "
+        f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate_pct:.0f}% answered)."
+    )
+results.add_table("evidence", evidence.summary())
+results.estimates.update(evidence.to_estimates())
+results.findings.extend(evidence.findings())
+for row in evidence.untestable():
+    results.skip(f"claim {row.id}: {row.claim}", row.note)
 if "nps" in metrics:
-    results.findings.append(f"NPS is {results.estimates['nps_score'].format(1)} over the last {lookback_months} months.")
+    results.findings.insert(0, f"NPS is {results.estimates['nps_score'].format(1)} over the last {lookback_months} months.")
 if "ces" in metrics:
     results.findings.append(
         f"{results.estimates['ces_high_effort_pct'].format(1)} of service contacts were high effort (CES 5-7)."

@@ -11,15 +11,19 @@
 # %% [markdown]
 # # 05 · What retention is worth
 #
-# **Question.** What is a customer worth over their lifetime, and is keeping one really several times cheaper
-# than winning a new one (the oft-quoted "7x")?
+# **Question.** What is a customer worth over their lifetime, what are today's customers still worth, and is
+# keeping one really several times cheaper than winning a new one (the oft-quoted "7x")? Which retention
+# budget pays back, and how sure can we be?
 #
-# **Method.** Customer lifetime value (CLV) is the expected discounted margin of a new customer:
-# the margin per month, times the chance of still being a customer that month (the Kaplan-Meier survival
-# curve, extended beyond the observed horizon with a constant churn rate), discounted monthly. 95% intervals
-# come from a bootstrap over customers. The cost of retaining a customer is what a retention contact costs
-# divided by the share of contacted at-risk customers it actually keeps; we compare it with the acquisition
-# cost per customer in the data and test the 7x claim against that ratio's interval.
+# **Method.** Customer lifetime value (CLV) is the expected discounted margin of a new customer: the margin per
+# month, times the chance of still being a customer that month (the Kaplan-Meier survival curve, extended
+# beyond the observed horizon with a constant churn rate), discounted monthly. Residual CLV does the same for a
+# current customer, conditional on the tenure she has reached. 95% intervals come from a bootstrap over
+# customers. Contractual cohorts are projected with the shifted-beta-geometric model (Fader & Hardie 2007);
+# non-contractual purchase logs with BG/NBD and Gamma-Gamma (Fader, Hardie & Lee 2005). The cost of retaining a
+# customer is the cost of a retention contact divided by the share of contacted customers it actually keeps; we
+# compare it with the acquisition cost, target a campaign by risk x value x uplift, and propagate the uncertain
+# inputs with a Monte Carlo.
 
 # %% tags=["parameters"]
 data_source = "../data/demo"
@@ -33,37 +37,122 @@ horizon_months = 60
 n_boot = 200
 retention_cost_per_contact = 25.0
 retention_save_rate = 0.15
+incentive_cost = 10.0
 claim_multiple = 7.0
+acquisition_cost = 0.0
+sbg_calibration_months = 12
+transactions_source = ""
+calibration_end = "1997-09-30"
+holdout_end = "1998-06-30"
+n_draws = 5000
+input_uncertainty = 0.25
 
 # %% tags=["remove-cell"]
 from cxresearch import nbtools
-from cxresearch.economics import clv_from_survival, retention_vs_acquisition
-from cxresearch.features import lifetimes
-from cxresearch.plots.economics import acquisition_vs_retention, clv_by_segment
+from cxresearch.churn import fit_churn_logit
+from cxresearch.economics import (
+    campaign_roi, clv_from_survival, cohort_alive, fit_bgnbd, fit_gamma_gamma, fit_sbg, residual_clv,
+    retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo,
+)
+from cxresearch.features import lifetimes, snapshot
+from cxresearch.plots.economics import (
+    acquisition_vs_retention, bgnbd_holdout, campaign_profit_curve, clv_by_segment, sbg_projection, tornado,
+)
+from cxresearch.transactions import read_cdnow, rfm_summary
 
 ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "segment": segment, "currency": currency,
      "monthly_discount_rate": monthly_discount_rate, "horizon_months": horizon_months, "n_boot": n_boot,
-     "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate},
+     "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
+     "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
+     "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty},
 )
 data, results = ctx.data, ctx.results
 lt = lifetimes(data)
+has_margin = "monthly_margin" in lt and lt["monthly_margin"].notna().any() and lt["event"].any()
 clv_args = dict(monthly_discount_rate=monthly_discount_rate, horizon_months=horizon_months, n_boot=n_boot,
                 seed=seed, currency=currency, entry="entry_months")
-clv_all = clv_from_survival(lt, **clv_args)
-clv_seg = clv_from_survival(lt, group=segment, **clv_args) if segment in lt else None
+clv_all = clv_from_survival(lt, **clv_args) if has_margin else None
+clv_seg = clv_from_survival(lt, group=segment, **clv_args) if has_margin and segment in lt else None
 
 # %% [markdown]
 # ## Lifetime value of a new customer
 
 # %%
-nbtools.table(clv_all.summary(), 2)
-if clv_seg is not None:
-    nbtools.show(clv_by_segment(clv_seg, title=f"Lifetime value of a new customer by {segment} ({currency})"))
-    nbtools.table(clv_seg.summary(), 2)
-for note in clv_all.notes:
-    nbtools.say("*Note:* {}", note)
+if clv_all is None:
+    nbtools.say("The data has no monthly margins or no churn events, so lifetime value cannot be computed.")
+else:
+    nbtools.table(clv_all.summary(), 2)
+    if clv_seg is not None:
+        nbtools.show(clv_by_segment(clv_seg, title=f"Lifetime value of a new customer by {segment} ({currency})"))
+        nbtools.table(clv_seg.summary(), 2)
+    for note in clv_all.notes:
+        nbtools.say("*Note:* {}", note)
+
+# %% [markdown]
+# ## What current customers are still worth
+# A customer who has already stayed a while has survived the risky first months; her remaining (residual) value
+# uses the survival curve from her current tenure on: S(tenure + t) / S(tenure). The interval reflects the
+# uncertainty of the survival curve; the customer base itself is known.
+
+# %%
+resid = residual_clv(lt, **clv_args) if has_margin else None
+if resid is None:
+    nbtools.say("Residual value needs monthly margins and churn events; skipped.")
+else:
+    nbtools.table(resid.summary(), 0)
+    nbtools.say("Today's {} customers are worth {} each over the next {} months, {} in total.",
+                f"{resid.mean.n:,}", resid.mean.format(0), horizon_months, resid.total.format(0))
+
+# %% [markdown]
+# ## Contractual cohorts: the shifted-beta-geometric model
+# Customers who joined in the same quarter form a cohort; we count how many are still active at each month end
+# (only customers observed from sign-up). The sBG model lets each customer have her own monthly churn
+# probability, spread across customers as a beta distribution, so the cohort's retention rate rises over time as
+# the churn-prone leave. We fit it on each cohort's first `sbg_calibration_months` months and compare its
+# projection with what happened afterwards. Where the projection runs below the observed curve, retention improves
+# with tenure faster than this sorting alone explains (habit, contract renewals): values based on the sBG are then
+# conservative.
+
+# %%
+cohorts = cohort_alive(lt, data.observed_until) if "signup_date" in lt else None
+histories = [g["alive"].to_numpy() for _, g in cohorts.groupby("cohort")] if cohorts is not None else []
+calibration = [h[: sbg_calibration_months + 1] for h in histories if len(h) > 1]
+if not calibration:
+    nbtools.say("No cohort was observed from sign-up for a full month: the sBG analysis is skipped.")
+    results.skip("sBG cohorts", "no cohort observed from sign-up (signup dates or in-window signups missing)")
+else:
+    sbg = fit_sbg(calibration)
+    nbtools.show(sbg_projection(sbg, observed=histories, title="Cohort survival: sBG fitted on the shaded months"))
+    nbtools.table(sbg.summary(), 3)
+    holdout = sbg.projection(max(len(h) for h in histories) - 1, histories).query("period > @sbg.n_periods")
+    gap = (holdout["survival_pct"] - holdout["observed_survival_pct"]).abs().mean()
+    nbtools.say("Mean absolute gap between projected and observed survival after calibration: {} points. "
+                "Expected discounted lifetime of a new customer: {} months paid.", f"{gap:.1f}",
+                f"{sbg.del_(monthly_discount_rate):.1f}")
+
+# %% [markdown]
+# ## Non-contractual customers: BG/NBD and Gamma-Gamma
+# For retail-style purchase logs (the CDNOW kind) nobody cancels: a customer simply stops buying. BG/NBD
+# models repeat purchases and silent drop-out from each customer's frequency, recency and age; Gamma-Gamma models
+# spend per purchase. The model is fitted on a calibration period and checked on the following holdout.
+
+# %%
+if not transactions_source:
+    nbtools.say("No transaction log was given (`transactions_source` is empty; the demo world has none), so this "
+                "section is skipped.")
+    results.skip("BG/NBD and Gamma-Gamma", "no transaction log (parameter transactions_source is empty)")
+else:
+    rfm = rfm_summary(read_cdnow(transactions_source), calibration_end, holdout_end)
+    bgnbd = fit_bgnbd(rfm["frequency"], rfm["recency"], rfm["T"])
+    spend = fit_gamma_gamma(rfm["frequency"], rfm["monetary_value"])
+    nbtools.table(bgnbd.summary(), 3)
+    nbtools.table(spend.summary(), 3)
+    nbtools.show(bgnbd_holdout(bgnbd, rfm))
+    results.estimates.update({**bgnbd.to_estimates(), **spend.to_estimates(currency=currency)})
+    for note in spend.notes:
+        nbtools.say("*Note:* {}", note)
 
 # %% [markdown]
 # ## Retention vs acquisition
@@ -71,27 +160,90 @@ for note in clv_all.notes:
 # control group. An offer-acceptance rate overstates it and makes retention look cheaper than it is.
 
 # %%
-econ = retention_vs_acquisition(
-    lt, retention_cost_per_contact=retention_cost_per_contact, retention_acceptance_rate=retention_save_rate,
-    clv=clv_all, claim_multiple=claim_multiple, **clv_args,
-)
-nbtools.show(acquisition_vs_retention(econ, title=f"Cost to acquire vs cost to retain a customer ({currency})"))
-nbtools.table(econ.summary(), 2)
-for note in econ.notes:
-    nbtools.say("*Note:* {}", note)
+has_cac = "acquisition_cost" in lt and lt["acquisition_cost"].notna().any() or acquisition_cost > 0
+econ = None
+if clv_all is None or not has_cac:
+    nbtools.say("Retention vs acquisition needs margins, churn events and an acquisition cost; skipped.")
+    results.skip("retention vs acquisition", "no margins/churn events or no acquisition cost in data or parameters")
+else:
+    econ = retention_vs_acquisition(
+        lt, retention_cost_per_contact=retention_cost_per_contact, retention_acceptance_rate=retention_save_rate,
+        acquisition_cost=acquisition_cost or None, clv=clv_all, claim_multiple=claim_multiple, **clv_args,
+    )
+    nbtools.show(acquisition_vs_retention(econ, title=f"Cost to acquire vs cost to retain a customer ({currency})"))
+    nbtools.table(econ.summary(), 2)
+    for note in econ.notes:
+        nbtools.say("*Note:* {}", note)
+
+# %% [markdown]
+# ## Which customers to contact, and how large a budget pays back
+# Each active customer's churn risk over the next months comes from the churn model of notebook 02, her value
+# from her residual CLV. Contacting her is worth risk x uplift x value, minus the contact cost and the incentive
+# (which customers who would have stayed anyway also take). We contact customers in order of that expected
+# profit; the optimal budget stops where the next contact would lose money.
+
+# %%
+campaign, risk = None, None
+if resid is not None:
+    try:  # the churn model needs a usable snapshot (dates, churn in the window); real data may lack them
+        snap = snapshot(data, as_of or None)
+        active = snap[snap["active"]]
+        risk = fit_churn_logit(snap).predict_proba(active)
+    except (ValueError, KeyError) as err:
+        nbtools.say("No churn-risk model could be fitted ({}), so campaign targeting is skipped.", err)
+        results.skip("campaign ROI", f"no churn-risk model: {err}")
+if risk is not None:
+    value = residual_clv(lt, **{**clv_args, "n_boot": 0}, current=active).customers["residual_clv"]
+    campaign = campaign_roi(risk, value, retention_save_rate, retention_cost_per_contact, incentive_cost, currency)
+    nbtools.show(campaign_profit_curve(campaign))
+    nbtools.table(campaign.summary(), 2)
+    nbtools.say("At these inputs a contact pays for {} of {} active customers; spending {} on them is expected to "
+                "return a profit of {}.", f"{int(campaign.optimum.n_contacted):,}", f"{len(value):,}",
+                f"{campaign.optimum.spend:,.0f} {currency}", f"{campaign.optimum.expected_profit:,.0f} {currency}")
+elif resid is None:
+    results.skip("campaign ROI", "no residual CLV (margins or churn events missing)")
+
+# %% [markdown]
+# ## How sure are we? Monte Carlo and tornado
+# The save rate, costs, margins and discount rate are uncertain. We draw them jointly (triangular
+# distributions on low / most likely / high values) and ask, in each scenario, whether a unit of budget buys more
+# lifetime value through retention than through acquisition. The tornado shows which input moves the answer most.
+
+# %%
+mc = None
+if econ is not None:
+    mc = retention_vs_acquisition_monte_carlo(
+        clv_all, resid, econ.acquisition_cost.value, retention_save_rate,
+        retention_cost_per_contact + incentive_cost, input_uncertainty, n_draws=n_draws, seed=seed,
+    )
+    p_beats = mc.probability(0.0)
+    nbtools.show(tornado(mc, title="Retention minus acquisition: value per unit of budget"))
+    nbtools.table(mc.tornado.set_index("label")[["low", "high", "output_low", "output_high"]], 2)
+    nbtools.say("{}", retention_verdict(p_beats))
+else:
+    results.skip("Monte Carlo sensitivity", "needs the retention-vs-acquisition inputs above")
 
 # %% tags=["remove-cell"]
 if clv_seg is not None:
     results.estimates.update(clv_seg.to_estimates())
     results.add_table(f"clv_by_{segment}", clv_seg.summary())
 else:
-    results.skip(f"CLV by {segment}", f"the data has no {segment} column")
-results.estimates.update(econ.to_estimates())
-results.add_table("retention_vs_acquisition", econ.summary())
-results.findings.append(
-    f"A new customer is worth {econ.clv.format(0)} over {horizon_months} months; acquiring one costs "
-    f"{econ.cost_ratio.format(1)} times what retaining one does, so the {claim_multiple:g}x claim is "
-    f"{econ.claim_verdict} by these inputs."
-)
-results.warnings.extend([*clv_all.notes, *econ.notes])
+    results.skip(f"CLV by {segment}", f"the data has no {segment} column or no margins")
+if resid is not None:
+    results.estimates.update(resid.to_estimates())
+if calibration:
+    results.estimates.update(sbg.to_estimates(discount_rate=monthly_discount_rate))
+if campaign is not None:
+    results.estimates.update(campaign.to_estimates())
+    results.add_table("campaign", campaign.summary())
+if econ is not None:
+    results.estimates.update(econ.to_estimates())
+    results.add_table("retention_vs_acquisition", econ.summary())
+    claim = f"acquiring a customer costs {econ.cost_ratio.format(1)} times what saving one does, so the " \
+            f"{claim_multiple:g}x claim is {econ.claim_verdict} by these inputs"
+    results.findings.append(f"A new customer is worth {econ.clv.format(0)} over {horizon_months} months.")
+if mc is not None:
+    results.add("p_retention_beats_acquisition", p_beats)
+    results.findings.append(retention_verdict(p_beats, claim))
+results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
 ctx.finish()

@@ -8,8 +8,12 @@ import pytest
 from scipy import optimize, special
 from sklearn.metrics import roc_auc_score
 
-from cxresearch.churn import INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit
+from cxresearch.churn import INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit, single_feature_auc
+from cxresearch.churn_truth import true_window_odds_ratios
+from cxresearch.features import snapshot as make_snapshot
+from cxresearch.recovery import recovery_table
 from cxresearch.results import Estimate
+from cxresearch.simulate import simulate as simulate_world
 
 N = 20_000
 #: True log-odds coefficients of the simulated snapshot (per unit; contract vs monthly).
@@ -142,7 +146,9 @@ def test_odds_ratio_and_estimates(fitted: ChurnLogitResult) -> None:
 
 def test_complete_separation_refits_with_firth(snapshot: pd.DataFrame) -> None:
     data = snapshot.assign(separator=snapshot["churned"].astype(float))
-    result = fit_churn_logit(data, features=["ces_mean_90d", "separator"], categorical=["contract"])
+    # The leakage screen would drop this column; switched off here to exercise the separation remedy.
+    result = fit_churn_logit(data, features=["ces_mean_90d", "separator"], categorical=["contract"],
+                             leakage_auc=None)
     assert result.method.startswith("Firth")
     assert any("separation" in note for note in result.notes)
     table = result.summary()
@@ -209,3 +215,87 @@ def test_input_errors(snapshot: pd.DataFrame) -> None:
         fit_churn_logit(snapshot.assign(churned=False))
     with pytest.raises(ValueError, match="contract"):
         fit_churn_logit(snapshot, features=["contract"], categorical=[])
+
+
+def test_leaking_column_is_dropped_and_reported(snapshot: pd.DataFrame) -> None:
+    rng = np.random.default_rng(3)
+    # A "days since cancellation request" field: present almost only for churners (leakage via missingness),
+    # and a numeric near-copy of the target.
+    request = np.where(snapshot["churned"] & (rng.random(len(snapshot)) < 0.97), rng.integers(1, 30, len(snapshot)),
+                       np.nan)
+    near_copy = snapshot["churned"].astype(float) + rng.normal(0, 0.05, len(snapshot))
+    data = snapshot.assign(cancel_request_days=request, status_score=near_copy)
+    result = fit_churn_logit(data, features=["ces_mean_90d", "reactive_90d", "cancel_request_days", "status_score"],
+                             categorical=["contract"])
+    assert set(result.dropped_for_leakage) == {"cancel_request_days", "status_score"}
+    assert not {"cancel_request_days", "status_score"} & set(result.summary().index)
+    assert sum("leakage" in note for note in result.notes) == 2
+    assert result.method.startswith("maximum likelihood")
+    # The analysis continues with the genuine drivers, recovered as before.
+    assert abs(result.summary().loc["reactive_90d", "coef"] - TRUE["reactive_90d"]) < 0.05
+    screen = single_feature_auc(data, ["ces_mean_90d", "status_score"], data["churned"].to_numpy())
+    assert screen.loc["status_score", "auc"] > 0.99 and 0.55 < screen.loc["ces_mean_90d", "auc"] < 0.8
+
+
+def test_heavy_imbalance_is_reported_and_odds_ratios_survive() -> None:
+    rng = np.random.default_rng(9)
+    n = 60_000
+    x = rng.normal(size=n)
+    churned = rng.random(n) < special.expit(-5.0 + 0.8 * x)  # about 1% churn
+    data = pd.DataFrame({"active": True, "churned": churned, "reactive_90d": x})
+    result = fit_churn_logit(data, features=["reactive_90d"], categorical=[])
+    assert result.event_rate < 0.02
+    assert any("imbalance" in note for note in result.notes)
+    row = result.summary().loc["reactive_90d"]
+    assert row.or_ci_low < np.exp(0.8) < row.or_ci_high
+
+
+def test_predict_proba_reproduces_fitted_probabilities(snapshot: pd.DataFrame, fitted: ChurnLogitResult) -> None:
+    prob = fitted.predict_proba(snapshot)
+    assert prob.shape == (len(snapshot),) and np.all((prob > 0) & (prob < 1))
+    assert roc_auc_score(snapshot["churned"], prob) == pytest.approx(fitted.auc.value)
+    # Logistic ML fits reproduce the observed event count exactly (score equation of the intercept).
+    assert prob.sum() == pytest.approx(fitted.n_events, rel=1e-6)
+    # An unseen category level scores as the reference level.
+    unseen = fitted.predict_proba(snapshot.head(5).assign(contract="weekly"))
+    reference = fitted.predict_proba(snapshot.head(5).assign(contract="monthly"))
+    assert unseen == pytest.approx(reference)
+
+
+def test_contact_effects_are_the_interaction() -> None:
+    rng = np.random.default_rng(4)
+    n = 40_000
+    reactive = rng.poisson(1.2, n)
+    unresolved = rng.binomial(reactive, 0.35)
+    b_r, b_u = 0.10, 0.35  # per contact, and extra per unresolved contact
+    churned = rng.random(n) < special.expit(-2.5 + b_r * reactive + b_u * unresolved)
+    data = pd.DataFrame({"active": True, "churned": churned, "reactive_90d": reactive, "unresolved_90d": unresolved})
+    result = fit_churn_logit(data, features=["reactive_90d", "unresolved_90d"], categorical=[])
+    effects = result.contact_effects()
+    table = result.summary()
+    assert effects.loc["unresolved_contact", "log_odds"] == pytest.approx(
+        table.loc["reactive_90d", "coef"] + table.loc["unresolved_90d", "coef"])
+    for key, truth in (("resolved_contact", b_r), ("unresolved_contact", b_r + b_u), ("first_contact_resolution", -b_u)):
+        row = effects.loc[key]
+        assert row.or_ci_low < np.exp(truth) < row.or_ci_high, key
+    # The SE of the sum uses the (negative) covariance: smaller than adding the two SEs.
+    assert effects.loc["unresolved_contact", "se"] < table.loc["reactive_90d", "se"] + table.loc["unresolved_90d", "se"]
+    # Flat data with only a contact count: no interaction to report.
+    flat = fit_churn_logit(data, features=["reactive_90d"], categorical=[])
+    assert flat.contact_effects().empty
+
+
+def test_window_odds_ratios_recovered_on_a_simulated_world() -> None:
+    world = simulate_world(n_customers=20_000, seed=3)
+    snap = make_snapshot(world.to_cxdata())
+    model = fit_churn_logit(snap)
+    truth = true_window_odds_ratios(world.truth, snap.attrs["as_of"], n_customers=100_000)
+    assert len(truth) == 9  # four contact counts, CES, two contract and two plan levels
+    odds = model.summary().rename(columns={"odds_ratio": "estimate", "or_ci_low": "ci_low", "or_ci_high": "ci_high"})
+    recovery = recovery_table(odds, truth["odds_ratio"].to_dict(), "odds_ratio")
+    assert recovery["same_direction"].all(), recovery
+    assert recovery["truth_in_ci"].sum() >= 7, recovery
+    # Window odds ratios are not the monthly hazard ratios, but close to them while churn is rare.
+    hazard = {c["feature"]: c["value"] for c in world.truth["coefficients"].values()}
+    for term, row in truth.iterrows():
+        assert abs(row.log_odds - hazard[term]) < 0.25, term

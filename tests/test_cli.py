@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 
@@ -48,3 +49,43 @@ def test_run_refuses_bad_param_and_bad_data(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
     result = runner.invoke(app, ["run", "--param", "novalue", "--out", str(tmp_path / "reports")])
     assert result.exit_code == 2
+
+
+def test_validate_and_run_accept_a_mapping_and_refuse_a_bad_one(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("id,days,churn,margin\na,30,no,1.5\nb,60,maybe,2\n")
+    mapping = tmp_path / "m.yaml"
+    text = ("shape: flat\nas_of: 2024-01-01\nsources: {s: c.csv}\ncustomers:\n  from: s\n  columns: {customer_id: id,"
+            " tenure: {column: days, unit: days}, churned: churn, monthly_margin: margin}\n")
+    mapping.write_text(text)
+    result = runner.invoke(app, ["validate", str(mapping)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "customers.columns.churned: 1 row: column 'churn': churned must be true/false" in result.output
+    result = runner.invoke(app, ["run", "--data", str(mapping), "--out", str(tmp_path / "reports")])
+    assert result.exit_code == 2 and not (tmp_path / "reports").exists()
+    mapping.write_text(text.replace("churned: churn", "churned: {column: churn, values: {no: false, maybe: true}}"))
+    result = runner.invoke(app, ["validate", str(mapping)])
+    assert result.exit_code == 0, result.output
+    assert "flat data" in result.output and "supports: churn" in result.output
+
+
+def test_run_refuses_unknown_or_mistyped_parameters_before_running(tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    assert runner.invoke(app, ["simulate", "--customers", "200", "--months", "12", "--out", str(world)]).exit_code == 0
+    reports = tmp_path / "reports"
+    result = runner.invoke(app, ["run", "--data", str(world), "--out", str(reports),
+                                 "--param", "n_boot=many", "--param", "delight=1"])
+    assert result.exit_code == 2
+    assert "'n_boot' expects int" in result.output and "'delight' is not declared" in result.output
+    assert "Traceback" not in result.output
+    assert not reports.exists()
+
+
+def test_run_refuses_while_another_run_holds_the_lock(tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    assert runner.invoke(app, ["simulate", "--customers", "200", "--months", "12", "--out", str(world)]).exit_code == 0
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    with open(reports / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = runner.invoke(app, ["run", "--data", str(world), "--out", str(reports)])
+    assert result.exit_code == 3 and "in progress" in result.output

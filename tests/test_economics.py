@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from cxresearch.economics import _product_limit_at, _wilson, clv_from_survival, retention_vs_acquisition
+from cxresearch.economics import clv_from_survival, geometric_clv, residual_clv, retention_vs_acquisition
+from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
+from cxresearch.economics.retention import _wilson
 from cxresearch.results import Estimate
 
 
@@ -198,8 +200,6 @@ def test_retention_with_entry_uses_exposure_after_entry():
 
 
 def test_tail_exposure_counts_months_after_entry_only():
-    from cxresearch.economics import _survival_with_tail
-
     t = np.array([5.0, 14, 20, 20])
     e = np.array([True, True, False, False])
     entry = np.array([0.0, 10, 12, 0])
@@ -209,3 +209,49 @@ def test_tail_exposure_counts_months_after_entry_only():
     assert lam == pytest.approx(1 / (0 + (14 - 10) + (20 - 12) + (20 - 8)))
     _, _, naive = _survival_with_tail(t, e, np.arange(1.0, 25), 2)
     assert naive == pytest.approx(1 / (0 + 6 + 12 + 12))
+
+
+def test_geometric_clv_closed_form():
+    q, m, d = 0.95, 30.0, 0.01
+    t = np.arange(1, 25)
+    assert geometric_clv(q, m, d, 24) == pytest.approx(m * np.sum((q / (1 + d)) ** t))
+    assert geometric_clv(q, m, d, None) == pytest.approx(m * (q / (1 + d)) / (1 - q / (1 + d)))
+    assert geometric_clv(1.0, m, 0.0, 12) == 12 * m
+
+
+def test_clv_in_a_constant_retention_world_equals_the_geometric_closed_form():
+    # every month exactly a share 1 - q of the customers still there leave (at month ends), nobody censored:
+    # the KM curve is q^t up to rounding, so CLV = m sum_{t=1..H} q^t / (1 + d)^t (margin at each month end)
+    q, n0, months = 0.96, 200_000, 150
+    alive = np.rint(n0 * q ** np.arange(months + 1)).astype(int)
+    leaving = -np.diff(alive)
+    durations = np.repeat(np.arange(1, months + 1, dtype=float), leaving)
+    df = pd.DataFrame({
+        "duration_months": np.r_[durations, np.full(alive[-1], float(months))],
+        "event": np.r_[np.ones(len(durations), bool), np.zeros(alive[-1], bool)],
+    })
+    res = clv_from_survival(df, monthly_margin=25.0, monthly_discount_rate=0.01, horizon_months=60, n_boot=0)
+    assert res.summary()["clv"].iloc[0] == pytest.approx(geometric_clv(q, 25.0, 0.01, 60), rel=1e-4)
+
+
+def test_residual_clv_is_memoryless_under_a_constant_hazard():
+    df = exponential_customers(n=5000)
+    res = residual_clv(df, monthly_margin=20.0, monthly_discount_rate=0.01, horizon_months=60, n_boot=100)
+    truth = geometric_clv(np.exp(-0.03), 20.0, 0.01, 60)  # same as a new customer's CLV
+    assert res.mean.ci_low < truth < res.mean.ci_high
+    assert res.mean.n == int((~df["event"]).sum()) and res.total.value == pytest.approx(res.mean.value * res.mean.n)
+    assert len(res.stream) == 60 and res.stream[0] == pytest.approx(20.0 * np.exp(-0.03), rel=0.05)
+
+
+def test_residual_clv_by_hand_without_churn_and_for_given_customers():
+    df = pd.DataFrame({"duration_months": np.linspace(12, 30, 50), "event": False, "monthly_margin": 10.0})
+    df.loc[0, "event"] = True  # one churner so the curve is estimable; it is not a current customer
+    df.loc[0, "duration_months"] = 40.0
+    res = residual_clv(df, monthly_discount_rate=0.0, horizon_months=6, n_boot=20)
+    assert res.mean.n == 49
+    assert res.customers["residual_clv"].max() == pytest.approx(60.0)  # no one leaves in the 6 months ahead
+    later = pd.DataFrame({"customer_id": ["x"], "tenure_months": [36.0], "monthly_margin": [5.0]})
+    one = residual_clv(df, monthly_discount_rate=0.0, horizon_months=6, n_boot=0, current=later,
+                       min_at_risk=1).customers
+    # KM used to the end: at 36 months the one customer at risk leaves at 40, S(40)/S(36) = 0 -> months 37..39 pay
+    assert one["customer_id"].tolist() == ["x"] and one["residual_clv"].iloc[0] == pytest.approx(15.0)

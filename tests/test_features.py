@@ -74,3 +74,41 @@ def test_lifetimes_left_truncation(tiny: CXData) -> None:
     assert lt.loc["b", "entry_months"] == pytest.approx(31 / 30.4375)
     assert lt.loc["a", "entry_months"] == 0
     assert lt["event"].tolist() == [True, False, True, False]
+
+
+@pytest.fixture()
+def flat() -> CXData:
+    """Flat data aligned at 2024-01-01: tenure 2 and 10 months, one churner, one CSAT, lifetime call counts."""
+    as_of = pd.Timestamp("2024-01-01")
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["x", "y"],
+            "signup_date": [as_of - pd.Timedelta(days=2 * 30.4375), as_of - pd.Timedelta(days=10 * 30.4375)],
+            "end_date": [as_of, pd.NaT],
+            "monthly_margin": [5.0, 7.0],
+            "csat_score": pd.array([2, None], dtype="Int64"),
+            "reactive_contacts": [4, 0],
+        }
+    )
+    empty = {"customer_id": [], "timestamp": pd.to_datetime([])}
+    contacts = pd.DataFrame({**empty, "channel": [], "direction": []})
+    surveys = pd.DataFrame({**empty, "instrument": [], "score": []})
+    return CXData(customers, contacts, surveys, observed_until=as_of, shape="flat",
+                  metadata={"contacts_period": "the account's lifetime"})
+
+
+def test_flat_snapshot_has_only_supported_columns(flat: CXData) -> None:
+    s = snapshot(flat, as_of="2023-06-01", window_months=3, horizon_months=3).set_index("customer_id")
+    assert s["tenure_months"].tolist() == pytest.approx([2.0, 10.0])
+    assert s["duration_months"].tolist() == pytest.approx([2.0, 10.0])
+    assert s["churned"].tolist() == [True, False] and s["active"].all()
+    assert s.loc["x", "csat_last"] == 2 and pd.isna(s.loc["y", "csat_last"])
+    assert s["reactive_contacts"].tolist() == [4, 0]
+    absent = {"reactive_90d", "proactive_90d", "unresolved_90d", "inconsistency_90d", "nps_last", "ces_last",
+              "fcr_rate", "proactive_contacts"}
+    assert absent.isdisjoint(s.columns)
+    assert s.attrs["shape"] == "flat" and s.attrs["as_of"] == "2024-01-01T00:00:00"
+    assert any("2023-06-01 was requested" in note for note in s.attrs["notes"])
+    assert any("the account's lifetime" in note for note in s.attrs["notes"])
+    assert flat.capabilities == {"churn", "csat", "contacts", "reactive"}
+    assert not flat.has_timestamps and flat.has("churn", "csat") and not flat.has("nps")

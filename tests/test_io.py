@@ -340,3 +340,31 @@ def test_parquet_timestamp_beyond_nanosecond_range(tmp_path: Path) -> None:
     pq.write_table(customers, source / "customers.parquet")
     problem = only(problems_of(source), "customers", "end_date")
     assert (problem.n_rows, problem.examples) == (1, ["C003"]) and "1677-2262" in problem.message
+
+
+def test_write_source_round_trips_flat_data_and_transactions(tmp_path: Path) -> None:
+    from cxresearch.mapping import load_mapping, parse_mapping_text
+
+    (tmp_path / "src.csv").write_text("id,months,left,eur,csat\n1,3,yes,9.5,4\n2,12,no,20,\n")
+    mapped = load_mapping(parse_mapping_text(
+        "shape: flat\nas_of: 2024-03-31\nchurn_period_months: 3\nsources: {s: src.csv}\ncustomers:\n"
+        "  from: s\n  columns: {customer_id: id, tenure: {column: months, unit: months}, churned: left,"
+        " monthly_margin: eur, csat_score: csat}\n", tmp_path))
+    mapped.transactions = pd.DataFrame({"customer_id": ["1", "2"], "timestamp": pd.to_datetime(["2024-01-02"] * 2),
+                                        "amount": [3.0, 4.5]})
+    from cxresearch.io import write_source as write_canonical
+
+    again = load_source(write_canonical(mapped, tmp_path / "canonical"))
+    assert again.shape == "flat" and again.name == mapped.name and again.capabilities == mapped.capabilities
+    for table in ("customers", "contacts", "surveys", "transactions"):
+        pdt.assert_frame_equal(getattr(again, table), getattr(mapped, table), check_dtype=False)
+    assert again.metadata["observed_from"] == mapped.metadata["observed_from"]
+    assert again.metadata["source_fingerprint"] == mapped.fingerprint
+
+
+def test_transactions_table_is_checked(tmp_path: Path) -> None:
+    source = write_source(tmp_path, "csv")
+    (source / "transactions.csv").write_text("customer_id,timestamp,amount\nC001,2023-02-01,10\nC999,2023-02-01,-1\n")
+    problems = problems_of(source)
+    assert "customer_id not in customers" in only(problems, "transactions", "customer_id").message
+    assert only(problems, "transactions", "amount").examples == ["C999"]

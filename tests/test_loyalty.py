@@ -15,7 +15,10 @@ from cxresearch.loyalty import (
     ces,
     churn_by_level,
     compare_nps,
+    compare_predictive_validity,
     csat,
+    metric_by,
+    monthly_trend,
     nps,
     nps_group,
 )
@@ -213,3 +216,56 @@ def test_churn_by_level_continuous_uses_quintiles() -> None:
 def test_churn_by_level_missing_column(small_snapshot: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="csat_last"):
         churn_by_level(small_snapshot, "csat_last")
+
+
+def test_metric_by_groups_and_min_n() -> None:
+    scores = pd.Series(HAND + [10] * 5 + [1, 2])
+    groups = pd.Series(["a"] * 10 + ["b"] * 5 + ["c"] * 2)
+    table = metric_by(scores, groups, "nps", min_n=3)
+    assert list(table.index) == ["a", "b"]  # c has 2 responses < 3
+    assert table.loc["a", "value"] == pytest.approx(0.0)
+    assert table.loc["a", "ci_high"] == pytest.approx(55.4362, abs=1e-3)
+    assert table.loc["b", "value"] == 100.0 and table.loc["b", "unit"] == "points"
+    csat_table = metric_by(pd.Series([5, 4, 3, 2, 1, 5]), pd.Series(["x"] * 6), "csat", min_n=1)
+    assert (csat_table.loc["x", "ci_low"], csat_table.loc["x", "ci_high"]) == pytest.approx(wilson_by_hand(3, 6))
+    with pytest.raises(ValueError, match="instrument"):
+        metric_by(scores, groups, "ltr")
+
+
+def test_monthly_trend_by_response_month() -> None:
+    surveys = pd.DataFrame({
+        "timestamp": pd.to_datetime(["2024-01-03", "2024-01-30", "2024-02-01", "2024-02-28", "2024-02-02"]),
+        "instrument": ["ces", "ces", "ces", "ces", "nps"],
+        "score": [7, 1, 5, 6, 10],
+    })
+    trend = monthly_trend(surveys, "ces", min_n=2)
+    assert list(trend.index) == list(pd.to_datetime(["2024-01-01", "2024-02-01"]))
+    assert list(trend["value"]) == pytest.approx([50.0, 100.0])  # % high effort (5-7)
+    assert list(trend["n"]) == [2, 2]
+
+
+def test_predictive_validity_by_hand_and_bootstrap() -> None:
+    churned = np.array([1, 1, 0, 0, 0, 0])
+    perfect = np.array([5, 4, 3, 2, 1, 0])
+    tied = np.array([1, 0, 1, 0, 1, 0])  # P(pos > neg) + P(tie)/2 = (2 + 2*... ) -> 0.5
+    result = compare_predictive_validity(churned, {"perfect": perfect, "tied": tied}, "perfect", n_boot=50)
+    assert result.aucs.loc["perfect", "auc"] == 1.0
+    assert result.aucs.loc["tied", "auc"] == pytest.approx(0.5)
+    assert result.differences.loc["perfect - tied", "difference"] == pytest.approx(0.5)
+    rng = np.random.default_rng(0)
+    n = 4000
+    risk = rng.normal(size=n)
+    y = rng.random(n) < special_expit(1.5 * risk - 2)
+    good, poor = risk + rng.normal(0, 0.3, n), risk + rng.normal(0, 2.0, n)
+    result = compare_predictive_validity(y, {"good": good, "poor": poor}, "good",
+                                         clusters=np.arange(n) // 2, n_boot=200, seed=1)
+    diff = result.differences.loc["good - poor"]
+    assert 0 < diff.ci_low < diff.difference < diff.ci_high and diff.p_value < 0.01
+    assert result.n_clusters == n // 2 and set(result.to_estimates()) == {"auc_good", "auc_poor", "auc_diff_poor"}
+    with pytest.raises(ValueError, match="reference"):
+        compare_predictive_validity(y, {"good": good}, "poor")
+
+
+def special_expit(x: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))

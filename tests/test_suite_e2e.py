@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cxresearch import load_run
 from cxresearch.cli import app
 from cxresearch.results import read_results
 
@@ -152,3 +153,17 @@ def test_executive_html_has_no_customer_identifiers(run_dir: Path) -> None:
     ids = pd.read_parquet(world / "customers.parquet", columns=["customer_id"])["customer_id"]
     html = (run_dir / "html" / "00_executive_summary.html").read_text()
     assert not any(customer_id in html for customer_id in ids.sample(500, random_state=0))
+
+
+def test_load_run_brings_back_figures_tables_and_estimates(run_dir: Path) -> None:
+    run = load_run("latest", reports_dir=run_dir.parent)
+    assert run.run_dir == run_dir
+    assert run.manifest["status"] == "ok"
+    nps = run.estimate("04_loyalty_metrics", "nps_score")
+    assert nps.ci_low < nps.value < nps.ci_high
+    assert {"02_churn_drivers", "05_retention_economics"} <= set(run.estimates()["notebook"])
+    assert not run.table("02_churn_drivers", "odds_ratios").empty
+    pngs = run.figures("03_customer_lifetime")
+    assert pngs and all(png.startswith(b"\x89PNG") for png in pngs)
+    with pytest.raises(FileNotFoundError, match="available"):
+        load_run("19990101-000000-000000", reports_dir=run_dir.parent)

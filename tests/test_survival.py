@@ -309,3 +309,125 @@ def test_logrank_with_entry_null_and_alternative():
     assert any("left-truncation" in note for note in null.notes)
     alt = logrank(simulate_truncated(n=4000, hr=2.0, seed=9), "grp", entry="entry_months")
     assert alt.p_value < 0.001
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pairwise log-rank, RMST differences, PH check with remedy, landmark groups
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_pairwise_logrank_matches_lifelines_pairs_and_hand_holm():
+    from lifelines.statistics import logrank_test
+
+    from cxresearch.survival import pairwise_logrank
+
+    df, _ = simulate_exponential(n=2000)
+    out = pairwise_logrank(df, "plan").set_index(["group_a", "group_b"])
+    assert list(out.index) == [("basic", "plus"), ("basic", "pro"), ("plus", "pro")]
+    for (a, b), row in out.iterrows():
+        x, y = df[df["plan"] == a], df[df["plan"] == b]
+        ref = logrank_test(x["duration_months"], y["duration_months"], x["event"], y["event"])
+        assert row["statistic"] == pytest.approx(ref.test_statistic, rel=1e-9)
+    # Holm by hand: sort p ascending, multiply by (3, 2, 1), running maximum, capped at 1
+    p = out["p_value"].to_numpy()
+    order = np.argsort(p)
+    adj = np.minimum(1, np.maximum.accumulate(p[order] * np.array([3, 2, 1])))
+    assert out["p_adjusted"].to_numpy()[order] == pytest.approx(adj)
+
+
+def test_rmst_difference_is_difference_of_hand_areas_and_covers_truth():
+    from cxresearch.survival import rmst_difference
+
+    rng = np.random.default_rng(12)
+    n, tau = 3000, 24.0
+    rate = {"a": 0.05, "b": 0.025}
+    grp = rng.choice(list(rate), n)
+    life = rng.exponential(1 / np.array([rate[g] for g in grp]))
+    censor = rng.uniform(10, 60, n)
+    df = pd.DataFrame({"duration_months": np.minimum(life, censor), "event": life <= censor, "grp": grp})
+    per_group = rmst(df, tau, group="grp").set_index("group")
+    diff = rmst_difference(df, tau, group="grp").iloc[0]
+    assert diff["reference"] == "a" and diff["group"] == "b"  # shortest-lived group is the reference
+    assert diff["difference"] == pytest.approx(per_group.loc["b", "rmst"] - per_group.loc["a", "rmst"])
+    assert diff["se"] == pytest.approx(np.hypot(per_group.loc["a", "se"], per_group.loc["b", "se"]))
+    true_rmst = {g: (1 - np.exp(-r * tau)) / r for g, r in rate.items()}  # integral of exp(-r t) over [0, tau]
+    assert diff["ci_low"] < true_rmst["b"] - true_rmst["a"] < diff["ci_high"]
+    assert diff["p_value"] < 1e-6
+
+
+def simulate_non_ph(n: int = 4000, seed: int = 2) -> pd.DataFrame:
+    """`x` triples the hazard during the first 10 months and has no effect afterwards; `z` has a constant HR 1.5."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, n).astype(float)
+    z = rng.integers(0, 2, n).astype(float)
+    base, cut = 0.04, 10.0
+    early = base * np.where(x == 1, 3.0, 1.0) * np.where(z == 1, 1.5, 1.0)
+    late = base * np.where(z == 1, 1.5, 1.0)
+    # piecewise-exponential lifetimes: survive the first phase, then draw from the second
+    first = rng.exponential(1 / early)
+    life = np.where(first < cut, first, cut + rng.exponential(1 / late))
+    censor = rng.uniform(0, 40, n)
+    return pd.DataFrame({"duration_months": np.minimum(life, censor), "event": life <= censor, "x": x, "z": z})
+
+
+def test_ph_violation_is_detected_and_remedied_with_time_interaction():
+    from cxresearch.survival import check_proportional_hazards
+
+    check = check_proportional_hazards(simulate_non_ph(), ["x", "z"], cut_months=10)
+    assert check.violated == ["x"]  # z has a constant hazard ratio
+    table = check.summary()
+    assert table.loc["x", "hr_ci_low_before"] < 3.0 < table.loc["x", "hr_ci_high_before"]
+    assert table.loc["x", "hr_ci_low_after"] < 1.0 < table.loc["x", "hr_ci_high_after"]
+    assert "z" in check.remedy.terms  # passing terms keep one hazard ratio
+    assert check.remedy.table.loc["z", "hr_ci_low"] < 1.5 < check.remedy.table.loc["z", "hr_ci_high"]
+    (sentence,) = check.sentences()
+    assert sentence.startswith("x:") and "before" in sentence and "after" in sentence
+
+
+def test_ph_holds_gives_no_remedy():
+    from cxresearch.survival import check_proportional_hazards
+
+    df, _ = simulate_exponential(n=2000)
+    check = check_proportional_hazards(df, ["tickets"], ["plan"], alpha=0.01)
+    assert check.violated == [] and check.remedy is None
+    assert "No term violates" in check.sentences()[0]
+
+
+def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
+    from cxresearch.schema import CXData
+    from cxresearch.survival import NO_SCORE, landmark_cohort
+
+    customers = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D"],
+        "signup_date": pd.to_datetime(["2023-01-10", "2023-02-01", "2023-03-01", "2023-01-05"]),
+        "end_date": pd.to_datetime([None, "2024-09-01", None, "2024-03-01"]),
+        "monthly_margin": 10.0,
+    })
+    contacts = pd.DataFrame({
+        "customer_id": ["B"], "timestamp": pd.to_datetime(["2024-05-10"]), "channel": ["phone"],
+        "direction": ["reactive"], "resolved_first_contact": pd.array([False], dtype="boolean"),
+    })
+    surveys = pd.DataFrame({
+        "customer_id": ["A", "B", "A", "C"],
+        "timestamp": pd.to_datetime(["2024-02-01", "2024-03-01", "2024-08-01", "2024-01-01"]),
+        "instrument": ["nps", "nps", "nps", "ces"], "score": [10, 3, 2, 6],
+    })
+    data = CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2025-01-01"))
+    cohort = landmark_cohort(data, "2024-07-01").set_index("customer_id")
+    assert list(cohort.index) == ["A", "B", "C"]  # D left before the landmark
+    # A's later detractor score (August) is not known at the landmark: still a promoter
+    assert cohort["nps_group"].to_dict() == {"A": "promoter", "B": "detractor", "C": NO_SCORE}
+    assert cohort["effort_band"].to_dict() == {"A": NO_SCORE, "B": NO_SCORE, "C": "high effort (5-7)"}
+    assert cohort["unresolved_contact"].to_dict() == {"A": "no", "B": "yes", "C": "no"}
+    assert cohort.loc["B", "residual_months"] == pytest.approx(62 / 30.4375)  # Jul 1 to Sep 1
+    assert bool(cohort.loc["B", "event"]) and not bool(cohort.loc["A", "event"])
+
+
+def test_compare_groups_summary_and_sentence():
+    from cxresearch.survival import compare_groups
+
+    df, _ = simulate_exponential(n=2000)
+    comparison = compare_groups(df, "plan", 24, reference="pro")
+    assert set(comparison.summary().index) == {"basic", "plus", "pro"}
+    assert set(comparison.rmst_difference["reference"]) == {"pro"}
+    assert "plus stay" in comparison.sentence()  # plus (HR 0.7) vs pro (HR 1.4): the largest difference

@@ -282,3 +282,14 @@ def test_loader_raises_only_data_validation_error(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError) as info:
         load_source(source)
     assert {p.table for p in info.value.problems} >= {"customers", "contacts"}
+
+
+def test_flat_columns_are_range_checked() -> None:
+    from test_io import canonical_tables
+
+    tables = canonical_tables()
+    tables["customers"]["csat_score"] = [1, 5, 6, None, 3]
+    tables["customers"]["reactive_contacts"] = [0, -2, 1, 1, 1]
+    problems = {str(p) for p in validate_tables(**tables)}
+    assert any(p.startswith("customers.csat_score: 1 row: CSAT score outside 1-5") and "C003" in p for p in problems)
+    assert any(p.startswith("customers.reactive_contacts: 1 row: negative value") and "C002" in p for p in problems)

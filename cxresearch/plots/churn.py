@@ -1,4 +1,4 @@
-"""Churn-model figures: odds-ratio forest plot."""
+"""Churn-model figures: odds ratios, ROC/PR, calibration, gains, profit curve, driver importance, PD."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
+import pandas as pd
+
 from cxresearch.churn import INTERCEPT, ChurnLogitResult
+from cxresearch.churn_eval import ChurnEvaluation, EMPCResult
 from cxresearch.plots import PALETTE, new_figure
 
 
@@ -56,5 +59,115 @@ def plot_odds_ratios(
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc_pr(evaluation: ChurnEvaluation, title: str = "Discrimination on the holdout") -> plt.Figure:
+    """ROC (left) and precision-recall (right) curves of every model, AUCs with 95% CIs in the legend."""
+    fig, (roc_ax, pr_ax) = new_figure(width=11.0, height=4.6, ncols=2)
+    metrics = evaluation.summary()
+    for color, model in zip(PALETTE, evaluation.predictions, strict=False):
+        row = metrics.loc[model]
+        roc = evaluation.roc(model)
+        roc_ax.plot(roc["fpr"], roc["tpr"], color=color,
+                    label=f"{model}: {row.roc_auc:.3f} ({row.roc_auc_low:.3f}-{row.roc_auc_high:.3f})")
+        pr = evaluation.precision_recall(model)
+        pr_ax.plot(pr["recall"], pr["precision"], color=color,
+                   label=f"{model}: {row.pr_auc:.3f} ({row.pr_auc_low:.3f}-{row.pr_auc_high:.3f})")
+    roc_ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="no skill: 0.5")
+    pr_ax.axhline(evaluation.event_rate, color="grey", linestyle="--", linewidth=1,
+                  label=f"no skill: {evaluation.event_rate:.3f} (churn share)")
+    roc_ax.set(xlabel="False positive rate (share of stayers flagged)",
+               ylabel="True positive rate (share of churners caught)", title="ROC curve, AUC (95% CI)")
+    pr_ax.set(xlabel="Recall (share of churners caught)", ylabel="Precision (share of flagged who churn)",
+              title="Precision-recall, PR-AUC (95% CI)", ylim=(0, 1))
+    for ax in (roc_ax, pr_ax):
+        ax.legend(loc="lower right" if ax is roc_ax else "upper right", fontsize=9)
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_calibration(evaluation: ChurnEvaluation, bins: int = 10) -> plt.Figure:
+    """Observed vs predicted churn (%) by risk decile for every model, Wilson 95% CIs, diagonal = perfect."""
+    fig, (ax,) = new_figure(width=6.5, height=5.5)
+    metrics = evaluation.summary()
+    top = 0.0
+    for color, model in zip(PALETTE, evaluation.predictions, strict=False):
+        cal = evaluation.calibration(model, bins) * 100
+        row = metrics.loc[model]
+        ax.errorbar(cal["predicted"], cal["observed"],
+                    yerr=[cal["observed"] - cal["observed_low"], cal["observed_high"] - cal["observed"]],
+                    color=color, marker="o", capsize=3,
+                    label=f"{model}: slope {row.calibration_slope:.2f}, ECE {100 * row.ece:.2f} pts")
+        top = max(top, cal["observed_high"].max(), cal["predicted"].max())
+    ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    ax.set(xlabel="Predicted churn in the window (%)", ylabel="Observed churn in the window (%)",
+           title="Calibration by risk decile")
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gains(evaluation: ChurnEvaluation) -> plt.Figure:
+    """Cumulative gains: % of churners caught when targeting the riskiest x% of customers, per model."""
+    fig, (ax,) = new_figure(width=7.0, height=5.0)
+    for color, model in zip(PALETTE, evaluation.predictions, strict=False):
+        gains = evaluation.gains(model)
+        x = np.r_[0, gains["cum_customers_pct"]]
+        y = np.r_[0, gains["cum_churners_pct"]]
+        ax.plot(x, y, color=color, marker="o",
+                label=f"{model}: top-decile lift {gains['lift'].iloc[0]:.1f}x")
+    ax.plot([0, 100], [0, 100], color="grey", linestyle="--", linewidth=1, label="random targeting")
+    ax.set(xlabel="Customers targeted, riskiest first (%)", ylabel="Churners caught (%)",
+           title="Cumulative gains by decile", xlim=(0, 100), ylim=(0, 100))
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_profit_curve(results: dict[str, EMPCResult], currency: str = "currency") -> plt.Figure:
+    """Expected campaign profit per customer vs share targeted, per model; the EMPC optimum marked."""
+    fig, (ax,) = new_figure(width=8.0, height=4.8)
+    for color, (model, result) in zip(PALETTE, results.items(), strict=False):
+        ax.plot(100 * result.curve["fraction"], result.curve["profit"], color=color,
+                label=f"{model}: EMPC {result.empc:.2f} at {100 * result.fraction:.1f}% targeted")
+        ax.axvline(100 * result.fraction, color=color, linestyle=":", linewidth=1)
+    ax.axhline(0, color="grey", linewidth=1)
+    p = next(iter(results.values())).parameters
+    ax.set(xlabel="Customers targeted, riskiest first (%)",
+           ylabel=f"Expected profit per customer ({currency})",
+           title=f"Retention campaign profit (CLV {p.clv:g}, incentive {p.incentive:g}, contact {p.contact:g})")
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_driver_importance(
+    table: pd.DataFrame, value: str, xlabel: str, title: str = "Driver importance (95% CI)"
+) -> plt.Figure:
+    """Horizontal bars of `table[value]` with `ci_low`/`ci_high` error bars, labelled by `table['label']`."""
+    table = table.sort_values(value)
+    fig, (ax,) = new_figure(width=8.0, height=1.2 + 0.38 * len(table))
+    rows = np.arange(len(table))
+    err = np.vstack([table[value] - table["ci_low"], table["ci_high"] - table[value]]).clip(min=0)
+    ax.barh(rows, table[value], xerr=err, color=PALETTE[0], capsize=3)
+    ax.set_yticks(rows, list(table["label"]))
+    ax.axvline(0, color="grey", linewidth=1)
+    ax.set(xlabel=xlabel, title=title)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_partial_dependence(curves: Sequence[pd.DataFrame]) -> plt.Figure:
+    """Average predicted churn (%) against each feature's value, one panel per partial-dependence curve."""
+    fig, axes = new_figure(width=4.2 * len(curves), height=4.0, ncols=len(curves))
+    for ax, curve in zip(axes, curves, strict=True):
+        ax.plot(curve["value"], curve["churn_pct"], color=PALETTE[0], marker="o")
+        ax.set(xlabel=curve.attrs.get("label", curve.attrs.get("feature", "value")),
+               ylabel="Predicted churn in the window (%)")
+    fig.suptitle("Partial dependence (gradient boosting)", fontweight="bold")
     fig.tight_layout()
     return fig

@@ -1,12 +1,22 @@
-"""Economics figures: CLV by segment, and acquisition vs retention cost."""
+"""Economics figures: CLV by segment, acquisition vs retention cost, sBG and BG/NBD fit checks, campaign profit
+curve, tornado chart."""
 
 from __future__ import annotations
+
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from cxresearch.economics import CLVResult, RetentionEconomics
+from cxresearch.economics import (
+    BGNBDResult,
+    CampaignResult,
+    CLVResult,
+    MonteCarloResult,
+    RetentionEconomics,
+    SBGResult,
+)
 from cxresearch.plots import PALETTE, new_figure
 
 
@@ -62,3 +72,101 @@ def _yerr(table: pd.DataFrame, column: str) -> np.ndarray:
     low = (table[column] - table["ci_low"].astype(float)).fillna(0.0).clip(lower=0)
     high = (table["ci_high"].astype(float) - table[column]).fillna(0.0).clip(lower=0)
     return np.vstack([low.to_numpy(), high.to_numpy()])
+
+
+def sbg_projection(
+    sbg: SBGResult,
+    observed: list | None = None,
+    periods: int | None = None,
+    period_label: str = "Months since signup",
+    title: str | None = None,
+) -> plt.Figure:
+    """Observed vs sBG-projected % of a cohort still active (left) and % renewing each period (right).
+
+    `observed`: full cohort histories when `sbg` was fitted on their first periods only; the shaded region is
+    then the calibration period and everything to its right is a true projection.
+    """
+    cohorts = observed if observed is not None else sbg.alive
+    periods = periods or max(len(a) for a in cohorts) - 1
+    table = sbg.projection(periods, observed)
+    fig, (left, right) = new_figure(width=11.0, ncols=2)
+    for ax, col, label in ((left, "survival", "% still active"), (right, "retention", "% of active who renew")):
+        ax.plot(table["period"], table[f"observed_{col}_pct"], "o", ms=3.5, color=PALETTE[0], label="observed")
+        ax.plot(table["period"], table[f"{col}_pct"], "-", color=PALETTE[1], label="sBG")
+        ax.axvspan(0, sbg.n_periods, color="0.92", zorder=0, label="calibration")
+        ax.set_xlabel(period_label)
+        ax.set_ylabel(label)
+    left.legend(loc="upper right")
+    fig.suptitle(title or f"Shifted-beta-geometric: alpha {sbg.alpha:.2f}, beta {sbg.beta:.2f}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def bgnbd_holdout(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7,
+                  title: str | None = None) -> plt.Figure:
+    """Mean holdout purchases per customer by calibration repeat purchases: actual vs BG/NBD conditional forecast.
+
+    `rfm` needs frequency, recency, T, holdout_frequency and holdout_length (`transactions.rfm_summary`); the
+    last bin collects `max_frequency` and more (Fader, Hardie & Lee 2005, Fig. 4).
+    """
+    expected = bgnbd.conditional_expected_purchases(rfm["holdout_length"].to_numpy(float), rfm["frequency"],
+                                                    rfm["recency"], rfm["T"])
+    bins = rfm["frequency"].clip(upper=max_frequency)
+    table = pd.DataFrame({"bin": bins, "actual": rfm["holdout_frequency"], "expected": expected}).groupby("bin").agg(
+        actual=("actual", "mean"), expected=("expected", "mean"), n=("actual", "size"))
+    fig, (ax,) = new_figure(width=8.0)
+    x = table.index.to_numpy()
+    ax.plot(x, table["actual"], "o-", color=PALETTE[0], label="actual")
+    ax.plot(x, table["expected"], "s--", color=PALETTE[1], label="BG/NBD forecast")
+    labels = [f"{int(b)}{'+' if b == max_frequency else ''}\n(n = {n:,})" for b, n in zip(x, table["n"])]
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xlabel("Repeat purchases in the calibration period")
+    ax.set_ylabel("Mean purchases per customer in the holdout")
+    ax.legend(loc="upper left")
+    ax.set_title(title or "Calibration vs holdout: conditional expectations", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def campaign_profit_curve(campaign: CampaignResult, title: str | None = None) -> plt.Figure:
+    """Expected profit (currency) of a retention campaign against its budget, customers ranked by expected profit."""
+    curve = campaign.curve
+    best = campaign.optimum
+    fig, (ax,) = new_figure(width=8.0)
+    ax.plot(curve["spend"], curve["expected_profit"], color=PALETTE[0])
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.plot([best.spend], [best.expected_profit], "o", color=PALETTE[3])
+    ax.annotate(f"optimum: {best.spend:,.0f} spent on {int(best.n_contacted):,} customers\n"
+                f"profit {best.expected_profit:,.0f}, ROI {100 * best.roi:.0f}%",
+                (best.spend, best.expected_profit), textcoords="offset points", xytext=(10, -30), fontsize=9)
+    ax.set_xlabel(f"Retention budget ({campaign.currency})")
+    ax.set_ylabel(f"Expected profit ({campaign.currency})")
+    ax.set_title(title or f"Retention campaign: profit by budget (uplift {campaign.uplift:.0%})", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def tornado(mc: MonteCarloResult, threshold: float = 0.0, title: str | None = None) -> plt.Figure:
+    """One-way sensitivity bars (output at each input's low and high value) and the Monte Carlo distribution."""
+    table = mc.tornado.iloc[::-1]  # largest swing on top
+    fig, (ax, hist) = new_figure(width=12.0, ncols=2)
+    y = np.arange(len(table))
+    for colour, col, name in ((PALETTE[0], "output_low", "input low"), (PALETTE[1], "output_high", "input high")):
+        ax.barh(y, table[col] - mc.base, left=mc.base, color=colour, height=0.6, label=name)
+    ax.axvline(mc.base, color="0.2", lw=1)
+    ax.axvline(threshold, color=PALETTE[3], lw=1, ls="--")
+    ax.set_yticks(y, [f"{r.label}\n({r.low:,.3g} to {r.high:,.3g})" for r in table.itertuples()], fontsize=8)
+    ax.set_xlabel(textwrap.fill(f"{mc.output_label} ({mc.output_unit})" if mc.output_unit else mc.output_label, 45))
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("One-way sensitivity (others at base)", fontsize=11)
+    out = mc.draws["output"]
+    hist.hist(out, bins=50, color=PALETTE[5])
+    hist.axvline(threshold, color=PALETTE[3], lw=1, ls="--")
+    p = mc.probability(threshold)
+    hist.set_xlabel(ax.get_xlabel())
+    hist.set_ylabel("Monte Carlo draws")
+    hist.set_title(f"P(> {threshold:g}) = {p.value:.0f}% over {len(out):,} draws", fontsize=11)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,4 @@
-"""Loyalty figures: NPS composition and churn rate by score level."""
+"""Loyalty figures: NPS composition, churn rate by score level, metric trends and groups, non-response."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.loyalty import NPSResult
+from cxresearch.nonresponse import WeightedNPS
 from cxresearch.plots import PALETTE, new_figure
 
 #: Detractor / passive / promoter colours: Okabe-Ito vermillion, neutral grey, blue (colour-blind safe).
@@ -88,5 +89,70 @@ def plot_churn_by_level(
     ax.set_ylim(0, None)
     ax.set_title(title or f"Churn rate by {table.index.name or 'level'} (95% CI)")
     ax.grid(axis="x", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_trend(table: pd.DataFrame, title: str, ylabel: str | None = None) -> plt.Figure:
+    """Monthly metric as a line with its 95% CI band and the number of responses per month beneath.
+
+    Parameters
+    ----------
+    table
+        Output of `cxresearch.loyalty.monthly_trend` (index: month start; `value`, `ci_low`, `ci_high`, `n`, `unit`).
+    """
+    fig, (ax,) = new_figure()
+    if len(table):
+        ax.fill_between(table.index, table["ci_low"], table["ci_high"], color=PALETTE[0], alpha=0.2,
+                        linewidth=0, label="95% CI")
+        ax.plot(table.index, table["value"], color=PALETTE[0], marker="o", markersize=3, label="monthly value")
+        ax.legend(loc="best")
+    unit = str(table["unit"].iloc[0]) if len(table) else ""
+    ax.set_ylabel(ylabel or unit)
+    ax.set_xlabel("month of response")
+    ax.set_title(title)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_by(table: pd.DataFrame, title: str, xlabel: str | None = None) -> plt.Figure:
+    """A point with its 95% CI per group (top to bottom in the table's order), n beside each label.
+
+    Parameters
+    ----------
+    table
+        Output of `cxresearch.loyalty.metric_by` (index: group; `value`, `ci_low`, `ci_high`, `n`, `unit`).
+    """
+    fig, (ax,) = new_figure(height=1.4 + 0.45 * max(len(table), 1))
+    rows = np.arange(len(table))[::-1]
+    value = table["value"].to_numpy(dtype=float)
+    err = np.vstack([value - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float) - value])
+    ax.errorbar(value, rows, xerr=err, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
+    ax.set_yticks(rows, [f"{g} (n={n:,})" for g, n in zip(table.index, table["n"], strict=True)])
+    unit = str(table["unit"].iloc[0]) if len(table) else ""
+    ax.set_xlabel(xlabel or unit)
+    ax.set_title(title)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_nonresponse_correction(result: WeightedNPS, truth: float | None = None) -> plt.Figure:
+    """Raw NPS of responders and IPW-corrected NPS of all customers, with 95% CIs (and the truth when known)."""
+    fig, (ax,) = new_figure(height=2.8)
+    summary = result.summary()
+    rows = np.arange(len(summary))[::-1]
+    value = summary["nps"].to_numpy()
+    err = np.vstack([value - summary["ci_low"].to_numpy(), summary["ci_high"].to_numpy() - value])
+    for row, v, e, color in zip(rows, value, err.T, (PALETTE[1], PALETTE[0]), strict=True):
+        ax.errorbar([v], [row], xerr=e.reshape(2, 1), fmt="o", color=color, capsize=4)
+    if truth is not None:
+        ax.axvline(truth, color=PALETTE[7], linestyle="--", linewidth=1, label="true NPS (simulation)")
+        ax.legend(loc="best")
+    ax.set_yticks(rows, [f"{name} (n={n:,})" for name, n in zip(summary.index, summary["n"], strict=True)])
+    ax.set_xlabel("NPS (points, -100 to 100)")
+    ax.set_title("NPS before and after correcting for non-response")
+    ax.grid(axis="y", visible=False)
     fig.tight_layout()
     return fig

@@ -1,4 +1,5 @@
-"""Survival figures: Kaplan-Meier curves with an at-risk table, and a hazard-ratio forest plot."""
+"""Survival figures: Kaplan-Meier curves with an at-risk table, hazard-ratio forest, parametric extrapolation and
+restricted-mean differences."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+import pandas as pd
+
+from cxresearch.parametric import AFTComparison
 from cxresearch.plots import PALETTE, new_figure, set_theme
 from cxresearch.survival import CoxResult, KMResult
+from cxresearch.timevarying import TimeVaryingResult
 
 #: Candidate tick positions of the hazard-ratio axis (reciprocal pairs, so halving and doubling look alike).
 _HR_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
@@ -58,7 +63,7 @@ def km_curves(km: KMResult, title: str | None = None, max_months: float | None =
     return fig
 
 
-def hazard_ratio_forest(cox: CoxResult, title: str | None = None) -> plt.Figure:
+def hazard_ratio_forest(cox: CoxResult | TimeVaryingResult, title: str | None = None) -> plt.Figure:
     """Forest plot of Cox hazard ratios with 95% CIs on a log axis (1 = no effect; >1 = faster churn)."""
     table = cox.summary()
     fig, (ax,) = new_figure(width=8.0, height=1.2 + 0.45 * len(table))
@@ -85,6 +90,53 @@ def hazard_ratio_forest(cox: CoxResult, title: str | None = None) -> plt.Figure:
     ]
     ax.set_yticks(y, labels)
     ax.set_xlabel("Hazard ratio of churn (log scale, 95% CI)")
-    ax.set_title(title or f"What speeds up churn (Cox model, n = {cox.n:,}, C = {cox.concordance:.2f})")
+    if title is None:
+        title = (f"What speeds up churn (Cox model, n = {cox.n:,}, C = {cox.concordance:.2f})"
+                 if isinstance(cox, CoxResult) else f"What speeds up churn ({cox.method}, {cox.n_customers:,} customers)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def aft_extrapolation(
+    aft: AFTComparison, km: KMResult, horizon_months: float, model: str | None = None, title: str | None = None
+) -> plt.Figure:
+    """Kaplan-Meier steps (observed) with the fitted AFT curve and its 95% band continued to `horizon_months`
+    (% still active vs months since signup); a dotted line marks the end of the observed follow-up."""
+    model = model or aft.best
+    times = np.linspace(0.0, horizon_months, 241)
+    fitted = aft.survival(times[1:], model=model)
+    fig, (ax,) = new_figure(width=8.0, height=4.8)
+    for i, name in enumerate(aft.groups):
+        colour = PALETTE[i % len(PALETTE)]
+        observed = km.survival[km.survival["group"] == name]
+        ax.step(observed["time"], 100 * observed["survival"], where="post", color=colour, lw=1.5, alpha=0.8,
+                label=f"{name}: Kaplan-Meier")
+        curve = fitted[fitted["group"] == name]
+        ax.plot(curve["time"], 100 * curve["survival"], color=colour, lw=2, ls="--", label=f"{name}: {model} AFT")
+        ax.fill_between(curve["time"], 100 * curve["ci_low"], 100 * curve["ci_high"], color=colour, alpha=0.15, lw=0)
+    ax.axvline(aft.max_follow_up, color="0.4", lw=1, ls=":")
+    ax.annotate("end of follow-up", (aft.max_follow_up, 98), ha="right", va="top", fontsize=9, color="0.3")
+    ax.set_xlim(0, horizon_months)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("Months since signup")
+    ax.set_ylabel("% still active")
+    ax.set_title(title or f"Lifetime extrapolated to {horizon_months:g} months ({model} AFT, lowest AIC)")
+    ax.legend(fontsize=8, ncol=2 if len(aft.groups) > 1 else 1, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def rmst_difference_forest(diff: pd.DataFrame, title: str | None = None) -> plt.Figure:
+    """Differences in restricted mean lifetime (months, 95% CI) vs the reference group, from `rmst_difference`."""
+    fig, (ax,) = new_figure(width=8.0, height=1.4 + 0.45 * len(diff))
+    y = np.arange(len(diff))[::-1]
+    ax.errorbar(diff["difference"], y, xerr=[diff["difference"] - diff["ci_low"], diff["ci_high"] - diff["difference"]],
+                fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
+    ax.axvline(0.0, color="0.4", lw=1, ls="--")
+    ax.set_yticks(y, [f"{g} vs {r}" for g, r in zip(diff["group"], diff["reference"])])
+    horizon = float(diff["horizon"].iloc[0])
+    ax.set_xlabel(f"Extra months active within the first {horizon:g} months (95% CI)")
+    ax.set_title(title or f"Restricted mean lifetime differences over {horizon:g} months")
     fig.tight_layout()
     return fig

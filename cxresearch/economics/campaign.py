@@ -1,0 +1,112 @@
+"""Retention campaign targeting: whom to contact, and how large a budget pays back.
+
+Expected profit of contacting customer i (Neslin et al. 2006, J. Marketing Research 43(2):204-211; the churn
+profit frame of Verbraken, Verbeke & Baesens 2013, IEEE TKDE 25(5):961-973):
+    pi_i = p_i u (V_i - delta) - (1 - p_i) delta - f
+with p_i her churn risk, u the uplift (share of would-be churners the campaign keeps), V_i the value of keeping
+her (residual CLV), delta the incentive taken by every contacted customer who stays (would-be stayers take it
+too: the cost of targeting the wrong people), f the contact cost. Expected spend on her is
+f + delta (p_i u + 1 - p_i). Customers are contacted in decreasing order of pi_i; the optimal budget contacts
+every customer with pi_i > 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxresearch.results import Estimate
+
+
+@dataclass
+class CampaignResult:
+    """Profit curve of a retention campaign as the budget grows (currency), and its optimum."""
+
+    curve: pd.DataFrame  # n_contacted, spend, expected_saved, expected_value, expected_profit, roi
+    ranking: np.ndarray  # customer positions (into the inputs) in contact order
+    profit: np.ndarray  # expected profit per customer, input order
+    uplift: float
+    contact_cost: float
+    incentive_cost: float
+    currency: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def optimum(self) -> pd.Series:
+        """The row of `curve` with the highest expected profit."""
+        return self.curve.loc[self.curve["expected_profit"].idxmax()]
+
+    def at_budget(self, budget: float) -> pd.Series:
+        """The row of `curve` for the most customers whose spend fits in `budget`."""
+        fits = self.curve[self.curve["spend"] <= budget + 1e-9]
+        return fits.iloc[-1]
+
+    def summary(self) -> pd.DataFrame:
+        """The curve at the optimum and at 25/50/100% of the customers."""
+        n = len(self.ranking)
+        picks = {"optimal budget": self.optimum.name, **{f"contact {q:.0%}": int(round(q * n)) for q in (0.25, 0.5, 1.0)}}
+        return pd.DataFrame({k: self.curve.loc[v] for k, v in picks.items()}).T
+
+    def to_estimates(self) -> dict[str, Estimate]:
+        """Optimal budget, its expected profit and ROI (point values: uncertainty comes from the Monte Carlo)."""
+        best = self.optimum
+        assumption = f"uplift {self.uplift:.0%}, contact {self.contact_cost:,.2f}, incentive {self.incentive_cost:,.2f}"
+        return {
+            "campaign_optimal_budget": Estimate(float(best.spend), self.currency, "Optimal retention budget",
+                                                n=int(best.n_contacted), note=assumption),
+            "campaign_optimal_profit": Estimate(float(best.expected_profit), self.currency,
+                                                "Expected profit of the optimal retention campaign", note=assumption),
+            "campaign_optimal_roi": Estimate(100 * float(best.roi) if np.isfinite(best.roi) else 0.0, "%",
+                                             "ROI of the optimal retention campaign (profit / spend)",
+                                             note=assumption),
+        }
+
+
+def campaign_roi(
+    risk: np.ndarray | pd.Series,
+    value: np.ndarray | pd.Series,
+    uplift: float,
+    contact_cost: float,
+    incentive_cost: float = 0.0,
+    currency: str = "currency",
+) -> CampaignResult:
+    """Expected profit and ROI of contacting the top-k customers ranked by expected profit, for k = 0..n.
+
+    `risk`: churn probability within the horizon the campaign acts on (0-1); `value`: what keeping each customer
+    is worth (currency, e.g. residual CLV); `uplift`: share of would-be churners the contact keeps (0-1,
+    incremental, from a controlled test); costs in currency per contacted customer (see the module docstring).
+    """
+    p = np.asarray(risk, float)
+    v = np.asarray(value, float)
+    if p.shape != v.shape:
+        raise ValueError(f"risk and value differ in length ({len(p)}, {len(v)})")
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError("risk must be a probability in [0, 1] for every customer")
+    if not 0 <= uplift <= 1:
+        raise ValueError("uplift must be in [0, 1]")
+    notes = []
+    if np.isnan(v).any():
+        notes.append(f"{int(np.isnan(v).sum())} customers without a value count as worth 0")
+        v = np.nan_to_num(v)
+    saved = p * uplift
+    spend = contact_cost + incentive_cost * (saved + 1 - p)
+    profit = saved * (v - incentive_cost) - (1 - p) * incentive_cost - contact_cost
+    order = np.argsort(-profit, kind="stable")
+
+    def cum(x: np.ndarray) -> np.ndarray:
+        return np.r_[0.0, np.cumsum(x[order])]  # running totals in contact order, from nobody contacted
+
+    curve = pd.DataFrame(
+        {
+            "n_contacted": np.arange(len(p) + 1),
+            "spend": cum(spend),
+            "expected_saved": cum(saved),
+            "expected_value": cum(saved * v),
+            "expected_profit": cum(profit),
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curve["roi"] = curve["expected_profit"] / curve["spend"]
+    return CampaignResult(curve, order, profit, uplift, contact_cost, incentive_cost, currency, notes)

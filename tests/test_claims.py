@@ -1,0 +1,120 @@
+"""Tests for cxresearch.claims: verdict rules by hand, and verdicts on simulated worlds where claims are true/false."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxresearch.claims import (
+    CANNOT_TEST,
+    COLUMNS,
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    VerdictRule,
+    evaluate_claims,
+    ratio_rule,
+)
+from cxresearch.schema import CXData
+from cxresearch.simulate import simulate
+
+
+@pytest.mark.parametrize(
+    ("ci", "expected"),
+    [((0.80, 0.95), SUPPORTED), ((1.01, 1.30), NOT_SUPPORTED), ((0.97, 1.03), NOT_SUPPORTED),
+     ((0.90, 1.04), INCONCLUSIVE), ((None, None), INCONCLUSIVE), ((float("nan"), 1.0), INCONCLUSIVE)],
+)
+def test_directional_ratio_rule(ci: tuple, expected: str) -> None:
+    rule = ratio_rule("less", margin=1.05)  # claim: ratio below 1; no effect = 0.952..1.05
+    assert rule.verdict(*ci) == expected
+
+
+def test_share_threshold_and_equivalence_rules() -> None:
+    share = VerdictRule(25.0, "greater")
+    assert share.verdict(26.0, 40.0) == SUPPORTED
+    assert share.verdict(10.0, 24.9) == NOT_SUPPORTED
+    assert share.verdict(20.0, 30.0) == INCONCLUSIVE
+    no_harm = VerdictRule(1.0, "greater", (0.952, 1.05), equivalence=True)  # claim: does not raise churn
+    assert no_harm.verdict(0.90, 1.04) == SUPPORTED
+    assert no_harm.verdict(1.01, 1.10) == NOT_SUPPORTED
+    assert no_harm.verdict(0.98, 1.08) == INCONCLUSIVE
+    assert "1.05" in no_harm.describe() and "within 0.952 to 1.05" in ratio_rule("less").describe()
+    with pytest.raises(ValueError, match="direction"):
+        VerdictRule(0.0, "up")
+
+
+@pytest.fixture(scope="module")
+def true_world() -> CXData:
+    return simulate(n_customers=20_000, months=36, seed=11).to_cxdata()
+
+
+@pytest.fixture(scope="module")
+def false_world() -> tuple[CXData, dict]:
+    world = simulate(n_customers=20_000, months=36, seed=12, effects={"proactive": 0.0, "ces": 0.0})
+    return world.to_cxdata(), world.truth
+
+
+def test_verdicts_where_the_claims_are_true(true_world: CXData) -> None:
+    table = evaluate_claims(true_world, max_snapshots=12, n_boot=100)
+    summary = table.summary()
+    assert list(summary.columns) == list(COLUMNS)
+    assert list(summary["id"]) == ["1a", "1b", "2", "3a", "3b", "3c", "4a", "4b", "4c", "5", "6"]
+    # Truth: mood lowers NPS and raises churn; CES (log HR 0.15/pt), unresolved (0.45 per contact in all),
+    # proactive (-0.20), inconsistency (0.40) act on the hazard; referrals rise with the stable LTR.
+    for claim in ("1a", "1b", "3a", "4a", "4b", "5", "6"):
+        assert table.verdict(claim) == SUPPORTED, table.row(claim)
+    # A resolved contact still carries log HR 0.10 (OR ~1.1 > margin 1.05): "harmless if resolved" is false.
+    assert table.verdict("4c") in (NOT_SUPPORTED, INCONCLUSIVE)
+    # Monthly pooled logit: odds ratios ~ the true monthly hazard ratios (truth.json, log scale).
+    for claim, true_log_hr in (("4a", -0.20), ("4b", 0.45), ("4c", 0.10), ("3a", 0.15)):
+        assert abs(np.log(table.row(claim).estimate) - true_log_hr) < 0.1, table.row(claim)
+    assert 0 < table.row("2").ci_low < table.row("2").estimate < table.row("2").ci_high < 100
+
+
+def test_verdicts_where_effort_and_proactive_claims_are_false(false_world: tuple[CXData, dict]) -> None:
+    data, truth = false_world
+    assert truth["coefficients"]["proactive"]["value"] == 0.0 and truth["coefficients"]["ces"]["value"] == 0.0
+    table = evaluate_claims(data, max_snapshots=12, n_boot=100)
+    for claim in ("3a", "4a"):
+        row = table.row(claim)
+        assert row.verdict != SUPPORTED, row
+        assert row.ci_low < 1.0 < row.ci_high or row.verdict == NOT_SUPPORTED
+    assert table.verdict("4b") == SUPPORTED  # the claims that stay true still come out
+
+
+def test_claims_the_data_cannot_test_get_rows_with_reasons(true_world: CXData) -> None:
+    customers = true_world.customers.drop(columns=["n_referrals"])
+    bare = CXData(customers, true_world.contacts.iloc[:0], true_world.surveys.iloc[:0],
+                  true_world.observed_until, metadata=true_world.metadata)
+    table = evaluate_claims(bare, max_snapshots=2, n_boot=20)
+    assert {r.verdict for r in table.rows} == {CANNOT_TEST}
+    assert all(r.note for r in table.untestable())
+    assert "n_referrals" in table.row("6").note and table.to_estimates() == {}
+
+
+def test_flat_data_with_satisfaction_and_referrals() -> None:
+    """Telco-like: one satisfaction score per customer dated at the end, referrals, no contacts."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    sat = rng.integers(1, 6, n)
+    end = pd.Timestamp("2024-01-01")
+    churned = rng.random(n) < 1 / (1 + np.exp(-(1.5 - 0.8 * sat)))
+    customers = pd.DataFrame({
+        "customer_id": [f"T{i}" for i in range(n)],
+        "signup_date": end - pd.to_timedelta(rng.integers(60, 2000, n), unit="D"),
+        "end_date": pd.Series(np.where(churned, end - pd.Timedelta(days=10), pd.NaT), dtype="datetime64[ns]"),
+        "monthly_margin": 50.0,
+        "contract": rng.choice(["monthly", "yearly"], n),
+        "n_referrals": rng.poisson(0.2 * np.exp(0.4 * (sat - 3))),
+    })
+    surveys = pd.DataFrame({"customer_id": customers["customer_id"], "timestamp": end - pd.Timedelta(days=20),
+                            "instrument": "csat", "score": sat})
+    contacts = pd.DataFrame(columns=["customer_id", "timestamp", "channel", "direction"]).astype(
+        {"timestamp": "datetime64[ns]"})
+    table = evaluate_claims(CXData(customers, contacts, surveys, end), n_boot=20)
+    assert table.verdict("1b") == SUPPORTED and "flat data" in table.row("1b").note
+    assert table.verdict("6") == SUPPORTED and "proxy" in table.row("6").note
+    assert table.row("6").estimate == pytest.approx(np.exp(0.4 * 2.5), rel=0.35)  # 4.5 vs 2: ~2.7x
+    for claim in ("1a", "3a", "3b", "4a", "5"):
+        assert table.verdict(claim) == CANNOT_TEST

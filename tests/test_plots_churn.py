@@ -1,0 +1,63 @@
+"""Tests for the churn evaluation and driver figures in cxresearch.plots.churn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special
+
+from cxresearch.churn_eval import CampaignParameters, empc, evaluate_predictions
+from cxresearch.plots.churn import (
+    plot_calibration, plot_driver_importance, plot_gains, plot_partial_dependence, plot_profit_curve, plot_roc_pr,
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    rng = np.random.default_rng(0)
+    prob = special.expit(-2.5 + rng.normal(size=3000))
+    y = (rng.random(3000) < prob).astype(int)
+    return evaluate_predictions(y, {"a": prob, "b": np.clip(prob + rng.normal(0, 0.05, 3000), 0, 1)}, "t", n_boot=20)
+
+
+def test_roc_pr_calibration_gains(evaluation) -> None:
+    fig = plot_roc_pr(evaluation)
+    roc_ax, pr_ax = fig.axes
+    assert len(roc_ax.get_lines()) == 3 and len(pr_ax.get_lines()) == 3  # two models and the no-skill line
+    assert "AUC" in roc_ax.get_title() and "%" not in roc_ax.get_xlabel()
+    assert pr_ax.get_lines()[-1].get_ydata()[0] == pytest.approx(evaluation.event_rate)
+    fig = plot_calibration(evaluation)
+    assert fig.axes[0].get_xlabel() == "Predicted churn in the window (%)"
+    fig = plot_gains(evaluation)
+    line = fig.axes[0].get_lines()[0]
+    assert line.get_xdata()[-1] == pytest.approx(100) and line.get_ydata()[-1] == pytest.approx(100)
+
+
+def test_profit_curve_marks_the_optimum(evaluation) -> None:
+    results = {m: empc(evaluation.y, p, CampaignParameters()) for m, p in evaluation.predictions.items()}
+    fig = plot_profit_curve(results)
+    ax = fig.axes[0]
+    assert "EMPC" in ax.get_legend().get_texts()[0].get_text()
+    assert "CLV 200" in ax.get_title()
+
+
+def test_importance_and_partial_dependence() -> None:
+    table = pd.DataFrame({"label": ["A", "B"], "w": [10.0, 90.0], "ci_low": [5.0, 80.0], "ci_high": [15.0, 95.0]})
+    fig = plot_driver_importance(table, "w", "Share (%)")
+    ax = fig.axes[0]
+    assert [round(p.get_width()) for p in ax.patches] == [10, 90]
+    assert ax.get_xlabel() == "Share (%)"
+    curve = pd.DataFrame({"value": [1, 2, 3], "churn_pct": [2.0, 3.0, 5.0]})
+    curve.attrs["label"] = "CES"
+    fig = plot_partial_dependence([curve, curve])
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "CES"

@@ -1,0 +1,54 @@
+"""Tests for the trend, by-group and non-response figures in cxresearch.plots.loyalty."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxresearch.loyalty import metric_by, monthly_trend, nps
+from cxresearch.nonresponse import WeightedNPS
+from cxresearch.plots.loyalty import plot_metric_by, plot_metric_trend, plot_nonresponse_correction
+
+
+@pytest.fixture(autouse=True)
+def close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+def test_metric_trend_line_and_band() -> None:
+    rng = np.random.default_rng(0)
+    surveys = pd.DataFrame({
+        "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, 600), unit="D"),
+        "instrument": "nps", "score": rng.integers(0, 11, 600),
+    })
+    trend = monthly_trend(surveys, "nps")
+    fig = plot_metric_trend(trend, "NPS by month")
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_ydata()) == pytest.approx(list(trend["value"]))
+    assert len(ax.collections) == 1 and ax.get_ylabel() == "points"
+    assert ax.get_title() == "NPS by month"
+
+
+def test_metric_by_points_in_table_order() -> None:
+    table = metric_by(pd.Series([5, 4, 3, 5, 1, 2] * 10), pd.Series(["phone", "chat"] * 30), "csat")
+    fig = plot_metric_by(table, "CSAT by channel")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])]
+    assert labels == ["chat (n=30)", "phone (n=30)"] and ax.get_xlabel() == "%"
+    assert list(ax.lines[0].get_xdata()) == pytest.approx(list(table["value"]))
+
+
+def test_nonresponse_correction_with_truth_line() -> None:
+    raw = nps([10, 9, 8, 3, 10, 10])
+    result = WeightedNPS(raw, 20.0, 5.0, 35.0, 60.0, 10, 6, 5.5, ["churned"])
+    fig = plot_nonresponse_correction(result, truth=10.0)
+    ax = fig.axes[0]
+    xs = sorted(float(container.lines[0].get_xdata()[0]) for container in ax.containers)
+    assert xs == pytest.approx(sorted([raw.score, 20.0]))
+    assert any(np.allclose(line.get_xdata(), [10.0, 10.0]) for line in ax.lines)
+    assert ax.get_xlabel().startswith("NPS (points")
