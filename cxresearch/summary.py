@@ -87,17 +87,76 @@ def kpi_tiles_html(suite: SuiteResults) -> str:
     return '<div style="display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px">' + "".join(tiles) + "</div>"
 
 
+#: How many of each notebook's findings (most important first) make the brief; the rest stay in the reports.
+HEADLINE_LIMITS: dict[str, int] = {
+    "01_data_audit": 1, "02_churn_drivers": 2, "03_customer_lifetime": 2, "04_loyalty_metrics": 2,
+    "05_retention_economics": 2,
+}
+
+
 def headlines(suite: SuiteResults) -> list[str]:
-    """The findings each notebook wrote, in section order, prefixed by the section title."""
+    """The leading findings of each notebook, in section order, prefixed by the section title."""
     lines = []
     for notebook, title in SECTIONS.items():
         res = suite.results.get(notebook)
         if res is None:
             lines.append(f"{title}: no results (the analysis did not complete in this run).")
             continue
-        lines.extend(f"{title}: {finding}" for finding in res.findings)
-        lines.extend(f"{title}: not estimated: {s['analysis']} ({s['reason']})" for s in res.skipped)
+        lines.extend(f"{title}: {finding}" for finding in res.findings[: HEADLINE_LIMITS[notebook]])
     return lines
+
+
+def not_estimated(suite: SuiteResults) -> list[str]:
+    """One line per analysis the data could not support, with the reason."""
+    return [
+        f"{SECTIONS[notebook]}: {s['analysis']} ({s['reason']})"
+        for notebook, res in suite.results.items() for s in res.skipped
+    ]
+
+
+_VERDICT_COLOURS = {
+    "supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#9a6700", "cannot test": "#6e7781",
+}
+
+
+def evidence_html(suite: SuiteResults) -> str:
+    """The CX-claims evidence table (claim, estimate with 95% CI, verdict, note) as escaped HTML."""
+    table = suite.table("04_loyalty_metrics", "evidence")
+    if table is None or table.empty:
+        return "<p>The claims could not be tested in this run.</p>"
+    head = "<tr><th>Claim</th><th>Estimate (95% CI)</th><th>Verdict</th><th>Note</th></tr>"
+    rows = []
+    for row in table.itertuples():
+        if pd.notna(row.estimate):
+            ci = f" ({row.ci_low:,.2f} to {row.ci_high:,.2f})" if pd.notna(row.ci_low) else ""
+            estimate = f"{row.estimate:,.2f}{ci} {row.unit}"
+        else:
+            estimate = "–"
+        colour = _VERDICT_COLOURS.get(row.verdict, "#57606a")
+        rows.append(
+            f"<tr><td>{html.escape(str(row.claim))}</td><td>{html.escape(estimate)}</td>"
+            f'<td style="color:{colour};font-weight:600">{html.escape(str(row.verdict))}</td>'
+            f"<td>{html.escape(str(row.note or ''))}</td></tr>"
+        )
+    return _table(head, rows)
+
+
+def retention_verdict(suite: SuiteResults) -> str:
+    """Plain-words verdict on retention vs acquisition spend, with its uncertainty, or why there is none."""
+    ratio = suite.estimate("05_retention_economics", "acquisition_to_retention_cost_ratio")
+    p_win = suite.estimate("05_retention_economics", "p_retention_beats_acquisition")
+    if ratio is None:
+        return "Retention vs acquisition could not be assessed in this run."
+    text = (
+        f"Acquiring a customer costs {ratio.format(1)} times what it costs to keep one at risk "
+        f"(the often-quoted figure is 7)."
+    )
+    if p_win is not None:
+        text += (
+            f" Across the plausible range of the inputs, retention spend buys more lifetime value than acquisition "
+            f"spend in {p_win.format(0)} of scenarios."
+        )
+    return text
 
 
 def bullets_html(lines: list[str]) -> str:
@@ -167,4 +226,14 @@ def changes_html(changes: pd.DataFrame) -> str:
             f"<tr><td>{html.escape(row.figure)}</td><td>{row.previous:,.1f}</td><td>{row.current:,.1f}</td>"
             f"<td>{row.direction} {row.change:+,.1f} {html.escape(row.unit)}</td><td>{verdict}</td></tr>"
         )
-    return f'<table style="border-collapse:collapse">{head}{"".join(body)}</table>'
+    return _table(head, body)
+
+
+_CELL = "text-align:left;vertical-align:top;padding:4px 10px;border-bottom:1px solid #d0d7de"
+
+
+def _table(head: str, rows: list[str]) -> str:
+    """A left-aligned, ruled HTML table (inline styles, so the page needs no stylesheet)."""
+    body = (head + "".join(rows)).replace("<th>", f'<th style="{_CELL}">').replace("<td>", f'<td style="{_CELL}">')
+    body = body.replace('<td style="color:', f'<td style="{_CELL};color:')
+    return f'<table style="border-collapse:collapse;font-size:14px;margin:8px 0">{body}</table>'

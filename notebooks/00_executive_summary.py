@@ -36,9 +36,12 @@ from cxresearch.summary import (
     bullets_html,
     changes_html,
     compare_runs,
+    evidence_html,
     headlines,
     kpi_tiles_html,
     load_suite_results,
+    not_estimated,
+    retention_verdict,
 )
 
 set_theme()
@@ -59,6 +62,21 @@ display(HTML(kpi_tiles_html(suite)))
 display(HTML(bullets_html(headlines(suite))))
 
 # %% [markdown]
+# ## Is retention cheaper than acquisition?
+
+# %% tags=["remove-input"]
+nbtools.say("**{}**", retention_verdict(suite))
+
+# %% [markdown]
+# ## What CX writing claims, tested on our customers
+# Each claim gets a verdict by a rule fixed before looking: *supported* when the 95% confidence interval excludes
+# "no effect" in the claimed direction, *not supported* when it points the other way or the effect is negligible,
+# *inconclusive* otherwise, *cannot test* when the data lacks what the claim needs.
+
+# %% tags=["remove-input"]
+display(HTML(evidence_html(suite)))
+
+# %% [markdown]
 # ## The pictures behind it
 
 # %% tags=["remove-input"]
@@ -73,6 +91,10 @@ for fig in figures:
         nbtools.show(fig)
 if suite.missing:
     nbtools.say("Not available in this run: {}.", ", ".join(suite.missing))
+gaps = not_estimated(suite)
+if gaps:
+    nbtools.say("**What this data could not tell us.**")
+    display(HTML(bullets_html(gaps)))
 
 # %% [markdown]
 # ## What changed since the last run

@@ -25,7 +25,7 @@ def plot_churn_by_nps_group(
         return None
     return plot_churn_by_level(
         table.set_index(table.columns[0]), window_months=window_months,
-        title="Detractors leave more often: churn by latest NPS group",
+        title="Churn by latest NPS group",
     )
 
 

@@ -1,0 +1,61 @@
+"""Executive-summary building blocks: run comparison, evidence table, cell-size suppression, escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxresearch.results import Estimate, Results
+from cxresearch.summary import (
+    compare_runs,
+    evidence_html,
+    headlines,
+    load_suite_results,
+    retention_verdict,
+)
+
+
+def _write(directory: Path, notebook: str, estimates: dict[str, Estimate], **tables: pd.DataFrame) -> None:
+    res = Results(notebook=notebook, parameters={}, data_fingerprint="x", estimates=estimates,
+                  findings=[f"finding {i}" for i in range(5)])
+    for key, df in tables.items():
+        res.add_table(key, df)
+    res.write(directory)
+
+
+def test_compare_runs_flags_only_changes_beyond_uncertainty(tmp_path: Path) -> None:
+    before, now = tmp_path / "before", tmp_path / "now"
+    # se = (ci width) / 3.92 = 1 for each; change 5 -> z = 5 / sqrt(2) = 3.5 (real); change 1 -> z = 0.71 (noise)
+    _write(before, "02_churn_drivers", {"churn_rate_window": Estimate(10.0, "%", "churn", 10 - 1.96, 10 + 1.96)})
+    _write(now, "02_churn_drivers", {"churn_rate_window": Estimate(15.0, "%", "churn", 15 - 1.96, 15 + 1.96)})
+    _write(before, "04_loyalty_metrics", {"nps_score": Estimate(20.0, "points", "NPS", 20 - 1.96, 20 + 1.96)})
+    _write(now, "04_loyalty_metrics", {"nps_score": Estimate(19.0, "points", "NPS", 19 - 1.96, 19 + 1.96)})
+    table = compare_runs(load_suite_results(now), load_suite_results(before)).set_index("figure")
+    assert table.loc["churn", "change"] == pytest.approx(5.0) and table.loc["churn", "direction"] == "▲"
+    assert bool(table.loc["churn", "beyond_uncertainty"])
+    assert not table.loc["NPS", "beyond_uncertainty"] and table.loc["NPS", "direction"] == "▼"
+
+
+def test_evidence_table_is_escaped_and_headlines_are_capped(tmp_path: Path) -> None:
+    evidence = pd.DataFrame([{
+        "id": "1", "claim": "<script>alert(1)</script> satisfied stay", "test": "t", "estimate": 0.9,
+        "ci_low": 0.8, "ci_high": 0.95, "unit": "odds ratio", "verdict": "supported", "rule": "r", "n": 10,
+        "note": "",
+    }])
+    _write(tmp_path, "04_loyalty_metrics", {}, evidence=evidence)
+    suite = load_suite_results(tmp_path)
+    html = evidence_html(suite)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "0.90 (0.80 to 0.95) odds ratio" in html
+    lines = headlines(suite)
+    assert sum(line.startswith("Satisfaction, loyalty and effort:") for line in lines) == 2
+    assert "could not be assessed" in retention_verdict(suite)
+
+
+def test_cell_size_suppression(tmp_path: Path) -> None:
+    table = pd.DataFrame({"group": ["a", "b"], "clv": [1.0, 2.0], "ci_low": [0.5, 1.5], "ci_high": [1.5, 2.5],
+                          "n": [9, 500]})
+    _write(tmp_path, "05_retention_economics", {}, clv_by_contract=table)
+    suite = load_suite_results(tmp_path)
+    assert suite.table("05_retention_economics", "clv_by_contract", min_cell_size=10)["group"].tolist() == ["b"]
