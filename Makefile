@@ -34,4 +34,4 @@ clean:  ## remove generated data and reports (keeps .venv)
 	rm -rf data/demo reports/2* reports/latest reports/.tmp-*
 
 notebooks: $(STAMP)  ## regenerate the .ipynb files from their paired .py sources (outputs stay out of git)
-	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update-metadata '{"jupytext": null}' "$$f" -o "$${f%.py}.ipynb" -q; done
+	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update --update-metadata '{"jupytext": null}' "$$f" -o "$${f%.py}.ipynb" -q; done
