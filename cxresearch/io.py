@@ -61,9 +61,16 @@ def load_source(source: str | Path) -> CXData:
     typed, parse_problems, unparsed = parse_tables(frames)
     problems += parse_problems
     observed_until = dataset.pop("observed_until", None)
+    until_label = None
     if observed_until is None:
         observed_until = _latest_date(typed)
-    problems += check_tables(typed, observed_until, unparsed)
+        # Without a stated end of observation the latest date is the end, so one mistyped 2099 would silently
+        # stretch every active customer's lifetime: dates after today are refused instead.
+        today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+        if observed_until is not None and observed_until >= today + pd.Timedelta(days=1):
+            observed_until = today
+            until_label = f"today, {today.date()}; set observed_until in {DATASET_FILE} if intended"
+    problems += check_tables(typed, observed_until, unparsed, until_label=until_label)
     if transactions is not None:
         transactions, tx_problems = check_transactions(transactions, typed["customers"])
         problems += tx_problems
@@ -162,7 +169,7 @@ def _read_optional_table(
     directory: Path, table: str, files: dict[str, bytes], problems: list[Problem]
 ) -> pd.DataFrame | None:
     """An optional table (e.g. transactions) when a file for it exists, else None."""
-    if not any((directory / f"{table}.{fmt}").is_file() for fmt in FORMATS):
+    if not any(_present(directory / f"{table}.{fmt}") for fmt in FORMATS):
         return None
     return _read_table(directory, table, files, problems)
 
@@ -171,7 +178,7 @@ def _read_table(
     directory: Path, table: str, files: dict[str, bytes], problems: list[Problem]
 ) -> pd.DataFrame | None:
     """One table's file as a DataFrame (canonical columns as read, not yet typed), or None with a problem."""
-    found = [directory / f"{table}.{fmt}" for fmt in FORMATS if (directory / f"{table}.{fmt}").is_file()]
+    found = [directory / f"{table}.{fmt}" for fmt in FORMATS if _present(directory / f"{table}.{fmt}")]
     if not found:
         problems.append(
             Problem(table, None, 0, [], f"table missing: no {table}.csv or {table}.parquet in {directory}")
@@ -183,6 +190,11 @@ def _read_table(
         )
         return None
     path = found[0]
+    if not path.is_file():
+        problems.append(
+            Problem(table, None, 0, [], f"{path.name} is not a regular file (a directory or a broken link)")
+        )
+        return None
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -207,8 +219,7 @@ def _read_table(
 
 def _parse_csv(raw: bytes, table: str) -> tuple[pd.DataFrame | None, str]:
     """A CSV file's bytes as a DataFrame with canonical columns read as text, or (None, why not)."""
-    if raw.startswith(_UTF8_BOM):
-        raw = raw[len(_UTF8_BOM) :]
+    raw = raw.removeprefix(_UTF8_BOM)
     # UTF-16 text is mostly valid UTF-8 byte by byte (ASCII plus NULs), so NULs are checked explicitly.
     if b"\x00" in raw:
         return None, "not UTF-8 text (it contains NUL bytes, e.g. UTF-16); save it as UTF-8"
@@ -233,7 +244,13 @@ def _parse_csv(raw: bytes, table: str) -> tuple[pd.DataFrame | None, str]:
             ),
         )
     except (pa.ArrowException, ValueError) as err:
-        return None, f"not a readable CSV file ({_first_line(err)})"
+        return None, f"not a readable CSV file ({_csv_row(raw, str(err))}{_first_line(err)})"
+    if arrow.num_columns == 1:
+        header = arrow.column_names[0]
+        for name, sep in (("semicolons", ";"), ("tabs", "\t"), ("pipes", "|")):
+            if sep in header:
+                shown = header if len(header) <= 60 else header[:57] + "..."
+                return None, f"one column {shown!r}: fields separated by {name}; use commas"
     return _to_pandas(arrow)
 
 
@@ -259,6 +276,26 @@ def _to_pandas(arrow: pa.Table) -> tuple[pd.DataFrame | None, str]:
     # A frame written with e.g. customer_id as its index keeps it in the pandas metadata: make it a column.
     named = [level for level in df.index.names if level is not None]
     return (df.reset_index(level=named) if named else df), ""
+
+
+def _csv_row(raw: bytes, error: str) -> str:
+    """`row N: ` for the data row a pyarrow CSV error quotes (`Expected 4 columns, got 5: <row>`), else ''."""
+    _, sep, quoted = error.partition(" columns, got ")
+    _, sep2, row_text = quoted.partition(": ")
+    if not (sep and sep2 and row_text.strip()):
+        return ""
+    wanted = row_text.splitlines()[0].encode("utf-8", "replace")
+    lines = [line.rstrip(b"\r") for line in raw.split(b"\n")]
+    # The header is line 0, so a line's index is its data row number; an exact match beats a prefix.
+    exact = [n for n, line in enumerate(lines) if n and line == wanted]
+    prefix = [n for n, line in enumerate(lines) if n and line.startswith(wanted)]
+    found = exact or prefix
+    return f"row {found[0]}: " if found else ""
+
+
+def _present(path: Path) -> bool:
+    """Whether anything (file, directory, link, even a broken one) exists at `path`."""
+    return path.is_symlink() or path.exists()
 
 
 def _latest_date(frames: dict[str, pd.DataFrame | None]) -> pd.Timestamp | None:

@@ -6,6 +6,8 @@ numbers); nothing is fixed or dropped silently. Row numbers count data rows from
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +36,9 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 #: How many example ids or row numbers a problem names.
 N_EXAMPLES = 3
+
+#: Longest id accepted (characters); longer ones are broken exports (e.g. an unclosed quote swallowing rows).
+MAX_ID_LENGTH = 256
 
 _BOOL_WORDS = {
     "true": True,
@@ -144,6 +149,13 @@ def parse_tables(
                             quote=True,
                         )
                     )
+                long = (values.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy(dtype=bool)
+                if long.any():
+                    problems.append(
+                        _row_problem(
+                            df, table, name, long, f"id longer than {MAX_ID_LENGTH} characters", quote=True
+                        )
+                    )
         typed[table] = pd.DataFrame(out, index=df.index)
     return typed, problems, unparsed
 
@@ -152,13 +164,16 @@ def check_tables(
     frames: dict[str, pd.DataFrame | None],
     observed_until: pd.Timestamp | None,
     unparsed: Unparsed | None = None,
+    *,
+    until_label: str | None = None,
 ) -> list[Problem]:
-    """Per-table checks (pandera) and relational checks (pandas) on tables already through `parse_tables`."""
+    """Per-table checks (pandera) and relational checks (pandas) on tables already through `parse_tables`;
+    `until_label` says what `observed_until` is in messages about later dates (default: its date)."""
     problems: list[Problem] = []
     for table, df in frames.items():
         if df is not None:
             problems += _pandera_problems(table, df, unparsed or {})
-    return problems + _relational_problems(frames, observed_until)
+    return problems + _relational_problems(frames, observed_until, until_label)
 
 
 # --- parsing -------------------------------------------------------------------------------------------
@@ -167,9 +182,17 @@ def check_tables(
 def _parse_column(s: pd.Series, logical: str) -> tuple[pd.Series, np.ndarray, str]:
     """(typed values, mask of non-null values that did not parse, what was expected) for one column."""
     parser = _PARSERS[logical]
-    values, expected = parser(s)
+    scalars = s
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        # Only text, numbers, booleans and dates are values: bytes, lists or dicts (e.g. from Parquet) are
+        # not, and are reported as unparseable rather than handed to parsers that raise on them.
+        scalars = s.map(lambda v: v if isinstance(v, _SCALARS) else None, na_action="ignore")
+    values, expected = parser(scalars)
     bad = (s.notna() & values.isna()).to_numpy()
     return values, bad, expected
+
+
+_SCALARS = (str, int, float, bool, decimal.Decimal, dt.date, np.generic)
 
 
 def _parse_str(s: pd.Series) -> tuple[pd.Series, str]:
@@ -423,7 +446,7 @@ def check_transactions(
 
 
 def _relational_problems(
-    frames: dict[str, pd.DataFrame | None], observed_until: pd.Timestamp | None
+    frames: dict[str, pd.DataFrame | None], observed_until: pd.Timestamp | None, until_label: str | None = None
 ) -> list[Problem]:
     """Events for unknown customers or outside a customer's lifetime (same day allowed); future dates."""
     problems: list[Problem] = []
@@ -471,7 +494,8 @@ def _relational_problems(
                                 table,
                                 column,
                                 future,
-                                f"date after the end of observation ({pd.Timestamp(observed_until).date()})",
+                                "date after the end of observation "
+                                f"({until_label or pd.Timestamp(observed_until).date()})",
                             )
                         )
     return problems
@@ -493,7 +517,11 @@ def _row_problem(
     ids = df["customer_id"].to_numpy()[positions] if "customer_id" in df.columns else [None] * len(positions)
     examples: list[str] = []
     for position, cid in zip(positions, ids, strict=True):
-        label = (_quote(cid) if quote else str(cid)) if isinstance(cid, str) else f"row {position + 1}"
+        # Long ids are shortened so a problem stays one readable line.
+        if isinstance(cid, str):
+            label = _quote(cid) if quote or len(cid) > 40 else cid
+        else:
+            label = f"row {position + 1}"
         if label not in examples:
             examples.append(label)
         if len(examples) == N_EXAMPLES:
