@@ -240,7 +240,9 @@ def _parse_float(s: pd.Series) -> tuple[pd.Series, str]:
 def _parse_int(s: pd.Series) -> tuple[pd.Series, str]:
     """Whole numbers as int64 (Int64 when some are missing); 7.0 is accepted as 7, 7.5 is not."""
     numbers, _ = _parse_float(s)
-    whole = numbers.where(np.isfinite(numbers) & (numbers == np.round(numbers))).astype("Int64")
+    # Beyond 2**53 a float no longer holds every whole number, and near 2**63 it would not fit int64.
+    exact = np.isfinite(numbers) & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)
+    whole = numbers.where(exact).astype("Int64")
     return (whole.astype("int64") if whole.notna().all() else whole), "not a whole number"
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
+
+from cxresearch.survival import Z95
 
 
 def fit_log_params(
@@ -50,3 +53,25 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-4) -
                 f(x + e_i + e_j) - f(x + e_i - e_j) - f(x - e_i + e_j) + f(x - e_i - e_j)
             ) / (4 * h * h)
     return out
+
+
+def log_wald_interval(value: float, variance: float) -> tuple[float, float]:
+    """95% interval for a positive parameter from a Wald interval on its log (delta method)."""
+    if not np.isfinite(variance) or variance <= 0:
+        return float("nan"), float("nan")
+    se_log = np.sqrt(variance) / value
+    return float(value * np.exp(-Z95 * se_log)), float(value * np.exp(Z95 * se_log))
+
+
+def parameter_table(
+    names: tuple[str, ...], values: tuple[float, ...], covariance: np.ndarray, log_likelihood: float
+) -> pd.DataFrame:
+    """Estimates with standard errors and 95% log-scale Wald CIs, indexed by parameter; the LL in attrs."""
+    rows = []
+    for i, (name, value) in enumerate(zip(names, values, strict=True)):
+        lo, hi = log_wald_interval(value, covariance[i, i])
+        rows.append({"parameter": name, "estimate": value, "se": float(np.sqrt(covariance[i, i])),
+                     "ci_low": lo, "ci_high": hi})
+    table = pd.DataFrame(rows).set_index("parameter")
+    table.attrs["log_likelihood"] = log_likelihood
+    return table

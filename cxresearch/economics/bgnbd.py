@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params
-from cxresearch.economics.sbg import _log_wald
+from cxresearch.economics._mle import fit_log_params, parameter_table
 from cxresearch.results import Estimate
 
 PARAMS = ("r", "alpha", "a", "b")
@@ -64,15 +63,7 @@ class BGNBDResult:
 
     def summary(self) -> pd.DataFrame:
         """r, alpha, a, b with standard errors and 95% CIs (log-scale Wald); the log-likelihood in attrs."""
-        rows = []
-        for i, name in enumerate(PARAMS):
-            value = self.params[name]
-            lo, hi = _log_wald(value, self.covariance[i, i])
-            rows.append({"parameter": name, "estimate": value, "se": float(np.sqrt(self.covariance[i, i])),
-                         "ci_low": lo, "ci_high": hi})
-        table = pd.DataFrame(rows).set_index("parameter")
-        table.attrs["log_likelihood"] = self.log_likelihood
-        return table
+        return parameter_table(PARAMS, tuple(self.params[n] for n in PARAMS), self.covariance, self.log_likelihood)
 
     def to_estimates(self, prefix: str = "bgnbd") -> dict[str, Estimate]:
         """The four parameters as estimates keyed `<prefix>_<name>`."""

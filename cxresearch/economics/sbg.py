@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params
+from cxresearch.economics._mle import fit_log_params, parameter_table
 from cxresearch.results import Estimate
-from cxresearch.survival import Z95
 
 
 @dataclass
@@ -105,15 +104,7 @@ class SBGResult:
 
     def summary(self) -> pd.DataFrame:
         """alpha and beta with standard errors and 95% CIs (log-scale Wald), plus the log-likelihood."""
-        rows = []
-        for i, name in enumerate(("alpha", "beta")):
-            value = (self.alpha, self.beta)[i]
-            lo, hi = _log_wald(value, self.covariance[i, i])
-            rows.append({"parameter": name, "estimate": value, "se": float(np.sqrt(self.covariance[i, i])),
-                         "ci_low": lo, "ci_high": hi})
-        table = pd.DataFrame(rows).set_index("parameter")
-        table.attrs["log_likelihood"] = self.log_likelihood
-        return table
+        return parameter_table(("alpha", "beta"), (self.alpha, self.beta), self.covariance, self.log_likelihood)
 
     def to_estimates(self, prefix: str = "sbg", discount_rate: float | None = None) -> dict[str, Estimate]:
         """alpha, beta, mean churn probability alpha / (alpha + beta), and DEL at `discount_rate` if given."""
@@ -218,10 +209,3 @@ def _as_cohorts(alive: Sequence[float] | Sequence[Sequence[float]]) -> list[np.n
         cohorts.append(a)
     return cohorts
 
-
-def _log_wald(value: float, variance: float) -> tuple[float, float]:
-    """95% interval for a positive parameter from a Wald interval on its log (delta method)."""
-    if not np.isfinite(variance) or variance <= 0:
-        return float("nan"), float("nan")
-    se_log = np.sqrt(variance) / value
-    return float(value * np.exp(-Z95 * se_log)), float(value * np.exp(Z95 * se_log))
