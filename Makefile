@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install report test test-all lab demo notebooks clean
+.PHONY: install report test test-all lab demo notebooks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(STAMP)  ## (re)generate the demo world in data/demo
 lab: $(STAMP)  ## JupyterLab on the project environment
 	$(BIN)/python -m ipykernel install --sys-prefix --name cxresearch --display-name "cxresearch (.venv)"
 	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)  ## benchmark scripts (figures, not tests): suite wall time, scale, features vs pandas
+	$(BIN)/python bench/suite_wall_time.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/features_vs_pandas.py
 
 clean:  ## remove generated data and reports (keeps .venv)
 	rm -rf data/demo reports/2* reports/latest reports/.tmp-*
