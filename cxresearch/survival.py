@@ -441,22 +441,7 @@ def fit_cox(
             notes.append(f"dropped {int(bad.sum())} customers with negative entry or no follow-up after entry")
             complete = complete[~bad]
 
-    design = complete[numeric].astype(float)
-    reference_levels: dict[str, str] = {}
-    for col in categorical:
-        values = complete[col].astype(str)
-        counts = values.value_counts()
-        # most common level as reference: the tightest comparisons and a level every reader recognises
-        reference = str(counts.index[0])
-        reference_levels[col] = reference
-        for level in sorted(counts.index[1:]):
-            design[f"{col}={level}"] = (values == level).astype(float)
-    constant = [c for c in design.columns if design[c].nunique() <= 1]
-    if constant:
-        notes.append(f"dropped constant columns {constant}")
-        design = design.drop(columns=constant)
-    if design.shape[1] == 0:
-        raise ValueError("no usable covariates left after dropping missing and constant columns")
+    design, reference_levels = covariate_design(complete, numeric, categorical, notes)
     design[duration] = complete[duration].astype(float)
     design[event] = complete[event].astype(bool)
     if entry:
@@ -486,6 +471,28 @@ def fit_cox(
         fitter=cph,
         data=design,
     )
+
+
+def covariate_design(
+    complete: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], notes: list[str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Numeric columns plus `col=level` dummies, constant columns dropped (noted); also each reference level."""
+    design = complete[list(numeric)].astype(float)
+    reference_levels: dict[str, str] = {}
+    for col in categorical:
+        values = complete[col].astype(str)
+        counts = values.value_counts()
+        # most common level as reference: the tightest comparisons and a level every reader recognises
+        reference_levels[col] = str(counts.index[0])
+        for level in sorted(counts.index[1:]):
+            design[f"{col}={level}"] = (values == level).astype(float)
+    constant = [c for c in design.columns if design[c].nunique() <= 1]
+    if constant:
+        notes.append(f"dropped constant columns {constant}")
+        design = design.drop(columns=constant)
+    if design.shape[1] == 0:
+        raise ValueError("no usable covariates left after dropping missing and constant columns")
+    return design, reference_levels
 
 
 def _fit_cph(

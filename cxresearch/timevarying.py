@@ -30,7 +30,7 @@ from scipy import stats
 
 from cxresearch.results import Estimate
 from cxresearch.schema import INCONSISTENCY_REASON, CXData
-from cxresearch.survival import NPS_GROUPS, Z95, _band
+from cxresearch.survival import NPS_GROUPS, Z95, _band, covariate_design
 
 #: Trailing-window drivers counted from the contacts table (count per customer in the window).
 COUNT_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")
@@ -367,18 +367,5 @@ def _design(
     if len(complete) < len(data):
         notes.append(f"complete-case analysis: dropped {len(data) - len(complete)} of {len(data)} person-months "
                      "with missing values")
-    design = complete[numeric].astype(float)
-    reference_levels: dict[str, str] = {}
-    for col in categorical:
-        values = complete[col].astype(str)
-        counts = values.value_counts()
-        reference_levels[col] = str(counts.index[0])
-        for level in sorted(counts.index[1:]):
-            design[f"{col}={level}"] = (values == level).astype(float)
-    constant = [c for c in design.columns if design[c].nunique() <= 1]
-    if constant:
-        notes.append(f"dropped constant columns {constant}")
-        design = design.drop(columns=constant)
-    if design.shape[1] == 0:
-        raise ValueError("no usable covariates left after dropping missing and constant columns")
+    design, reference_levels = covariate_design(complete, numeric, categorical, notes)
     return design, reference_levels, notes
