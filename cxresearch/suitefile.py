@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from cxresearch.errors import ProblemsError
 from cxresearch.parameters import ParameterError, coerce_parameters, declared_parameters
 from cxresearch.sources import resolve
 
@@ -46,12 +47,8 @@ _RESERVED = ("data_source", "results_dir", "previous_results_dir")
 _Report = Callable[[str, str], None]
 
 
-class SuiteFileError(ValueError):
+class SuiteFileError(ProblemsError):
     """A suite file that cannot run as written; one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
