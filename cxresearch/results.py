@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxresearch.sampling import Sample
+
 SCHEMA_VERSION = 1
 
 
@@ -48,6 +50,7 @@ class Results:
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    approximations: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, key: str, estimate: Estimate) -> Estimate:
         """Record an estimate under `key` and return it."""
@@ -62,6 +65,14 @@ class Results:
     def skip(self, analysis: str, reason: str) -> None:
         """Record that an analysis could not be run on this data, and why."""
         self.skipped.append({"analysis": analysis, "reason": reason})
+
+    def approximate(self, analysis: str, sample: Sample) -> None:
+        """Record that `analysis` rests on a random sample (nothing is recorded when nothing was left out)."""
+        if sample.sampled:
+            self.approximations.append(
+                {"analysis": analysis, "n_used": sample.n_used, "n_total": sample.n_total, "seed": sample.seed,
+                 "unit": sample.unit, "text": sample.describe(analysis)}
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary."""
