@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
 from cxresearch.schema import (
@@ -22,6 +24,7 @@ from cxresearch.schema import (
     REQUIRED_COLUMNS,
     SCORE_RANGES,
     TABLES,
+    TEXT_DTYPE,
     TRANSACTION_COLUMNS,
     column_types,
 )
@@ -196,21 +199,23 @@ _SCALARS = (str, int, float, bool, decimal.Decimal, dt.date, np.generic)
 
 
 def _parse_str(s: pd.Series) -> tuple[pd.Series, str]:
-    """Text as object str; integer codes (e.g. numeric ids from Parquet) become their decimal text."""
+    """Text as `TEXT_DTYPE`; integer codes (e.g. numeric ids from Parquet) become their decimal text."""
+    if s.dtype == TEXT_DTYPE:
+        return s, "expected text"
     if pd.api.types.is_integer_dtype(s.dtype):
-        return s.astype(str).where(s.notna(), None), "expected text"
+        return s.astype(str).where(s.notna(), None).astype(TEXT_DTYPE), "expected text"
     if pd.api.types.is_float_dtype(s.dtype):
         # Integer codes with gaps arrive as floats (12.0); fractional values are no codes.
         whole = s.where(np.isfinite(s) & (s == np.round(s))).astype("Int64")
-        return whole.astype(str).where(whole.notna(), None), "expected text or whole-number codes"
+        return whole.astype(str).where(whole.notna(), None).astype(TEXT_DTYPE), "expected text or whole-number codes"
     if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
-        values = s.astype(object)
-        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-            return values.where(values.notna(), None), "expected text"
+        if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            return s.astype(TEXT_DTYPE), "expected text"
         # Mixed objects (e.g. a DataFrame built by hand): only real strings count as text.
+        values = s.astype(object)
         is_text = values.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
-        return values.where(is_text, None), "expected text"
-    return pd.Series(None, index=s.index, dtype=object), f"expected text, not {s.dtype}"
+        return values.where(is_text, None).astype(TEXT_DTYPE), "expected text"
+    return pd.Series(np.nan, index=s.index, dtype=TEXT_DTYPE), f"expected text, not {s.dtype}"
 
 
 def _parse_datetime(s: pd.Series) -> tuple[pd.Series, str]:
@@ -455,30 +460,36 @@ def _relational_problems(
     customers = frames.get("customers")
     has = _has_columns
     if has(customers, "customer_id", "signup_date", "end_date"):
-        by_id = (
-            customers.dropna(subset=["customer_id"]).drop_duplicates("customer_id").set_index("customer_id")
-        )
-        signup_day = by_id["signup_date"].dt.normalize()
+        first = (customers["customer_id"].notna() & ~customers["customer_id"].duplicated()).to_numpy()
+        known = _arrow_text(customers["customer_id"][first])
+        signup_day = customers["signup_date"][first].dt.normalize().to_numpy()
         # An event on the end day is still within the lifetime: compare with the start of the next day.
-        after_end_day = by_id["end_date"].dt.normalize() + pd.Timedelta(days=1)
+        after_end_day = (customers["end_date"][first].dt.normalize() + pd.Timedelta(days=1)).to_numpy()
         for table in ("contacts", "surveys"):
             events = frames.get(table)
             if not has(events, "customer_id", "timestamp"):
                 continue
-            ids = events["customer_id"]
-            unknown = (ids.notna() & ~ids.isin(by_id.index)).to_numpy()
+            # Positions of each event's customer among the known ids (-1: unknown), by an Arrow hash join.
+            position = pc.fill_null(pc.index_in(_arrow_text(events["customer_id"]), value_set=known), -1)
+            position = position.to_numpy(zero_copy_only=False).astype(np.int64)
+            found = position >= 0
+            unknown = events["customer_id"].notna().to_numpy() & ~found
             if unknown.any():
                 problems.append(
                     _row_problem(events, table, "customer_id", unknown, "customer_id not in customers")
                 )
-            before = (events["timestamp"] < ids.map(signup_day)).to_numpy()
+            if not found.any():
+                continue
+            timestamp = events["timestamp"].to_numpy()
+            at = np.where(found, position, 0)
+            before = found & (timestamp < signup_day[at])
             if before.any():
                 problems.append(
                     _row_problem(
                         events, table, "timestamp", before, "event before the customer's signup_date"
                     )
                 )
-            after = (events["timestamp"] >= ids.map(after_end_day)).to_numpy()
+            after = found & (timestamp >= after_end_day[at])
             if after.any():
                 problems.append(
                     _row_problem(events, table, "timestamp", after, "event after the customer's end_date")
@@ -501,6 +512,12 @@ def _relational_problems(
                             )
                         )
     return problems
+
+
+def _arrow_text(s: pd.Series) -> pa_arrow.Array:
+    """A text column as one Arrow string array (no copy when it is already Arrow-backed)."""
+    array = pa_arrow.array(s.astype(TEXT_DTYPE), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa_arrow.ChunkedArray) else array
 
 
 def _has_columns(df: pd.DataFrame | None, *columns: str) -> bool:
