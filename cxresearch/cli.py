@@ -129,6 +129,7 @@ def run(
             wait=wait,
             notebooks=selected,
             suite=suite_name,
+            data=loaded,
         )
     except ParameterError as err:
         for problem in err.problems:

@@ -10,10 +10,15 @@ data supports (see `flat_snapshot`), and says what they mean in `attrs`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 
-from cxresearch.schema import FLAT_COLUMNS, INCONSISTENCY_REASON, SCORE_RANGES, SEGMENT_COLUMNS, CXData
+from cxresearch.schema import (
+    FLAT_COLUMNS, INCONSISTENCY_REASON, SCORE_RANGES, SEGMENT_COLUMNS, TEXT_DTYPE, CXData,
+)
+from cxresearch.shared_tables import cached_frame, store_frame
 
 #: Average days per month, used to express durations in months.
 DAYS_PER_MONTH = 30.4375
@@ -48,8 +53,23 @@ def snapshot(
             f"{horizon_end.date()}, after the end of observation {data.observed_until.date()}; "
             f"choose an as_of on or before {default_as_of(data, horizon_months).date()}"
         )
-    window_start = as_of - pd.DateOffset(months=window_months)
+    cache = None
+    if data.feature_cache is not None:
+        cache = Path(data.feature_cache) / f"snapshot-{as_of:%Y%m%d}-w{window_months}-h{horizon_months}.parquet"
+        cached = cached_frame(cache)
+        if cached is not None:
+            return cached
+    out = _events_snapshot(data, as_of, window_months, horizon_months, horizon_end)
+    if cache is not None:
+        store_frame(out, cache)
+    return out
 
+
+def _events_snapshot(
+    data: CXData, as_of: pd.Timestamp, window_months: int, horizon_months: int, horizon_end: pd.Timestamp
+) -> pd.DataFrame:
+    """The snapshot of event data, computed with DuckDB (see `snapshot`)."""
+    window_start = as_of - pd.DateOffset(months=window_months)
     customers = data.customers
     segments = [c for c in (*SEGMENT_COLUMNS, "monthly_margin", "acquisition_cost", "n_referrals") if c in customers]
     contacts = _with_optional(data.contacts, {"reason": None, "resolved_first_contact": None})
@@ -72,6 +92,9 @@ def snapshot(
     finally:
         con.close()
 
+    for col in ("customer_id", *segments):
+        if out[col].dtype == object:
+            out[col] = out[col].astype(TEXT_DTYPE)
     for col in ("reactive_90d", "proactive_90d", "unresolved_90d", "inconsistency_90d"):
         out[col] = out[col].fillna(0).astype("int64")
     for col in ("active", "churned", "event"):

@@ -15,6 +15,7 @@ from cxresearch.io import load_source
 from cxresearch.plots import set_theme
 from cxresearch.results import Results
 from cxresearch.schema import CXData
+from cxresearch.shared_tables import load_shared
 
 
 @dataclass
@@ -31,10 +32,11 @@ class NotebookContext:
 
 
 def start(notebook: str, data_source: str, results_dir: str, parameters: dict[str, Any]) -> NotebookContext:
-    """Load and validate the data source, apply the house plot style and open `<results_dir>/<notebook>.json`."""
+    """Load and validate the data source (or, in a suite run, its copy validated once for all notebooks), apply
+    the house plot style and open `<results_dir>/<notebook>.json`."""
     set_theme()
     pd.set_option("display.precision", 3)
-    data = load_source(data_source)
+    data = load_shared(data_source) or load_source(data_source)
     results = Results(
         notebook=notebook,
         parameters={"data_source": data.name, **parameters},

@@ -47,6 +47,9 @@ from traitlets import default
 
 from cxresearch.parameters import coerce_parameters, declared_parameters
 from cxresearch.report_html import render_html, render_index
+from cxresearch.schema import CXData
+from cxresearch.shared_tables import ENV as SHARED_ENV
+from cxresearch.shared_tables import write_shared
 from cxresearch.sources import resolve as resolve_source
 
 #: Runs last, reads only the other notebooks' results files; rendered without code.
@@ -122,6 +125,7 @@ class _Task:
     cwd: Path
     parameters: dict[str, Any]
     executive: bool
+    shared_dir: Path | None = None
 
 
 class _ThisInterpreterKernel(AsyncKernelManager):
@@ -152,8 +156,13 @@ def run_suite(
     keep: int | None = None,
     wait: bool = False,
     suite: str = "",
+    data: CXData | None = None,
 ) -> SuiteRun:
     """Execute the notebooks (analyses in parallel, executive summary last), render and publish one run.
+
+    `data` is `data_source` already loaded and validated (e.g. by the CLI): it is then shared with every
+    notebook as Parquet in the run directory with its default feature snapshot, instead of each notebook
+    validating the source and building features again (see `shared_tables`).
 
     Overrides are checked against the notebooks' parameters cells before anything runs (`ParameterError`).
     One run at a time per `out_dir`: a second one waits when `wait`, else raises `SuiteBusyError`. After a
@@ -174,7 +183,7 @@ def run_suite(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(out_dir, wait, report), _sigterm_as_interrupt():
-        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report, suite)
+        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report, suite, data)
         if run.status == "ok":
             _point_latest(out_dir, run.run_id)
             if keep is not None:
@@ -185,7 +194,7 @@ def run_suite(
 
 def _run(
     data_source: str, out_dir: Path, notebooks_dir: Path, names: list[str], values: dict[str, Any], jobs: int,
-    data_fingerprint: str, report: Callable[[str], None], suite: str = "",
+    data_fingerprint: str, report: Callable[[str], None], suite: str = "", data: CXData | None = None,
 ) -> SuiteRun:
     """Execute, render and move one complete run into `out_dir/<run_id>`; nothing is left behind on failure."""
     started = datetime.now(timezone.utc)
@@ -201,9 +210,10 @@ def _run(
             # The executive summary compares its key figures with the last good run on the same data source.
             "previous_results_dir": _previous_results(out_dir, source),
         }
+        shared = _share(data, source, tmp_dir / "shared", values, report) if data is not None else None
         tasks = [
             _Task(name, notebooks_dir / f"{name}.ipynb", tmp_dir, notebooks_dir, injected,
-                  executive=name == EXECUTIVE_SUMMARY)
+                  executive=name == EXECUTIVE_SUMMARY, shared_dir=shared)
             for name in names
         ]
         report(f"run {run_id}: {len(tasks)} notebooks, {jobs} jobs, data {source}")
@@ -226,12 +236,31 @@ def _run(
         manifest = {key: value for key, value in run.to_dict().items() if key != "run_dir"}
         (tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         (tmp_dir / "index.html").write_text(render_index(run, EXECUTIVE_SUMMARY), encoding="utf-8")
+        # The validated copy duplicates the source; the feature tables stay for follow-up work (`load_run`).
+        shutil.rmtree(tmp_dir / "shared" / "data", ignore_errors=True)
         os.rename(tmp_dir, run_dir)
     except BaseException:
         # Interrupted or broken: leave nothing half-written behind.
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     return run
+
+
+def _share(
+    data: CXData, source: str, directory: Path, values: dict[str, Any], report: Callable[[str], None]
+) -> Path:
+    """Write the validated data and the default feature snapshot for the notebooks to share; return where."""
+    started = time.perf_counter()
+    snapshots = []
+    if data.shape == "events":
+        snapshots.append({
+            "as_of": values.get("as_of") or None,
+            "window_months": values.get("window_months", 3),
+            "horizon_months": values.get("horizon_months", 3),
+        })
+    write_shared(data, source, directory, snapshots)
+    report(f"shared tables: validated data and feature snapshot written once in {time.perf_counter() - started:.1f} s")
+    return directory
 
 
 class SuiteBusyError(RuntimeError):
@@ -394,6 +423,9 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         declared = papermill.inspect_notebook(str(task.source))
         # Only what the notebook declares: papermill would inject unknown names anyway (with a warning).
         passed = {name: value for name, value in task.parameters.items() if name in declared}
+        if task.shared_dir is not None:
+            # Kernels inherit the worker's environment; each worker serves one run only.
+            os.environ[SHARED_ENV] = str(task.shared_dir)
         with _stderr_to(task.run_dir / "logs" / f"{task.name}.log"):
             _papermill(task, output, passed)
     except PapermillExecutionError as err:
