@@ -281,7 +281,8 @@ def _to_pandas(arrow: pa.Table) -> tuple[pd.DataFrame | None, str]:
     if duplicated:
         return None, f"column names appear more than once: {', '.join(duplicated)}"
     try:
-        df = arrow.to_pandas(date_as_object=False, types_mapper=_text_as_arrow)
+        # self_destruct frees each Arrow column once converted, so the table is not held twice at peak.
+        df = arrow.to_pandas(date_as_object=False, types_mapper=_text_as_arrow, self_destruct=True)
     except (pa.ArrowException, ValueError, OverflowError) as err:
         return None, f"cannot be converted ({_first_line(err)})"
     # A frame written with e.g. customer_id as its index keeps it in the pandas metadata: make it a column.

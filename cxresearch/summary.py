@@ -114,6 +114,14 @@ def not_estimated(suite: SuiteResults) -> list[str]:
     ]
 
 
+def approximations(suite: SuiteResults) -> list[str]:
+    """One line per analysis that rests on a random sample of the customers, saying how large it was."""
+    return [
+        f"{SECTIONS.get(notebook, notebook)}: {a['text']}"
+        for notebook, res in suite.results.items() for a in res.approximations
+    ]
+
+
 _VERDICT_COLOURS = {
     "supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#9a6700", "cannot test": "#6e7781",
 }

@@ -244,6 +244,11 @@ def _parse_float(s: pd.Series) -> tuple[pd.Series, str]:
 
 def _parse_int(s: pd.Series) -> tuple[pd.Series, str]:
     """Whole numbers as int64 (Int64 when some are missing); 7.0 is accepted as 7, 7.5 is not."""
+    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        # Integers without gaps (e.g. from Parquet) need no float round trip, only the same range rule.
+        within = (s > -(2**53)) & (s < 2**53)
+        if within.all():
+            return s.astype("int64"), "not a whole number"
     numbers, _ = _parse_float(s)
     # Beyond 2**53 a float no longer holds every whole number, and near 2**63 it would not fit int64.
     exact = np.isfinite(numbers) & (numbers == np.round(numbers)) & (numbers.abs() < 2**53)

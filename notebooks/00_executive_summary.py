@@ -40,6 +40,7 @@ from cxresearch.summary import (
     headlines,
     kpi_tiles_html,
     load_suite_results,
+    approximations,
     not_estimated,
     retention_verdict,
 )
@@ -95,6 +96,11 @@ gaps = not_estimated(suite)
 if gaps:
     nbtools.say("**What this data could not tell us.**")
     display(HTML(bullets_html(gaps)))
+sampled = approximations(suite)
+if sampled:
+    nbtools.say("**Figures estimated on a sample.** The customer base is large, so these models were fitted on a "
+                "random sample of customers; their uncertainty ranges account for it.")
+    display(HTML(bullets_html(sampled)))
 
 # %% [markdown]
 # ## What changed since the last run

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from cxresearch.results import Estimate, Results
+from cxresearch.sampling import sample_customers
 from cxresearch.summary import (
+    approximations,
     compare_runs,
     evidence_html,
     headlines,
@@ -59,3 +61,13 @@ def test_cell_size_suppression(tmp_path: Path) -> None:
     _write(tmp_path, "05_retention_economics", {}, clv_by_contract=table)
     suite = load_suite_results(tmp_path)
     assert suite.table("05_retention_economics", "clv_by_contract", min_cell_size=10)["group"].tolist() == ["b"]
+
+
+def test_sampled_analyses_are_listed_with_their_sample_size(tmp_path: Path) -> None:
+    res = Results(notebook="03_customer_lifetime", parameters={}, data_fingerprint="x")
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(1000)]})
+    res.approximate("Time-varying Cox model", sample_customers(frame, 200, seed=0))
+    res.approximate("Kaplan-Meier curves", sample_customers(frame, None))
+    res.write(tmp_path)
+    (line,) = approximations(load_suite_results(tmp_path))
+    assert "Time-varying Cox model" in line and "200 of 1,000 customers" in line
