@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 
 from cxresearch.results import Estimate, Results, read_results
@@ -41,6 +40,8 @@ class RunRecord:
 
     def figures(self, notebook: str) -> list[bytes]:
         """The PNG images a notebook displayed, in order (show one with `IPython.display.Image(data=...)`)."""
+        import nbformat  # imported here: it costs seconds, and `import cxresearch` should not
+
         executed = nbformat.read(self.run_dir / "notebooks" / f"{notebook}.ipynb", as_version=4)
         return [
             base64.b64decode(output["data"]["image/png"])

@@ -10,13 +10,12 @@ import datetime as dt
 import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
-from pandera.errors import SchemaErrors
 
 from cxresearch.schema import (
     DIRECTIONS,
@@ -28,6 +27,9 @@ from cxresearch.schema import (
     TRANSACTION_COLUMNS,
     column_types,
 )
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 #: Columns holding identifiers: kept exactly as given, so surrounding whitespace is a problem, not trimmed.
 ID_COLUMNS: tuple[str, ...] = ("customer_id", "contact_id")
@@ -296,6 +298,10 @@ def _column_checks(table: str, df: pd.DataFrame) -> dict[str, list[pa.Check]]:
     pandera reshapes wide-check failures row by row, which takes minutes on 100k failing rows. Pandera hands
     column checks the non-null values only, hence the `.loc` alignment.
     """
+    # Imported here: pandera takes about a second to import, and a notebook reading its suite run's
+    # already-validated tables never validates.
+    import pandera.pandas as pa
+
     finite = pa.Check(_finite, error="not a finite number: {found}")
     non_negative = pa.Check(_non_negative, error="negative value: {found}")
     checks: dict[str, dict[str, list[pa.Check]]] = {
@@ -352,6 +358,9 @@ def _column_checks(table: str, df: pd.DataFrame) -> dict[str, list[pa.Check]]:
 
 def _pandera_problems(table: str, df: pd.DataFrame, unparsed: Unparsed) -> list[Problem]:
     """Required columns, nulls in required columns, duplicate customer ids and value checks, via pandera."""
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
     value_checks = _column_checks(table, df)
     columns = {
         name: pa.Column(
