@@ -14,6 +14,7 @@ import pandas as pd
 from cxresearch.io import load_source
 from cxresearch.plots import set_theme
 from cxresearch.results import Results
+from cxresearch.sampling import Sample
 from cxresearch.schema import CXData
 from cxresearch.shared_tables import load_shared
 
@@ -42,6 +43,13 @@ def start(notebook: str, data_source: str, results_dir: str, parameters: dict[st
         parameters={"data_source": data.name, **parameters},
         data_fingerprint=data.fingerprint,
     )
+    sample = data.metadata.get("customer_sample")
+    if sample:
+        # The whole source is a sample drawn where the events live (`portable_features.sample_source`).
+        results.approximate("Every figure", Sample(
+            data.customers, int(sample["customers_kept"]), int(sample["customers_total"]), seed=None,
+            unit="customers (chosen by a hash of the customer id)",
+        ))
     return NotebookContext(data=data, results=results, results_dir=Path(results_dir))
 
 

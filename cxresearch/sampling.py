@@ -21,7 +21,7 @@ class Sample:
     frame: pd.DataFrame
     n_used: int
     n_total: int
-    seed: int
+    seed: int | None  # None when not drawn by a random number generator (e.g. by a hash of the id)
     unit: str = "customers"
 
     @property
@@ -36,18 +36,23 @@ class Sample:
 
     def describe(self, analysis: str) -> str:
         """One plain-words sentence for reports, e.g. 'Cox model: a random 100,000 of 1,000,000 customers'."""
+        how = f"{self.fraction:.0%}, seed {self.seed}" if self.seed is not None else f"{self.fraction:.0%}"
         return (
             f"{analysis}: fitted on a simple random sample of {self.n_used:,} of {self.n_total:,} {self.unit} "
-            f"({self.fraction:.0%}, seed {self.seed}); confidence intervals reflect the sample size"
+            f"({how}); confidence intervals reflect the sample size"
         )
 
 
 def sample_customers(
     frame: pd.DataFrame, max_customers: int | None, seed: int = 0, id_column: str = "customer_id"
 ) -> Sample:
-    """All rows of at most `max_customers` randomly chosen customers (all of them when None or enough)."""
-    if max_customers is not None and max_customers < 1:
-        raise ValueError(f"max_customers must be at least 1 (or None for all), not {max_customers}")
+    """All rows of at most `max_customers` randomly chosen customers (all of them when None, 0 or enough).
+
+    0 means "no limit", the convention of the notebooks' integer parameters (papermill has no None for ints).
+    """
+    if max_customers is not None and max_customers < 0:
+        raise ValueError(f"max_customers must be at least 1 (or 0/None for all), not {max_customers}")
+    max_customers = max_customers or None
     if id_column in frame.columns:
         ids = frame[id_column].unique()
     else:

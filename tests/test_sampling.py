@@ -55,6 +55,21 @@ def test_recorded_sample_roundtrips_with_plain_words(tmp_path):
     assert "250 of 1,000 customers" in row["text"]
 
 
-def test_bad_max_customers_is_refused():
+def test_zero_means_everyone_and_negative_is_refused():
+    assert not sample_customers(_frame(), 0).sampled
     with pytest.raises(ValueError, match="at least 1"):
-        sample_customers(_frame(), 0)
+        sample_customers(_frame(), -1)
+
+
+def test_a_source_that_is_a_sample_says_so_in_every_notebook(tmp_path):
+    from cxresearch import nbtools
+    from cxresearch.io import load_source, write_source
+    from cxresearch.simulate import simulate, write_world
+
+    write_world(simulate(n_customers=300, months=12, seed=1), tmp_path / "w")
+    data = load_source(tmp_path / "w")
+    data.metadata["customer_sample"] = {"fraction": 0.01, "customers_total": 30_000, "customers_kept": 300}
+    ctx = nbtools.start("02_churn_drivers", str(write_source(data, tmp_path / "s")), str(tmp_path / "r"), {})
+    (row,) = ctx.results.approximations
+    assert (row["n_used"], row["n_total"]) == (300, 30_000)
+    assert "Every figure" in row["text"] and "300 of 30,000" in row["text"] and "seed" not in row["text"]
