@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxresearch.results import Estimate
+from cxresearch.results import Estimate, Results
 from cxresearch.schema import SCORE_RANGES, CXData
 
 
@@ -120,3 +120,29 @@ def score_distribution(data: CXData) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
+    """Write the audit's key figures to the results file: table sizes (`n_customers`, `n_contacts`,
+    `n_survey_responses`, counts), `monthly_churn_rate` (%), `pct_answered_<instrument>` (% of customers), the
+    survey-coverage and monthly-activity tables and a one-sentence finding; monthly churn is skipped, with the
+    reason, on flat data (no event dates)."""
+    results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
+    results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
+    results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
+    if data.has_timestamps:
+        results.add("monthly_churn_rate", result.monthly_churn)
+    else:
+        results.skip("monthly churn", "the data has no event dates (one row per customer)")
+    for row in result.survey_coverage.itertuples():
+        results.add(
+            f"pct_answered_{row.instrument}",
+            Estimate(row.pct_customers_answered, "%", f"customers who ever answered {row.instrument.upper()}"),
+        )
+    results.add_table("survey_coverage", result.survey_coverage)
+    results.add_table("monthly_activity", result.monthly.assign(month=result.monthly["month"].dt.strftime("%Y-%m")))
+    results.findings.append(
+        f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
+        f"average monthly churn {result.monthly_churn.format(2)}."
+        if data.has_timestamps else f"{len(data.customers):,} customers, one row each (no event dates)."
+    )

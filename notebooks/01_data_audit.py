@@ -23,9 +23,8 @@ seed = 0
 
 # %% tags=["remove-cell"]
 from cxresearch import nbtools
-from cxresearch.audit import audit
+from cxresearch.audit import audit, record_audit
 from cxresearch.plots.audit import plot_monthly_activity, plot_score_distribution
-from cxresearch.results import Estimate
 
 ctx = nbtools.start("01_data_audit", data_source, results_dir, {"as_of": as_of, "seed": seed})
 data, results = ctx.data, ctx.results
@@ -72,23 +71,5 @@ nbtools.table(result.survey_coverage, 1)
 nbtools.show(plot_score_distribution(result))
 
 # %% tags=["remove-cell"]
-results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
-results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
-results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
-if data.has_timestamps:
-    results.add("monthly_churn_rate", result.monthly_churn)
-else:
-    results.skip("monthly churn", "the data has no event dates (one row per customer)")
-for row in result.survey_coverage.itertuples():
-    results.add(
-        f"pct_answered_{row.instrument}",
-        Estimate(row.pct_customers_answered, "%", f"customers who ever answered {row.instrument.upper()}"),
-    )
-results.add_table("survey_coverage", result.survey_coverage)
-results.add_table("monthly_activity", result.monthly.assign(month=result.monthly["month"].dt.strftime("%Y-%m")))
-results.findings.append(
-    f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
-    f"average monthly churn {result.monthly_churn.format(2)}."
-    if data.has_timestamps else f"{len(data.customers):,} customers, one row each (no event dates)."
-)
+record_audit(results, data, result)
 ctx.finish()

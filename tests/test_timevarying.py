@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from cxresearch.lifetime_report import record_time_varying
 from cxresearch.recovery import recovery_table, true_hazard_ratios
+from cxresearch.results import Results
 from cxresearch.schema import CXData
 from cxresearch.simulate import simulate
 from cxresearch.timevarying import (
     CES_DRIVER,
     COUNT_DRIVERS,
+    TimeVaryingDrivers,
     can_build_person_months,
     fit_person_month_cloglog,
     fit_time_varying_cox,
+    fit_time_varying_drivers,
     person_months,
 )
 
@@ -116,3 +122,34 @@ def test_no_effect_world_gives_interval_around_one():
     tv = fit_time_varying_cox(pm, [*COUNT_DRIVERS, CES_DRIVER], ["contract", "plan"])
     row = tv.table.loc["proactive_90d"]
     assert row["hr_ci_low"] < 1.0 < row["hr_ci_high"]
+
+
+def test_person_months_of_chosen_customers_are_the_full_table_restricted_to_them(world):
+    data = world.to_cxdata()
+    full = person_months(data)
+    ids = data.customers["customer_id"].sample(400, random_state=1).tolist()
+    part = person_months(data, customer_ids=ids)
+    expected = full[full["customer_id"].isin(ids)].reset_index(drop=True)
+    # every column but the window CES, whose imputation cell means are those of the chosen customers' contacts
+    columns = [c for c in full.columns if c != CES_DRIVER]
+    pd.testing.assert_frame_equal(part[columns], expected[columns])
+    unlinked = dataclasses.replace(data, surveys=data.surveys.drop(columns="contact_id"))
+    answered_only = person_months(unlinked, customer_ids=ids)
+    assert answered_only.attrs["notes"][0].startswith("window CES: mean of the CES answers")
+
+
+def test_time_varying_drivers_on_a_random_sample_recover_the_truth_and_say_so(world):
+    data = world.to_cxdata()
+    tv = fit_time_varying_drivers(data, 3, max_customers=3000, seed=2)
+    assert (tv.sample.n_used, tv.sample.n_total) == (3000, len(data.customers))
+    assert tv.cox.n_customers <= 3000 and tv.cloglog.n_episodes == tv.cox.n_episodes
+    rec = recovery_table(tv.cox.recovery_estimates(), true_hazard_ratios(world.truth), "hazard_ratio")
+    assert rec["truth_in_ci"].sum() >= len(rec) - 1, rec
+    assert rec["same_direction"].all()
+    assert tv.notes()[-1] == tv.sample.describe(TimeVaryingDrivers.ANALYSIS)
+    assert list(tv.summary().columns)[-1] == "hr_cloglog" and set(tv.nps_summary().index) <= {
+        "nps_group=detractor", "nps_group=passive", "nps_group=promoter", "nps_group=no answer"}
+    results = Results(notebook="03", parameters={}, data_fingerprint="x")
+    record_time_varying(results, tv)
+    assert results.approximations[0]["n_used"] == 3000
+    assert results.estimates["tv_hr_proactive_90d"].n == tv.cox.n_customers

@@ -1,0 +1,309 @@
+"""The customer-lifetime report (notebook 03) as steps: which analyses the data supports, which customers each one
+uses, and what each writes to the results file.
+
+Exact and cheap analyses (Kaplan-Meier, log-rank, restricted mean lifetime) always use every customer. The model
+fits whose cost grows with the customer base (the landmark Cox model with its Schoenfeld check, the parametric AFT
+fits and the time-varying models) take at most `max_customers` customers drawn at random
+(`sampling.sample_customers`): their estimates stay unbiased, their intervals are those of the sample, and every
+sample is recorded with `Results.approximate` so the reports say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cxresearch.churn import FEATURE_LABELS
+from cxresearch.parametric import AFTComparison, fit_aft
+from cxresearch.results import Estimate, Results
+from cxresearch.sampling import Sample, sample_customers
+from cxresearch.schema import CXData
+from cxresearch.survival import (ALL, CoxResult, GroupComparison, KMResult, PHCheck, check_proportional_hazards,
+                                 compare_groups, landmark_cohort)
+from cxresearch.timevarying import TimeVaryingDrivers
+
+#: Horizons (months since signup) at which survival is reported.
+HORIZONS: tuple[int, ...] = (12, 24, 36)
+
+#: Experience groupings at the landmark: grouping -> (table it needs, instrument or column in that table).
+EXPERIENCE_GROUPINGS: dict[str, tuple[str, str]] = {
+    "nps_group": ("surveys", "nps"),
+    "effort_band": ("surveys", "ces"),
+    "unresolved_contact": ("contacts", "resolved_first_contact"),
+}
+
+#: Reference group of each grouping for the restricted-mean differences (the worst experience).
+REFERENCE_GROUPS: dict[str, str] = {"nps_group": "detractor", "effort_band": "high effort (5-7)",
+                                    "unresolved_contact": "yes"}
+
+#: Contact drivers of the landmark Cox model (counts in the window before the landmark).
+LANDMARK_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Experience groups at a landmark
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LandmarkComparisons:
+    """Customers active at `landmark`, compared by each experience grouping the data supports (months after it)."""
+
+    landmark: pd.Timestamp
+    cohort: pd.DataFrame | None  # `survival.landmark_cohort`, None when no grouping is possible
+    follow_months: float  # follow-up after the landmark used for the restricted means (months)
+    comparisons: dict[str, GroupComparison]
+    missing: dict[str, str] = field(default_factory=dict)  # grouping -> the table it would need
+
+    def summary(self) -> pd.DataFrame:
+        """Per grouping and group: n, churn events, median and restricted mean months after the landmark."""
+        if not self.comparisons:
+            return pd.DataFrame()
+        return pd.concat({g: c.summary() for g, c in self.comparisons.items()}, names=["grouping", "group"])
+
+
+def experience_available(data: CXData) -> dict[str, bool]:
+    """Which `EXPERIENCE_GROUPINGS` the data can form (surveys of that instrument, or the contacts column)."""
+    out = {}
+    for grouping, (table, need) in EXPERIENCE_GROUPINGS.items():
+        if table == "surveys":
+            out[grouping] = bool(not data.surveys.empty and (data.surveys["instrument"] == need).any())
+        else:
+            out[grouping] = bool(not data.contacts.empty and need in data.contacts)
+    return out
+
+
+def compare_at_landmark(data: CXData, months_before_end: int, window_months: int = 3) -> LandmarkComparisons:
+    """KM, log-rank and restricted mean lifetime by NPS group, effort band and unresolved contact, at a landmark
+    `months_before_end` months before the end of observation (all customers active then; exact, no sampling).
+
+    Groups are formed from what was known before the landmark and followed from it, which avoids immortal-time
+    bias (see `survival.landmark_cohort`); the restricted mean runs to the landmark's follow-up, at most
+    `months_before_end` months. Groupings the data cannot form, or with a single group, are listed in `missing`.
+    """
+    landmark = (data.observed_until - pd.DateOffset(months=months_before_end)).normalize()
+    available = experience_available(data)
+    cohort = landmark_cohort(data, landmark, window_months) if any(available.values()) else None
+    follow = 0.0 if cohort is None else min(months_before_end, round(float(cohort["residual_months"].max()), 1))
+    comparisons = {}
+    for grouping, ok in available.items():
+        if ok and cohort[grouping].nunique() > 1:
+            reference = REFERENCE_GROUPS[grouping] if REFERENCE_GROUPS[grouping] in set(cohort[grouping]) else None
+            comparisons[grouping] = compare_groups(cohort, grouping, follow, duration="residual_months",
+                                                   at_risk_step=3, reference=reference)
+    missing = {g: table for g, (table, _) in EXPERIENCE_GROUPINGS.items() if g not in comparisons}
+    return LandmarkComparisons(landmark, cohort, follow, comparisons, missing)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Landmark Cox model with the proportional-hazards check
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LandmarkCox:
+    """Cox model of churn after the landmark on the contact drivers before it, with its Schoenfeld check."""
+
+    check: PHCheck
+    sample: Sample  # cohort customers the model was fitted on (all, or a stated random sample)
+    landmark: pd.Timestamp
+
+    #: Name of the analysis in reports.
+    ANALYSIS = "landmark Cox model and proportional-hazards check"
+
+    @property
+    def model(self) -> CoxResult:
+        """The fitted Cox model."""
+        return self.check.model
+
+    def notes(self) -> list[str]:
+        """The sample the model rests on, when one was drawn."""
+        return [self.sample.describe(self.ANALYSIS)] if self.sample.sampled else []
+
+
+def fit_landmark_cox(
+    data: CXData, experience: LandmarkComparisons, max_customers: int | None = None, seed: int = 0
+) -> LandmarkCox | None:
+    """Cox model of months to churn after the landmark on `LANDMARK_DRIVERS`, tenure, contract and plan, with the
+    scaled-Schoenfeld test and its remedy (`survival.check_proportional_hazards`), on at most `max_customers`
+    randomly chosen cohort customers; None when the data has no contacts or no landmark cohort."""
+    if experience.cohort is None or data.contacts.empty:
+        return None
+    sample = sample_customers(experience.cohort, max_customers, seed)
+    categorical = [c for c in ("contract", "plan") if c in sample.frame]
+    check = check_proportional_hazards(sample.frame, [*LANDMARK_DRIVERS, "tenure_months"], categorical,
+                                       duration="residual_months")
+    return LandmarkCox(check, sample, experience.landmark)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parametric extrapolation
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LifetimeExtrapolation:
+    """AFT fits compared by AIC and the restricted mean lifetime within `horizon_months` they imply (months)."""
+
+    aft: AFTComparison
+    table: pd.DataFrame  # `AFTComparison.extrapolate` of the best model, one row per group
+    tails: dict[str, float]  # per distribution: restricted mean across groups (months), how much the tail depends
+    horizon_months: float
+    n_draws: int
+    seed: int
+    sample: Sample  # customers the models were fitted on (all, or a stated random sample)
+
+    #: Name of the analysis in reports.
+    ANALYSIS = "parametric lifetime models (AFT) and their extrapolation"
+
+    def to_estimates(self) -> dict[str, Estimate]:
+        """Extrapolated restricted mean lifetime per group under the best model (months, 95% interval)."""
+        return self.aft.to_estimates(self.horizon_months, n_draws=self.n_draws, seed=self.seed)
+
+    def tails_text(self) -> str:
+        """'weibull 40.1; lognormal 45.3; ...': mean months active within the horizon by distribution."""
+        return "; ".join(f"{m} {v:.1f}" for m, v in self.tails.items())
+
+    def finding(self) -> str:
+        """The extrapolated lifetimes in one plain-words sentence."""
+        return (
+            f"Extrapolated with the best-fitting {self.aft.best} model, customers stay on average "
+            + "; ".join(f"{r.group} {r.rmst:.1f} months" for r in self.table.itertuples())
+            + f" of the first {self.horizon_months:g} months (the tail depends on the model: "
+            + ", ".join(f"{m} {v:.1f}" for m, v in self.tails.items()) + ")."
+        )
+
+    def notes(self) -> list[str]:
+        """The sample the fits rest on, when one was drawn."""
+        return [self.sample.describe(self.ANALYSIS)] if self.sample.sampled else []
+
+
+def extrapolate_lifetime(
+    lt: pd.DataFrame,
+    group: str | None,
+    horizon_months: float,
+    n_draws: int = 200,
+    seed: int = 0,
+    max_customers: int | None = None,
+    entry: str | None = "entry_months",
+) -> LifetimeExtrapolation:
+    """Weibull, log-normal and log-logistic AFT fits (`parametric.fit_aft`, one scale per `group`) on at most
+    `max_customers` random customers of `lt` (`features.lifetimes`), extrapolated to `horizon_months`."""
+    sample = sample_customers(lt, max_customers, seed)
+    aft = fit_aft(sample.frame, group, entry=entry)
+    tails = {m: float(aft.extrapolate(horizon_months, model=m, n_draws=n_draws, seed=seed)["rmst"].mean())
+             for m in aft.comparison.index}
+    return LifetimeExtrapolation(
+        aft=aft, table=aft.extrapolate(horizon_months, n_draws=n_draws, seed=seed), tails=tails,
+        horizon_months=horizon_months, n_draws=n_draws, seed=seed, sample=sample,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# What each step writes to the results file
+# --------------------------------------------------------------------------------------------------------------
+
+
+def record_overall(results: Results, km: KMResult) -> None:
+    """Median lifetime (`median_lifetime_months`) and survival at `HORIZONS` of the whole base, with a finding."""
+    overall = km.to_estimates(HORIZONS)
+    results.add("median_lifetime_months", overall.pop(f"median_lifetime_{ALL}"))
+    results.estimates.update(overall)
+    results.warnings.extend(km.notes)
+    results.findings.append(
+        f"Half of new customers are gone after {results.estimates['median_lifetime_months'].format(1)}."
+    )
+
+
+def record_segments(results: Results, comparison: GroupComparison | None, segment: str) -> None:
+    """The segment comparison's estimates, tables (`km_by_<segment>`, ...), log-rank test and finding."""
+    if comparison is None:
+        results.skip(f"lifetime by {segment}", f"the data has no {segment} column")
+        return
+    results.estimates.update(comparison.km.to_estimates(HORIZONS))
+    results.add_table(f"km_by_{segment}", comparison.km.survival)
+    results.add_table(f"at_risk_by_{segment}", comparison.km.at_risk)
+    results.add_table(f"medians_by_{segment}", comparison.km.medians)
+    results.add_table(f"survival_at_by_{segment}", comparison.km.survival_at(HORIZONS))
+    results.add_table(f"rmst_by_{segment}", comparison.rmst)
+    results.add_table(f"pairwise_logrank_by_{segment}", comparison.pairwise)
+    if comparison.rmst_difference is not None:
+        results.add_table(f"rmst_difference_by_{segment}", comparison.rmst_difference)
+    results.extra["logrank"] = {"statistic": comparison.logrank.statistic, "dof": comparison.logrank.dof,
+                                "p_value": comparison.logrank.p_value}
+    results.findings.append(comparison.sentence())
+    results.warnings.extend(comparison.notes())
+
+
+def record_landmark_groups(results: Results, experience: LandmarkComparisons) -> None:
+    """Per experience grouping: tables, restricted-mean differences (`rmst_diff_<grouping>_<group>`), finding."""
+    for g, comparison in experience.comparisons.items():
+        results.add_table(f"km_by_{g}", comparison.km.survival)
+        results.add_table(f"at_risk_by_{g}", comparison.km.at_risk)
+        results.add_table(f"rmst_by_{g}", comparison.rmst)
+        results.add_table(f"pairwise_logrank_by_{g}", comparison.pairwise)
+        if comparison.rmst_difference is not None:
+            results.add_table(f"rmst_difference_by_{g}", comparison.rmst_difference)
+            for row in comparison.rmst_difference.itertuples():
+                results.add(f"rmst_diff_{g}_{row.group}", Estimate(
+                    row.difference, "months", f"Extra months active after the landmark: {row.group} vs {row.reference}",
+                    row.ci_low, row.ci_high,
+                    note=f"within {comparison.horizon_months:g} months of {experience.landmark.date()}"))
+        results.findings.append(f"From the landmark {experience.landmark.date()}: " + comparison.sentence())
+    for g, table in experience.missing.items():
+        results.skip(f"lifetime by {g}", f"the data has no {table} to form {g}")
+
+
+def record_landmark_cox(results: Results, landmark: LandmarkCox | None) -> None:
+    """Hazard ratios (`hr_<term>`), the PH check, significant drivers as findings, and the sample when drawn."""
+    if landmark is None:
+        results.skip("landmark Cox model", "the data has no contacts")
+        return
+    cox, check = landmark.model, landmark.check
+    for term in cox.summary().index:
+        results.add(f"hr_{term}", cox.hazard_ratio(term))
+    results.add_table("hazard_ratios", cox.summary())
+    results.add_table("ph_check", check.summary())
+    results.findings.extend(check.sentences())
+    results.findings.extend(
+        f"{FEATURE_LABELS[t]}: hazard ratio {r.hazard_ratio:.2f} (95% CI {r.hr_ci_low:.2f} to {r.hr_ci_high:.2f})."
+        for t, r in cox.summary().iterrows() if r.p_value < 0.05 and t in FEATURE_LABELS and t != "tenure_months"
+    )
+    results.warnings.extend(cox.notes)
+    results.approximate(landmark.ANALYSIS, landmark.sample)
+
+
+def record_extrapolation(results: Results, extrapolation: LifetimeExtrapolation) -> None:
+    """AIC comparison, extrapolated restricted means (`aft_rmst<horizon>_<group>`), finding, and the sample."""
+    results.add_table("aft_comparison", extrapolation.aft.summary())
+    results.add_table("aft_extrapolation", extrapolation.table)
+    results.estimates.update(extrapolation.to_estimates())
+    results.findings.append(extrapolation.finding())
+    results.approximate(extrapolation.ANALYSIS, extrapolation.sample)
+
+
+def record_time_varying(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
+    """Time-varying hazard ratios (`tv_hr_<term>`), their tables, findings on proactive and unresolved contacts,
+    and the sample when drawn; a skip with `why_not` when there is no model."""
+    if tv is None:
+        results.skip("time-varying Cox model", why_not)
+        return
+    results.estimates.update(tv.cox.to_estimates())
+    results.add_table("time_varying_hazard_ratios", tv.cox.summary())
+    results.add_table("time_varying_hazard_ratios_cloglog", tv.cloglog.summary())
+    results.add_table("time_varying_nps_group", tv.nps_summary())
+    results.findings.extend(
+        f"Month by month, {FEATURE_LABELS.get(t, t)} in the last {tv.window_months} months: hazard ratio "
+        f"{r.hazard_ratio:.2f} (95% CI {r.hr_ci_low:.2f} to {r.hr_ci_high:.2f}; time-varying Cox)."
+        for t, r in tv.cox.table.iterrows() if t in ("proactive_90d", "unresolved_90d")
+    )
+    results.approximate(tv.ANALYSIS, tv.sample)
+
+
+def record_recovery(results: Results, recovery: pd.DataFrame | None) -> None:
+    """The known-truth table (`recovery`), or a skip when the data has no truth."""
+    if recovery is None:
+        results.skip("known-truth check", "the data source has no truth.json (only the demo world does)")
+        return
+    results.add_table("recovery", recovery)

@@ -1,0 +1,77 @@
+"""Tests for cxresearch.audit: monthly activity and coverage counted by hand, and what the audit records."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from cxresearch.audit import audit, record_audit
+from cxresearch.results import Results
+from cxresearch.schema import CXData
+
+
+@pytest.fixture
+def tiny() -> CXData:
+    """Three customers over Jan-Mar 2024: A and C join on Jan 1 (new in January), A churns in February, B joins
+    in February, C stays throughout."""
+    customers = pd.DataFrame({
+        "customer_id": ["A", "B", "C"],
+        "signup_date": pd.to_datetime(["2024-01-01", "2024-02-10", "2024-01-01"]),
+        "end_date": pd.to_datetime(["2024-02-15", None, None]),
+        "monthly_margin": [10.0, 20.0, 30.0],
+    })
+    contacts = pd.DataFrame({
+        "customer_id": ["A", "C", "C"],
+        "timestamp": pd.to_datetime(["2024-01-05", "2024-01-07", "2024-03-01"]),
+        "channel": ["phone", "phone", "email"],
+        "direction": ["reactive", "reactive", "proactive"],
+    })
+    surveys = pd.DataFrame({
+        "customer_id": ["A", "C", "C"],
+        "timestamp": pd.to_datetime(["2024-01-05", "2024-01-07", "2024-03-01"]),
+        "instrument": ["nps", "nps", "ces"],
+        "score": [3, 9, 2],
+    })
+    return CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2024-04-01"))
+
+
+def _results() -> Results:
+    return Results(notebook="01_data_audit", parameters={}, data_fingerprint="x")
+
+
+def test_monthly_activity_and_coverage_match_a_hand_count(tiny: CXData) -> None:
+    result = audit(tiny)
+    # Jan: nobody active at its start (A and C are new), so no rate; Feb: A, C active, A churns, B new;
+    # Mar: B, C active. Pooled: 1 churn in 4 customer-months.
+    assert result.monthly["month"].dt.strftime("%Y-%m").tolist() == ["2024-02", "2024-03"]
+    assert result.monthly["active_start"].tolist() == [2, 2]
+    assert result.monthly["churned"].tolist() == [1, 0]
+    assert result.monthly_churn.value == pytest.approx(25.0)
+    coverage = result.survey_coverage.set_index("instrument")
+    assert coverage.loc["nps", "customers_answered"] == 2
+    assert coverage.loc["nps", "pct_customers_answered"] == pytest.approx(200 / 3)
+    assert coverage.loc["csat", "responses"] == 0
+
+
+def test_record_audit_writes_the_counts_coverage_and_a_finding(tiny: CXData) -> None:
+    results = _results()
+    record_audit(results, tiny, audit(tiny))
+    e = results.estimates
+    assert (e["n_customers"].value, e["n_contacts"].value, e["n_survey_responses"].value) == (3, 3, 3)
+    assert e["monthly_churn_rate"].value == pytest.approx(25.0)
+    assert e["pct_answered_ces"].value == pytest.approx(100 / 3) and e["pct_answered_csat"].value == 0
+    assert [row["month"] for row in results.tables["monthly_activity"]] == ["2024-02", "2024-03"]
+    assert results.findings[0].startswith("3 customers observed until 2024-04-01; average monthly churn 25.00% (")
+    assert results.skipped == []
+
+
+def test_flat_data_skips_monthly_churn_with_its_reason(tiny: CXData) -> None:
+    flat = dataclasses.replace(tiny, shape="flat")
+    results = _results()
+    record_audit(results, flat, audit(flat))
+    assert "monthly_churn_rate" not in results.estimates
+    assert results.skipped == [{"analysis": "monthly churn",
+                                "reason": "the data has no event dates (one row per customer)"}]
+    assert results.findings == ["3 customers, one row each (no event dates)."]

@@ -1,0 +1,135 @@
+"""The researcher's workflow: every notebook runs top to bottom with its default parameters, as JupyterLab runs it.
+
+Each committed notebook is executed with nbclient (no papermill, so no parameters are injected) from a copy of the
+notebooks directory, so its defaults (`data_source="../data/demo"`, `results_dir="results"`) resolve exactly as
+they do for a researcher who opens it in JupyterLab. The demo world is the repository's `data/demo` when present,
+otherwise simulated with the command line's demo settings into the temporary directory; nothing is written to
+the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from typer.testing import CliRunner
+
+from cxresearch.cli import DEMO_DIR, DEMO_SETTINGS, app
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SUMMARY = "00_executive_summary"
+#: The executive summary reads the others' results files, so it runs last.
+ORDER = [p.stem for p in NOTEBOOKS if p.stem != SUMMARY] + [SUMMARY]
+
+
+def _defaults(nb: nbformat.NotebookNode) -> dict:
+    """The values the notebook's `parameters` cell assigns."""
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
+    values: dict = {}
+    exec(cell.source, {}, values)  # noqa: S102 (the repository's own notebook)
+    return values
+
+
+def _demo_world(base: Path) -> Path:
+    """The demo world's `data` directory: the repository's when it exists, else a fresh one under `base`."""
+    repo_demo = ROOT / DEMO_DIR
+    if (repo_demo / "customers.parquet").is_file():
+        return repo_demo.parent
+    out = base / "simulated" / DEMO_DIR
+    result = CliRunner().invoke(app, [
+        "simulate", "--out", str(out), "--customers", str(DEMO_SETTINGS["n_customers"]),
+        "--months", str(DEMO_SETTINGS["months"]), "--seed", str(DEMO_SETTINGS["seed"]),
+    ])
+    assert result.exit_code == 0, result.output
+    return out.parent
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, nbformat.NotebookNode],
+                                                                  dict[str, str]]:
+    """Run every notebook with its defaults in a copy of `notebooks/` whose `../data` is the demo world's parent.
+
+    Returns the copied notebooks directory, the executed notebooks and the error (if any) of each by name.
+    """
+    base = tmp_path_factory.mktemp("workflow")
+    (base / "data").symlink_to(_demo_world(base), target_is_directory=True)
+    workdir = base / "notebooks"
+    workdir.mkdir()
+    for path in NOTEBOOKS:
+        shutil.copy(path, workdir / path.name)
+    done, errors = {}, {}
+    for name in ORDER:
+        nb = nbformat.read(workdir / f"{name}.ipynb", as_version=4)
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            errors[name] = str(err)[-3000:]
+        done[name] = nb
+    return workdir, done, errors
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_notebook_runs_top_to_bottom_with_its_defaults(executed, name: str) -> None:
+    _, _, errors = executed
+    assert name not in errors, f"{name} failed with its default parameters:\n{errors[name]}"
+
+
+@pytest.mark.parametrize("name", [n for n in ORDER if n != SUMMARY])
+def test_default_run_writes_results_with_the_default_parameters(executed, name: str) -> None:
+    workdir, done, errors = executed
+    if name in errors:
+        pytest.fail(f"{name} failed, so it wrote no results file")
+    path = workdir / "results" / f"{name}.json"
+    assert path.is_file(), f"{name} wrote no {path.relative_to(workdir)}"
+    results = json.loads(path.read_text())
+    assert results["notebook"] == name
+    defaults = _defaults(done[name])
+    recorded = results["parameters"]
+    # every parameter the notebook records is the default it declares (the data source is recorded by name)
+    for key, value in recorded.items():
+        if key in defaults and key != "data_source":
+            assert value == defaults[key], f"{name} recorded {key}={value!r}, its default is {defaults[key]!r}"
+    assert recorded["data_source"] == "demo"
+    assert results["estimates"], f"{name} recorded no estimates"
+    # a figure without a value (e.g. a median lifetime not reached) must say why
+    assert all(e["value"] is not None or e["note"] for e in results["estimates"].values())
+    assert results["findings"]
+    if name in ("01_data_audit", "03_customer_lifetime"):
+        # the demo world is small: with the defaults nothing is sampled, so the known-truth numbers are exact
+        assert results.get("approximations", []) == []
+
+
+def test_executive_summary_finds_every_analysis(executed) -> None:
+    _, done, errors = executed
+    if SUMMARY in errors:
+        pytest.fail(f"{SUMMARY} failed")
+    text = "\n".join(
+        str(out.get("text", "")) + str(out.get("data", {}).get("text/markdown", ""))
+        + str(out.get("data", {}).get("text/html", ""))
+        for cell in done[SUMMARY].cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+    )
+    assert "Not available in this run" not in text
+    # the median lifetime tile comes from 03's results file: the demo world's value, not "n/a"
+    lifetime = json.loads((executed[0] / "results" / "03_customer_lifetime.json").read_text())
+    median = lifetime["estimates"]["median_lifetime_months"]["value"]
+    assert f"{median:,.1f} months" in text
+
+
+def test_known_truth_is_recovered_with_the_defaults(executed) -> None:
+    workdir, _, errors = executed
+    if "03_customer_lifetime" in errors:
+        pytest.fail("03_customer_lifetime failed")
+    recovery = json.loads((workdir / "results" / "03_customer_lifetime.json").read_text())["tables"]["recovery"]
+    assert len(recovery) == 9
+    # 95% intervals: on the demo world all nine true hazard ratios are covered; allow one miss by chance
+    assert sum(row["truth_in_ci"] for row in recovery) >= 8
+    assert all(row["same_direction"] for row in recovery)
