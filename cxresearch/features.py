@@ -29,6 +29,29 @@ def default_as_of(data: CXData, horizon_months: int = 3) -> pd.Timestamp:
     return (data.observed_until - pd.DateOffset(months=horizon_months)).normalize()
 
 
+def snapshot_dates(
+    as_of: str | pd.Timestamp | None,
+    observed_until: str | pd.Timestamp,
+    window_months: int = 3,
+    horizon_months: int = 3,
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    """(as_of, window start, horizon end, end of observation) of a snapshot; as_of defaults to the latest date
+    with a fully observed prediction window, and one whose window is not fully observed is refused."""
+    until = pd.Timestamp(observed_until)
+    latest = (until - pd.DateOffset(months=horizon_months)).normalize()
+    as_of = latest if as_of in (None, "") else pd.Timestamp(as_of)
+    if as_of > until:
+        raise ValueError(f"as_of {as_of.date()} is after the end of observation {until.date()}")
+    horizon_end = as_of + pd.DateOffset(months=horizon_months)
+    if horizon_end > until:
+        raise ValueError(
+            f"the {horizon_months}-month prediction window after as_of {as_of.date()} ends "
+            f"{horizon_end.date()}, after the end of observation {until.date()}; "
+            f"choose an as_of on or before {latest.date()}"
+        )
+    return as_of, as_of - pd.DateOffset(months=window_months), horizon_end, until
+
+
 def snapshot(
     data: CXData,
     as_of: str | pd.Timestamp | None = None,
@@ -43,16 +66,7 @@ def snapshot(
     """
     if data.shape == "flat":
         return flat_snapshot(data, as_of)
-    as_of = default_as_of(data, horizon_months) if as_of in (None, "") else pd.Timestamp(as_of)
-    if as_of > data.observed_until:
-        raise ValueError(f"as_of {as_of.date()} is after the end of observation {data.observed_until.date()}")
-    horizon_end = as_of + pd.DateOffset(months=horizon_months)
-    if horizon_end > data.observed_until:
-        raise ValueError(
-            f"the {horizon_months}-month prediction window after as_of {as_of.date()} ends "
-            f"{horizon_end.date()}, after the end of observation {data.observed_until.date()}; "
-            f"choose an as_of on or before {default_as_of(data, horizon_months).date()}"
-        )
+    as_of, _, horizon_end, _ = snapshot_dates(as_of, data.observed_until, window_months, horizon_months)
     cache = None
     if data.feature_cache is not None:
         cache = Path(data.feature_cache) / f"snapshot-{as_of:%Y%m%d}-w{window_months}-h{horizon_months}.parquet"

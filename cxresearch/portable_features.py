@@ -20,7 +20,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from cxresearch.features import DAYS_PER_MONTH
+from cxresearch.features import DAYS_PER_MONTH, snapshot_dates
 from cxresearch.io import write_source
 from cxresearch.schema import INCONSISTENCY_REASON, SEGMENT_COLUMNS, CXData
 
@@ -50,7 +50,7 @@ def snapshot_expr(
     `window_months` calendar months before `as_of`); only the canonical columns are read, and contacts
     without `reason` or `resolved_first_contact` count as unknown, as in `features.snapshot`.
     """
-    as_of, window_start, horizon_end, until = _dates(as_of, observed_until, window_months, horizon_months)
+    as_of, window_start, horizon_end, until = snapshot_dates(as_of, observed_until, window_months, horizon_months)
     as_of_ts, start_ts, horizon_ts, until_ts = (ibis.timestamp(d.to_pydatetime()) for d in
                                                 (as_of, window_start, horizon_end, until))
     as_of_day, until_day = ibis.date(as_of.date()), ibis.date(until.date())
@@ -132,7 +132,7 @@ def snapshot_on(
         # Engines with zoned timestamps (BigQuery) return them zoned; the canonical model is naive UTC.
         out[col] = (stamps.dt.tz_convert("UTC").dt.tz_localize(None) if stamps.dt.tz else stamps).astype(
             "datetime64[ns]")
-    as_of, _, _, until = _dates(as_of, observed_until, window_months, horizon_months)
+    as_of, _, _, until = snapshot_dates(as_of, observed_until, window_months, horizon_months)
     out.attrs.update(
         as_of=as_of.isoformat(), window_months=window_months, horizon_months=horizon_months,
         observed_until=until.isoformat(), shape="events", notes=[],
@@ -199,25 +199,3 @@ def _tables(con: BaseBackend, tables: Mapping[str, ibis.Table | str] | None) -> 
     """The Ibis tables given, else `con`'s tables by those or canonical names."""
     given = dict(tables or {})
     return [con.table(t) if isinstance(t := given.get(name, name), str) else t for name in TABLES]
-
-
-def _dates(
-    as_of: str | pd.Timestamp | None,
-    observed_until: str | pd.Timestamp,
-    window_months: int,
-    horizon_months: int,
-) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]:
-    """as_of (default: latest with a fully observed horizon), window start, horizon end, observation end."""
-    until = pd.Timestamp(observed_until)
-    latest = (until - pd.DateOffset(months=horizon_months)).normalize()
-    as_of = latest if as_of in (None, "") else pd.Timestamp(as_of)
-    if as_of > until:
-        raise ValueError(f"as_of {as_of.date()} is after the end of observation {until.date()}")
-    horizon_end = as_of + pd.DateOffset(months=horizon_months)
-    if horizon_end > until:
-        raise ValueError(
-            f"the {horizon_months}-month prediction window after as_of {as_of.date()} ends "
-            f"{horizon_end.date()}, after the end of observation {until.date()}; "
-            f"choose an as_of on or before {latest.date()}"
-        )
-    return as_of, as_of - pd.DateOffset(months=window_months), horizon_end, until
