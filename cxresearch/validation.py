@@ -110,7 +110,7 @@ def parse_tables(
     where those values were.
 
     Dates become tz-naive datetime64[ns] (tz-aware values are converted to UTC first), floats float64, ints
-    int64 (nullable Int64 if an optional column has gaps), bools pandas `boolean`, text object str. Values
+    int64 (nullable Int64 if an optional column has gaps), bools pandas `boolean`, text `TEXT_DTYPE`. Values
     that do not parse become null. Unknown columns are kept as they are. The index is reset so that row N is
     index N - 1.
     """
@@ -128,41 +128,47 @@ def parse_tables(
                 Problem(table, str(name), 0, [], "column appears more than once (the first is used)")
             )
         df = df.loc[:, ~df.columns.duplicated()]
-        logical = column_types(table)
-        out = {}
-        for name in df.columns:
-            if name not in logical:
-                out[name] = df[name]
-                continue
-            values, bad, expected = _parse_column(df[name], logical[name])
-            out[name] = values
-            if bad.any():
-                unparsed[(table, name)] = bad
-                found = ", ".join(_quote(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
-                problems.append(_row_problem(df, table, name, bad, f"{expected}: {found}"))
-            if name in ID_COLUMNS and values.notna().any():
-                text = values.dropna()
-                padded = text.index[text.str.strip() != text]
-                if len(padded):
-                    problems.append(
-                        _row_problem(
-                            df,
-                            table,
-                            name,
-                            df.index.isin(padded),
-                            "leading or trailing whitespace in id (ids are kept exactly as given)",
-                            quote=True,
-                        )
-                    )
-                long = (values.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy(dtype=bool)
-                if long.any():
-                    problems.append(
-                        _row_problem(
-                            df, table, name, long, f"id longer than {MAX_ID_LENGTH} characters", quote=True
-                        )
-                    )
-        typed[table] = pd.DataFrame(out, index=df.index)
+        out, column_problems, bad_values = _parse_frame(df, table, column_types(table))
+        problems += column_problems
+        unparsed |= {(table, name): bad for name, bad in bad_values.items()}
+        typed[table] = out
     return typed, problems, unparsed
+
+
+def _parse_frame(
+    df: pd.DataFrame, table: str, logical: dict[str, str]
+) -> tuple[pd.DataFrame, list[Problem], dict[str, np.ndarray]]:
+    """`df` with its `logical` columns typed (others kept as they are), a problem per column with unparseable
+    values or malformed ids, and per column the mask of values that did not parse."""
+    out, problems, unparsed = {}, [], {}
+    for name in df.columns:
+        if name not in logical:
+            out[name] = df[name]
+            continue
+        values, bad, expected = _parse_column(df[name], logical[name])
+        out[name] = values
+        if bad.any():
+            unparsed[name] = bad
+            found = ", ".join(_quote(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
+            problems.append(_row_problem(df, table, name, bad, f"{expected}: {found}"))
+        if name in ID_COLUMNS and values.notna().any():
+            problems += _id_problems(df, table, name, values)
+    return pd.DataFrame(out, index=df.index), problems, unparsed
+
+
+def _id_problems(df: pd.DataFrame, table: str, name: str, values: pd.Series) -> list[Problem]:
+    """Ids with surrounding whitespace (kept exactly as given, so a problem) or longer than `MAX_ID_LENGTH`."""
+    problems = []
+    text = values.dropna()
+    padded = text.index[text.str.strip() != text]
+    if len(padded):
+        message = "leading or trailing whitespace in id (ids are kept exactly as given)"
+        problems.append(_row_problem(df, table, name, df.index.isin(padded), message, quote=True))
+    long = (values.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy(dtype=bool)
+    if long.any():
+        message = f"id longer than {MAX_ID_LENGTH} characters"
+        problems.append(_row_problem(df, table, name, long, message, quote=True))
+    return problems
 
 
 def check_tables(
@@ -437,17 +443,7 @@ def check_transactions(
     ]
     if problems:
         return None, problems
-    out = {}
-    for name in df.columns:
-        if name not in TRANSACTION_COLUMNS:
-            out[name] = df[name]
-            continue
-        values, bad, expected = _parse_column(df[name], TRANSACTION_COLUMNS[name])
-        out[name] = values
-        if bad.any():
-            found = ", ".join(_quote(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
-            problems.append(_row_problem(df, table, name, bad, f"{expected}: {found}"))
-    typed = pd.DataFrame(out, index=df.index)
+    typed, problems, _ = _parse_frame(df, table, TRANSACTION_COLUMNS)
     for name in ("customer_id", "timestamp", "amount"):
         missing = (df[name].isna()).to_numpy()
         if missing.any():
