@@ -57,19 +57,25 @@ similarly named constants (REACTIVE_*, FCR_*, CES_*, CSAT_*, NPS_*, REFERRAL_*).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from cxresearch.schema import INCONSISTENCY_REASON, CXData
+from cxresearch.schema import INCONSISTENCY_REASON, TEXT_DTYPE, CXData
 
 WINDOW_MONTHS = 3
 #: How far before `start` customers present at `start` may have signed up, in months.
 PRE_HISTORY_MONTHS = 36
 NS_PER_DAY = 86_400 * 10**9
 NS_PER_SECOND = 10**9
+#: Rows per Parquet row group written by `write_world` (readers such as DuckDB scan row groups in parallel).
+PARQUET_ROW_GROUP = 1_000_000
 
 # --- churn hazard (log hazard scale, per month) ---------------------------------------------------------
 #: Total log hazard ratio per unit of each trailing-window count (direct + through mood): the truth.
@@ -189,17 +195,23 @@ def simulate(
 
 
 def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet") -> Path:
-    """Write the three tables (parquet or csv), truth.json and dataset.json to `out_dir`; return `out_dir`."""
+    """Write the three tables (parquet or csv), truth.json and dataset.json to `out_dir`; return `out_dir`.
+
+    Parquet is written straight from the tables' Arrow buffers, zstd level 1: at 300k customers 42 MB in the
+    CPU time snappy needed for 79 MB, read as fast (measured for issue 9).
+    """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("customers", "contacts", "surveys"):
-        df: pd.DataFrame = getattr(world, name)
-        if fmt == "parquet":
-            df.to_parquet(out / f"{name}.parquet", index=False)
-        else:
-            df.to_csv(out / f"{name}.csv", index=False)
+    names = ("customers", "contacts", "surveys")
+    if fmt == "parquet":
+        # Arrow's writer releases the GIL: contacts on one core, customers and surveys on the other.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda name: _write_parquet(getattr(world, name), out / f"{name}.parquet"), names))
+    else:
+        for name in names:
+            getattr(world, name).to_csv(out / f"{name}.csv", index=False)
     (out / "truth.json").write_text(json.dumps(world.truth, indent=2) + "\n")
     dataset = {"name": "demo", "observed_until": world.observed_until.date().isoformat()}
     if world.observed_from is not None:
@@ -207,6 +219,14 @@ def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet"
     dataset.update(world.settings)
     (out / "dataset.json").write_text(json.dumps(dataset, indent=2) + "\n")
     return out
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """One table as Parquet, from its Arrow buffers (zstd level 1, `PARQUET_ROW_GROUP` rows per row group)."""
+    # Ids and event timestamps are (nearly) all distinct: dictionary encoding them only costs time.
+    dictionary = [c for c in df.columns if not (c.endswith("_id") or c == "timestamp")]
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression="zstd",
+                   compression_level=1, use_dictionary=dictionary, row_group_size=PARQUET_ROW_GROUP)
 
 
 def _simulate(
@@ -260,9 +280,10 @@ def _simulate(
     alive = np.ones(n, dtype=bool)
     end = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     z = rng.standard_normal(n)
-    # Ring buffers of per-month counts (slot t % 3 holds month t), so memory stays O(n) at any horizon.
-    buf = {k: np.zeros((WINDOW_MONTHS, n), dtype=np.int32) for k in DRIVER_LOG_HR}
-    ces_sum = np.zeros((WINDOW_MONTHS, n), dtype=np.int32)
+    # Ring buffers of per-month counts and CES sums (slot t % 3 holds month t), so memory stays O(n) at any
+    # horizon, and their running window totals, so a month reads its window without summing the slots.
+    buf = {k: np.zeros((WINDOW_MONTHS, n), dtype=np.int32) for k in (*DRIVER_LOG_HR, "ces")}
+    total = {k: np.zeros(n, dtype=np.int32) for k in buf}
     reactive_chunks: list[dict[str, np.ndarray]] = []
     proactive_chunks: list[dict[str, np.ndarray]] = []
     nps_chunks: list[dict[str, np.ndarray]] = []
@@ -273,9 +294,9 @@ def _simulate(
         ms, me = bounds[t + PRE_HISTORY_MONTHS], bounds[t + PRE_HISTORY_MONTHS + 1]
         idx = np.flatnonzero(alive & (e < t))
         k = t - e[idx]
-        win = {key: b.sum(axis=0)[idx] for key, b in buf.items()}
+        win = {key: w[idx] for key, w in total.items()}
         n_reactive = win["reactive"]
-        ces_mean = np.divide(ces_sum.sum(axis=0)[idx], n_reactive, out=np.full(len(idx), 4.0),
+        ces_mean = np.divide(win["ces"], n_reactive, out=np.full(len(idx), 4.0),
                              where=n_reactive > 0)
         mood = z[idx] + sum(MOOD_SHIFT[key] * win[key] for key in DRIVER_LOG_HR)
 
@@ -320,11 +341,12 @@ def _simulate(
                                  + rng.normal(0, 0.5, m)), 1)
         responded = rng.random(m) < CES_RESPONSE
         keep = ts < end[cust]
+        # Stored in the smallest dtype that holds the values exactly: 8 M contacts at 1 M customers.
         reactive_chunks.append({
-            "cust": cust[keep], "ts": ts[keep], "channel": channel[keep], "reason": reason[keep],
-            "resolved": resolved[keep], "handle": handle[keep], "ces": ces[keep].astype(np.int64),
-            "csat": csat[keep].astype(np.int64), "responded": responded[keep],
-            "limit": np.minimum(me, end[cust[keep]]),
+            "cust": cust[keep].astype(np.int32), "ts": ts[keep], "channel": channel[keep].astype(np.int8),
+            "reason": reason[keep].astype(np.int8), "resolved": resolved[keep], "handle": handle[keep],
+            "ces": ces[keep].astype(np.int8), "csat": csat[keep].astype(np.int8),
+            "responded": responded[keep], "limit": np.minimum(me, end[cust[keep]]),
         })
 
         # Proactive outreach: follow-ups after last month's unresolved contacts, random status updates,
@@ -344,42 +366,50 @@ def _simulate(
                               np.round(np.exp(np.log(4.0) + rng.normal(0, 0.4, pm)), 1), np.nan)
         pkeep = pro_ts < end[pro_cust]
         proactive_chunks.append({
-            "cust": pro_cust[pkeep], "ts": pro_ts[pkeep], "channel": pro_channel[pkeep],
-            "reason": pro_reason[pkeep], "handle": pro_handle[pkeep],
+            "cust": pro_cust[pkeep].astype(np.int32), "ts": pro_ts[pkeep],
+            "channel": pro_channel[pkeep].astype(np.int8), "reason": pro_reason[pkeep].astype(np.int8),
+            "handle": pro_handle[pkeep],
         })
 
         # Month t's counts replace month t-3's in the ring buffers.
         slot = t % WINDOW_MONTHS
         rc = reactive_chunks[-1]
-        buf["reactive"][slot] = np.bincount(rc["cust"], minlength=n)
-        buf["unresolved"][slot] = np.bincount(rc["cust"], weights=~rc["resolved"], minlength=n)
-        buf["inconsistency"][slot] = np.bincount(rc["cust"], weights=rc["reason"] == inconsistency_code,
-                                                 minlength=n)
-        buf["proactive"][slot] = np.bincount(proactive_chunks[-1]["cust"], minlength=n)
-        ces_sum[slot] = np.bincount(rc["cust"], weights=rc["ces"], minlength=n)
+        month_counts = {
+            "reactive": np.bincount(rc["cust"], minlength=n),
+            "unresolved": np.bincount(rc["cust"], weights=~rc["resolved"], minlength=n),
+            "inconsistency": np.bincount(rc["cust"], weights=rc["reason"] == inconsistency_code, minlength=n),
+            "proactive": np.bincount(proactive_chunks[-1]["cust"], minlength=n),
+            "ces": np.bincount(rc["cust"], weights=rc["ces"], minlength=n),
+        }
+        for key, counts in month_counts.items():
+            counts = counts.astype(np.int32)
+            total[key] += counts - buf[key][slot]
+            buf[key][slot] = counts
 
     observed_until = pd.Timestamp(bounds[-1])
     width = max(6, len(str(n)))
-    ids = _ids("C", n, width)
     end_dates = np.where(alive, np.iinfo(np.int64).min, end).view("datetime64[ns]")  # int64 min is NaT
     stay_end = np.where(alive, bounds[-1], end)
     years = (stay_end - signup) / (365.25 * NS_PER_DAY)
     stable_ltr = NPS_INTERCEPT + NPS_QUALITY * quality
     referral_rate = years * REFERRAL_RATE * np.exp(REFERRAL_LTR * (stable_ltr - 7.0))
     customers = pd.DataFrame({
-        "customer_id": ids,
-        "signup_date": signup.astype("datetime64[ns]"),
+        "customer_id": _id_text("C", np.arange(n), width),
+        "signup_date": signup.view("datetime64[ns]"),
         "end_date": end_dates,
-        "plan": _labels(PLAN_SHARE, plan),
-        "contract": _labels(CONTRACT_SHARE, contract),
-        "acquisition_channel": _labels(ACQUISITION_SHARE, acq),
-        "region": _labels(REGION_SHARE, region),
+        "plan": _label_text(tuple(PLAN_SHARE), plan),
+        "contract": _label_text(tuple(CONTRACT_SHARE), contract),
+        "acquisition_channel": _label_text(tuple(ACQUISITION_SHARE), acq),
+        "region": _label_text(tuple(REGION_SHARE), region),
         "monthly_margin": margin,
         "acquisition_cost": acq_cost,
         "n_referrals": rng.poisson(referral_rate).astype(np.int64),
-    })
+    }, copy=False)
 
-    contacts, surveys = _event_tables(rng, ids, reactive_chunks, proactive_chunks, nps_chunks, reasons)
+    # Concatenated once, the monthly chunks are dropped so they do not stay resident alongside the tables.
+    reactive, proactive = _concat(reactive_chunks), _concat(proactive_chunks)
+    del reactive_chunks, proactive_chunks
+    contacts, surveys = _event_tables(rng, width, reactive, proactive, _concat(nps_chunks), reasons)
     settings = {"seed": seed, "n_customers": n, "months": months, "start": start_ts.date().isoformat()}
     world = SimulatedWorld(
         customers=customers, contacts=contacts, surveys=surveys, truth=_truth(settings, effects),
@@ -387,11 +417,11 @@ def _simulate(
     )
     latent: dict[str, pd.DataFrame] = {}
     if keep_latent:
-        latent["customers"] = pd.DataFrame({"customer_id": ids, "quality": quality, "churned": ~alive})
-        keys = ("cust", "month", "mood", "answered", "score")
-        nps = {key: np.concatenate([c[key] for c in nps_chunks]) for key in keys}
+        latent["customers"] = pd.DataFrame({"customer_id": customers["customer_id"], "quality": quality,
+                                            "churned": ~alive})
+        nps = _concat(nps_chunks)
         latent["nps_invitations"] = pd.DataFrame({
-            "customer_id": ids[nps["cust"]], "month": nps["month"], "mood": nps["mood"],
+            "customer_id": _id_text("C", nps["cust"], width), "month": nps["month"], "mood": nps["mood"],
             "answered": nps["answered"], "score": nps["score"],
         })
     return world, latent
@@ -399,62 +429,86 @@ def _simulate(
 
 def _event_tables(
     rng: np.random.Generator,
-    ids: np.ndarray,
-    reactive_chunks: list[dict[str, np.ndarray]],
-    proactive_chunks: list[dict[str, np.ndarray]],
-    nps_chunks: list[dict[str, np.ndarray]],
+    width: int,
+    r: dict[str, np.ndarray],
+    p: dict[str, np.ndarray],
+    nps: dict[str, np.ndarray],
     reasons: tuple[str, ...],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Contacts and surveys tables from the per-month event arrays; contact ids follow time order."""
-    r = {key: np.concatenate([c[key] for c in reactive_chunks]) for key in reactive_chunks[0]}
-    p = {key: np.concatenate([c[key] for c in proactive_chunks]) for key in proactive_chunks[0]}
-    nr, npro = len(r["cust"]), len(p["cust"])
-    cust = np.concatenate([r["cust"], p["cust"]])
-    ts = np.concatenate([r["ts"], p["ts"]])
-    order = np.lexsort((cust, ts))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    contact_ids = _ids("K", len(order), max(8, len(str(len(order)))))
-    resolved = pd.arrays.BooleanArray(
-        np.concatenate([r["resolved"], np.zeros(npro, dtype=bool)]),
-        np.concatenate([np.zeros(nr, dtype=bool), np.ones(npro, dtype=bool)]),
-    )
-    channels = np.array(CHANNELS, dtype=object)
-    reason = np.concatenate([np.array(reasons, dtype=object)[r["reason"]],
-                             np.array(PROACTIVE_REASONS, dtype=object)[p["reason"]]])
-    contacts = pd.DataFrame({
-        "contact_id": contact_ids,
-        "customer_id": ids[cust[order]],
-        "timestamp": ts[order].astype("datetime64[ns]"),
-        "channel": channels[np.concatenate([r["channel"], p["channel"]])[order]],
-        "direction": np.repeat(np.array(["reactive", "proactive"], dtype=object), [nr, npro])[order],
-        "reason": reason[order],
-        "resolved_first_contact": resolved[order],
-        "handle_minutes": np.concatenate([r["handle"], p["handle"]])[order],
-    })
+    """Contacts and surveys tables from the reactive, proactive and NPS event arrays; contact ids follow time.
+
+    `cust` holds customer indices (ids of `width` digits). Empties `r` and `p` as their arrays are used, so
+    each column's source is freed once it is built (at 1 M customers the event arrays and the tables would
+    otherwise be resident together).
+    """
+    nr = len(r["cust"])
+    order = _lexicographic_order(np.concatenate([r["ts"], p["ts"]]), np.concatenate([r["cust"], p["cust"]]))
+    contact_width = max(8, len(str(len(order))))
 
     # Post-contact survey shortly after the contact, within the same month and before end_date.
-    ans = r["responded"]
+    ans = r.pop("responded")
     c_ts = r["ts"][ans]
-    room = r["limit"][ans] - c_ts
+    room = r.pop("limit")[ans] - c_ts
     delay = np.minimum(rng.uniform(300, 48 * 3600, ans.sum()) * NS_PER_SECOND, room / 2).astype(np.int64)
     post_ts = c_ts + delay
-    linked = contact_ids[rank[:nr][ans]]
-    nps = {key: np.concatenate([c[key] for c in nps_chunks]) for key in ("cust", "answered", "score", "ts")}
+    del c_ts, room, delay
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    linked = rank[:nr][ans]  # contact numbers (0-based) of the answered contacts
+    del rank
     na = nps["answered"]
     m, k = int(ans.sum()), int(na.sum())
     s_cust = np.concatenate([r["cust"][ans], r["cust"][ans], nps["cust"][na]])
     s_ts = np.concatenate([post_ts, post_ts, nps["ts"][na]])
-    instrument = np.repeat(np.arange(3), [m, m, k])
-    s_order = np.lexsort((instrument, s_cust, s_ts))  # integer keys: sorting string columns is slow at scale
+    del post_ts
+    instrument = np.repeat(np.arange(3, dtype=np.int8), [m, m, k])
+    s_order = _lexicographic_order(s_ts, s_cust, instrument)
+    instrument = instrument[s_order]
     surveys = pd.DataFrame({
-        "customer_id": ids[s_cust[s_order]],
-        "timestamp": s_ts[s_order].astype("datetime64[ns]"),
-        "instrument": np.array(["ces", "csat", "nps"], dtype=object)[instrument[s_order]],
-        "score": np.concatenate([r["ces"][ans], r["csat"][ans], nps["score"][na]])[s_order].astype(np.int64),
-        "contact_id": np.concatenate([linked, linked, np.full(k, None, dtype=object)])[s_order],
-    })
+        "customer_id": _id_text("C", s_cust[s_order], width),
+        "timestamp": s_ts[s_order].view("datetime64[ns]"),
+        "instrument": _label_text(("ces", "csat", "nps"), instrument),
+        "score": np.concatenate([r.pop("ces")[ans], r.pop("csat")[ans], nps["score"][na]])[s_order]
+                 .astype(np.int64),
+        "contact_id": _id_text("K", np.concatenate([linked, linked, np.zeros(k, dtype=np.int64)])[s_order],
+                               contact_width, valid=instrument < 2),
+    }, copy=False)
+    del ans, linked, s_cust, s_ts, s_order, instrument
+
+    def joined(key: str) -> np.ndarray:
+        """Reactive then proactive values of `key` in contact order, their sources freed."""
+        return np.concatenate([r.pop(key), p.pop(key)])[order]
+
+    proactive = order >= nr
+    contacts = pd.DataFrame({
+        "contact_id": _id_text("K", np.arange(len(order)), contact_width),
+        "customer_id": _id_text("C", joined("cust"), width),
+        "timestamp": joined("ts").view("datetime64[ns]"),
+        "channel": _label_text(CHANNELS, joined("channel")),
+        "direction": _label_text(("reactive", "proactive"), proactive.astype(np.int8)),
+        "reason": _label_text((*reasons, *PROACTIVE_REASONS),
+                              np.concatenate([r.pop("reason"), p.pop("reason") + len(reasons)])[order]),
+        "resolved_first_contact": pd.arrays.BooleanArray(
+            np.concatenate([r.pop("resolved"), np.zeros(len(order) - nr, dtype=bool)])[order], proactive),
+        "handle_minutes": joined("handle"),
+    }, copy=False)
     return contacts, surveys
+
+
+def _lexicographic_order(*keys: np.ndarray) -> np.ndarray:
+    """Stable order of rows by the first key, ties broken by the next: `np.lexsort(keys[::-1])`.
+
+    Arrow's multi-key sort gives the same order ~2x faster than `np.lexsort` on millions of rows; integer
+    keys, as sorting string columns is slow at scale.
+    """
+    table = pa.table({str(i): key for i, key in enumerate(keys)})
+    order = pc.sort_indices(table, sort_keys=[(str(i), "ascending") for i in range(len(keys))])
+    return order.to_numpy()
+
+
+def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-month event arrays joined into one array per key."""
+    return {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
 
 
 def _effects(effects: dict[str, float] | None) -> tuple[dict[str, float], float]:
@@ -570,9 +624,11 @@ def _draw(rng: np.random.Generator, shares: dict[str, float], size: int,
     return np.array([codes_of.index(s) for s in shares])[codes]
 
 
-def _labels(shares: dict[str, float], codes: np.ndarray) -> np.ndarray:
-    """Category labels (object strings) for codes drawn by `_draw`."""
-    return np.array(list(shares), dtype=object)[codes]
+def _label_text(labels: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Labels for integer codes (indices into `labels`) as canonical Arrow-backed text (`TEXT_DTYPE`)."""
+    # Casting a dictionary array is ~3x faster than `take` on the labels.
+    coded = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels, pa.large_string()))
+    return TEXT_DTYPE.__from_arrow__(coded.cast(pa.large_string()))
 
 
 def _random_day(rng: np.random.Generator, bounds: np.ndarray, month: np.ndarray) -> np.ndarray:
@@ -588,9 +644,28 @@ def _random_time(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np
     return lo + (rng.random(len(lo)) * seconds).astype(np.int64) * NS_PER_SECOND
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    """Identifiers prefix + zero-padded 1..n, as object strings."""
-    return (prefix + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(width)).to_numpy(dtype=object)
+def _id_text(prefix: str, index: np.ndarray, width: int,
+             valid: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """Ids `prefix` + `index + 1` zero-padded to `width` digits as `TEXT_DTYPE` text, missing if not `valid`.
+
+    The fixed-width characters are written digit by digit into one byte buffer handed to Arrow as a string
+    array: no Python `str` per id (8 M contact ids at 1 M customers). Unsigned 32-bit division is ~8x faster
+    than int64 `divmod`; large_string is the layout pandas keeps, so it is not cast again.
+    """
+    number = (np.asarray(index) + 1).astype(np.uint32 if width <= 9 else np.uint64)
+    size = len(prefix) + width
+    chars = np.empty((len(number), size), dtype=np.uint8)
+    chars[:, :len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    for j in range(size - 1, len(prefix) - 1, -1):
+        quotient = number // 10
+        chars[:, j] = (number - quotient * 10).astype(np.uint8) + ord("0")
+        number = quotient
+    offsets = np.arange(len(chars) + 1, dtype=np.int64) * size
+    mask = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    nulls = 0 if valid is None else len(valid) - int(np.count_nonzero(valid))
+    array = pa.Array.from_buffers(pa.large_string(), len(chars),
+                                  [mask, pa.py_buffer(offsets), pa.py_buffer(chars)], null_count=nulls)
+    return TEXT_DTYPE.__from_arrow__(array)
 
 
 def _expit(x: np.ndarray) -> np.ndarray:

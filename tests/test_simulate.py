@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import statsmodels.api as sm
 
 from cxresearch.features import snapshot
-from cxresearch.schema import DIRECTIONS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_RANGES, TABLES, CXData
-from cxresearch.simulate import SimulatedWorld, _simulate, simulate, write_world
+from cxresearch.schema import (
+    DIRECTIONS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_RANGES, TABLES, TEXT_DTYPE, CXData,
+)
+from cxresearch.simulate import (
+    SimulatedWorld, _id_text, _lexicographic_order, _simulate, simulate, write_world,
+)
 
 DRIVERS = ("reactive", "unresolved", "proactive", "inconsistency")
 
@@ -32,7 +39,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimulatedWo
 def _read(out: Path) -> CXData:
     """The canonical tables as written, not the simulator's in-memory frames."""
     meta = json.loads((out / "dataset.json").read_text())
-    tables = {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLES}
+    text = {pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE}
+    tables = {name: pq.read_table(out / f"{name}.parquet").to_pandas(types_mapper=text.get)
+              for name in TABLES}
     return CXData(**tables, observed_until=pd.Timestamp(meta["observed_until"]), name=meta["name"],
                   metadata=meta)
 
@@ -46,8 +55,59 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
     assert len(a.contacts) != len(c.contacts) or not a.contacts["timestamp"].equals(c.contacts["timestamp"])
 
 
+#: sha256 of each table's CSV rendering (`to_csv(index=False)`) and of truth.json (sorted keys), as produced
+#: by the simulator before the issue-9 rewrite (object text columns, per-row `str.zfill` ids, `np.lexsort`).
+PINNED_WORLDS = {
+    (2_000, 36, 0, None): {
+        "customers": "722ceeb87c7a495b46aeaea007639ed1515768ade87c60ec332e61e106fa4113",
+        "contacts": "5eceff882de12ee2e5fb8a3ff1902a7b38099c8c69ae2686cf5d9747ef736dba",
+        "surveys": "c55f6a520293b88715445900a7d3879f500736ba63fca414feb707fb49c42933",
+        "truth": "6c012b567bad6227066c33adf3f4bac55fbdb41930f567bf51ef5423534266cf",
+    },
+    (3_000, 18, 2, (("proactive", 0.0), ("ces", 0.3))): {
+        "customers": "1d85d650367fd39fd62199775571df0e07fccf2312a3970b52b80ecaf077b99b",
+        "contacts": "3763d25ed801bc19ef8428bbf708fc3a6e13acce5a2c84b819d0efe737d7bb37",
+        "surveys": "b9931d684308440c9ea89206e57f4dc2ae035cdbb09291f399d28d5f5e220cac",
+        "truth": "fd00b9345bc51eef86b5c3555fb92e985ad5db22c833c3ddcf7b00bef021d8d9",
+    },
+}
+
+
+@pytest.mark.parametrize("setting", list(PINNED_WORLDS), ids=["seed0", "effects"])
+def test_worlds_are_value_for_value_those_of_the_previous_implementation(setting: tuple) -> None:
+    """The issue-9 rewrite (Arrow ids and labels, Arrow sort, freed event arrays) changes no value or order.
+
+    Hashes are the right check here: they pin exact equality of every id, timestamp, label and score, in
+    order, with the tables the previous implementation produced (recorded before the rewrite); the
+    truth-recovery tests and the seed-0 demo and scale worlds rely on that.
+    """
+    n, months, seed, effects = setting
+    world = simulate(n, months, seed=seed, effects=dict(effects) if effects else None)
+    rendered = {name: getattr(world, name).to_csv(index=False, lineterminator="\n") for name in TABLES}
+    rendered["truth"] = json.dumps(world.truth, sort_keys=True)
+    assert {k: hashlib.sha256(v.encode()).hexdigest() for k, v in rendered.items()} == PINNED_WORLDS[setting]
+
+
+def test_ids_are_zero_padded_text_with_nulls_where_not_valid() -> None:
+    ids = _id_text("K", np.array([0, 9, 41, 99_999_998]), 8, valid=np.array([True, True, False, True]))
+    assert ids.dtype == TEXT_DTYPE
+    shown = pd.Series(ids)
+    assert shown.isna().tolist() == [False, False, True, False]
+    assert shown.dropna().tolist() == ["K00000001", "K00000010", "K99999999"]
+    # Wide ids (10 digits and more) take 64-bit arithmetic.
+    assert pd.Series(_id_text("C", np.array([12_345_678_900]), 12)).tolist() == ["C012345678901"]
+
+
+def test_lexicographic_order_is_numpy_lexsort_ties_included() -> None:
+    rng = np.random.default_rng(1)
+    ts, cust, kind = rng.integers(0, 50, 5_000), rng.integers(0, 20, 5_000), rng.integers(0, 3, 5_000)
+    np.testing.assert_array_equal(_lexicographic_order(ts, cust, kind), np.lexsort((kind, cust, ts)))
+    np.testing.assert_array_equal(_lexicographic_order(ts, cust), np.lexsort((cust, ts)))
+
+
 def test_tables_follow_the_canonical_schema(small: SimulatedWorld) -> None:
-    kinds = {"str": pd.api.types.is_object_dtype, "datetime": pd.api.types.is_datetime64_ns_dtype,
+    # Text is the canonical Arrow-backed TEXT_DTYPE (no Python str per id), as in a validated CXData.
+    kinds = {"str": lambda dtype: dtype == TEXT_DTYPE, "datetime": pd.api.types.is_datetime64_ns_dtype,
              "float": pd.api.types.is_float_dtype, "int": pd.api.types.is_integer_dtype,
              "bool": pd.api.types.is_bool_dtype}
     for name in TABLES:
@@ -108,6 +168,8 @@ def test_write_world_round_trips_tables_truth_and_metadata(small: SimulatedWorld
     for name in TABLES:
         pd.testing.assert_frame_equal(getattr(data, name), getattr(small, name))
     assert json.loads((out / "truth.json").read_text()) == small.truth
+    column = pq.ParquetFile(out / "contacts.parquet").metadata.row_group(0).column(0)
+    assert column.compression == "ZSTD"
     meta = json.loads((out / "dataset.json").read_text())
     assert meta == {"name": "demo", "observed_until": "2024-07-01", "observed_from": "2023-01-01", "seed": 11,
                     "n_customers": 3_000, "months": 18, "start": "2023-01-01"}
