@@ -9,6 +9,7 @@ In JupyterLab nothing is set, so a notebook loads and validates its source itsel
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterable
@@ -46,9 +47,10 @@ def write_shared(data: CXData, source: str, directory: str | Path, as_of_list: I
         "metadata": data.metadata,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    shared = load_shared(source, directory)
+    (directory / "features").mkdir(exist_ok=True)
+    cached = dataclasses.replace(data, feature_cache=directory / "features")
     for arguments in as_of_list:
-        snapshot(shared, **arguments)
+        snapshot(cached, **arguments)
     return directory
 
 

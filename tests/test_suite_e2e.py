@@ -73,6 +73,16 @@ def test_manifest_lists_every_notebook_ok(run_dir: Path) -> None:
                 assert (run_dir / nb[key]).exists(), nb[key]
 
 
+def test_notebooks_share_the_validated_data_and_features(run_dir: Path) -> None:
+    shared = run_dir / "shared"
+    assert not (shared / "data").exists()  # the validated copy of the source is not kept
+    snapshots = sorted(p.name for p in (shared / "features").glob("snapshot-*.parquet"))
+    # The default snapshot written by the suite, and 02's out-of-time one: cached only because 02 read the
+    # shared copy (a notebook loading the source itself has no feature cache).
+    assert len(snapshots) == 2, snapshots
+    assert len({s.split("-w")[1] for s in snapshots}) == 1
+
+
 def test_results_carry_numbers_close_to_the_simulated_truth(run_dir: Path) -> None:
     churn = read_results(run_dir / "results" / "02_churn_drivers.json")
     truth = json.loads((run_dir.parents[1] / "world" / "truth.json").read_text())
