@@ -24,8 +24,11 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
+from cxresearch.features import snapshot
 from cxresearch.loyalty import wilson_pct
 from cxresearch.results import Estimate
+from cxresearch.sampling import Sample, sample_customers
+from cxresearch.schema import CXData
 
 DEFAULT_FEATURES: tuple[str, ...] = (
     "ces_mean_90d",
@@ -495,3 +498,28 @@ def _design_like(
             values = data[col].astype("object").where(data[col].notna(), "(missing)").astype(str)
             columns.append((values == level[:-1]).to_numpy(dtype=float))
     return np.column_stack(columns)
+
+
+@dataclass
+class ChurnRisk:
+    """Churn probability (0-1) within the prediction window of each customer active at the snapshot's `as_of`,
+    from the churn logit, and the (possibly sampled) customers the logit was fitted on."""
+
+    active: pd.DataFrame
+    risk: np.ndarray
+    sample: Sample
+
+
+def churn_risk(
+    data: CXData, as_of: str | pd.Timestamp | None = None, max_customers: int | None = None, seed: int = 0
+) -> ChurnRisk:
+    """Score every customer active at `as_of` with `fit_churn_logit` fitted on at most `max_customers` of them.
+
+    A logit's predicted probabilities from a random sample of a few hundred thousand customers are as good as
+    from all of them; every customer is still scored. Raises ValueError (or KeyError) when the data supports no
+    snapshot or no churn model (no dates, no churn in the window).
+    """
+    snap = snapshot(data, as_of or None)
+    active = snap[snap["active"]]
+    sample = sample_customers(active, max_customers, seed)
+    return ChurnRisk(active, fit_churn_logit(sample.frame).predict_proba(active), sample)

@@ -93,14 +93,17 @@ def fit_boosting(
 
 
 def out_of_time_snapshots(
-    data: CXData, as_of: str | pd.Timestamp | None, window_months: int = 3, horizon_months: int = 3
+    data: CXData, as_of: str | pd.Timestamp | None, window_months: int = 3, horizon_months: int = 3,
+    test: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training and test snapshots (active customers): training `horizon_months` before the test `as_of`.
 
     The training labels end exactly at the test `as_of`, so a model trained on them could have been built on
     that day and used to score the test customers: no information from the test window leaks into training.
+    `test`: the snapshot at `as_of` with these windows when the caller has it already (saves rebuilding it).
     """
-    test = make_snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
+    if test is None:
+        test = make_snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
     test_as_of = pd.Timestamp(test.attrs["as_of"])
     train = make_snapshot(data, as_of=test_as_of - pd.DateOffset(months=horizon_months),
                           window_months=window_months, horizon_months=horizon_months)

@@ -65,3 +65,23 @@ def hazard_vs_window(truth: dict, window: pd.DataFrame) -> pd.DataFrame:
         "hazard_ratio_per_month": [hazard[t] for t in window.index],
         "window_odds_ratio": window["odds_ratio"].to_numpy(),
     }, index=window.index.rename("term"))
+
+
+def recovery_with_truth_error(
+    recovery: pd.DataFrame, true_window: pd.DataFrame, coefficients: pd.DataFrame, z: float = 1.959964
+) -> pd.DataFrame:
+    """Per recovered term: log-scale difference of estimate and truth, its combined standard error (the
+    estimate's `se` and the truth world's Monte-Carlo `true_se`), and whether the difference is within `z` of it.
+
+    The truth world is finite (`n_customers`): on large data the estimate's CI becomes narrower than the
+    truth's own Monte-Carlo error, and "truth inside the estimate's CI" then mostly tests the truth world.
+    """
+    names = recovery["name"].to_list()
+    se = coefficients.loc[names, "se"].to_numpy(float)
+    true_se = true_window.loc[names, "true_se"].to_numpy(float)
+    difference = np.log(recovery["estimate"].to_numpy(float)) - np.log(recovery["true"].to_numpy(float))
+    combined = np.sqrt(se**2 + true_se**2)
+    return pd.DataFrame({
+        "log_difference": difference, "se": se, "true_se": true_se, "combined_se": combined,
+        "within_error": np.abs(difference) <= z * combined,
+    }, index=pd.Index(names, name="term"))

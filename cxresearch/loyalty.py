@@ -432,7 +432,9 @@ def metric_by_channel(
 ) -> pd.DataFrame:
     """`metric_by` the channel of the contact each survey followed (linked by `contact_id`); unlinked dropped."""
     rows = surveys[surveys["instrument"] == instrument]
-    channel_of = contacts.dropna(subset=["contact_id"]).set_index("contact_id")["channel"]
+    # Index only the contacts these surveys link to: indexing tens of millions of contacts costs a minute.
+    linked = contacts[contacts["contact_id"].isin(rows["contact_id"].dropna())]
+    channel_of = linked.drop_duplicates("contact_id").set_index("contact_id")["channel"]
     return metric_by(rows["score"], rows["contact_id"].map(channel_of), instrument, min_n)
 
 
@@ -442,7 +444,8 @@ def monthly_trend(surveys: pd.DataFrame, instrument: str, min_n: int = 30) -> pd
     The index holds each month's first day (Timestamp), named `month`.
     """
     rows = surveys[surveys["instrument"] == instrument]
-    month = rows["timestamp"].dt.to_period("M").dt.to_timestamp()
+    # datetime64[M] truncation: the same month starts as `dt.to_period("M")`, ten times faster on millions of rows
+    month = pd.Series(rows["timestamp"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]"), index=rows.index)
     table = metric_by(rows["score"], month, instrument, min_n)
     table.index = pd.DatetimeIndex(table.index, name="month")
     return table
@@ -553,3 +556,29 @@ def compare_predictive_validity(
         }
     differences = pd.DataFrame.from_dict(rows, orient="index").rename_axis("comparison")
     return PredictiveValidity(aucs, differences, reference, len(y), n_events, len(cluster_codes), len(draws))
+
+
+def nps_by_segment(
+    surveys: pd.DataFrame, customers: pd.DataFrame, segment: str, min_n: int = 30
+) -> dict[str, NPSResult]:
+    """NPS (points) of the NPS responses in `surveys` per level of the customers' `segment` column, for levels
+    with at least `min_n` responses."""
+    answers = surveys[surveys["instrument"] == "nps"]
+    level_of = customers.set_index("customer_id")[segment]
+    return {str(level): nps(group["score"]) for level, group in answers.groupby(answers["customer_id"].map(level_of))
+            if len(group) >= min_n}
+
+
+def surveys_linked(surveys: pd.DataFrame, contacts: pd.DataFrame) -> bool:
+    """Whether survey responses can be tied to the service contact that triggered them (`contact_id` on both)."""
+    return "contact_id" in surveys and "contact_id" in contacts and bool(surveys["contact_id"].notna().any())
+
+
+def nps_gap_churned(snapshot: pd.DataFrame | None) -> NPSComparison | None:
+    """Latest NPS of active customers who went on to churn minus those who stayed (points, `compare_nps`), or
+    None when the snapshot has no NPS scores, or either group has none."""
+    if snapshot is None or "nps_last" not in snapshot or not snapshot["nps_last"].notna().any():
+        return None
+    active = snapshot[snapshot["active"]]
+    churners, stayers = (active.loc[active["churned"] == flag, "nps_last"].dropna() for flag in (True, False))
+    return compare_nps(churners, stayers) if len(churners) and len(stayers) else None

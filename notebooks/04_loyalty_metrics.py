@@ -36,24 +36,30 @@ n_boot = 200  # bootstrap draws for the AUC comparison
 equivalence_margin = 1.05  # ratios within 1/margin..margin count as "no effect"
 trap_threshold_pct = 25.0  # share of churners who were satisfied that counts as "sizeable"
 nps_min_tenure_months = 6  # customers younger than this are not yet asked for NPS
+max_claim_customers = 200_000  # customers (with all their events) the claim tests run on (0 = all)
 
 # %% tags=["remove-cell"]
 import pandas as pd
 
 from cxresearch import nbtools
 from cxresearch.claims import evaluate_claims
+from cxresearch.data_sample import sample_data
 from cxresearch.features import snapshot
-from cxresearch.loyalty import ces, churn_by_level, compare_nps, csat, metric_by_channel, monthly_trend, nps
+from cxresearch.loyalty import (
+    ces, churn_by_level, csat, metric_by_channel, monthly_trend, nps, nps_by_segment, nps_gap_churned, surveys_linked,
+)
 from cxresearch.nonresponse import ipw_nps, nps_population, responder_churn, transactional_response
 from cxresearch.plots.loyalty import (
     plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction, plot_nps_composition,
 )
+from cxresearch.recording import record_loyalty
 
 ctx = nbtools.start(
     "04_loyalty_metrics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "lookback_months": lookback_months, "horizon_months": horizon_months,
      "segment": segment, "claim_snapshots": claim_snapshots, "n_boot": n_boot,
-     "equivalence_margin": equivalence_margin, "trap_threshold_pct": trap_threshold_pct},
+     "equivalence_margin": equivalence_margin, "trap_threshold_pct": trap_threshold_pct,
+     "max_claim_customers": max_claim_customers},
 )
 data, results = ctx.data, ctx.results
 try:
@@ -102,23 +108,19 @@ for name, trend in trends.items():
 # `contact_id`).
 
 # %%
-nps_recent = recent[recent["instrument"] == "nps"]
 if "nps" in metrics and segment in data.customers:
-    seg_of = data.customers.set_index("customer_id")[segment]
-    nps_by_segment = {str(level): nps(group["score"]) for level, group in nps_recent.groupby(nps_recent["customer_id"].map(seg_of))
-                      if len(group) >= min_responses}
-    nbtools.show(plot_nps_composition(nps_by_segment, title=f"NPS by {segment}"))
+    by_segment = nps_by_segment(recent, data.customers, segment, min_responses)
+    nbtools.show(plot_nps_composition(by_segment, title=f"NPS by {segment}"))
 else:
     nbtools.say("No NPS responses or no `{}` column: NPS by segment is not shown.", segment)
     results.skip("NPS by segment", f"no NPS responses or no {segment!r} column")
-linked = "contact_id" in recent and "contact_id" in data.contacts and recent["contact_id"].notna().any()
-if linked:
-    for name in ("csat", "ces"):
-        table = metric_by_channel(recent, data.contacts, name, min_responses)
-        if len(table):
-            nbtools.show(plot_metric_by(table, f"{titles[name].split(' by ')[0]} by contact channel"))
-            results.add_table(f"{name}_by_channel", table)
-else:
+linked = surveys_linked(recent, data.contacts)
+by_channel = {name: metric_by_channel(recent, data.contacts, name, min_responses) for name in ("csat", "ces")} if linked else {}
+for name, table in by_channel.items():
+    if len(table):
+        nbtools.show(plot_metric_by(table, f"{titles[name].split(' by ')[0]} by contact channel"))
+        results.add_table(f"{name}_by_channel", table)
+if not linked:
     nbtools.say("Surveys are not linked to contacts (no `contact_id`): CSAT and CES by channel are not shown.")
     results.skip("CSAT and CES by channel", "surveys carry no contact_id linking them to contacts")
 
@@ -138,11 +140,7 @@ if by_nps is not None:
 if by_ces is not None:
     nbtools.show(plot_churn_by_level(by_ces, window_months=horizon_months,
                                      title="Churn by latest effort score (CES, 7 = highest effort)"))
-active = snap[snap["active"]] if snap is not None else None
-gap = None
-if nbtools.has_values(active, "nps_last"):
-    churners, stayers = (active.loc[active["churned"] == flag, "nps_last"].dropna() for flag in (True, False))
-    gap = compare_nps(churners, stayers) if len(churners) and len(stayers) else None
+gap = nps_gap_churned(snap)
 if gap is not None:
     nbtools.say("Latest NPS of customers who went on to churn minus those who stayed: **{}** points (95% CI {} to {}).",
                 f"{gap.difference:.1f}", f"{gap.ci_low:.1f}", f"{gap.ci_high:.1f}")
@@ -182,10 +180,14 @@ else:
 # differences within ±0.01), *inconclusive* otherwise. Churn claims use a pooled logistic regression of churn
 # in the next month over `claim_snapshots` monthly snapshots (a discrete-time hazard model, so odds ratios are
 # close to hazard ratios), adjusted for tenure, contract and plan; "effort predicts better" compares the ROC-AUC of CES with that of CSAT and NPS on the same customers, with a
-# bootstrap CI for the difference.
+# bootstrap CI for the difference. On large customer bases the claim tests run on a simple random sample of at
+# most `max_claim_customers` customers with all their events (listed under "approximations" in the results; the
+# headline metrics, trends and non-response analysis above always use every customer).
 
 # %%
-evidence = evaluate_claims(data, as_of=as_of, max_snapshots=claim_snapshots,
+claim_data = sample_data(data, max_claim_customers or None, seed)
+results.approximate("claim tests (pooled monthly snapshots)", claim_data.sample)
+evidence = evaluate_claims(claim_data.data, as_of=as_of, max_snapshots=claim_snapshots,
                            n_boot=n_boot, seed=seed, margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct)
 nbtools.table(evidence.summary().drop(columns=["rule"]).set_index("id"), 3)
 for row in evidence.untestable():
@@ -198,33 +200,5 @@ for row in evidence.untestable():
 # service differ in ways the model may not see.
 
 # %% tags=["remove-cell"]
-for name, result in metrics.items():
-    results.estimates.update(result.to_estimates(name))
-if by_nps is not None:
-    results.add_table("churn_by_nps_group", by_nps)
-if by_ces is not None:
-    results.add_table("churn_by_ces", by_ces)
-for name, trend in trends.items():
-    if len(trend):
-        results.add_table(f"{name}_monthly", trend)
-if gap is not None:
-    results.estimates.update(gap.to_estimates("nps_gap_churned_vs_stayed"))
-if weighted is not None:
-    results.estimates.update(weighted.to_estimates())
-    results.estimates.update(churn_gap.to_estimates())
-    results.findings.append(
-        f"NPS of responders is {weighted.raw.score:.1f}; re-weighted to all customers it is "
-        f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate_pct:.0f}% answered)."
-    )
-results.add_table("evidence", evidence.summary())
-results.estimates.update(evidence.to_estimates())
-results.findings.extend(evidence.findings())
-for row in evidence.untestable():
-    results.skip(f"claim {row.id}: {row.claim}", row.note)
-if "nps" in metrics:
-    results.findings.insert(0, f"NPS is {results.estimates['nps_score'].format(1)} over the last {lookback_months} months.")
-if "ces" in metrics:
-    results.findings.append(
-        f"{results.estimates['ces_high_effort_pct'].format(1)} of service contacts were high effort (CES 5-7)."
-    )
+record_loyalty(results, metrics, trends, by_nps, by_ces, gap, weighted, churn_gap, evidence, lookback_months)
 ctx.finish()

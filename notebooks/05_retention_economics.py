@@ -46,18 +46,20 @@ calibration_end = "1997-09-30"
 holdout_end = "1998-06-30"
 n_draws = 5000
 input_uncertainty = 0.25
+max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
 
 # %% tags=["remove-cell"]
 from cxresearch import nbtools
-from cxresearch.churn import fit_churn_logit
+from cxresearch.churn import churn_risk
 from cxresearch.economics import (
     campaign_roi, clv_from_survival, cohort_alive, fit_bgnbd, fit_gamma_gamma, fit_sbg, residual_clv,
     retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo,
 )
-from cxresearch.features import lifetimes, snapshot
+from cxresearch.features import lifetimes
 from cxresearch.plots.economics import (
     acquisition_vs_retention, bgnbd_holdout, campaign_profit_curve, clv_by_segment, sbg_projection, tornado,
 )
+from cxresearch.recording import record_economics
 from cxresearch.transactions import read_cdnow, rfm_summary
 
 ctx = nbtools.start(
@@ -66,7 +68,8 @@ ctx = nbtools.start(
      "monthly_discount_rate": monthly_discount_rate, "horizon_months": horizon_months, "n_boot": n_boot,
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
-     "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty},
+     "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
+     "max_model_customers": max_model_customers},
 )
 data, results = ctx.data, ctx.results
 lt = lifetimes(data)
@@ -116,6 +119,7 @@ else:
 # conservative.
 
 # %%
+sbg = None
 cohorts = cohort_alive(lt, data.observed_until) if "signup_date" in lt else None
 histories = [g["alive"].to_numpy() for _, g in cohorts.groupby("cohort")] if cohorts is not None else []
 calibration = [h[: sbg_calibration_months + 1] for h in histories if len(h) > 1]
@@ -180,21 +184,20 @@ else:
 # Each active customer's churn risk over the next months comes from the churn model of notebook 02, her value
 # from her residual CLV. Contacting her is worth risk x uplift x value, minus the contact cost and the incentive
 # (which customers who would have stayed anyway also take). We contact customers in order of that expected
-# profit; the optimal budget stops where the next contact would lose money.
+# profit; the optimal budget stops where the next contact would lose money. On large customer bases the risk model
+# is fitted on a random `max_model_customers` of them (stated under "approximations"); every customer is scored.
 
 # %%
-campaign, risk = None, None
-if resid is not None:
-    try:  # the churn model needs a usable snapshot (dates, churn in the window); real data may lack them
-        snap = snapshot(data, as_of or None)
-        active = snap[snap["active"]]
-        risk = fit_churn_logit(snap).predict_proba(active)
-    except (ValueError, KeyError) as err:
-        nbtools.say("No churn-risk model could be fitted ({}), so campaign targeting is skipped.", err)
-        results.skip("campaign ROI", f"no churn-risk model: {err}")
+campaign = risk = None
+try:  # the churn model needs a usable snapshot (dates, churn in the window); real data may lack them
+    risk = churn_risk(data, as_of, max_model_customers or None, seed) if resid is not None else None
+except (ValueError, KeyError) as err:
+    nbtools.say("No churn-risk model could be fitted ({}), so campaign targeting is skipped.", err)
+    results.skip("campaign ROI", f"no churn-risk model: {err}")
 if risk is not None:
-    value = residual_clv(lt, **{**clv_args, "n_boot": 0}, current=active).customers["residual_clv"]
-    campaign = campaign_roi(risk, value, retention_save_rate, retention_cost_per_contact, incentive_cost, currency)
+    results.approximate("campaign churn-risk model", risk.sample)
+    value = residual_clv(lt, **{**clv_args, "n_boot": 0}, current=risk.active).customers["residual_clv"]
+    campaign = campaign_roi(risk.risk, value, retention_save_rate, retention_cost_per_contact, incentive_cost, currency)
     nbtools.show(campaign_profit_curve(campaign))
     nbtools.table(campaign.summary(), 2)
     nbtools.say("At these inputs a contact pays for {} of {} active customers; spending {} on them is expected to "
@@ -210,7 +213,7 @@ elif resid is None:
 # lifetime value through retention than through acquisition. The tornado shows which input moves the answer most.
 
 # %%
-mc = None
+mc = p_beats = None
 if econ is not None:
     mc = retention_vs_acquisition_monte_carlo(
         clv_all, resid, econ.acquisition_cost.value, retention_save_rate,
@@ -224,26 +227,6 @@ else:
     results.skip("Monte Carlo sensitivity", "needs the retention-vs-acquisition inputs above")
 
 # %% tags=["remove-cell"]
-if clv_seg is not None:
-    results.estimates.update(clv_seg.to_estimates())
-    results.add_table(f"clv_by_{segment}", clv_seg.summary())
-else:
-    results.skip(f"CLV by {segment}", f"the data has no {segment} column or no margins")
-if resid is not None:
-    results.estimates.update(resid.to_estimates())
-if calibration:
-    results.estimates.update(sbg.to_estimates(discount_rate=monthly_discount_rate))
-if campaign is not None:
-    results.estimates.update(campaign.to_estimates())
-    results.add_table("campaign", campaign.summary())
-if econ is not None:
-    results.estimates.update(econ.to_estimates())
-    results.add_table("retention_vs_acquisition", econ.summary())
-    claim = f"acquiring a customer costs {econ.cost_ratio.format(1)} times what saving one does, so the " \
-            f"{claim_multiple:g}x claim is {econ.claim_verdict} by these inputs"
-    results.findings.append(f"A new customer is worth {econ.clv.format(0)} over {horizon_months} months.")
-if mc is not None:
-    results.add("p_retention_beats_acquisition", p_beats)
-    results.findings.append(retention_verdict(p_beats, claim))
-results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
+record_economics(results, segment, clv_all, clv_seg, resid, sbg, monthly_discount_rate,
+                 campaign, econ, p_beats, claim_multiple, horizon_months)
 ctx.finish()

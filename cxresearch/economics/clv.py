@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 
 from cxresearch.results import Estimate
-from cxresearch.survival import _at_risk_counts, _split_groups
+from cxresearch.survival import _split_groups
 
 #: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
 TAIL_WINDOW_MONTHS = 12.0
@@ -104,17 +103,18 @@ def clv_from_survival(
         e = sub[event].to_numpy(bool)
         a = sub[entry].to_numpy(float) if entry else np.zeros_like(t)
         m_all = np.full(len(sub), float(monthly_margin)) if margins is None else margins.loc[sub.index].to_numpy(float)
-        kmf = KaplanMeierFitter().fit(t, e, entry=a if entry else None)
-        surv, t_c, lam = _survival_with_tail(
-            t, e, months, min_at_risk, km_at=lambda x: kmf.survival_function_at_times(x).to_numpy(), entry=a
-        )
+        cases = _Cases(t, e, a)
+        surv, t_c, lam = cases.survival_with_tail(np.ones(len(t)), months, min_at_risk)
         m = float(np.nanmean(m_all))
         clv = float(m * np.sum(surv * discount))
+        has_margin = (~np.isnan(m_all)).astype(float)
+        margin_or_0 = np.where(has_margin > 0, m_all, 0.0)
         boot = np.empty(n_boot)
         for b in range(n_boot):
-            idx = rng.integers(0, len(t), len(t))
-            s_b, _, _ = _survival_with_tail(t[idx], e[idx], months, min_at_risk, entry=a[idx])
-            boot[b] = np.nanmean(m_all[idx]) * np.sum(s_b * discount)
+            w = _resample_counts(rng, len(t))
+            s_b, _, _ = cases.survival_with_tail(w, months, min_at_risk)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                boot[b] = np.sum(w * margin_or_0) / np.sum(w * has_margin) * np.sum(s_b * discount)
         lo, hi = np.percentile(boot, [2.5, 97.5]) if n_boot else (np.nan, np.nan)
         if t_c < horizon_months:
             notes.append(
@@ -158,46 +158,94 @@ def _survival_with_tail(
 
     T_c is the largest duration at which at least `min_at_risk` customers (all, if fewer) are at risk, at risk
     meaning entry < T_c <= duration (`_at_risk_counts`); the tail hazard's exposure counts customer-months after
-    entry only.
+    entry only. `km_at` replaces the numpy Kaplan-Meier (e.g. lifelines' curve).
     """
-    entry = np.zeros_like(t) if entry is None else entry
-    order = np.sort(t)
-    need = min(min_at_risk, len(order))
-    at_risk = _at_risk_counts(order, entry, order)
-    ok = at_risk >= need
-    # without entry this is order[-need]; with entry the at-risk count is not monotone in time
-    t_c = float(order[ok][-1] if ok.any() else order[np.argmax(at_risk)])
-    s = km_at(np.append(months, t_c)) if km_at is not None else _product_limit_at(t, e, np.append(months, t_c), entry)
-    s_months, s_c = s[:-1], s[-1]
-    start = t_c - TAIL_WINDOW_MONTHS
-    exposure = np.clip(np.minimum(t, t_c) - np.maximum(entry, start), 0.0, None).sum()
-    deaths = np.sum(e & (t > start) & (t <= t_c))
-    lam = float(deaths / exposure) if exposure > 0 else 0.0
-    beyond = months > t_c
-    s_months = np.where(beyond, s_c * np.exp(-lam * (months - t_c)), s_months)
-    return s_months, t_c, lam
+    return _Cases(t, e, entry).survival_with_tail(np.ones(len(t)), months, min_at_risk, km_at)
 
 
 def _product_limit_at(t: np.ndarray, e: np.ndarray, at: np.ndarray, entry: np.ndarray | None = None) -> np.ndarray:
-    """Kaplan-Meier S at times `at` in numpy, for bootstrap replicates (refitting lifelines 200x is the bottleneck).
+    """Kaplan-Meier S at times `at` in numpy (refitting lifelines for every bootstrap resample is the bottleneck).
 
     Same estimator as lifelines' KaplanMeierFitter (a test asserts equality, with and without entry):
     S(x) = prod_{t_j <= x} (1 - d_j/n_j), n_j = #{entry < t_j <= duration} (`_at_risk_counts`; entry 0 if not
     given).
     """
-    times, inverse = np.unique(t, return_inverse=True)
-    deaths = np.bincount(inverse, weights=e.astype(float), minlength=len(times))
-    if entry is None:
-        leaving = np.bincount(inverse, minlength=len(times)).astype(float)
-        at_risk = leaving[::-1].cumsum()[::-1]
-    else:
-        at_risk = _at_risk_counts(t, entry, times).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.cumprod(np.where(deaths > 0, 1.0 - deaths / at_risk, 1.0))
-    i = np.searchsorted(times, at, side="right") - 1
-    return np.where(i >= 0, s[np.clip(i, 0, None)], 1.0)
+    return _Cases(t, e, entry).survival_at(np.ones(len(t)), at)
 
 
+class _Cases:
+    """Durations, events and entries sorted once, so that the survival curve of a bootstrap resample, given as
+    case counts (weights), costs a few bincounts: no resorting and no copies of the resample (at a million
+    customers this is what keeps the bootstrap CIs of CLV to seconds).
+
+    With all weights 1 it is the plain Kaplan-Meier estimate; with the counts of a resample it equals the
+    estimate on the resampled rows, since both only depend on how often each case occurs.
+    """
+
+    def __init__(self, t: np.ndarray, e: np.ndarray, entry: np.ndarray | None = None) -> None:
+        self.t = np.asarray(t, dtype=float)
+        self.e = np.asarray(e, dtype=bool)
+        self.entry = np.zeros_like(self.t) if entry is None else np.asarray(entry, dtype=float)
+        self.times, self.time_of = np.unique(self.t, return_inverse=True)
+        self.entries, self.entry_of = np.unique(self.entry, return_inverse=True)
+
+    def _counts(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weighted cases leaving, dying at each distinct duration, and entering at each distinct entry time."""
+        leaving = np.bincount(self.time_of, weights=w, minlength=len(self.times))
+        deaths = np.bincount(self.time_of, weights=w * self.e, minlength=len(self.times))
+        entering = np.bincount(self.entry_of, weights=w, minlength=len(self.entries))
+        return leaving, deaths, entering
+
+    def _at_risk(self, leaving: np.ndarray, entering: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Weighted #{entry < x <= duration} at each x in `at`; cases entering at the earliest entry time are at
+        risk from it on (the risk set of `_at_risk_counts` and lifelines)."""
+        first = self.entries[np.flatnonzero(entering > 0)[0]]
+        entered = np.r_[0.0, np.cumsum(entering)]
+        left = np.r_[0.0, np.cumsum(leaving)]
+        inside = np.where(at <= first, entered[np.searchsorted(self.entries, at, side="right")],
+                          entered[np.searchsorted(self.entries, at, side="left")])
+        return inside - left[np.searchsorted(self.times, at, side="left")]
+
+    def _product_limit(self, leaving: np.ndarray, deaths: np.ndarray, entering: np.ndarray,
+                       at: np.ndarray) -> np.ndarray:
+        """Kaplan-Meier S at times `at` from weighted counts."""
+        at_risk = self._at_risk(leaving, entering, self.times)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.cumprod(np.where(deaths > 0, 1.0 - deaths / at_risk, 1.0))
+        i = np.searchsorted(self.times, at, side="right") - 1
+        return np.where(i >= 0, s[np.clip(i, 0, None)], 1.0)
+
+    def survival_at(self, w: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Kaplan-Meier S at times `at` with case weights `w` (counts of a resample, or ones)."""
+        return self._product_limit(*self._counts(w), np.asarray(at, dtype=float))
+
+    def survival_with_tail(
+        self, w: np.ndarray, months: np.ndarray, min_at_risk: int,
+        km_at: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, float, float]:
+        """`_survival_with_tail` with case weights `w`: (S at `months`, T_c, tail hazard per month)."""
+        leaving, deaths, entering = self._counts(w)
+        need = min(min_at_risk, w.sum())
+        present = self.times[leaving > 0]
+        at_risk = self._at_risk(leaving, entering, present)
+        ok = at_risk >= need
+        # without entry this is the need-th largest duration; with entry the at-risk count is not monotone in time
+        t_c = float(present[ok][-1] if ok.any() else present[np.argmax(at_risk)])
+        at = np.append(months, t_c)
+        s = km_at(at) if km_at is not None else self._product_limit(leaving, deaths, entering, at)
+        s_months, s_c = s[:-1], s[-1]
+        start = t_c - TAIL_WINDOW_MONTHS
+        exposure = np.sum(w * np.clip(np.minimum(self.t, t_c) - np.maximum(self.entry, start), 0.0, None))
+        died = np.sum(w * (self.e & (self.t > start) & (self.t <= t_c)))
+        lam = float(died / exposure) if exposure > 0 else 0.0
+        beyond = months > t_c
+        s_months = np.where(beyond, s_c * np.exp(-lam * (months - t_c)), s_months)
+        return s_months, t_c, lam
+
+
+def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
+    """How often each of `n` cases occurs in one bootstrap resample (the draws of `rng.integers(0, n, n)`)."""
+    return np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
 
 
 def geometric_clv(
@@ -301,15 +349,15 @@ def residual_clv(
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(base > 0, surv[levels[:, None] + ahead[None, :]] / base, 0.0)
 
-    surv, _, _ = _survival_with_tail(t, e, grid, min_at_risk, entry=a)
+    cases = _Cases(t, e, a)
+    surv, _, _ = cases.survival_with_tail(np.ones(len(t)), grid, min_at_risk)
     cond = conditional(surv)
     values = margin * (cond @ discount)[inverse]
     n_cur = len(values)
     rng = np.random.default_rng(seed)
     boot = np.empty(n_boot)
     for b in range(n_boot):
-        idx = rng.integers(0, len(t), len(t))
-        s_b, _, _ = _survival_with_tail(t[idx], e[idx], grid, min_at_risk, entry=a[idx])
+        s_b, _, _ = cases.survival_with_tail(_resample_counts(rng, len(t)), grid, min_at_risk)
         boot[b] = weight @ (conditional(s_b) @ discount) / n_cur
     lo, hi = np.percentile(boot, [2.5, 97.5]) if n_boot else (np.nan, np.nan)
     mean = float(values.mean())

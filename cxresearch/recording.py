@@ -1,0 +1,159 @@
+"""What notebooks 02, 04 and 05 write to their results files: estimates, tables, findings and skipped analyses.
+
+The executive summary (`cxresearch.summary`) reads these keys, so they are kept stable here rather than spread
+over notebook cells. Each function takes the notebook's result objects (None for an analysis that did not run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cxresearch.churn import ChurnLogitResult
+from cxresearch.churn_eval import BOOSTING, LOGIT, ChurnEvaluation, EMPCResult
+from cxresearch.claims import EvidenceTable
+from cxresearch.drivers import RelativeWeights
+from cxresearch.economics import retention_verdict
+from cxresearch.results import Estimate, Results
+
+
+def record_churn_drivers(
+    results: Results,
+    model: ChurnLogitResult | None,
+    weights: RelativeWeights | None,
+    cv: pd.DataFrame | None,
+    recovery: pd.DataFrame | None,
+    truth_customers: int,
+    evaluation: ChurnEvaluation | None,
+    importance: pd.DataFrame | None,
+    profits: dict[str, EMPCResult] | None,
+    clv: float,
+) -> None:
+    """Notebook 02: odds ratios, contact effects, leakage screen, relative weights, CV, recovery, holdout, EMPC."""
+    if model is not None:
+        estimates = model.to_estimates("churn")
+        results.add("churn_rate_window", estimates.pop("churn_event_rate"))
+        results.estimates.update(estimates)
+        results.add_table("odds_ratios", model.summary())
+        results.add_table("contact_effects", model.contact_effects())
+        results.add_table("leakage_screen", model.leakage)
+        results.warnings.extend(model.notes)
+        results.findings.extend(model.findings())
+    if weights is not None:
+        results.add_table("relative_weights", weights.summary())
+    if cv is not None:
+        results.add_table("cross_validation", cv.set_axis(["_".join(c) for c in cv.columns], axis=1))
+    if recovery is not None:
+        results.add_table("recovery", recovery)
+        results.extra["recovery_truth"] = (f"true window odds ratios: the same model fitted to a simulated world of "
+                                           f"{truth_customers} customers with the demo world's settings and effects")
+    else:
+        results.skip("known-truth check", "the data source has no truth.json (only the demo world does)")
+    if evaluation is None:
+        return
+    results.estimates.update(evaluation.to_estimates())
+    results.add_table("holdout_metrics", evaluation.summary())
+    results.add_table("gains_logit", evaluation.gains(LOGIT))
+    if importance is not None:
+        results.add_table("permutation_importance", importance)
+    for name, result in (profits or {}).items():
+        key = "logit" if name == LOGIT else "boosting"
+        results.estimates.update(result.to_estimates(f"empc_{key}"))
+    if profits:
+        best = max(profits, key=lambda name: profits[name].empc)
+        results.findings.append(
+            f"A retention campaign targeting the riskiest {100 * profits[best].fraction:.1f}% of customers by the "
+            f"{best} is worth an expected {profits[best].empc:.2f} per customer (EMPC, CLV {clv:g})."
+        )
+    row = evaluation.difference.query("metric == 'roc_auc'").iloc[0]
+    results.findings.append(
+        f"Out of time, {BOOSTING} vs {LOGIT}: ROC-AUC difference {row.difference:+.3f} "
+        f"(95% CI {row.ci_low:+.3f} to {row.ci_high:+.3f})."
+    )
+
+
+def record_loyalty(
+    results: Results,
+    metrics: dict[str, Any],
+    trends: dict[str, pd.DataFrame],
+    by_nps: pd.DataFrame | None,
+    by_ces: pd.DataFrame | None,
+    gap: Any | None,
+    weighted: Any | None,
+    churn_gap: Any | None,
+    evidence: EvidenceTable,
+    lookback_months: int,
+) -> None:
+    """Notebook 04: headline metrics, monthly trends, churn by score, NPS gap, non-response, the claims table."""
+    for name, result in metrics.items():
+        results.estimates.update(result.to_estimates(name))
+    if by_nps is not None:
+        results.add_table("churn_by_nps_group", by_nps)
+    if by_ces is not None:
+        results.add_table("churn_by_ces", by_ces)
+    for name, trend in trends.items():
+        if len(trend):
+            results.add_table(f"{name}_monthly", trend)
+    if gap is not None:
+        results.estimates.update(gap.to_estimates("nps_gap_churned_vs_stayed"))
+    if weighted is not None:
+        results.estimates.update(weighted.to_estimates())
+        results.estimates.update(churn_gap.to_estimates())
+        results.findings.append(
+            f"NPS of responders is {weighted.raw.score:.1f}; re-weighted to all customers it is "
+            f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate_pct:.0f}% answered)."
+        )
+    results.add_table("evidence", evidence.summary())
+    results.estimates.update(evidence.to_estimates())
+    results.findings.extend(evidence.findings())
+    for row in evidence.untestable():
+        results.skip(f"claim {row.id}: {row.claim}", row.note)
+    if "nps" in metrics:
+        results.findings.insert(
+            0, f"NPS is {results.estimates['nps_score'].format(1)} over the last {lookback_months} months."
+        )
+    if "ces" in metrics:
+        results.findings.append(
+            f"{results.estimates['ces_high_effort_pct'].format(1)} of service contacts were high effort (CES 5-7)."
+        )
+
+
+def record_economics(
+    results: Results,
+    segment: str,
+    clv_all: Any | None,
+    clv_seg: Any | None,
+    resid: Any | None,
+    sbg: Any | None,
+    monthly_discount_rate: float,
+    campaign: Any | None,
+    econ: Any | None,
+    p_beats: Estimate | None,
+    claim_multiple: float,
+    horizon_months: int,
+) -> None:
+    """Notebook 05: CLV by segment, residual CLV, sBG, campaign, retention vs acquisition and its Monte Carlo."""
+    if clv_seg is not None:
+        results.estimates.update(clv_seg.to_estimates())
+        results.add_table(f"clv_by_{segment}", clv_seg.summary())
+    else:
+        results.skip(f"CLV by {segment}", f"the data has no {segment} column or no margins")
+    if resid is not None:
+        results.estimates.update(resid.to_estimates())
+    if sbg is not None:
+        results.estimates.update(sbg.to_estimates(discount_rate=monthly_discount_rate))
+    if campaign is not None:
+        results.estimates.update(campaign.to_estimates())
+        results.add_table("campaign", campaign.summary())
+    claim = None
+    if econ is not None:
+        results.estimates.update(econ.to_estimates())
+        results.add_table("retention_vs_acquisition", econ.summary())
+        claim = (f"acquiring a customer costs {econ.cost_ratio.format(1)} times what saving one does, so the "
+                 f"{claim_multiple:g}x claim is {econ.claim_verdict} by these inputs")
+        results.findings.append(f"A new customer is worth {econ.clv.format(0)} over {horizon_months} months.")
+    if p_beats is not None:
+        results.add("p_retention_beats_acquisition", p_beats)
+        results.findings.append(retention_verdict(p_beats, claim))
+    results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
