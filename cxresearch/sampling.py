@@ -38,7 +38,7 @@ class Sample:
         """One plain-words sentence for reports, e.g. 'Cox model: a random 100,000 of 1,000,000 customers'."""
         how = f"{self.fraction:.0%}, seed {self.seed}" if self.seed is not None else f"{self.fraction:.0%}"
         return (
-            f"{analysis}: fitted on a simple random sample of {self.n_used:,} of {self.n_total:,} {self.unit} "
+            f"{analysis}: computed on a simple random sample of {self.n_used:,} of {self.n_total:,} {self.unit} "
             f"({how}); confidence intervals reflect the sample size"
         )
 
