@@ -90,6 +90,11 @@ figures = [
 for fig in figures:
     if fig is not None:
         nbtools.show(fig)
+
+# %% [markdown]
+# ## What this report cannot say, and what rests on a sample
+
+# %% tags=["remove-input"]
 if suite.missing:
     nbtools.say("Not available in this run: {}.", ", ".join(suite.missing))
 gaps = not_estimated(suite)
@@ -98,9 +103,11 @@ if gaps:
     display(HTML(bullets_html(gaps)))
 sampled = approximations(suite)
 if sampled:
-    nbtools.say("**Figures estimated on a sample.** The customer base is large, so these models were fitted on a "
-                "random sample of customers; their uncertainty ranges account for it.")
+    nbtools.say("**Figures estimated on a sample.** The customer base is large, so these figures were computed on "
+                "a random sample of customers; their uncertainty ranges account for it.")
     display(HTML(bullets_html(sampled)))
+if not (suite.missing or gaps or sampled):
+    nbtools.say("Every analysis ran, on every customer.")
 
 # %% [markdown]
 # ## What changed since the last run
