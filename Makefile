@@ -30,10 +30,12 @@ lab: $(STAMP)  ## JupyterLab on the project environment
 	$(BIN)/python -m ipykernel install --sys-prefix --name cxresearch --display-name "cxresearch (.venv)"
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)  ## benchmark scripts (figures, not tests): suite wall time, scale, features vs pandas
+bench: $(STAMP)  ## benchmark scripts (figures, not tests): suite wall time, scale, features vs pandas and engines, 1M suite
 	$(BIN)/python bench/suite_wall_time.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/features_vs_pandas.py
+	$(BIN)/python bench/features_engines.py
+	$(BIN)/python bench/suite_scale.py
 
 clean:  ## remove generated data and reports (keeps .venv)
 	rm -rf data/demo reports/2* reports/latest reports/.tmp-*

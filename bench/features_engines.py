@@ -8,7 +8,9 @@ Spark tables (Parquet in a temporary warehouse), then `snapshot_on` by table nam
 query (JVM warm-up) and the fastest later one are reported. Every result is asserted equal to
 `features.snapshot` on the same data before it is timed.
 
-Usage: python bench/features_engines.py [--pickle /tmp/scale/n300000.pkl] [--data /tmp/scale/n300000]
+Without --pickle or --data a 300,000-customer world is simulated first (--customers).
+
+Usage: python bench/features_engines.py [--customers 300000] [--pickle P] [--data DIR]
                                         [--spark-customers 100000] [--repeats 3]
 """
 
@@ -31,7 +33,7 @@ from cxresearch.features import snapshot
 from cxresearch.io import load_source
 from cxresearch.portable_features import TABLES, to_microseconds, memtables, snapshot_on
 from cxresearch.schema import CXData
-from cxresearch.simulate import simulate
+from cxresearch.simulate import simulate, write_world
 
 
 def _fastest(fn: Callable[[], pd.DataFrame], repeats: int) -> tuple[float, float, pd.DataFrame]:
@@ -85,9 +87,11 @@ def main() -> None:
     parser.add_argument("--data", help="a canonical Parquet directory (load_source'd if no --pickle)")
     parser.add_argument("--spark-customers", type=int, default=100_000, help="Spark world size (0: skip)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=300_000, help="world size when neither is given")
     args = parser.parse_args()
     if not (args.pickle or args.data):
-        parser.error("give --pickle and/or --data")
+        args.data = str(Path(tempfile.mkdtemp(prefix="cxbench-engines-")) / "world")
+        write_world(simulate(n_customers=args.customers, months=36, seed=0), args.data)
 
     if args.pickle:
         with open(args.pickle, "rb") as f:
@@ -115,7 +119,12 @@ def main() -> None:
         _same(got, expected)
         rows.append(("Ibis on DuckDB, Parquet files in place", len(got), first, best))
     if args.spark_customers:
-        rows.append(_spark(args.spark_customers, args.repeats))
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            print("Spark row skipped: pyspark is not installed (pip install -e '.[spark]', and Java 17)")
+        else:
+            rows.append(_spark(args.spark_customers, args.repeats))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM, "
