@@ -31,7 +31,7 @@ import pandas as pd
 
 from cxresearch.features import snapshot
 from cxresearch.io import load_source
-from cxresearch.portable_features import TABLES, to_microseconds, memtables, snapshot_on
+from cxresearch.portable_features import TABLES, memtables, snapshot_on, to_microseconds
 from cxresearch.schema import CXData
 from cxresearch.simulate import simulate, write_world
 

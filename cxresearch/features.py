@@ -16,7 +16,12 @@ import duckdb
 import pandas as pd
 
 from cxresearch.schema import (
-    FLAT_COLUMNS, INCONSISTENCY_REASON, SCORE_RANGES, SEGMENT_COLUMNS, TEXT_DTYPE, CXData,
+    FLAT_COLUMNS,
+    INCONSISTENCY_REASON,
+    SCORE_RANGES,
+    SEGMENT_COLUMNS,
+    TEXT_DTYPE,
+    CXData,
 )
 from cxresearch.shared_tables import cached_frame, store_frame
 

@@ -97,12 +97,7 @@ def load_source(source: str | Path) -> CXData:
 def write_source(data: CXData, directory: str | Path) -> Path:
     """Write `data` as a canonical Parquet directory that `load_source` reads back to the same `CXData`
     (name, shape and metadata in dataset.json), e.g. to load a mapped source once per suite run."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
-        getattr(data, table).to_parquet(directory / f"{table}.parquet", index=False)
-    if data.transactions is not None:
-        data.transactions.to_parquet(directory / "transactions.parquet", index=False)
+    directory = write_tables(data, directory)
     dataset = {
         **{k: v for k, v in data.metadata.items() if k not in ("files", "source")},
         "name": data.name,
@@ -112,6 +107,17 @@ def write_source(data: CXData, directory: str | Path) -> Path:
         "source_fingerprint": data.fingerprint,
     }
     (directory / DATASET_FILE).write_text(json.dumps(dataset, indent=2, default=str))
+    return directory
+
+
+def write_tables(data: CXData, directory: str | Path) -> Path:
+    """Write `data`'s tables (transactions too, when present) as `<table>.parquet` in `directory`; return it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        getattr(data, table).to_parquet(directory / f"{table}.parquet", index=False)
+    if data.transactions is not None:
+        data.transactions.to_parquet(directory / "transactions.parquet", index=False)
     return directory
 
 

@@ -19,8 +19,16 @@ from cxresearch.parametric import AFTComparison, fit_aft
 from cxresearch.results import Estimate, Results
 from cxresearch.sampling import Sample, sample_customers
 from cxresearch.schema import CXData
-from cxresearch.survival import (ALL, CoxResult, GroupComparison, KMResult, PHCheck, check_proportional_hazards,
-                                 compare_groups, landmark_cohort)
+from cxresearch.survival import (
+    ALL,
+    CoxResult,
+    GroupComparison,
+    KMResult,
+    PHCheck,
+    check_proportional_hazards,
+    compare_groups,
+    landmark_cohort,
+)
 from cxresearch.timevarying import TimeVaryingDrivers
 
 #: Horizons (months since signup) at which survival is reported.

@@ -175,7 +175,7 @@ def fit_aft(
         fitter = cls().fit(design, duration, event, entry_col=entry, ancillary=False)
         fitters[dist] = fitter
         rows.append({"model": dist, "log_likelihood": float(fitter.log_likelihood_),
-                     "n_params": int(len(fitter.params_)), "aic": float(fitter.AIC_)})
+                     "n_params": len(fitter.params_), "aic": float(fitter.AIC_)})
     comparison = pd.DataFrame(rows).set_index("model")
     comparison["delta_aic"] = comparison["aic"] - comparison["aic"].min()
     comparison["best"] = comparison["delta_aic"] == 0

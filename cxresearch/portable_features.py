@@ -65,7 +65,7 @@ def snapshot_expr(
     window = recent.group_by("customer_id").aggregate(
         reactive_90d=recent.count(where=reactive),
         proactive_90d=recent.count(where=direction == "proactive"),
-        unresolved_90d=recent.count(where=reactive & (resolved == False)),  # noqa: E712 (SQL comparison)
+        unresolved_90d=recent.count(where=reactive & (resolved == False)),
         inconsistency_90d=recent.count(where=reason == INCONSISTENCY_REASON),
         fcr_rate_90d=resolved.cast("float64").mean(where=reactive),
     )

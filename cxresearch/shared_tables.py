@@ -30,14 +30,10 @@ def write_shared(data: CXData, source: str, directory: str | Path, as_of_list: I
     """Write validated `data` (loaded from `source`) and the snapshots for each argument dict in `as_of_list`
     (keyword arguments of `features.snapshot`) to `directory`; return it."""
     from cxresearch.features import snapshot
+    from cxresearch.io import write_tables
 
     directory = Path(directory)
-    tables = directory / "data"
-    tables.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
-        getattr(data, table).to_parquet(tables / f"{table}.parquet", index=False)
-    if data.transactions is not None:
-        data.transactions.to_parquet(tables / "transactions.parquet", index=False)
+    write_tables(data, directory / "data")
     manifest = {
         "source": str(source),
         "name": data.name,

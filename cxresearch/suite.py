@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -202,7 +202,7 @@ def _run(
     data_fingerprint: str, report: Callable[[str], None], suite: str = "", data: CXData | None = None,
 ) -> SuiteRun:
     """Execute, render and move one complete run into `out_dir/<run_id>`; nothing is left behind on failure."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     # Timestamp first so run directories sort chronologically; the suffix keeps same-second runs apart.
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     tmp_dir, run_dir = out_dir / f".tmp-{run_id}", out_dir / run_id
@@ -224,7 +224,7 @@ def _run(
         ]
         report(f"run {run_id}: {len(tasks)} notebooks, {jobs} jobs, data {source}")
         runs = _execute_all(tasks, jobs, report)
-        finished = datetime.now(timezone.utc)
+        finished = datetime.now(UTC)
         run = SuiteRun(
             run_id=run_id,
             started=started.isoformat(timespec="seconds"),

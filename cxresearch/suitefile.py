@@ -142,7 +142,7 @@ def _read_yaml(path: Path) -> dict:
     except OSError as err:
         raise SuiteFileError([f"{path}: cannot read suite file ({err.strerror or err})"]) from None
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""

@@ -2,10 +2,49 @@
 
 import os
 
+import pandas as pd
+import pytest
 from hypothesis import settings
+
+from cxresearch.schema import CXData
 
 # CI must not flip between green and red on a fresh random draw: the default profile replays the same examples
 # every run (derandomised). `HYPOTHESIS_PROFILE=explore` searches new examples, for hunting bugs locally.
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture()
+def tiny() -> CXData:
+    """Four customers whose snapshot features are computed by hand in tests/test_features.py."""
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "signup_date": pd.to_datetime(["2023-01-05", "2022-12-01", "2023-02-01", "2023-08-01"]),
+            "end_date": pd.to_datetime(["2023-08-10", None, "2023-05-01", None]),
+            "monthly_margin": [10.0, 20.0, 30.0, 40.0],
+            "plan": ["basic", "premium", "basic", "basic"],
+        }
+    )
+    contacts = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "b"],
+            "timestamp": pd.to_datetime(
+                ["2023-05-01", "2023-06-20", "2023-07-02", "2023-06-01", "2023-02-01", "2023-04-01"]
+            ),
+            "channel": "phone",
+            "direction": ["reactive", "reactive", "reactive", "proactive", "reactive", "reactive"],
+            "reason": ["billing", "channel_inconsistency", "billing", "follow_up", "billing", "technical"],
+            "resolved_first_contact": pd.array([True, False, False, None, True, False], dtype="boolean"),
+        }
+    )
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "timestamp": pd.to_datetime(["2023-05-02", "2023-06-21", "2023-07-03", "2023-01-02", "2023-06-02"]),
+            "instrument": ["ces", "ces", "ces", "nps", "nps"],
+            "score": [3, 6, 7, 4, 9],
+        }
+    )
+    return CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2023-10-01"))

@@ -7,8 +7,14 @@ import pandas as pd
 import pytest
 
 from cxresearch.economics import (
-    Uncertain, campaign_roi, clv_from_survival, monte_carlo, residual_clv, retention_verdict,
-    retention_vs_acquisition_model, retention_vs_acquisition_monte_carlo,
+    Uncertain,
+    campaign_roi,
+    clv_from_survival,
+    monte_carlo,
+    residual_clv,
+    retention_verdict,
+    retention_vs_acquisition_model,
+    retention_vs_acquisition_monte_carlo,
 )
 
 

@@ -10,8 +10,16 @@ from scipy import special, stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from cxresearch.churn_eval import (
-    BOOSTING, LOGIT, CampaignParameters, _RankedScores, class_balance, compare_models, cross_validate, empc,
-    evaluate_predictions, out_of_time_snapshots,
+    BOOSTING,
+    LOGIT,
+    CampaignParameters,
+    _RankedScores,
+    class_balance,
+    compare_models,
+    cross_validate,
+    empc,
+    evaluate_predictions,
+    out_of_time_snapshots,
 )
 from cxresearch.simulate import simulate
 

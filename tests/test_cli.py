@@ -6,10 +6,10 @@ import fcntl
 import json
 from pathlib import Path
 
+from test_io import canonical_tables, write_source
 from typer.testing import CliRunner
 
 from cxresearch.cli import app
-from test_io import canonical_tables, write_source
 
 runner = CliRunner()
 

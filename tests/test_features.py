@@ -9,40 +9,6 @@ from cxresearch.features import default_as_of, lifetimes, snapshot
 from cxresearch.schema import CXData
 
 
-@pytest.fixture()
-def tiny() -> CXData:
-    customers = pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d"],
-            "signup_date": pd.to_datetime(["2023-01-05", "2022-12-01", "2023-02-01", "2023-08-01"]),
-            "end_date": pd.to_datetime(["2023-08-10", None, "2023-05-01", None]),
-            "monthly_margin": [10.0, 20.0, 30.0, 40.0],
-            "plan": ["basic", "premium", "basic", "basic"],
-        }
-    )
-    contacts = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "a", "b", "b", "b"],
-            "timestamp": pd.to_datetime(
-                ["2023-05-01", "2023-06-20", "2023-07-02", "2023-06-01", "2023-02-01", "2023-04-01"]
-            ),
-            "channel": "phone",
-            "direction": ["reactive", "reactive", "reactive", "proactive", "reactive", "reactive"],
-            "reason": ["billing", "channel_inconsistency", "billing", "follow_up", "billing", "technical"],
-            "resolved_first_contact": pd.array([True, False, False, None, True, False], dtype="boolean"),
-        }
-    )
-    surveys = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "a", "b", "b"],
-            "timestamp": pd.to_datetime(["2023-05-02", "2023-06-21", "2023-07-03", "2023-01-02", "2023-06-02"]),
-            "instrument": ["ces", "ces", "ces", "nps", "nps"],
-            "score": [3, 6, 7, 4, 9],
-        }
-    )
-    return CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2023-10-01"))
-
-
 def test_snapshot_counts_match_hand_computation(tiny: CXData) -> None:
     s = snapshot(tiny, as_of="2023-07-01", window_months=3, horizon_months=3).set_index("customer_id")
     # d signed up after as_of: not in the snapshot.

@@ -10,8 +10,8 @@ import pandas.testing as pdt
 import pytest
 
 from cxresearch.io import DataValidationError, fingerprint_files, load_source
-from cxresearch.validation import Problem
 from cxresearch.schema import TEXT_DTYPE
+from cxresearch.validation import Problem
 
 FORMATS = ("csv", "parquet")
 

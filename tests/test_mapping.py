@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pandas.testing as pdt
 import pytest
+from test_io import canonical_tables, write_source
 
 from cxresearch.features import lifetimes, snapshot
 from cxresearch.io import DataValidationError, load_source
 from cxresearch.mapping import load_mapping, parse_mapping_text
-from test_io import canonical_tables, write_source
 
 FLAT_CSV = """Kunde,Wochen,Status,Umsatz,Vertrag,Zufriedenheit,Anrufe,Offen
 K-01,52,aktiv,20.5,M,4,0,0

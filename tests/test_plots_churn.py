@@ -12,7 +12,12 @@ from scipy import special
 
 from cxresearch.churn_eval import CampaignParameters, empc, evaluate_predictions
 from cxresearch.plots.churn import (
-    plot_calibration, plot_driver_importance, plot_gains, plot_partial_dependence, plot_profit_curve, plot_roc_pr,
+    plot_calibration,
+    plot_driver_importance,
+    plot_gains,
+    plot_partial_dependence,
+    plot_profit_curve,
+    plot_roc_pr,
 )
 
 

@@ -19,7 +19,7 @@ from cxresearch.simulate import simulate
 ibis = pytest.importorskip("ibis", reason="ibis-framework is not installed (optional extra `distributed`)")
 pytest.importorskip("ibis.backends.duckdb", reason="ibis-framework is installed without its DuckDB backend")
 
-from cxresearch.portable_features import (  # noqa: E402
+from cxresearch.portable_features import (
     TABLES,
     memtables,
     sample_source,
@@ -46,34 +46,6 @@ def demo() -> CXData:
     if not (DEMO / "customers.parquet").exists():
         pytest.skip(f"the demo world is missing at {DEMO}")
     return load_source(DEMO)
-
-
-@pytest.fixture()
-def tiny() -> CXData:
-    """`tests/test_features.py`'s hand-computed world, one contact without a known first-contact outcome."""
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d"],
-        "signup_date": pd.to_datetime(["2023-01-05", "2022-12-01", "2023-02-01", "2023-08-01"]),
-        "end_date": pd.to_datetime(["2023-08-10", None, "2023-05-01", None]),
-        "monthly_margin": [10.0, 20.0, 30.0, 40.0],
-        "plan": ["basic", "premium", "basic", "basic"],
-    })
-    contacts = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b", "b"],
-        "timestamp": pd.to_datetime(["2023-05-01", "2023-06-20", "2023-07-02", "2023-06-01", "2023-02-01",
-                                     "2023-04-01"]),
-        "channel": "phone",
-        "direction": ["reactive", "reactive", "reactive", "proactive", "reactive", "reactive"],
-        "reason": ["billing", "channel_inconsistency", "billing", "follow_up", "billing", "technical"],
-        "resolved_first_contact": pd.array([True, False, False, None, True, False], dtype="boolean"),
-    })
-    surveys = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b"],
-        "timestamp": pd.to_datetime(["2023-05-02", "2023-06-21", "2023-07-03", "2023-01-02", "2023-06-02"]),
-        "instrument": ["ces", "ces", "ces", "nps", "nps"],
-        "score": [3, 6, 7, 4, 9],
-    })
-    return CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2023-10-01"))
 
 
 def test_hand_computed_customers_on_duckdb(tiny: CXData) -> None:
@@ -167,8 +139,8 @@ def test_customer_sample_pulled_from_parquet_in_place(demo: CXData, tmp_path: Pa
 def _spark_skip_reason() -> str | None:
     """Why the Spark test cannot run here, or None."""
     try:
-        import pyspark  # noqa: F401
         import ibis.backends.pyspark  # noqa: F401
+        import pyspark  # noqa: F401
     except ImportError as err:
         return f"PySpark backend unavailable ({err}); install ibis-framework[pyspark]"
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):

@@ -15,10 +15,21 @@ import statsmodels.api as sm
 
 from cxresearch.features import snapshot
 from cxresearch.schema import (
-    DIRECTIONS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCORE_RANGES, TABLES, TEXT_DTYPE, CXData,
+    DIRECTIONS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    SCORE_RANGES,
+    TABLES,
+    TEXT_DTYPE,
+    CXData,
 )
 from cxresearch.simulate import (
-    SimulatedWorld, _id_text, _lexicographic_order, _simulate, simulate, write_world,
+    SimulatedWorld,
+    _id_text,
+    _lexicographic_order,
+    _simulate,
+    simulate,
+    write_world,
 )
 
 DRIVERS = ("reactive", "unresolved", "proactive", "inconsistency")

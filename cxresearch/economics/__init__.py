@@ -8,7 +8,13 @@ Hardie 2007), `bgnbd` and `gamma_gamma` (non-contractual purchasing and spend, F
 
 from cxresearch.economics.bgnbd import BGNBDResult, fit_bgnbd
 from cxresearch.economics.campaign import CampaignResult, campaign_roi
-from cxresearch.economics.clv import CLVResult, ResidualCLVResult, clv_from_survival, geometric_clv, residual_clv
+from cxresearch.economics.clv import (
+    CLVResult,
+    ResidualCLVResult,
+    clv_from_survival,
+    geometric_clv,
+    residual_clv,
+)
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from cxresearch.economics.retention import RetentionEconomics, retention_vs_acquisition
 from cxresearch.economics.sbg import SBGResult, cohort_alive, fit_sbg

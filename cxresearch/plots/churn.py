@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
-
 import pandas as pd
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
 from cxresearch.churn import INTERCEPT, ChurnLogitResult
 from cxresearch.churn_eval import ChurnEvaluation, EMPCResult

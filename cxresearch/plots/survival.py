@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import NullFormatter
-
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from cxresearch.parametric import AFTComparison
 from cxresearch.plots import PALETTE, new_figure, set_theme
