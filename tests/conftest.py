@@ -1,12 +1,17 @@
 """Test-wide settings."""
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import settings
 
+from cxresearch.cli import DEMO_DIR, DEMO_SETTINGS
 from cxresearch.schema import CXData
+from cxresearch.simulate import simulate, write_world
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # CI must not flip between green and red on a fresh random draw: the default profile replays the same examples
 # every run (derandomised). `HYPOTHESIS_PROFILE=explore` searches new examples, for hunting bugs locally.
@@ -48,3 +53,16 @@ def tiny() -> CXData:
         }
     )
     return CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2023-10-01"))
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo world's directory: the repository's `data/demo` when present (as after `make report`), else the
+    same world simulated with the command line's demo settings into a temporary directory (a fresh clone)."""
+    repo_demo = ROOT / DEMO_DIR
+    if (repo_demo / "customers.parquet").is_file():
+        return repo_demo
+    out = tmp_path_factory.mktemp("simulated") / DEMO_DIR
+    settings = DEMO_SETTINGS
+    write_world(simulate(n_customers=settings["n_customers"], months=settings["months"], seed=settings["seed"]), out)
+    return out

@@ -17,9 +17,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from typer.testing import CliRunner
-
-from cxresearch.cli import DEMO_DIR, DEMO_SETTINGS, app
 
 pytestmark = pytest.mark.slow
 
@@ -38,29 +35,15 @@ def _defaults(nb: nbformat.NotebookNode) -> dict:
     return values
 
 
-def _demo_world(base: Path) -> Path:
-    """The demo world's `data` directory: the repository's when it exists, else a fresh one under `base`."""
-    repo_demo = ROOT / DEMO_DIR
-    if (repo_demo / "customers.parquet").is_file():
-        return repo_demo.parent
-    out = base / "simulated" / DEMO_DIR
-    result = CliRunner().invoke(app, [
-        "simulate", "--out", str(out), "--customers", str(DEMO_SETTINGS["n_customers"]),
-        "--months", str(DEMO_SETTINGS["months"]), "--seed", str(DEMO_SETTINGS["seed"]),
-    ])
-    assert result.exit_code == 0, result.output
-    return out.parent
-
-
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, nbformat.NotebookNode],
+def executed(tmp_path_factory: pytest.TempPathFactory, demo_world: Path) -> tuple[Path, dict[str, nbformat.NotebookNode],
                                                                   dict[str, str]]:
     """Run every notebook with its defaults in a copy of `notebooks/` whose `../data` is the demo world's parent.
 
     Returns the copied notebooks directory, the executed notebooks and the error (if any) of each by name.
     """
     base = tmp_path_factory.mktemp("workflow")
-    (base / "data").symlink_to(_demo_world(base), target_is_directory=True)
+    (base / "data").symlink_to(demo_world.parent, target_is_directory=True)
     workdir = base / "notebooks"
     workdir.mkdir()
     for path in NOTEBOOKS:

@@ -30,7 +30,6 @@ from cxresearch.portable_features import (
 # ibis 12 calls a DuckDB method that DuckDB 2 deprecates; harmless, and not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
 def _assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -42,10 +41,8 @@ def _assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo() -> CXData:
-    if not (DEMO / "customers.parquet").exists():
-        pytest.skip(f"the demo world is missing at {DEMO}")
-    return load_source(DEMO)
+def demo(demo_world: Path) -> CXData:
+    return load_source(demo_world)
 
 
 def test_hand_computed_customers_on_duckdb(tiny: CXData) -> None:
@@ -104,11 +101,11 @@ def test_ibis_on_duckdb_equals_snapshot_on_demo_world(demo: CXData) -> None:
     assert (row.nps_last == nps["score"].iloc[-1]) if len(nps) else pd.isna(row.nps_last)
 
 
-def test_parquet_files_queried_in_place_by_table_name(demo: CXData) -> None:
+def test_parquet_files_queried_in_place_by_table_name(demo: CXData, demo_world: Path) -> None:
     """The lake path: the backend reads the canonical Parquet files itself; nothing passes through pandas."""
     con = ibis.duckdb.connect()
     for name in ("customers", "contacts", "surveys"):
-        con.read_parquet(DEMO / f"{name}.parquet", table_name=name)
+        con.read_parquet(demo_world / f"{name}.parquet", table_name=name)
     got = snapshot_on(con, "2025-06-01", observed_until=demo.observed_until, window_months=6)
     _assert_same(got, snapshot(demo, "2025-06-01", window_months=6))
 
@@ -125,10 +122,10 @@ def _assert_sample_is_whole_histories(directory: Path, full: CXData, fraction: f
     _assert_same(snapshot(sample), expected)
 
 
-def test_customer_sample_pulled_from_parquet_in_place(demo: CXData, tmp_path: Path) -> None:
+def test_customer_sample_pulled_from_parquet_in_place(demo: CXData, demo_world: Path, tmp_path: Path) -> None:
     con = ibis.duckdb.connect()
     for name in ("customers", "contacts", "surveys"):
-        con.read_parquet(DEMO / f"{name}.parquet", table_name=name)
+        con.read_parquet(demo_world / f"{name}.parquet", table_name=name)
     out = sample_source(con, tmp_path / "sample", observed_until=demo.observed_until, fraction=0.1,
                         metadata={"observed_from": demo.metadata["observed_from"]})
     _assert_sample_is_whole_histories(out, demo, 0.1)
