@@ -27,15 +27,30 @@ class ParameterSpec:
 
 
 def declared_parameters(notebook: str | Path) -> dict[str, ParameterSpec]:
-    """The parameters a notebook's `parameters` cell declares, typed by their default values."""
-    import papermill
+    """The parameters a notebook's `parameters` cell declares (top-level `name = value` lines), typed by their
+    default values.
 
+    Read with Python's own parser rather than papermill's line patterns, which skip a line whose comment holds
+    an `=` (e.g. `n = 5  # 0 = all`) and so would make that parameter impossible to override.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        return {}
     specs = {}
-    for name, info in papermill.inspect_notebook(str(notebook)).items():
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value = node.target.id, node.value
+        else:
+            continue
         try:
-            default = ast.literal_eval(info["default"])
+            default = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            default = info["default"]  # an expression: only text overrides make sense for it
+            default = ast.get_source_segment(cell.source, value)  # an expression: only text overrides fit it
         specs[name] = ParameterSpec(name, default, type(default))
     return specs
 

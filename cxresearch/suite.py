@@ -426,7 +426,7 @@ def _execute_and_render(task: _Task) -> NotebookRun:
     status: Status = "ok"
     error = None
     try:
-        declared = papermill.inspect_notebook(str(task.source))
+        declared = declared_parameters(task.source)
         # Only what the notebook declares: papermill would inject unknown names anyway (with a warning).
         passed = {name: value for name, value in task.parameters.items() if name in declared}
         # Notebooks run side by side: one BLAS/OpenMP pool per core each, not one per core per notebook,
