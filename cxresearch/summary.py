@@ -20,14 +20,15 @@ SECTIONS: dict[str, str] = {
     "05_retention_economics": "What retention is worth",
 }
 
-#: KPI tiles: (notebook, estimate key, digits).
-KPI_TILES: list[tuple[str, str, int]] = [
+#: KPI tiles: (notebook, estimate key or keys in order of preference, digits).
+KPI_TILES: list[tuple[str, str | tuple[str, ...], int]] = [
     ("02_churn_drivers", "churn_rate_window", 1),
     ("03_customer_lifetime", "median_lifetime_months", 1),
     ("04_loyalty_metrics", "nps_score", 1),
     ("04_loyalty_metrics", "ces_high_effort_pct", 1),
-    ("05_retention_economics", "clv_per_customer", 0),
-    ("05_retention_economics", "acquisition_to_retention_cost_ratio", 1),
+    # Contractual data gives CLV from survival curves; purchase logs only from BG/NBD x Gamma-Gamma.
+    ("05_retention_economics", ("clv_per_customer", "btyd_clv_per_customer"), 0),
+    ("05_retention_economics", "acquisition_to_retention_cost_ratio", 2),
 ]
 
 
@@ -64,7 +65,9 @@ def load_suite_results(results_dir: str | Path) -> SuiteResults:
 def kpi_tiles_html(suite: SuiteResults) -> str:
     """A row of KPI tiles (self-contained HTML, every text escaped); absent figures are shown as 'not available'."""
     tiles = []
-    for notebook, key, digits in KPI_TILES:
+    for notebook, keys, digits in KPI_TILES:
+        keys = (keys,) if isinstance(keys, str) else keys
+        key = next((k for k in keys if suite.estimate(notebook, k) is not None), keys[0])
         est = suite.estimate(notebook, key)
         if est is None:
             value, label, ci = "n/a", key.replace("_", " "), "not available in this run"
@@ -117,7 +120,8 @@ def not_estimated(suite: SuiteResults) -> list[str]:
 def approximations(suite: SuiteResults) -> list[str]:
     """One line per analysis that rests on a random sample of the customers, saying how large it was."""
     return [
-        f"{SECTIONS.get(notebook, notebook)}: {a['text']}"
+        f"{SECTIONS.get(notebook, notebook)}, {a['analysis']}: {a['n_used']:,} of {a['n_total']:,} "
+        f"{a.get('unit', 'customers')} ({a['n_used'] / a['n_total']:.0%})"
         for notebook, res in suite.results.items() for a in res.approximations
     ]
 
@@ -156,7 +160,7 @@ def retention_verdict(suite: SuiteResults) -> str:
     if ratio is None:
         return "Retention vs acquisition could not be assessed in this run."
     text = (
-        f"Acquiring a customer costs {ratio.format(1)} times what it costs to keep one at risk "
+        f"Acquiring a customer costs {ratio.format(2)} times what it costs to keep one at risk "
         f"(the often-quoted figure is 7)."
     )
     if p_win is not None:

@@ -70,4 +70,13 @@ def test_sampled_analyses_are_listed_with_their_sample_size(tmp_path: Path) -> N
     res.approximate("Kaplan-Meier curves", sample_customers(frame, None))
     res.write(tmp_path)
     (line,) = approximations(load_suite_results(tmp_path))
-    assert "Time-varying Cox model" in line and "200 of 1,000 customers" in line
+    assert line == "How long customers stay, Time-varying Cox model: 200 of 1,000 customers (20%)"
+
+
+def test_clv_tile_falls_back_to_the_purchase_model_on_purchase_logs(tmp_path: Path) -> None:
+    from cxresearch.summary import kpi_tiles_html
+
+    _write(tmp_path, "05_retention_economics",
+           {"btyd_clv_per_customer": Estimate(24.59, "USD", "Residual CLV per customer", 23.0, 26.0)})
+    html = kpi_tiles_html(load_suite_results(tmp_path))
+    assert "24.59" not in html and "25 USD" in html and "Residual CLV per customer" in html
