@@ -9,9 +9,13 @@ the first purchase to the end of calibration, all in weeks by default.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from cxresearch.schema import CXData
 
 #: Columns of a CDNOW file: the 1/10th sample has a second (sample) id, the master file a header line.
 _CDNOW_SAMPLE = ["customer_id", "sample_id", "date", "quantity", "spend"]
@@ -87,13 +91,31 @@ def rfm_summary(
 
 def weekly_repeat_purchases(
     transactions: pd.DataFrame, start: str | pd.Timestamp, weeks: int, customer: str = "customer_id",
-    date: str = "date",
+    date: str = "date", period_days: float = 7.0,
 ) -> np.ndarray:
-    """Cumulative repeat purchase days of all customers at the end of weeks 1..`weeks` after `start`."""
+    """Cumulative repeat purchase days of all customers at the end of periods 1..`weeks` (of `period_days` days).
+
+    Periods start at `start`; a customer's first purchase day is not a repeat purchase.
+    """
     days = transactions[[customer, date]].assign(_day=transactions[date].dt.normalize()).drop_duplicates(
         [customer, "_day"])
     first = days.groupby(customer)["_day"].transform("min")
     repeat_days = days.loc[days["_day"] > first, "_day"]
-    week = ((repeat_days - pd.Timestamp(start)).dt.days // 7).to_numpy()
-    counts = np.bincount(week[(week >= 0) & (week < weeks)], minlength=weeks)
+    elapsed = ((repeat_days - pd.Timestamp(start)).dt.days.to_numpy() // period_days).astype(int)
+    counts = np.bincount(elapsed[(elapsed >= 0) & (elapsed < weeks)], minlength=weeks)
     return np.cumsum(counts)
+
+
+def cohort_transactions(data: CXData, transactions_source: str = "") -> pd.DataFrame | None:
+    """Purchases as (customer_id, date, spend): from a CDNOW file `transactions_source`, else `data.transactions`.
+
+    `data` is a `CXData` (its transactions have customer_id, timestamp, amount, as the `cdnow:` adapter writes
+    them); None when neither holds a purchase.
+    """
+    if transactions_source:
+        return read_cdnow(transactions_source)
+    table = data.transactions
+    if table is None or not len(table) or not {"customer_id", "timestamp", "amount"} <= set(table.columns):
+        return None
+    return pd.DataFrame({"customer_id": table["customer_id"].astype(str), "date": table["timestamp"],
+                         "spend": table["amount"].astype(float)})

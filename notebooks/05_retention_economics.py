@@ -43,7 +43,9 @@ acquisition_cost = 0.0
 sbg_calibration_months = 12
 transactions_source = ""
 calibration_end = "1997-09-30"
-holdout_end = "1998-06-30"
+holdout_end = "1998-06-30"  # "" = no holdout check
+transaction_margin = 0.30  # share of purchase revenue that is margin (BG/NBD x Gamma-Gamma CLV)
+clv_parameter_draws = 100  # parameter draws for the BG/NBD x Gamma-Gamma CLV interval (0 = none)
 n_draws = 5000
 input_uncertainty = 0.25
 max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
@@ -56,11 +58,14 @@ from cxresearch.economics import (
     retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo,
 )
 from cxresearch.features import lifetimes
+from cxresearch.economics.bgnbd import holdout_by_frequency, track_repeat_purchases
+from cxresearch.economics.btyd_clv import btyd_clv
 from cxresearch.plots.economics import (
-    acquisition_vs_retention, bgnbd_holdout, campaign_profit_curve, clv_by_segment, sbg_projection, tornado,
+    acquisition_vs_retention, bgnbd_holdout, bgnbd_tracking, btyd_clv_distribution, campaign_profit_curve,
+    clv_by_segment, sbg_projection, tornado,
 )
 from cxresearch.recording import record_economics
-from cxresearch.transactions import read_cdnow, rfm_summary
+from cxresearch.transactions import cohort_transactions, rfm_summary
 
 ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,
@@ -69,7 +74,8 @@ ctx = nbtools.start(
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
-     "max_model_customers": max_model_customers},
+     "max_model_customers": max_model_customers, "calibration_end": calibration_end, "holdout_end": holdout_end,
+     "transaction_margin": transaction_margin, "clv_parameter_draws": clv_parameter_draws},
 )
 data, results = ctx.data, ctx.results
 lt = lifetimes(data)
@@ -140,23 +146,75 @@ else:
 # ## Non-contractual customers: BG/NBD and Gamma-Gamma
 # For retail-style purchase logs (the CDNOW kind) nobody cancels: a customer simply stops buying. BG/NBD
 # models repeat purchases and silent drop-out from each customer's frequency, recency and age; Gamma-Gamma models
-# spend per purchase. The model is fitted on a calibration period and checked on the following holdout.
+# spend per purchase. The model is fitted on a calibration period (up to `calibration_end`) and checked on the
+# following holdout (up to `holdout_end`). The purchases come from `transactions_source` (a CDNOW file) or, when
+# that is empty, from the data's own transaction table (e.g. `data_source = "cdnow:DIR"`).
 
 # %%
-if not transactions_source:
-    nbtools.say("No transaction log was given (`transactions_source` is empty; the demo world has none), so this "
-                "section is skipped.")
-    results.skip("BG/NBD and Gamma-Gamma", "no transaction log (parameter transactions_source is empty)")
+tx = cohort_transactions(data, transactions_source)
+rfm = rfm_summary(tx, calibration_end, holdout_end or None) if tx is not None else None
+bgnbd = spend = None
+if rfm is None or not (rfm["frequency"] > 0).any():
+    reason = "no transaction log (data or transactions_source)" if tx is None else "no repeat purchase by calibration_end"
+    nbtools.say("BG/NBD and Gamma-Gamma are skipped: {}.", reason)
+    results.skip("BG/NBD and Gamma-Gamma", reason)
 else:
-    rfm = rfm_summary(read_cdnow(transactions_source), calibration_end, holdout_end)
     bgnbd = fit_bgnbd(rfm["frequency"], rfm["recency"], rfm["T"])
-    spend = fit_gamma_gamma(rfm["frequency"], rfm["monetary_value"])
-    nbtools.table(bgnbd.summary(), 3)
-    nbtools.table(spend.summary(), 3)
+    try:  # Gamma-Gamma needs at least three repeat buyers with positive spend
+        spend = fit_gamma_gamma(rfm["frequency"], rfm["monetary_value"])
+    except ValueError as err:
+        results.skip("Gamma-Gamma", str(err))
+    for fit in [f for f in (bgnbd, spend) if f is not None]:
+        nbtools.table(fit.summary(), 3)
+        for note in fit.notes:
+            nbtools.say("*Note:* {}", note)
+    results.estimates.update({**bgnbd.to_estimates(), **(spend.to_estimates(currency=currency) if spend else {})})
+
+# %% [markdown]
+# ### Does the model track the holdout?
+# Left: cumulative repeat purchases of the whole cohort, week by week, against the model's expectation (the sum
+# over customers of E[X(t)] from each one's first purchase, Fader, Hardie & Lee 2005, Fig. 3); right: the same per
+# week (Fig. 4). The dotted line marks the end of calibration: everything to its right is a forecast. Below, each
+# customer's forecast for the holdout given her calibration history, averaged by her number of calibration repeat
+# purchases (Fig. 5).
+
+# %%
+if bgnbd is not None and not holdout_end:
+    results.skip("BG/NBD tracking", "no holdout period (holdout_end is empty)")
+elif bgnbd is not None:
+    track = track_repeat_purchases(bgnbd, rfm, tx, holdout_end)
+    by_frequency = holdout_by_frequency(bgnbd, rfm)
+    nbtools.show(bgnbd_tracking(track))
+    nbtools.table(track.summary(), 1)
     nbtools.show(bgnbd_holdout(bgnbd, rfm))
-    results.estimates.update({**bgnbd.to_estimates(), **spend.to_estimates(currency=currency)})
-    for note in spend.notes:
-        nbtools.say("*Note:* {}", note)
+    nbtools.table(by_frequency, 2)
+    results.estimates.update(track.to_estimates())
+    results.add_table("bgnbd_holdout_by_frequency", by_frequency)
+    holdout = track.totals().loc["holdout"]
+    results.findings.append(f"BG/NBD forecast {holdout.expected:,.0f} repeat purchases in the holdout; "
+                            f"{holdout.actual:,.0f} happened ({holdout.error_pct:+.1f}%).")
+
+# %% [markdown]
+# ### What the customers are still worth
+# Each customer's residual value is her expected purchases month by month over `horizon_months` (BG/NBD, given
+# her history), discounted at `monthly_discount_rate`, times her expected spend per purchase (Gamma-Gamma, which
+# shrinks her own average towards the population's) times `transaction_margin`: the discounted expected residual
+# transactions of Fader, Hardie & Lee (2005, "RFM and CLV") over a finite horizon. The interval redraws the model
+# parameters (`clv_parameter_draws` times); it does not include the luck of individual customers.
+
+# %%
+btyd = None
+if bgnbd is not None and spend is None:
+    results.skip("BG/NBD x Gamma-Gamma CLV", "no Gamma-Gamma fit (see above)")
+elif spend is not None:
+    btyd = btyd_clv(bgnbd, spend, rfm, transaction_margin, monthly_discount_rate, horizon_months, currency,
+                    clv_parameter_draws, seed)
+    nbtools.show(btyd_clv_distribution(btyd))
+    nbtools.table(btyd.summary(), 2)
+    nbtools.table(btyd.distribution(), 2)
+    results.estimates.update(btyd.to_estimates())
+    results.findings.append(f"A purchasing customer is worth {btyd.mean.format(2)} in margin over the next "
+                            f"{horizon_months} months; the top 10% hold {btyd.top_decile_share:.0f}% of the value.")
 
 # %% [markdown]
 # ## Retention vs acquisition

@@ -11,8 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.economics import BGNBDResult, Uncertain, campaign_roi, fit_sbg, monte_carlo
-from cxresearch.plots.economics import bgnbd_holdout, campaign_profit_curve, sbg_projection, tornado
+from cxresearch.economics import BGNBDResult, GammaGammaResult, Uncertain, campaign_roi, fit_sbg, monte_carlo
+from cxresearch.economics.bgnbd import track_repeat_purchases
+from cxresearch.economics.btyd_clv import btyd_clv
+from cxresearch.plots.economics import (
+    bgnbd_holdout,
+    bgnbd_tracking,
+    btyd_clv_distribution,
+    campaign_profit_curve,
+    sbg_projection,
+    tornado,
+)
+from cxresearch.transactions import rfm_summary
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +55,44 @@ def test_bgnbd_holdout_one_point_per_frequency_bin():
     assert list(actual.get_xdata()) == [0, 1, 2, 7]  # 9 and 12 fall in the 7+ bin
     assert list(actual.get_ydata()) == [0.5, 1.0, 2.0, 7.0]
     assert "holdout" in ax.get_ylabel()
+    plt.close(fig)
+
+
+def _tiny_log() -> pd.DataFrame:
+    """Three customers over four weeks: a buys on days 0, 3 and 20; b on day 1 and 15; c only on day 8."""
+    return pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"],
+                         "date": pd.to_datetime(["2020-01-01", "2020-01-04", "2020-01-21", "2020-01-02",
+                                                 "2020-01-16", "2020-01-09"]),
+                         "spend": [10.0, 20.0, 30.0, 5.0, 15.0, 8.0]})
+
+
+def test_bgnbd_tracking_marks_calibration_end_and_counts_actual_purchases():
+    log = _tiny_log()
+    rfm = rfm_summary(log, "2020-01-14", "2020-01-28")
+    fit = BGNBDResult({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, np.eye(4), -1.0, 3)
+    track = track_repeat_purchases(fit, rfm, log, "2020-01-28")
+    fig = bgnbd_tracking(track)
+    cum, inc = fig.axes
+    actual = cum.get_lines()[0]
+    assert list(actual.get_ydata()) == [1, 1, 3, 3]  # repeat days: Jan 4 (day 3, week 1), Jan 16 and 21 (week 3)
+    assert list(inc.get_lines()[0].get_ydata()) == [1, 0, 2, 0]
+    marker = cum.get_lines()[2]
+    assert marker.get_xdata()[0] == pytest.approx(2.0)  # calibration ends after 14 days = 2 weeks
+    assert "count" in cum.get_ylabel() and "week" in inc.get_ylabel()
+    plt.close(fig)
+
+
+def test_btyd_clv_distribution_shows_concentration():
+    log = _tiny_log()
+    rfm = rfm_summary(log, "2020-01-28")
+    bg = BGNBDResult({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, np.eye(4) * 1e-4, -1.0, 3)
+    gg = GammaGammaResult({"p": 6.25, "q": 3.74, "gamma": 15.44}, np.eye(3) * 1e-4, -1.0, 2, 0.0)
+    res = btyd_clv(bg, gg, rfm, margin=0.3, monthly_discount_rate=0.01, horizon_months=12, currency="USD", n_draws=0)
+    fig = btyd_clv_distribution(res)
+    hist, conc = fig.axes
+    assert "USD" in hist.get_xlabel()
+    share = conc.get_lines()[0].get_ydata()
+    assert share[-1] == pytest.approx(100.0) and np.all(np.diff(share) >= 0)
     plt.close(fig)
 
 

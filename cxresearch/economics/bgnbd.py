@@ -54,12 +54,16 @@ class BGNBDResult:
         self, t: float | np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: expected purchases in the next t time units of a customer with that history (eq. 10)."""
-        x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
-        t = np.asarray(t, float)
+        return self.expected_purchases_if_alive(t, frequency, T) * self.p_alive(frequency, recency, T)
+
+    def expected_purchases_if_alive(
+        self, t: float | np.ndarray, frequency: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """E[Y(t) | x, T, alive at T]: eq. 10 without its P(alive) factor (depends on frequency and age only)."""
+        x, T, t = (np.asarray(v, float) for v in (frequency, T, t))
         r, alpha, a, b = (self.params[k] for k in PARAMS)
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-        num = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
-        return num * self.p_alive(x, tx, T)
+        return (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
 
     def summary(self) -> pd.DataFrame:
         """r, alpha, a, b with standard errors and 95% CIs (log-scale Wald); the log-likelihood in attrs."""
@@ -110,3 +114,112 @@ def _check_rfm(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> None:
         raise ValueError(f"recency exceeds T for {int((tx > T + 1e-9).sum())} customers")
     if ((x == 0) & (tx > 0)).any():
         raise ValueError("customers with no repeat purchase must have recency 0")
+
+
+@dataclass
+class TrackingResult:
+    """Actual vs BG/NBD-expected repeat purchases of a cohort per period, calibration then holdout.
+
+    `periods`: one row per period (weeks by default) with end_date, actual, expected, actual_cumulative,
+    expected_cumulative and holdout (True after the calibration end); counts are repeat purchase days.
+    """
+
+    periods: pd.DataFrame
+    calibration_end: pd.Timestamp
+    calibration_periods: float
+    period_days: float
+    n_customers: int
+
+    def totals(self) -> pd.DataFrame:
+        """Actual and expected repeat purchases in the calibration and the holdout period, with the % error."""
+        rows = []
+        for name, part in self.periods.groupby("holdout"):
+            actual, expected = float(part["actual"].sum()), float(part["expected"].sum())
+            rows.append({"period": "holdout" if name else "calibration", "actual": actual, "expected": expected,
+                         "error_pct": 100 * (expected - actual) / actual if actual else float("nan")})
+        return pd.DataFrame(rows).set_index("period")
+
+    def summary(self) -> pd.DataFrame:
+        """`totals()`: the aggregate check of Fader, Hardie & Lee (2005), Figure 3."""
+        return self.totals()
+
+    def to_estimates(self, prefix: str = "bgnbd_holdout") -> dict[str, Estimate]:
+        """Holdout repeat purchases, actual and expected, and the forecast error in %."""
+        totals = self.totals()
+        if "holdout" not in totals.index:
+            return {}
+        row = totals.loc["holdout"]
+        note = f"{self.n_customers:,} customers; repeat purchase days after {self.calibration_end.date()}"
+        return {
+            f"{prefix}_actual": Estimate(row.actual, "count", "Repeat purchases in the holdout (actual)",
+                                         n=self.n_customers, note=note),
+            f"{prefix}_expected": Estimate(row.expected, "count", "Repeat purchases in the holdout (BG/NBD forecast)",
+                                           n=self.n_customers, note=note),
+            f"{prefix}_error_pct": Estimate(row.error_pct, "%", "Holdout forecast error of BG/NBD",
+                                            n=self.n_customers, note="(expected - actual) / actual"),
+        }
+
+
+def expected_cumulative_repeat(bgnbd: BGNBDResult, T: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Expected cumulative repeat purchases of a cohort at times `offsets` relative to the calibration end.
+
+    Customer i has age T_i at the calibration end, so at offset s she has been a customer for T_i + s time units
+    and contributes E[X(T_i + s)] (zero before her first purchase); customers are grouped by their age, i.e.
+    their first-purchase day, as in Fader, Hardie & Lee (2005, section 4).
+    """
+    ages, counts = np.unique(np.asarray(T, float), return_counts=True)
+    t = ages[:, None] + np.asarray(offsets, float)[None, :]
+    expected = np.where(t > 0, bgnbd.expected_purchases(np.clip(t, 0.0, None)), 0.0)
+    return counts @ expected
+
+
+def track_repeat_purchases(
+    bgnbd: BGNBDResult,
+    rfm: pd.DataFrame,
+    transactions: pd.DataFrame,
+    holdout_end: str | pd.Timestamp,
+    customer: str = "customer_id",
+    date: str = "date",
+) -> TrackingResult:
+    """Weekly (the rfm time unit) actual vs expected repeat purchases of the `rfm` customers up to `holdout_end`.
+
+    `rfm` comes from `transactions.rfm_summary` (it carries the calibration end and time unit); periods start at the
+    cohort's first purchase day. Customers who first bought after the calibration end are left out of both series.
+    """
+    from cxresearch.transactions import weekly_repeat_purchases
+
+    calibration_end = pd.Timestamp(rfm.attrs["calibration_end"])
+    period_days = float(rfm.attrs.get("time_unit_days", 7.0))
+    start = pd.Timestamp(rfm["first_purchase"].min())
+    holdout_end = pd.Timestamp(holdout_end)
+    n_periods = int(np.ceil(((holdout_end - start).days + 1) / period_days))
+    cohort = transactions[transactions[customer].isin(rfm.index)]
+    actual_cum = weekly_repeat_purchases(cohort, start, n_periods, customer, date, period_days)
+    # purchase days are points at the start of each day (as recency and T are): period k ends on day k * days - 1
+    ends = start + pd.to_timedelta(np.arange(1, n_periods + 1) * period_days - 1, unit="D")
+    offsets = ((ends - calibration_end) / pd.Timedelta(days=period_days)).to_numpy(float)
+    expected_cum = expected_cumulative_repeat(bgnbd, rfm["T"].to_numpy(float), offsets)
+    periods = pd.DataFrame({
+        "period": np.arange(1, n_periods + 1), "end_date": ends,
+        "actual": np.diff(actual_cum, prepend=0), "expected": np.diff(expected_cum, prepend=0.0),
+        "actual_cumulative": actual_cum, "expected_cumulative": expected_cum, "holdout": ends > calibration_end,
+    })
+    calibration_periods = ((calibration_end - start).days + 1) / period_days
+    return TrackingResult(periods, calibration_end, calibration_periods, period_days, len(rfm))
+
+
+def holdout_by_frequency(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
+    """Mean holdout purchases per customer, actual vs conditional expectation, by calibration repeat purchases.
+
+    Fader, Hardie & Lee (2005), Figure 5: bins 0..`max_frequency` (the last collects `max_frequency` and more);
+    columns n, actual, expected (purchases per customer in the holdout). `rfm` needs holdout_frequency and
+    holdout_length (`transactions.rfm_summary` with a holdout end).
+    """
+    expected = bgnbd.conditional_expected_purchases(rfm["holdout_length"].to_numpy(float), rfm["frequency"],
+                                                    rfm["recency"], rfm["T"])
+    bins = rfm["frequency"].clip(upper=max_frequency).astype(int).to_numpy()
+    table = pd.DataFrame({"bin": bins, "actual": rfm["holdout_frequency"].to_numpy(float), "expected": expected})
+    out = table.groupby("bin").agg(n=("actual", "size"), actual=("actual", "mean"), expected=("expected", "mean"))
+    out.index.name = "calibration_repeat_purchases"
+    out.attrs["max_frequency"] = max_frequency
+    return out

@@ -70,7 +70,7 @@ def fit_gamma_gamma(
     monetary_value: Sequence[float] | np.ndarray | pd.Series,
     start: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> GammaGammaResult:
-    """Fit Gamma-Gamma by maximum likelihood on customers with frequency > 0 and their mean spend per transaction.
+    """Fit Gamma-Gamma by maximum likelihood on customers with frequency > 0 and positive mean spend per transaction.
 
     `monetary_value` should average the same transactions that `frequency` counts (repeat purchases, as in
     `transactions.rfm_summary`). Customers without repeat purchases carry no spend information and are left out.
@@ -79,10 +79,11 @@ def fit_gamma_gamma(
     m_all = np.asarray(monetary_value, float)
     if len(x_all) != len(m_all):
         raise ValueError(f"frequency and monetary_value differ in length ({len(x_all)}, {len(m_all)})")
-    keep = x_all > 0
+    repeat = x_all > 0
+    # the gamma density needs positive spend: repeat buyers whose purchases were all free (or unrecorded) carry no
+    # usable spend information, like customers without repeat purchases
+    keep = repeat & (np.nan_to_num(m_all) > 0)
     x, m = x_all[keep], m_all[keep]
-    if np.isnan(m).any() or (m <= 0).any():
-        raise ValueError("monetary_value must be positive for every customer with frequency > 0")
     if len(x) < 3:
         raise ValueError(f"only {len(x)} customers with repeat purchases: too few to fit Gamma-Gamma")
 
@@ -96,7 +97,9 @@ def fit_gamma_gamma(
 
     params, cov, ll, converged = fit_log_params(log_likelihood, np.array(start))
     corr = float(np.corrcoef(x, m)[0, 1]) if len(x) > 2 else float("nan")
-    notes = [f"{int((~keep).sum())} customers without repeat purchases left out (no spend information)"]
+    notes = [f"{int((~repeat).sum())} customers without repeat purchases left out (no spend information)"]
+    if (repeat & ~keep).any():
+        notes.append(f"{int((repeat & ~keep).sum())} repeat buyers without positive spend left out of the fit")
     if abs(corr) > 0.3:
         notes.append(f"frequency and spend correlate ({corr:.2f}): the model's independence assumption is doubtful")
     if not converged:

@@ -1,5 +1,5 @@
-"""Economics figures: CLV by segment, acquisition vs retention cost, sBG and BG/NBD fit checks, campaign profit
-curve, tornado chart."""
+"""Economics figures: CLV by segment, acquisition vs retention cost, sBG and BG/NBD fit checks (conditional
+expectations, weekly tracking), BG/NBD x Gamma-Gamma CLV distribution, campaign profit curve, tornado chart."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from cxresearch.economics import (
     RetentionEconomics,
     SBGResult,
 )
+from cxresearch.economics.bgnbd import TrackingResult, holdout_by_frequency
+from cxresearch.economics.btyd_clv import BTYDCLVResult
 from cxresearch.plots import PALETTE, new_figure
 
 
@@ -107,13 +109,9 @@ def bgnbd_holdout(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7,
     """Mean holdout purchases per customer by calibration repeat purchases: actual vs BG/NBD conditional forecast.
 
     `rfm` needs frequency, recency, T, holdout_frequency and holdout_length (`transactions.rfm_summary`); the
-    last bin collects `max_frequency` and more (Fader, Hardie & Lee 2005, Fig. 4).
+    last bin collects `max_frequency` and more (Fader, Hardie & Lee 2005, Fig. 5; `bgnbd.holdout_by_frequency`).
     """
-    expected = bgnbd.conditional_expected_purchases(rfm["holdout_length"].to_numpy(float), rfm["frequency"],
-                                                    rfm["recency"], rfm["T"])
-    bins = rfm["frequency"].clip(upper=max_frequency)
-    table = pd.DataFrame({"bin": bins, "actual": rfm["holdout_frequency"], "expected": expected}).groupby("bin").agg(
-        actual=("actual", "mean"), expected=("expected", "mean"), n=("actual", "size"))
+    table = holdout_by_frequency(bgnbd, rfm, max_frequency)
     fig, (ax,) = new_figure(width=8.0)
     x = table.index.to_numpy()
     ax.plot(x, table["actual"], "o-", color=PALETTE[0], label="actual")
@@ -124,6 +122,61 @@ def bgnbd_holdout(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7,
     ax.set_ylabel("Mean purchases per customer in the holdout")
     ax.legend(loc="upper left")
     ax.set_title(title or "Calibration vs holdout: conditional expectations", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def bgnbd_tracking(tracking: TrackingResult, title: str | None = None) -> plt.Figure:
+    """Cumulative (left) and per-period (right) repeat purchases, actual vs BG/NBD, calibration end marked.
+
+    Fader, Hardie & Lee (2005), Figures 3 and 4: expected purchases sum E[X(t)] over customers by first-purchase day.
+    """
+    table = tracking.periods
+    unit = "week" if tracking.period_days == 7 else f"{tracking.period_days:g}-day period"
+    fig, (cum, inc) = new_figure(width=12.0, ncols=2)
+    for ax, col, label in ((cum, "_cumulative", "Cumulative repeat purchases"),
+                           (inc, "", f"Repeat purchases per {unit}")):
+        ax.plot(table["period"], table[f"actual{col}"], "-", color=PALETTE[0], label="actual")
+        ax.plot(table["period"], table[f"expected{col}"], "--", color=PALETTE[1], label="BG/NBD expected")
+        ax.axvline(tracking.calibration_periods, color="0.4", lw=1, ls=":")
+        ax.set_xlabel(f"{unit.capitalize()}s since the cohort's first purchase")
+        ax.set_ylabel(f"{label} (count)")
+    cum.annotate("end of calibration", (tracking.calibration_periods, 0), textcoords="offset points",
+                 xytext=(-4, 8), rotation=90, ha="right", va="bottom", fontsize=8, color="0.3")
+    cum.legend(loc="upper left")
+    totals = tracking.totals()
+    error = f"; holdout forecast {totals.loc['holdout', 'error_pct']:+.1f}%" if "holdout" in totals.index else ""
+    fig.suptitle(title or f"Tracking repeat purchases of {tracking.n_customers:,} customers{error}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def btyd_clv_distribution(clv: BTYDCLVResult, title: str | None = None) -> plt.Figure:
+    """Histogram of per-customer residual CLV (currency, log scale) and the share of value by customer rank."""
+    values = clv.customers["clv"].to_numpy()
+    fig, (hist, conc) = new_figure(width=12.0, ncols=2)
+    positive = values[values > 0]
+    # customers almost surely gone have near-zero value: fold the lowest 1% into the first bar to keep the scale
+    low = np.percentile(positive, 1) if len(positive) else 1.0
+    bins = np.geomspace(low, max(positive.max(), low * 1.01), 40) if len(positive) else 10
+    hist.hist(np.clip(positive, low, None), bins=bins, color=PALETTE[5])
+    hist.set_xscale("log")
+    hist.axvline(values.mean(), color=PALETTE[3], lw=1, ls="--", label=f"mean {values.mean():,.1f}")
+    hist.set_xlabel(f"Residual CLV per customer ({clv.currency}, log scale)")
+    hist.set_ylabel("Customers")
+    hist.legend(loc="upper right")
+    ranked = np.sort(values)[::-1]
+    share = 100 * np.cumsum(ranked) / ranked.sum() if ranked.sum() > 0 else np.zeros_like(ranked)
+    customers_pct = 100 * np.arange(1, len(ranked) + 1) / len(ranked)
+    conc.plot(customers_pct, share, color=PALETTE[0])
+    conc.plot([0, 100], [0, 100], color="0.6", lw=0.8, ls=":")
+    conc.axvline(10, color=PALETTE[3], lw=1, ls="--")
+    conc.annotate(f"top 10%: {clv.top_decile_share:.0f}% of value", (10, clv.top_decile_share),
+                  textcoords="offset points", xytext=(8, -14), fontsize=9)
+    conc.set_xlabel("Customers, most valuable first (%)")
+    conc.set_ylabel("Share of total residual CLV (%)")
+    fig.suptitle(title or f"Residual value over {clv.horizon_months} months (margin {clv.margin:.0%}, "
+                 f"{clv.monthly_discount_rate:.2%}/month discount)", fontsize=11)
     fig.tight_layout()
     return fig
 
