@@ -29,7 +29,7 @@ from cxresearch.survival import (
     compare_groups,
     landmark_cohort,
 )
-from cxresearch.timevarying import TimeVaryingDrivers
+from cxresearch.timevarying import TenurePHCheck, TimeVaryingDrivers
 
 #: Horizons (months since signup) at which survival is reported.
 HORIZONS: tuple[int, ...] = (12, 24, 36)
@@ -44,6 +44,9 @@ EXPERIENCE_GROUPINGS: dict[str, tuple[str, str]] = {
 #: Reference group of each grouping for the restricted-mean differences (the worst experience).
 REFERENCE_GROUPS: dict[str, str] = {"nps_group": "detractor", "effort_band": "high effort (5-7)",
                                     "unresolved_contact": "yes"}
+
+#: Why the proportional-hazards check over tenure did not run although the person-month model did.
+PH_SWITCHED_OFF = "switched off (`ph_tenure_form` is empty)"
 
 #: Contact drivers of the landmark Cox model (counts in the window before the landmark).
 LANDMARK_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")
@@ -307,6 +310,23 @@ def record_time_varying(results: Results, tv: TimeVaryingDrivers | None, why_not
         for t, r in tv.cox.table.iterrows() if t in ("proactive_90d", "unresolved_90d")
     )
     results.approximate(tv.ANALYSIS, tv.sample)
+
+
+def record_tenure_ph(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
+    """The proportional-hazards check over tenure: table `ph_check_tenure`, drifts `tv_ph_drift_<term>` (hazard
+    ratio at the later over the earlier tenure), the joint test in `extra["ph_check_tenure_joint"]`, the verdict
+    as findings and the sample when drawn; a skip with `why_not` when there is no person-month model."""
+    if tv is None or tv.ph is None:
+        results.skip(TenurePHCheck.ANALYSIS, why_not or PH_SWITCHED_OFF)
+        return
+    ph = tv.ph
+    results.add_table("ph_check_tenure", ph.summary())
+    results.estimates.update(ph.to_estimates())
+    results.extra["ph_check_tenure_joint"] = {**ph.joint, "form": ph.form, "tenures": list(ph.tenures),
+                                             "alpha": ph.alpha, "multiple_testing": "holm"}
+    results.findings.extend(ph.sentences())
+    results.warnings.extend(ph.notes)
+    results.approximate(ph.ANALYSIS, tv.sample)
 
 
 def record_recovery(results: Results, recovery: pd.DataFrame | None) -> None:

@@ -13,6 +13,9 @@ month t is the tenure interval (k - 1, k], closed by churn if the end date falls
 the month, so many customers share a churn time: `fit_time_varying_cox` handles the ties with Efron's method
 (lifelines), and `fit_person_month_cloglog` fits the exact grouped-time proportional-hazards model (Prentice &
 Gloeckler 1978; a cloglog GLM on person-months with one intercept per tenure month) as a cross-check.
+`check_tenure_proportional_hazards` tests in that model whether each hazard ratio changes with tenure (covariate x
+g(tenure) interactions), on every person-month including left-truncated customers, which lifelines' Schoenfeld
+residuals cannot handle.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pandas as pd
 from lifelines import CoxTimeVaryingFitter
 from lifelines.exceptions import ConvergenceWarning
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from cxresearch.results import Estimate
 from cxresearch.sampling import Sample, sample_customers
@@ -307,20 +311,10 @@ def fit_person_month_cloglog(
     Prentice & Gloeckler (1978), Biometrics 34:57-67; Allison (1982), Sociological Methodology 13:61-98.
     """
     design, reference_levels, notes = _design(long, covariates, categorical)
-    tenure = long.loc[design.index, "tenure"].to_numpy(int)
-    event = long.loc[design.index, "event"].to_numpy(bool)
-    cuts = np.asarray(time_bands, dtype=int)
-    band = np.searchsorted(cuts, tenure, side="right") - 1
-    band = np.maximum(band, 0)
-    has_event = np.bincount(band, weights=event, minlength=len(cuts)) > 0
-    # merge bands without churn into the previous identified band (a zero-event band has an intercept of -inf)
-    keep = np.maximum.accumulate(np.where(has_event, np.arange(len(cuts)), 0))
-    band = keep[band]
-    levels = np.unique(band)
-    baseline = pd.DataFrame((band[:, None] == levels[None, :]).astype(float),
-                            columns=[f"_tenure_from_{cuts[b]}" for b in levels], index=design.index)
-    x = np.hstack([baseline.to_numpy(), design.to_numpy(float)])
-    beta, cov = _fit_cloglog(x, event.astype(float))
+    tenure, y, trials, covs = _cells(long, design)
+    baseline = _baseline(tenure, y > 0, time_bands)
+    x = np.hstack([baseline, covs.to_numpy(float)])
+    beta, cov, _ = _fit_cloglog(x, y, trials=trials)
     k = baseline.shape[1]
     coef, se = beta[k:], np.sqrt(np.diag(cov)[k:])
     table = pd.DataFrame({
@@ -331,8 +325,202 @@ def fit_person_month_cloglog(
     table.index.name = "term"
     return TimeVaryingResult(
         method="person-month cloglog", table=table, n_customers=int(long.loc[design.index, "customer_id"].nunique()),
-        n_episodes=len(design), events=int(event.sum()), reference_levels=reference_levels, notes=notes,
+        n_episodes=len(design), events=int(y.sum()), reference_levels=reference_levels, notes=notes,
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Proportional hazards over tenure: covariate x g(tenure) interactions in the person-month model
+# --------------------------------------------------------------------------------------------------------------
+
+#: Tenure bands (first month of each) of the step form of the tenure interaction.
+PH_TENURE_BANDS: tuple[int, ...] = (1, 7, 13, 25)
+
+
+@dataclass
+class TenurePHCheck:
+    """Does each log hazard ratio change with tenure? Per term: test, Holm-adjusted verdict, and the hazard ratio
+    at two tenures (the drift) from the person-month cloglog model with that term x g(tenure) added."""
+
+    tests: pd.DataFrame  # term: wald, lr, dof, p_value (LR), p_holm, violated, hr_at_<a>, hr_at_<b> (+ CIs), drift
+    joint: dict[str, float]  # LR test of all interactions at once: statistic, dof, p_value
+    form: str  # "log" (g = log tenure) or "bands" (g = indicators of `PH_TENURE_BANDS`)
+    tenures: tuple[int, int]  # tenure months at which hazard ratios are compared
+    alpha: float
+    reference_levels: dict[str, str]
+    n_customers: int
+    n_episodes: int
+    events: int
+    notes: list[str] = field(default_factory=list)
+
+    #: Name of the analysis in reports (results approximations, skips).
+    ANALYSIS = "proportional-hazards check over tenure (person-month model)"
+
+    @property
+    def violated(self) -> list[str]:
+        """Terms whose hazard ratio changes with tenure (Holm-adjusted p < `alpha`)."""
+        return list(self.tests.index[self.tests["violated"]])
+
+    def summary(self) -> pd.DataFrame:
+        """Per term: LR statistic, df, p-value and Holm-adjusted p-value, the verdict, the hazard ratio (95% CI) at
+        each of `tenures`, and the drift: ratio of the later to the earlier hazard ratio (95% CI)."""
+        return self.tests.copy()
+
+    def to_estimates(self, prefix: str = "tv_ph_drift") -> dict[str, Estimate]:
+        """Per term: how many times larger the hazard ratio is at the later tenure than at the earlier (ratio,
+        95% CI; 1 = proportional hazards)."""
+        a, b = self.tenures
+        return {
+            f"{prefix}_{term}": Estimate(
+                value=float(r["drift"]), unit="ratio", ci_low=float(r["drift_ci_low"]),
+                ci_high=float(r["drift_ci_high"]), n=self.n_customers,
+                label=f"Change of the churn hazard ratio of {term} from {a} to {b} months of tenure",
+                note=f"HR at {b} months / HR at {a}; LR p = {r['p_value']:.3g} (Holm {r['p_holm']:.3g}); "
+                     f"{self._g_text()} interaction, person-month cloglog",
+            )
+            for term, r in self.tests.iterrows() if np.isfinite(r["drift"])
+        }
+
+    def sentences(self) -> list[str]:
+        """Plain-words verdict and remedy, one sentence per violating term (or one saying PH holds)."""
+        a, b = self.tenures
+        if not self.violated:
+            tested = int(self.tests["p_value"].notna().sum())
+            joint = f", joint p = {self.joint['p_value']:.2g}" if np.isfinite(self.joint["p_value"]) else ""
+            return [f"No term's hazard ratio changes with tenure (person-month model with {self._g_text()} "
+                    f"interactions on the person-months of {self.n_customers:,} customers, left-truncated ones "
+                    f"included; Holm-adjusted p >= {self.alpha:g} for all {tested} terms tested{joint}): each "
+                    "hazard ratio can be read as constant over the lifetime."]
+        out = []
+        for term in self.violated:
+            r = self.tests.loc[term]
+            out.append(
+                f"{term}: its hazard ratio changes with tenure (likelihood-ratio p = {r['p_value']:.2g}, Holm "
+                f"{r['p_holm']:.2g}): HR {r[f'hr_at_{a}']:.2f} (95% CI {r[f'hr_ci_low_at_{a}']:.2f} to "
+                f"{r[f'hr_ci_high_at_{a}']:.2f}) at {a} months of tenure and {r[f'hr_at_{b}']:.2f} "
+                f"({r[f'hr_ci_low_at_{b}']:.2f} to {r[f'hr_ci_high_at_{b}']:.2f}) at {b}, so the effect "
+                f"{_drift_words(r[f'hr_at_{a}'], r[f'hr_at_{b}'])}; remedy: keep the {self._g_text()} interaction "
+                f"and report the hazard ratio by tenure rather than one ratio for the whole lifetime."
+            )
+        return out
+
+    def _g_text(self) -> str:
+        return "log-tenure" if self.form == "log" else "tenure-band"
+
+
+def check_tenure_proportional_hazards(
+    long: pd.DataFrame,
+    covariates: Sequence[str],
+    categorical: Sequence[str] = (),
+    form: str = "log",
+    tenures: tuple[int, int] = (6, 24),
+    alpha: float = 0.05,
+    time_bands: Sequence[int] = (1, 2, 3, 4, 7, 10, 13, 19, 25, 37, 49),
+) -> TenurePHCheck:
+    """Test proportional hazards in the person-month cloglog model, one term at a time and jointly.
+
+    For term x the model `fit_person_month_cloglog` is refitted with x * g(tenure) added, so the log hazard ratio
+    of x at tenure k is beta + gamma'g(k); "gamma = 0" (the log hazard ratio does not change with tenure) is tested
+    by a likelihood-ratio test (Wald statistic also reported), the p-values across terms are Holm-adjusted
+    (family-wise error `alpha`), and the hazard ratios at the two `tenures` (months since signup) with 95% CIs
+    show the size and direction of the drift. `form`: "log" (g = log(k / 12), one df; the discrete-time analogue
+    of the Grambsch-Therneau test with a log time transform) or "bands" (g = indicators of `PH_TENURE_BANDS`
+    beyond the first, a step function). Left truncation and time-varying drivers need no special handling: every
+    person-month at risk enters, whatever the customer's tenure when observation began.
+
+    References
+    ----------
+    Grambsch & Therneau (1994), Biometrika 81:515-526 (PH test as a covariate x g(time) interaction);
+    Allison (1982), Sociological Methodology 13:61-98, and Allison (2010), "Survival Analysis Using SAS", ch. 7
+    (discrete-time hazard models, non-proportionality as interactions with time); Holm (1979), Scand. J. Stat.
+    6:65-70.
+    """
+    if form not in ("log", "bands"):
+        raise ValueError(f"form must be 'log' or 'bands', not {form!r}")
+    design, reference_levels, notes = _design(long, covariates, categorical)
+    n_customers = int(long.loc[design.index, "customer_id"].nunique())
+    tenure, y, trials, covs = _cells(long, design)
+    baseline = _baseline(tenure, y > 0, time_bands)
+    x0 = np.hstack([baseline, covs.to_numpy(float)])
+    k0 = baseline.shape[1]
+    beta0, _, ll0 = _fit_cloglog(x0, y, trials=trials)
+    g_rows, g_at = _tenure_functions(tenure, form), _tenure_functions(np.asarray(tenures), form)
+    m = g_rows.shape[1]
+    if tenure[y > 0].max(initial=0) < max(tenures):
+        notes.append(f"no churn observed beyond {int(tenure[y > 0].max(initial=0))} months of tenure: the hazard "
+                     f"ratios at {max(tenures)} months extrapolate the {form} form")
+    lin = np.hstack([np.ones((2, 1)), g_at])  # log HR at each of `tenures` = lin @ (main effect, interactions)
+    rows = []
+    for j, term in enumerate(design.columns):
+        x = np.hstack([x0, covs[[term]].to_numpy(float) * g_rows])
+        try:
+            beta, cov, ll = _fit_cloglog(x, y, start=np.r_[beta0, np.zeros(m)], trials=trials)
+        except np.linalg.LinAlgError:
+            notes.append(f"{term}: its tenure interaction is not identified (the term does not vary within some "
+                         "tenure range), so it is not tested")
+            rows.append({"term": term, "dof": m})
+            continue
+        idx = [k0 + j, *range(x0.shape[1], x.shape[1])]  # main effect, then the interactions
+        rows.append({"term": term, "dof": m, **_drift_row(beta[idx], cov[np.ix_(idx, idx)], 2 * (ll - ll0), lin,
+                                                          tenures)})
+    hr_columns = [f"{c}_at_{t}" for t in tenures for c in ("hr", "hr_ci_low", "hr_ci_high")]
+    tests = pd.DataFrame(rows).set_index("term").reindex(
+        columns=["wald", "lr", "dof", "p_value", *hr_columns, "drift", "drift_ci_low", "drift_ci_high"])
+    tested = tests["p_value"].notna().to_numpy()
+    holm = np.full(len(tests), np.nan)
+    if tested.any():
+        holm[tested] = multipletests(tests.loc[tested, "p_value"], method="holm")[1]
+    tests.insert(4, "p_holm", holm)
+    tests.insert(5, "violated", tests["p_holm"] < alpha)
+    # joint: every term's interaction at once (the global test of Grambsch & Therneau)
+    inter = np.hstack([covs.to_numpy(float) * g_rows[:, [i]] for i in range(m)])
+    try:
+        _, _, ll_all = _fit_cloglog(np.hstack([x0, inter]), y, start=np.r_[beta0, np.zeros(inter.shape[1])],
+                                    trials=trials)
+        lr_all = max(2 * (ll_all - ll0), 0.0)
+    except np.linalg.LinAlgError:
+        notes.append("the joint test of all tenure interactions is not identified")
+        lr_all = np.nan
+    joint = {"statistic": lr_all, "dof": inter.shape[1], "p_value": float(stats.chi2.sf(lr_all, inter.shape[1]))}
+    return TenurePHCheck(
+        tests=tests, joint=joint, form=form, tenures=tuple(tenures), alpha=alpha, reference_levels=reference_levels,
+        n_customers=n_customers, n_episodes=len(design), events=int(y.sum()), notes=notes,
+    )
+
+
+def _drift_row(theta: np.ndarray, v: np.ndarray, lr: float, lin: np.ndarray, tenures: tuple[int, int]) -> dict:
+    """Tests of the interactions theta[1:] (Wald, LR with its p-value), the hazard ratio at each tenure (rows of
+    `lin` @ theta) and their ratio, the drift, all with 95% CIs from the covariance `v` of theta."""
+    gamma, v_gamma = theta[1:], v[1:, 1:]
+    lr = max(lr, 0.0)
+    log_hr, se = lin @ theta, np.sqrt(np.einsum("ij,jk,ik->i", lin, v, lin))
+    diff = lin[1] - lin[0]
+    drift, drift_se = diff @ theta, np.sqrt(diff @ v @ diff)
+    row = {"wald": float(gamma @ np.linalg.solve(v_gamma, gamma)), "lr": lr,
+           "p_value": float(stats.chi2.sf(lr, len(gamma)))}
+    for t, lh, s in zip(tenures, log_hr, se):
+        row.update({f"hr_at_{t}": np.exp(lh), f"hr_ci_low_at_{t}": np.exp(lh - Z95 * s),
+                    f"hr_ci_high_at_{t}": np.exp(lh + Z95 * s)})
+    row.update(drift=np.exp(drift), drift_ci_low=np.exp(drift - Z95 * drift_se),
+               drift_ci_high=np.exp(drift + Z95 * drift_se))
+    return row
+
+
+def _tenure_functions(tenure: np.ndarray, form: str) -> np.ndarray:
+    """g(tenure) per row: log(k / 12) (one column; 0 at a year) or indicators of the bands after the first."""
+    tenure = np.maximum(np.asarray(tenure, dtype=float), 1.0)
+    if form == "log":
+        return np.log(tenure / 12.0)[:, None]
+    band = np.searchsorted(np.asarray(PH_TENURE_BANDS), tenure, side="right") - 1
+    return (band[:, None] == np.arange(1, len(PH_TENURE_BANDS))[None, :]).astype(float)
+
+
+def _drift_words(hr_early: float, hr_late: float) -> str:
+    """'fades with tenure', 'grows with tenure' or 'reverses with tenure', from two hazard ratios."""
+    early, late = np.log(hr_early), np.log(hr_late)
+    if early * late < 0:
+        return f"reverses direction with tenure (log hazard ratio {early:+.2f} to {late:+.2f})"
+    return "fades with tenure" if abs(late) < abs(early) else "grows with tenure"
 
 
 @dataclass
@@ -346,6 +534,7 @@ class TimeVaryingDrivers:
     sample: Sample  # customers the person-month table was built from (all, or a stated random sample)
     window_months: int
     table_notes: list[str] = field(default_factory=list)  # how the person-month table was built
+    ph: TenurePHCheck | None = None  # proportional hazards over tenure in the person-month model (None: not run)
 
     #: Name of the analysis in reports (results approximations, notes).
     ANALYSIS = "time-varying Cox model and its known-truth check"
@@ -366,9 +555,15 @@ class TimeVaryingDrivers:
 
 
 def fit_time_varying_drivers(
-    data: CXData, window_months: int = 3, max_customers: int | None = None, seed: int = 0
+    data: CXData,
+    window_months: int = 3,
+    max_customers: int | None = None,
+    seed: int = 0,
+    ph_form: str | None = "log",
 ) -> TimeVaryingDrivers:
-    """Person-months of (at most `max_customers` randomly chosen) customers and the three long-format models.
+    """Person-months of (at most `max_customers` randomly chosen) customers, the three long-format models, and the
+    proportional-hazards check over tenure on the same person-months (`check_tenure_proportional_hazards` with
+    g(tenure) of form `ph_form`, "log" or "bands"; None skips it).
 
     The person-month table has one row per customer-month (about 20 per customer over three years), so on a
     large base it and the Cox fits dominate the run time; a simple random sample of customers keeps the hazard
@@ -384,24 +579,64 @@ def fit_time_varying_drivers(
         cloglog=fit_person_month_cloglog(long, covariates, categorical),
         with_nps=fit_time_varying_cox(long, covariates, [*categorical, "nps_group"]),
         sample=sample, window_months=window_months, table_notes=list(long.attrs["notes"]),
+        ph=check_tenure_proportional_hazards(long, covariates, categorical, ph_form) if ph_form else None,
     )
 
 
-def _fit_cloglog(x: np.ndarray, y: np.ndarray, tol: float = 1e-9, max_iter: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Binomial GLM with complementary log-log link by Fisher scoring (IRLS); coefficients and their covariance
-    (inverse expected information, as statsmodels' GLM). Written out because statsmodels' IRLS takes a
-    pseudo-inverse of the whole person-month matrix at every step, which is slow at hundreds of thousands of rows.
+def _cells(long: pd.DataFrame, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Cells of identical person-months (same tenure and covariates): tenure, churns, person-months, covariates.
+
+    A person-month model with a tenure baseline depends on a row only through (tenure, covariates), so the binomial
+    fit on the cells has the likelihood of the row-level fit on a fraction of the rows (a quarter on the demo).
     """
-    rate = np.clip(y.mean(), 1e-6, 1 - 1e-6)
-    # start: the overall monthly hazard in every baseline band, no driver effects
-    beta = np.zeros(x.shape[1])
-    eta = np.full(len(y), np.log(-np.log1p(-rate)))
+    cells = (design.assign(_tenure=long.loc[design.index, "tenure"].to_numpy(int),
+                           _event=long.loc[design.index, "event"].to_numpy(float))
+             .groupby([*design.columns, "_tenure"], sort=False)["_event"].agg(["sum", "size"]).reset_index())
+    return (cells["_tenure"].to_numpy(int), cells["sum"].to_numpy(float), cells["size"].to_numpy(float),
+            cells[list(design.columns)])
+
+
+def _baseline(tenure: np.ndarray, event: np.ndarray, time_bands: Sequence[int]) -> np.ndarray:
+    """One indicator column per tenure band (`time_bands` = first month of each band); bands without churn are
+    merged into the previous one, as a zero-event band has an intercept of -inf."""
+    cuts = np.asarray(time_bands, dtype=int)
+    band = np.maximum(np.searchsorted(cuts, tenure, side="right") - 1, 0)
+    has_event = np.bincount(band, weights=event, minlength=len(cuts)) > 0
+    keep = np.maximum.accumulate(np.where(has_event, np.arange(len(cuts)), 0))
+    band = keep[band]
+    return (band[:, None] == np.unique(band)[None, :]).astype(float)
+
+
+def _fit_cloglog(
+    x: np.ndarray,
+    y: np.ndarray,
+    tol: float = 1e-9,
+    max_iter: int = 50,
+    start: np.ndarray | None = None,
+    trials: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Binomial GLM with complementary log-log link by Fisher scoring (IRLS); coefficients, their covariance
+    (inverse expected information, as statsmodels' GLM) and the maximised log-likelihood. Written out because
+    statsmodels' IRLS takes a pseudo-inverse of the whole person-month matrix at every step, which is slow at
+    hundreds of thousands of rows. `start`: initial coefficients (e.g. a nested model's, zeros appended).
+    `trials`: person-months per row when rows are cells of identical person-months and `y` their churn counts
+    (same estimates and log-likelihood as the uncollapsed Bernoulli rows).
+    """
+    n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
+    if start is None:
+        rate = np.clip(y.sum() / n.sum(), 1e-6, 1 - 1e-6)
+        # start: the overall monthly hazard in every baseline band, no driver effects
+        beta = np.zeros(x.shape[1])
+        eta = np.full(len(y), np.log(-np.log1p(-rate)))
+    else:
+        beta = np.asarray(start, dtype=float)
+        eta = x @ beta
     for _ in range(max_iter):
         exp_eta = np.exp(eta)
         mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
         dmu = exp_eta * np.exp(-exp_eta)  # d mu / d eta
-        w = dmu**2 / (mu * (1 - mu))
-        z = eta + (y - mu) / dmu
+        w = n * dmu**2 / (mu * (1 - mu))
+        z = eta + (y / n - mu) / dmu
         info = x.T @ (x * w[:, None])
         new = np.linalg.solve(info, x.T @ (w * z))
         done = np.max(np.abs(new - beta)) < tol
@@ -410,8 +645,9 @@ def _fit_cloglog(x: np.ndarray, y: np.ndarray, tol: float = 1e-9, max_iter: int 
             break
     exp_eta = np.exp(eta)
     mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-    w = (exp_eta * np.exp(-exp_eta)) ** 2 / (mu * (1 - mu))
-    return beta, np.linalg.inv(x.T @ (x * w[:, None]))
+    w = n * (exp_eta * np.exp(-exp_eta)) ** 2 / (mu * (1 - mu))
+    loglik = float(np.sum(y * np.log(mu) + (n - y) * np.log1p(-mu)))
+    return beta, np.linalg.inv(x.T @ (x * w[:, None])), loglik
 
 
 def _design(

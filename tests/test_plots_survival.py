@@ -12,9 +12,14 @@ import pandas as pd
 import pytest
 
 from cxresearch.parametric import fit_aft
-from cxresearch.plots.survival import aft_extrapolation, hazard_ratio_forest, rmst_difference_forest
+from cxresearch.plots.survival import (
+    aft_extrapolation,
+    hazard_ratio_forest,
+    rmst_difference_forest,
+    tenure_drift_forest,
+)
 from cxresearch.survival import kaplan_meier, rmst_difference
-from cxresearch.timevarying import TimeVaryingResult
+from cxresearch.timevarying import TenurePHCheck, TimeVaryingResult
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +61,17 @@ def test_hazard_ratio_forest_accepts_time_varying_result():
     tv = TimeVaryingResult("Cox (Efron ties)", table, 100, 1000, 50, {})
     (ax,) = hazard_ratio_forest(tv).axes
     assert ax.get_xscale() == "log" and "100 customers" in ax.get_title()
+
+
+def test_tenure_drift_forest_two_intervals_per_term_and_flags_violators():
+    hr = {"hr_at_6": [1.8, 0.4], "hr_ci_low_at_6": [1.7, 0.35], "hr_ci_high_at_6": [1.9, 0.45],
+          "hr_at_24": [1.2, 0.41], "hr_ci_low_at_24": [1.1, 0.36], "hr_ci_high_at_24": [1.3, 0.46]}
+    tests = pd.DataFrame({"violated": [True, False], **hr}, index=pd.Index(["x", "contract=one_year"], name="term"))
+    check = TenurePHCheck(tests, {"statistic": 30.0, "dof": 2, "p_value": 1e-7}, "log", (6, 24), 0.05,
+                          {"contract": "month_to_month"}, 100, 2000, 80)
+    fig = tenure_drift_forest(check)
+    (ax,) = fig.axes
+    assert len(ax.containers) == 2  # one errorbar series per tenure
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x *", "contract=one_year vs month_to_month"]
+    assert ax.get_xscale() == "log" and [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "at 6 months of tenure", "at 24 months of tenure"]

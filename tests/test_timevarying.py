@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.lifetime_report import record_time_varying
+from cxresearch.lifetime_report import PH_SWITCHED_OFF, record_tenure_ph, record_time_varying
 from cxresearch.recovery import recovery_table, true_hazard_ratios
 from cxresearch.results import Results
 from cxresearch.schema import CXData
@@ -153,3 +153,17 @@ def test_time_varying_drivers_on_a_random_sample_recover_the_truth_and_say_so(wo
     record_time_varying(results, tv)
     assert results.approximations[0]["n_used"] == 3000
     assert results.estimates["tv_hr_proactive_90d"].n == tv.cox.n_customers
+    # the proportional-hazards check over tenure runs on the same sampled person-months and says so
+    assert (tv.ph.n_episodes, tv.ph.events) == (tv.cloglog.n_episodes, tv.cloglog.events)
+    assert list(tv.ph.tests.index) == tv.cloglog.terms
+    record_tenure_ph(results, tv)
+    assert results.approximations[-1]["analysis"] == tv.ph.ANALYSIS and results.approximations[-1]["n_used"] == 3000
+    assert len(results.tables["ph_check_tenure"]) == len(tv.ph.tests)
+    assert results.estimates["tv_ph_drift_proactive_90d"].unit == "ratio"
+    assert results.extra["ph_check_tenure_joint"]["multiple_testing"] == "holm"
+    assert results.findings[-len(tv.ph.sentences()):] == tv.ph.sentences()
+    skipped = Results(notebook="03", parameters={}, data_fingerprint="x")
+    record_tenure_ph(skipped, None, "the contacts carry no timestamps")
+    assert skipped.skipped == [{"analysis": tv.ph.ANALYSIS, "reason": "the contacts carry no timestamps"}]
+    record_tenure_ph(skipped, dataclasses.replace(tv, ph=None))
+    assert skipped.skipped[-1]["reason"] == PH_SWITCHED_OFF

@@ -1,5 +1,5 @@
-"""Survival figures: Kaplan-Meier curves with an at-risk table, hazard-ratio forest, parametric extrapolation and
-restricted-mean differences."""
+"""Survival figures: Kaplan-Meier curves with an at-risk table, hazard-ratio forest, hazard ratios by tenure
+(proportional-hazards check), parametric extrapolation and restricted-mean differences."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from matplotlib.ticker import NullFormatter
 from cxresearch.parametric import AFTComparison
 from cxresearch.plots import PALETTE, new_figure, set_theme
 from cxresearch.survival import CoxResult, KMResult
-from cxresearch.timevarying import TimeVaryingResult
+from cxresearch.timevarying import TenurePHCheck, TimeVaryingResult
 
 #: Candidate tick positions of the hazard-ratio axis (reciprocal pairs, so halving and doubling look alike).
 _HR_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
@@ -94,6 +94,42 @@ def hazard_ratio_forest(cox: CoxResult | TimeVaryingResult, title: str | None = 
                  if isinstance(cox, CoxResult) else f"What speeds up churn ({cox.method}, {cox.n_customers:,} customers)")
     ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def tenure_drift_forest(check: TenurePHCheck, title: str | None = None) -> plt.Figure:
+    """Per term, the hazard ratio (95% CI, log axis) at each of the check's two tenures: where the two intervals
+    part, the ratio changes with tenure; terms flagged by the Holm-adjusted test are marked with an asterisk."""
+    table = check.summary()
+    height = 1.8 + 0.5 * len(table)
+    fig, (ax,) = new_figure(width=8.0, height=height)
+    y = np.arange(len(table))[::-1]
+    for i, (t, offset) in enumerate(zip(check.tenures, (0.15, -0.15))):
+        hr, lo, hi = table[f"hr_at_{t}"], table[f"hr_ci_low_at_{t}"], table[f"hr_ci_high_at_{t}"]
+        ax.errorbar(hr, y + offset, xerr=[hr - lo, hi - hr], fmt="o" if i == 0 else "s", color=PALETTE[i],
+                    ecolor=PALETTE[i], capsize=3, label=f"at {t} months of tenure")
+    ax.axvline(1.0, color="0.4", lw=1, ls="--")
+    ax.set_xscale("log")
+    lows = [table[f"hr_ci_low_at_{t}"].min() for t in check.tenures]
+    highs = [table[f"hr_ci_high_at_{t}"].max() for t in check.tenures]
+    lo, hi = min(*lows, 1.0), max(*highs, 1.0)
+    # over a wide range the close ticks (0.9, 1.1, ...) would overprint each other
+    candidates = _HR_TICKS if hi / lo < 4 else (0.1, 0.2, 0.33, 0.5, 0.8, 1.0, 1.25, 2.0, 3.0, 5.0, 10.0)
+    ticks = [v for v in candidates if lo / 1.1 <= v <= hi * 1.1]
+    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    labels = [
+        (f"{t} vs {check.reference_levels[t.split('=', 1)[0]]}" if t.split("=", 1)[0] in check.reference_levels
+         else t) + (" *" if flagged else "")
+        for t, flagged in zip(table.index, table["violated"])
+    ]
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("Hazard ratio of churn (log scale, 95% CI)")
+    # below the axis, in a strip of fixed height: inside, it would sit on some term's intervals
+    fig.legend(loc="lower center", ncol=2, fontsize=9, frameon=False)
+    # right-aligned: long term labels push the axes right, and a centred title would run off the figure
+    ax.set_title(title or "Hazard ratios at two tenures (* = changes with tenure)", loc="right")
+    fig.tight_layout(rect=(0, 0.35 / height, 1, 1))
     return fig
 
 
