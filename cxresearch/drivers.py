@@ -1,8 +1,9 @@
-"""Key-driver analysis of churn: permutation importance and partial dependence of the boosting model, and
-relative weights of the CX drivers in a logistic model, with bootstrap CIs.
+"""Key-driver analysis of churn: permutation importance and partial dependence (with bootstrap bands) of the
+boosting model, and relative weights of the CX drivers in a logistic model, with bootstrap CIs.
 
 References: Breiman (2001) and Fisher, Rudin & Dominici (2019) for permutation importance; Friedman (2001)
-for partial dependence; Johnson (2000), "A heuristic method for estimating the relative weight of predictor
+for partial dependence; Efron & Tibshirani (1993), An Introduction to the Bootstrap,
+for its bands; Johnson (2000), "A heuristic method for estimating the relative weight of predictor
 variables in multiple regression", Multivariate Behavioral Research 35(1):1-19, and its logistic extension by
 Tonidandel & LeBreton (2010), Journal of Business and Psychology 25:1-9.
 """
@@ -17,7 +18,10 @@ from scipy import special, stats
 from sklearn.inspection import permutation_importance as sk_permutation_importance
 
 from cxresearch.churn import FEATURE_LABELS
-from cxresearch.churn_eval import BoostingModel, one_openmp_thread
+from cxresearch.churn_eval import BoostingModel, fit_boosting, one_openmp_thread
+from cxresearch.results import Estimate
+
+Z95: float = float(stats.norm.ppf(0.975))
 
 
 def _label(column: str) -> str:
@@ -50,6 +54,30 @@ def permutation_importance(
     return table.sort_values("importance", ascending=False)
 
 
+def _grid(values: pd.Series) -> np.ndarray:
+    """Observed integer values up to the 99th percentile (counts, scores), else 20 quantiles."""
+    top = values.quantile(0.99)
+    whole = np.allclose(values, np.round(values))
+    return (np.arange(values.min(), top + 1) if whole and top - values.min() <= 30
+            else np.unique(values.quantile(np.linspace(0.01, 0.99, 20))))
+
+
+def _average_prediction(model: BoostingModel, frame: pd.DataFrame, feature: str, grid: np.ndarray) -> np.ndarray:
+    """Mean predicted churn (%) over the rows of the model frame `frame` with `feature` set to each grid value."""
+    # one prediction call over all grid values (at most ~2M rows at a time): per-call overhead dominates for the
+    # few hundred customers a bootstrap refit is scored on
+    step = max(1, 2_000_000 // max(len(frame), 1))
+    out = []
+    with one_openmp_thread():
+        for start in range(0, len(grid), step):
+            values = np.asarray(grid[start:start + step], dtype=float)
+            stacked = pd.concat([frame] * len(values), ignore_index=True)
+            stacked[feature] = np.repeat(values, len(frame))
+            prob = model.model.predict_proba(stacked)[:, 1]
+            out.append(100 * prob.reshape(len(values), len(frame)).mean(axis=1))
+    return np.concatenate(out)
+
+
 def partial_dependence(
     model: BoostingModel, snapshot: pd.DataFrame, feature: str, grid: np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -61,21 +89,93 @@ def partial_dependence(
     if feature not in model.features:
         raise ValueError(f"{feature!r} is not a numeric feature of the model ({model.features})")
     data = snapshot[snapshot["active"].eq(True)]
-    values = data[feature].dropna().astype(float)
-    if grid is None:
-        top = values.quantile(0.99)
-        whole = np.allclose(values, np.round(values))
-        grid = (np.arange(values.min(), top + 1) if whole and top - values.min() <= 30
-                else np.unique(values.quantile(np.linspace(0.01, 0.99, 20))))
-    frame = model.frame(data)
-    rows = []
-    with one_openmp_thread():
-        for value in grid:
-            prob = model.model.predict_proba(frame.assign(**{feature: float(value)}))[:, 1]
-            rows.append({"value": float(value), "churn_pct": 100 * prob.mean()})
-    out = pd.DataFrame(rows)
+    grid = _grid(data[feature].dropna().astype(float)) if grid is None else np.asarray(grid, dtype=float)
+    out = pd.DataFrame({"value": grid.astype(float),
+                        "churn_pct": _average_prediction(model, model.frame(data), feature, grid)})
     out.attrs.update(feature=feature, label=FEATURE_LABELS.get(feature, feature))
     return out
+
+
+@dataclass
+class PartialDependenceBands:
+    """Partial-dependence curves (predicted churn, %) with bootstrap 95% bands, one curve per feature."""
+
+    curves: list[pd.DataFrame]  # value, churn_pct, se, ci_low, ci_high (%); attrs: feature, label
+    n_boot: int
+    n_train: int  # customers each refit resamples
+    n_eval: int  # customers the refits' curves are averaged over
+
+    def summary(self) -> pd.DataFrame:
+        """All curves stacked: feature, label, value, churn_pct, se, ci_low, ci_high (%)."""
+        return pd.concat([c.assign(feature=c.attrs["feature"], label=c.attrs["label"]) for c in self.curves],
+                         ignore_index=True)[["feature", "label", "value", "churn_pct", "se", "ci_low", "ci_high"]]
+
+    def ranges(self) -> pd.DataFrame:
+        """Per feature: predicted churn at the top minus the bottom of its grid (points), normal bootstrap 95% CI."""
+        return pd.DataFrame([
+            {"feature": c.attrs["feature"], "label": _label(c.attrs["feature"]), "from": c["value"].iloc[0],
+             "to": c["value"].iloc[-1], "difference_points": c.attrs["range"], "ci_low": c.attrs["range_ci_low"],
+             "ci_high": c.attrs["range_ci_high"]}
+            for c in self.curves
+        ]).set_index("feature")
+
+    def to_estimates(self, prefix: str = "pd_range") -> dict[str, Estimate]:
+        """`<prefix>_<feature>`: the `ranges()` rows as `Estimate`s (points)."""
+        return {
+            f"{prefix}_{feature}": Estimate(
+                float(r.difference_points), "points",
+                f"Predicted churn at {r.label} {r.to:g} minus at {r['from']:g} (partial dependence)",
+                float(r.ci_low), float(r.ci_high), self.n_train,
+                note=f"normal bootstrap interval, {self.n_boot} refits of the boosting model",
+            )
+            for feature, r in self.ranges().iterrows()
+        }
+
+
+def partial_dependence_bands(
+    model: BoostingModel, train: pd.DataFrame, snapshot: pd.DataFrame, features: list[str], n_boot: int = 20,
+    seed: int = 0, max_eval_customers: int = 500,
+) -> PartialDependenceBands:
+    """Partial dependence of `model` on each of `features` over `snapshot`, with 95% bands from refitting the
+    model on `n_boot` bootstrap resamples of the customers in `train` (its training data, or a sample of it).
+
+    The band is the normal bootstrap interval, curve +/- 1.96 bootstrap SD: a standard error is usable from
+    about 20-25 replications, percentiles need hundreds (Efron & Tibshirani 1993, ch. 6 and 13), and each
+    replication is a refit. Each refit's
+    curve is averaged over the same random `max_eval_customers` customers of `snapshot`: the customers are
+    common to all refits, so the spread measures how much the learned relation moves with the training data,
+    and scoring a few hundred customers instead of all of them makes a refit cost little more than its fit.
+    When `train` is a sample of the main model's training data, the bands are those of the sample (wider).
+    The bands measure variance only, not the bias of the model's regularisation (shallow trees, large leaves),
+    which flattens the curve where few customers have a value.
+    """
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be at least 2 for a bootstrap standard deviation, not {n_boot}")
+    curves = [partial_dependence(model, snapshot, f) for f in features]
+    rng = np.random.default_rng(seed)
+    data = snapshot[snapshot["active"].eq(True)]
+    evaluate = data.iloc[np.sort(rng.choice(len(data), min(max_eval_customers, len(data)), replace=False))]
+    train = train[train["active"].eq(True)].reset_index(drop=True)
+    draws = np.empty((n_boot, sum(len(c) for c in curves)))
+    for b in range(n_boot):
+        refit = fit_boosting(train.iloc[rng.integers(0, len(train), len(train))], model.features,
+                             model.categorical, seed)
+        frame = refit.frame(evaluate)
+        draws[b] = np.concatenate([_average_prediction(refit, frame, c.attrs["feature"], c["value"].to_numpy())
+                                   for c in curves])
+    start = 0
+    for curve in curves:
+        part = draws[:, start:start + len(curve)]
+        start += len(curve)
+        se = part.std(axis=0, ddof=1)
+        curve["se"] = se
+        curve["ci_low"] = np.clip(curve["churn_pct"] - Z95 * se, 0, 100)
+        curve["ci_high"] = np.clip(curve["churn_pct"] + Z95 * se, 0, 100)
+        spread = part[:, -1] - part[:, 0]
+        value = float(curve["churn_pct"].iloc[-1] - curve["churn_pct"].iloc[0])
+        half = Z95 * float(spread.std(ddof=1))
+        curve.attrs.update(range=value, range_ci_low=value - half, range_ci_high=value + half)
+    return PartialDependenceBands(curves, n_boot, len(train), len(evaluate))
 
 
 @dataclass

@@ -1,14 +1,19 @@
-"""Survey non-response: response rates, whether responders churn differently, and IPW-corrected NPS.
+"""Survey non-response: response rates, whether responders churn differently, and IPW-corrected NPS, CSAT, CES.
 
 Relationship NPS is answered by whoever chooses to answer; if unhappy customers answer less, the NPS of
 responders overstates the NPS of the customer base. The correction here re-weights responders by the inverse
 of their estimated probability of answering, given what is known about every customer (Horvitz & Thompson
 1952; Hajek's ratio form, as in Little & Rubin 2019, ch. 3). It removes the part of the bias those covariates
 explain — including later churn, which is observed for everyone — and no more.
+
+Transactional CSAT and CES are offered after service contacts, so their population is the customers with a
+reactive contact in the lookback (the others were never asked), and the number of those contacts (more
+contacts, more invitations) joins the response model. The unit is the customer (latest answer), as for NPS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +28,24 @@ from cxresearch.schema import CXData
 Z95: float = float(stats.norm.ppf(0.975))
 #: Covariates of the response model, used when present and varying.
 RESPONSE_COVARIATES: tuple[str, ...] = (
-    "tenure_months", "reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d", "churned",
+    "tenure_months", "reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d", "reactive_lookback",
+    "churned",
 )
+#: Count covariates, entered as log(1 + count) so a few heavy contact users do not dominate the fit.
+COUNT_COVARIATES: tuple[str, ...] = (
+    "reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d", "reactive_lookback",
+)
+#: Per instrument, the metrics the IPW correction reports: name -> (respondent's contribution, unit, label).
+SCORE_METRICS: dict[str, dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, str]]] = {
+    "csat": {
+        "top2_pct": (lambda s: 100.0 * (s >= 4), "%", "CSAT satisfied (4-5)"),
+        "mean": (lambda s: s.astype(float), "points (1-5)", "CSAT mean score"),
+    },
+    "ces": {
+        "mean": (lambda s: s.astype(float), "points (1-7)", "CES mean effort score"),
+        "high_effort_pct": (lambda s: 100.0 * (s >= 5), "%", "High effort (CES 5-7)"),
+    },
+}
 RESPONSE_CATEGORICAL: tuple[str, ...] = ("contract", "plan")
 
 
@@ -56,12 +77,30 @@ def nps_population(
     `responded` is whether the customer answered NPS in the `lookback_months` before `as_of`; `score` is the
     latest such answer (NaN for non-responders). `churned` (in the prediction window) stays as a covariate.
     """
+    return survey_population(snapshot, surveys, "nps", lookback_months, min_tenure_months)
+
+
+def survey_population(
+    snapshot: pd.DataFrame, surveys: pd.DataFrame, instrument: str, lookback_months: int = 12,
+    min_tenure_months: float = 0.0, contacts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Customers active at `as_of` (tenure >= `min_tenure_months`) with `responded` and latest `score` on `instrument`.
+
+    With `contacts` (a transactional survey), only customers with a reactive contact in the `lookback_months`
+    before `as_of` are kept, with their number in `reactive_lookback`; with None, every active customer stays
+    (for NPS, or when the data has no contacts, so who was asked cannot be told).
+    """
     as_of = pd.Timestamp(snapshot.attrs["as_of"])
     start = as_of - pd.DateOffset(months=lookback_months)
-    rows = surveys[(surveys["instrument"] == "nps") & (surveys["timestamp"] >= start)
+    rows = surveys[(surveys["instrument"] == instrument) & (surveys["timestamp"] >= start)
                    & (surveys["timestamp"] < as_of)]
     latest = rows.sort_values("timestamp").groupby("customer_id")["score"].last()
     pop = snapshot[snapshot["active"].eq(True) & (snapshot["tenure_months"] >= min_tenure_months)].copy()
+    if contacts is not None:
+        reactive = contacts[(contacts["direction"] == "reactive") & (contacts["timestamp"] >= start)
+                            & (contacts["timestamp"] < as_of)]
+        pop["reactive_lookback"] = pop["customer_id"].map(reactive["customer_id"].value_counts()).fillna(0)
+        pop = pop[pop["reactive_lookback"] > 0]
     pop["score"] = pop["customer_id"].map(latest).astype(float)
     pop["responded"] = pop["score"].notna()
     return pop.reset_index(drop=True)
@@ -167,8 +206,8 @@ class WeightedNPS:
 def response_model(population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Estimated probability that each customer in `population` responded (logistic regression), and covariates.
 
-    Covariates: `RESPONSE_COVARIATES` and `RESPONSE_CATEGORICAL` present and varying; counts enter as
-    log(1 + count) so a few heavy contact users do not dominate the fit.
+    Covariates: `RESPONSE_COVARIATES` and `RESPONSE_CATEGORICAL` present and varying; `COUNT_COVARIATES` enter
+    as log(1 + count).
     """
     columns: dict[str, np.ndarray] = {}
     used: list[str] = []
@@ -176,7 +215,7 @@ def response_model(population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         if col in population and population[col].nunique(dropna=True) > 1:
             used.append(col)
             x = pd.to_numeric(population[col].astype(float)).fillna(0.0).to_numpy()
-            columns[col] = np.log1p(x) if col.endswith("_90d") else x
+            columns[col] = np.log1p(x) if col in COUNT_COVARIATES else x
     for col in RESPONSE_CATEGORICAL:
         if col in population and population[col].nunique(dropna=True) > 1:
             used.append(col)
@@ -186,6 +225,19 @@ def response_model(population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     y = population["responded"].astype(float).to_numpy()
     fit = sm.GLM(y, design.to_numpy(), family=sm.families.Binomial()).fit()
     return np.asarray(fit.predict(design.to_numpy())), used
+
+
+def _weights(population: pd.DataFrame, min_probability: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Responder mask, responders' trimmed inverse response probabilities, and the response model's covariates."""
+    prob, covariates = response_model(population)
+    responded = population["responded"].to_numpy(dtype=bool)
+    return responded, 1.0 / np.clip(prob[responded], min_probability, 1.0), covariates
+
+
+def _hajek(v: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """Weighted mean of the contributions `v` and its linearised standard error (weights treated as known)."""
+    mean = float(np.sum(weights * v) / weights.sum())
+    return mean, float(np.sqrt(np.sum(weights**2 * (v - mean) ** 2)) / weights.sum())
 
 
 def ipw_nps(population: pd.DataFrame, min_probability: float = 0.02) -> WeightedNPS:
@@ -198,16 +250,106 @@ def ipw_nps(population: pd.DataFrame, min_probability: float = 0.02) -> Weighted
     """
     if not population["responded"].any():
         raise ValueError("no NPS responders in the population")
-    prob, covariates = response_model(population)
-    responded = population["responded"].to_numpy(dtype=bool)
-    weights = 1.0 / np.clip(prob[responded], min_probability, 1.0)
+    responded, weights, covariates = _weights(population, min_probability)
     scores = population.loc[responded, "score"].to_numpy()
     v = 100.0 * ((scores >= 9).astype(float) - (scores <= 6).astype(float))
-    score = float(np.sum(weights * v) / weights.sum())
-    se = float(np.sqrt(np.sum(weights**2 * (v - score) ** 2)) / weights.sum())
+    score, se = _hajek(v, weights)
     return WeightedNPS(
         raw=nps(scores), score=score, ci_low=max(-100.0, score - Z95 * se), ci_high=min(100.0, score + Z95 * se),
         response_rate_pct=100.0 * responded.mean(), n_population=len(population),
         n_responders=int(responded.sum()), effective_n=float(weights.sum() ** 2 / np.sum(weights**2)),
         covariates=covariates,
     )
+
+
+@dataclass(frozen=True)
+class WeightedScores:
+    """CSAT or CES metrics of responders (raw) and re-weighted to all customers in the population (IPW), 95% CIs."""
+
+    instrument: str  # "csat" or "ces"
+    table: pd.DataFrame  # per metric: unit, label, raw, raw_ci_low, raw_ci_high, ipw, ci_low, ci_high
+    response_rate_pct: float
+    n_population: int
+    n_responders: int
+    effective_n: float
+    covariates: list[str] = field(default_factory=list)
+
+    def correction(self, metric: str) -> float:
+        """IPW minus raw value of `metric`, in its unit (points or percentage points)."""
+        return float(self.table.loc[metric, "ipw"] - self.table.loc[metric, "raw"])
+
+    def summary(self) -> pd.DataFrame:
+        """Per metric, raw (responders) and IPW (all customers asked) values with 95% CIs and sample sizes."""
+        rows = []
+        for metric, r in self.table.iterrows():
+            rows.append({"metric": metric, "estimate": "raw (responders)", "value": r.raw, "ci_low": r.raw_ci_low,
+                         "ci_high": r.raw_ci_high, "unit": r.unit, "n": self.n_responders})
+            rows.append({"metric": metric, "estimate": "IPW (all customers asked)", "value": r.ipw,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "unit": r.unit, "n": self.n_population})
+        return pd.DataFrame(rows).set_index(["metric", "estimate"])
+
+    def to_estimates(self, prefix: str | None = None) -> dict[str, Estimate]:
+        """`<prefix>_<metric>` (IPW-corrected) per metric and `<prefix>_response_rate_pct`; prefix `<instrument>_ipw`."""
+        prefix = prefix or f"{self.instrument}_ipw"
+        name = self.instrument.upper()
+        out = {
+            f"{prefix}_{metric}": Estimate(
+                float(r.ipw), r.unit, f"{r.label}, corrected for non-response (IPW)", float(r.ci_low),
+                float(r.ci_high), self.n_population, note=f"raw (responders' latest answer) {r.raw:.2f}; effective n "
+                f"{self.effective_n:.0f}; response model on {', '.join(self.covariates)}",
+            )
+            for metric, r in self.table.iterrows()
+        }
+        low, high = wilson_pct(self.n_responders, self.n_population)
+        out[f"{prefix}_response_rate_pct"] = Estimate(
+            self.response_rate_pct, "%", f"Customers asked who answered {name} in the lookback", low, high,
+            self.n_population,
+        )
+        return out
+
+
+def ipw_scores(population: pd.DataFrame, instrument: str, min_probability: float = 0.02) -> WeightedScores:
+    """CSAT (% satisfied, mean) or CES (mean, % high effort) of the whole population from its responders' latest
+    answers, weighted by 1 / P(respond | covariates): the estimator and CI of `ipw_nps`; raw CIs are the same
+    linearisation with equal weights (normal approximation)."""
+    if instrument not in SCORE_METRICS:
+        raise ValueError(f"instrument must be one of {sorted(SCORE_METRICS)}, not {instrument!r}")
+    if not population["responded"].any():
+        raise ValueError(f"no {instrument.upper()} responders in the population")
+    responded, weights, covariates = _weights(population, min_probability)
+    scores = population.loc[responded, "score"].to_numpy(float)
+    rows = {}
+    for metric, (contribution, unit, label) in SCORE_METRICS[instrument].items():
+        v = contribution(scores)
+        raw, raw_se = _hajek(v, np.ones_like(v))
+        ipw, se = _hajek(v, weights)
+        rows[metric] = {"unit": unit, "label": label, "raw": raw, "raw_ci_low": raw - Z95 * raw_se,
+                        "raw_ci_high": raw + Z95 * raw_se, "ipw": ipw, "ci_low": ipw - Z95 * se,
+                        "ci_high": ipw + Z95 * se}
+    return WeightedScores(
+        instrument, pd.DataFrame.from_dict(rows, orient="index"), 100.0 * responded.mean(), len(population),
+        int(responded.sum()), float(weights.sum() ** 2 / np.sum(weights**2)), covariates,
+    )
+
+
+def ipw_transactional(
+    snapshot: pd.DataFrame, surveys: pd.DataFrame, contacts: pd.DataFrame | None, lookback_months: int = 12,
+    instruments: tuple[str, ...] = ("csat", "ces"),
+) -> dict[str, WeightedScores]:
+    """`ipw_scores` for each of `instruments` with both responders and non-responders among the customers asked
+    (`survey_population` with `contacts`, or every active customer when there are no contacts); instruments
+    without both are left out."""
+    if contacts is not None and len(contacts):
+        # the reactive contacts of the lookback, once for all instruments (the contacts table is the largest)
+        as_of = pd.Timestamp(snapshot.attrs["as_of"])
+        contacts = contacts.loc[(contacts["direction"] == "reactive") & (contacts["timestamp"] < as_of)
+                                & (contacts["timestamp"] >= as_of - pd.DateOffset(months=lookback_months)),
+                                ["customer_id", "timestamp", "direction"]]
+    else:
+        contacts = None
+    out = {}
+    for name in instruments:
+        population = survey_population(snapshot, surveys, name, lookback_months, contacts=contacts)
+        if population["responded"].any() and not population["responded"].all():
+            out[name] = ipw_scores(population, name)
+    return out

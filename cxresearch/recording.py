@@ -6,6 +6,7 @@ over notebook cells. Each function takes the notebook's result objects (None for
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -13,8 +14,9 @@ import pandas as pd
 from cxresearch.churn import ChurnLogitResult
 from cxresearch.churn_eval import BOOSTING, LOGIT, ChurnEvaluation, EMPCResult
 from cxresearch.claims import EvidenceTable
-from cxresearch.drivers import RelativeWeights
+from cxresearch.drivers import PartialDependenceBands, RelativeWeights
 from cxresearch.economics import retention_verdict
+from cxresearch.nonresponse import WeightedScores
 from cxresearch.results import Estimate, Results
 
 
@@ -29,8 +31,10 @@ def record_churn_drivers(
     importance: pd.DataFrame | None,
     profits: dict[str, EMPCResult] | None,
     clv: float,
+    pd_bands: PartialDependenceBands | None = None,
 ) -> None:
-    """Notebook 02: odds ratios, contact effects, leakage screen, relative weights, CV, recovery, holdout, EMPC."""
+    """Notebook 02: odds ratios, contact effects, leakage screen, relative weights, CV, recovery, holdout, EMPC,
+    partial dependence with bootstrap bands."""
     if model is not None:
         estimates = model.to_estimates("churn")
         results.add("churn_rate_window", estimates.pop("churn_event_rate"))
@@ -57,6 +61,11 @@ def record_churn_drivers(
     results.add_table("gains_logit", evaluation.gains(LOGIT))
     if importance is not None:
         results.add_table("permutation_importance", importance)
+    if pd_bands is not None:
+        results.add_table("partial_dependence", pd_bands.summary())
+        # estimates only, no findings: a curve of the boosting model describes the model, and its bands leave out
+        # the model's smoothing bias (see `drivers.partial_dependence_bands`)
+        results.estimates.update(pd_bands.to_estimates())
     for name, result in (profits or {}).items():
         key = "logit" if name == LOGIT else "boosting"
         results.estimates.update(result.to_estimates(f"empc_{key}"))
@@ -84,8 +93,10 @@ def record_loyalty(
     churn_gap: Any | None,
     evidence: EvidenceTable,
     lookback_months: int,
+    weighted_scores: Mapping[str, WeightedScores] | None = None,
 ) -> None:
-    """Notebook 04: headline metrics, monthly trends, churn by score, NPS gap, non-response, the claims table."""
+    """Notebook 04: headline metrics, monthly trends, churn by score, NPS gap, non-response (NPS, and CSAT / CES
+    in `weighted_scores`), the claims table and the samples its tests ran on."""
     for name, result in metrics.items():
         results.estimates.update(result.to_estimates(name))
     if by_nps is not None:
@@ -104,6 +115,18 @@ def record_loyalty(
             f"NPS of responders is {weighted.raw.score:.1f}; re-weighted to all customers it is "
             f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate_pct:.0f}% answered)."
         )
+    for name, scores in (weighted_scores or {}).items():
+        results.estimates.update(scores.to_estimates())
+        results.add_table(f"{name}_ipw", scores.summary().reset_index())
+        metric = scores.table.index[0]  # the headline metric: CSAT % satisfied, CES mean effort
+        row, digits = scores.table.loc[metric], 1 if scores.table.loc[metric, "unit"] == "%" else 2
+        results.findings.append(
+            f"{row['label']}: {row['raw']:.{digits}f} among customers who answered (latest answer); re-weighted to "
+            f"all customers with a service contact, {results.estimates[f'{name}_ipw_{metric}'].format(digits)} "
+            f"({scores.response_rate_pct:.0f}% answered)."
+        )
+    for analysis, sample in evidence.samples:
+        results.approximate(analysis, sample)
     results.add_table("evidence", evidence.summary())
     results.estimates.update(evidence.to_estimates())
     results.findings.extend(evidence.findings())

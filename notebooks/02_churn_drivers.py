@@ -46,6 +46,7 @@ accept_alpha = 6.0  # acceptance rate of the offer among would-be churners ~ Bet
 accept_beta = 14.0
 max_model_customers = 200_000  # customers the out-of-time holdout fits and scores on (0 = all)
 max_refit_customers = 50_000  # customers for what refits or re-scores many times: CV, importance, PD (0 = all)
+pd_boot = 20  # bootstrap refits of the boosting model for the partial-dependence bands (0 = no bands)
 
 # %% tags=["remove-cell"]
 from cxresearch import nbtools
@@ -55,7 +56,9 @@ from cxresearch.churn_eval import (
     model_columns, out_of_time_snapshots,
 )
 from cxresearch.churn_truth import hazard_vs_window, recovery_with_truth_error, true_window_odds_ratios
-from cxresearch.drivers import partial_dependence, permutation_importance, relative_weights
+from cxresearch.drivers import (
+    partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
+)
 from cxresearch.features import snapshot
 from cxresearch.plots.churn import (
     plot_calibration, plot_driver_importance, plot_gains, plot_odds_ratios, plot_partial_dependence,
@@ -71,7 +74,7 @@ ctx = nbtools.start(
      "n_boot": n_boot, "weight_boot": weight_boot, "cv_folds": cv_folds, "truth_customers": truth_customers,
      "clv": clv, "incentive_cost": incentive_cost, "contact_cost": contact_cost,
      "accept_alpha": accept_alpha, "accept_beta": accept_beta, "max_model_customers": max_model_customers,
-     "max_refit_customers": max_refit_customers},
+     "max_refit_customers": max_refit_customers, "pd_boot": pd_boot},
 )
 data, results = ctx.data, ctx.results
 snap = snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
@@ -249,15 +252,30 @@ if model is not None:
 # %% [markdown]
 # ## Partial dependence: effort and contacts
 # Average predicted churn when every customer's effort score, or contact count, is set to a value — the
-# shape of the relation the boosting model learned, other features as they are.
+# shape of the relation the boosting model learned, other features as they are (Friedman 2001).
+#
+# **Uncertainty.** The shaded band is a 95% bootstrap band: the model is refitted `pd_boot` times on resamples
+# of its training customers (at most `max_refit_customers`), and the band is the curve ± 1.96 times the spread
+# of the refits' curves (Efron & Tibshirani 1993). It shows how far the learned shape moves with the data; it
+# does not show the model's own smoothing, so where few customers have a value (the right-hand tail of the
+# contact counts) the curve flattens and the band can miss a steeper true relation. Where bands of two values
+# overlap widely, the data do not tell them apart.
 
 # %%
 shown = [c for c in ("ces_mean_90d", "reactive_90d", "unresolved_90d") if boosting is not None and c in boosting.features]
-if shown:
+pd_bands = None
+if shown and pd_boot > 1:
+    pd_train = sample_customers(train.frame, max_refit_customers or None, seed)
+    results.approximate("partial-dependence bands (bootstrap refits)", pd_train)
+    pd_bands = partial_dependence_bands(boosting, pd_train.frame, explain.frame, shown, pd_boot, seed)
+    nbtools.show(plot_partial_dependence(pd_bands))
+    nbtools.table(pd_bands.ranges(), 2)
+elif shown:
     nbtools.show(plot_partial_dependence([partial_dependence(boosting, explain.frame, c) for c in shown]))
 else:
     results.skip("partial dependence", "no boosting model, or no effort or contact columns in the data")
 
 # %% tags=["remove-cell"]
-record_churn_drivers(results, model, weights, cv, recovery, truth_customers, evaluation, importance, profits, clv)
+record_churn_drivers(results, model, weights, cv, recovery, truth_customers, evaluation, importance, profits, clv,
+                     pd_bands=pd_bands)
 ctx.finish()

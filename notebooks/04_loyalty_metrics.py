@@ -18,7 +18,8 @@
 # **Method.** Each metric over the responses of the `lookback_months` before `as_of`, with a 95% confidence
 # interval: NPS (% promoters 9-10 minus % detractors 0-6, multinomial variance), CSAT as % satisfied (4-5,
 # Wilson interval) and mean, CES as mean effort and % high effort (5-7). Trends by month, differences by
-# segment and channel. NPS non-response is measured and corrected by inverse-probability weighting. Each claim
+# segment and channel. NPS, CSAT and CES non-response is measured and corrected by inverse-probability
+# weighting. Each claim
 # is then tested with a pre-declared rule on its 95% CI (supported / not supported / inconclusive), on pooled
 # snapshots: features from the months before each `as_of`, churn in the `horizon_months` after it.
 
@@ -37,6 +38,7 @@ equivalence_margin = 1.05  # ratios within 1/margin..margin count as "no effect"
 trap_threshold_pct = 25.0  # share of churners who were satisfied that counts as "sizeable"
 nps_min_tenure_months = 6  # customers younger than this are not yet asked for NPS
 max_claim_customers = 200_000  # customers (with all their events) the claim tests run on (0 = all)
+max_survival_customers = 50_000  # of those, customers with an NPS/CSAT answer in the Cox test of claim 1 (0 = all)
 
 # %% tags=["remove-cell"]
 import pandas as pd
@@ -48,9 +50,10 @@ from cxresearch.features import snapshot
 from cxresearch.loyalty import (
     ces, churn_by_level, csat, metric_by_channel, monthly_trend, nps, nps_by_segment, nps_gap_churned, surveys_linked,
 )
-from cxresearch.nonresponse import ipw_nps, nps_population, responder_churn, transactional_response
+from cxresearch.nonresponse import ipw_nps, ipw_transactional, nps_population, responder_churn, transactional_response
 from cxresearch.plots.loyalty import (
     plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction, plot_nps_composition,
+    plot_score_nonresponse,
 )
 from cxresearch.recording import record_loyalty
 
@@ -59,7 +62,7 @@ ctx = nbtools.start(
     {"as_of": as_of, "seed": seed, "lookback_months": lookback_months, "horizon_months": horizon_months,
      "segment": segment, "claim_snapshots": claim_snapshots, "n_boot": n_boot,
      "equivalence_margin": equivalence_margin, "trap_threshold_pct": trap_threshold_pct,
-     "max_claim_customers": max_claim_customers},
+     "max_claim_customers": max_claim_customers, "max_survival_customers": max_survival_customers},
 )
 data, results = ctx.data, ctx.results
 try:
@@ -173,6 +176,24 @@ else:
     results.skip("NPS non-response", "no NPS responses (or no non-responders) among customers active at as_of")
 
 # %% [markdown]
+# **CSAT and CES.** The same correction for the transactional surveys. Only customers with a reactive service
+# contact in the lookback were asked, so they are the population; the number of those contacts joins the
+# response model (more contacts, more invitations). Each customer counts once, with their latest answer, so
+# the raw figures here differ slightly from the headline metrics above, which count every answer.
+
+# %%
+weighted_scores = ipw_transactional(snap, surveys, data.contacts, lookback_months) if snap is not None else {}
+if weighted_scores:
+    nbtools.show(plot_score_nonresponse(weighted_scores))
+    for name, result in weighted_scores.items():
+        nbtools.say("**{}**: {}% of the {} customers asked answered.", name.upper(), f"{result.response_rate_pct:.0f}",
+                    f"{result.n_population:,}")
+        nbtools.table(result.summary(), 2)
+for name in sorted({"csat", "ces"} - set(weighted_scores)):
+    nbtools.say("No {} responders and non-responders among customers with a service contact: not corrected.", name.upper())
+    results.skip(f"{name.upper()} non-response", "no responders (or no non-responders) among customers asked")
+
+# %% [markdown]
 # ## The claims, tested
 # One row per claim (or part of one). **Rule:** a claim is *supported* when the 95% confidence interval
 # excludes "no effect" in the claimed direction, *not supported* when it excludes it the other way or lies
@@ -180,25 +201,32 @@ else:
 # differences within ±0.01), *inconclusive* otherwise. Churn claims use a pooled logistic regression of churn
 # in the next month over `claim_snapshots` monthly snapshots (a discrete-time hazard model, so odds ratios are
 # close to hazard ratios), adjusted for tenure, contract and plan; "effort predicts better" compares the ROC-AUC of CES with that of CSAT and NPS on the same customers, with a
-# bootstrap CI for the difference. On large customer bases the claim tests run on a simple random sample of at
-# most `max_claim_customers` customers with all their events (listed under "approximations" in the results; the
+# bootstrap CI for the difference. Claim 1 has a second line of evidence from survival analysis (rows
+# `1a_cox`, `1b_cox`): a Cox model of the churn hazard with the latest score as a time-varying covariate over
+# the customers' whole observed lifetimes (tenure as the time scale, adjusted for contract; Andersen & Gill
+# 1982), judged by the same rule on the hazard ratio per point. On large customer bases the claim tests run on
+# a simple random sample of at most `max_claim_customers` customers with all their events, and the Cox test on
+# at most `max_survival_customers` of them who answered (listed under "approximations" in the results; the
 # headline metrics, trends and non-response analysis above always use every customer).
 
 # %%
 claim_data = sample_data(data, max_claim_customers or None, seed)
 results.approximate("claim tests (pooled monthly snapshots)", claim_data.sample)
 evidence = evaluate_claims(claim_data.data, as_of=as_of, max_snapshots=claim_snapshots,
-                           n_boot=n_boot, seed=seed, margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct)
+                           n_boot=n_boot, seed=seed, margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct,
+                           max_survival_customers=max_survival_customers or None)
 nbtools.table(evidence.summary().drop(columns=["rule"]).set_index("id"), 3)
 for row in evidence.untestable():
     nbtools.say("*Claim {} cannot be tested on this data:* {}.", row.id, row.note)
 
 # %% [markdown]
 # **Reading the table.** Odds ratios are per unit (one point of a score, one contact in the last 90 days) for
-# churn in the next month; below 1 means less churn. The satisfaction-trap row is the share of churners whose latest
-# score before leaving was satisfied. Associations are not proof of cause: on real data, customers who contact
-# service differ in ways the model may not see.
+# churn in the next month; below 1 means less churn. Hazard ratios (the Cox rows) are per point of the latest
+# score, for the churn rate at any time; below 1 means less churn. The satisfaction-trap row is the share of
+# churners whose latest score before leaving was satisfied. Associations are not proof of cause: on real data,
+# customers who contact service differ in ways the model may not see.
 
 # %% tags=["remove-cell"]
-record_loyalty(results, metrics, trends, by_nps, by_ces, gap, weighted, churn_gap, evidence, lookback_months)
+record_loyalty(results, metrics, trends, by_nps, by_ces, gap, weighted, churn_gap, evidence, lookback_months,
+               weighted_scores=weighted_scores)
 ctx.finish()

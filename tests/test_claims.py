@@ -13,6 +13,7 @@ from cxresearch.claims import (
     NOT_SUPPORTED,
     SUPPORTED,
     VerdictRule,
+    claim_satisfaction_survival,
     evaluate_claims,
     ratio_rule,
 )
@@ -59,11 +60,12 @@ def test_verdicts_where_the_claims_are_true(true_world: CXData) -> None:
     table = evaluate_claims(true_world, max_snapshots=12, n_boot=100)
     summary = table.summary()
     assert list(summary.columns) == list(COLUMNS)
-    assert list(summary["id"]) == ["1a", "1b", "2", "3a", "3b", "3c", "4a", "4b", "4c", "5", "6"]
+    assert list(summary["id"]) == ["1a", "1b", "1a_cox", "1b_cox", "2", "3a", "3b", "3c", "4a", "4b", "4c", "5", "6"]
     # Truth: mood lowers NPS and raises churn; CES (log HR 0.15/pt), unresolved (0.45 per contact in all),
     # proactive (-0.20), inconsistency (0.40) act on the hazard; referrals rise with the stable LTR.
-    for claim in ("1a", "1b", "3a", "4a", "4b", "5", "6"):
+    for claim in ("1a", "1b", "1a_cox", "1b_cox", "3a", "4a", "4b", "5", "6"):
         assert table.verdict(claim) == SUPPORTED, table.row(claim)
+    _assert_survival_agrees_with_logit(table)
     # A resolved contact still carries log HR 0.10 (OR ~1.1 > margin 1.05): "harmless if resolved" is false.
     assert table.verdict("4c") in (NOT_SUPPORTED, INCONCLUSIVE)
     # Monthly pooled logit: odds ratios ~ the true monthly hazard ratios (truth.json, log scale).
@@ -81,6 +83,35 @@ def test_verdicts_where_effort_and_proactive_claims_are_false(false_world: tuple
         assert row.verdict != SUPPORTED, row
         assert row.ci_low < 1.0 < row.ci_high or row.verdict == NOT_SUPPORTED
     assert table.verdict("4b") == SUPPORTED  # the claims that stay true still come out
+    # claim 1 stays true in this world (mood lowers NPS and CSAT and raises churn): both lines of evidence say so
+    for claim in ("1a", "1b", "1a_cox", "1b_cox"):
+        assert table.verdict(claim) == SUPPORTED, table.row(claim)
+    _assert_survival_agrees_with_logit(table)
+
+
+def _assert_survival_agrees_with_logit(table) -> None:
+    """The Cox hazard ratio per point is below 1 and near the pooled monthly odds ratio (~ hazard ratio)."""
+    for score in ("1a", "1b"):
+        cox, logit = table.row(f"{score}_cox"), table.row(score)
+        assert cox.ci_high < 0.97 and cox.unit == "hazard ratio per point" and "Cox" in cox.test
+        assert abs(np.log(cox.estimate) - np.log(logit.estimate)) < 0.1, (cox, logit)
+        assert cox.rule == logit.rule  # the same pre-declared rule on the ratio
+
+
+def test_survival_test_of_claim_1_is_not_fooled_when_scores_carry_no_information(true_world: CXData) -> None:
+    """Scores shuffled among the answers of each instrument: no link to churn, true hazard ratio 1."""
+    rng = np.random.default_rng(0)
+    surveys = true_world.surveys.copy()
+    for name in ("nps", "csat"):
+        rows = surveys.index[surveys["instrument"] == name]
+        surveys.loc[rows, "score"] = rng.permutation(surveys.loc[rows, "score"].to_numpy())
+    shuffled = CXData(true_world.customers, true_world.contacts, surveys, true_world.observed_until,
+                      metadata=true_world.metadata)
+    rows, sample = claim_satisfaction_survival(shuffled, max_customers=8000, seed=1)
+    assert sample.n_used == 8000 and sample.sampled
+    for row in rows:
+        assert row.ci_low < 1.0 < row.ci_high, row
+        assert row.verdict == NOT_SUPPORTED, row  # the CI lies within the no-effect margin 0.952..1.05
 
 
 def test_claims_the_data_cannot_test_get_rows_with_reasons(true_world: CXData) -> None:
@@ -116,5 +147,5 @@ def test_flat_data_with_satisfaction_and_referrals() -> None:
     assert table.verdict("1b") == SUPPORTED and "flat data" in table.row("1b").note
     assert table.verdict("6") == SUPPORTED and "proxy" in table.row("6").note
     assert table.row("6").estimate == pytest.approx(np.exp(0.4 * 2.5), rel=0.35)  # 4.5 vs 2: ~2.7x
-    for claim in ("1a", "3a", "3b", "4a", "5"):
+    for claim in ("1a", "1a_cox", "1b_cox", "3a", "3b", "4a", "5"):
         assert table.verdict(claim) == CANNOT_TEST

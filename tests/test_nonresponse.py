@@ -9,7 +9,10 @@ from scipy import special
 
 from cxresearch.features import snapshot
 from cxresearch.loyalty import nps, wilson_pct
-from cxresearch.nonresponse import ipw_nps, nps_population, responder_churn, transactional_response
+from cxresearch.nonresponse import (
+    ipw_nps, ipw_scores, ipw_transactional, nps_population, responder_churn, survey_population,
+    transactional_response,
+)
 from cxresearch.schema import CXData
 from cxresearch.simulate import _simulate
 
@@ -84,3 +87,81 @@ def test_ipw_moves_nps_toward_truth_when_mood_drives_response() -> None:
     assert truth < result.score < result.raw.score  # IPW moves toward the truth...
     assert result.correction < -0.1  # ...by a visible amount, though observed traits explain little of mood
     assert responder_churn(population).difference > 0  # non-responders churn more
+
+
+def test_survey_population_of_a_transactional_survey_is_the_customers_asked() -> None:
+    as_of = pd.Timestamp("2024-01-01")
+    snap = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "active": [True, True, True, False],
+                         "tenure_months": 12.0, "churned": False})
+    snap.attrs["as_of"] = as_of.isoformat()
+    t = pd.to_datetime(["2023-06-01", "2023-07-01", "2023-11-01", "2022-06-01", "2023-09-01", "2023-10-01"])
+    contacts = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c", "d"], "timestamp": t,
+                             "direction": ["reactive", "reactive", "reactive", "reactive", "proactive", "reactive"]})
+    surveys = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "instrument": ["csat", "csat", "ces", "csat"],
+                            "timestamp": pd.to_datetime(["2023-06-02", "2023-07-02", "2023-11-02", "2022-06-02"]),
+                            "score": [2, 5, 6, 1]})
+    pop = survey_population(snap, surveys, "csat", 12, contacts=contacts)
+    # c's only reactive contact is before the lookback (its proactive one does not count), d is not active
+    assert list(pop["customer_id"]) == ["a", "b"] and list(pop["reactive_lookback"]) == [2, 1]
+    assert list(pop["responded"]) == [True, False] and pop["score"].iloc[0] == 5  # latest answer
+    assert len(survey_population(snap, surveys, "csat", 12)) == 3  # no contacts: every active customer
+
+
+@pytest.mark.parametrize("instrument", ["csat", "ces"])
+def test_ipw_recovers_csat_and_ces_when_response_depends_on_observed_traits(instrument: str) -> None:
+    """Unhappy customers (churners, unresolved contacts) answer less, and many contacts mean many invitations:
+    missing at random given recorded traits, so IPW must recover every customer's score and the raw must not."""
+    rng = np.random.default_rng(3 if instrument == "csat" else 4)
+    n = 30_000
+    churned = rng.random(n) < 0.2
+    unresolved = rng.poisson(0.6, n)
+    contacts = 1 + unresolved + rng.poisson(0.8, n)
+    if instrument == "csat":  # 1-5, 5 = very satisfied
+        score = np.clip(np.round(4.2 - 1.2 * churned - 0.6 * unresolved + rng.normal(0, 0.8, n)), 1, 5)
+    else:  # 1-7, 7 = very high effort
+        score = np.clip(np.round(3.0 + 1.0 * churned + 0.9 * unresolved + rng.normal(0, 1.0, n)), 1, 7)
+    responded = rng.random(n) < special.expit(-1.0 + 0.5 * np.log1p(contacts) - 1.2 * churned - 0.5 * unresolved)
+    population = pd.DataFrame({"churned": churned, "unresolved_90d": unresolved, "reactive_lookback": contacts,
+                               "responded": responded, "score": np.where(responded, score, np.nan)})
+    result = ipw_scores(population, instrument)
+    assert result.covariates == ["unresolved_90d", "reactive_lookback", "churned"]
+    truth = {"csat": {"top2_pct": 100 * np.mean(score >= 4), "mean": score.mean()},
+             "ces": {"mean": score.mean(), "high_effort_pct": 100 * np.mean(score >= 5)}}[instrument]
+    table = result.table
+    assert set(table.index) == set(truth)
+    for metric, true in truth.items():
+        row = table.loc[metric]
+        bias = true - row.raw
+        assert abs(bias) > 4 * (row.raw_ci_high - row.raw_ci_low) / 3.92  # raw off by more than 4 SEs
+        assert row.ci_low < true < row.ci_high, (metric, true, row)
+        assert abs(row.ipw - true) < 0.2 * abs(bias)  # at least 80% of the bias removed
+        assert np.sign(result.correction(metric)) == np.sign(bias)
+    assert result.response_rate_pct == pytest.approx(100 * responded.mean())
+    estimates = result.to_estimates()
+    assert set(estimates) == {f"{instrument}_ipw_{m}" for m in truth} | {f"{instrument}_ipw_response_rate_pct"}
+    with pytest.raises(ValueError, match="instrument"):
+        ipw_scores(population, "nps")
+
+
+def test_ipw_transactional_leaves_out_instruments_nobody_or_everybody_answered() -> None:
+    rng = np.random.default_rng(1)
+    n = 400
+    as_of = pd.Timestamp("2024-01-01")
+    snap = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "active": True, "churned": rng.random(n) < 0.2,
+                         "tenure_months": rng.uniform(1, 40, n)})
+    snap.attrs["as_of"] = as_of.isoformat()
+    contacts = pd.DataFrame({"customer_id": snap["customer_id"], "direction": "reactive",
+                             "timestamp": as_of - pd.Timedelta(days=30)})
+    asked = rng.random(n) < 0.5
+    surveys = pd.concat([
+        pd.DataFrame({"customer_id": snap.loc[asked, "customer_id"], "instrument": "csat", "score": 4,
+                      "timestamp": as_of - pd.Timedelta(days=29)}),
+        pd.DataFrame({"customer_id": snap["customer_id"], "instrument": "ces", "score": 3,  # everybody answered
+                      "timestamp": as_of - pd.Timedelta(days=29)}),
+    ])
+    out = ipw_transactional(snap, surveys, contacts, 12)
+    assert list(out) == ["csat"] and out["csat"].n_population == n
+    assert out["csat"].table.loc["top2_pct", "ipw"] == pytest.approx(100.0)  # every answer was a 4
+    # contacts exist but none in the lookback: nobody was asked, so nothing is corrected
+    assert ipw_transactional(snap, surveys, contacts.assign(timestamp=as_of - pd.DateOffset(months=13)), 12) == {}
+    assert list(ipw_transactional(snap, surveys, contacts.iloc[:0], 12)) == ["csat"]  # no contacts: all customers

@@ -72,7 +72,7 @@ def test_every_assignment_in_a_parameters_cell_is_declared(tmp_path: Path) -> No
 SAMPLING_KNOBS = {
     "02_churn_drivers": {"max_model_customers", "max_refit_customers"},
     "03_customer_lifetime": {"max_model_customers"},
-    "04_loyalty_metrics": {"max_claim_customers"},
+    "04_loyalty_metrics": {"max_claim_customers", "max_survival_customers"},
     "05_retention_economics": {"max_model_customers"},
 }
 

@@ -11,6 +11,7 @@ import pytest
 from scipy import special
 
 from cxresearch.churn_eval import CampaignParameters, empc, evaluate_predictions
+from cxresearch.drivers import PartialDependenceBands
 from cxresearch.plots.churn import (
     plot_calibration,
     plot_driver_importance,
@@ -66,3 +67,17 @@ def test_importance_and_partial_dependence() -> None:
     curve.attrs["label"] = "CES"
     fig = plot_partial_dependence([curve, curve])
     assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "CES"
+
+
+def test_partial_dependence_bands_are_drawn() -> None:
+    curve = pd.DataFrame({"value": [1.0, 2.0, 3.0], "churn_pct": [2.0, 3.0, 5.0], "se": [0.5, 0.4, 1.0],
+                          "ci_low": [1.0, 2.2, 3.0], "ci_high": [3.0, 3.8, 7.0]})
+    curve.attrs.update(feature="ces_mean_90d", label="CES (points)")
+    fig = plot_partial_dependence(PartialDependenceBands([curve], n_boot=20, n_train=100, n_eval=50))
+    ax = fig.axes[0]
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(1.0) and band[:, 1].max() == pytest.approx(7.0)
+    assert "20 bootstrap refits" in fig._suptitle.get_text()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["partial dependence", "95% band (refits)"]
+    fig = plot_partial_dependence([curve.drop(columns=["ci_low", "ci_high"])])
+    assert not fig.axes[0].collections  # plain curves: no band

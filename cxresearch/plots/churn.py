@@ -11,6 +11,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullForma
 
 from cxresearch.churn import INTERCEPT, ChurnLogitResult
 from cxresearch.churn_eval import ChurnEvaluation, EMPCResult
+from cxresearch.drivers import PartialDependenceBands
 from cxresearch.plots import PALETTE, new_figure
 
 
@@ -160,13 +161,23 @@ def plot_driver_importance(
     return fig
 
 
-def plot_partial_dependence(curves: Sequence[pd.DataFrame]) -> plt.Figure:
-    """Average predicted churn (%) against each feature's value, one panel per partial-dependence curve."""
+def plot_partial_dependence(curves: Sequence[pd.DataFrame] | PartialDependenceBands) -> plt.Figure:
+    """Average predicted churn (%) against each feature's value, one panel per partial-dependence curve, with
+    the bootstrap 95% band when the curves carry one (`drivers.partial_dependence_bands`)."""
+    bands = isinstance(curves, PartialDependenceBands)
+    if bands:
+        n_boot, curves = curves.n_boot, curves.curves
     fig, axes = new_figure(width=4.2 * len(curves), height=4.0, ncols=len(curves))
     for ax, curve in zip(axes, curves, strict=True):
-        ax.plot(curve["value"], curve["churn_pct"], color=PALETTE[0], marker="o")
+        ax.plot(curve["value"], curve["churn_pct"], color=PALETTE[0], marker="o", label="partial dependence")
+        if {"ci_low", "ci_high"} <= set(curve.columns):
+            ax.fill_between(curve["value"], curve["ci_low"], curve["ci_high"], color=PALETTE[0], alpha=0.2,
+                            linewidth=0, label="95% band (refits)")
         ax.set(xlabel=curve.attrs.get("label", curve.attrs.get("feature", "value")),
                ylabel="Predicted churn in the window (%)")
-    fig.suptitle("Partial dependence (gradient boosting)", fontweight="bold")
+    if bands:
+        axes[0].legend(loc="upper left", fontsize=9)
+    title = "Partial dependence (gradient boosting)"
+    fig.suptitle(title + (f", 95% bands from {n_boot} bootstrap refits" if bands else ""), fontweight="bold")
     fig.tight_layout()
     return fig

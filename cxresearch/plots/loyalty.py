@@ -1,4 +1,5 @@
-"""Loyalty figures: NPS composition, churn rate by score level, metric trends and groups, non-response."""
+"""Loyalty figures: NPS composition, churn rate by score level, metric trends and groups, non-response
+(NPS, CSAT, CES)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.loyalty import NPSResult
-from cxresearch.nonresponse import WeightedNPS
+from cxresearch.nonresponse import WeightedNPS, WeightedScores
 from cxresearch.plots import PALETTE, new_figure
 
 #: Detractor / passive / promoter colours: Okabe-Ito vermillion, neutral grey, blue (colour-blind safe).
@@ -154,5 +155,25 @@ def plot_nonresponse_correction(result: WeightedNPS, truth: float | None = None)
     ax.set_xlabel("NPS (points, -100 to 100)")
     ax.set_title("NPS before and after correcting for non-response")
     ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_score_nonresponse(results: Mapping[str, WeightedScores]) -> plt.Figure:
+    """CSAT and CES metrics of responders and IPW-corrected to every customer asked, 95% CIs, one panel per metric."""
+    panels = [(r, metric) for r in results.values() for metric in r.table.index]
+    fig, axes = new_figure(width=3.4 * len(panels), height=2.9, ncols=len(panels))
+    for ax, (result, metric) in zip(axes, panels, strict=True):
+        row = result.table.loc[metric]
+        for y, (value, low, high, color) in enumerate(((row.ipw, row.ci_low, row.ci_high, PALETTE[0]),
+                                                       (row.raw, row.raw_ci_low, row.raw_ci_high, PALETTE[1]))):
+            ax.errorbar([value], [y], xerr=[[value - low], [high - value]], fmt="o", color=color, capsize=4)
+        ax.set_yticks([0, 1], [f"IPW, all asked\n(n={result.n_population:,})",
+                               f"raw, responders\n(n={result.n_responders:,})"])
+        ax.set_ylim(-0.6, 1.6)
+        ax.set_xlabel(f"{row.label} ({row.unit})")
+        ax.grid(axis="y", visible=False)
+        ax.margins(x=0.3)
+    fig.suptitle("CSAT and CES before and after correcting for non-response", fontweight="bold")
     fig.tight_layout()
     return fig
