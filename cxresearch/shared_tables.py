@@ -61,7 +61,8 @@ def load_shared(source: str, directory: str | Path | None = None) -> CXData | No
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if manifest.get("source") != str(source):
+    # A published run keeps only the features: without its tables the copy is not there to share.
+    if manifest.get("source") != str(source) or not (directory / "data" / "customers.parquet").is_file():
         return None
     from cxresearch.io import read_parquet_table
 

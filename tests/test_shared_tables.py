@@ -57,3 +57,11 @@ def test_shared_copy_is_only_used_for_its_own_source(source: str, tmp_path: Path
     assert load_shared(source) is not None
     monkeypatch.setenv(ENV, str(tmp_path / "nowhere"))
     assert load_shared(source) is None
+
+
+def test_a_published_run_without_its_tables_is_not_used(source: str, tmp_path: Path) -> None:
+    import shutil
+
+    write_shared(load_source(source), source, tmp_path / "shared")
+    shutil.rmtree(tmp_path / "shared" / "data")
+    assert load_shared(source, tmp_path / "shared") is None
