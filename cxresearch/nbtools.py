@@ -43,6 +43,10 @@ def start(notebook: str, data_source: str, results_dir: str, parameters: dict[st
         parameters={"data_source": data.name, **parameters},
         data_fingerprint=data.fingerprint,
     )
+    # What every figure rests on, for the executive summary (which reads only results files).
+    results.extra["currency"] = data.currency
+    results.extra["data_shape"] = data.shape
+    results.extra["assumptions"] = list(data.metadata.get("assumptions", []))
     sample = data.metadata.get("customer_sample")
     if sample:
         # The whole source is a sample drawn where the events live (`portable_features.sample_source`).

@@ -127,6 +127,11 @@ class CXData:
         return self.shape == "events"
 
     @property
+    def currency(self) -> str:
+        """The currency amounts are in (`dataset.json`'s or the mapping's `currency`), else "currency units"."""
+        return str(self.metadata.get("currency") or "currency units")
+
+    @property
     def segments(self) -> list[str]:
         """Segment columns present with at least one value."""
         return [c for c in SEGMENT_COLUMNS if c in self.customers and self.customers[c].notna().any()]
