@@ -86,15 +86,22 @@ class KMResult:
         """Median lifetimes (months) and survival at `months` (% still active) as reportable estimates."""
         out: dict[str, Estimate] = {}
         for row in self.medians.itertuples():
-            note = "" if row.reached else "median not reached: more than half are still active at last follow-up"
+            label = f"Median customer lifetime ({row.group})"
+            if not row.reached:
+                # Not reached: the median lies beyond the longest follow-up, which is then a lower bound.
+                follow = float(self.fitters[row.group].durations.max())
+                out[f"median_lifetime_{row.group}"] = Estimate(
+                    value=follow, unit="months", label=label, n=int(row.n), bound="lower",
+                    reason="fewer than half have left within the follow-up",
+                )
+                continue
             out[f"median_lifetime_{row.group}"] = Estimate(
                 value=float(row.median),
                 unit="months",
-                label=f"Median customer lifetime ({row.group})",
+                label=label,
                 ci_low=_none_if_nan(row.ci_low),
                 ci_high=_none_if_nan(row.ci_high),
                 n=int(row.n),
-                note=note,
             )
         for row in self.survival_at(months).itertuples():
             if np.isnan(row.survival):
@@ -564,8 +571,9 @@ def rmst(
         se = _rmst_se(kmf, horizon_months)
         rows.append({"group": name, "rmst": value, "se": se, "horizon": horizon_months})
     out = pd.DataFrame(rows)
-    out["ci_low"] = out["rmst"] - Z95 * out["se"]
-    out["ci_high"] = out["rmst"] + Z95 * out["se"]
+    # A restricted mean lies in [0, horizon]: the normal interval is cut there, not extended past it.
+    out["ci_low"] = (out["rmst"] - Z95 * out["se"]).clip(lower=0.0)
+    out["ci_high"] = (out["rmst"] + Z95 * out["se"]).clip(upper=horizon_months)
     out = out[["group", "rmst", "se", "ci_low", "ci_high", "horizon"]]
     out.attrs["notes"] = notes
     return out
@@ -631,8 +639,8 @@ def rmst_difference(
     other = known.loc[out["group"]]
     out["difference"] = (other["rmst"] - ref["rmst"]).to_numpy()
     out["se"] = np.sqrt(other["se"].to_numpy() ** 2 + ref["se"] ** 2)
-    out["ci_low"] = out["difference"] - Z95 * out["se"]
-    out["ci_high"] = out["difference"] + Z95 * out["se"]
+    out["ci_low"] = (out["difference"] - Z95 * out["se"]).clip(lower=-horizon_months)
+    out["ci_high"] = (out["difference"] + Z95 * out["se"]).clip(upper=horizon_months)
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["difference"] / out["se"]))
     out["horizon"] = float(horizon_months)
     out.attrs["notes"] = table.attrs.get("notes", [])
@@ -879,10 +887,11 @@ class GroupComparison:
         if self.rmst_difference is None or self.rmst_difference.empty:
             return f"Lifetimes by {self.group}: log-rank {format_p(self.logrank.p_value)}."
         top = self.rmst_difference.loc[self.rmst_difference["difference"].abs().idxmax()]
+        longer = "longer" if top["difference"] >= 0 else "shorter"
         return (
-            f"By {self.group}: {top['group']} stay {top['difference']:.1f} months longer than {top['reference']} "
-            f"within the first {self.horizon_months:g} months (95% CI {top['ci_low']:.1f} to {top['ci_high']:.1f}; "
-            f"global log-rank {format_p(self.logrank.p_value)})."
+            f"By {self.group.replace('_', ' ')}: {top['group']} stay {abs(top['difference']):.1f} months {longer} than "
+            f"{top['reference']} within the first {self.horizon_months:g} months (difference 95% CI "
+            f"{top['ci_low']:.1f} to {top['ci_high']:.1f}; global log-rank {format_p(self.logrank.p_value)})."
         )
 
     def notes(self) -> list[str]:

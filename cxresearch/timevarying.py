@@ -47,6 +47,8 @@ CES_DRIVER = "ces_centred_90d"
 
 def can_build_person_months(data: CXData) -> tuple[bool, str]:
     """Whether the data has what the long format needs (contacts with timestamps); if not, why."""
+    if not data.has_timestamps:
+        return False, "drivers measured month by month need event dates; this data has one row per customer"
     if data.contacts is None or data.contacts.empty:
         return False, "the data has no contacts table rows, so there are no time-stamped drivers to follow"
     if "timestamp" not in data.contacts or data.contacts["timestamp"].isna().all():

@@ -55,7 +55,8 @@ from cxresearch.plots.survival import (
 )
 from cxresearch.recovery import recovery_table, true_hazard_ratios
 from cxresearch.results import format_p
-from cxresearch.survival import compare_groups, kaplan_meier
+from cxresearch.survival import kaplan_meier
+from cxresearch.errors import NotEstimableError
 from cxresearch.timevarying import can_build_person_months, fit_time_varying_drivers
 
 ctx = nbtools.start(
@@ -77,8 +78,11 @@ km_all = kaplan_meier(lt, entry="entry_months")
 truncated = bool((lt["entry_months"] > 0).any())
 nbtools.show(km_curves(km_all, title="Share of customers still active, by months since sign-up"))
 nbtools.table(km_all.summary((12, 24, 36)), 2)
+nbtools.say("{}", lifetime_report.overall_sentence(km_all))
 nbtools.say("Left truncation: {}.", "customers who joined before observation began count from that date"
             if truncated else "none (every customer is observed from sign-up)")
+for assumption in results.extra["assumptions"]:
+    nbtools.say("*Assumption:* {}", assumption)
 
 # %% [markdown]
 # ## By segment
@@ -87,8 +91,10 @@ nbtools.say("Left truncation: {}.", "customers who joined before observation beg
 # more months one group stays than the shortest-lived group (95% CIs add the two groups' variances).
 
 # %%
-horizon = min(rmst_horizon_months, float(lt["duration_months"].max()))
-by_segment = compare_groups(lt, segment, horizon, entry="entry_months") if segment in lt else None
+segments = lifetime_report.compare_segments(lt, segment, rmst_horizon_months)
+by_segment = segments.comparison
+if segments.note:
+    nbtools.say("{}", segments.note)
 if by_segment is not None:
     nbtools.show(km_curves(by_segment.km, title=f"Share still active by {segment}"))
     nbtools.table(by_segment.summary(), 2)
@@ -100,7 +106,7 @@ if by_segment is not None:
         nbtools.show(rmst_difference_forest(by_segment.rmst_difference))
     nbtools.say("{}", by_segment.sentence())
 else:
-    nbtools.say("The data has no `{}` column: the segment comparison is skipped.", segment)
+    nbtools.say("No comparison by {}: {}.", segment, segments.why_not)
 
 # %% [markdown]
 # ## Experience groups at a landmark
@@ -113,13 +119,17 @@ else:
 
 # %%
 experience = lifetime_report.compare_at_landmark(data, landmark_months_before_end, window_months)
+if experience.why_not:
+    nbtools.say("No landmark comparison: {}.", experience.why_not)
+if experience.note:
+    nbtools.say("{}", experience.note)
 for g, comparison in experience.comparisons.items():
     nbtools.show(km_curves(comparison.km, title=f"Still active after the landmark ({experience.landmark.date()}), by {g}"))
     nbtools.table(comparison.summary(), 2)
     nbtools.table(comparison.pairwise, 4)
     nbtools.say("{}", comparison.sentence())
-for g, table in experience.missing.items():
-    nbtools.say("No `{}` comparison: the data lacks the {} it needs.", g, table)
+for g, why in experience.missing.items():
+    nbtools.say("No comparison by {}: {}.", g.replace("_", " "), why)
 
 # %% [markdown]
 # ## Experience drivers at the landmark (Cox model) and the proportional-hazards check
@@ -140,7 +150,8 @@ if landmark_cox is not None:
     for sentence in [*landmark_cox.check.sentences(), *landmark_cox.notes()]:
         nbtools.say("{}", sentence)
 else:
-    nbtools.say("No contacts in the data: the landmark Cox model of experience drivers is skipped.")
+    landmark_why = experience.why_not or "the data has no contact records"
+    nbtools.say("No landmark Cox model of experience drivers: {}.", landmark_why)
 
 # %% [markdown]
 # A driver measured once at the landmark describes only the months right after it: contacts age out of the
@@ -155,16 +166,23 @@ else:
 # from the parameters' uncertainty) is what a lifetime-value model needs. The tail rests on the chosen shape.
 
 # %%
-extrapolation = lifetime_report.extrapolate_lifetime(lt, segment if by_segment is not None else None,
-                                                     extrapolate_months, n_draws, seed, max_customers)
-nbtools.table(extrapolation.aft.summary(), 1)
-nbtools.show(aft_extrapolation(extrapolation.aft, by_segment.km if by_segment is not None else km_all,
-                               extrapolate_months))
-nbtools.table(extrapolation.table, 2)
-nbtools.say("Best by AIC: {}. Mean months active within {} months across groups by model: {}.",
-            extrapolation.aft.best, extrapolate_months, extrapolation.tails_text())
-for note in extrapolation.notes():
-    nbtools.say("{}", note)
+try:
+    extrapolation = lifetime_report.extrapolate_lifetime(lt, segment if by_segment is not None else None,
+                                                         extrapolate_months, n_draws, seed, max_customers)
+    aft_failure = None
+except NotEstimableError as err:
+    extrapolation, aft_failure = None, err
+if extrapolation is not None:
+    nbtools.table(extrapolation.aft.summary(), 1)
+    nbtools.show(aft_extrapolation(extrapolation.aft, by_segment.km if by_segment is not None else km_all,
+                                   extrapolation.horizon_months))
+    nbtools.table(extrapolation.table, 2)
+    nbtools.say("Best by AIC: {}. Mean months active within {} months across groups by model: {}.",
+                extrapolation.aft.best, f"{extrapolation.horizon_months:g}", extrapolation.tails_text())
+    for note in extrapolation.notes():
+        nbtools.say("{}", note)
+else:
+    nbtools.say("No parametric lifetime model: not estimable from this data ({}).", aft_failure.reason)
 
 # %% [markdown]
 # ## Experience as it happens: time-varying Cox model
@@ -230,10 +248,10 @@ else:
 
 # %% tags=["remove-cell"]
 lifetime_report.record_overall(results, km_all)
-lifetime_report.record_segments(results, by_segment, segment)
+lifetime_report.record_segments(results, segments)
 lifetime_report.record_landmark_groups(results, experience)
-lifetime_report.record_landmark_cox(results, landmark_cox)
-lifetime_report.record_extrapolation(results, extrapolation)
+lifetime_report.record_landmark_cox(results, landmark_cox, experience)
+lifetime_report.record_extrapolation(results, extrapolation, aft_failure)
 lifetime_report.record_time_varying(results, tv, why_not)
 lifetime_report.record_tenure_ph(results, tv, why_not)
 lifetime_report.record_recovery(results, recovery)

@@ -47,10 +47,12 @@ def test_landmark_groupings_the_data_cannot_form_are_listed_and_skipped(world: C
     no_surveys = dataclasses.replace(world, surveys=world.surveys.iloc[:0])
     experience = lr.compare_at_landmark(no_surveys, 9)
     assert list(experience.comparisons) == ["unresolved_contact"]
-    assert experience.missing == {"nps_group": "surveys", "effort_band": "surveys"}
+    assert experience.missing == {"nps_group": "the data has no NPS scores",
+                                  "effort_band": "the data has no effort scores (CES)"}
     results = _results()
     lr.record_landmark_groups(results, experience)
-    assert [s["analysis"] for s in results.skipped] == ["lifetime by nps_group", "lifetime by effort_band"]
+    assert [(s["analysis"], s["needs"]) for s in results.skipped] == [
+        ("lifetime by nps group", "NPS scores"), ("lifetime by effort band", "effort scores (CES)")]
     assert "rmst_diff_unresolved_contact_no" in results.estimates
     nothing = lr.compare_at_landmark(dataclasses.replace(no_surveys, contacts=world.contacts.iloc[:0]), 9)
     assert nothing.cohort is None and nothing.comparisons == {} and len(nothing.missing) == 3
@@ -71,7 +73,8 @@ def test_landmark_cox_on_a_sample_says_so(world: CXData, experience: lr.Landmark
     assert results.tables["ph_check"] and results.tables["hazard_ratios"]
     empty = _results()
     lr.record_landmark_cox(empty, None)
-    assert empty.skipped == [{"analysis": "landmark Cox model", "reason": "the data has no contacts"}]
+    assert empty.skipped == [{"analysis": "landmark Cox model", "reason": "the data has no contact records",
+                              "needs": "contact records"}]
 
 
 def test_extrapolation_records_the_notebook_keys_and_its_sample(world: CXData) -> None:
@@ -97,17 +100,91 @@ def test_overall_and_segment_records_keep_the_keys_the_summary_reads(world: CXDa
     lr.record_overall(results, km)
     assert results.estimates["median_lifetime_months"].value == pytest.approx(km.medians["median"].iloc[0])
     assert {"survival_12m_all", "survival_24m_all"} <= set(results.estimates)
-    lr.record_segments(results, compare_groups(lt, "contract", 24, entry="entry_months"), "contract")
+    lr.record_segments(results, lr.compare_segments(lt, "contract", 24))
     assert {"km_by_contract", "rmst_by_contract", "pairwise_logrank_by_contract"} <= set(results.tables)
     assert results.extra["logrank"]["dof"] == lt["contract"].nunique() - 1
-    lr.record_segments(results, None, "region_x")
-    assert results.skipped[-1] == {"analysis": "lifetime by region_x", "reason": "the data has no region_x column"}
+    lr.record_segments(results, lr.compare_segments(lt, "region_x", 24))
+    assert results.skipped[-1] == {"analysis": "lifetime by region_x", "reason": "the data has no region_x column",
+                                   "needs": "segments"}
 
 
 def test_time_varying_and_recovery_skips_carry_their_reason() -> None:
     results = _results()
     lr.record_time_varying(results, None, "the contacts carry no timestamps")
     lr.record_recovery(results, None)
-    assert results.skipped[0] == {"analysis": "time-varying Cox model", "reason": "the contacts carry no timestamps"}
+    assert results.skipped[0] == {"analysis": "time-varying Cox model", "reason": "the contacts carry no timestamps",
+                                  "needs": "event dates"}
     assert results.skipped[1]["analysis"] == "known-truth check"
     assert np.all([not results.estimates, not results.approximations])
+
+
+@pytest.mark.parametrize("months", [6, 8])
+def test_a_short_history_moves_the_landmark_into_the_window_and_says_so(months: int) -> None:
+    short = simulate(1500, months, seed=2).to_cxdata()
+    start = pd.Timestamp(short.metadata["observed_from"])
+    experience = lr.compare_at_landmark(short, months_before_end=12, window_months=3)
+    # Three months of history before the landmark, the rest of the window after it.
+    assert experience.landmark == start + pd.DateOffset(months=3)
+    assert experience.comparisons and "rather than 12" in experience.note
+    assert experience.follow_months == pytest.approx(months - 3, abs=0.1)
+
+
+def test_a_window_too_short_for_any_landmark_is_skipped_with_its_reason() -> None:
+    short = simulate(500, 5, seed=2).to_cxdata()
+    experience = lr.compare_at_landmark(short, months_before_end=12, window_months=3)
+    assert experience.landmark is None and experience.cohort is None
+    assert experience.why_not == ("the data covers 5 months; a landmark needs 3 months of history before it and 3 "
+                                  "months of follow-up after it")
+    results = _results()
+    lr.record_landmark_groups(results, experience)
+    lr.record_landmark_cox(results, lr.fit_landmark_cox(short, experience), experience)
+    assert [s["needs"] for s in results.skipped] == ["more history", "more history"]
+
+
+def test_one_segment_value_is_not_compared_and_the_reason_names_it(world: CXData) -> None:
+    lt = lifetimes(world).assign(contract="month_to_month")
+    segments = lr.compare_segments(lt, "contract", 36)
+    assert segments.comparison is None
+    assert segments.why_not.startswith("only 1 contract value has at least 30 customers (month_to_month: 3,000)")
+
+
+def test_horizons_beyond_the_data_are_cut_to_it_and_say_so(world: CXData) -> None:
+    lt = lifetimes(world)
+    follow = float(lt["duration_months"].max())
+    assert lr.restricted_mean_horizon(lt, 36) == (36.0, "")
+    # Left-truncated customers who joined before observation reach tenures beyond the 24-month window.
+    horizon, note = lr.restricted_mean_horizon(lt, 80)
+    assert horizon == np.floor(follow) == 59 and note.startswith("Restricted means run to 59 months")
+    assert lr.extrapolation_horizon(lt, 120) == (120.0, "")
+    cap, note = lr.extrapolation_horizon(lt, 300)
+    assert cap == np.ceil(4 * follow) and "4 times the longest follow-up" in note
+
+
+def test_a_median_not_reached_is_a_lower_bound_in_words() -> None:
+    lt = pd.DataFrame({"duration_months": np.r_[np.full(70, 40.0), np.arange(1, 31)],
+                       "event": np.r_[np.zeros(70, bool), np.ones(30, bool)], "entry_months": 0.0})
+    km = kaplan_meier(lt, entry="entry_months")
+    results = _results()
+    lr.record_overall(results, km)
+    median = results.estimates["median_lifetime_months"]
+    assert (median.value, median.bound) == (40.0, "lower")
+    assert median.format(1) == "more than 40.0 months (fewer than half have left within the follow-up)"
+    assert results.findings[0] == ("Fewer than half of the customers have left within 40 months of follow-up: the "
+                                   "median lifetime is more than 40 months.")
+
+
+def test_data_with_no_recorded_ends_has_no_median_and_says_why(world: CXData) -> None:
+    lt = lifetimes(world).assign(event=False)
+    results = _results()
+    lr.record_overall(results, kaplan_meier(lt, entry="entry_months"))
+    median = results.estimates["median_lifetime_months"]
+    assert not median.estimable and median.reason == lr.NO_ENDS
+    assert median.format() == f"not estimable ({lr.NO_ENDS})"
+    assert results.skipped[0]["needs"] == "churners" and "survival_12m_all" not in results.estimates
+
+
+def test_flat_data_states_its_assumption_beside_the_median(world: CXData) -> None:
+    results = _results()
+    results.extra["assumptions"] = ["Lifetimes assume the churn flag covers the last 3 months."]
+    lr.record_overall(results, kaplan_meier(lifetimes(world), entry="entry_months"))
+    assert results.findings[0].endswith("). Lifetimes assume the churn flag covers the last 3 months.")

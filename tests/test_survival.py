@@ -83,7 +83,9 @@ def test_km_median_not_reached_is_nan():
     med = kaplan_meier(df).medians.iloc[0]
     assert not med["reached"] and np.isnan(med["median"])
     estimate = kaplan_meier(df).to_estimates()["median_lifetime_all"]
-    assert "not reached" in estimate.note
+    # Not reached: the longest follow-up is a lower bound, said in words.
+    assert (estimate.value, estimate.bound, estimate.ci_low) == (40.0, "lower", None)
+    assert estimate.format(0) == "more than 40 months (fewer than half have left within the follow-up)"
 
 
 def test_survival_at_and_beyond_follow_up(tiny):

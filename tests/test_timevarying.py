@@ -164,6 +164,7 @@ def test_time_varying_drivers_on_a_random_sample_recover_the_truth_and_say_so(wo
     assert results.findings[-len(tv.ph.sentences()):] == tv.ph.sentences()
     skipped = Results(notebook="03", parameters={}, data_fingerprint="x")
     record_tenure_ph(skipped, None, "the contacts carry no timestamps")
-    assert skipped.skipped == [{"analysis": tv.ph.ANALYSIS, "reason": "the contacts carry no timestamps"}]
+    assert skipped.skipped == [{"analysis": tv.ph.ANALYSIS, "reason": "the contacts carry no timestamps",
+                                "needs": "event dates"}]
     record_tenure_ph(skipped, dataclasses.replace(tv, ph=None))
     assert skipped.skipped[-1]["reason"] == PH_SWITCHED_OFF
