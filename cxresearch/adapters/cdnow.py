@@ -21,6 +21,7 @@ MAPPING = """
 name: CDNOW purchases ({file})
 shape: events
 as_of: 1998-06-30          # the end of the purchase log
+currency: USD              # CDNOW, a US online CD retailer: spend in US dollars
 notes:
   - "Non-contractual purchases: churn is never observed; monthly margin is spend per month since the first
     purchase (revenue, the data has no costs)."

@@ -17,7 +17,10 @@ name: IBM Telco customer churn 11.1.3
 shape: flat
 as_of: 2019-09-30          # nominal end of "this quarter" (Q3): the data carries no calendar dates
 churn_period_months: 3     # Churn Label: the customer left during this quarter
+currency: USD              # IBM's sample of a California telco: charges in US dollars
 notes:
+  - "The churn flag covers the last 3 months, as IBM's documentation of Churn Label says ('Yes = the
+    customer left the company this quarter'): churn_period_months: 3."
   - "Monthly Charge is revenue per month, used as margin: the data has no costs."
   - "Satisfaction Score separates churners almost perfectly (1-2: all churned, 4-5: none churned): it was
     recorded with the outcome, so read it as a description of who left, not as a predictor."

