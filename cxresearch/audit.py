@@ -7,13 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxresearch.plausibility import PlausibilityWarning, check_plausibility
 from cxresearch.results import Estimate, Results
 from cxresearch.schema import SCORE_RANGES, CXData
 
 
 @dataclass
 class AuditResult:
-    """Coverage and activity of a dataset: monthly churn, contact rates and survey response."""
+    """Coverage and activity of a dataset: monthly churn, contact rates, survey response, and what is legal but
+    implausible (`plausibility`, most consequential first)."""
 
     overview: pd.DataFrame
     monthly: pd.DataFrame
@@ -21,6 +23,7 @@ class AuditResult:
     survey_coverage: pd.DataFrame
     score_distribution: pd.DataFrame
     monthly_churn: Estimate
+    plausibility: list[PlausibilityWarning]
 
     def summary(self) -> pd.DataFrame:
         """The table overview (rows, first and last date per table)."""
@@ -28,7 +31,8 @@ class AuditResult:
 
 
 def audit(data: CXData) -> AuditResult:
-    """Describe `data`: rows per table, monthly active/churned customers, contact mix, survey response."""
+    """Describe `data`: rows per table, monthly active/churned customers, contact mix, survey response and
+    plausibility warnings."""
     monthly = monthly_activity(data)
     exposure = monthly["active_start"].sum()
     churned = monthly["churned"].sum()
@@ -47,6 +51,7 @@ def audit(data: CXData) -> AuditResult:
         survey_coverage=survey_coverage(data),
         score_distribution=score_distribution(data),
         monthly_churn=monthly_churn,
+        plausibility=check_plausibility(data),
     )
 
 
@@ -125,8 +130,8 @@ def score_distribution(data: CXData) -> pd.DataFrame:
 def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
     """Write the audit's key figures to the results file: table sizes (`n_customers`, `n_contacts`,
     `n_survey_responses`, counts), `monthly_churn_rate` (%), `pct_answered_<instrument>` (% of customers), the
-    survey-coverage and monthly-activity tables and a one-sentence finding; monthly churn is skipped, with the
-    reason, on flat data (no event dates)."""
+    survey-coverage and monthly-activity tables, the plausibility warnings (plain sentences) and a finding that
+    names the most consequential one; monthly churn is skipped, with the reason, on flat data (no event dates)."""
     results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
     results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
     results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
@@ -141,8 +146,20 @@ def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
         )
     results.add_table("survey_coverage", result.survey_coverage)
     results.add_table("monthly_activity", result.monthly.assign(month=result.monthly["month"].dt.strftime("%Y-%m")))
-    results.findings.append(
+    results.warnings.extend(w.plain for w in result.plausibility)
+    finding = (
         f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
         f"average monthly churn {result.monthly_churn.format(2)}."
         if data.has_timestamps else f"{len(data.customers):,} customers, one row each (no event dates)."
     )
+    results.findings.append(finding + _plausibility_finding(result.plausibility))
+
+
+def _plausibility_finding(warnings: list[PlausibilityWarning]) -> str:
+    """' Check the data first: <the most consequential warning> (N more warnings in the data audit).', or ''
+    when there is none."""
+    if not warnings:
+        return ""
+    more = len(warnings) - 1
+    rest = f" ({more} more warning{'s' if more > 1 else ''} in the data audit)" if more else ""
+    return f" Check the data first: {warnings[0].message}: {warnings[0].consequence}{rest}."

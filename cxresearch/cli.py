@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cxresearch.io import DataValidationError, load_source
+from cxresearch.plausibility import check_plausibility
 from cxresearch.sources import resolve
 
 if TYPE_CHECKING:
+    from cxresearch.schema import CXData
     from cxresearch.suitefile import SuiteFile
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="CX research suite: churn, lifetime, value.")
@@ -73,6 +75,7 @@ def validate(
     typer.echo(f"supports: {', '.join(sorted(data.capabilities)) or 'lifetimes only'}")
     for note in data.metadata.get("notes", []):
         typer.echo(f"note: {' '.join(str(note).split())}")
+    _echo_plausibility(data)
 
 
 @app.command()
@@ -116,6 +119,8 @@ def run(
     source = resolve(DEMO_DIR if data == "demo" else data)
     loaded = _load_or_exit(source)
     typer.echo(f"data: {source} ({loaded.shape}, {len(loaded.customers):,} customers, fingerprint {loaded.fingerprint})")
+    for warning in check_plausibility(loaded):
+        typer.echo(f"warning: {warning}")
     try:
         result = run_suite(
             data_source=source,
@@ -153,6 +158,17 @@ def run(
         summary += f"; failed: {', '.join(failed)}"
     typer.echo(f"{summary}; report: {Path(result.run_dir) / 'index.html'}")
     raise typer.Exit(result.exit_code)
+
+
+def _echo_plausibility(data: CXData) -> None:
+    """Print what is legal but implausible in `data` under a heading, one line each (or that nothing is)."""
+    warnings = check_plausibility(data)
+    if not warnings:
+        typer.echo("plausibility: nothing implausible found")
+        return
+    typer.echo(f"plausibility warnings ({len(warnings)}): valid, but check before trusting the figures")
+    for warning in warnings:
+        typer.echo(f"  {warning}")
 
 
 def _load_or_exit(source: str):

@@ -13,7 +13,8 @@
 #
 # **Question.** What does the data hold, and is it fit for the analyses that follow? Tables, date ranges,
 # the customer base and churn month by month, how often customers contact us (reactive) and we contact them
-# (proactive), and how many customers ever answer a survey.
+# (proactive), and how many customers ever answer a survey. First, what is legal but implausible: values that
+# pass validation yet usually mean a mapping mistake, and would quietly distort every figure that follows.
 
 # %% tags=["parameters"]
 data_source = "../data/demo"
@@ -39,6 +40,20 @@ nbtools.say(
     "**{}** customers, **{}** contacts and **{}** survey responses, observed until **{}**.",
     f"{len(data.customers):,}", f"{len(data.contacts):,}", f"{len(data.surveys):,}", data.observed_until.date(),
 )
+
+# %% [markdown]
+# ## Is the data plausible?
+# Validation refuses what breaks the data model; these checks only warn. Most margins zero or negative, churn
+# above 90% or below 0.5% of customers, a survey score that never varies, sign-up dates decades before anything
+# else was recorded, margins that grow with tenure like totals to date, a segment held by one customer: each is
+# legal, and each is more often a mapping mistake than a fact about the business.
+
+# %%
+for warning in result.plausibility:
+    nbtools.say("**Warning.** {}", warning.plain)
+if not result.plausibility:
+    nbtools.say("None of these checks found anything: margins, churn share, scores, sign-up dates and segments "
+                "are within plausible ranges.")
 
 # %% [markdown]
 # ## The customer base and churn, month by month

@@ -53,6 +53,7 @@ def test_monthly_activity_and_coverage_match_a_hand_count(tiny: CXData) -> None:
     assert coverage.loc["nps", "customers_answered"] == 2
     assert coverage.loc["nps", "pct_customers_answered"] == pytest.approx(200 / 3)
     assert coverage.loc["csat", "responses"] == 0
+    assert result.plausibility == []
 
 
 def test_record_audit_writes_the_counts_coverage_and_a_finding(tiny: CXData) -> None:
@@ -64,7 +65,17 @@ def test_record_audit_writes_the_counts_coverage_and_a_finding(tiny: CXData) -> 
     assert e["pct_answered_ces"].value == pytest.approx(100 / 3) and e["pct_answered_csat"].value == 0
     assert [row["month"] for row in results.tables["monthly_activity"]] == ["2024-02", "2024-03"]
     assert results.findings[0].startswith("3 customers observed until 2024-04-01; average monthly churn 25.00% (")
-    assert results.skipped == []
+    assert results.skipped == [] and results.warnings == []
+
+
+def test_record_audit_records_plausibility_warnings_and_leads_with_the_first(tiny: CXData) -> None:
+    costs = dataclasses.replace(tiny, customers=tiny.customers.assign(monthly_margin=[-1.0, 0.0, 5.0]))
+    results = _results()
+    record_audit(results, costs, audit(costs))
+    warning = ("Monthly margin is zero or negative for 2 of 3 customers (66.7%): CLV and retention economics will "
+               "be negative or zero; check that it is a margin, not a cost, and its sign.")
+    assert results.warnings == [warning]
+    assert results.findings[0].endswith(" Check the data first: m" + warning[1:])
 
 
 def test_flat_data_skips_monthly_churn_with_its_reason(tiny: CXData) -> None:

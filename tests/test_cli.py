@@ -37,6 +37,32 @@ def test_validate_reports_problems_with_exit_code_2(tmp_path: Path) -> None:
     assert any(line.startswith("surveys.score") for line in lines)
 
 
+def test_validate_warns_about_implausible_but_legal_data_and_exits_0(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(write_source(tmp_path / "clean"))])
+    assert result.exit_code == 0 and "plausibility: nothing implausible found" in result.output
+    tables = canonical_tables()
+    tables["customers"]["monthly_margin"] = [-3.0, 0.0, -1.5, -2.0, 15.0]
+    result = runner.invoke(app, ["validate", str(write_source(tmp_path / "costs", "csv", tables))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    heading = lines.index("plausibility warnings (1): valid, but check before trusting the figures")
+    assert lines[heading + 1:] == [
+        "  customers.monthly_margin: monthly margin is zero or negative for 4 of 5 customers (80.0%) (e.g. C001, "
+        "C002, C003): CLV and retention economics will be negative or zero; check that it is a margin, not a cost, "
+        "and its sign"
+    ]
+
+
+def test_run_prints_plausibility_warnings_before_running(tmp_path: Path) -> None:
+    tables = canonical_tables()
+    tables["customers"]["monthly_margin"] = [-3.0, 0.0, -1.5, -2.0, 15.0]
+    source = write_source(tmp_path / "costs", "csv", tables)
+    # An undeclared parameter stops the run after the data is checked, before any notebook runs.
+    result = runner.invoke(app, ["run", "--data", str(source), "--out", str(tmp_path / "reports"), "--param", "x=1"])
+    assert result.exit_code == 2
+    assert "warning: customers.monthly_margin: monthly margin is zero or negative for 4 of 5" in result.output
+
+
 def test_validate_missing_directory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
@@ -54,7 +80,8 @@ def test_run_refuses_bad_param_and_bad_data(tmp_path: Path) -> None:
 def test_validate_and_run_accept_a_mapping_and_refuse_a_bad_one(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("id,days,churn,margin\na,30,no,1.5\nb,60,maybe,2\n")
     mapping = tmp_path / "m.yaml"
-    text = ("shape: flat\nas_of: 2024-01-01\nsources: {s: c.csv}\ncustomers:\n  from: s\n  columns: {customer_id: id,"
+    text = ("shape: flat\nas_of: 2024-01-01\nchurn_period_months: 1\nsources: {s: c.csv}\ncustomers:\n  from: s\n"
+            "  columns: {customer_id: id,"
             " tenure: {column: days, unit: days}, churned: churn, monthly_margin: margin}\n")
     mapping.write_text(text)
     result = runner.invoke(app, ["validate", str(mapping)])
