@@ -26,10 +26,14 @@ class RunRecord:
         return self.results[notebook].estimates[key]
 
     def estimates(self) -> pd.DataFrame:
-        """Every reported figure of the run: notebook, key, value, unit, 95% CI, label."""
+        """Every reported figure of the run: notebook, key, value, unit, 95% CI, label, and the figure in words.
+
+        `bound` is "lower" when the true value is more than `value` (a median not reached), `value` is missing
+        when the figure is not estimable (`reason` says why); `text` says either in words.
+        """
         rows = [
             {"notebook": nb, "key": key, "value": e.value, "unit": e.unit, "ci_low": e.ci_low,
-             "ci_high": e.ci_high, "label": e.label}
+             "ci_high": e.ci_high, "label": e.label, "bound": e.bound, "reason": e.reason, "text": e.format()}
             for nb, res in self.results.items() for key, e in res.estimates.items()
         ]
         return pd.DataFrame(rows)

@@ -1,10 +1,18 @@
-"""The executive summary's building blocks, made only from the analysis notebooks' results files."""
+"""The executive summary's building blocks, made only from the analysis notebooks' results files.
+
+Every figure on the page goes through `value_text` or `Estimate.format`, so a median not reached reads as a lower
+bound in words and a figure the data cannot give is left out (the reason is in "What this data cannot tell us"):
+the page never says nan, None or n/a.
+"""
 
 from __future__ import annotations
 
 import html
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,16 +28,47 @@ SECTIONS: dict[str, str] = {
     "05_retention_economics": "What retention is worth",
 }
 
+#: The one glossary of the page: estimate key -> plain label. `{name}` fields are filled from the parameters of
+#: the notebook that recorded the figure; `GLOSSARY_FALLBACK` holds the label when they cannot be.
+GLOSSARY: dict[str, str] = {
+    "churn_rate_window": "Churn within {window_months:g} months",
+    "median_lifetime_months": "Median customer lifetime",
+    "nps_score": "Net Promoter Score",
+    "ces_high_effort_pct": "Customers reporting high effort",
+    "clv_per_customer": "Lifetime value of a new customer",
+    "btyd_clv_per_customer": "Remaining value of a current customer (purchase model)",
+    "residual_clv_per_customer": "Remaining value of a current customer",
+    "acquisition_to_retention_cost_ratio": "Acquisition cost / cost to save a customer",
+    "p_retention_beats_acquisition": "Scenarios in which retention beats acquisition",
+}
+GLOSSARY_FALLBACK: dict[str, str] = {"churn_rate_window": "Churn within the prediction window"}
+
+#: Figures in money: shown in the data's currency, whatever unit the notebook's parameter default gave them.
+MONEY_KEYS: frozenset[str] = frozenset({"clv_per_customer", "btyd_clv_per_customer", "residual_clv_per_customer"})
+#: Figures that rest on what the churn flag covers: the data's stated assumptions are printed next to them.
+ASSUMPTION_KEYS: frozenset[str] = frozenset({"median_lifetime_months"} | MONEY_KEYS)
+#: Notebooks whose findings are lifetime or lifetime-value figures (their headlines carry the assumptions too).
+ASSUMPTION_NOTEBOOKS: tuple[str, ...] = ("03_customer_lifetime", "05_retention_economics")
+#: What money is called when neither the data nor the figure names a currency.
+NO_CURRENCY = "currency units"
+
 #: KPI tiles: (notebook, estimate key or keys in order of preference, digits).
 KPI_TILES: list[tuple[str, str | tuple[str, ...], int]] = [
     ("02_churn_drivers", "churn_rate_window", 1),
     ("03_customer_lifetime", "median_lifetime_months", 1),
     ("04_loyalty_metrics", "nps_score", 1),
     ("04_loyalty_metrics", "ces_high_effort_pct", 1),
-    # Contractual data gives CLV from survival curves; purchase logs only from BG/NBD x Gamma-Gamma.
-    ("05_retention_economics", ("clv_per_customer", "btyd_clv_per_customer"), 0),
+    # Contractual data gives CLV from survival curves; purchase logs only from BG/NBD x Gamma-Gamma; flat data
+    # without acquisition costs only the remaining value of today's customers.
+    ("05_retention_economics", ("clv_per_customer", "btyd_clv_per_customer", "residual_clv_per_customer"), 0),
     ("05_retention_economics", "acquisition_to_retention_cost_ratio", 2),
 ]
+
+#: Where each unit's values can lie: an interval end outside is clipped for display (the notebooks fix the source).
+UNIT_RANGES: dict[str, tuple[float, float]] = {
+    "%": (0.0, 100.0), "points": (-100.0, 100.0), "months": (0.0, math.inf), "count": (0.0, math.inf),
+    "ratio": (0.0, math.inf),
+}
 
 
 @dataclass
@@ -54,6 +93,38 @@ class SuiteResults:
             table = table[table["n"] >= min_cell_size].reset_index(drop=True)
         return table
 
+    def extra(self, notebook: str, key: str, default: Any = None) -> Any:
+        """`results.extra[key]` of `notebook`, or `default` when the notebook or the key is absent."""
+        res = self.results.get(notebook)
+        return default if res is None else res.extra.get(key, default)
+
+    def currency(self, override: str = "") -> str:
+        """The data's currency: `override` if given, else what the notebooks recorded (05 first), else ''."""
+        if override:
+            return override
+        for notebook in ("05_retention_economics", *SECTIONS):
+            recorded = self.extra(notebook, "currency")
+            if isinstance(recorded, str) and recorded:
+                return recorded
+        return ""
+
+    def assumptions(self, notebook: str) -> list[str]:
+        """The stated data assumptions (plain sentences) a notebook's figures rest on."""
+        recorded = self.extra(notebook, "assumptions", [])
+        return [str(a) for a in recorded if str(a).strip()] if isinstance(recorded, list) else []
+
+    def label(self, notebook: str, key: str) -> str:
+        """The glossary's plain label for `key`, with the recording notebook's parameters filled in."""
+        template = GLOSSARY.get(key)
+        if template is None:
+            est = self.estimate(notebook, key)
+            return est.label if est is not None else key.replace("_", " ")
+        res = self.results.get(notebook)
+        try:
+            return template.format(**(res.parameters if res is not None else {}))
+        except (KeyError, ValueError, TypeError, IndexError):
+            return GLOSSARY_FALLBACK.get(key, template)
+
 
 def load_suite_results(results_dir: str | Path) -> SuiteResults:
     """Read every `<notebook>.json` in `results_dir`; list the expected notebooks that wrote nothing."""
@@ -62,32 +133,101 @@ def load_suite_results(results_dir: str | Path) -> SuiteResults:
     return SuiteResults(results=found, missing=[nb for nb in SECTIONS if nb not in found])
 
 
-def kpi_tiles_html(suite: SuiteResults) -> str:
-    """A row of KPI tiles (self-contained HTML, every text escaped); absent figures are shown as 'not available'."""
+def money_unit(suite: SuiteResults, estimate: Estimate, override: str = "") -> str:
+    """The currency of a money figure: the override, the data's, the figure's own unit, or 'currency units'."""
+    own = estimate.unit if estimate.unit not in ("", "currency") else ""
+    return suite.currency(override) or own or NO_CURRENCY
+
+
+def clip_to_unit(value: float, unit: str) -> float:
+    """`value` moved into the range its unit allows (percentages 0-100, NPS points -100 to 100, months >= 0)."""
+    low, high = UNIT_RANGES.get(unit, (-math.inf, math.inf))
+    return min(max(value, low), high)
+
+
+def _finite(value: Any) -> bool:
+    """Whether `value` is a real, finite number (not None, NaN or text)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+
+
+def _unit_suffix(unit: str) -> str:
+    """How a unit follows a number: '%' directly, nothing for counts and ratios, otherwise after a space."""
+    return "" if unit in ("", "count", "ratio") else unit if unit == "%" else f" {unit}"
+
+
+def value_text(estimate: Estimate, digits: int = 1, unit: str | None = None) -> str:
+    """The figure alone, in words when it is a bound: '12.3%', 'more than 36.0 months', 'not estimable'."""
+    unit = estimate.unit if unit is None else unit
+    if not estimate.estimable:
+        return "not estimable"
+    text = f"{estimate.value:,.{digits}f}{_unit_suffix(unit)}"
+    return {"lower": f"more than {text}", "upper": f"less than {text}"}.get(estimate.bound, text)
+
+
+def interval_text(estimate: Estimate, digits: int = 1) -> str:
+    """'95% CI low to high' with both ends inside the unit's range, or '' when the figure has no interval."""
+    if not estimate.exact or not (_finite(estimate.ci_low) and _finite(estimate.ci_high)):
+        return ""
+    low, high = clip_to_unit(estimate.ci_low, estimate.unit), clip_to_unit(estimate.ci_high, estimate.unit)
+    return f"95% CI {low:,.{digits}f} to {high:,.{digits}f}"
+
+
+def _bound_note(estimate: Estimate) -> str:
+    """Why a figure is a bound, in words (the notebook's reason, or the usual one for a median not reached)."""
+    if estimate.reason:
+        return estimate.reason
+    return "not reached within the follow-up" if estimate.bound == "lower" else "an upper limit only"
+
+
+def _assumption_text(sentences: list[str]) -> str:
+    """The stated assumptions as one line: 'Assumption: ...'."""
+    if not sentences:
+        return ""
+    return "Assumption: " + " ".join(s if s.rstrip().endswith(".") else f"{s}." for s in sentences)
+
+
+def lifetime_assumptions(suite: SuiteResults) -> str:
+    """'Assumption: ...' for the lifetime and value figures (the data's stated assumptions), or ''."""
+    sentences = [a for nb in ASSUMPTION_NOTEBOOKS for a in suite.assumptions(nb)]
+    return _assumption_text(list(dict.fromkeys(sentences)))
+
+
+def kpi_tiles_html(suite: SuiteResults, currency: str = "") -> str:
+    """A row of KPI tiles (self-contained HTML, every text escaped), one per figure this run could estimate.
+
+    A bound shows as 'more than ...' with its reason; money is in the data's currency (or `currency`); lifetime
+    and value figures carry the data's stated assumptions in a small line underneath.
+    """
     tiles = []
     for notebook, keys, digits in KPI_TILES:
         keys = (keys,) if isinstance(keys, str) else keys
-        key = next((k for k in keys if suite.estimate(notebook, k) is not None), keys[0])
+        key = next((k for k in keys if _has_figure(suite.estimate(notebook, k))), None)
+        if key is None:
+            continue
         est = suite.estimate(notebook, key)
-        if est is None:
-            value, label, ci = "n/a", key.replace("_", " "), "not available in this run"
-        else:
-            unit = est.unit if est.unit in ("%",) else f" {est.unit}" if est.unit not in ("", "ratio", "count") else ""
-            value = f"{est.value:,.{digits}f}{unit}"
-            label = est.label
-            ci = (
-                f"95% CI {est.ci_low:,.{digits}f} to {est.ci_high:,.{digits}f}"
-                if est.ci_low is not None and est.ci_high is not None
-                else "no interval"
-            )
+        unit = money_unit(suite, est, currency) if key in MONEY_KEYS else est.unit
+        caption = interval_text(est, digits) if est.exact else _bound_note(est)
+        assumption = _assumption_text(suite.assumptions(notebook)) if key in ASSUMPTION_KEYS else ""
         tiles.append(
             '<div style="flex:1 1 180px;border:1px solid #d0d7de;border-radius:8px;padding:12px 14px;'
             'background:#f8fafc">'
-            f'<div style="font-size:26px;font-weight:700;color:#0b3d91">{html.escape(value)}</div>'
-            f'<div style="font-size:14px;margin-top:4px">{html.escape(label)}</div>'
-            f'<div style="font-size:12px;color:#57606a;margin-top:2px">{html.escape(ci)}</div></div>'
+            f'<div style="font-size:26px;font-weight:700;color:#0b3d91">'
+            f"{html.escape(value_text(est, digits, unit))}</div>"
+            f'<div style="font-size:14px;margin-top:4px">{html.escape(suite.label(notebook, key))}</div>'
+            + (f'<div style="font-size:12px;color:#57606a;margin-top:2px">{html.escape(caption)}</div>' if caption
+               else "")
+            + (f'<div style="font-size:11px;color:#57606a;margin-top:4px;font-style:italic">'
+               f"{html.escape(assumption)}</div>" if assumption else "")
+            + "</div>"
         )
+    if not tiles:
+        return "<p>No key figure could be estimated from this data; what it lacks is listed below.</p>"
     return '<div style="display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px">' + "".join(tiles) + "</div>"
+
+
+def _has_figure(estimate: Estimate | None) -> bool:
+    """Whether there is a number to show (exact or a bound)."""
+    return estimate is not None and estimate.estimable
 
 
 #: How many of each notebook's findings (most important first) make the brief; the rest stay in the reports.
@@ -96,25 +236,162 @@ HEADLINE_LIMITS: dict[str, int] = {
     "05_retention_economics": 2,
 }
 
+#: Words that mean a number went missing on the way to a sentence; such a finding stays in its notebook only.
+_BROKEN = re.compile(r"\b(nan|NaN|n/a|inf)\b|\bNone\b(?! of)")
+
+
+def leaking_columns(suite: SuiteResults) -> list[str]:
+    """Names of the columns notebook 02 found recorded after the churn decision (excluded from its models)."""
+    recorded = suite.extra("02_churn_drivers", "leaking_columns", [])
+    if not isinstance(recorded, list):
+        return []
+    names = [str(c.get("column")) if isinstance(c, dict) else str(c) for c in recorded]
+    return [n for n in names if n and n != "None"]
+
+
+def leakage_headline(suite: SuiteResults) -> str:
+    """The leakage finding in plain words, or '' when no column leaked."""
+    names = leaking_columns(suite)
+    if not names:
+        return ""
+    quoted = _join([f'"{n}"' for n in names])
+    if len(names) == 1:
+        return (f"The column {quoted} is recorded after customers decide to leave, so it cannot predict churn; "
+                "it was left out of the churn analyses.")
+    return (f"The columns {quoted} are recorded after customers decide to leave, so they cannot predict churn; "
+            "they were left out of the churn analyses.")
+
 
 def headlines(suite: SuiteResults) -> list[str]:
-    """The leading findings of each notebook, in section order, prefixed by the section title."""
-    lines = []
+    """The leading findings of each notebook, in section order, prefixed by the section title.
+
+    A leakage finding comes first; lifetime and value findings carry the data's stated assumptions.
+    """
+    lead = leakage_headline(suite)
+    leaked = [n.lower() for n in leaking_columns(suite)]
+    lines = [lead] if lead else []
     for notebook, title in SECTIONS.items():
         res = suite.results.get(notebook)
         if res is None:
             lines.append(f"{title}: no results (the analysis did not complete in this run).")
             continue
-        lines.extend(f"{title}: {finding}" for finding in res.findings[: HEADLINE_LIMITS[notebook]])
+        findings = [f for f in res.findings if _readable(f) and not any(name in f.lower() for name in leaked)]
+        assumption = _assumption_text(suite.assumptions(notebook)) if notebook in ASSUMPTION_NOTEBOOKS else ""
+        lines.extend(
+            f"{title}: {finding}" + (f" ({assumption})" if assumption else "")
+            for finding in findings[: HEADLINE_LIMITS[notebook]]
+        )
     return lines
 
 
+def _readable(finding: str) -> bool:
+    """Whether a finding is a sentence without a lost number ('nan', 'None', 'n/a')."""
+    return bool(finding.strip()) and not _BROKEN.search(finding)
+
+
+#: Skips that check the method itself (only the demo world has a known truth), not questions about the customers.
+_METHOD_CHECKS: frozenset[str] = frozenset({"known-truth check"})
+#: Most lines "What this data cannot tell us" may have; the full list stays in the research notebooks.
+MAX_GAP_LINES = 5
+
+
+def _is_claim(skip: dict[str, str]) -> bool:
+    """Whether a skipped analysis is one of the CX claims (they collapse into one line)."""
+    return str(skip.get("analysis", "")).lower().startswith("claim ")
+
+
+def _plain(name: str) -> str:
+    """An analysis name as prose (column names lose their underscores)."""
+    return str(name).replace("_", " ")
+
+
+def _join(items: list[str], word: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def _examples(analyses: list[str], shown: int = 3) -> str:
+    """Up to `shown` analysis names and how many more."""
+    unique = list(dict.fromkeys(_plain(a) for a in analyses))
+    if len(unique) <= shown:
+        return _join(unique)
+    return f"{', '.join(unique[:shown])} and {len(unique) - shown} more"
+
+
 def not_estimated(suite: SuiteResults) -> list[str]:
-    """One line per analysis the data could not support, with the reason."""
-    return [
-        f"{SECTIONS[notebook]}: {s['analysis']} ({s['reason']})"
-        for notebook, res in suite.results.items() for s in res.skipped
-    ]
+    """What this data cannot tell us, in at most `MAX_GAP_LINES` plain lines grouped by the missing input.
+
+    Groups with the most analyses come first; the rest, and skips that name no missing input, share the last
+    line. The untestable CX claims are one line naming the data that would test them.
+    """
+    groups: dict[str, list[str]] = {}
+    for res in suite.results.values():
+        for skip in res.skipped:
+            if skip.get("analysis") in _METHOD_CHECKS or _is_claim(skip):
+                continue
+            groups.setdefault(str(skip.get("needs") or ""), []).append(str(skip.get("analysis", "")))
+    claims = untestable_claims_line(suite)
+    other = groups.pop("", [])
+    named = sorted(groups, key=lambda needs: -len(groups[needs]))
+    room = MAX_GAP_LINES - bool(claims)
+    if len(named) + bool(other) <= room:
+        lines = [f"Not possible without {needs}: {_examples(groups[needs])}." for needs in named]
+        if other:
+            lines.append(f"Not possible for other reasons, given in the research notebooks: {_examples(other)}.")
+    else:
+        kept, rest = named[: room - 1], named[room - 1:]
+        lines = [f"Not possible without {needs}: {_examples(groups[needs])}." for needs in kept]
+        n_rest = sum(len(groups[needs]) for needs in rest) + len(other)
+        lines.append(
+            f"{n_rest} more analyses could not run for lack of {_join(rest, 'or')}"
+            + (", and for other reasons" if other else "") + "; the research notebooks list them."
+        )
+    return lines + ([claims] if claims else [])
+
+
+@dataclass
+class ClaimCoverage:
+    """How many of the CX claims this data could test, and what would test the rest."""
+
+    n_claims: int
+    n_untestable: int
+    needs: list[str]
+
+
+def claim_coverage(suite: SuiteResults) -> ClaimCoverage | None:
+    """Counts of tested and untestable claims of notebook 04 (its `untestable_claims`, else its evidence table)."""
+    res = suite.results.get("04_loyalty_metrics")
+    if res is None:
+        return None
+    evidence = res.tables.get("evidence", [])
+    recorded = res.extra.get("untestable_claims")
+    if isinstance(recorded, dict):
+        untestable = len(recorded.get("claims") or [])
+        needs = [str(n) for n in recorded.get("needs") or [] if n]
+    else:
+        untestable = sum(row.get("verdict") == "cannot test" for row in evidence)
+        needs = list(dict.fromkeys(str(s["needs"]) for s in res.skipped if _is_claim(s) and s.get("needs")))
+    return ClaimCoverage(n_claims=max(len(evidence), untestable), n_untestable=untestable, needs=needs)
+
+
+def untestable_claims_line(suite: SuiteResults) -> str:
+    """One line for the claims this data cannot test and the data that would test them ('' when none)."""
+    coverage = claim_coverage(suite)
+    if coverage is None or coverage.n_untestable == 0:
+        return ""
+    if coverage.n_untestable >= coverage.n_claims:
+        count = f"No CX claim ({coverage.n_claims} in all)"
+    else:
+        count = f"{coverage.n_untestable} of the {coverage.n_claims} CX claims"
+    tail = (f"; testing them would need {_join(coverage.needs)}" if coverage.needs
+            else "; the loyalty notebook says what each would need")
+    verb = "can" if count.startswith("No ") else "cannot"
+    return f"{count} {verb} be tested on this data{tail}."
+
+
+def missing_sections(suite: SuiteResults) -> str:
+    """The sections with no results in this run, by title ('' when every notebook wrote its results)."""
+    return _join([SECTIONS[nb] for nb in suite.missing]) if suite.missing else ""
 
 
 def approximations(suite: SuiteResults) -> list[str]:
@@ -122,7 +399,7 @@ def approximations(suite: SuiteResults) -> list[str]:
     return [
         f"{SECTIONS.get(notebook, notebook)}, {a['analysis']}: {a['n_used']:,} of {a['n_total']:,} "
         f"{a.get('unit', 'customers')} ({a['n_used'] / a['n_total']:.0%})"
-        for notebook, res in suite.results.items() for a in res.approximations
+        for notebook, res in suite.results.items() for a in res.approximations if a.get("n_total")
     ]
 
 
@@ -131,44 +408,72 @@ _VERDICT_COLOURS = {
 }
 
 
+def _text(value: Any) -> str:
+    """A table cell as text: '' for missing values (never 'nan' or 'None')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def evidence_html(suite: SuiteResults) -> str:
-    """The CX-claims evidence table (claim, estimate with 95% CI, verdict, note) as escaped HTML."""
+    """The tested CX claims (claim, estimate with 95% CI, verdict, note) as escaped HTML; one line for the rest."""
     table = suite.table("04_loyalty_metrics", "evidence")
     if table is None or table.empty:
         return "<p>The claims could not be tested in this run.</p>"
+    tested = table[table["verdict"] != "cannot test"] if "verdict" in table else table
+    coverage = claim_coverage(suite)
+    untestable = coverage.n_untestable if coverage is not None else 0
+    if tested.empty:
+        return f"<p>{html.escape(untestable_claims_line(suite) or 'No claim could be tested on this data.')}</p>"
+    rest = (f"The other {untestable} claim{'s' if untestable > 1 else ''} cannot be tested on this data; what "
+            "would test them is under \"What this data cannot tell us\"." if untestable else "")
     head = "<tr><th>Claim</th><th>Estimate (95% CI)</th><th>Verdict</th><th>Note</th></tr>"
     rows = []
-    for row in table.itertuples():
-        if pd.notna(row.estimate):
-            ci = f" ({row.ci_low:,.2f} to {row.ci_high:,.2f})" if pd.notna(row.ci_low) else ""
-            estimate = f"{row.estimate:,.2f}{ci} {row.unit}"
-        else:
-            estimate = "–"
-        colour = _VERDICT_COLOURS.get(row.verdict, "#57606a")
+    for row in tested.to_dict(orient="records"):
+        unit = _text(row.get("unit"))
+        estimate = "–"
+        if _finite(row.get("estimate")):
+            ci = ""
+            if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
+                ci = f" ({clip_to_unit(row['ci_low'], unit):,.2f} to {clip_to_unit(row['ci_high'], unit):,.2f})"
+            estimate = f"{row['estimate']:,.2f}{ci} {unit}".rstrip()
+        verdict = _text(row.get("verdict"))
+        colour = _VERDICT_COLOURS.get(verdict, "#57606a")
         rows.append(
-            f"<tr><td>{html.escape(str(row.claim))}</td><td>{html.escape(estimate)}</td>"
-            f'<td style="color:{colour};font-weight:600">{html.escape(str(row.verdict))}</td>'
-            f"<td>{html.escape(str(row.note or ''))}</td></tr>"
+            f"<tr><td>{html.escape(_text(row.get('claim')))}</td><td>{html.escape(estimate)}</td>"
+            f'<td style="color:{colour};font-weight:600">{html.escape(verdict)}</td>'
+            f"<td>{html.escape(_text(row.get('note')))}</td></tr>"
         )
-    return _table(head, rows)
+    return _table(head, rows) + (f"<p>{html.escape(rest)}</p>" if rest else "")
 
 
 def retention_verdict(suite: SuiteResults) -> str:
     """Plain-words verdict on retention vs acquisition spend, with its uncertainty, or why there is none."""
     ratio = suite.estimate("05_retention_economics", "acquisition_to_retention_cost_ratio")
     p_win = suite.estimate("05_retention_economics", "p_retention_beats_acquisition")
-    if ratio is None:
-        return "Retention vs acquisition could not be assessed in this run."
+    if ratio is None or not ratio.estimable:
+        return f"Retention vs acquisition could not be assessed in this run{_why_not(suite, ratio)}."
+    interval = interval_text(ratio, 2)
     text = (
-        f"Acquiring a customer costs {ratio.format(2)} times what it costs to keep one at risk "
-        f"(the often-quoted figure is 7)."
+        f"Acquiring a customer costs {value_text(ratio, 2)}{f' ({interval})' if interval else ''} times what it "
+        f"costs to keep one at risk (the often-quoted figure is 7)."
     )
-    if p_win is not None:
+    if _has_figure(p_win):
         text += (
             f" Across the plausible range of the inputs, retention spend buys more lifetime value than acquisition "
-            f"spend in {p_win.format(0)} of scenarios."
+            f"spend in {value_text(p_win, 0)} of scenarios."
         )
     return text
+
+
+def _why_not(suite: SuiteResults, ratio: Estimate | None) -> str:
+    """': it needs <input>' (or the recorded reason) for the missing retention-vs-acquisition figure, else ''."""
+    res = suite.results.get("05_retention_economics")
+    skip = next((s for s in res.skipped if s.get("analysis") == "retention vs acquisition"), {}) if res else {}
+    if skip.get("needs"):
+        return f": it needs {skip['needs']}"
+    reason = (ratio.reason if ratio is not None else "") or skip.get("reason", "")
+    return f" ({reason})" if reason else ""
 
 
 def bullets_html(lines: list[str]) -> str:
@@ -185,58 +490,64 @@ KEY_FIGURES: list[tuple[str, str]] = [
     ("05_retention_economics", "acquisition_to_retention_cost_ratio"),
 ]
 
+_CHANGE_COLUMNS = ["figure", "unit", "previous", "current", "change", "direction", "beyond_uncertainty",
+                   "previous_text", "current_text"]
 
-def compare_runs(current: SuiteResults, previous: SuiteResults) -> pd.DataFrame:
+
+def compare_runs(current: SuiteResults, previous: SuiteResults, currency: str = "") -> pd.DataFrame:
     """Key figures now vs the previous run: change, and whether it exceeds the two estimates' uncertainty.
 
     Standard errors are read back from the 95% intervals (width / 3.92) and the change is called real when
     |z| = |change| / sqrt(se_now^2 + se_before^2) > 1.96. Successive runs share most customers, so their
     estimates are positively correlated and this test is conservative: it misses some real changes rather than
-    flagging noise.
+    flagging noise. A bound or a figure not estimable in either run is not compared: its row has the two figures
+    in words (`previous_text`, `current_text`) and no change. Money is in `currency`, else the current data's.
     """
     rows = []
     for notebook, key in KEY_FIGURES:
         now, before = current.estimate(notebook, key), previous.estimate(notebook, key)
-        if now is None or before is None:
+        if now is None or before is None or not (_has_figure(now) or _has_figure(before)):
             continue
-        change = now.value - before.value
-        se = np.hypot(_se(now), _se(before))
-        z = change / se if se > 0 else np.nan
-        beyond = bool(abs(z) > 1.96) if np.isfinite(z) else None
-        rows.append(
-            {
-                "figure": now.label,
-                "unit": now.unit,
-                "previous": before.value,
-                "current": now.value,
-                "change": change,
-                "direction": "▲" if change > 0 else "▼" if change < 0 else "=",
-                "beyond_uncertainty": beyond,
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["figure", "unit", "previous", "current", "change", "direction", "beyond_uncertainty"]
-    )
+        unit = money_unit(current, now, currency) if key in MONEY_KEYS else now.unit
+        row = {"figure": current.label(notebook, key), "unit": unit, "previous": np.nan, "current": np.nan,
+               "change": np.nan, "direction": "", "beyond_uncertainty": None,
+               "previous_text": value_text(before, 1, unit), "current_text": value_text(now, 1, unit)}
+        if now.exact and before.exact:
+            change = now.value - before.value
+            se = np.hypot(_se(now), _se(before))
+            z = change / se if se > 0 else np.nan
+            row.update(previous=before.value, current=now.value, change=change,
+                       direction="▲" if change > 0 else "▼" if change < 0 else "=",
+                       beyond_uncertainty=bool(abs(z) > 1.96) if np.isfinite(z) else None)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=_CHANGE_COLUMNS)
 
 
 def _se(estimate: Estimate) -> float:
     """Standard error implied by a 95% interval (0 when the estimate has none)."""
-    if estimate.ci_low is None or estimate.ci_high is None:
+    if not (_finite(estimate.ci_low) and _finite(estimate.ci_high)):
         return 0.0
     return (estimate.ci_high - estimate.ci_low) / (2 * 1.959964)
 
 
 def changes_html(changes: pd.DataFrame) -> str:
-    """The comparison as an escaped HTML table with plain-words verdicts."""
+    """The comparison as an escaped HTML table with plain-words verdicts (bounds and gaps named, not compared)."""
     if changes.empty:
         return "<p>No earlier run on this data source to compare with.</p>"
     head = "<tr><th>Figure</th><th>Before</th><th>Now</th><th>Change</th><th>Beyond its uncertainty?</th></tr>"
     body = []
-    for row in changes.itertuples():
-        verdict = {True: "yes: a real change", False: "no: within noise", None: "no interval"}[row.beyond_uncertainty]
+    for row in changes.to_dict(orient="records"):
+        if _finite(row["change"]):
+            before, now = f"{row['previous']:,.1f}", f"{row['current']:,.1f}"
+            change = f"{row['direction']} {row['change']:+,.1f}{_unit_suffix(row['unit'])}"
+            verdict = {True: "yes: a real change", False: "no: within noise"}.get(row["beyond_uncertainty"],
+                                                                                 "no interval to judge by")
+        else:
+            before, now = row["previous_text"], row["current_text"]
+            change, verdict = "not compared", "a bound or a missing figure cannot be compared"
         body.append(
-            f"<tr><td>{html.escape(row.figure)}</td><td>{row.previous:,.1f}</td><td>{row.current:,.1f}</td>"
-            f"<td>{row.direction} {row.change:+,.1f} {html.escape(row.unit)}</td><td>{verdict}</td></tr>"
+            f"<tr><td>{html.escape(row['figure'])}</td><td>{html.escape(before)}</td><td>{html.escape(now)}</td>"
+            f"<td>{html.escape(change)}</td><td>{html.escape(verdict)}</td></tr>"
         )
     return _table(head, body)
 

@@ -17,7 +17,7 @@ results_dir = "results"
 as_of = ""
 seed = 0
 segment = "contract"
-currency = "EUR"
+currency = ""  # empty: the currency the data states (or "currency units")
 min_cell_size = 10
 previous_results_dir = ""
 
@@ -33,14 +33,16 @@ from cxresearch.plots.summary import (
     plot_value_by_segment,
 )
 from cxresearch.summary import (
+    approximations,
     bullets_html,
     changes_html,
     compare_runs,
     evidence_html,
     headlines,
     kpi_tiles_html,
+    lifetime_assumptions,
     load_suite_results,
-    approximations,
+    missing_sections,
     not_estimated,
     retention_verdict,
 )
@@ -51,10 +53,11 @@ suite = load_suite_results(results_dir)
 # %% [markdown]
 # ## Key figures
 # Each figure comes with its 95% confidence interval: the range the true value plausibly lies in, given how
-# many customers the estimate rests on.
+# many customers the estimate rests on. A figure the data can only bound reads "more than ..."; a figure it
+# cannot give at all is left out, and what is missing is listed further down.
 
 # %% tags=["remove-input"]
-display(HTML(kpi_tiles_html(suite)))
+display(HTML(kpi_tiles_html(suite, currency)))
 
 # %% [markdown]
 # ## What we found
@@ -90,16 +93,20 @@ figures = [
 for fig in figures:
     if fig is not None:
         nbtools.show(fig)
+if (figures[2] is not None or figures[3] is not None) and lifetime_assumptions(suite):
+    nbtools.say("*{}*", lifetime_assumptions(suite))
+if all(fig is None for fig in figures):
+    nbtools.say("No summary picture can be drawn from this data; the research notebooks show what it supports.")
 
 # %% [markdown]
 # ## What this report cannot say, and what rests on a sample
 
 # %% tags=["remove-input"]
 if suite.missing:
-    nbtools.say("Not available in this run: {}.", ", ".join(suite.missing))
+    nbtools.say("No results in this run from: {}.", missing_sections(suite))
 gaps = not_estimated(suite)
 if gaps:
-    nbtools.say("**What this data could not tell us.**")
+    nbtools.say("**What this data cannot tell us.** The research notebooks list every analysis left out, and why.")
     display(HTML(bullets_html(gaps)))
 sampled = approximations(suite)
 if sampled:
@@ -116,7 +123,7 @@ if not (suite.missing or gaps or sampled):
 
 # %% tags=["remove-input"]
 if previous_results_dir:
-    display(HTML(changes_html(compare_runs(suite, load_suite_results(previous_results_dir)))))
+    display(HTML(changes_html(compare_runs(suite, load_suite_results(previous_results_dir), currency))))
 else:
     nbtools.say("This is the first run on this data source: nothing to compare with yet.")
 

@@ -20,7 +20,7 @@ from cxresearch.summary import (
 
 
 def _write(directory: Path, notebook: str, estimates: dict[str, Estimate], **tables: pd.DataFrame) -> None:
-    res = Results(notebook=notebook, parameters={}, data_fingerprint="x", estimates=estimates,
+    res = Results(notebook=notebook, parameters={"window_months": 3}, data_fingerprint="x", estimates=estimates,
                   findings=[f"finding {i}" for i in range(5)])
     for key, df in tables.items():
         res.add_table(key, df)
@@ -35,9 +35,10 @@ def test_compare_runs_flags_only_changes_beyond_uncertainty(tmp_path: Path) -> N
     _write(before, "04_loyalty_metrics", {"nps_score": Estimate(20.0, "points", "NPS", 20 - 1.96, 20 + 1.96)})
     _write(now, "04_loyalty_metrics", {"nps_score": Estimate(19.0, "points", "NPS", 19 - 1.96, 19 + 1.96)})
     table = compare_runs(load_suite_results(now), load_suite_results(before)).set_index("figure")
-    assert table.loc["churn", "change"] == pytest.approx(5.0) and table.loc["churn", "direction"] == "▲"
-    assert bool(table.loc["churn", "beyond_uncertainty"])
-    assert not table.loc["NPS", "beyond_uncertainty"] and table.loc["NPS", "direction"] == "▼"
+    churn, nps = "Churn within 3 months", "Net Promoter Score"  # the glossary's labels, not the notebooks'
+    assert table.loc[churn, "change"] == pytest.approx(5.0) and table.loc[churn, "direction"] == "▲"
+    assert bool(table.loc[churn, "beyond_uncertainty"])
+    assert not table.loc[nps, "beyond_uncertainty"] and table.loc[nps, "direction"] == "▼"
 
 
 def test_evidence_table_is_escaped_and_headlines_are_capped(tmp_path: Path) -> None:
@@ -79,4 +80,6 @@ def test_clv_tile_falls_back_to_the_purchase_model_on_purchase_logs(tmp_path: Pa
     _write(tmp_path, "05_retention_economics",
            {"btyd_clv_per_customer": Estimate(24.59, "USD", "Residual CLV per customer", 23.0, 26.0)})
     html = kpi_tiles_html(load_suite_results(tmp_path))
-    assert "24.59" not in html and "25 USD" in html and "Residual CLV per customer" in html
+    assert "24.59" not in html and "25 USD" in html and "Remaining value of a current customer (purchase model)" in html
+    # Tiles show only figures that exist: no placeholder for the five this run lacks.
+    assert html.count("font-size:26px") == 1 and "n/a" not in html

@@ -1,14 +1,19 @@
-"""Executive-summary figures, drawn only from the results files (never from re-run analyses)."""
+"""Executive-summary figures, drawn only from the results files (never from re-run analyses).
+
+Each figure draws only rows with a number: a missing value or interval end (a median not reached, a figure not
+estimable) drops the row or its error bar, and a figure with nothing left to draw is None, so no empty axes show.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, new_figure
 from cxresearch.plots.loyalty import plot_churn_by_level
-from cxresearch.summary import SuiteResults
+from cxresearch.summary import NO_CURRENCY, SuiteResults
 
 #: Terms of the churn model that are CX drivers (not controls), in display order.
 CX_DRIVER_TERMS: tuple[str, ...] = (
@@ -21,7 +26,11 @@ def plot_churn_by_nps_group(
 ) -> plt.Figure | None:
     """Churn rate (%) by latest NPS group with 95% CIs (groups under `min_cell_size` customers hidden)."""
     table = suite.table("04_loyalty_metrics", "churn_by_nps_group", min_cell_size)
-    if table is None or table.empty:
+    table = None if table is None or "n" not in table else _drawable(table, "churn_pct", 0.0, 100.0)
+    if table is None:
+        return None
+    table = table[np.isfinite(pd.to_numeric(table["n"], errors="coerce"))].astype({"n": int})
+    if table.empty:
         return None
     return plot_churn_by_level(
         table.set_index(table.columns[0]), window_months=window_months,
@@ -35,7 +44,7 @@ def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cel
     sizes = suite.table("03_customer_lifetime", f"medians_by_{segment}", min_cell_size)
     if table is None or table.empty or sizes is None:
         return None
-    table = table[table["group"].isin(sizes["group"])]
+    table = _drawable(table[table["group"].isin(sizes["group"])], "survival", 0.0, 1.0)
     if table.empty:
         return None
     fig, (ax,) = new_figure()
@@ -59,12 +68,14 @@ def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
         return None
     table = table.set_index(table.columns[0])
     table = table.loc[[t for t in CX_DRIVER_TERMS if t in table.index]]
+    table = _drawable(table.rename(columns={"or_ci_low": "ci_low", "or_ci_high": "ci_high"}), "odds_ratio", 1e-12,
+                      np.inf)
     if table.empty:
         return None
     fig, (ax,) = new_figure(9, 1.2 + 0.45 * len(table))
     rows = np.arange(len(table))[::-1]
     colours = [PALETTE[3] if o > 1 else PALETTE[0] for o in table["odds_ratio"]]
-    ax.hlines(rows, table["or_ci_low"], table["or_ci_high"], colors=colours, linewidth=2)
+    ax.hlines(rows, table["ci_low"], table["ci_high"], colors=colours, linewidth=2)
     ax.scatter(table["odds_ratio"], rows, color=colours, zorder=3)
     ax.axvline(1, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")
@@ -82,8 +93,12 @@ def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
 def plot_value_by_segment(
     suite: SuiteResults, segment: str = "contract", currency: str = "", min_cell_size: int = 10
 ) -> plt.Figure | None:
-    """Lifetime value of a new customer per segment (currency) with 95% CIs (under `min_cell_size` hidden)."""
+    """Lifetime value of a new customer per segment with 95% CIs (under `min_cell_size` hidden).
+
+    Amounts are in `currency` when given, else in the currency the data states (or "currency units").
+    """
     table = suite.table("05_retention_economics", f"clv_by_{segment}", min_cell_size)
+    table = None if table is None else _drawable(table, "clv", -np.inf, np.inf)
     if table is None or table.empty:
         return None
     fig, (ax,) = new_figure()
@@ -93,8 +108,24 @@ def plot_value_by_segment(
     ax.errorbar(x, table["clv"], yerr=err, fmt="none", ecolor="black", capsize=4)
     ax.set_xticks(x, [str(g) for g in table["group"]])
     ax.set_xlabel(segment)
-    ax.set_ylabel(f"lifetime value per new customer ({currency})" if currency else "lifetime value per new customer")
+    ax.set_ylabel(f"lifetime value per new customer ({suite.currency(currency) or NO_CURRENCY})")
     ax.set_title(f"What a new customer is worth, by {segment}")
     ax.grid(axis="x", visible=False)
     fig.tight_layout()
     return fig
+
+
+def _drawable(table: pd.DataFrame, value: str, low: float, high: float) -> pd.DataFrame:
+    """Rows of `table` with a finite `value` in [low, high]; interval ends clipped to that scale and the value.
+
+    A missing interval end collapses onto the value (no error bar on that side) rather than dropping the row.
+    """
+    if value not in table:
+        return table.iloc[0:0]
+    table = table.copy()
+    table[value] = pd.to_numeric(table[value], errors="coerce")
+    table = table[np.isfinite(table[value]) & table[value].between(low, high)].copy()
+    for end, side in (("ci_low", np.minimum), ("ci_high", np.maximum)):
+        ends = pd.to_numeric(table[end], errors="coerce") if end in table else table[value]
+        table[end] = side(ends.fillna(table[value]).clip(low, high), table[value])
+    return table
