@@ -10,15 +10,19 @@ truncation (`entry`) as in `cxresearch.survival.kaplan_meier`. Estimators: lifel
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from lifelines import LogLogisticAFTFitter, LogNormalAFTFitter, WeibullAFTFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.fitters import ParametricRegressionFitter
 from scipy import stats
 
+from cxresearch.economics._mle import MAX_LOG_SE, PARAMETER_RANGE
+from cxresearch.errors import NotEstimableError
 from cxresearch.results import Estimate
 from cxresearch.survival import ALL, _split_groups
 
@@ -28,6 +32,8 @@ DISTRIBUTIONS: dict[str, tuple[type[ParametricRegressionFitter], str, str]] = {
     "lognormal": (LogNormalAFTFitter, "mu_", "sigma_"),
     "loglogistic": (LogLogisticAFTFitter, "alpha_", "beta_"),
 }
+#: Fewest churn events the AFT fits need: below it a two-parameter shape rests on a handful of lifetimes.
+MIN_EVENTS = 10
 
 
 def _survival(name: str, scale: np.ndarray, shape: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -152,6 +158,10 @@ def fit_aft(
     Each group gets its own scale (the AFT "time ratio": the group lives that many times longer), all groups share
     the shape. AIC = 2k - 2 log L (Akaike 1974, IEEE TAC 19:716-723); with left truncation the likelihood is
     conditional on survival to entry (lifelines `entry_col`). Groups as in `kaplan_meier` (small levels dropped).
+
+    A distribution whose fit fails (no convergence, a shape at the edge of its range, no usable standard errors:
+    `_aft_problem`) is left out with a note; `NotEstimableError` when all fail or there are fewer than
+    `MIN_EVENTS` churn events.
     """
     unknown = set(distributions) - set(DISTRIBUTIONS)
     if unknown:
@@ -167,15 +177,23 @@ def fit_aft(
     design = data[[duration, event] + ([entry] if entry else [])].copy()
     for name in names[1:]:
         design[_dummy(name)] = (data["_group"] == name).astype(float)
+    events = int(data[event].astype(bool).sum())
+    if events < MIN_EVENTS:
+        raise NotEstimableError(f"{events or 'no'} churn event{'' if events == 1 else 's'} in the data: a "
+                                f"parametric lifetime curve needs at least {MIN_EVENTS}", needs="churners")
     fitters: dict[str, ParametricRegressionFitter] = {}
-    rows = []
+    rows, failures = [], []
     for dist in distributions:
-        cls = DISTRIBUTIONS[dist][0]
-        # no ancillary model: group dummies act on the scale only, the shape is common to all groups
-        fitter = cls().fit(design, duration, event, entry_col=entry, ancillary=False)
+        fitter, problem = _fit_one(dist, design, duration, event, entry)
+        if problem:
+            failures.append(f"{dist}: {problem}")
+            continue
         fitters[dist] = fitter
         rows.append({"model": dist, "log_likelihood": float(fitter.log_likelihood_),
                      "n_params": len(fitter.params_), "aic": float(fitter.AIC_)})
+    if not rows:
+        raise NotEstimableError("no parametric lifetime model fits (" + "; ".join(failures) + ")")
+    notes.extend(f"{failure}: left out of the comparison" for failure in failures)
     comparison = pd.DataFrame(rows).set_index("model")
     comparison["delta_aic"] = comparison["aic"] - comparison["aic"].min()
     comparison["best"] = comparison["delta_aic"] == 0
@@ -183,6 +201,38 @@ def fit_aft(
         group=group, groups=names if group else [ALL], comparison=comparison, fitters=fitters,
         max_follow_up=float(data[duration].max()), notes=notes,
     )
+
+
+def _fit_one(
+    dist: str, design: pd.DataFrame, duration: str, event: str, entry: str | None
+) -> tuple[ParametricRegressionFitter | None, str]:
+    """One AFT fit and, when it is no result, why (empty when it is usable)."""
+    cls = DISTRIBUTIONS[dist][0]
+    try:
+        # no ancillary model: group dummies act on the scale only, the shape is common to all groups
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # lifelines' collinearity hints: the checks below judge the fit
+            fitter = cls().fit(design, duration, event, entry_col=entry, ancillary=False)
+    except ConvergenceError:
+        return None, "the fit did not converge"
+    return fitter, _aft_problem(dist, fitter)
+
+
+def _aft_problem(dist: str, fitter: ParametricRegressionFitter) -> str:
+    """Why a fitted AFT model is no result: a shape at the edge of its range or unusable standard errors."""
+    shape = float(np.exp(fitter.params_[(DISTRIBUTIONS[dist][2], "Intercept")]))
+    low, high = PARAMETER_RANGE
+    if not low <= shape <= high:
+        return f"its shape ran towards {'0' if shape < low else 'infinity'} ({shape:.3g})"
+    se = np.sqrt(np.diag(fitter.variance_matrix_.to_numpy(float)))
+    if not np.all(np.isfinite(se)) or not np.all(np.isfinite(fitter.params_.to_numpy(float))):
+        return "the likelihood is flat in some parameter (no finite standard error)"
+    if se.max() > MAX_LOG_SE:
+        kind, term = fitter.params_.index[int(np.argmax(se))]
+        which = "shape" if kind == DISTRIBUTIONS[dist][2] else "scale"
+        return (f"its {which} ({term}) is barely informed by the data (standard error {se.max():.1f} on the log "
+                "scale; e.g. a group without churn)")
+    return ""
 
 
 def _dummy(level: str) -> str:

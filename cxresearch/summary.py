@@ -276,11 +276,11 @@ def headlines(suite: SuiteResults) -> list[str]:
             lines.append(f"{title}: no results (the analysis did not complete in this run).")
             continue
         findings = [f for f in res.findings if _readable(f) and not any(name in f.lower() for name in leaked)]
-        assumption = _assumption_text(suite.assumptions(notebook)) if notebook in ASSUMPTION_NOTEBOOKS else ""
-        lines.extend(
-            f"{title}: {finding}" + (f" ({assumption})" if assumption else "")
-            for finding in findings[: HEADLINE_LIMITS[notebook]]
-        )
+        stated = suite.assumptions(notebook) if notebook in ASSUMPTION_NOTEBOOKS else []
+        for i, finding in enumerate(findings[: HEADLINE_LIMITS[notebook]]):
+            # Once per section is enough, and not when the finding already says it.
+            missing = [a for a in stated if a not in finding] if i == 0 else []
+            lines.append(f"{title}: {finding}" + (f" ({_assumption_text(missing)})" if missing else ""))
     return lines
 
 

@@ -8,14 +8,20 @@ the first purchase to the end of calibration, all in weeks by default.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from cxresearch.errors import NotEstimableError
+
 if TYPE_CHECKING:
     from cxresearch.schema import CXData
+
+#: Shortest calibration period (days) BG/NBD is fitted on, and the shortest log that also leaves a holdout of it.
+MIN_CALIBRATION_DAYS = 8 * 7
 
 #: Columns of a CDNOW file: the 1/10th sample has a second (sample) id, the master file a header line.
 _CDNOW_SAMPLE = ["customer_id", "sample_id", "date", "quantity", "spend"]
@@ -87,6 +93,55 @@ def rfm_summary(
         out["holdout_length"] = (holdout_end - calibration_end) / unit
     out.attrs.update(calibration_end=calibration_end.isoformat(), time_unit_days=time_unit_days)
     return out
+
+
+@dataclass
+class CalibrationSplit:
+    """Calibration end and holdout end (None = no holdout) of a purchase log, and how they were chosen."""
+
+    calibration_end: pd.Timestamp
+    holdout_end: pd.Timestamp | None
+    note: str = ""  # set when the requested dates did not fit the log and were derived from it
+
+
+def calibration_split(
+    transactions: pd.DataFrame, calibration_end: str = "", holdout_end: str = "", date: str = "date"
+) -> CalibrationSplit:
+    """The requested calibration and holdout ends when they lie inside the purchase log, else ends derived from it.
+
+    Requested dates fit when first purchase < calibration_end < holdout_end <= last purchase (`holdout_end` ""
+    asks for no holdout). Otherwise the calibration covers the first half of the log and the holdout (if one was
+    asked for) the second, as in Fader, Hardie & Lee (2005: 39 + 39 weeks of CDNOW); a log shorter than twice
+    `MIN_CALIBRATION_DAYS` is calibrated whole, without a holdout. `NotEstimableError` below
+    `MIN_CALIBRATION_DAYS`.
+    """
+    first, last = transactions[date].min().normalize(), transactions[date].max().normalize()
+    span = (last - first).days
+    if span < MIN_CALIBRATION_DAYS:
+        raise NotEstimableError(f"the purchase log spans {span} days ({first.date()} to {last.date()}); BG/NBD "
+                                f"needs at least {MIN_CALIBRATION_DAYS // 7} weeks of purchases", needs="more history")
+    cal, hold = _iso_date("calibration_end", calibration_end), _iso_date("holdout_end", holdout_end)
+    if cal is not None and first < cal < last and (hold is None or cal < hold <= last):
+        return CalibrationSplit(cal, hold)
+    asked = f"calibration_end {calibration_end or '(none)'}" + (f", holdout_end {holdout_end}" if hold else "")
+    window = f"{asked} {'do' if hold else 'does'} not fit the purchase log ({first.date()} to {last.date()})"
+    if hold is not None and span >= 2 * MIN_CALIBRATION_DAYS:
+        cal = first + pd.Timedelta(days=span // 2)
+        return CalibrationSplit(cal, last, f"The requested {window}: calibration ends half-way, on {cal.date()}, "
+                                           f"and the holdout runs to {last.date()}.")
+    why = "the log is too short to leave a holdout as well" if hold is not None else "no holdout was asked for"
+    return CalibrationSplit(last, None, f"The requested {window}: the model is calibrated on the whole log, with "
+                                        f"no holdout check ({why}).")
+
+
+def _iso_date(name: str, text: str) -> pd.Timestamp | None:
+    """A parameter date in the form YYYY-MM-DD ("" = none); anything else is refused with the expected form."""
+    if not text:
+        return None
+    try:
+        return pd.to_datetime(text, format="%Y-%m-%d")
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a date of the form YYYY-MM-DD") from None
 
 
 def weekly_repeat_purchases(

@@ -31,7 +31,7 @@ results_dir = "results"
 as_of = ""
 seed = 0
 segment = "contract"
-currency = "EUR"
+currency = ""  # "" = the data's own currency (dataset.json or the mapping), else "currency units"
 monthly_discount_rate = 0.008
 horizon_months = 60
 n_boot = 200
@@ -40,9 +40,9 @@ retention_save_rate = 0.15
 incentive_cost = 10.0
 claim_multiple = 7.0
 acquisition_cost = 0.0
-sbg_calibration_months = 12
+sbg_calibration_months = 12  # fewer when no cohort is observed longer (the report says what was chosen)
 transactions_source = ""
-calibration_end = "1997-09-30"
+calibration_end = "1997-09-30"  # derived from the purchase log when outside it (the report says so)
 holdout_end = "1998-06-30"  # "" = no holdout check
 transaction_margin = 0.30  # share of purchase revenue that is margin (BG/NBD x Gamma-Gamma CLV)
 clv_parameter_draws = 100  # parameter draws for the BG/NBD x Gamma-Gamma CLV interval (0 = none)
@@ -54,9 +54,11 @@ max_model_customers = 200_000  # customers the campaign's churn-risk model is fi
 from cxresearch import nbtools
 from cxresearch.churn import churn_risk
 from cxresearch.economics import (
-    campaign_roi, clv_from_survival, cohort_alive, fit_bgnbd, fit_gamma_gamma, fit_sbg, residual_clv,
-    retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo,
+    campaign_roi, clv_from_survival, cohort_alive, fit_bgnbd, fit_gamma_gamma, fit_sbg, projection_check,
+    residual_clv, retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo, split_cohorts,
+    why_no_clv,
 )
+from cxresearch.errors import NotEstimableError
 from cxresearch.features import lifetimes
 from cxresearch.economics.bgnbd import holdout_by_frequency, track_repeat_purchases
 from cxresearch.economics.btyd_clv import btyd_clv
@@ -65,7 +67,7 @@ from cxresearch.plots.economics import (
     clv_by_segment, sbg_projection, tornado,
 )
 from cxresearch.recording import record_economics
-from cxresearch.transactions import cohort_transactions, rfm_summary
+from cxresearch.transactions import calibration_split, cohort_transactions, rfm_summary
 
 ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,
@@ -78,8 +80,11 @@ ctx = nbtools.start(
      "transaction_margin": transaction_margin, "clv_parameter_draws": clv_parameter_draws},
 )
 data, results = ctx.data, ctx.results
+currency = results.extra["currency"] = currency or data.currency
+assumptions = results.extra["assumptions"]  # e.g. what the churn flag of one-row-per-customer data covers
 lt = lifetimes(data)
-has_margin = "monthly_margin" in lt and lt["monthly_margin"].notna().any() and lt["event"].any()
+no_clv, clv_needs = why_no_clv(lt)
+has_margin = not no_clv
 clv_args = dict(monthly_discount_rate=monthly_discount_rate, horizon_months=horizon_months, n_boot=n_boot,
                 seed=seed, currency=currency, entry="entry_months")
 clv_all = clv_from_survival(lt, **clv_args) if has_margin else None
@@ -90,13 +95,15 @@ clv_seg = clv_from_survival(lt, group=segment, **clv_args) if has_margin and seg
 
 # %%
 if clv_all is None:
-    nbtools.say("The data has no monthly margins or no churn events, so lifetime value cannot be computed.")
+    nbtools.say("Lifetime value cannot be computed: {}.", no_clv)
+    results.skip("customer lifetime value", no_clv, needs=clv_needs)
 else:
+    results.add("clv_per_customer", clv_all.per_customer(assumptions))
     nbtools.table(clv_all.summary(), 2)
     if clv_seg is not None:
         nbtools.show(clv_by_segment(clv_seg, title=f"Lifetime value of a new customer by {segment} ({currency})"))
         nbtools.table(clv_seg.summary(), 2)
-    for note in clv_all.notes:
+    for note in [*clv_all.notes, *assumptions]:
         nbtools.say("*Note:* {}", note)
 
 # %% [markdown]
@@ -108,7 +115,8 @@ else:
 # %%
 resid = residual_clv(lt, **clv_args) if has_margin else None
 if resid is None:
-    nbtools.say("Residual value needs monthly margins and churn events; skipped.")
+    nbtools.say("Residual value cannot be computed: {}.", no_clv)
+    results.skip("residual customer value", no_clv, needs=clv_needs)
 else:
     nbtools.table(resid.summary(), 0)
     nbtools.say("Today's {} customers are worth {} each over the next {} months, {} in total.",
@@ -120,54 +128,63 @@ else:
 # (only customers observed from sign-up). The sBG model lets each customer have her own monthly churn
 # probability, spread across customers as a beta distribution, so the cohort's retention rate rises over time as
 # the churn-prone leave. We fit it on each cohort's first `sbg_calibration_months` months and compare its
-# projection with what happened afterwards. Where the projection runs below the observed curve, retention improves
-# with tenure faster than this sorting alone explains (habit, contract renewals): values based on the sBG are then
-# conservative.
+# projection with what happened afterwards (when no cohort is observed that long, on its first two thirds, and the
+# report says so). A fit that runs to the edge of its parameters is reported as not estimable. Where the
+# projection runs below the observed curve, retention improves with tenure faster than this sorting alone explains
+# (habit, contract renewals): values based on the sBG are then conservative.
 
 # %%
 sbg = None
 cohorts = cohort_alive(lt, data.observed_until) if "signup_date" in lt else None
 histories = [g["alive"].to_numpy() for _, g in cohorts.groupby("cohort")] if cohorts is not None else []
-calibration = [h[: sbg_calibration_months + 1] for h in histories if len(h) > 1]
-if not calibration:
-    nbtools.say("No cohort was observed from sign-up for a full month: the sBG analysis is skipped.")
-    results.skip("sBG cohorts", "no cohort observed from sign-up (signup dates or in-window signups missing)")
-else:
-    sbg = fit_sbg(calibration)
-    nbtools.show(sbg_projection(sbg, observed=histories, title="Cohort survival: sBG fitted on the shaded months"))
+try:
+    split = split_cohorts(histories, sbg_calibration_months)
+    sbg = fit_sbg(split.calibration)
+except NotEstimableError as err:
+    nbtools.say("The sBG cohort model is {}.", err)
+    results.skip("sBG cohorts", str(err), needs=err.needs)
+if sbg is not None:
+    nbtools.show(sbg_projection(sbg, observed=split.histories,
+                                title="Cohort survival: sBG fitted on the shaded months"))
     nbtools.table(sbg.summary(), 3)
-    holdout = sbg.projection(max(len(h) for h in histories) - 1, histories).query("period > @sbg.n_periods")
-    gap = (holdout["survival_pct"] - holdout["observed_survival_pct"]).abs().mean()
-    nbtools.say("Mean absolute gap between projected and observed survival after calibration: {} points. "
-                "Expected discounted lifetime of a new customer: {} months paid.", f"{gap:.1f}",
-                f"{sbg.del_(monthly_discount_rate):.1f}")
+    for sentence in filter(None, [split.note, projection_check(sbg, split, monthly_discount_rate)]):
+        nbtools.say("{}", sentence)
 
 # %% [markdown]
 # ## Non-contractual customers: BG/NBD and Gamma-Gamma
 # For retail-style purchase logs (the CDNOW kind) nobody cancels: a customer simply stops buying. BG/NBD
 # models repeat purchases and silent drop-out from each customer's frequency, recency and age; Gamma-Gamma models
 # spend per purchase. The model is fitted on a calibration period (up to `calibration_end`) and checked on the
-# following holdout (up to `holdout_end`). The purchases come from `transactions_source` (a CDNOW file) or, when
+# following holdout (up to `holdout_end`); dates outside the purchase log are replaced by its first half and its
+# second half, and the report says so. The purchases come from `transactions_source` (a CDNOW file) or, when
 # that is empty, from the data's own transaction table (e.g. `data_source = "cdnow:DIR"`).
 
 # %%
 tx = cohort_transactions(data, transactions_source)
-rfm = rfm_summary(tx, calibration_end, holdout_end or None) if tx is not None else None
-bgnbd = spend = None
-if rfm is None or not (rfm["frequency"] > 0).any():
-    reason = "no transaction log (data or transactions_source)" if tx is None else "no repeat purchase by calibration_end"
-    nbtools.say("BG/NBD and Gamma-Gamma are skipped: {}.", reason)
-    results.skip("BG/NBD and Gamma-Gamma", reason)
+bgnbd = spend = rfm = tx_split = None
+if tx is None:
+    nbtools.say("No purchase log: BG/NBD and Gamma-Gamma are for purchase data, not subscriptions.")
+    results.skip("BG/NBD and Gamma-Gamma", "no purchase log: the data has no transactions with amounts and "
+                 "transactions_source is empty", needs="purchase records")
 else:
-    bgnbd = fit_bgnbd(rfm["frequency"], rfm["recency"], rfm["T"])
-    try:  # Gamma-Gamma needs at least three repeat buyers with positive spend
+    try:
+        tx_split = calibration_split(tx, calibration_end, holdout_end)
+        rfm = rfm_summary(tx, tx_split.calibration_end, tx_split.holdout_end)
+        bgnbd = fit_bgnbd(rfm["frequency"], rfm["recency"], rfm["T"])
+    except NotEstimableError as err:
+        nbtools.say("BG/NBD is {}.", err)
+        results.skip("BG/NBD and Gamma-Gamma", str(err), needs=err.needs)
+
+# %%
+if bgnbd is not None:
+    try:
         spend = fit_gamma_gamma(rfm["frequency"], rfm["monetary_value"])
-    except ValueError as err:
-        results.skip("Gamma-Gamma", str(err))
+    except NotEstimableError as err:
+        results.skip("Gamma-Gamma", str(err), needs=err.needs)
+    for note in filter(None, [tx_split.note, *(note for fit in (bgnbd, spend) if fit for note in fit.notes)]):
+        nbtools.say("*Note:* {}", note)
     for fit in [f for f in (bgnbd, spend) if f is not None]:
         nbtools.table(fit.summary(), 3)
-        for note in fit.notes:
-            nbtools.say("*Note:* {}", note)
     results.estimates.update({**bgnbd.to_estimates(), **(spend.to_estimates(currency=currency) if spend else {})})
 
 # %% [markdown]
@@ -179,10 +196,11 @@ else:
 # purchases (Fig. 5).
 
 # %%
-if bgnbd is not None and not holdout_end:
-    results.skip("BG/NBD tracking", "no holdout period (holdout_end is empty)")
+if bgnbd is not None and tx_split.holdout_end is None:
+    why = "holdout_end is empty" if not holdout_end else "the purchase log is too short to leave one"
+    results.skip("BG/NBD tracking", f"no holdout period: {why}", needs="" if not holdout_end else "more history")
 elif bgnbd is not None:
-    track = track_repeat_purchases(bgnbd, rfm, tx, holdout_end)
+    track = track_repeat_purchases(bgnbd, rfm, tx, tx_split.holdout_end)
     by_frequency = holdout_by_frequency(bgnbd, rfm)
     nbtools.show(bgnbd_tracking(track))
     nbtools.table(track.summary(), 1)
@@ -190,9 +208,7 @@ elif bgnbd is not None:
     nbtools.table(by_frequency, 2)
     results.estimates.update(track.to_estimates())
     results.add_table("bgnbd_holdout_by_frequency", by_frequency)
-    holdout = track.totals().loc["holdout"]
-    results.findings.append(f"BG/NBD forecast {holdout.expected:,.0f} repeat purchases in the holdout; "
-                            f"{holdout.actual:,.0f} happened ({holdout.error_pct:+.1f}%).")
+    results.findings.append(track.finding())
 
 # %% [markdown]
 # ### What the customers are still worth
@@ -205,7 +221,7 @@ elif bgnbd is not None:
 # %%
 btyd = None
 if bgnbd is not None and spend is None:
-    results.skip("BG/NBD x Gamma-Gamma CLV", "no Gamma-Gamma fit (see above)")
+    results.skip("BG/NBD x Gamma-Gamma CLV", "no Gamma-Gamma fit of spend (see above)", needs="purchase records")
 elif spend is not None:
     btyd = btyd_clv(bgnbd, spend, rfm, transaction_margin, monthly_discount_rate, horizon_months, currency,
                     clv_parameter_draws, seed)
@@ -213,8 +229,7 @@ elif spend is not None:
     nbtools.table(btyd.summary(), 2)
     nbtools.table(btyd.distribution(), 2)
     results.estimates.update(btyd.to_estimates())
-    results.findings.append(f"A purchasing customer is worth {btyd.mean.format(2)} in margin over the next "
-                            f"{horizon_months} months; the top 10% hold {btyd.top_decile_share:.0f}% of the value.")
+    results.findings.append(btyd.finding())
 
 # %% [markdown]
 # ## Retention vs acquisition
@@ -224,13 +239,16 @@ elif spend is not None:
 # %%
 has_cac = "acquisition_cost" in lt and lt["acquisition_cost"].notna().any() or acquisition_cost > 0
 econ = None
+econ_skip = (f"no lifetime value ({no_clv})", clv_needs) if clv_all is None else (
+    "no acquisition cost in the data or the acquisition_cost parameter", "acquisition costs")
 if clv_all is None or not has_cac:
-    nbtools.say("Retention vs acquisition needs margins, churn events and an acquisition cost; skipped.")
-    results.skip("retention vs acquisition", "no margins/churn events or no acquisition cost in data or parameters")
+    nbtools.say("Retention vs acquisition is skipped: {}.", econ_skip[0])
+    results.skip("retention vs acquisition", *econ_skip)
 else:
     econ = retention_vs_acquisition(
         lt, retention_cost_per_contact=retention_cost_per_contact, retention_acceptance_rate=retention_save_rate,
-        acquisition_cost=acquisition_cost or None, clv=clv_all, claim_multiple=claim_multiple, **clv_args,
+        acquisition_cost=acquisition_cost or None, clv=results.estimates["clv_per_customer"],
+        claim_multiple=claim_multiple, **clv_args,
     )
     nbtools.show(acquisition_vs_retention(econ, title=f"Cost to acquire vs cost to retain a customer ({currency})"))
     nbtools.table(econ.summary(), 2)
@@ -262,7 +280,7 @@ if risk is not None:
                 "return a profit of {}.", f"{int(campaign.optimum.n_contacted):,}", f"{len(value):,}",
                 f"{campaign.optimum.spend:,.0f} {currency}", f"{campaign.optimum.expected_profit:,.0f} {currency}")
 elif resid is None:
-    results.skip("campaign ROI", "no residual CLV (margins or churn events missing)")
+    results.skip("campaign ROI", f"no residual customer value ({no_clv})", needs=clv_needs)
 
 # %% [markdown]
 # ## How sure are we? Monte Carlo and tornado
@@ -282,9 +300,12 @@ if econ is not None:
     nbtools.table(mc.tornado.set_index("label")[["low", "high", "output_low", "output_high"]], 2)
     nbtools.say("{}", retention_verdict(p_beats))
 else:
-    results.skip("Monte Carlo sensitivity", "needs the retention-vs-acquisition inputs above")
+    results.skip("Monte Carlo sensitivity", f"no retention-vs-acquisition comparison: {econ_skip[0]}", econ_skip[1])
 
 # %% tags=["remove-cell"]
+if clv_all is not None and econ is None:  # with a comparison, record_economics states the value of a customer
+    results.findings.append(" ".join([f"A new customer is worth {results.estimates['clv_per_customer'].format(0)} "
+                                      f"over {horizon_months} months.", *assumptions]))
 record_economics(results, segment, clv_all, clv_seg, resid, sbg, monthly_discount_rate,
                  campaign, econ, p_beats, claim_multiple, horizon_months)
 ctx.finish()

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from cxresearch.economics import BGNBDResult, fit_bgnbd, fit_gamma_gamma
+from cxresearch.errors import NotEstimableError
 from cxresearch.transactions import read_cdnow, rfm_summary, weekly_repeat_purchases
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
@@ -134,3 +135,36 @@ def test_rfm_summary_by_hand():
     assert a["holdout_frequency"] == 1 and a["holdout_length"] == pytest.approx(4.0)
     assert out.loc["b", "frequency"] == 0 and np.isnan(out.loc["b", "monetary_value"])
     assert weekly_repeat_purchases(tx, "2020-01-01", 8).tolist() == [0, 0, 1, 1, 1, 1, 2, 2]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Degenerate purchase histories are refused with the reason
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_bgnbd_refuses_a_single_repeat_buyer():
+    x, tx, T = np.zeros(500), np.zeros(500), np.full(500, 30.0)
+    x[0], tx[0] = 3, 5.0
+    with pytest.raises(NotEstimableError, match="only 1 customer bought more than once") as err:
+        fit_bgnbd(x, tx, T)
+    assert err.value.needs == "purchase records"
+
+
+def test_bgnbd_refuses_identical_customers():
+    # 500 customers with the very same history: no spread in purchase rates, r runs off to infinity
+    with pytest.raises(NotEstimableError, match="ran towards infinity"):
+        fit_bgnbd(np.full(500, 2.0), np.full(500, 5.0), np.full(500, 10.0))
+
+
+def test_gamma_gamma_refuses_few_buyers_and_identical_spend():
+    with pytest.raises(NotEstimableError, match="only 9 customers with repeat purchases"):
+        fit_gamma_gamma(np.r_[np.ones(9), np.zeros(100)], np.r_[np.full(9, 20.0), np.full(100, np.nan)])
+    with pytest.raises(NotEstimableError, match="same mean spend"):
+        fit_gamma_gamma(np.arange(1, 51) % 4 + 1, np.full(50, 20.0))
+
+
+def test_bgnbd_fit_on_simulated_data_passes_the_checks():
+    # a well-identified fit is still a result (the published CDNOW tests above cover real data)
+    sim = simulate_bgnbd(2000, r=0.5, alpha=3.0, a=0.8, b=3.0, seed=3)
+    fit = fit_bgnbd(sim["frequency"], sim["recency"], sim["T"])
+    assert set(fit.params) == {"r", "alpha", "a", "b"} and np.isfinite(fit.covariance).all()

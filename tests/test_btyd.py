@@ -20,9 +20,10 @@ from cxresearch.economics.bgnbd import (
     holdout_by_frequency,
     track_repeat_purchases,
 )
-from cxresearch.economics.btyd_clv import MONTH_DAYS, btyd_clv, discounted_expected_transactions
+from cxresearch.economics.btyd_clv import MONTH_DAYS, BTYDCLVResult, btyd_clv, discounted_expected_transactions
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
-from cxresearch.transactions import cohort_transactions, read_cdnow, rfm_summary
+from cxresearch.errors import NotEstimableError
+from cxresearch.transactions import calibration_split, cohort_transactions, read_cdnow, rfm_summary
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
 needs_cdnow = pytest.mark.skipif(not CDNOW.is_file(), reason=f"CDNOW 1/10th sample not found at {CDNOW}")
@@ -222,3 +223,63 @@ def test_gamma_gamma_leaves_out_repeat_buyers_without_spend():
     fit = fit_gamma_gamma(x, m)
     assert fit.n == 395
     assert any("without positive spend" in note for note in fit.notes)
+
+
+def purchase_log(first: str, last: str) -> pd.DataFrame:
+    """Two customers buying on the first and last day of a log (enough for `calibration_split`)."""
+    dates = pd.to_datetime([first, last, first, last])
+    return pd.DataFrame({"customer_id": ["1", "1", "2", "2"], "date": dates, "spend": 10.0})
+
+
+def test_calibration_split_keeps_dates_inside_the_log():
+    split = calibration_split(purchase_log("1997-01-01", "1998-06-30"), "1997-09-30", "1998-06-30")
+    assert split.calibration_end == pd.Timestamp("1997-09-30") and split.holdout_end == pd.Timestamp("1998-06-30")
+    assert split.note == ""
+    no_holdout = calibration_split(purchase_log("1997-01-01", "1998-06-30"), "1997-09-30", "")
+    assert no_holdout.holdout_end is None and no_holdout.note == ""
+
+
+def test_calibration_split_derives_halves_of_a_log_the_dates_miss():
+    # 2020-01-01 to 2020-12-31 is 365 days: calibration ends 182 days in (2020-07-01), the holdout at the end
+    split = calibration_split(purchase_log("2020-01-01", "2020-12-31"), "1997-09-30", "1998-06-30")
+    assert split.calibration_end == pd.Timestamp("2020-07-01")
+    assert split.holdout_end == pd.Timestamp("2020-12-31")
+    assert "1997-09-30" in split.note and "2020-07-01" in split.note and "2020-12-31" in split.note
+    # the CDNOW log itself (545 days) halves at the standard 1997-09-30
+    assert calibration_split(purchase_log("1997-01-01", "1998-06-30"), "", "1999-01-01").calibration_end == \
+        pd.Timestamp("1997-09-30")
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        calibration_split(purchase_log("1997-01-01", "1998-06-30"), "30.09.1997", "")
+
+
+def test_calibration_split_short_logs():
+    # 10 weeks: enough to calibrate on, too short to leave an 8-week holdout as well
+    short = calibration_split(purchase_log("2024-01-01", "2024-03-11"), "1997-09-30", "1998-06-30")
+    assert short.calibration_end == pd.Timestamp("2024-03-11") and short.holdout_end is None
+    assert "too short" in short.note
+    with pytest.raises(NotEstimableError, match="spans 30 days") as err:
+        calibration_split(purchase_log("2024-01-01", "2024-01-31"), "1997-09-30", "1998-06-30")
+    assert err.value.needs == "more history"
+
+
+@needs_cdnow
+def test_tracking_finding_and_holdout_error(cdnow):
+    log, rfm, fit = cdnow
+    track = track_repeat_purchases(fit, rfm, log, "1998-06-30")
+    error = track.holdout_error()
+    assert error.value == pytest.approx(100 * (1667 - 1882) / 1882, abs=0.3)  # -11.4%: Fig. 3 of the paper
+    assert track.finding() == ("BG/NBD forecast 1,667 repeat purchases in the holdout to 1998-06-30; 1,882 "
+                               "happened (-11.4%).")
+    # a holdout without purchases has no relative error: said in words, never nan
+    track.periods.loc[track.periods["holdout"], "actual"] = 0
+    assert not track.holdout_error().estimable
+    assert track.finding().endswith("0 happened.") and "nan" not in track.finding()
+
+
+def test_btyd_finding_without_value_has_no_share():
+    customers = pd.DataFrame({"p_alive": [0.0, 0.0], "expected_transactions": [0.0, 0.0],
+                              "discounted_transactions": [0.0, 0.0], "expected_spend": [10.0, 10.0],
+                              "clv": [0.0, 0.0]})
+    result = BTYDCLVResult(customers, np.zeros(0), 0.3, 0.01, 12, "USD")
+    assert result.finding() == "A purchasing customer is worth 0.00 USD in margin over the next 12 months."
+    assert not result.to_estimates()["btyd_clv_top_decile_share"].estimable

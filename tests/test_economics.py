@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from cxresearch.economics import clv_from_survival, geometric_clv, residual_clv, retention_vs_acquisition
+from cxresearch.economics import (
+    clv_from_survival, geometric_clv, residual_clv, retention_vs_acquisition, why_no_clv,
+)
 from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
-from cxresearch.economics.retention import _wilson
+from cxresearch.economics.retention import _mean_ci, _wilson
 from cxresearch.results import Estimate
 
 
@@ -255,3 +257,31 @@ def test_residual_clv_by_hand_without_churn_and_for_given_customers():
                        min_at_risk=1).customers
     # KM used to the end: at 36 months the one customer at risk leaves at 40, S(40)/S(36) = 0 -> months 37..39 pay
     assert one["customer_id"].tolist() == ["x"] and one["residual_clv"].iloc[0] == pytest.approx(15.0)
+
+
+def test_clv_per_customer_names_the_stated_assumptions():
+    df = exponential_customers(n=2000)
+    res = clv_from_survival(df, monthly_discount_rate=0.01, horizon_months=24, n_boot=20, currency="USD")
+    assumption = "the churn flag covers the last 3 months (churn_period_months = 3)"
+    est = res.per_customer([assumption])
+    row = res.summary().iloc[0]
+    assert est.value == row["clv"] and (est.ci_low, est.ci_high) == (row["ci_low"], row["ci_high"])
+    assert est.unit == "USD" and est.label.startswith("Lifetime value of a new customer over 24 months")
+    assert est.note.endswith(assumption)
+    with pytest.raises(ValueError, match="overall"):
+        clv_from_survival(df.assign(g=np.arange(len(df)) % 2), group="g", n_boot=0).per_customer()
+
+
+def test_why_no_clv_names_the_missing_input():
+    df = pd.DataFrame({"duration_months": [3.0, 5.0], "event": [False, True], "monthly_margin": [10.0, 12.0]})
+    assert why_no_clv(df) == ("", "")
+    assert why_no_clv(df.assign(event=False))[1] == "churners"
+    assert why_no_clv(df.assign(monthly_margin=np.nan)) == ("the data has no monthly margins", "monthly margins")
+
+
+def test_mean_ci_of_costs_stays_non_negative():
+    # nine free acquisitions and one at 100: mean 10, sd 31.62, t(9) 2.262 -> 10 -/+ 22.62; a cost is never < 0
+    mean, low, high = _mean_ci(np.r_[np.zeros(9), 100.0])
+    assert mean == 10.0 and low == 0.0 and high == pytest.approx(10 + 2.2622 * 31.623 / np.sqrt(10), abs=0.01)
+    # values that can be negative (margins) keep the plain t-interval
+    assert _mean_ci(np.r_[np.full(9, -1.0), 100.0])[1] < 0

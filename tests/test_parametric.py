@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
+from cxresearch.errors import NotEstimableError
 from cxresearch.parametric import fit_aft
 
 
@@ -76,3 +77,23 @@ def test_left_truncation_is_respected():
 def test_unknown_distribution_rejected():
     with pytest.raises(ValueError, match="unknown distributions"):
         fit_aft(weibull_world(n=200), distributions=["gompertz"])
+
+
+def test_aft_refuses_too_few_events_and_identical_lifetimes():
+    rng = np.random.default_rng(0)
+    quiet = pd.DataFrame({"duration_months": rng.uniform(1, 30, 500), "event": np.arange(500) < 9})
+    with pytest.raises(NotEstimableError, match="9 churn events") as err:
+        fit_aft(quiet)
+    assert err.value.needs == "churners"
+    # everyone churns at exactly 12 months: no spread, no shape; every distribution fails and says so
+    same = pd.DataFrame({"duration_months": np.full(500, 12.0), "event": True})
+    with pytest.raises(NotEstimableError, match="weibull: the fit did not converge"):
+        fit_aft(same)
+
+
+def test_aft_refuses_a_group_without_churn():
+    # group b never churns within 30 months: its scale runs off, so no distribution gives a usable curve
+    df = weibull_world(2000, seed=4, truncate=False)
+    df.loc[df["grp"] == "b", "event"] = False
+    with pytest.raises(NotEstimableError, match=r"scale \(group=b\) is barely informed"):
+        fit_aft(df, group="grp")

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.economics import cohort_alive, fit_sbg
+from cxresearch.economics import cohort_alive, fit_sbg, projection_check, split_cohorts
+from cxresearch.errors import NotEstimableError
 
 # Fader & Hardie (2007), "How to project customer retention", J. Interactive Marketing 21(1), Table 1: customers
 # of 1000 still active at years 0..7; their maximum likelihood estimates (section 3): regular alpha 0.704,
@@ -102,3 +103,65 @@ def test_cohort_alive_counts_by_signup_quarter():
     assert q1["period"].tolist() == [0, 1, 2, 3, 4, 5]
     assert q1["alive"].tolist() == [3, 2, 2, 1, 1, 1]
     assert set(out["cohort"]) == {"2024Q1", "2024Q2"}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Degenerate histories are refused with the reason, not fitted to a boundary
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_sbg_refuses_churn_in_a_single_period():
+    # 40 of 100 leave in month 1, nobody after: a mean churn rate and its spread cannot both be learned
+    with pytest.raises(NotEstimableError, match="period 1 only") as err:
+        fit_sbg([100, 60, 60, 60, 60, 60])
+    assert err.value.needs == "more history"
+    assert str(err.value).startswith("not estimable from this data: ")
+
+
+def test_sbg_refuses_cohorts_without_churn():
+    with pytest.raises(NotEstimableError, match="no churn to model") as err:
+        fit_sbg([[132] * 13, [50] * 5])
+    assert err.value.needs == "churners"
+
+
+def test_sbg_refuses_identical_customers():
+    # every customer churns with the same 10% a month: Beta heterogeneity degenerates (alpha, beta -> infinity
+    # with alpha / (alpha + beta) = 0.1); before the check this returned beta ~ 5e5 with no warning
+    with pytest.raises(NotEstimableError, match=r"runs off to none .* mean churn rate, 10.0% a month"):
+        fit_sbg([10000 * 0.9**k for k in range(13)])
+
+
+def test_sbg_refuses_a_spread_the_data_cannot_pin_down():
+    # 1000 customers of a mildly heterogeneous cohort (alpha 20, beta 180: mean churn 10%) observed for 6 periods:
+    # retention rises by under half a point, so alpha and beta are nearly unidentified along alpha / (alpha + beta)
+    alive = [round(1000 * np.exp(special.betaln(20, 180 + t) - special.betaln(20, 180))) for t in range(7)]
+    with pytest.raises(NotEstimableError, match=r"not pinned down by the data .* mean churn rate, 10.0% a month"):
+        fit_sbg(alive)
+
+
+def test_split_cohorts_adapts_the_calibration_to_the_histories():
+    seven = [REGULAR, REGULAR[:5]]  # longest observed for 7 periods
+    kept = split_cohorts(seven, 5)
+    assert kept.periods == 5 and kept.has_holdout and kept.note == ""
+    assert [len(h) for h in kept.calibration] == [6, 5]
+    derived = split_cohorts(seven, 12)  # 12 > 7: fit on the first 2 * 7 // 3 = 4 periods, check on 3
+    assert derived.periods == 4 and derived.has_holdout
+    assert "at most 7 months" in derived.note and "first 4 months, the remaining 3" in derived.note
+    short = split_cohorts([REGULAR[:5]], 12)  # 4 periods: too few to leave a holdout
+    assert short.periods == 4 and not short.has_holdout and "no months left" in short.note
+    with pytest.raises(NotEstimableError, match="one month only"):
+        split_cohorts([[100, 90]], 12)
+    with pytest.raises(NotEstimableError, match="observed from sign-up") as err:
+        split_cohorts([], 12)
+    assert err.value.needs == "more history"
+
+
+def test_projection_check_states_gap_or_its_absence():
+    split = split_cohorts([REGULAR], 4)
+    fit = fit_sbg(split.calibration)
+    after = fit.projection(7, [REGULAR]).query("period > 4")
+    gap = (after["survival_pct"] - after["observed_survival_pct"]).abs().mean()
+    text = projection_check(fit, split, 0.1)
+    assert f"{gap:.1f} points" in text and f"{fit.del_(0.1):.1f} months paid" in text
+    whole = split_cohorts([REGULAR[:5]], 12)  # 4 periods, all used for the fit
+    assert projection_check(fit_sbg(whole.calibration), whole, 0.1).startswith("No cohort is observed beyond")

@@ -22,10 +22,11 @@ from cxresearch.economics.clv import (
     clv_from_survival,
     geometric_clv,
     residual_clv,
+    why_no_clv,
 )
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from cxresearch.economics.retention import RetentionEconomics, retention_vs_acquisition
-from cxresearch.economics.sbg import SBGResult, cohort_alive, fit_sbg
+from cxresearch.economics.sbg import CohortSplit, SBGResult, cohort_alive, fit_sbg, projection_check, split_cohorts
 from cxresearch.economics.sensitivity import (
     MonteCarloResult,
     Uncertain,
@@ -37,8 +38,8 @@ from cxresearch.economics.sensitivity import (
 
 __all__ = [
     "BGNBDResult", "BTYDCLVResult", "TrackingResult", "btyd_clv", "holdout_by_frequency", "track_repeat_purchases", "CLVResult", "CampaignResult", "GammaGammaResult", "MonteCarloResult", "ResidualCLVResult",
-    "RetentionEconomics", "SBGResult", "Uncertain", "campaign_roi", "clv_from_survival", "cohort_alive",
+    "CohortSplit", "RetentionEconomics", "SBGResult", "projection_check", "split_cohorts", "Uncertain", "campaign_roi", "clv_from_survival", "cohort_alive",
     "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "geometric_clv", "monte_carlo", "residual_clv",
     "retention_verdict", "retention_vs_acquisition", "retention_vs_acquisition_model",
-    "retention_vs_acquisition_monte_carlo",
+    "retention_vs_acquisition_monte_carlo", "why_no_clv",
 ]

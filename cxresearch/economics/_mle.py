@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from cxresearch.errors import NotEstimableError
 from cxresearch.survival import Z95
+
+#: Magnitudes beyond which a dimensionless parameter has run off to a boundary of its space (0 or infinity): the
+#: likelihood keeps improving along the way, so the value is where the optimiser stopped, not an estimate.
+PARAMETER_RANGE = (1e-4, 1e5)
+#: Largest usable standard error of a log-parameter: beyond 2 the 95% interval spans more than a factor of 2,500
+#: (e^(2 x 1.96 x 2)), i.e. the data say next to nothing about the parameter.
+MAX_LOG_SE = 2.0
 
 
 def fit_log_params(
@@ -40,6 +48,38 @@ def fit_log_params(
     except np.linalg.LinAlgError:
         cov, converged = np.full((len(theta), len(theta)), np.nan), False
     return params, cov, -float(best.fun), converged and bool(res.success or res2.success)
+
+
+def require_identified(
+    model: str,
+    names: tuple[str, ...],
+    params: np.ndarray,
+    covariance: np.ndarray,
+    converged: bool,
+    unit_dependent: tuple[str, ...] = (),
+) -> None:
+    """Raise `NotEstimableError` unless the fit is a result: parameters inside `PARAMETER_RANGE`, finite and usable
+    log-scale standard errors, and a converged optimiser.
+
+    `unit_dependent` names scale parameters whose magnitude follows the data's units (time, money): they are
+    exempt from the range check, not from the standard-error check.
+    """
+    low, high = PARAMETER_RANGE
+    for name, value in zip(names, params, strict=True):
+        if name not in unit_dependent and not low <= value <= high:
+            edge = "0" if value < low else "infinity"
+            raise NotEstimableError(
+                f"the {model} parameter {name} ran towards {edge} ({value:.3g}): the likelihood has no interior "
+                "maximum, so the data cannot pin the model down")
+    variance_log = np.diag(covariance) / np.square(params)
+    for name, var in zip(names, variance_log, strict=True):
+        if not np.isfinite(var) or var <= 0:
+            raise NotEstimableError(f"the {model} likelihood is flat in {name} (no finite standard error)")
+        if np.sqrt(var) > MAX_LOG_SE:
+            raise NotEstimableError(f"the {model} parameter {name} is barely informed by the data (standard "
+                                    f"error of its log {np.sqrt(var):.1f})")
+    if not converged:
+        raise NotEstimableError(f"the {model} fit did not converge")
 
 
 def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-4) -> np.ndarray:

@@ -18,10 +18,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params, parameter_table
+from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
+from cxresearch.errors import NotEstimableError
 from cxresearch.results import Estimate
 
 PARAMS = ("r", "alpha", "a", "b")
+#: Fewest customers with a repeat purchase that BG/NBD (and Gamma-Gamma) are fitted on: below it the drop-out
+#: and spend distributions rest on a handful of people.
+MIN_REPEAT_BUYERS = 10
 
 
 @dataclass
@@ -32,7 +36,6 @@ class BGNBDResult:
     covariance: np.ndarray
     log_likelihood: float
     n: int
-    converged: bool = True
     notes: list[str] = field(default_factory=list)
 
     def p_alive(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -84,10 +87,17 @@ def fit_bgnbd(
     T: Sequence[float] | np.ndarray | pd.Series,
     start: tuple[float, float, float, float] = (1.0, 3.0, 1.0, 3.0),
 ) -> BGNBDResult:
-    """Fit BG/NBD by maximum likelihood to repeat frequency, recency and age (same time unit for both)."""
+    """Fit BG/NBD by maximum likelihood to repeat frequency, recency and age (same time unit for both).
+
+    Raises `NotEstimableError` with fewer than `MIN_REPEAT_BUYERS` repeat buyers or when the fit runs to a
+    boundary (`_mle.require_identified`; alpha, in time units, is exempt from the magnitude check).
+    """
     x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
     _check_rfm(x, tx, T)
     repeat = x > 0
+    if repeat.sum() < MIN_REPEAT_BUYERS:
+        raise NotEstimableError(f"{_customers(int(repeat.sum()))} bought more than once in the calibration period "
+                                f"(BG/NBD needs at least {MIN_REPEAT_BUYERS})", needs="purchase records")
 
     def log_likelihood(params: np.ndarray) -> float:
         r, alpha, a, b = params
@@ -99,8 +109,13 @@ def fit_bgnbd(
         return float(np.sum(common + np.logaddexp(first, second)))
 
     params, cov, ll, converged = fit_log_params(log_likelihood, np.array(start))
-    notes = [] if converged else ["the BG/NBD fit did not converge cleanly: standard errors may be unreliable"]
-    return BGNBDResult(dict(zip(PARAMS, map(float, params))), cov, ll, len(x), converged, notes)
+    require_identified("BG/NBD", PARAMS, params, cov, converged, unit_dependent=("alpha",))
+    return BGNBDResult(dict(zip(PARAMS, map(float, params))), cov, ll, len(x))
+
+
+def _customers(n: int) -> str:
+    """'only 1 customer', 'only 4 customers', 'no customer'."""
+    return "no customer" if n == 0 else f"only {n} customer" + ("s" if n > 1 else "")
 
 
 def _check_rfm(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> None:
@@ -155,9 +170,25 @@ class TrackingResult:
                                          n=self.n_customers, note=note),
             f"{prefix}_expected": Estimate(row.expected, "count", "Repeat purchases in the holdout (BG/NBD forecast)",
                                            n=self.n_customers, note=note),
-            f"{prefix}_error_pct": Estimate(row.error_pct, "%", "Holdout forecast error of BG/NBD",
-                                            n=self.n_customers, note="(expected - actual) / actual"),
+            f"{prefix}_error_pct": self.holdout_error(),
         }
+
+    def holdout_error(self) -> Estimate:
+        """Holdout forecast error, (expected - actual) / actual in %; not estimable without holdout purchases."""
+        totals = self.totals()
+        label = "Holdout forecast error of BG/NBD"
+        if "holdout" not in totals.index or not totals.loc["holdout", "actual"]:
+            return Estimate.not_estimable("%", label, "no repeat purchase in the holdout")
+        return Estimate(float(totals.loc["holdout", "error_pct"]), "%", label, n=self.n_customers,
+                        note="(expected - actual) / actual")
+
+    def finding(self) -> str:
+        """The holdout check in one sentence: forecast vs actual repeat purchases and the error."""
+        row = self.totals().loc["holdout"]
+        error = self.holdout_error()
+        gap = f" ({error.value:+.1f}%)" if error.estimable else ""
+        return (f"BG/NBD forecast {row.expected:,.0f} repeat purchases in the holdout to "
+                f"{self.periods['end_date'].max().date()}; {row.actual:,.0f} happened{gap}.")
 
 
 def expected_cumulative_repeat(bgnbd: BGNBDResult, T: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -91,12 +91,24 @@ class BTYDCLVResult:
         return {
             f"{prefix}_clv_per_customer": self.mean,
             f"{prefix}_clv_total": self.total,
-            f"{prefix}_clv_top_decile_share": Estimate(self.top_decile_share, "%", "Share of residual CLV held by the "
-                                                       "top 10% of customers", n=n),
+            f"{prefix}_clv_top_decile_share": self._top_decile_estimate(),
             f"{prefix}_expected_purchases": Estimate(float(self.customers["expected_transactions"].mean()), "count",
                                                      f"Expected purchases per customer in {self.horizon_months} "
                                                      "months", n=n, note="BG/NBD conditional expectation"),
         }
+
+    def finding(self) -> str:
+        """Mean residual value per customer over the horizon and, when there is value, the top decile's share."""
+        text = (f"A purchasing customer is worth {self.mean.format(2)} in margin over the next "
+                f"{self.horizon_months} months")
+        share = self._top_decile_estimate()
+        return text + (f"; the top 10% hold {share.value:.0f}% of the value." if share.estimable else ".")
+
+    def _top_decile_estimate(self) -> Estimate:
+        label = "Share of residual CLV held by the top 10% of customers"
+        if not self.customers["clv"].sum() > 0:
+            return Estimate.not_estimable("%", label, "the customers hold no residual value")
+        return Estimate(self.top_decile_share, "%", label, n=len(self.customers))
 
     def _note(self) -> str:
         return (f"{self.horizon_months} months, {self.monthly_discount_rate:.2%}/month discount, margin "

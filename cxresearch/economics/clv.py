@@ -5,8 +5,8 @@ Every money amount is in the data's currency (`currency` labels it); rates are p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,26 @@ class CLVResult:
             )
             for row in self.table.itertuples()
         }
+
+    def per_customer(self, assumptions: Sequence[str] = ()) -> Estimate:
+        """CLV of a new customer (currency) of an overall result, its note naming the data's stated assumptions
+        (e.g. what the churn flag covers, on which a lifetime value from one-row-per-customer data rests)."""
+        if len(self.table) != 1:
+            raise ValueError("per_customer needs an overall CLVResult (group=None)")
+        overall = next(iter(self.to_estimates().values()))
+        label = (f"Lifetime value of a new customer over {self.horizon_months} months, discounted "
+                 f"{self.monthly_discount_rate:.1%}/month")
+        return replace(overall, label=label, note="; ".join([overall.note, *assumptions]))
+
+
+def why_no_clv(df: pd.DataFrame, event: str = "event", margin_column: str = "monthly_margin") -> tuple[str, str]:
+    """Why lifetime value cannot be computed from `df` (`features.lifetimes`) and the missing input in the
+    vocabulary of `Results.skip`; ("", "") when it can."""
+    if not df[event].astype(bool).any():
+        return "no customer in the data has churned, so there is no survival curve to value", "churners"
+    if margin_column not in df or df[margin_column].isna().all():
+        return "the data has no monthly margins", "monthly margins"
+    return "", ""
 
 
 def clv_from_survival(

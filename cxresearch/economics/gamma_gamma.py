@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params, parameter_table
+from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
+from cxresearch.economics.bgnbd import MIN_REPEAT_BUYERS, _customers
+from cxresearch.errors import NotEstimableError
 from cxresearch.results import Estimate
 
 PARAMS = ("p", "q", "gamma")
@@ -33,7 +35,6 @@ class GammaGammaResult:
     log_likelihood: float
     n: int
     frequency_spend_correlation: float
-    converged: bool = True
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -74,6 +75,8 @@ def fit_gamma_gamma(
 
     `monetary_value` should average the same transactions that `frequency` counts (repeat purchases, as in
     `transactions.rfm_summary`). Customers without repeat purchases carry no spend information and are left out.
+    Raises `NotEstimableError` with fewer than `MIN_REPEAT_BUYERS` such customers, when they all spend alike (no
+    spread to fit), or when the fit runs to a boundary (gamma, in money units, is exempt from the magnitude check).
     """
     x_all = np.asarray(frequency, float)
     m_all = np.asarray(monetary_value, float)
@@ -84,8 +87,12 @@ def fit_gamma_gamma(
     # usable spend information, like customers without repeat purchases
     keep = repeat & (np.nan_to_num(m_all) > 0)
     x, m = x_all[keep], m_all[keep]
-    if len(x) < 3:
-        raise ValueError(f"only {len(x)} customers with repeat purchases: too few to fit Gamma-Gamma")
+    if len(x) < MIN_REPEAT_BUYERS:
+        raise NotEstimableError(f"{_customers(len(x))} with repeat purchases and positive spend (Gamma-Gamma needs "
+                                f"at least {MIN_REPEAT_BUYERS})", needs="purchase records")
+    if np.ptp(m) <= 1e-9 * m.max():
+        raise NotEstimableError("every repeat buyer has the same mean spend, so there is no spread across "
+                                "customers for Gamma-Gamma to model")
 
     def log_likelihood(params: np.ndarray) -> float:
         p, q, g = params
@@ -96,12 +103,11 @@ def fit_gamma_gamma(
         ))
 
     params, cov, ll, converged = fit_log_params(log_likelihood, np.array(start))
+    require_identified("Gamma-Gamma", PARAMS, params, cov, converged, unit_dependent=("gamma",))
     corr = float(np.corrcoef(x, m)[0, 1]) if len(x) > 2 else float("nan")
     notes = [f"{int((~repeat).sum())} customers without repeat purchases left out (no spend information)"]
     if (repeat & ~keep).any():
         notes.append(f"{int((repeat & ~keep).sum())} repeat buyers without positive spend left out of the fit")
     if abs(corr) > 0.3:
         notes.append(f"frequency and spend correlate ({corr:.2f}): the model's independence assumption is doubtful")
-    if not converged:
-        notes.append("the Gamma-Gamma fit did not converge cleanly: standard errors may be unreliable")
-    return GammaGammaResult(dict(zip(PARAMS, map(float, params))), cov, ll, len(x), corr, converged, notes)
+    return GammaGammaResult(dict(zip(PARAMS, map(float, params))), cov, ll, len(x), corr, notes)

@@ -177,6 +177,7 @@ def _acquisition_cost(
     if len(costs) < len(df):
         notes.append(f"{len(df) - len(costs)} customers without acquisition cost left out of the mean")
     mean, lo, hi = _mean_ci(costs.to_numpy(float))
+    lo, hi = (lo, hi) if np.isfinite(lo) else (None, None)
     cac = Estimate(mean, currency, "Acquisition cost per customer", lo, hi, n=len(costs), note="mean, t-interval")
     se = float(np.std(costs, ddof=1) / np.sqrt(len(costs))) if len(costs) > 1 else 0.0
     if "acquisition_channel" not in df.columns:
@@ -248,12 +249,14 @@ def _retention_uplift(
 
 
 def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean with its 95% t-interval."""
+    """Mean with its 95% t-interval (NaN ends for fewer than two values); the lower end of a mean of non-negative
+    values (costs) is cut at 0, the smallest such a mean can be."""
     mean = float(np.mean(x))
     if len(x) < 2:
         return mean, np.nan, np.nan
     half = _t975(len(x)) * float(np.std(x, ddof=1)) / np.sqrt(len(x))
-    return mean, mean - half, mean + half
+    low = max(mean - half, 0.0) if np.min(x) >= 0 else mean - half
+    return mean, low, mean + half
 
 
 def _t975(n: int | None) -> float:

@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params, parameter_table
+from cxresearch.economics._mle import (
+    MAX_LOG_SE,
+    PARAMETER_RANGE,
+    fit_log_params,
+    log_wald_interval,
+    parameter_table,
+    require_identified,
+)
+from cxresearch.errors import NotEstimableError
 from cxresearch.results import Estimate
 
 
@@ -31,7 +39,6 @@ class SBGResult:
     log_likelihood: float
     covariance: np.ndarray  # of (alpha, beta), delta method from the log scale
     alive: list[np.ndarray]  # per cohort: customers active at period ends 0..n (alive[0] = cohort size)
-    converged: bool = True
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -137,10 +144,14 @@ def fit_sbg(alive: Sequence[float] | Sequence[Sequence[float]], start: tuple[flo
 
     The log-likelihood of a cohort is sum_{t=1..n} (alive[t-1] - alive[t]) ln P(T = t) + alive[n] ln S(n)
     (Fader & Hardie 2007, eq. 5): churners in each period, and those still active at the end (right-censored).
+
+    Raises `NotEstimableError` when the data cannot separate the mean churn rate from its spread (churn seen in
+    fewer than two periods) or the fit runs to a boundary (`_mle.require_identified`).
     """
     cohorts = _as_cohorts(alive)
     churned = [-np.diff(a) for a in cohorts]
     t_max = max(len(a) for a in cohorts) - 1
+    _require_churn_pattern(churned, t_max)
     t = np.arange(1, t_max + 1, dtype=float)
 
     def log_likelihood(params: np.ndarray) -> float:
@@ -154,8 +165,99 @@ def fit_sbg(alive: Sequence[float] | Sequence[Sequence[float]], start: tuple[flo
         return total
 
     params, cov, ll, converged = fit_log_params(log_likelihood, np.array(start))
-    notes = [] if converged else ["the sBG fit did not converge cleanly: standard errors may be unreliable"]
-    return SBGResult(float(params[0]), float(params[1]), ll, cov, cohorts, converged, notes)
+    _require_heterogeneity(params, cov)
+    require_identified("sBG", ("alpha", "beta"), params, cov, converged)
+    return SBGResult(float(params[0]), float(params[1]), ll, cov, cohorts)
+
+
+def _require_heterogeneity(params: np.ndarray, covariance: np.ndarray) -> None:
+    """Refuse fits whose spread of churn across customers runs off to none or is not pinned down by the data: the
+    cohorts then tell only the mean churn rate, alpha / (alpha + beta), and the sBG adds nothing to it."""
+    a, b = params
+    with np.errstate(invalid="ignore"):
+        se_log = np.sqrt(np.diag(covariance)) / params
+    if b > PARAMETER_RANGE[1] and a >= PARAMETER_RANGE[0]:
+        spread = f"runs off to none (alpha {a:.3g}, beta {b:.3g})"
+    elif a >= PARAMETER_RANGE[0] and np.all(np.isfinite(se_log)) and se_log.max() > MAX_LOG_SE:
+        low, high = log_wald_interval(a, covariance[0, 0])
+        spread = f"is not pinned down by the data (alpha {a:.3g}, 95% interval {low:.3g} to {high:.3g})"
+    else:
+        return
+    raise NotEstimableError(
+        f"retention barely rises with tenure in these cohorts, so the spread of churn across customers {spread}: "
+        f"only the mean churn rate, {a / (a + b):.1%} a month, is known, and the sBG adds nothing to it",
+        needs="more history")
+
+
+def _require_churn_pattern(churned: list[np.ndarray], t_max: int) -> None:
+    """Refuse histories with churn in fewer than two periods: one retention rate cannot give alpha and beta."""
+    by_period = np.zeros(t_max)
+    for churn_c in churned:
+        by_period[: len(churn_c)] += churn_c
+    if not by_period.sum():
+        raise NotEstimableError(f"no customer of the cohorts left within the {t_max} observed periods, so there is "
+                                "no churn to model", needs="churners")
+    if np.count_nonzero(by_period) < 2:
+        period = int(np.flatnonzero(by_period)[0]) + 1
+        raise NotEstimableError(f"customers left in period {period} only, so the sBG cannot tell how churn "
+                                "varies across customers from how it changes with tenure (it needs churn in at "
+                                "least two periods)", needs="more history")
+
+
+@dataclass
+class CohortSplit:
+    """Cohort histories (customers active at period ends 0..n) and their first `periods` periods to fit on."""
+
+    histories: list[np.ndarray]
+    periods: int
+    note: str = ""  # how `periods` was chosen, when the requested calibration did not fit the histories
+
+    @property
+    def calibration(self) -> list[np.ndarray]:
+        """Each history cut to its first `periods` periods."""
+        return [h[: self.periods + 1] for h in self.histories]
+
+    @property
+    def has_holdout(self) -> bool:
+        """Whether some cohort is observed beyond the calibration periods."""
+        return max(len(h) for h in self.histories) - 1 > self.periods
+
+
+def split_cohorts(histories: Sequence[Sequence[float]], calibration_periods: int) -> CohortSplit:
+    """Fit on the first `calibration_periods` periods, or, when no cohort is observed beyond them, on the first
+    two thirds of the longest history (all of it below 6 periods, leaving no holdout); the note says which.
+
+    Raises `NotEstimableError` when no cohort is observed for two periods (the sBG's two parameters need two).
+    """
+    usable = [np.asarray(h, float) for h in histories if len(h) > 1]
+    if not usable:
+        raise NotEstimableError("no cohort of customers is observed from sign-up for a full month (it needs "
+                                "sign-up dates inside the observed window)", needs="more history")
+    longest = max(len(h) - 1 for h in usable)
+    if longest < 2:
+        raise NotEstimableError("the sign-up cohorts are observed for one month only; the sBG needs two or more",
+                                needs="more history")
+    if calibration_periods < longest:
+        return CohortSplit(usable, calibration_periods)
+    periods = 2 * longest // 3 if longest >= 6 else longest
+    checked = (f"its first {periods} months, the remaining {longest - periods} checking the projection"
+               if periods < longest else f"all {longest} months, with no months left to check the projection")
+    note = (f"The cohorts are observed for at most {longest} months, not more than the requested "
+            f"{calibration_periods} calibration months: the sBG is fitted on {checked}.")
+    return CohortSplit(usable, periods, note)
+
+
+def projection_check(sbg: SBGResult, split: CohortSplit, discount_rate: float) -> str:
+    """The projection's mean absolute gap from the observed survival after calibration (percentage points), when
+    a cohort is observed that long, and the discounted expected lifetime (periods paid) at `discount_rate`."""
+    lifetime = f"Expected discounted lifetime of a new customer: {sbg.del_(discount_rate):.1f} months paid."
+    if not split.has_holdout:
+        return f"No cohort is observed beyond the calibration months, so the projection is not checked. {lifetime}"
+    longest = max(len(h) for h in split.histories) - 1
+    after = sbg.projection(longest, split.histories).query("period > @sbg.n_periods")
+    gap = (after["survival_pct"] - after["observed_survival_pct"]).abs().mean()
+    return (f"Mean absolute gap between projected and observed survival after calibration: {gap:.1f} points. "
+            f"{lifetime}")
 
 
 def cohort_alive(
