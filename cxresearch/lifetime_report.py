@@ -297,7 +297,7 @@ class LifetimeExtrapolation:
 
     def notes(self) -> list[str]:
         """How the horizon was chosen, and the sample the fits rest on, when one was drawn."""
-        return [*([self.note] if self.note else []),
+        return [*([self.note] if self.note else []), *self.aft.notes,
                 *([self.sample.describe(self.ANALYSIS)] if self.sample.sampled else [])]
 
 

@@ -160,8 +160,8 @@ def record_economics(
     if clv_seg is not None:
         results.estimates.update(clv_seg.to_estimates())
         results.add_table(f"clv_by_{segment}", clv_seg.summary())
-    else:
-        results.skip(f"CLV by {segment}", f"the data has no {segment} column or no margins")
+    elif clv_all is not None:  # without any CLV the skip of CLV itself already says why
+        results.skip(f"CLV by {segment}", f"the data has no {segment} column", needs="segments")
     if resid is not None:
         results.estimates.update(resid.to_estimates())
     if sbg is not None:
@@ -175,7 +175,8 @@ def record_economics(
         results.add_table("retention_vs_acquisition", econ.summary())
         claim = (f"acquiring a customer costs {econ.cost_ratio.format(1)} times what saving one does, so the "
                  f"{claim_multiple:g}x claim is {econ.claim_verdict} by these inputs")
-        results.findings.append(f"A new customer is worth {econ.clv.format(0)} over {horizon_months} months.")
+        results.findings.append(" ".join([f"A new customer is worth {econ.clv.format(0)} over {horizon_months} "
+                                          "months.", *results.extra.get("assumptions", [])]))
     if p_beats is not None:
         results.add("p_retention_beats_acquisition", p_beats)
         results.findings.append(retention_verdict(p_beats, claim))
