@@ -11,6 +11,7 @@ exp(-b_unresolved) what first-contact resolution is worth per contact (`contact_
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,16 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "tenure_months",
 )
 DEFAULT_CATEGORICAL: tuple[str, ...] = ("contract", "plan")
+#: CX columns only flat data has (one undated value per customer, see `features.flat_snapshot`): used by default
+#: when present, beside `DEFAULT_FEATURES`.
+FLAT_FEATURES: tuple[str, ...] = ("ces_last", "reactive_contacts", "unresolved_contacts", "proactive_contacts")
+
+
+def default_features(snapshot: pd.DataFrame) -> tuple[str, ...]:
+    """`DEFAULT_FEATURES`, plus the flat-data CX columns `snapshot` has (a flat snapshot's only effort score is
+    `ces_last`; an event snapshot, which has the 90-day mean, keeps that alone)."""
+    flat = [c for c in FLAT_FEATURES if c in snapshot and not (c == "ces_last" and "ces_mean_90d" in snapshot)]
+    return (*DEFAULT_FEATURES, *flat)
 
 #: Readable names and the unit a one-unit change refers to, for known snapshot columns.
 FEATURE_LABELS: dict[str, str] = {
@@ -57,6 +68,9 @@ FEATURE_LABELS: dict[str, str] = {
     "tenure_months": "Tenure (per month)",
     "monthly_margin": "Monthly margin (per currency unit)",
     "n_referrals": "Referrals made (per referral)",
+    "reactive_contacts": "Service contacts, the data's period (per contact)",
+    "unresolved_contacts": "Unresolved service contacts, the data's period (per contact)",
+    "proactive_contacts": "Proactive contacts, the data's period (per contact)",
 }
 
 INTERCEPT = "Intercept"
@@ -128,6 +142,10 @@ class ChurnLogitResult:
             )
         if not out:
             out.append(f"No CX driver's odds ratio differs from 1 at the {alpha:.0%} level.")
+        if self.dropped_for_leakage:
+            # Without this, "no driver matters" reads as "satisfaction doesn't matter" when the score was excluded.
+            left_out = ", ".join(feature_label(c) for c in self.dropped_for_leakage)
+            out[-1] = out[-1][:-1] + f" ({left_out} left out: recorded after the churn decision, see leakage)."
         return out
 
     def predict_proba(self, snapshot: pd.DataFrame) -> np.ndarray:
@@ -375,11 +393,112 @@ def single_feature_auc(data: pd.DataFrame, columns: list[str], churned: np.ndarr
     return pd.DataFrame(rows, columns=["feature", "auc_value", "auc_missing", "auc"]).set_index("feature")
 
 
+#: What a score column is, in words an executive reads ("Satisfaction score (CSAT)"), where the label is terse.
+PLAIN_NAMES: dict[str, str] = {
+    "csat_last": "Satisfaction score (CSAT)",
+    "csat_mean_90d": "Satisfaction score (CSAT, 90-day mean)",
+    "nps_last": "Likelihood-to-recommend score (NPS)",
+    "ces_last": "Effort score (CES)",
+    "ces_mean_90d": "Effort score (CES, 90-day mean)",
+}
+
+
+def feature_label(column: str) -> str:
+    """Readable name of a snapshot column, without its unit ("Satisfaction score (CSAT)", "Tenure")."""
+    return PLAIN_NAMES.get(column) or FEATURE_LABELS.get(column, column).split(" (")[0]
+
+
+#: Columns the leakage screen looks at when none are named: every model column and every per-customer score.
+SCREENED_COLUMNS: tuple[str, ...] = (
+    *DEFAULT_FEATURES, *FLAT_FEATURES, "csat_mean_90d", "nps_mean_90d", "monthly_margin", "n_referrals",
+    *DEFAULT_CATEGORICAL,
+)
+
+
+@dataclass(frozen=True)
+class LeakingColumn:
+    """A column that on its own nearly equals the churn outcome: its name, readable label, ROC-AUC (0.5-1), why."""
+
+    column: str
+    label: str
+    auc: float
+    why: str
+
+    def to_dict(self) -> dict[str, object]:
+        """For `results.extra["leaking_columns"]`: "column" (the readable name reports print), "key" (the snapshot
+        column), "why" and "auc"."""
+        return {"column": self.label, "key": self.column, "why": self.why, "auc": round(self.auc, 3)}
+
+
+@dataclass(frozen=True)
+class LeakageScreen:
+    """Single-column ROC-AUCs for churn and the columns above the threshold, to leave out of every churn model.
+
+    Computed once per snapshot (`screen_leakage`) and passed on, so that what one analysis finds leaking no
+    other analysis (relative weights, cross-validation, importance, partial dependence, claims) uses.
+    """
+
+    table: pd.DataFrame
+    threshold: float
+    leaking: tuple[LeakingColumn, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the leaking columns."""
+        return [c.column for c in self.leaking]
+
+    def keep(self, columns: Sequence[str]) -> list[str]:
+        """`columns` without the leaking ones, in order."""
+        return [c for c in columns if c not in self.columns]
+
+    def to_records(self) -> list[dict[str, object]]:
+        """The leaking columns as plain records (for `results.extra["leaking_columns"]`)."""
+        return [c.to_dict() for c in self.leaking]
+
+    def finding(self) -> str | None:
+        """The sentence that leads the findings when something leaks (None when nothing does)."""
+        if not self.leaking:
+            return None
+        parts = [f"{c.label} nearly equals the churn outcome (ROC-AUC {c.auc:.2f} on its own)" for c in self.leaking]
+        verb = "it was" if len(parts) == 1 else "they were"
+        return (f"{'; '.join(parts)}: {verb} most likely recorded after customers decided to leave, so "
+                f"{'it is' if len(parts) == 1 else 'they are'} left out of every churn model.")
+
+
+def screen_leakage(
+    snapshot: pd.DataFrame, columns: Sequence[str] | None = None, threshold: float = LEAKAGE_AUC
+) -> LeakageScreen:
+    """Flag columns that alone separate churners from stayers with ROC-AUC above `threshold` (0.5-1).
+
+    Uses customers active at the snapshot's `as_of`; `columns` default to `SCREENED_COLUMNS` present with a
+    value. On flat data (one row per customer, features and churn flag recorded together) a score given
+    after the decision to leave is the typical case (IBM Telco's Satisfaction Score).
+    """
+    data = snapshot.loc[snapshot["active"].eq(True)]
+    candidates = columns if columns is not None else SCREENED_COLUMNS
+    present = [c for c in dict.fromkeys(candidates) if c in data and data[c].notna().any()]
+    churned = data["churned"].astype(bool).to_numpy()
+    if not 0 < churned.sum() < len(churned):
+        return LeakageScreen(single_feature_auc(data, [], churned), threshold, ())
+    table = single_feature_auc(data, present, churned)
+    leaking = []
+    for col in table.index[table["auc"] > threshold]:
+        how = "its value" if table.loc[col, "auc_value"] >= np.nan_to_num(table.loc[col, "auc_missing"]) else \
+            "whether it is missing"
+        leaking.append(LeakingColumn(
+            col, feature_label(col), float(table.loc[col, "auc"]),
+            f"{how} alone separates churners from stayers (ROC-AUC {table.loc[col, 'auc']:.3f} > {threshold:g}): "
+            "it records the outcome (given after the decision to leave) rather than predicting it",
+        ))
+    return LeakageScreen(table, threshold, tuple(leaking))
+
+
 def fit_churn_logit(
     snapshot: pd.DataFrame,
     features: list[str] | None = None,
     categorical: list[str] | None = None,
     leakage_auc: float | None = LEAKAGE_AUC,
+    exclude: Sequence[str] = (),
 ) -> ChurnLogitResult:
     """Logistic regression of churn within the prediction window on CX drivers, for customers active at as_of.
 
@@ -395,18 +514,24 @@ def fit_churn_logit(
     snapshot
         Per-customer snapshot with boolean `active` and `churned`.
     features
-        Numeric columns; default `DEFAULT_FEATURES` that exist in the snapshot.
+        Numeric columns; default `default_features(snapshot)` that exist in the snapshot.
     categorical
         Categorical columns; default `DEFAULT_CATEGORICAL` that exist in the snapshot.
     leakage_auc
         Drop (with a note) any column that alone predicts churn with ROC-AUC above this (leakage);
         None keeps every column.
+    exclude
+        Columns already found leaking (`screen_leakage` on the whole snapshot): dropped with a note even when
+        this subset (a cross-validation fold, a resample) puts them just under `leakage_auc`.
     """
     for needed in ("active", "churned"):
         if needed not in snapshot.columns:
             raise ValueError(f"snapshot has no column {needed!r}")
     notes: list[str] = []
+    defaults = features is None
     features = _select(snapshot, features, DEFAULT_FEATURES, "feature", notes)
+    if defaults:
+        features += [c for c in default_features(snapshot) if c not in DEFAULT_FEATURES]
     categorical = _select(snapshot, categorical, DEFAULT_CATEGORICAL, "categorical", notes)
     data = snapshot.loc[snapshot["active"].eq(True)]
     if data["churned"].isna().any():
@@ -428,17 +553,21 @@ def fit_churn_logit(
             "predicted probabilities; judge prediction by PR-AUC, lift and profit, not accuracy."
         )
     leakage = single_feature_auc(data, [*features, *categorical], y.astype(bool))
-    leaking: list[str] = []
+    leaking = [c for c in leakage.index if c in exclude]
+    for col in leaking:
+        notes.append(f"Dropped {col}: flagged as leaking the outcome on the whole snapshot (recorded after the "
+                     "churn decision), so it is left out of every churn model.")
     if leakage_auc is not None:
-        leaking = list(leakage.index[leakage["auc"] > leakage_auc])
-        for col in leaking:
+        screened = [c for c in leakage.index[leakage["auc"] > leakage_auc] if c not in leaking]
+        for col in screened:
             notes.append(
                 f"Dropped {col}: on its own it separates churners from stayers almost perfectly (ROC-AUC "
                 f"{leakage.loc[col, 'auc']:.3f} > {leakage_auc}), so it most likely records the outcome "
                 "rather than predicting it (leakage)."
             )
-        features = [c for c in features if c not in leaking]
-        categorical = [c for c in categorical if c not in leaking]
+        leaking += screened
+    features = [c for c in features if c not in leaking]
+    categorical = [c for c in categorical if c not in leaking]
 
     design, labels, references, centers = _design(data, features, categorical, notes)
     x = design.to_numpy()

@@ -9,6 +9,7 @@ Van Calster et al. (2019), "Calibration: the Achilles heel of predictive analyti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,9 +21,10 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from cxresearch.churn import DEFAULT_CATEGORICAL, DEFAULT_FEATURES, fit_churn_logit
+from cxresearch.churn import DEFAULT_CATEGORICAL, default_features, fit_churn_logit
 from cxresearch.features import snapshot as make_snapshot
 from cxresearch.results import Estimate
+from cxresearch.sampling import Sample, sample_customers
 from cxresearch.schema import CXData
 
 LOGIT, BOOSTING = "logistic regression", "gradient boosting"
@@ -62,12 +64,26 @@ def one_openmp_thread() -> threadpool_limits:
 
 
 def model_columns(
-    snapshot: pd.DataFrame, features: list[str] | None = None, categorical: list[str] | None = None
+    snapshot: pd.DataFrame, features: list[str] | None = None, categorical: list[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """Default numeric and categorical model columns present in `snapshot` with some variation."""
-    features = [c for c in (features or DEFAULT_FEATURES) if c in snapshot and snapshot[c].nunique() > 1]
-    categorical = [c for c in (categorical or DEFAULT_CATEGORICAL) if c in snapshot and snapshot[c].nunique() > 1]
-    return features, categorical
+    """Default numeric and categorical model columns present in `snapshot` with some variation, less the
+    `exclude`d ones (columns a `LeakageScreen` flagged)."""
+    def usable(column: str) -> bool:
+        return column in snapshot and column not in exclude and snapshot[column].nunique() > 1
+
+    return ([c for c in (features or default_features(snapshot)) if usable(c)],
+            [c for c in (categorical or DEFAULT_CATEGORICAL) if usable(c)])
+
+
+#: Smallest leaf of the boosting trees on large data (customers); small data gets `min_leaf`.
+MIN_LEAF = 200
+
+
+def min_leaf(n: int) -> int:
+    """Smallest leaf (customers) for `n` training customers: 200, but at most 5% of them (at least 10), so that
+    a few hundred customers still allow a split instead of one constant prediction."""
+    return max(10, min(MIN_LEAF, n // 20))
 
 
 def fit_boosting(
@@ -83,7 +99,7 @@ def fit_boosting(
     data = snapshot[snapshot["active"].eq(True)]
     categories = {c: sorted(data[c].astype(str).unique()) for c in categorical}
     model = HistGradientBoostingClassifier(
-        learning_rate=0.03, max_iter=150, max_depth=2, min_samples_leaf=200, l2_regularization=1.0,
+        learning_rate=0.03, max_iter=150, max_depth=2, min_samples_leaf=min_leaf(len(data)), l2_regularization=1.0,
         categorical_features="from_dtype", early_stopping=False, random_state=seed,
     )
     fitted = BoostingModel(model, list(features), list(categorical), categories)
@@ -101,13 +117,106 @@ def out_of_time_snapshots(
     The training labels end exactly at the test `as_of`, so a model trained on them could have been built on
     that day and used to score the test customers: no information from the test window leaks into training.
     `test`: the snapshot at `as_of` with these windows when the caller has it already (saves rebuilding it).
+    Raises ValueError on flat data (one date only: there is no earlier snapshot) and when the training
+    snapshot's feature window would begin before observation did (its counts would be truncated).
     """
+    if data.shape == "flat":
+        raise ValueError("flat data describes one date only, so there is no earlier snapshot to train on")
     if test is None:
         test = make_snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
     test_as_of = pd.Timestamp(test.attrs["as_of"])
+    train_window = test_as_of - pd.DateOffset(months=horizon_months + window_months)
+    start = observation_start(data)
+    if train_window < start:
+        raise ValueError(
+            f"the training snapshot's {window_months}-month feature window would begin {train_window.date()}, "
+            f"before observation began ({start.date()}): an out-of-time holdout needs {window_months} + "
+            f"2 x {horizon_months} months of history, the data has {months_between(start, data.observed_until)}"
+        )
     train = make_snapshot(data, as_of=test_as_of - pd.DateOffset(months=horizon_months),
                           window_months=window_months, horizon_months=horizon_months)
     return train[train["active"]].reset_index(drop=True), test[test["active"]].reset_index(drop=True)
+
+
+def observation_start(data: CXData) -> pd.Timestamp:
+    """When observation began: `metadata["observed_from"]`, else the first contact or survey, else the first
+    sign-up (the earliest date event counts can cover)."""
+    if data.metadata.get("observed_from"):
+        return pd.Timestamp(data.metadata["observed_from"])
+    starts = [df["timestamp"].min() for df in (data.contacts, data.surveys) if len(df)]
+    return pd.Timestamp(min(starts) if starts else data.customers["signup_date"].min())
+
+
+def months_between(start: pd.Timestamp, end: pd.Timestamp) -> int:
+    """Whole calendar months from `start` to `end` (a day short of a month does not count)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - (1 if end.day < start.day else 0)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Feature window and prediction horizon (months) a snapshot uses, and what was changed to fit the data."""
+
+    window_months: int
+    horizon_months: float | None
+    observed_months: int | None
+    note: str = ""
+
+    @property
+    def adapted(self) -> bool:
+        """Whether the requested windows were changed to fit the data."""
+        return bool(self.note)
+
+    @property
+    def horizon_words(self) -> str:
+        """The prediction horizon in words: "within the next 3 months", or the flat churn flag's unknown period."""
+        if self.horizon_months is None:
+            return "in the period the churn flag covers (not documented)"
+        return f"within the next {self.horizon_months:g} month{'s' if self.horizon_months != 1 else ''}"
+
+
+def fit_windows(data: CXData, window_months: int = 3, horizon_months: int = 3) -> Windows:
+    """The requested feature window and horizon, shortened when the observed history holds fewer months than
+    both need (the horizon keeps at least 1 month, the window the rest), with a sentence saying what was chosen.
+
+    Flat data has no windows (one date): its horizon is the period the churn flag covers
+    (`metadata["churn_period_months"]`, None when undocumented), whatever was requested. Raises ValueError when
+    fewer than 2 months were observed (no window and horizon fit at all).
+    """
+    if data.shape == "flat":
+        period = data.metadata.get("churn_period_months")
+        period = float(period) if period else None
+        if period == horizon_months:
+            return Windows(window_months, period, None)
+        stated = "covers a period the data does not document"
+        if period:
+            stated = f"covers {period:g} month{'s' if period != 1 else ''} (the data's stated churn period)"
+        return Windows(window_months, period, None, f"Flat data: the churn flag {stated}, so that is the horizon "
+                       f"here, not the {horizon_months}-month horizon_months parameter.")
+    months = months_between(observation_start(data), data.observed_until)
+    if window_months + horizon_months <= months:
+        return Windows(window_months, horizon_months, months)
+    if months < 2:
+        raise ValueError(f"only {months} whole month(s) observed: a snapshot needs at least 1 month of features "
+                         "and 1 month to see who leaves")
+    horizon = max(1, min(horizon_months, months // 2))
+    window = max(1, min(window_months, months - horizon))
+    return Windows(window, horizon, months, (
+        f"The data covers {months} months, fewer than the {window_months}-month feature window plus the "
+        f"{horizon_months}-month prediction horizon requested: {window} months of features and a {horizon}-month "
+        "horizon are used instead."))
+
+
+def fit_lookback(data: CXData, cutoff: pd.Timestamp, lookback_months: int) -> tuple[int, str]:
+    """Months of survey answers before `cutoff` to summarise: `lookback_months`, or fewer when observation began
+    later (at least 1), with a sentence saying so ('' when unchanged)."""
+    if data.shape == "flat":
+        return lookback_months, ""
+    available = max(1, months_between(observation_start(data), pd.Timestamp(cutoff)))
+    if available >= lookback_months:
+        return lookback_months, ""
+    return available, (f"Only {available} months of answers precede {pd.Timestamp(cutoff).date()}: the metrics "
+                       f"cover those {available} months instead of the {lookback_months} requested.")
 
 
 @dataclass
@@ -168,6 +277,13 @@ class ChurnEvaluation:
         out["cum_lift"] = out["cum_churners_pct"] / out["cum_customers_pct"]
         return out
 
+    def comparison_finding(self) -> str:
+        """The boosting-minus-logit ROC-AUC difference in words, named by the evaluation design."""
+        row = self.difference.query("metric == 'roc_auc'").iloc[0]
+        return (f"{self.design[:1].upper()}{self.design[1:]}, {row.comparison.split(' minus ')[0]} vs "
+                f"{row.comparison.split(' minus ')[1]}: ROC-AUC difference {row.difference:+.3f} "
+                f"(95% CI {row.ci_low:+.3f} to {row.ci_high:+.3f}).")
+
     def to_estimates(self, prefix: str = "churn_holdout") -> dict[str, Estimate]:
         """ROC-AUC and PR-AUC of each model with bootstrap CIs, keyed `<prefix>_<metric>_<model key>`."""
         out = {}
@@ -186,7 +302,9 @@ def calibration_intercept_slope(y: np.ndarray, prob: np.ndarray) -> tuple[float,
     """Calibration-in-the-large (intercept with the logit as offset) and slope (Cox 1958); ideal 0 and 1."""
     logit = special.logit(np.clip(prob, 1e-9, 1 - 1e-9))
     intercept = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit).fit().params[0]
-    slope = sm.GLM(y, sm.add_constant(logit), family=sm.families.Binomial()).fit().params[1]
+    if np.ptp(logit) == 0:  # one prediction for everyone: no slope to estimate
+        return float(intercept), float("nan")
+    slope = sm.GLM(y, sm.add_constant(logit, has_constant="add"), family=sm.families.Binomial()).fit().params[1]
     return float(intercept), float(slope)
 
 
@@ -268,11 +386,13 @@ class _RankedScores:
 
 
 def compare_models(
-    train: pd.DataFrame, test: pd.DataFrame, design: str, n_boot: int = 200, seed: int = 0
+    train: pd.DataFrame, test: pd.DataFrame, design: str, n_boot: int = 200, seed: int = 0,
+    exclude: Sequence[str] = (),
 ) -> tuple[ChurnEvaluation, BoostingModel]:
-    """Fit the logistic and the boosting model on `train`, evaluate both on `test` (active customers)."""
-    features, categorical = model_columns(train)
-    logit = fit_churn_logit(train, features, categorical)
+    """Fit the logistic and the boosting model on `train`, evaluate both on `test` (active customers); the
+    `exclude`d (leaking) columns enter neither."""
+    features, categorical = model_columns(train, exclude=exclude)
+    logit = fit_churn_logit(train, features, categorical, exclude=exclude)
     kept = [c for c in features if c not in logit.dropped_for_leakage]
     kept_cat = [c for c in categorical if c not in logit.dropped_for_leakage]
     boosting = fit_boosting(train, kept, kept_cat, seed)
@@ -281,24 +401,112 @@ def compare_models(
     return evaluate_predictions(y, predictions, design, n_boot, seed), boosting
 
 
-def cross_validate(snapshot: pd.DataFrame, folds: int = 5, seed: int = 0) -> pd.DataFrame:
-    """Stratified k-fold ROC-AUC and PR-AUC of both models on one snapshot: per fold, then mean and SD."""
+def _fold_predictions(
+    snapshot: pd.DataFrame, folds: int, seed: int, exclude: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+    """Active customers, their outcome, and each model's out-of-fold churn probability (stratified k-fold)."""
     data = snapshot[snapshot["active"].eq(True)].reset_index(drop=True)
-    features, categorical = model_columns(data)
+    features, categorical = model_columns(data, exclude=exclude)
     y = data["churned"].astype(int).to_numpy()
-    rows = []
+    folds = min(folds, int(y.sum()), int(len(y) - y.sum()))
+    if folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 churners and 2 stayers ({int(y.sum())} churned "
+                         f"of {len(y)})")
+    predictions = {LOGIT: np.full(len(y), np.nan), BOOSTING: np.full(len(y), np.nan)}
+    fold_of = np.zeros(len(y), dtype=int)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (tr, te) in enumerate(splitter.split(data, y), start=1):
-        logit = fit_churn_logit(data.iloc[tr], features, categorical)
+        logit = fit_churn_logit(data.iloc[tr], features, categorical, exclude=exclude)
         kept = [c for c in features if c not in logit.dropped_for_leakage]
         kept_cat = [c for c in categorical if c not in logit.dropped_for_leakage]
         boosting = fit_boosting(data.iloc[tr], kept, kept_cat, seed)
         test = data.iloc[te]
-        for name, prob in ((LOGIT, logit.predict_proba(test)), (BOOSTING, boosting.predict_proba(test))):
-            rows.append({"fold": fold, "model": name, "roc_auc": roc_auc_score(y[te], prob),
-                         "pr_auc": average_precision_score(y[te], prob)})
+        predictions[LOGIT][te] = logit.predict_proba(test)
+        predictions[BOOSTING][te] = boosting.predict_proba(test)
+        fold_of[te] = fold
+    return data.assign(fold=fold_of), y, predictions
+
+
+def cross_validate(snapshot: pd.DataFrame, folds: int = 5, seed: int = 0, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """Stratified k-fold ROC-AUC and PR-AUC of both models on one snapshot: per fold, then mean and SD.
+
+    The `exclude`d (leaking) columns enter no fold's models.
+    """
+    data, y, predictions = _fold_predictions(snapshot, folds, seed, exclude)
+    rows = []
+    for fold in sorted(data["fold"].unique()):
+        held = data["fold"].to_numpy() == fold
+        for name, prob in predictions.items():
+            rows.append({"fold": fold, "model": name, "roc_auc": roc_auc_score(y[held], prob[held]),
+                         "pr_auc": average_precision_score(y[held], prob[held])})
     per_fold = pd.DataFrame(rows)
     return per_fold.groupby("model")[["roc_auc", "pr_auc"]].agg(["mean", "std"])
+
+
+def cross_validated_evaluation(
+    snapshot: pd.DataFrame, folds: int = 5, n_boot: int = 200, seed: int = 0, exclude: Sequence[str] = ()
+) -> tuple[ChurnEvaluation, BoostingModel]:
+    """Both models judged on out-of-fold predictions (each customer scored by models not trained on them).
+
+    The evaluation when there is no out-of-time holdout (flat data, short histories): honest about new customers
+    drawn from the same period, silent about drift over time. Returns it with a boosting model fitted on all
+    customers (for importance and partial dependence); its design says "cross-validated".
+    """
+    data, y, predictions = _fold_predictions(snapshot, folds, seed, exclude)
+    n_folds = int(data["fold"].max())
+    design = f"cross-validated ({n_folds}-fold, out-of-fold predictions)"
+    features, categorical = model_columns(data, exclude=exclude)
+    logit = fit_churn_logit(data, features, categorical, exclude=exclude)
+    boosting = fit_boosting(data, [c for c in features if c not in logit.dropped_for_leakage],
+                            [c for c in categorical if c not in logit.dropped_for_leakage], seed)
+    return evaluate_predictions(y, predictions, design, n_boot, seed), boosting
+
+
+@dataclass
+class ModelComparison:
+    """How the predictive models were judged on this data: the evaluation (None when impossible), the boosting
+    model it produced, the out-of-time samples (None when cross-validated) and what could not be done, as
+    (analysis, reason, missing input) for `Results.skip`."""
+
+    evaluation: ChurnEvaluation | None
+    boosting: BoostingModel | None
+    train: Sample | None = None
+    test: Sample | None = None
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def samples(self) -> list[tuple[str, Sample]]:
+        """(analysis, sample) of the out-of-time holdout's training and evaluation customers, when it ran."""
+        return [(f"out-of-time holdout, {part}", sample)
+                for part, sample in (("training", self.train), ("evaluation", self.test)) if sample is not None]
+
+
+def judge_models(
+    data: CXData, snap: pd.DataFrame | None, refit: pd.DataFrame, as_of: str | None, window_months: int,
+    horizon_months: float | None, folds: int = 5, n_boot: int = 200, seed: int = 0, exclude: Sequence[str] = (),
+    max_customers: int | None = None,
+) -> ModelComparison:
+    """Out-of-time holdout when the data allows one (`out_of_time_snapshots`, on at most `max_customers`
+    sampled customers), else out-of-fold predictions on `refit` (`cross_validated_evaluation`), labelled so.
+
+    Flat data has one date and a short history no earlier snapshot: both fall back to cross-validation, and the
+    holdout's skip names the missing input ("event dates", "more history").
+    """
+    skipped = []
+    try:
+        # flat data (horizon None: the churn flag's own period) is refused here, before the horizon is used
+        train, test = out_of_time_snapshots(data, as_of or None, window_months, int(horizon_months or 0), test=snap)
+        train, test = sample_customers(train, max_customers, seed), sample_customers(test, max_customers, seed)
+        evaluation, boosting = compare_models(train.frame, test.frame, "out-of-time holdout", n_boot, seed, exclude)
+        return ModelComparison(evaluation, boosting, train, test)
+    except ValueError as error:
+        skipped.append(("out-of-time holdout", f"not possible on this data: {error}",
+                        "event dates" if data.shape == "flat" else "more history"))
+    try:
+        evaluation, boosting = cross_validated_evaluation(refit, folds, n_boot, seed, exclude)
+    except ValueError as error:
+        skipped.append(("cross-validated evaluation", str(error), "churners"))
+        evaluation = boosting = None
+    return ModelComparison(evaluation, boosting, skipped=skipped)
 
 
 # --- expected maximum profit (Verbraken, Verbeke & Baesens 2013) ---------------------------------------

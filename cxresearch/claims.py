@@ -19,7 +19,7 @@ on the hazard ratio per point.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -41,7 +41,7 @@ SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, CANNOT_TEST = "supported", "not supporte
 MIN_EVENTS = 10
 #: Columns of the evidence table, in order.
 COLUMNS: tuple[str, ...] = (
-    "id", "claim", "test", "estimate", "ci_low", "ci_high", "unit", "verdict", "rule", "n", "note",
+    "id", "claim", "test", "estimate", "ci_low", "ci_high", "unit", "verdict", "rule", "n", "note", "needs",
 )
 
 
@@ -117,6 +117,8 @@ class Evidence:
     rule: str
     n: int | None = None
     note: str = ""
+    #: for a claim that cannot be tested: the missing input, in the vocabulary of `Results.skip(needs=...)`
+    needs: str = ""
 
     @classmethod
     def judged(cls, id: str, claim: str, test: str, estimate: float, ci_low: float, ci_high: float,
@@ -126,9 +128,9 @@ class Evidence:
                    rule.verdict(ci_low, ci_high), rule.describe(), n, note)
 
     @classmethod
-    def untestable(cls, id: str, claim: str, test: str, reason: str) -> Evidence:
-        """A claim this data cannot test, with the reason in `note`."""
-        return cls(id, claim, test, None, None, None, "", CANNOT_TEST, "", None, reason)
+    def untestable(cls, id: str, claim: str, test: str, reason: str, needs: str = "") -> Evidence:
+        """A claim this data cannot test, with the reason in `note` and the missing input in `needs`."""
+        return cls(id, claim, test, None, None, None, "", CANNOT_TEST, "", None, reason, needs)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class EvidenceTable:
     rows: tuple[Evidence, ...]
     #: (analysis, sample) for each test that ran on a random sample of customers beyond the data it was given
     samples: tuple[tuple[str, Sample], ...] = ()
+    #: how the churn claims' data was built, in words ("8 monthly snapshots from ... to ..."), for the report
+    design: str = ""
 
     def summary(self) -> pd.DataFrame:
         """The rows as a DataFrame with `COLUMNS`."""
@@ -158,9 +162,19 @@ class EvidenceTable:
         """Rows the data could not test."""
         return [r for r in self.rows if r.verdict == CANNOT_TEST]
 
+    def untestable_summary(self) -> dict[str, list[str]]:
+        """The untestable claims in compact form for the executive summary: `{"needs": [...], "claims": [...]}`,
+        the missing inputs most often named first."""
+        rows = self.untestable()
+        needs = pd.Series([r.needs for r in rows if r.needs], dtype=object)
+        return {"needs": list(needs.value_counts(sort=True).index) if len(needs) else [],
+                "claims": [f"{r.id}: {r.claim}" for r in rows]}
+
     def findings(self) -> list[str]:
         """One plain-words sentence per tested row: claim, verdict, estimate with 95% CI."""
-        return [f"{r.claim}: {r.verdict} ({r.unit} {r.estimate:.2f}, 95% CI {r.ci_low:.2f} to {r.ci_high:.2f})."
+        # a caution (e.g. a score recorded after the churn decision) travels with the finding
+        return [f"{r.claim}: {r.verdict} ({r.unit} {r.estimate:.2f}, 95% CI {r.ci_low:.2f} to {r.ci_high:.2f})"
+                + (f"; {r.note[r.note.index('caution'):]}." if "caution" in r.note else ".")
                 for r in self.rows if r.verdict != CANNOT_TEST]
 
     def to_estimates(self, prefix: str = "claim") -> dict[str, Estimate]:
@@ -191,10 +205,16 @@ def stacked_snapshots(
     starts = [pd.Timestamp(data.metadata["observed_from"])] if data.metadata.get("observed_from") else []
     starts += [df["timestamp"].min() for df in (data.contacts, data.surveys) if len(df)]
     earliest = (min(starts) if starts else data.customers["signup_date"].min()) + pd.DateOffset(months=window_months)
+    if last < earliest:
+        raise ValueError(
+            f"observation is too short: a snapshot needs {window_months} months of features before it and "
+            f"{horizon_months} after it, so the first possible as_of ({earliest.date()}) is after the last "
+            f"({last.date()})"
+        )
     frames = []
     for k in range(max_snapshots):
         as_of = last - pd.DateOffset(months=k * horizon_months)
-        if as_of < earliest and frames:
+        if as_of < earliest:
             break
         snap = snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
         frames.append(snap[snap["active"]].assign(as_of=as_of))
@@ -237,6 +257,34 @@ def _dropped(fit: ChurnLogitResult, term: str, default: str) -> str:
     return notes[0] if notes else default
 
 
+#: Name and `needs` vocabulary of each survey instrument, by the prefix of its snapshot columns.
+_INSTRUMENTS: dict[str, tuple[str, str]] = {
+    "nps": ("NPS", "NPS scores"), "csat": ("CSAT", "CSAT scores"), "ces": ("CES", "effort scores (CES)"),
+}
+#: Why a claim resting on a leaking score cannot be tested, and what would test it.
+LEAKING_SCORE = ("the {name} score is recorded after the churn decision (on its own it separates "
+                 "churners from stayers, see leakage): it says who left, not who will")
+LEAKING_NEEDS = "event dates"
+
+
+def _leaks(column: str, leaking: Sequence[str]) -> bool:
+    """Whether `column` is leaking, or is a score of an instrument one of whose columns leaks (csat_last ->
+    csat_mean_90d): a score recorded after the churn decision is so in every summary of it."""
+    instrument = column.split("_")[0]
+    return column in leaking or (instrument in _INSTRUMENTS and any(c.split("_")[0] == instrument for c in leaking))
+
+
+def _shortage(frame: pd.DataFrame | None, column: str, what: str) -> tuple[str, str]:
+    """(reason, needs) for too few rows with `column` to test a claim: no such scores at all, or too few churners."""
+    name, needs = _INSTRUMENTS.get(column.split("_")[0], (column, "survey scores"))
+    if frame is None or column not in frame or not frame[column].notna().any():
+        return f"the data has no {name} scores per customer", needs
+    rows = frame[frame[column].notna()]
+    events = int(rows["churned"].sum())
+    return (f"{what}: only {events} churners and {len(rows) - events} stayers have a {name} score (needs "
+            f"{MIN_EVENTS} of each)", "churners" if events < MIN_EVENTS else "more customers")
+
+
 def _present(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
     """Columns of `frame` among `columns` that vary."""
     return [c for c in columns if c in frame and frame[c].nunique(dropna=True) > 1]
@@ -246,23 +294,29 @@ def _present(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
 
 
 def claim_satisfaction_loyalty(panel: pd.DataFrame, flat: pd.DataFrame | None = None,
-                               margin: float = 1.05) -> list[Evidence]:
-    """Claim 1: higher NPS / CSAT goes with less churn (odds ratio per point < 1, adjusted for tenure, contract)."""
+                               margin: float = 1.05, leaking: Sequence[str] = ()) -> list[Evidence]:
+    """Claim 1: higher NPS / CSAT goes with less churn (odds ratio per point < 1, adjusted for tenure, contract).
+
+    A `leaking` score (recorded after the churn decision) cannot test it: the row says so.
+    """
     rows = []
     for id, column, name in (("1a", "nps_last", "NPS"), ("1b", "csat_last", "CSAT")):
         claim = f"Satisfied customers are more loyal: higher {name}, less churn"
         test = (f"pooled monthly logistic regression of churn on the latest {name} "
                 "(odds ratio per point), adjusted for tenure and contract")
+        if _leaks(column, leaking):
+            rows.append(Evidence.untestable(id, claim, test, LEAKING_SCORE.format(name=name), LEAKING_NEEDS))
+            continue
         frame, note = _scored(panel, column), ""
         if frame is None and flat is not None:
             frame = _scored(flat, column)
             note = "flat data: latest score vs churn by end of observation (association, not a prediction)"
         if frame is None:
-            rows.append(Evidence.untestable(id, claim, test, f"not enough {name} responses with churners and "
-                                            f"stayers (needs {MIN_EVENTS} of each)"))
+            source = panel if len(panel) or flat is None else flat
+            rows.append(Evidence.untestable(id, claim, test, *_shortage(source, column, f"too few {name} answers")))
             continue
         fit = fit_churn_logit(frame, features=[column, *_present(frame, ("tenure_months",))],
-                              categorical=_present(frame, ("contract",)))
+                              categorical=_present(frame, ("contract",)), exclude=leaking)
         if column not in fit.coefficients.index:
             rows.append(Evidence.untestable(id, claim, test, _dropped(fit, column, f"{name} could not be estimated")))
             continue
@@ -302,7 +356,7 @@ def satisfaction_person_months(
 
 def claim_satisfaction_survival(
     data: CXData, until: pd.Timestamp | None = None, margin: float = 1.05, max_customers: int | None = None,
-    seed: int = 0,
+    seed: int = 0, leaking: Sequence[str] = (),
 ) -> tuple[list[Evidence], Sample | None]:
     """Claim 1 by survival analysis: hazard ratio of churn per NPS / CSAT point (rows 1a_cox, 1b_cox).
 
@@ -325,21 +379,29 @@ def claim_satisfaction_survival(
     answered = surveys.loc[surveys["instrument"].isin(["nps", "csat"]), "customer_id"] if len(surveys) else None
     if not data.has_timestamps or answered is None or answered.empty:
         why = "no dated NPS or CSAT answers: a survival model needs scores dated before the months they predict"
-        return [Evidence.untestable(id, claim(name), test(name), why) for id, _, name in tests], None
+        needs = "event dates" if not data.has_timestamps else "survey scores"
+        return [Evidence.untestable(id, claim(name), test(name), why, needs) for id, _, name in tests], None
     sample = sample_customers(pd.DataFrame({"customer_id": answered.unique()}), max_customers, seed)
     long = satisfaction_person_months(data, until, sample.frame["customer_id"])
     rows = []
     for id, column, name in tests:
+        if _leaks(column, leaking):
+            rows.append(Evidence.untestable(id, claim(name), test(name), LEAKING_SCORE.format(name=name),
+                                            LEAKING_NEEDS))
+            continue
         frame = long[long[column].notna()]
         events = int(frame["event"].sum())
         if min(events, len(frame) - events) < MIN_EVENTS:
+            needs = _INSTRUMENTS[column.split("_")[0]][1] if frame.empty else "churners"
             rows.append(Evidence.untestable(id, claim(name), test(name), f"not enough customer-months with an "
-                                            f"earlier {name} answer (needs {MIN_EVENTS} churns and stays)"))
+                                            f"earlier {name} answer ({events} churns in {len(frame):,}; needs "
+                                            f"{MIN_EVENTS} churns and stays)", needs))
             continue
         try:
             fit = fit_time_varying_cox(frame, [column], _present(frame, ("contract",)))
         except (ConvergenceError, np.linalg.LinAlgError) as error:  # e.g. a score that separates churners
-            rows.append(Evidence.untestable(id, claim(name), test(name), f"the Cox model did not converge: {error}"))
+            rows.append(Evidence.untestable(id, claim(name), test(name), f"the Cox model did not converge: {error}",
+                                            "more customers"))
             continue
         row = fit.table.loc[column]
         rows.append(Evidence.judged(id, claim(name), test(name), row["hazard_ratio"], row["hr_ci_low"],
@@ -349,10 +411,19 @@ def claim_satisfaction_survival(
 
 
 def claim_satisfaction_trap(panel: pd.DataFrame, flat: pd.DataFrame | None = None,
-                            threshold_pct: float = 25.0) -> Evidence:
-    """Claim 2: at least `threshold_pct`% of churners were satisfied (latest CSAT 4-5, else NPS 7-10)."""
+                            threshold_pct: float = 25.0, leaking: Sequence[str] = ()) -> Evidence:
+    """Claim 2: at least `threshold_pct`% of churners were satisfied (latest CSAT 4-5, else NPS 7-10).
+
+    A `leaking` score is not used: recorded after the decision to leave, it would show churners as dissatisfied
+    by construction.
+    """
     claim = f"Satisfaction is not loyalty: a sizeable share (at least {threshold_pct:g}%) of churners were satisfied"
-    for column, satisfied, label in (("csat_last", 4, "CSAT 4-5"), ("nps_last", 7, "NPS 7-10")):
+    scores = (("csat_last", 4, "CSAT 4-5"), ("nps_last", 7, "NPS 7-10"))
+    usable = [s for s in scores if not _leaks(s[0], leaking)]
+    if not usable:
+        return Evidence.untestable("2", claim, "share of churners who were satisfied",
+                                   LEAKING_SCORE.format(name="satisfaction"), LEAKING_NEEDS)
+    for column, satisfied, label in usable:
         test = f"share of churners whose latest score before leaving was {label} (Wilson CI)"
         for frame, note in ((panel, ""), (flat, "flat data: latest score, not necessarily before churn")):
             rows = _scored(frame, column) if frame is not None else None
@@ -363,46 +434,97 @@ def claim_satisfaction_trap(panel: pd.DataFrame, flat: pd.DataFrame | None = Non
             low, high = wilson_pct(count, n)
             return Evidence.judged("2", claim, test, 100.0 * count / n, low, high, "% of churners",
                                    VerdictRule(threshold_pct, "greater"), n, note)
-    return Evidence.untestable("2", claim, "share of churners who were satisfied",
-                               "no CSAT or NPS responses with enough churners")
+    frames = [f for f in (panel, flat) if f is not None]
+    have = any(c in f and f[c].notna().any() for f in frames for c, _, _ in usable)
+    leaked = [_INSTRUMENTS[c.split("_")[0]][0] for c, _, _ in scores if _leaks(c, leaking)]
+    if leaked and not have:  # the only score there is was recorded after the decision to leave
+        return Evidence.untestable("2", claim, "share of churners who were satisfied",
+                                   LEAKING_SCORE.format(name=" and ".join(leaked)), LEAKING_NEEDS)
+    reason = (f"fewer than {MIN_EVENTS} churners with a CSAT or NPS score" if have
+              else "the data has no CSAT or NPS scores per customer")
+    return Evidence.untestable("2", claim, "share of churners who were satisfied", reason,
+                               "churners" if have else "survey scores")
 
 
-def driver_model(panel: pd.DataFrame) -> ChurnLogitResult:
-    """Pooled logit of churn on resolved/unresolved/proactive/inconsistency counts, CES, tenure, contract, plan."""
+def driver_model(panel: pd.DataFrame, leaking: Sequence[str] = ()) -> ChurnLogitResult:
+    """Pooled logit of churn on resolved/unresolved/proactive/inconsistency counts, CES, tenure, contract, plan
+    (less the `leaking` columns)."""
     features = _present(panel, ("resolved_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d",
                                 "ces_mean_90d", "tenure_months"))
-    return fit_churn_logit(panel, features=features, categorical=_present(panel, ("contract", "plan")))
+    features = [c for c in features if not _leaks(c, leaking)]
+    return fit_churn_logit(panel, features=features, categorical=_present(panel, ("contract", "plan")),
+                           exclude=leaking)
 
 
-_DRIVER_CLAIMS: tuple[tuple[str, str, str, str, Callable[[float], VerdictRule], str], ...] = (
+_DRIVER_CLAIMS: tuple[tuple[str, str, str, str, Callable[[float], VerdictRule], str, str], ...] = (
     ("3a", "ces_mean_90d", "Effort kills loyalty: higher CES (effort), more churn",
      "odds ratio per CES point (90-day mean), adjusted for contact counts, resolution, tenure, contract, plan",
-     lambda m: ratio_rule("greater", m), "no CES responses in the feature windows"),
+     lambda m: ratio_rule("greater", m), "no effort scores (CES) in the feature windows", "effort scores (CES)"),
     ("4a", "proactive_90d", "Proactive touches lower churn",
      "odds ratio per proactive (company-initiated) contact in the last 90 days, adjusted",
-     lambda m: ratio_rule("less", m), "no proactive contacts in the data"),
+     lambda m: ratio_rule("less", m), "no proactive contacts in the data", "proactive contacts"),
     ("4b", "unresolved_90d", "Reactive contacts not resolved at first contact raise churn",
      "odds ratio per unresolved reactive contact in the last 90 days, adjusted",
-     lambda m: ratio_rule("greater", m), "no reactive contacts with first-contact resolution recorded"),
+     lambda m: ratio_rule("greater", m), "no reactive contacts with first-contact resolution recorded",
+     "contact resolution"),
     ("4c", "resolved_90d", "Reactive contacts resolved at first contact do not raise churn",
      "odds ratio per resolved reactive contact in the last 90 days, adjusted (claim: at most the margin)",
      lambda m: VerdictRule(1.0, "greater", (round(1 / m, 3), m), equivalence=True),
-     "no reactive contacts with first-contact resolution recorded"),
+     "no reactive contacts with first-contact resolution recorded", "contact resolution"),
     ("5", "inconsistency_90d", "Inconsistency across channels drives churn",
      "odds ratio per channel_inconsistency contact in the last 90 days, adjusted",
-     lambda m: ratio_rule("greater", m), "no contact has reason 'channel_inconsistency'"),
+     lambda m: ratio_rule("greater", m), "no contact has reason 'channel_inconsistency'",
+     "channel-inconsistency records"),
 )
 
 
-def claim_drivers(panel: pd.DataFrame, margin: float = 1.05) -> list[Evidence]:
-    """Claims 3a (effort), 4 (proactive, unresolved, resolved contacts) and 5 (inconsistency) from one model."""
+#: Per driver claim's term: the flat-data column holding what it counts (one undated value per customer), and
+#: what flat data lacks when that column is absent.
+_FLAT_EQUIVALENT: dict[str, tuple[str, str]] = {
+    "ces_mean_90d": ("ces_last", "the data has no effort scores (CES) per customer"),
+    "proactive_90d": ("proactive_contacts", "the data has no proactive contact counts"),
+    "unresolved_90d": ("unresolved_contacts", "the data has no counts of contacts unresolved at first contact"),
+    "resolved_90d": ("unresolved_contacts", "the data has no counts of contacts resolved at first contact"),
+    "inconsistency_90d": ("", "the data has no channel-inconsistency records"),
+}
+
+
+def _no_panel_reason(flat: pd.DataFrame | None, term: str, reason: str, needs: str,
+                     panel_problem: str) -> tuple[str, str]:
+    """(reason, needs) for a driver claim when there is no dated panel. Flat data (`flat` given) either lacks
+    the input altogether (`reason`, `needs`) or has it undated, so it cannot be placed before the churn month;
+    event data too short for one snapshot needs more history."""
+    if flat is None:
+        return f"no monthly snapshot could be built ({panel_problem})", "more history"
+    column, missing = _FLAT_EQUIVALENT.get(term, ("", reason))
+    if column and column in flat and flat[column].notna().any():
+        return (f"flat data: {column.replace('_', ' ')} are recorded with the churn flag, undated, so they cannot "
+                "be placed before the month a customer left", "event dates")
+    return missing, needs
+
+
+def claim_drivers(panel: pd.DataFrame, margin: float = 1.05, leaking: Sequence[str] = (),
+                  flat: pd.DataFrame | None = None, panel_problem: str = "") -> list[Evidence]:
+    """Claims 3a (effort), 4 (proactive, unresolved, resolved contacts) and 5 (inconsistency) from one model.
+
+    `leaking` columns stay out of the model (their rows say so). With no panel (`panel` empty) each row names the
+    input it lacks: on flat data (its snapshot `flat`) the input or its dates, otherwise `panel_problem` (too
+    short a history).
+    """
     events = int(panel["churned"].sum()) if len(panel) else 0
-    fit = driver_model(panel) if min(events, len(panel) - events) >= MIN_EVENTS else None
+    enough = min(events, len(panel) - events) >= MIN_EVENTS
+    fit = driver_model(panel, leaking) if enough else None
     rows = []
-    for id, term, claim, test, rule, reason in _DRIVER_CLAIMS:
+    for id, term, claim, test, rule, reason, needs in _DRIVER_CLAIMS:
         if fit is None or term not in fit.coefficients.index:
-            why = _dropped(fit, term, reason) if fit is not None else f"fewer than {MIN_EVENTS} churners in the snapshots"
-            rows.append(Evidence.untestable(id, claim, test, why))
+            if not len(panel):
+                why, needs = _no_panel_reason(flat, term, reason, needs, panel_problem)
+            elif fit is None:
+                why, needs = (f"only {events} churners and {len(panel) - events} stayers in the pooled snapshots "
+                              f"(needs {MIN_EVENTS} of each)"), "churners"
+            else:
+                why = _dropped(fit, term, reason)
+            rows.append(Evidence.untestable(id, claim, test, why, needs))
             continue
         odds = fit.odds_ratio(term)
         rows.append(Evidence.judged(id, claim, test, odds.value, odds.ci_low, odds.ci_high,
@@ -412,19 +534,28 @@ def claim_drivers(panel: pd.DataFrame, margin: float = 1.05) -> list[Evidence]:
 
 
 def claim_effort_predicts_better(panel: pd.DataFrame, n_boot: int = 300, seed: int = 0,
-                                 margin: float = 0.01) -> list[Evidence]:
-    """Claim 3b/3c: CES ranks churners better than CSAT / NPS (AUC difference, paired cluster bootstrap)."""
+                                 margin: float = 0.01, leaking: Sequence[str] = (),
+                                 flat: pd.DataFrame | None = None) -> list[Evidence]:
+    """Claim 3b/3c: CES ranks churners better than CSAT / NPS (AUC difference, paired cluster bootstrap).
+
+    A comparison involving a `leaking` score cannot be made (the leaking score would win by construction).
+    """
     rows = []
     for id, other, column in (("3b", "CSAT", "csat_mean_90d"), ("3c", "NPS", "nps_last")):
         claim = f"Effort predicts churn better than {other}"
         test = (f"ROC-AUC of CES (90-day mean) minus AUC of {other} for churn in the next month, same "
                 "customer-months; paired bootstrap over customers")
-        needed = [c for c in ("ces_mean_90d", column) if c not in panel]
+        leaked = [n for c, n in (("ces_mean_90d", "CES"), (column, other)) if _leaks(c, leaking)]
+        if leaked:
+            rows.append(Evidence.untestable(id, claim, test, LEAKING_SCORE.format(name=" and ".join(leaked)),
+                                            LEAKING_NEEDS))
+            continue
+        needed = [c for c in ("ces_mean_90d", column) if c not in panel or not panel[c].notna().any()]
         both = panel.dropna(subset=["ces_mean_90d", column]) if not needed else panel.iloc[:0]
         events = int(both["churned"].sum())
         if min(events, len(both) - events) < MIN_EVENTS:
-            rows.append(Evidence.untestable(id, claim, test, f"not enough customers with both CES and {other} "
-                                            f"(needs {MIN_EVENTS} churners and stayers)"))
+            rows.append(Evidence.untestable(id, claim, test, *_effort_shortage(panel, flat, needed, other, events,
+                                                                              len(both))))
             continue
         result = compare_predictive_validity(
             both["churned"], {"CES": both["ces_mean_90d"], other: -both[column]}, "CES",
@@ -438,6 +569,24 @@ def claim_effort_predicts_better(panel: pd.DataFrame, n_boot: int = 300, seed: i
             f"AUC CES {aucs['CES']:.3f}, {other} {aucs[other]:.3f}",
         ))
     return rows
+
+
+def _effort_shortage(panel: pd.DataFrame, flat: pd.DataFrame | None, needed: list[str], other: str, events: int,
+                     n: int) -> tuple[str, str]:
+    """(reason, needs) when too few customer-months carry both CES and `other`."""
+    if not len(panel) and flat is not None:
+        for column, name in (("ces_last", "CES"), (f"{other.lower()}_last", other)):
+            if column not in flat or not flat[column].notna().any():
+                return f"the data has no {name} scores per customer", _INSTRUMENTS[name.lower()][1]
+        return "flat data: the scores carry no dates, so they cannot be placed before the churn month", "event dates"
+    if not len(panel):
+        return "no monthly snapshot could be built (too short a history)", "more history"
+    if "ces_mean_90d" in needed:
+        return "no effort scores (CES) in the feature windows", "effort scores (CES)"
+    if needed:
+        return f"no {other} scores in the feature windows", _INSTRUMENTS[other.lower()][1]
+    return (f"only {events} churners among {n:,} customer-months with both CES and {other} (needs {MIN_EVENTS} "
+            "churners and stayers)"), "churners"
 
 
 def referral_frame(data: CXData) -> pd.DataFrame:
@@ -459,16 +608,18 @@ def referral_frame(data: CXData) -> pd.DataFrame:
     return out
 
 
-def claim_promoters_refer(data: CXData, margin: float = 1.05) -> Evidence:
+def claim_promoters_refer(data: CXData, margin: float = 1.05, leaking: Sequence[str] = ()) -> Evidence:
     """Claim 6: promoters (NPS 9-10) make more referrals per year than detractors (0-6); CSAT 4-5 vs 1-3 as proxy.
 
     Poisson regression of referrals with log(years as a customer) as offset and robust (HC0) standard errors,
-    which stay valid under over-dispersion (Cameron & Trivedi 2013).
+    which stay valid under over-dispersion (Cameron & Trivedi 2013). Referrals are not churn, so a `leaking`
+    score is still used, with a caveat in the note: recorded with the churn outcome, it splits stayers from
+    leavers as much as the satisfied from the dissatisfied.
     """
     claim = "Promoters recommend: promoters bring more referrals"
     test = "referral rate ratio, promoters (NPS 9-10) vs detractors (0-6), Poisson with exposure, robust SEs"
     if "n_referrals" not in data.customers or data.customers["n_referrals"].isna().all():
-        return Evidence.untestable("6", claim, test, "the data has no referral counts (n_referrals)")
+        return Evidence.untestable("6", claim, test, "the data has no referral counts (n_referrals)", "referrals")
     frame = referral_frame(data)
     frame = frame[frame["years"] > 0].dropna(subset=["n_referrals"])
     for column, high, low, label in (("nps_last", 9, 6, "promoters (NPS 9-10) vs detractors (0-6)"),
@@ -482,10 +633,16 @@ def claim_promoters_refer(data: CXData, margin: float = 1.05) -> Evidence:
                      family=sm.families.Poisson(), offset=np.log(rows["years"].to_numpy())).fit(cov_type="HC0")
         beta, (low_ci, high_ci) = fit.params[1], fit.conf_int()[1]
         note = "" if column == "nps_last" else "no NPS in the data: CSAT used as a proxy for promoters"
+        if _leaks(column, leaking):
+            name = _INSTRUMENTS[column.split("_")[0]][0]
+            note = "; ".join(filter(None, (note, f"caution: {name} is recorded after the churn decision (leakage), "
+                                           "so its groups are partly leavers vs stayers")))
         return Evidence.judged("6", claim, f"referral rate ratio, {label}, Poisson with exposure, robust SEs",
                                np.exp(beta), np.exp(low_ci), np.exp(high_ci), "rate ratio",
                                ratio_rule("greater", margin), len(rows), note)
-    return Evidence.untestable("6", claim, test, f"no NPS or CSAT groups with at least {MIN_EVENTS} referrers")
+    scored = frame[["nps_last", "csat_last"]].notna().any().any()
+    return Evidence.untestable("6", claim, test, f"no NPS or CSAT groups with at least {MIN_EVENTS} referrers",
+                               "referrals" if scored else "survey scores")
 
 
 def evaluate_claims(
@@ -499,6 +656,7 @@ def evaluate_claims(
     margin: float = 1.05,
     trap_threshold_pct: float = 25.0,
     max_survival_customers: int | None = None,
+    leaking: Sequence[str] = (),
 ) -> EvidenceTable:
     """Test claims 1-6 on `data` (see the module docstring); untestable claims get a 'cannot test' row.
 
@@ -507,29 +665,46 @@ def evaluate_claims(
     most `max_survival_customers` customers with an answer (a stated sample, in `samples`). Linear algebra runs on
     one BLAS thread: the many small fits here slow down several-fold when BLAS threads compete for a busy
     machine (8.7 s instead of 3 s on the demo world with two notebooks running side by side).
+
+    `leaking`: columns a `churn.screen_leakage` found recorded after the churn decision; claims resting on them
+    say so (claims 1, 2, 3b/3c cannot be tested with them; claim 6 keeps them with a caveat).
     """
     with threadpool_limits(limits=1, user_api="blas"):
         empty = pd.DataFrame(columns=["customer_id", "active", "churned"])
+        problem = ""
         if not data.has_timestamps:
             # One row per customer: no dated panel; the flat snapshot carries each customer's scores and churn flag.
             panel, flat = empty, snapshot(data)
         else:
             try:
                 panel = stacked_snapshots(data, horizon_months, window_months, as_of, max_snapshots)
-            except ValueError:  # e.g. observation too short for one prediction window: the churn claims cannot run
-                panel = empty
+            except ValueError as error:  # e.g. observation too short for one prediction window
+                panel, problem = empty, str(error)
             flat = cross_section(data) if len(data.surveys) else None
         last = default_as_of(data, horizon_months) if as_of in (None, "") else pd.Timestamp(as_of)
         survival, sample = claim_satisfaction_survival(data, last + pd.DateOffset(months=horizon_months), margin,
-                                                       max_survival_customers, seed)
+                                                       max_survival_customers, seed, leaking)
         rows = [
-            *claim_satisfaction_loyalty(panel, flat, margin),
+            *claim_satisfaction_loyalty(panel, flat, margin, leaking),
             *survival,
-            claim_satisfaction_trap(panel, flat, trap_threshold_pct),
-            *claim_drivers(panel, margin),
-            *claim_effort_predicts_better(panel, n_boot, seed),
-            claim_promoters_refer(data, margin),
+            claim_satisfaction_trap(panel, flat, trap_threshold_pct, leaking),
+            *claim_drivers(panel, margin, leaking, None if data.has_timestamps else flat, problem),
+            *claim_effort_predicts_better(panel, n_boot, seed, leaking=leaking,
+                                          flat=flat if not data.has_timestamps else None),
+            claim_promoters_refer(data, margin, leaking),
         ]
     order = ["1a", "1b", "1a_cox", "1b_cox", "2", "3a", "3b", "3c", "4a", "4b", "4c", "5", "6"]
     samples = ((SURVIVAL_ANALYSIS, sample),) if sample is not None else ()
-    return EvidenceTable(tuple(sorted(rows, key=lambda r: order.index(r.id))), samples)
+    return EvidenceTable(tuple(sorted(rows, key=lambda r: order.index(r.id))), samples,
+                         _panel_design(panel, problem, max_snapshots))
+
+
+def _panel_design(panel: pd.DataFrame, problem: str, requested: int) -> str:
+    """How many monthly snapshots the churn claims pooled (of `requested`), and over which months, in words."""
+    if not len(panel):
+        return (f"no monthly snapshot: {problem}" if problem
+                else "no monthly snapshots: flat data has one row per customer, without dates")
+    dates = pd.to_datetime(panel["as_of"].unique())
+    fewer = f" (the history holds no more than these, of the {requested} requested)" if len(dates) < requested else ""
+    return (f"{len(dates)} monthly snapshot{'s' if len(dates) > 1 else ''} from {dates.min().date()} to "
+            f"{dates.max().date()}{fewer}: {len(panel):,} customer-months, {int(panel['churned'].sum()):,} churns")

@@ -259,7 +259,11 @@ def relative_weights(
     """
     data = snapshot[snapshot["active"].eq(True)].reset_index(drop=True)
     y = data["churned"].astype(float).to_numpy()
+    if not features and not categorical:
+        raise ValueError("no driver columns with more than one value: nothing to weigh")
     x, groups = _design(data, features, categorical)
+    if not groups:
+        raise ValueError("no driver column varies among these customers: nothing to weigh")
     names = list(dict.fromkeys(groups))
     index = np.array([names.index(g) for g in groups])
 

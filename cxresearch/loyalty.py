@@ -41,11 +41,13 @@ def _scores(scores: ArrayLike, instrument: str) -> tuple[np.ndarray, int]:
 
 
 def wilson_pct(count: int, n: int) -> tuple[float, float]:
-    """Wilson 95% interval of a proportion, in percent (NaN when n is 0)."""
+    """Wilson 95% interval of a proportion, in percent within [0, 100] and around count / n (NaN when n is 0)."""
     if n == 0:
         return float("nan"), float("nan")
     low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
-    return 100.0 * float(low), 100.0 * float(high)
+    # floating-point rounding can put an end a hair outside [0, 100] or past the estimate at 0% and 100%
+    share = 100.0 * count / n
+    return float(np.clip(100.0 * low, 0.0, share)), float(np.clip(100.0 * high, share, 100.0))
 
 
 def _mean_ci(values: np.ndarray, low: float, high: float) -> tuple[float, float, float]:
@@ -558,6 +560,43 @@ def compare_predictive_validity(
     return PredictiveValidity(aucs, differences, reference, len(y), n_events, len(cluster_codes), len(draws))
 
 
+@dataclass(frozen=True)
+class SurveyWindow:
+    """The survey answers a loyalty report summarises: `surveys` (all answers, for trends), `recent` (those in
+    the lookback before the cutoff) and `period`, the words saying which answers these are."""
+
+    surveys: pd.DataFrame
+    recent: pd.DataFrame
+    period: str
+    dated: bool
+
+
+def flat_responses(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Survey-like rows (customer_id, timestamp, instrument, score) from a flat snapshot's one score per customer
+    (`nps_last`, `csat_last`, `ces_last`), dated at the snapshot's `as_of` (when it was given is not recorded)."""
+    when = pd.Timestamp(snapshot.attrs.get("as_of")) if snapshot.attrs.get("as_of") else pd.NaT
+    frames = [
+        pd.DataFrame({"customer_id": snapshot["customer_id"].astype(object), "timestamp": when,
+                      "instrument": name, "score": snapshot[f"{name}_last"]}).dropna(subset=["score"])
+        for name in ("nps", "csat", "ces") if f"{name}_last" in snapshot
+    ]
+    columns = ["customer_id", "timestamp", "instrument", "score"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def survey_window(
+    surveys: pd.DataFrame, snapshot: pd.DataFrame | None, cutoff: pd.Timestamp, lookback_months: int, dated: bool
+) -> SurveyWindow:
+    """The answers of the `lookback_months` before `cutoff` (dated data), or on flat data (`dated` False) each
+    customer's one score from the flat `snapshot`, whose date is unknown."""
+    if not dated and snapshot is not None:
+        rows = flat_responses(snapshot)
+        return SurveyWindow(rows, rows, "one score per customer, its date not recorded (flat data)", False)
+    since = cutoff - pd.DateOffset(months=lookback_months)
+    recent = surveys[(surveys["timestamp"] < cutoff) & (surveys["timestamp"] >= since)]
+    return SurveyWindow(surveys, recent, f"in the {lookback_months} months before {cutoff.date()}", True)
+
+
 def nps_by_segment(
     surveys: pd.DataFrame, customers: pd.DataFrame, segment: str, min_n: int = 30
 ) -> dict[str, NPSResult]:
@@ -570,8 +609,11 @@ def nps_by_segment(
 
 
 def surveys_linked(surveys: pd.DataFrame, contacts: pd.DataFrame) -> bool:
-    """Whether survey responses can be tied to the service contact that triggered them (`contact_id` on both)."""
-    return "contact_id" in surveys and "contact_id" in contacts and bool(surveys["contact_id"].notna().any())
+    """Whether survey responses can be tied to the service contact that triggered them: `contact_id` on both,
+    and at least one survey's `contact_id` found among the contacts (a contacts table may be empty)."""
+    if "contact_id" not in surveys or "contact_id" not in contacts:
+        return False
+    return bool(surveys["contact_id"].dropna().isin(contacts["contact_id"].dropna()).any())
 
 
 def nps_gap_churned(snapshot: pd.DataFrame | None) -> NPSComparison | None:

@@ -13,6 +13,7 @@ contacts, more invitations) joins the response model. The unit is the customer (
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from cxresearch.loyalty import NPSResult, nps, wilson_pct
 from cxresearch.results import Estimate
@@ -46,6 +48,8 @@ SCORE_METRICS: dict[str, dict[str, tuple[Callable[[np.ndarray], np.ndarray], str
         "high_effort_pct": (lambda s: 100.0 * (s >= 5), "%", "High effort (CES 5-7)"),
     },
 }
+#: The scale each metric's interval stays within (a normal interval near 0% or a scale end would cross it).
+SCALE: dict[str, tuple[float, float]] = {"%": (0.0, 100.0), "points (1-5)": (1.0, 5.0), "points (1-7)": (1.0, 7.0)}
 RESPONSE_CATEGORICAL: tuple[str, ...] = ("contract", "plan")
 
 
@@ -223,7 +227,11 @@ def response_model(population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
             columns.update({c: dummies[c].to_numpy() for c in dummies})
     design = sm.add_constant(pd.DataFrame(columns, index=population.index), has_constant="add")
     y = population["responded"].astype(float).to_numpy()
-    fit = sm.GLM(y, design.to_numpy(), family=sm.families.Binomial()).fit()
+    with warnings.catch_warnings():
+        # collinear covariates on thin data (e.g. every contact unresolved) leave the coefficients non-unique,
+        # but not the predicted probabilities, which are all the weights use
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        fit = sm.GLM(y, design.to_numpy(), family=sm.families.Binomial()).fit()
     return np.asarray(fit.predict(design.to_numpy())), used
 
 
@@ -323,9 +331,10 @@ def ipw_scores(population: pd.DataFrame, instrument: str, min_probability: float
         v = contribution(scores)
         raw, raw_se = _hajek(v, np.ones_like(v))
         ipw, se = _hajek(v, weights)
-        rows[metric] = {"unit": unit, "label": label, "raw": raw, "raw_ci_low": raw - Z95 * raw_se,
-                        "raw_ci_high": raw + Z95 * raw_se, "ipw": ipw, "ci_low": ipw - Z95 * se,
-                        "ci_high": ipw + Z95 * se}
+        low, high = SCALE[unit]
+        rows[metric] = {"unit": unit, "label": label, "raw": raw, "raw_ci_low": max(low, raw - Z95 * raw_se),
+                        "raw_ci_high": min(high, raw + Z95 * raw_se), "ipw": ipw, "ci_low": max(low, ipw - Z95 * se),
+                        "ci_high": min(high, ipw + Z95 * se)}
     return WeightedScores(
         instrument, pd.DataFrame.from_dict(rows, orient="index"), 100.0 * responded.mean(), len(population),
         int(responded.sum()), float(weights.sum() ** 2 / np.sum(weights**2)), covariates,

@@ -19,7 +19,11 @@
 # **Design (leakage-safe).** A snapshot at `as_of`: features only from before it, churn observed in the
 # `horizon_months` after it, customers already gone at `as_of` excluded. Prediction is judged out of time —
 # models trained on the snapshot `horizon_months` earlier, whose outcomes end exactly at `as_of`, score the
-# customers at `as_of` — and, as a second view, by cross-validation within the `as_of` snapshot.
+# customers at `as_of` — and, as a second view, by cross-validation within the `as_of` snapshot. Where the data
+# cannot support an out-of-time holdout (flat data describes one date; a short history has no earlier snapshot)
+# the evaluation is cross-validated and labelled so. When the observed history is shorter than the feature window
+# plus the horizon, both are shortened to fit and the report says so. A column that on its own nearly equals the
+# outcome (leakage) is found once and left out of every model below.
 #
 # **Scale.** The explanatory model and the churn rates use every active customer. On large customer bases the
 # out-of-time holdout fits and scores a simple random sample of at most `max_model_customers` customers, and
@@ -49,13 +53,17 @@ max_refit_customers = 50_000  # customers for what refits or re-scores many time
 pd_boot = 20  # bootstrap refits of the boosting model for the partial-dependence bands (0 = no bands)
 
 # %% tags=["remove-cell"]
+import pandas as pd
+
 from cxresearch import nbtools
-from cxresearch.churn import fit_churn_logit
+from cxresearch.churn import fit_churn_logit, screen_leakage
 from cxresearch.churn_eval import (
-    LOGIT, CampaignParameters, class_balance, compare_models, cross_validate, empc,
-    model_columns, out_of_time_snapshots,
+    LOGIT, CampaignParameters, ModelComparison, Windows, class_balance, cross_validate, empc, fit_windows, judge_models,
+    model_columns,
 )
-from cxresearch.churn_truth import hazard_vs_window, recovery_with_truth_error, true_window_odds_ratios
+from cxresearch.churn_truth import (
+    hazard_vs_window, recovery_with_truth_error, simulated_terms, true_window_odds_ratios,
+)
 from cxresearch.drivers import (
     partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
 )
@@ -77,13 +85,21 @@ ctx = nbtools.start(
      "max_refit_customers": max_refit_customers, "pd_boot": pd_boot},
 )
 data, results = ctx.data, ctx.results
-snap = snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
-active = snap[snap["active"]].reset_index(drop=True)
 try:
-    model = fit_churn_logit(active)
+    windows = fit_windows(data, window_months, horizon_months)
+    window_months, horizon_months = windows.window_months, windows.horizon_months
+    snap = snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
+except ValueError as error:  # too short a history for any snapshot: every model below is skipped
+    windows, snap = Windows(window_months, horizon_months, None, str(error)), None
+results.extra["windows"] = {"window_months": window_months, "horizon_months": horizon_months, "note": windows.note}
+active = snap[snap["active"]].reset_index(drop=True) if snap is not None else pd.DataFrame(columns=["active", "churned"])
+screen = screen_leakage(active)  # found once, left out of every model below
+try:
+    model = fit_churn_logit(active, exclude=screen.columns)
 except ValueError as error:
     model = None
-    results.skip("churn drivers", f"no churn model could be fitted: {error}")
+    results.skip("churn drivers", f"no churn model could be fitted: {windows.note or error}",
+                 needs="more history" if snap is None else "churners")
 
 # %% [markdown]
 # ## Who is in the analysis
@@ -92,14 +108,16 @@ except ValueError as error:
 if model is not None:
     balance = class_balance(active["churned"].to_numpy())
     nbtools.say(
-        "Snapshot at **{}**: **{}** active customers, of whom **{}** ({}) left within the next {} months. "
+        "Snapshot at **{}**: **{}** active customers, of whom **{}** ({}) left {}. "
         "Predicting that nobody leaves would be right {} of the time, so accuracy says nothing here: we use "
         "ROC-AUC, PR-AUC (no-skill value = the churn share), lift and profit.",
         snap.attrs["as_of"][:10], f"{model.n:,}", f"{model.n_events:,}", f"{100 * model.event_rate:.1f}%",
-        horizon_months, f"{100 * balance['accuracy_of_no_churn']:.1f}%",
+        windows.horizon_words, f"{100 * balance['accuracy_of_no_churn']:.1f}%",
     )
 else:
     nbtools.say("No churn model could be fitted on this data (see the skipped analyses in the results).")
+if windows.note:
+    nbtools.say("*{}*", windows.note)
 
 # %% [markdown]
 # ## Explanatory model: odds ratios
@@ -124,7 +142,8 @@ if model is not None:
     else:
         nbtools.say("No resolution data (unresolved contacts) in this source: the contact x resolution "
                     "interaction cannot be estimated.")
-        results.skip("contact x resolution interaction", "the data has no unresolved-contact counts")
+        results.skip("contact x resolution interaction", "the data has no unresolved-contact counts",
+                     needs="contact resolution")
 
 # %% [markdown]
 # ## Real-data hazards: what was detected and what was done
@@ -133,10 +152,13 @@ if model is not None:
 # (→ reported; judged by PR-AUC, lift and profit) are checked on every run.
 
 # %%
+if screen.leaking:
+    nbtools.say("**Leakage.** {} Relative weights, cross-validation, the holdout, permutation importance and "
+                "partial dependence below all leave it out.", screen.finding())
 if model is not None:
     for note in model.notes:
         nbtools.say("- {}", note)
-    nbtools.table(model.leakage.rename(columns={"auc": "single-feature ROC-AUC"}), 3)
+    nbtools.table(screen.table.rename(columns={"auc": "single-feature ROC-AUC"}), 3)
 
 # %% [markdown]
 # ## Known truth (demo world only)
@@ -152,7 +174,7 @@ if model is not None:
 # %%
 truth = nbtools.read_truth(data_source)
 recovery = None
-if truth is not None and model is not None:
+if truth and simulated_terms(truth) and model is not None:  # a truth.json without simulated effects has no truth
     true_window = true_window_odds_ratios(truth, snap.attrs["as_of"], window_months, horizon_months,
                                           n_customers=truth_customers)
     odds = model.summary().rename(columns={"odds_ratio": "estimate", "or_ci_low": "ci_low", "or_ci_high": "ci_high"})
@@ -166,28 +188,31 @@ if truth is not None and model is not None:
                 len(recovery), int(error["within_error"].sum()), len(error))
     results.add_table("recovery_with_truth_error", error)
 else:
-    nbtools.say("No `truth.json` in this data source: the known-truth check only applies to the demo world.")
+    nbtools.say("No known truth (a `truth.json` with the simulated effects) in this data source: the known-truth "
+                "check only applies to the demo world.")
 
 # %% [markdown]
 # ## Predictive model: gradient boosting against the logistic model
 # **Method.** Gradient-boosted trees (scikit-learn HistGradientBoosting, shallow trees, no imputation needed)
-# and the logistic model are trained on the earlier snapshot and scored on the `as_of` customers. ROC-AUC and
+# and the logistic model are trained on the earlier snapshot and scored on the `as_of` customers (out of time);
+# without an earlier snapshot, each customer is scored by models fitted on the other folds (cross-validated,
+# `cv_folds` folds): that judges prediction for new customers of the same period, not drift over time. ROC-AUC and
 # PR-AUC come with paired percentile-bootstrap 95% CIs (`n_boot` resamples); calibration is summarised by the
 # calibration slope (1 = ideal, below 1 = overconfident) and the expected calibration error.
 
 # %%
-evaluation = boosting = None
-try:
-    train, test = out_of_time_snapshots(data, snap.attrs["as_of"], window_months, horizon_months, test=snap)
-    train = sample_customers(train, max_model_customers or None, seed)
-    test = sample_customers(test, max_model_customers or None, seed)
-    results.approximate("out-of-time holdout, training", train)
-    results.approximate("out-of-time holdout, evaluation", test)
-    evaluation, boosting = compare_models(train.frame, test.frame, "out-of-time holdout", n_boot, seed)
-except ValueError as error:
-    results.skip("out-of-time holdout", f"not possible on this data: {error}")
-    nbtools.say("No out-of-time holdout on this data ({}); cross-validation only.", error)
+refit = sample_customers(active, max_refit_customers or None, seed)
+judged = judge_models(data, snap, refit.frame, as_of, window_months, horizon_months, cv_folds, n_boot, seed,
+                      screen.columns, max_model_customers or None) if model is not None else ModelComparison(None, None)
+evaluation, boosting, train, test = judged.evaluation, judged.boosting, judged.train, judged.test
+for analysis, reason, needs in judged.skipped:
+    results.skip(analysis, reason, needs=needs)
+    nbtools.say("*{}*: {}.", analysis, reason)
+for analysis, sample in judged.samples():
+    results.approximate(analysis, sample)
 if evaluation is not None:
+    results.extra["evaluation_design"] = evaluation.design
+    nbtools.say("Evaluation: **{}**.", evaluation.design)
     nbtools.table(evaluation.summary(), 3)
     nbtools.table(evaluation.difference, 3)
     nbtools.show(plot_roc_pr(evaluation))
@@ -195,12 +220,14 @@ if evaluation is not None:
 
 # %%
 cv = weights = importance = profits = None
-refit = sample_customers(active, max_refit_customers or None, seed)
 if model is not None:
     results.approximate("cross-validation and relative weights", refit)
-    cv = cross_validate(refit.frame, cv_folds, seed)
-    nbtools.say("{}-fold cross-validation within the `as_of` snapshot (mean and SD over folds):", cv_folds)
-    nbtools.table(cv, 3)
+    try:
+        cv = cross_validate(refit.frame, cv_folds, seed, screen.columns)
+        nbtools.say("{}-fold cross-validation within the `as_of` snapshot (mean and SD over folds):", cv_folds)
+        nbtools.table(cv, 3)
+    except ValueError as error:
+        results.skip("cross-validation", str(error), needs="churners")
 
 # %% [markdown]
 # ## Lift and gains
@@ -231,23 +258,29 @@ if evaluation is not None:
 
 # %% [markdown]
 # ## Which drivers matter: importance with confidence intervals
-# **Method.** Permutation importance (Breiman 2001): the drop in holdout ROC-AUC when one column is shuffled.
+# **Method.** Permutation importance (Breiman 2001): the drop in holdout ROC-AUC when one column is shuffled (on
+# data without an out-of-time holdout, the drop in ROC-AUC on the customers the model was fitted on: in-sample).
 # Relative weights (Johnson 2000; logistic extension by Tonidandel & LeBreton 2010) split the logistic model's
 # explained variance between correlated drivers; a score's weight includes its "missing" flag. Bootstrap 95% CIs.
 
 # %%
-explain = sample_customers(test.frame, max_refit_customers or None, seed) if evaluation is not None else None
+# without a holdout, importance is measured on the customers the model was fitted on (in-sample), and says so
+explain = (sample_customers(test.frame, max_refit_customers or None, seed) if test is not None else refit) \
+    if evaluation is not None else None
+where = "holdout" if test is not None else "in-sample"
 if evaluation is not None:
     results.approximate("permutation importance and partial dependence", explain)
     importance = permutation_importance(boosting, explain.frame, permutation_repeats, seed)
-    nbtools.show(plot_driver_importance(importance, "importance", "Drop in holdout ROC-AUC when shuffled",
-                                        "Permutation importance, gradient boosting (95% CI)"))
+    nbtools.show(plot_driver_importance(importance, "importance", f"Drop in {where} ROC-AUC when shuffled",
+                                        f"Permutation importance, gradient boosting, {where} (95% CI)"))
 if model is not None:
-    features, categorical = model_columns(active)
-    weights = relative_weights(refit.frame, features, categorical, weight_boot, seed)
-    nbtools.show(plot_driver_importance(weights.summary(), "weight_pct", "Share of explained variance (%)",
-                                        "Relative weights of the drivers (95% bootstrap CI)"))
-    nbtools.table(weights.summary(), 2)
+    try:
+        weights = relative_weights(refit.frame, *model_columns(active, exclude=screen.columns), weight_boot, seed)
+        nbtools.show(plot_driver_importance(weights.summary(), "weight_pct", "Share of explained variance (%)",
+                                            "Relative weights of the drivers (95% bootstrap CI)"))
+        nbtools.table(weights.summary(), 2)
+    except ValueError as error:
+        results.skip("relative weights", str(error), needs="more customers")
 
 # %% [markdown]
 # ## Partial dependence: effort and contacts
@@ -262,10 +295,11 @@ if model is not None:
 # overlap widely, the data do not tell them apart.
 
 # %%
-shown = [c for c in ("ces_mean_90d", "reactive_90d", "unresolved_90d") if boosting is not None and c in boosting.features]
+shown = [c for c in ("ces_mean_90d", "reactive_90d", "unresolved_90d", "ces_last", "reactive_contacts",
+                     "unresolved_contacts") if boosting is not None and c in boosting.features]
 pd_bands = None
 if shown and pd_boot > 1:
-    pd_train = sample_customers(train.frame, max_refit_customers or None, seed)
+    pd_train = sample_customers(train.frame, max_refit_customers or None, seed) if train is not None else refit
     results.approximate("partial-dependence bands (bootstrap refits)", pd_train)
     pd_bands = partial_dependence_bands(boosting, pd_train.frame, explain.frame, shown, pd_boot, seed)
     nbtools.show(plot_partial_dependence(pd_bands))
@@ -273,9 +307,13 @@ if shown and pd_boot > 1:
 elif shown:
     nbtools.show(plot_partial_dependence([partial_dependence(boosting, explain.frame, c) for c in shown]))
 else:
-    results.skip("partial dependence", "no boosting model, or no effort or contact columns in the data")
+    results.skip("partial dependence", "the data has no effort scores or contact counts per customer (or no "
+                 "boosting model)", needs="contact records")
 
 # %% tags=["remove-cell"]
 record_churn_drivers(results, model, weights, cv, recovery, truth_customers, evaluation, importance, profits, clv,
                      pd_bands=pd_bands)
+results.extra["leaking_columns"] = screen.to_records()
+if screen.leaking:
+    results.findings.insert(0, screen.finding())
 ctx.finish()

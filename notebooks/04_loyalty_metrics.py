@@ -21,7 +21,10 @@
 # segment and channel. NPS, CSAT and CES non-response is measured and corrected by inverse-probability
 # weighting. Each claim
 # is then tested with a pre-declared rule on its 95% CI (supported / not supported / inconclusive), on pooled
-# snapshots: features from the months before each `as_of`, churn in the `horizon_months` after it.
+# snapshots: features from the months before each `as_of`, churn in the `horizon_months` after it. When the data
+# covers fewer months than `lookback_months` or the horizon, they are shortened to fit and the report says so. A
+# score that on its own nearly equals the churn outcome (recorded after the decision to leave: leakage) is found
+# by the same screen as notebook 02, and no claim about churn rests on it.
 
 # %% tags=["parameters"]
 data_source = "../data/demo"
@@ -44,11 +47,14 @@ max_survival_customers = 50_000  # of those, customers with an NPS/CSAT answer i
 import pandas as pd
 
 from cxresearch import nbtools
+from cxresearch.churn import screen_leakage
+from cxresearch.churn_eval import fit_lookback, fit_windows
 from cxresearch.claims import evaluate_claims
 from cxresearch.data_sample import sample_data
 from cxresearch.features import snapshot
 from cxresearch.loyalty import (
-    ces, churn_by_level, csat, metric_by_channel, monthly_trend, nps, nps_by_segment, nps_gap_churned, surveys_linked,
+    ces, churn_by_level, csat, metric_by_channel, monthly_trend, nps, nps_by_segment, nps_gap_churned, survey_window,
+    surveys_linked,
 )
 from cxresearch.nonresponse import ipw_nps, ipw_transactional, nps_population, responder_churn, transactional_response
 from cxresearch.plots.loyalty import (
@@ -57,6 +63,7 @@ from cxresearch.plots.loyalty import (
 )
 from cxresearch.recording import record_loyalty
 
+NEEDS = {"nps": "NPS scores", "csat": "CSAT scores", "ces": "effort scores (CES)"}  # missing input, for skips
 ctx = nbtools.start(
     "04_loyalty_metrics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "lookback_months": lookback_months, "horizon_months": horizon_months,
@@ -66,14 +73,30 @@ ctx = nbtools.start(
 )
 data, results = ctx.data, ctx.results
 try:
-    snap = snapshot(data, as_of=as_of, horizon_months=horizon_months)
+    windows = fit_windows(data, 3, horizon_months)
+    horizon_months = windows.horizon_months
+    snap = snapshot(data, as_of=as_of, window_months=windows.window_months, horizon_months=horizon_months)
     cutoff = pd.Timestamp(snap.attrs["as_of"])
 except ValueError as error:  # observation too short for a prediction window: churn sections are skipped
-    snap, cutoff = None, data.observed_until + pd.Timedelta(days=1)
-    results.skip("churn by score and non-response", str(error))
-surveys = data.surveys
-recent = surveys[(surveys["timestamp"] < cutoff) & (surveys["timestamp"] >= cutoff - pd.DateOffset(months=lookback_months))]
+    windows, snap, cutoff = None, None, data.observed_until + pd.Timedelta(days=1)
+    results.skip("churn by score and non-response", str(error), needs="more history")
+lookback_months, lookback_note = fit_lookback(data, cutoff, lookback_months)
+answers = survey_window(data.surveys, snap, cutoff, lookback_months, data.has_timestamps)
+surveys, recent = answers.surveys, answers.recent
 scores = {name: recent.loc[recent["instrument"] == name, "score"] for name in ("nps", "csat", "ces")}
+screen = screen_leakage(snap) if snap is not None else None
+
+# %% [markdown]
+# ## What this data allows
+# Windows shortened to fit a short history, and any score that on its own nearly equals the churn outcome.
+
+# %%
+notes = [n for n in (windows.note if windows else "", lookback_note, screen.finding() if screen else None) if n]
+for sentence in notes or ["The requested windows fit the data, and no score leaks the churn outcome."]:
+    nbtools.say("{}", sentence)
+results.extra.update(windows={"horizon_months": horizon_months, "lookback_months": lookback_months,
+                              "note": " ".join(n for n in notes if not screen or n != screen.finding())},
+                     leaking_columns=screen.to_records() if screen is not None else [])
 
 # %% [markdown]
 # ## The headline metrics
@@ -81,13 +104,12 @@ scores = {name: recent.loc[recent["instrument"] == name, "score"] for name in ("
 # %%
 metrics = {name: fn(scores[name]) for name, fn in (("nps", nps), ("csat", csat), ("ces", ces)) if len(scores[name])}
 for name, result in metrics.items():
-    nbtools.say("**{}** ({} responses in the {} months before {}):", name.upper(), f"{result.n:,}",
-                lookback_months, cutoff.date())
+    nbtools.say("**{}** ({} responses, {}):", name.upper(), f"{result.n:,}", answers.period)
     nbtools.table(result.summary(), 1)
 for name in ("nps", "csat", "ces"):
     if name not in metrics:
-        nbtools.say("No {} responses in the {} months before {}: not reported.", name.upper(), lookback_months, cutoff.date())
-        results.skip(f"{name.upper()} metric", f"no {name.upper()} responses in the {lookback_months} months before as_of")
+        nbtools.say("No {} responses, {}: not reported.", name.upper(), answers.period)
+        results.skip(f"{name.upper()} metric", f"no {name.upper()} responses, {answers.period}", needs=NEEDS[name])
 
 # %% [markdown]
 # ## Trends
@@ -101,9 +123,12 @@ titles = {"nps": "NPS by month", "csat": "CSAT: % satisfied (4-5) by month", "ce
 for name, trend in trends.items():
     if len(trend) >= 2:
         nbtools.show(plot_metric_trend(trend, titles[name]))
+    elif name in metrics and not answers.dated:
+        results.skip(f"{name.upper()} trend", "flat data: the scores carry no dates", needs="event dates")
     else:
         nbtools.say("{}: fewer than two months with {} or more responses, so no trend.", name.upper(), min_responses)
-        results.skip(f"{name.upper()} trend", f"fewer than two months with at least {min_responses} responses")
+        results.skip(f"{name.upper()} trend", f"fewer than two months with at least {min_responses} {name.upper()} "
+                     "responses", needs=NEEDS[name] if name not in metrics else "more customers")
 
 # %% [markdown]
 # ## By segment and by channel
@@ -116,7 +141,8 @@ if "nps" in metrics and segment in data.customers:
     nbtools.show(plot_nps_composition(by_segment, title=f"NPS by {segment}"))
 else:
     nbtools.say("No NPS responses or no `{}` column: NPS by segment is not shown.", segment)
-    results.skip("NPS by segment", f"no NPS responses or no {segment!r} column")
+    results.skip("NPS by segment", f"no NPS responses or no {segment!r} column",
+                 needs="NPS scores" if "nps" not in metrics else "segments")
 linked = surveys_linked(recent, data.contacts)
 by_channel = {name: metric_by_channel(recent, data.contacts, name, min_responses) for name in ("csat", "ces")} if linked else {}
 for name, table in by_channel.items():
@@ -124,8 +150,9 @@ for name, table in by_channel.items():
         nbtools.show(plot_metric_by(table, f"{titles[name].split(' by ')[0]} by contact channel"))
         results.add_table(f"{name}_by_channel", table)
 if not linked:
-    nbtools.say("Surveys are not linked to contacts (no `contact_id`): CSAT and CES by channel are not shown.")
-    results.skip("CSAT and CES by channel", "surveys carry no contact_id linking them to contacts")
+    nbtools.say("No survey answer is linked (by `contact_id`) to a recorded contact: CSAT and CES by channel are not shown.")
+    results.skip("CSAT and CES by channel", "no survey answer is linked (by contact_id) to a recorded contact",
+                 needs="contact records")
 
 # %% [markdown]
 # ## Do scores go with churn?
@@ -137,7 +164,7 @@ by_nps = churn_by_level(snap, "nps_last") if nbtools.has_values(snap, "nps_last"
 by_ces = churn_by_level(snap, "ces_last") if nbtools.has_values(snap, "ces_last") else None
 if by_nps is None and by_ces is None:
     nbtools.say("The data has no NPS or CES scores per customer: churn by score level is skipped.")
-    results.skip("churn by score level", "no NPS or CES scores per customer in this data")
+    results.skip("churn by score level", "no NPS or CES scores per customer in this data", needs="survey scores")
 if by_nps is not None:
     nbtools.show(plot_churn_by_level(by_nps, window_months=horizon_months, title="Churn by latest NPS group"))
 if by_ces is not None:
@@ -163,7 +190,8 @@ if linked:
     response = transactional_response(data)
     nbtools.table(response, 1)
     results.add_table("transactional_response_by_channel", response)
-population = nps_population(snap, surveys, lookback_months, nps_min_tenure_months) if snap is not None else None
+dated_snap = snap if answers.dated else None  # flat data records neither who was asked nor when
+population = nps_population(snap, surveys, lookback_months, nps_min_tenure_months) if dated_snap is not None else None
 weighted = churn_gap = None
 if population is not None and population["responded"].any() and not population["responded"].all():
     churn_gap = responder_churn(population)
@@ -173,7 +201,9 @@ if population is not None and population["responded"].any() and not population["
     nbtools.table(weighted.summary(), 1)
 else:
     nbtools.say("No NPS responders and non-responders to compare: the non-response analysis is skipped.")
-    results.skip("NPS non-response", "no NPS responses (or no non-responders) among customers active at as_of")
+    results.skip("NPS non-response", "no NPS responses (or no non-responders) among customers active at as_of"
+                 if answers.dated else "flat data: who was asked, and when, is not recorded",
+                 needs="NPS scores" if answers.dated or "nps" not in metrics else "event dates")
 
 # %% [markdown]
 # **CSAT and CES.** The same correction for the transactional surveys. Only customers with a reactive service
@@ -182,7 +212,7 @@ else:
 # the raw figures here differ slightly from the headline metrics above, which count every answer.
 
 # %%
-weighted_scores = ipw_transactional(snap, surveys, data.contacts, lookback_months) if snap is not None else {}
+weighted_scores = ipw_transactional(snap, surveys, data.contacts, lookback_months) if dated_snap is not None else {}
 if weighted_scores:
     nbtools.show(plot_score_nonresponse(weighted_scores))
     for name, result in weighted_scores.items():
@@ -191,7 +221,8 @@ if weighted_scores:
         nbtools.table(result.summary(), 2)
 for name in sorted({"csat", "ces"} - set(weighted_scores)):
     nbtools.say("No {} responders and non-responders among customers with a service contact: not corrected.", name.upper())
-    results.skip(f"{name.upper()} non-response", "no responders (or no non-responders) among customers asked")
+    results.skip(f"{name.upper()} non-response", f"no {name.upper()} responders (or no non-responders) among "
+                 "customers with a service contact", needs=NEEDS[name] if name not in metrics else "contact records")
 
 # %% [markdown]
 # ## The claims, tested
@@ -214,10 +245,14 @@ claim_data = sample_data(data, max_claim_customers or None, seed)
 results.approximate("claim tests (pooled monthly snapshots)", claim_data.sample)
 evidence = evaluate_claims(claim_data.data, as_of=as_of, max_snapshots=claim_snapshots,
                            n_boot=n_boot, seed=seed, margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct,
-                           max_survival_customers=max_survival_customers or None)
-nbtools.table(evidence.summary().drop(columns=["rule"]).set_index("id"), 3)
+                           max_survival_customers=max_survival_customers or None,
+                           leaking=screen.columns if screen is not None else ())
+nbtools.say("**Data for the churn claims:** {}.", evidence.design)
+nbtools.table(evidence.summary().drop(columns=["rule", "needs"]).set_index("id"), 3)
 for row in evidence.untestable():
     nbtools.say("*Claim {} cannot be tested on this data:* {}.", row.id, row.note)
+results.extra["untestable_claims"] = evidence.untestable_summary()
+results.extra["claims_design"] = evidence.design
 
 # %% [markdown]
 # **Reading the table.** Odds ratios are per unit (one point of a score, one contact in the last 90 days) for

@@ -8,7 +8,9 @@ import pytest
 from scipy import optimize, special
 from sklearn.metrics import roc_auc_score
 
-from cxresearch.churn import INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit, single_feature_auc
+from cxresearch.churn import (
+    INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit, screen_leakage, single_feature_auc,
+)
 from cxresearch.churn_truth import true_window_odds_ratios
 from cxresearch.features import snapshot as make_snapshot
 from cxresearch.recovery import recovery_table
@@ -299,3 +301,38 @@ def test_window_odds_ratios_recovered_on_a_simulated_world() -> None:
     hazard = {c["feature"]: c["value"] for c in world.truth["coefficients"].values()}
     for term, row in truth.iterrows():
         assert abs(row.log_odds - hazard[term]) < 0.25, term
+
+
+def test_leakage_screen_flags_a_score_given_after_the_decision(snapshot: pd.DataFrame) -> None:
+    """Telco-like: a satisfaction score of 1-2 for every churner and 3-5 for every stayer but a few."""
+    data = snapshot[snapshot["active"]].copy()
+    churned = data["churned"].to_numpy()
+    rng = np.random.default_rng(3)
+    data["csat_last"] = np.where(churned, rng.integers(1, 3, len(data)), rng.integers(3, 6, len(data))).astype(float)
+    flip = rng.random(len(data)) < 0.02  # 2% answered against type: AUC stays far above 0.95
+    data.loc[flip, "csat_last"] = 6.0 - data.loc[flip, "csat_last"]
+    expected = roc_auc_score(churned, -data["csat_last"])
+    screen = screen_leakage(data)
+    assert screen.columns == ["csat_last"]
+    assert screen.leaking[0].auc == pytest.approx(expected, abs=1e-12)
+    record = screen.to_records()[0]
+    assert record["column"] == "Satisfaction score (CSAT)" and record["key"] == "csat_last"
+    assert screen.finding().startswith("Satisfaction score (CSAT) nearly equals the churn outcome (ROC-AUC")
+    assert "left out of every churn model" in screen.finding()
+    assert screen.keep(["tenure_months", "csat_last"]) == ["tenure_months"]
+    # tenure and the simulated drivers are real predictors (AUC well under 0.95): not flagged
+    assert screen.table.loc["tenure_months", "auc"] < 0.95
+
+
+def test_excluded_column_stays_out_even_below_the_threshold(snapshot: pd.DataFrame) -> None:
+    """A column flagged on the whole snapshot is dropped from a subset's model whatever its AUC there."""
+    fit = fit_churn_logit(snapshot, exclude=["ces_mean_90d"])
+    assert "ces_mean_90d" not in fit.coefficients.index and fit.dropped_for_leakage == ["ces_mean_90d"]
+    assert any(n.startswith("Dropped ces_mean_90d: flagged as leaking") for n in fit.notes)
+    # the finding that no driver matters names what was left out, so it cannot read as "effort doesn't matter"
+    quiet = ChurnLogitResult(fit.coefficients.assign(p_value=0.5), fit.n, fit.n_events, fit.auc, fit.method,
+                             dropped_for_leakage=["ces_mean_90d"])
+    assert quiet.findings() == [
+        "No CX driver's odds ratio differs from 1 at the 5% level (Effort score (CES, 90-day mean) left out: "
+        "recorded after the churn decision, see leakage)."
+    ]

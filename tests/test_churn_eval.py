@@ -3,6 +3,8 @@ out-of-time design and the model comparison on a simulated world."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,11 +18,19 @@ from cxresearch.churn_eval import (
     _RankedScores,
     class_balance,
     compare_models,
+    calibration_intercept_slope,
     cross_validate,
+    cross_validated_evaluation,
     empc,
     evaluate_predictions,
+    fit_windows,
+    judge_models,
+    min_leaf,
+    months_between,
     out_of_time_snapshots,
 )
+from cxresearch.churn import fit_churn_logit
+from cxresearch.features import snapshot as make_snapshot
 from cxresearch.simulate import simulate
 
 
@@ -162,3 +172,87 @@ def test_models_compared_out_of_time_and_cross_validated(world_snapshots: tuple[
     cv = cross_validate(test, folds=3)
     assert set(cv.index) == {LOGIT, BOOSTING}
     assert (cv[("roc_auc", "mean")] > 0.6).all()
+
+
+def test_cross_validated_evaluation_is_labelled_and_out_of_fold(world_snapshots: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """Without an earlier snapshot the models are judged on out-of-fold predictions, and the label says so."""
+    _, test = world_snapshots
+    ev, boosting = cross_validated_evaluation(test, folds=3, n_boot=20)
+    assert ev.design.startswith("cross-validated (3-fold") and "out of time" not in ev.design
+    assert ev.comparison_finding().startswith("Cross-validated (3-fold")
+    assert np.array_equal(ev.y, test["churned"].astype(int).to_numpy())
+    cv = cross_validate(test, folds=3)
+    # pooled out-of-fold AUC vs the mean of the per-fold AUCs (same predictions): within a fold's SD
+    assert ev.metrics.loc[LOGIT, "roc_auc"] == pytest.approx(cv.loc[LOGIT, ("roc_auc", "mean")],
+                                                             abs=cv.loc[LOGIT, ("roc_auc", "std")] + 1e-3)
+    in_sample = fit_churn_logit(test).auc.value
+    assert ev.metrics.loc[LOGIT, "roc_auc"] < in_sample  # out of fold is not the optimistic in-sample AUC
+    assert set(boosting.features) <= set(test.columns)
+
+
+def test_leaking_column_enters_no_cross_validation_fold(world_snapshots: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    _, test = world_snapshots
+    leaky = test.assign(status_score=test["churned"].astype(float) + np.random.default_rng(0).normal(0, 0.3, len(test)))
+    ev, boosting = cross_validated_evaluation(leaky, folds=3, n_boot=10, exclude=["status_score"])
+    assert "status_score" not in boosting.columns
+    honest, _ = cross_validated_evaluation(test, folds=3, n_boot=10)
+    assert ev.metrics.loc[BOOSTING, "roc_auc"] == pytest.approx(honest.metrics.loc[BOOSTING, "roc_auc"], abs=1e-12)
+
+
+def test_no_out_of_time_holdout_on_flat_or_short_data() -> None:
+    short = simulate(n_customers=2000, months=6, seed=1).to_cxdata()
+    with pytest.raises(ValueError, match="before observation began"):
+        out_of_time_snapshots(short, None)  # needs 3 + 2 x 3 months, the data has 6
+    flat = dataclasses.replace(short, shape="flat")
+    with pytest.raises(ValueError, match="flat data describes one date only"):
+        out_of_time_snapshots(flat, None)
+
+
+def test_models_are_judged_out_of_time_only_where_the_history_allows() -> None:
+    """Six months hold no earlier snapshot (3 + 2 x 3 months needed): cross-validated, labelled so, and the
+    holdout's skip names the missing input; twelve months allow the out-of-time holdout."""
+    for months, design in ((6, "cross-validated (5-fold"), (12, "out-of-time holdout")):
+        data = simulate(n_customers=3000, months=months, seed=2).to_cxdata()
+        snap = make_snapshot(data)
+        active = snap[snap["active"]].reset_index(drop=True)
+        judged = judge_models(data, snap, active, "", 3, 3, n_boot=10)
+        assert judged.evaluation.design.startswith(design)
+        if months == 6:
+            assert [(a, n) for a, _, n in judged.skipped] == [("out-of-time holdout", "more history")]
+            assert judged.train is None and judged.samples() == []
+            assert np.array_equal(judged.evaluation.y, active["churned"].astype(int).to_numpy())
+        else:
+            assert judged.skipped == [] and len(judged.test.frame) == len(active)
+
+
+def test_windows_fit_the_observed_history() -> None:
+    assert months_between(pd.Timestamp("2023-01-01"), pd.Timestamp("2023-07-01")) == 6
+    assert months_between(pd.Timestamp("2023-01-15"), pd.Timestamp("2023-07-14")) == 5
+    six = simulate(n_customers=500, months=6, seed=1).to_cxdata()
+    assert (fit_windows(six, 3, 3).window_months, fit_windows(six, 3, 3).horizon_months) == (3, 3)
+    chosen = fit_windows(six, 6, 3)  # 9 months asked of 6: horizon 3 (half), window the other 3
+    assert (chosen.window_months, chosen.horizon_months, chosen.observed_months) == (3, 3, 6)
+    assert "covers 6 months" in chosen.note and chosen.adapted
+    short = dataclasses.replace(six, observed_until=six.observed_until - pd.DateOffset(months=5))
+    with pytest.raises(ValueError, match="only 1 whole month"):
+        fit_windows(short, 3, 3)
+    two = dataclasses.replace(six, observed_until=six.observed_until - pd.DateOffset(months=4))
+    assert (fit_windows(two, 3, 3).window_months, fit_windows(two, 3, 3).horizon_months) == (1, 1)
+
+
+def test_flat_data_horizon_is_the_churn_flags_period() -> None:
+    six = simulate(n_customers=500, months=6, seed=1).to_cxdata()
+    monthly = dataclasses.replace(six, shape="flat", metadata={"churn_period_months": 1})
+    chosen = fit_windows(monthly, 3, 3)
+    assert chosen.horizon_months == 1.0 and chosen.horizon_words == "within the next 1 month"
+    assert "churn flag covers 1 month (the data's stated churn period)" in chosen.note and "not the 3-month" in chosen.note
+    assert fit_windows(dataclasses.replace(monthly, metadata={"churn_period_months": 3}), 3, 3).note == ""
+    unknown = fit_windows(dataclasses.replace(monthly, metadata={}), 3, 3)
+    assert unknown.horizon_months is None and "not documented" in unknown.horizon_words
+
+
+def test_small_data_boosting_can_split_and_constant_predictions_have_no_slope() -> None:
+    assert (min_leaf(20_000), min_leaf(400), min_leaf(100)) == (200, 20, 10)
+    y = np.array([0, 1, 0, 0, 1, 0, 0, 0])
+    intercept, slope = calibration_intercept_slope(y, np.full(8, 0.25))
+    assert intercept == pytest.approx(0.0, abs=1e-9) and np.isnan(slope)  # 2 of 8 churned = predicted 0.25

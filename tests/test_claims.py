@@ -149,3 +149,50 @@ def test_flat_data_with_satisfaction_and_referrals() -> None:
     assert table.row("6").estimate == pytest.approx(np.exp(0.4 * 2.5), rel=0.35)  # 4.5 vs 2: ~2.7x
     for claim in ("1a", "1a_cox", "1b_cox", "3a", "3b", "4a", "5"):
         assert table.verdict(claim) == CANNOT_TEST
+
+
+def test_claims_resting_on_a_leaking_score_say_so() -> None:
+    """Telco-like flat data whose satisfaction score was given after the decision to leave (1-2: every churner)."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    end = pd.Timestamp("2024-01-01")
+    churned = rng.random(n) < 0.25
+    sat = np.where(churned, rng.integers(1, 3, n), rng.integers(3, 6, n))
+    customers = pd.DataFrame({
+        "customer_id": [f"L{i}" for i in range(n)],
+        "signup_date": end - pd.to_timedelta(rng.integers(60, 2000, n), unit="D"),
+        "end_date": pd.Series(np.where(churned, end - pd.Timedelta(days=10), pd.NaT), dtype="datetime64[ns]"),
+        "monthly_margin": 50.0, "contract": rng.choice(["monthly", "yearly"], n),
+        "n_referrals": rng.poisson(np.where(sat >= 4, 0.3, 0.15)),
+        "csat_score": sat.astype(float),
+    })
+    empty = pd.DataFrame(columns=["customer_id", "timestamp", "channel", "direction"]).astype(
+        {"timestamp": "datetime64[ns]"})
+    surveys = pd.DataFrame(columns=["customer_id", "timestamp", "instrument", "score"]).astype(
+        {"timestamp": "datetime64[ns]"})
+    flat = CXData(customers, empty, surveys, end, shape="flat")
+    table = evaluate_claims(flat, n_boot=20, leaking=["csat_last"])
+    for claim in ("1b", "2", "3b"):
+        row = table.row(claim)
+        assert row.verdict == CANNOT_TEST and "recorded after the churn decision" in row.note, row
+        assert row.needs == "event dates"
+    six = table.row("6")  # referrals are not churn: tested (rate ratio 2 by construction), with the caution
+    assert six.verdict == SUPPORTED and six.estimate == pytest.approx(2.0, rel=0.3)
+    assert "caution: CSAT is recorded after the churn decision" in six.note
+    assert any("caution" in f for f in table.findings())
+    # on flat data the driver claims name the missing input, never "fewer than 10 churners" (750 churned)
+    needs = {row.id: row.needs for row in table.untestable()}
+    assert needs["3a"] == "effort scores (CES)" and needs["4a"] == "proactive contacts"
+    assert needs["4b"] == "contact resolution" and needs["5"] == "channel-inconsistency records"
+    assert not any("churners in the snapshots" in row.note for row in table.untestable())
+    compact = table.untestable_summary()
+    assert compact["needs"][0] == "event dates" and len(compact["claims"]) == len(table.untestable())
+    assert table.design == "no monthly snapshots: flat data has one row per customer, without dates"
+    # without the notebook's screen, the model's own screen still refuses the score for claim 1b
+    unscreened = evaluate_claims(flat, n_boot=20).row("1b")
+    assert unscreened.verdict == CANNOT_TEST and "leakage" in unscreened.note
+
+
+def test_pooled_snapshots_are_stated(true_world: CXData) -> None:
+    table = evaluate_claims(true_world, max_snapshots=3, n_boot=20)
+    assert table.design.startswith("3 monthly snapshots from ") and "requested" not in table.design

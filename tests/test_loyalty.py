@@ -21,6 +21,9 @@ from cxresearch.loyalty import (
     monthly_trend,
     nps,
     nps_group,
+    survey_window,
+    surveys_linked,
+    wilson_pct,
 )
 from cxresearch.results import Estimate
 
@@ -269,3 +272,40 @@ def test_predictive_validity_by_hand_and_bootstrap() -> None:
 def special_expit(x: np.ndarray) -> np.ndarray:
     """Logistic function."""
     return 1.0 / (1.0 + np.exp(-x))
+
+
+@pytest.mark.parametrize(("count", "n"), [(0, 3), (0, 40), (40, 40), (7, 7), (1, 1000)])
+def test_wilson_interval_stays_within_0_and_100_around_the_share(count: int, n: int) -> None:
+    low, high = wilson_pct(count, n)
+    share = 100 * count / n
+    assert 0.0 <= low <= share <= high <= 100.0
+    by_hand = wilson_by_hand(count, n)
+    assert low == pytest.approx(max(0.0, by_hand[0]), abs=1e-9) and high == pytest.approx(min(100.0, by_hand[1]), abs=1e-9)
+    if count == 0:
+        assert low == 0.0
+    if count == n:
+        assert high == 100.0
+
+
+def test_surveys_are_not_linked_to_an_empty_contacts_table() -> None:
+    surveys = pd.DataFrame({"customer_id": ["a"], "contact_id": ["K1"]})
+    assert not surveys_linked(surveys, pd.DataFrame(columns=["customer_id", "contact_id"]))
+    assert surveys_linked(surveys, pd.DataFrame({"customer_id": ["a"], "contact_id": ["K1"]}))
+    assert not surveys_linked(surveys, pd.DataFrame({"customer_id": ["a"], "contact_id": ["K2"]}))
+
+
+def test_flat_scores_become_one_undated_answer_per_customer() -> None:
+    """Flat data: the headline metrics come from each customer's one score, and the report says it is undated."""
+    snap = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "csat_last": [5.0, 4.0, 1.0, np.nan],
+                         "nps_last": [10.0, np.nan, 3.0, 8.0]})
+    snap.attrs["as_of"] = "2024-06-30T00:00:00"
+    window = survey_window(pd.DataFrame(), snap, pd.Timestamp("2024-06-30"), 12, dated=False)
+    assert not window.dated and window.period == "one score per customer, its date not recorded (flat data)"
+    answers = window.recent
+    assert sorted(answers.loc[answers["instrument"] == "csat", "score"]) == [1.0, 4.0, 5.0]
+    assert nps(answers.loc[answers["instrument"] == "nps", "score"]).score == pytest.approx(0.0)  # 1 promoter, 1 detractor
+    assert (answers["timestamp"] == pd.Timestamp("2024-06-30")).all()
+    dated = pd.DataFrame({"customer_id": ["a", "a"], "instrument": ["nps", "nps"], "score": [9, 2],
+                          "timestamp": pd.to_datetime(["2023-05-31", "2024-01-10"])})
+    window = survey_window(dated, None, pd.Timestamp("2024-06-30"), 12, dated=True)
+    assert window.recent["score"].tolist() == [2] and window.period == "in the 12 months before 2024-06-30"

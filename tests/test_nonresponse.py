@@ -165,3 +165,19 @@ def test_ipw_transactional_leaves_out_instruments_nobody_or_everybody_answered()
     # contacts exist but none in the lookback: nobody was asked, so nothing is corrected
     assert ipw_transactional(snap, surveys, contacts.assign(timestamp=as_of - pd.DateOffset(months=13)), 12) == {}
     assert list(ipw_transactional(snap, surveys, contacts.iloc[:0], 12)) == ["csat"]  # no contacts: all customers
+
+
+def test_ipw_score_intervals_stay_on_their_scale() -> None:
+    """Nine of ten responders satisfied: raw 90% with SE sqrt(0.9 x 0.1 / 10) = 9.5 points, so the normal interval
+    would end at 108.6%; it stops at 100%, and the mean's at the scale's 5 points."""
+    rng = np.random.default_rng(0)
+    responded = np.r_[np.ones(10, bool), np.zeros(10, bool)]
+    population = pd.DataFrame({"churned": rng.random(20) < 0.3, "reactive_lookback": rng.integers(1, 4, 20),
+                               "responded": responded, "score": np.where(responded, [5.0] * 9 + [2.0] + [0] * 10,
+                                                                          np.nan)})
+    table = ipw_scores(population, "csat").table
+    raw = table.loc["top2_pct"]
+    assert raw["raw"] == pytest.approx(90.0)
+    assert raw["raw_ci_low"] == pytest.approx(90.0 - 1.959964 * np.sqrt(0.09 / 10) * 100, rel=1e-5)  # Hajek SE
+    assert raw["raw_ci_high"] == 100.0 and raw["ci_high"] <= 100.0
+    assert table.loc["mean", "ci_high"] <= 5.0 and table.loc["mean", "raw_ci_high"] <= 5.0

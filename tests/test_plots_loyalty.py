@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.loyalty import metric_by, monthly_trend, nps
+from cxresearch.loyalty import metric_by, monthly_trend, nps, wilson_pct
 from cxresearch.nonresponse import WeightedNPS
-from cxresearch.plots.loyalty import plot_metric_by, plot_metric_trend, plot_nonresponse_correction
+from cxresearch.plots.loyalty import (
+    error_bars, plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +54,15 @@ def test_nonresponse_correction_with_truth_line() -> None:
     assert xs == pytest.approx(sorted([raw.score, 20.0]))
     assert any(np.allclose(line.get_xdata(), [10.0, 10.0]) for line in ax.lines)
     assert ax.get_xlabel().startswith("NPS (points")
+
+
+def test_churn_by_level_draws_a_level_where_nobody_churned() -> None:
+    """A level with 0 churners (Wilson CI 0 to 43.4% for n = 5) once gave matplotlib a negative error bar."""
+    table = pd.DataFrame({"n": [5, 40], "n_churned": [0, 10], "churn_pct": [0.0, 25.0]}, index=["promoter", "detractor"])
+    bounds = [wilson_pct(0, 5), wilson_pct(10, 40)]
+    table["ci_low"], table["ci_high"] = [b[0] for b in bounds], [b[1] for b in bounds]
+    fig = plot_churn_by_level(table, window_months=3)
+    assert fig.axes[0].patches[0].get_height() == 0.0
+    err = error_bars(table["churn_pct"], table["ci_low"], table["ci_high"])
+    assert err.min() >= 0.0 and err[1, 0] == pytest.approx(bounds[0][1])
+    assert error_bars([50.0], [50.0 + 1e-13], [np.nan]).tolist() == [[0.0], [0.0]]

@@ -13,6 +13,7 @@ from cxresearch.churn import INTERCEPT, ChurnLogitResult
 from cxresearch.churn_eval import ChurnEvaluation, EMPCResult
 from cxresearch.drivers import PartialDependenceBands
 from cxresearch.plots import PALETTE, new_figure
+from cxresearch.plots.loyalty import error_bars
 
 
 def plot_odds_ratios(
@@ -63,8 +64,10 @@ def plot_odds_ratios(
     return fig
 
 
-def plot_roc_pr(evaluation: ChurnEvaluation, title: str = "Discrimination on the holdout") -> plt.Figure:
-    """ROC (left) and precision-recall (right) curves of every model, AUCs with 95% CIs in the legend."""
+def plot_roc_pr(evaluation: ChurnEvaluation, title: str | None = None) -> plt.Figure:
+    """ROC (left) and precision-recall (right) curves of every model, AUCs with 95% CIs in the legend; the title
+    names the evaluation design (out-of-time holdout or cross-validated) unless given."""
+    title = title or f"Discrimination, {evaluation.design}"
     fig, (roc_ax, pr_ax) = new_figure(width=11.0, height=4.6, ncols=2)
     metrics = evaluation.summary()
     for color, model in zip(PALETTE, evaluation.predictions, strict=False):
@@ -98,7 +101,7 @@ def plot_calibration(evaluation: ChurnEvaluation, bins: int = 10) -> plt.Figure:
         cal = evaluation.calibration(model, bins) * 100
         row = metrics.loc[model]
         ax.errorbar(cal["predicted"], cal["observed"],
-                    yerr=[cal["observed"] - cal["observed_low"], cal["observed_high"] - cal["observed"]],
+                    yerr=error_bars(cal["observed"], cal["observed_low"], cal["observed_high"]),
                     color=color, marker="o", capsize=3,
                     label=f"{model}: slope {row.calibration_slope:.2f}, ECE {100 * row.ece:.2f} pts")
         top = max(top, cal["observed_high"].max(), cal["predicted"].max())

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from cxresearch.loyalty import NPSResult
 from cxresearch.nonresponse import WeightedNPS, WeightedScores
@@ -15,6 +16,16 @@ from cxresearch.plots import PALETTE, new_figure
 
 #: Detractor / passive / promoter colours: Okabe-Ito vermillion, neutral grey, blue (colour-blind safe).
 NPS_COLORS: dict[str, str] = {"detractors": PALETTE[3], "passives": "#BBBBBB", "promoters": PALETTE[0]}
+
+
+def error_bars(value: ArrayLike, low: ArrayLike, high: ArrayLike) -> np.ndarray:
+    """Distances (2 x n, never negative) from each value down to `low` and up to `high`, in the value's unit.
+
+    A Wilson interval around 0% or 100% can sit a rounding error inside the estimate, and an undefined interval
+    (NaN) draws no bar; matplotlib refuses negative distances, so they are clipped to 0.
+    """
+    value, low, high = (np.asarray(a, dtype=float).reshape(-1) for a in (value, low, high))
+    return np.nan_to_num(np.vstack([value - low, high - value]), nan=0.0).clip(min=0.0)
 
 
 def plot_nps_composition(
@@ -80,7 +91,7 @@ def plot_churn_by_level(
     fig, (ax,) = new_figure()
     x = np.arange(len(table))
     rate = table["churn_pct"].to_numpy()
-    err = np.vstack([rate - table["ci_low"].to_numpy(), table["ci_high"].to_numpy() - rate])
+    err = error_bars(rate, table["ci_low"], table["ci_high"])
     ax.bar(x, rate, color=PALETTE[0], width=0.7)
     ax.errorbar(x, rate, yerr=err, fmt="none", ecolor="black", capsize=4, linewidth=1.2)
     ax.set_xticks(x, [f"{level}\n(n={n:,})" for level, n in zip(table.index, table["n"], strict=True)])
@@ -128,7 +139,7 @@ def plot_metric_by(table: pd.DataFrame, title: str, xlabel: str | None = None) -
     fig, (ax,) = new_figure(height=1.4 + 0.45 * max(len(table), 1))
     rows = np.arange(len(table))[::-1]
     value = table["value"].to_numpy(dtype=float)
-    err = np.vstack([value - table["ci_low"].to_numpy(dtype=float), table["ci_high"].to_numpy(dtype=float) - value])
+    err = error_bars(value, table["ci_low"], table["ci_high"])
     ax.errorbar(value, rows, xerr=err, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
     ax.set_yticks(rows, [f"{g} (n={n:,})" for g, n in zip(table.index, table["n"], strict=True)])
     unit = str(table["unit"].iloc[0]) if len(table) else ""
@@ -145,7 +156,7 @@ def plot_nonresponse_correction(result: WeightedNPS, truth: float | None = None)
     summary = result.summary()
     rows = np.arange(len(summary))[::-1]
     value = summary["nps"].to_numpy()
-    err = np.vstack([value - summary["ci_low"].to_numpy(), summary["ci_high"].to_numpy() - value])
+    err = error_bars(value, summary["ci_low"], summary["ci_high"])
     for row, v, e, color in zip(rows, value, err.T, (PALETTE[1], PALETTE[0]), strict=True):
         ax.errorbar([v], [row], xerr=e.reshape(2, 1), fmt="o", color=color, capsize=4)
     if truth is not None:
@@ -167,7 +178,7 @@ def plot_score_nonresponse(results: Mapping[str, WeightedScores]) -> plt.Figure:
         row = result.table.loc[metric]
         for y, (value, low, high, color) in enumerate(((row.ipw, row.ci_low, row.ci_high, PALETTE[0]),
                                                        (row.raw, row.raw_ci_low, row.raw_ci_high, PALETTE[1]))):
-            ax.errorbar([value], [y], xerr=[[value - low], [high - value]], fmt="o", color=color, capsize=4)
+            ax.errorbar([value], [y], xerr=error_bars(value, low, high), fmt="o", color=color, capsize=4)
         ax.set_yticks([0, 1], [f"IPW, all asked\n(n={result.n_population:,})",
                                f"raw, responders\n(n={result.n_responders:,})"])
         ax.set_ylim(-0.6, 1.6)
