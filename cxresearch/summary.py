@@ -31,17 +31,21 @@ SECTIONS: dict[str, str] = {
 #: The one glossary of the page: estimate key -> plain label. `{name}` fields are filled from the parameters of
 #: the notebook that recorded the figure; `GLOSSARY_FALLBACK` holds the label when they cannot be.
 GLOSSARY: dict[str, str] = {
-    "churn_rate_window": "Churn within {window_months:g} months",
+    "churn_rate_window": "Churn within {horizon_months:g} months",
     "median_lifetime_months": "Median customer lifetime",
     "nps_score": "Net Promoter Score",
     "ces_high_effort_pct": "Customers reporting high effort",
     "clv_per_customer": "Lifetime value of a new customer",
     "btyd_clv_per_customer": "Remaining value of a current customer (purchase model)",
     "residual_clv_per_customer": "Remaining value of a current customer",
-    "acquisition_to_retention_cost_ratio": "Acquisition cost / cost to save a customer",
+    "acquisition_to_retention_cost_ratio": ("Acquisition cost / cost to save a customer, at an assumed save rate of "
+                                            "{retention_save_rate:.0%}"),
     "p_retention_beats_acquisition": "Scenarios in which retention beats acquisition",
 }
-GLOSSARY_FALLBACK: dict[str, str] = {"churn_rate_window": "Churn within the prediction window"}
+GLOSSARY_FALLBACK: dict[str, str] = {
+    "churn_rate_window": "Churn within the prediction window",
+    "acquisition_to_retention_cost_ratio": "Acquisition cost / cost to save a customer, at an assumed save rate",
+}
 
 #: Figures in money: shown in the data's currency, whatever unit the notebook's parameter default gave them.
 MONEY_KEYS: frozenset[str] = frozenset({"clv_per_customer", "btyd_clv_per_customer", "residual_clv_per_customer"})
@@ -120,8 +124,10 @@ class SuiteResults:
             est = self.estimate(notebook, key)
             return est.label if est is not None else key.replace("_", " ")
         res = self.results.get(notebook)
+        # Windows a notebook fitted to the data (`extra["windows"]`) override the parameters it was given.
+        fields = {**res.parameters, **(res.extra.get("windows") or {})} if res is not None else {}
         try:
-            return template.format(**(res.parameters if res is not None else {}))
+            return re.sub(r"\b1 months\b", "1 month", template.format(**fields))
         except (KeyError, ValueError, TypeError, IndexError):
             return GLOSSARY_FALLBACK.get(key, template)
 
@@ -447,23 +453,104 @@ def evidence_html(suite: SuiteResults) -> str:
     return _table(head, rows) + (f"<p>{html.escape(rest)}</p>" if rest else "")
 
 
+#: Figures that rest on inputs nobody measured: notebook 05 records their spread over the assumptions as
+#: `<key>_assumed_low` and `<key>_assumed_high` (never as a confidence interval).
+ASSUMED_KEYS: frozenset[str] = frozenset({"acquisition_to_retention_cost_ratio"})
+_ECONOMICS = "05_retention_economics"
+
+
+@dataclass
+class AssumedSpread:
+    """A figure's range over its assumed inputs (the percentiles notebook 05 recorded), for words, not a CI."""
+
+    low: float
+    high: float
+
+    def overlaps(self, other: AssumedSpread) -> bool:
+        """Whether the two ranges share any value."""
+        return self.low <= other.high and other.low <= self.high
+
+
+def assumed_spread(suite: SuiteResults, notebook: str, key: str) -> AssumedSpread | None:
+    """The recorded range of `key` over its assumed inputs, or None when the run recorded none."""
+    low, high = (suite.estimate(notebook, f"{key}_assumed_{end}") for end in ("low", "high"))
+    if not (_has_figure(low) and _has_figure(high)):
+        return None
+    return AssumedSpread(float(low.value), float(high.value))
+
+
+def _save_rate_input(suite: SuiteResults) -> dict[str, Any] | None:
+    """The save-rate row of notebook 05's `retention_inputs` table (low, base, high as shares; source)."""
+    table = suite.table(_ECONOMICS, "retention_inputs")
+    if table is None or "input" not in table:
+        return None
+    rows = table[table["input"] == "save_rate"].to_dict(orient="records")
+    return rows[0] if rows else None
+
+
+def _pct(value: float) -> str:
+    """A percentage for the page: one decimal below 10%, none above."""
+    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+
+
 def retention_verdict(suite: SuiteResults) -> str:
-    """Plain-words verdict on retention vs acquisition spend, with its uncertainty, or why there is none."""
-    ratio = suite.estimate("05_retention_economics", "acquisition_to_retention_cost_ratio")
-    p_win = suite.estimate("05_retention_economics", "p_retention_beats_acquisition")
+    """Plain-words verdict on retention vs acquisition, or why there is none.
+
+    A figure resting on an assumed save rate is given as its range over the assumed inputs, with the break-even
+    save rate and the save rate the "7x" claim needs; only a measured save rate earns a 95% CI and a verdict.
+    """
+    ratio = suite.estimate(_ECONOMICS, "acquisition_to_retention_cost_ratio")
+    p_win = suite.estimate(_ECONOMICS, "p_retention_beats_acquisition")
     if ratio is None or not ratio.estimable:
         return f"Retention vs acquisition could not be assessed in this run{_why_not(suite, ratio)}."
-    interval = interval_text(ratio, 2)
-    text = (
-        f"Acquiring a customer costs {value_text(ratio, 2)}{f' ({interval})' if interval else ''} times what it "
-        f"costs to keep one at risk (the often-quoted figure is 7)."
-    )
-    if _has_figure(p_win):
-        text += (
-            f" Across the plausible range of the inputs, retention spend buys more lifetime value than acquisition "
-            f"spend in {value_text(p_win, 0)} of scenarios."
-        )
-    return text
+    save = _save_rate_input(suite)
+    measured = save is not None and save.get("source") == "measured"
+    spread = assumed_spread(suite, _ECONOMICS, "acquisition_to_retention_cost_ratio")
+    if measured:
+        interval = interval_text(ratio, 2)
+        text = (f"Acquiring a customer costs {value_text(ratio, 2)}{f' ({interval})' if interval else ''} times "
+                "what it costs to keep one at risk, with the save rate measured on a campaign.")
+    elif spread is not None and save is not None:
+        text = (f"Acquiring a customer costs between {spread.low:,.2f} and {spread.high:,.2f} times what it costs to "
+                f"keep one at risk, depending on the save rate (assumed {100 * save['low']:.0f}-"
+                f"{100 * save['high']:.0f}%: no campaign with a control group has measured it). This is a range over "
+                "the assumed inputs, not a confidence interval.")
+    else:
+        text = (f"Acquiring a customer costs {value_text(ratio, 2)} times what it costs to keep one at risk at an "
+                "assumed save rate that nothing in the data measured.")
+    return text + _break_even_text(suite, measured) + _scenario_text(p_win, suite)
+
+
+def _break_even_text(suite: SuiteResults, measured: bool) -> str:
+    """' Retention is cheaper ... if more than X% ... stay. The often-quoted "7 times cheaper" ...' or ''."""
+    even = suite.estimate(_ECONOMICS, "break_even_save_rate")
+    need = suite.estimate(_ECONOMICS, "claim_save_rate")
+    multiple = (suite.results[_ECONOMICS].parameters.get("claim_multiple") or 7) if _ECONOMICS in suite.results else 7
+    claim = f'The often-quoted "{multiple:g} times cheaper"'
+    text = ""
+    if _has_figure(even):
+        text += (f" Retention is cheaper than acquisition if more than {_pct(even.value)} of contacted at-risk "
+                 "customers stay because of the contact." if even.value <= 100 else
+                 " At these contact costs saving a customer costs more than acquiring one, whatever the save rate.")
+    if not _has_figure(need):
+        return text
+    if need.value > 100:
+        return text + f" {claim} would need {need.value:.0f}% of them to stay: not possible at these costs."
+    if measured:
+        return text + f" {claim} needs more than {_pct(need.value)}."
+    return (text + f" {claim} holds only if more than {_pct(need.value)} stay; until a campaign with a control group "
+            "measures the save rate, the data can neither support nor contradict it.")
+
+
+def _scenario_text(p_win: Estimate | None, suite: SuiteResults) -> str:
+    """' Counting what each customer is worth, retention spend buys more ... in P% of scenarios ...' or ''."""
+    if not _has_figure(p_win):
+        return ""
+    value_even = suite.estimate(_ECONOMICS, "break_even_save_rate_value")
+    when = (f" (it does whenever more than {_pct(value_even.value)} stay)"
+            if _has_figure(value_even) and value_even.value <= 100 else "")
+    return (f" Counting what each customer is worth, retention spend buys more lifetime value than acquisition "
+            f"spend in {value_text(p_win, 0)} of scenarios over the assumed inputs{when}.")
 
 
 def _why_not(suite: SuiteResults, ratio: Estimate | None) -> str:
@@ -491,17 +578,26 @@ KEY_FIGURES: list[tuple[str, str]] = [
 ]
 
 _CHANGE_COLUMNS = ["figure", "unit", "previous", "current", "change", "direction", "beyond_uncertainty",
-                   "previous_text", "current_text"]
+                   "previous_text", "current_text", "basis"]
+
+#: How a change was judged (`basis` of `compare_runs`).
+SAMPLING, ASSUMED_RANGE, NOT_COMPARED_ASSUMED = "sampling", "assumed range", "rests on assumptions: not compared"
 
 
 def compare_runs(current: SuiteResults, previous: SuiteResults, currency: str = "") -> pd.DataFrame:
-    """Key figures now vs the previous run: change, and whether it exceeds the two estimates' uncertainty.
+    """Key figures now vs the previous run: change, and whether it exceeds the figures' full uncertainty.
 
-    Standard errors are read back from the 95% intervals (width / 3.92) and the change is called real when
-    |z| = |change| / sqrt(se_now^2 + se_before^2) > 1.96. Successive runs share most customers, so their
-    estimates are positively correlated and this test is conservative: it misses some real changes rather than
-    flagging noise. A bound or a figure not estimable in either run is not compared: its row has the two figures
-    in words (`previous_text`, `current_text`) and no change. Money is in `currency`, else the current data's.
+    Measured figures (`basis` "sampling"): standard errors are read back from the 95% intervals (width / 3.92) and
+    the change is called real when |z| = |change| / sqrt(se_now^2 + se_before^2) > 1.96. Successive runs share
+    most customers, so their estimates are positively correlated and this test is conservative: it misses some
+    real changes rather than flagging noise.
+
+    Figures resting on assumed inputs (`ASSUMED_KEYS`, basis "assumed range") are never judged on sampling error:
+    their largest uncertainty is what was assumed, so a change is called real only when the two runs' ranges over
+    the assumptions do not overlap. Without a recorded range in both runs they are not compared (basis
+    `NOT_COMPARED_ASSUMED`). A bound or a figure not estimable in either run is not compared either: its row has
+    the two figures in words (`previous_text`, `current_text`) and no change. Money is in `currency`, else the
+    current data's.
     """
     rows = []
     for notebook, key in KEY_FIGURES:
@@ -511,16 +607,27 @@ def compare_runs(current: SuiteResults, previous: SuiteResults, currency: str = 
         unit = money_unit(current, now, currency) if key in MONEY_KEYS else now.unit
         row = {"figure": current.label(notebook, key), "unit": unit, "previous": np.nan, "current": np.nan,
                "change": np.nan, "direction": "", "beyond_uncertainty": None,
-               "previous_text": value_text(before, 1, unit), "current_text": value_text(now, 1, unit)}
+               "previous_text": value_text(before, 1, unit), "current_text": value_text(now, 1, unit), "basis": ""}
         if now.exact and before.exact:
-            change = now.value - before.value
-            se = np.hypot(_se(now), _se(before))
-            z = change / se if se > 0 else np.nan
-            row.update(previous=before.value, current=now.value, change=change,
-                       direction="▲" if change > 0 else "▼" if change < 0 else "=",
-                       beyond_uncertainty=bool(abs(z) > 1.96) if np.isfinite(z) else None)
+            row.update(_judge_change(current, previous, notebook, key, now, before))
         rows.append(row)
     return pd.DataFrame(rows, columns=_CHANGE_COLUMNS)
+
+
+def _judge_change(current: SuiteResults, previous: SuiteResults, notebook: str, key: str, now: Estimate,
+                  before: Estimate) -> dict[str, Any]:
+    """The comparison columns of one figure present in both runs (see `compare_runs` for the rules)."""
+    change = now.value - before.value
+    judged = {"previous": before.value, "current": now.value, "change": change,
+              "direction": "▲" if change > 0 else "▼" if change < 0 else "="}
+    if key in ASSUMED_KEYS:
+        spreads = assumed_spread(current, notebook, key), assumed_spread(previous, notebook, key)
+        if None in spreads:
+            return {**judged, "change": np.nan, "direction": "", "basis": NOT_COMPARED_ASSUMED}
+        return {**judged, "beyond_uncertainty": not spreads[0].overlaps(spreads[1]), "basis": ASSUMED_RANGE}
+    se = np.hypot(_se(now), _se(before))
+    z = change / se if se > 0 else np.nan
+    return {**judged, "beyond_uncertainty": bool(abs(z) > 1.96) if np.isfinite(z) else None, "basis": SAMPLING}
 
 
 def _se(estimate: Estimate) -> float:
@@ -530,21 +637,32 @@ def _se(estimate: Estimate) -> float:
     return (estimate.ci_high - estimate.ci_low) / (2 * 1.959964)
 
 
+_VERDICTS: dict[tuple[str, bool | None], str] = {
+    (SAMPLING, True): "yes: a real change",
+    (SAMPLING, False): "no: within noise",
+    (ASSUMED_RANGE, True): "yes: beyond the range over its assumptions",
+    (ASSUMED_RANGE, False): "no: within the range over its assumptions",
+}
+
+
 def changes_html(changes: pd.DataFrame) -> str:
-    """The comparison as an escaped HTML table with plain-words verdicts (bounds and gaps named, not compared)."""
+    """The comparison as an escaped HTML table with plain-words verdicts (bounds, gaps and figures resting on
+    assumptions without a range named, not compared)."""
     if changes.empty:
         return "<p>No earlier run on this data source to compare with.</p>"
     head = "<tr><th>Figure</th><th>Before</th><th>Now</th><th>Change</th><th>Beyond its uncertainty?</th></tr>"
     body = []
     for row in changes.to_dict(orient="records"):
+        basis = row.get("basis") or SAMPLING
         if _finite(row["change"]):
             before, now = f"{row['previous']:,.1f}", f"{row['current']:,.1f}"
             change = f"{row['direction']} {row['change']:+,.1f}{_unit_suffix(row['unit'])}"
-            verdict = {True: "yes: a real change", False: "no: within noise"}.get(row["beyond_uncertainty"],
-                                                                                 "no interval to judge by")
+            verdict = _VERDICTS.get((basis, row["beyond_uncertainty"]), "no interval to judge by")
         else:
             before, now = row["previous_text"], row["current_text"]
-            change, verdict = "not compared", "a bound or a missing figure cannot be compared"
+            change = "not compared"
+            verdict = (f"{NOT_COMPARED_ASSUMED} (one run has no range over them)" if basis == NOT_COMPARED_ASSUMED
+                       else "a bound or a missing figure cannot be compared")
         body.append(
             f"<tr><td>{html.escape(row['figure'])}</td><td>{html.escape(before)}</td><td>{html.escape(now)}</td>"
             f"<td>{html.escape(change)}</td><td>{html.escape(verdict)}</td></tr>"

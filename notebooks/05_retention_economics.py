@@ -36,7 +36,9 @@ monthly_discount_rate = 0.008
 horizon_months = 60
 n_boot = 200
 retention_cost_per_contact = 25.0
-retention_save_rate = 0.15
+retention_save_rate = 0.15  # assumed: the most likely share of contacted at-risk customers a contact keeps
+retention_save_rate_low = 0.05  # its plausible range (nothing in the data measures it yet)
+retention_save_rate_high = 0.25
 incentive_cost = 10.0
 claim_multiple = 7.0
 acquisition_cost = 0.0
@@ -62,6 +64,9 @@ from cxresearch.errors import NotEstimableError
 from cxresearch.features import lifetimes
 from cxresearch.economics.bgnbd import holdout_by_frequency, track_repeat_purchases
 from cxresearch.economics.btyd_clv import btyd_clv
+from cxresearch.economics.sensitivity import cost_ratio_range, value_break_even_save_rate
+from cxresearch.recording import clv_finding
+from cxresearch.results import Estimate
 from cxresearch.plots.economics import (
     acquisition_vs_retention, bgnbd_holdout, bgnbd_tracking, btyd_clv_distribution, campaign_profit_curve,
     clv_by_segment, sbg_projection, tornado,
@@ -74,6 +79,7 @@ ctx = nbtools.start(
     {"as_of": as_of, "seed": seed, "segment": segment, "currency": currency,
      "monthly_discount_rate": monthly_discount_rate, "horizon_months": horizon_months, "n_boot": n_boot,
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
+     "retention_save_rate_low": retention_save_rate_low, "retention_save_rate_high": retention_save_rate_high,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
      "max_model_customers": max_model_customers, "calibration_end": calibration_end, "holdout_end": holdout_end,
@@ -234,11 +240,19 @@ elif spend is not None:
 # %% [markdown]
 # ## Retention vs acquisition
 # The save rate should be *incremental*: customers kept who would otherwise have left, measured against a
-# control group. An offer-acceptance rate overstates it and makes retention look cheaper than it is.
+# control group. An offer-acceptance rate overstates it and makes retention look cheaper than it is. Nothing in
+# this data measures it yet, so it is an assumption (`retention_save_rate`, plausible from
+# `retention_save_rate_low` to `retention_save_rate_high`), as are the contact and incentive costs. Figures that
+# divide by it are given as a range over these assumptions (the 5th-95th percentile of a Monte Carlo over their
+# plausible values), not as a confidence interval, with the save rate at which the answer flips: acquiring a
+# customer costs CAC x save rate / cost per contacted customer times what saving one does, so retention is the
+# cheaper of the two above the save rate cost per contacted customer / CAC. An acquisition cost in the data is
+# measured and enters with its 95% CI.
 
 # %%
 has_cac = "acquisition_cost" in lt and lt["acquisition_cost"].notna().any() or acquisition_cost > 0
-econ = None
+econ = ratio_range = None
+save_range = (retention_save_rate_low, retention_save_rate_high)
 econ_skip = (f"no lifetime value ({no_clv})", clv_needs) if clv_all is None else (
     "no acquisition cost in the data or the acquisition_cost parameter", "acquisition costs")
 if clv_all is None or not has_cac:
@@ -248,10 +262,13 @@ else:
     econ = retention_vs_acquisition(
         lt, retention_cost_per_contact=retention_cost_per_contact, retention_acceptance_rate=retention_save_rate,
         acquisition_cost=acquisition_cost or None, clv=results.estimates["clv_per_customer"],
-        claim_multiple=claim_multiple, **clv_args,
+        claim_multiple=claim_multiple, incentive_cost=incentive_cost, save_rate_range=save_range, **clv_args,
     )
-    nbtools.show(acquisition_vs_retention(econ, title=f"Cost to acquire vs cost to retain a customer ({currency})"))
+    ratio_range = cost_ratio_range(econ, input_uncertainty, n_draws, seed)
+    nbtools.show(acquisition_vs_retention(econ, ratio_range=ratio_range))
     nbtools.table(econ.summary(), 2)
+    nbtools.table(ratio_range.summary(), 2)
+    nbtools.table(ratio_range.inputs_table().set_index("label"), 3)
     for note in econ.notes:
         nbtools.say("*Note:* {}", note)
 
@@ -279,33 +296,44 @@ if risk is not None:
     nbtools.say("At these inputs a contact pays for {} of {} active customers; spending {} on them is expected to "
                 "return a profit of {}.", f"{int(campaign.optimum.n_contacted):,}", f"{len(value):,}",
                 f"{campaign.optimum.spend:,.0f} {currency}", f"{campaign.optimum.expected_profit:,.0f} {currency}")
+    ends = [campaign_roi(risk.risk, value, rate, retention_cost_per_contact, incentive_cost, currency).optimum
+            for rate in save_range]
+    nbtools.say("The uplift is assumed: at {} the best campaign's expected profit is {}, at {} it is {}.",
+                f"{save_range[0]:.0%}", f"{ends[0].expected_profit:,.0f} {currency}", f"{save_range[1]:.0%}",
+                f"{ends[1].expected_profit:,.0f} {currency}")
 elif resid is None:
     results.skip("campaign ROI", f"no residual customer value ({no_clv})", needs=clv_needs)
 
 # %% [markdown]
 # ## How sure are we? Monte Carlo and tornado
-# The save rate, costs, margins and discount rate are uncertain. We draw them jointly (triangular
-# distributions on low / most likely / high values) and ask, in each scenario, whether a unit of budget buys more
-# lifetime value through retention than through acquisition. The tornado shows which input moves the answer most.
+# The save rate, contact and incentive costs, margins and discount rate are assumed; a measured acquisition cost
+# enters with its 95% CI. We draw them jointly (triangular distributions on low / most likely / high values) and
+# ask, in each scenario, whether a unit of budget buys more lifetime value through retention than through
+# acquisition. The share of scenarios in which it does describes the assumptions, not a probability the data
+# gives; the tornado shows which input moves the answer most, and the break-even save rate where it flips.
 
 # %%
-mc = p_beats = None
+mc = p_beats = value_even = None
 if econ is not None:
     mc = retention_vs_acquisition_monte_carlo(
-        clv_all, resid, econ.acquisition_cost.value, retention_save_rate,
-        retention_cost_per_contact + incentive_cost, input_uncertainty, n_draws=n_draws, seed=seed,
+        clv_all, resid, econ.acquisition_cost.value, retention_save_rate, retention_cost_per_contact,
+        input_uncertainty, save_range, n_draws, seed, incentive_cost, econ.acquisition_ci,
     )
     p_beats = mc.probability(0.0)
+    share = value_break_even_save_rate(clv_all, resid, econ.acquisition_cost.value, econ.cost_per_contact)
+    value_even = Estimate(100 * share, "%", "Save rate above which retention buys more lifetime value per unit "
+                          "spent than acquisition", note="at the most likely assumed costs, measured margins")
     nbtools.show(tornado(mc, title="Retention minus acquisition: value per unit of budget"))
     nbtools.table(mc.tornado.set_index("label")[["low", "high", "output_low", "output_high"]], 2)
-    nbtools.say("{}", retention_verdict(p_beats))
+    nbtools.say("{} Counting value, retention wins above a save rate of {}.", retention_verdict(p_beats),
+                value_even.format(1))
 else:
     results.skip("Monte Carlo sensitivity", f"no retention-vs-acquisition comparison: {econ_skip[0]}", econ_skip[1])
 
 # %% tags=["remove-cell"]
 if clv_all is not None and econ is None:  # with a comparison, record_economics states the value of a customer
-    results.findings.append(" ".join([f"A new customer is worth {results.estimates['clv_per_customer'].format(0)} "
-                                      f"over {horizon_months} months.", *assumptions]))
+    results.findings.append(" ".join([clv_finding(results.estimates["clv_per_customer"], horizon_months,
+                                                  monthly_discount_rate), *assumptions]))
 record_economics(results, segment, clv_all, clv_seg, resid, sbg, monthly_discount_rate,
-                 campaign, econ, p_beats, claim_multiple, horizon_months)
+                 campaign, econ, p_beats, claim_multiple, horizon_months, ratio_range, value_even)
 ctx.finish()

@@ -11,7 +11,7 @@ from cxresearch.economics import (
     clv_from_survival, geometric_clv, residual_clv, retention_vs_acquisition, why_no_clv,
 )
 from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
-from cxresearch.economics.retention import _mean_ci, _wilson
+from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE, _mean_ci, _wilson
 from cxresearch.results import Estimate
 
 
@@ -93,7 +93,11 @@ def test_retention_ratio_on_hand_set_inputs():
     assert econ.acquisition_cost.value == pytest.approx(700.0)
     assert econ.retention_cost_per_save.value == pytest.approx(80.0)  # 20 / 0.25
     assert econ.cost_ratio.value == pytest.approx(700.0 / 80.0)  # 8.75
-    assert econ.cost_ratio.ci_low > 7.0 and econ.claim_verdict == "supported"
+    # the save rate is assumed: no CI on the ratio and no verdict on the 7x claim, only the save rates that decide it
+    assert econ.cost_ratio.ci_low is None and econ.claim_verdict == ASSUMED
+    assert econ.break_even_save_rate.value == pytest.approx(100 * 20.0 / 700.0)  # 2.86%: cost per save = CAC
+    assert econ.claim_save_rate.value == pytest.approx(100 * 7 * 20.0 / 700.0)  # 20%: 700 x 0.20 / 20 = 7
+    assert econ.save_rate_range == pytest.approx((0.125, 0.375)) and not econ.save_rate_measured
     assert econ.break_even_uplift.value == pytest.approx(100 * 20.0 / 500.0)  # 4% of contacted must be saved
     assert set(econ.acquisition_by_channel["channel"]) == {"paid", "referral"}
     assert "acquisition_to_retention_cost_ratio" in econ.summary().index
@@ -111,6 +115,9 @@ def test_retention_claim_verdicts_follow_the_interval():
     mid = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=560.0, retention_contacted=20, clv=value)
     assert mid.cost_ratio.value == pytest.approx(7.0) and mid.claim_verdict == "inconclusive"
     assert any("no data, no CI" in note for note in mid.notes)
+    # measured save rate but a ratio that even saving everyone cannot lift to 7: not possible at these costs
+    none = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=100.0, retention_contacted=500, clv=value)
+    assert none.claim_save_rate.value == pytest.approx(140.0) and none.claim_verdict == IMPOSSIBLE
 
 
 def test_retention_uplift_constant_hazard_arithmetic():

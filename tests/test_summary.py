@@ -20,7 +20,7 @@ from cxresearch.summary import (
 
 
 def _write(directory: Path, notebook: str, estimates: dict[str, Estimate], **tables: pd.DataFrame) -> None:
-    res = Results(notebook=notebook, parameters={"window_months": 3}, data_fingerprint="x", estimates=estimates,
+    res = Results(notebook=notebook, parameters={"horizon_months": 3}, data_fingerprint="x", estimates=estimates,
                   findings=[f"finding {i}" for i in range(5)])
     for key, df in tables.items():
         res.add_table(key, df)

@@ -39,7 +39,7 @@ CLAIM_NEEDS = ["effort scores (CES)", "contact records", "referrals"]
 def _results(notebook: str, estimates: dict[str, Estimate] | None = None, findings: list[str] | None = None,
              extra: dict | None = None) -> Results:
     """A results file as notebook `notebook` writes it on flat US-dollar data."""
-    return Results(notebook=notebook, parameters={"window_months": 3}, data_fingerprint="x",
+    return Results(notebook=notebook, parameters={"horizon_months": 3}, data_fingerprint="x",
                    estimates=estimates or {}, findings=findings or [], extra={**EXTRA, **(extra or {})})
 
 
@@ -299,3 +299,11 @@ def test_the_executive_notebook_on_thin_data_reads_cleanly(tmp_path: Path) -> No
                      "Median customer lifetime 30.0 months more than 36.0 months not compared"):
         assert expected in text, expected
     assert "EUR" not in text
+
+
+def test_the_churn_tile_names_the_horizon_the_notebook_fitted_to_the_data(tmp_path: Path) -> None:
+    res = Results(notebook="02_churn_drivers", parameters={"horizon_months": 3, "window_months": 3},
+                  data_fingerprint="x", extra={"windows": {"window_months": 3, "horizon_months": 1}},
+                  estimates={"churn_rate_window": Estimate(26.5, "%", "churn", 25.5, 27.6)})
+    res.write(tmp_path)
+    assert load_suite_results(tmp_path).label("02_churn_drivers", "churn_rate_window") == "Churn within 1 month"

@@ -50,9 +50,11 @@ class CampaignResult:
         return pd.DataFrame({k: self.curve.loc[v] for k, v in picks.items()}).T
 
     def to_estimates(self) -> dict[str, Estimate]:
-        """Optimal budget, its expected profit and ROI (point values: uncertainty comes from the Monte Carlo)."""
+        """Optimal budget, its expected profit and ROI: point values at assumed inputs, so no CI (the notebook gives
+        them at the ends of the assumed uplift's plausible range)."""
         best = self.optimum
-        assumption = f"uplift {self.uplift:.0%}, contact {self.contact_cost:,.2f}, incentive {self.incentive_cost:,.2f}"
+        assumption = (f"rests on assumptions, not a measurement: uplift {self.uplift:.0%}, contact "
+                      f"{self.contact_cost:,.2f} and incentive {self.incentive_cost:,.2f}, all assumed")
         return {
             "campaign_optimal_budget": Estimate(float(best.spend), self.currency, "Optimal retention budget",
                                                 n=int(best.n_contacted), note=assumption),

@@ -19,21 +19,39 @@ from cxresearch.survival import Z95
 
 @dataclass
 class RetentionEconomics:
-    """Acquisition vs retention cost, the "Nx cheaper" claim tested, break-even uplift, +5pp retention effect."""
+    """Acquisition vs retention cost, the "Nx cheaper" claim, break-even save rates and uplift, +5pp retention.
+
+    What rests on assumptions is kept apart from what was measured: `cost_ratio` is the ratio at the assumed
+    (most likely) inputs, with a 95% CI only when the save rate was measured; `cost_ratio_range` in
+    `cxresearch.economics.sensitivity` spans the assumed inputs' plausible values.
+    """
 
     acquisition_cost: Estimate  # per acquired customer
     acquisition_by_channel: pd.DataFrame  # channel, acquisition_cost, ci_low, ci_high, n
     retention_cost_per_save: Estimate  # per customer saved
     cost_ratio: Estimate  # acquisition cost / retention cost per save
     claim_multiple: float
-    claim_verdict: str  # supported | contradicted | inconclusive
+    claim_verdict: str  # supported | contradicted | inconclusive (measured save rate) | ASSUMED | IMPOSSIBLE
     clv: Estimate  # value of a saved customer used for the break-even
-    break_even_uplift: Estimate  # % of contacted customers who must be saved
+    break_even_uplift: Estimate  # % of contacted customers who must be saved for a contact to pay back
     annual_retention: Estimate  # %, constant-hazard estimate
     retention_uplift_pp: float
     clv_change_pct: Estimate  # % change in CLV per customer from +uplift pp annual retention
     portfolio_clv_change: Estimate  # currency, over the active portfolio
+    break_even_save_rate: Estimate  # %: save rate at which saving a customer costs what acquiring one does
+    claim_save_rate: Estimate  # %: save rate at which acquiring costs `claim_multiple` times saving
+    save_rate: float  # share: measured, or the most likely assumed value
+    save_rate_range: tuple[float, float] | None  # plausible values of an assumed save rate, or its measured 95% CI
+    save_rate_measured: bool
+    contact_cost: float  # currency per contacted customer, without the incentive
+    incentive_cost: float  # currency per contacted customer
+    acquisition_ci: tuple[float, float] | None  # 95% CI of a measured acquisition cost; None when given
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def cost_per_contact(self) -> float:
+        """Currency spent per contacted customer: the contact and the incentive."""
+        return self.contact_cost + self.incentive_cost
 
     def to_estimates(self) -> dict[str, Estimate]:
         """All headline numbers keyed by name."""
@@ -43,19 +61,26 @@ class RetentionEconomics:
             "acquisition_to_retention_cost_ratio": self.cost_ratio,
             "clv_per_customer": self.clv,
             "break_even_uplift": self.break_even_uplift,
+            "break_even_save_rate": self.break_even_save_rate,
+            "claim_save_rate": self.claim_save_rate,
             "annual_retention": self.annual_retention,
             "clv_change_pct_from_retention_uplift": self.clv_change_pct,
             "portfolio_clv_change_from_retention_uplift": self.portfolio_clv_change,
         }
 
     def summary(self) -> pd.DataFrame:
-        """One row per headline number: value, unit, 95% CI, n, label."""
+        """One row per headline number: value, unit, 95% CI (only where data gave one), n, label."""
         rows = [
             {"key": k, "value": v.value, "unit": v.unit, "ci_low": v.ci_low, "ci_high": v.ci_high, "n": v.n,
              "label": v.label}
             for k, v in self.to_estimates().items()
         ]
         return pd.DataFrame(rows).set_index("key")
+
+
+#: Verdicts on the "Nx cheaper" claim that no data decided: the save rate was assumed, or no save rate is enough.
+ASSUMED = "rests on the assumed save rate"
+IMPOSSIBLE = "not possible at these costs"
 
 
 def retention_vs_acquisition(
@@ -76,20 +101,28 @@ def retention_vs_acquisition(
     seed: int = 0,
     currency: str = "currency",
     entry: str | None = None,
+    incentive_cost: float = 0.0,
+    save_rate_range: tuple[float, float] | None = None,
 ) -> RetentionEconomics:
     """Is retaining a customer `claim_multiple` times cheaper than acquiring one, and what retention pays back?
 
-    Formulas (c = cost per contacted customer, a = save rate, CAC = acquisition cost per customer):
+    Formulas (c = cost per contacted customer: `retention_cost_per_contact` + `incentive_cost`; a = save rate;
+    CAC = acquisition cost per customer):
 
     - CAC: mean of `acquisition_cost` (t-interval), overall and by `acquisition_channel`; else the parameter
-      (no CI).
+      (assumed, no CI).
     - Retention cost per saved customer = c / a. `a` should be the *incremental* save rate (customers kept who
       would otherwise have left, measured against a control group); an offer-acceptance rate overstates saves
-      and so flatters retention. If `retention_contacted` is given, `a` is treated as estimated from that many
-      contacts (Wilson CI); otherwise it is taken as known.
-    - Ratio R = CAC / (c / a) = CAC * a / c, CI by the delta method on log R:
-      se(log R)^2 = (se(CAC)/CAC)^2 + (1 - a) / (n_contacted * a). The claim "retention is Nx cheaper" is
+      and so flatters retention. If `retention_contacted` is given, `a` is measured on that many contacts (Wilson
+      CI); otherwise it is an assumption whose plausible values are `save_rate_range` (default 0.5a to 1.5a).
+    - Ratio R = CAC / (c / a) = CAC * a / c. With a measured save rate, a 95% CI by the delta method on log R,
+      se(log R)^2 = (se(CAC)/CAC)^2 + (1 - a) / (n_contacted * a), and the claim "retention is Nx cheaper" is
       supported if the CI's lower limit is >= N, contradicted if its upper limit is < N, inconclusive otherwise.
+      With an assumed save rate R has no CI (its spread over the assumptions is `sensitivity.cost_ratio_range`)
+      and the claim gets no verdict: it rests on the save rate (`ASSUMED`).
+    - Break-even save rates, solved from R(a) = 1 and R(a) = N: a_1 = c / CAC (saving a customer costs what
+      acquiring one does) and a_N = N c / CAC (the claim holds). If a_N > 100% no save rate makes the claim true
+      at these costs (`IMPOSSIBLE`).
     - Break-even uplift u* = c / V: a campaign pays back when the share of contacted customers it saves times the
       value V of a saved customer covers the contact cost. V = the CLV of a new customer (`clv`, else
       `clv_from_survival` on `df`), an approximation to the remaining value of a customer at risk.
@@ -104,49 +137,58 @@ def retention_vs_acquisition(
     """
     if not 0 < retention_acceptance_rate <= 1:
         raise ValueError("retention_acceptance_rate must be in (0, 1]")
-    if retention_cost_per_contact <= 0:
-        raise ValueError("retention_cost_per_contact must be positive")
+    if retention_cost_per_contact <= 0 or incentive_cost < 0:
+        raise ValueError("retention_cost_per_contact must be positive and incentive_cost not negative")
     notes: list[str] = []
     cac, se_cac, by_channel = _acquisition_cost(df, acquisition_cost, currency, notes)
-    c, a = float(retention_cost_per_contact), float(retention_acceptance_rate)
+    measured_cac = cac.ci_low is not None
+    a = float(retention_acceptance_rate)
+    c = float(retention_cost_per_contact) + float(incentive_cost)
+    cost_text = (f"{c:,.2f} per contacted customer (assumed: contact {retention_cost_per_contact:,.2f}"
+                 + (f" + incentive {incentive_cost:,.2f}" if incentive_cost else "") + ")")
 
-    if retention_contacted:
+    measured = bool(retention_contacted)
+    if measured:
         a_lo, a_hi = _wilson(a, retention_contacted)
-        save_note = f"save rate {a:.1%} from {retention_contacted} contacted (Wilson 95% CI)"
+        save_note = f"save rate {a:.1%} measured on {retention_contacted} contacts (Wilson 95% CI)"
         var_log_a = (1 - a) / (retention_contacted * a)
     else:
-        a_lo = a_hi = a
-        save_note = f"save rate {a:.1%} taken as known"
-        var_log_a = 0.0
+        a_lo, a_hi = save_rate_range or (0.5 * a, min(1.5 * a, 1.0))
+        if not a_lo <= a <= a_hi:
+            raise ValueError(f"save_rate_range {a_lo:g}-{a_hi:g} must contain the save rate {a:g}")
+        save_note = f"save rate {a:.0%} assumed (plausible {a_lo:.0%}-{a_hi:.0%})"
+        notes.append(f"The {save_note}: no campaign with a control group has measured it in this data, so every "
+                     "figure that divides by it rests on that assumption.")
     per_save = Estimate(
         value=c / a, unit=currency, label="Retention cost per saved customer",
-        ci_low=c / a_hi if retention_contacted else None, ci_high=c / a_lo if retention_contacted else None,
-        n=retention_contacted, note=f"{c:,.2f} per contact / {save_note}",
+        ci_low=c / a_hi if measured else None, ci_high=c / a_lo if measured else None,
+        n=retention_contacted, note=f"{cost_text} / {save_note}",
     )
 
     ratio_value = cac.value * a / c
-    se_log_r = np.sqrt((se_cac / cac.value) ** 2 + var_log_a)
-    has_ci = se_log_r > 0
+    se_log_r = np.sqrt((se_cac / cac.value) ** 2 + var_log_a) if measured else 0.0
     ratio = Estimate(
         value=ratio_value, unit="ratio", label="Acquisition cost / retention cost per saved customer",
-        ci_low=ratio_value * np.exp(-Z95 * se_log_r) if has_ci else None,
-        ci_high=ratio_value * np.exp(Z95 * se_log_r) if has_ci else None,
-        note="delta method on log ratio" if has_ci else "no uncertainty: inputs taken as known",
+        ci_low=ratio_value * np.exp(-Z95 * se_log_r) if measured else None,
+        ci_high=ratio_value * np.exp(Z95 * se_log_r) if measured else None,
+        note=("delta method on log ratio; contact cost assumed" if measured else
+              f"rests on assumptions, not a measurement: at the {save_note} and {cost_text}; its "
+              "range over the assumptions is recorded as acquisition_to_retention_cost_ratio_assumed_low/_high"),
     )
-    lo, hi = (ratio.ci_low, ratio.ci_high) if has_ci else (ratio_value, ratio_value)
-    verdict = "supported" if lo >= claim_multiple else "contradicted" if hi < claim_multiple else "inconclusive"
-    notes.append(
-        f"'retention is {claim_multiple:g}x cheaper than acquisition': {verdict} "
-        f"(ratio {ratio.format(1)})"
-    )
+    cac_text = f"acquisition cost {cac.value:,.2f} ({'measured' if measured_cac else 'assumed'})"
+    break_even, claim_rate = _save_rate_estimate(c / cac.value, 1.0, cost_text, cac_text), _save_rate_estimate(
+        claim_multiple * c / cac.value, claim_multiple, cost_text, cac_text)
+    verdict = _claim_verdict(ratio, claim_multiple, claim_rate.value / 100, measured)
+    notes.append(_break_even_note(break_even.value, cost_text, cac_text))
+    notes.append(_claim_note(claim_multiple, claim_rate.value, verdict, ratio, (a_lo, a_hi)))
 
     value = _clv_estimate(df, clv, monthly_discount_rate, horizon_months, duration, event, margin_column, n_boot,
                           seed, currency, entry)
-    break_even = Estimate(
+    uplift = Estimate(
         value=100 * c / value.value, unit="%", label="Break-even retention uplift (share of contacted customers saved)",
         ci_low=100 * c / value.ci_high if value.ci_high is not None else None,
         ci_high=100 * c / value.ci_low if value.ci_low is not None and value.ci_low > 0 else None,
-        note=f"contact cost {c:,.2f} / value of a saved customer {value.value:,.2f}",
+        note=f"{cost_text} / value of a saved customer {value.value:,.2f}; the CI is the value's only",
     )
 
     annual, change_pct, portfolio = _retention_uplift(
@@ -156,9 +198,56 @@ def retention_vs_acquisition(
     return RetentionEconomics(
         acquisition_cost=cac, acquisition_by_channel=by_channel, retention_cost_per_save=per_save,
         cost_ratio=ratio, claim_multiple=claim_multiple, claim_verdict=verdict, clv=value,
-        break_even_uplift=break_even, annual_retention=annual, retention_uplift_pp=retention_uplift_pp,
-        clv_change_pct=change_pct, portfolio_clv_change=portfolio, notes=notes,
+        break_even_uplift=uplift, annual_retention=annual, retention_uplift_pp=retention_uplift_pp,
+        clv_change_pct=change_pct, portfolio_clv_change=portfolio, break_even_save_rate=break_even,
+        claim_save_rate=claim_rate, save_rate=a, save_rate_range=(a_lo, a_hi), save_rate_measured=measured,
+        contact_cost=float(retention_cost_per_contact), incentive_cost=float(incentive_cost),
+        acquisition_ci=(cac.ci_low, cac.ci_high) if measured_cac else None, notes=notes,
     )
+
+
+def _save_rate_estimate(share: float, multiple: float, cost_text: str, cac_text: str) -> Estimate:
+    """The save rate (%) at which acquiring a customer costs `multiple` times saving one (no CI: it is a threshold
+    computed from an assumed contact cost)."""
+    label = ("Break-even save rate: retention cheaper than acquisition above it" if multiple == 1 else
+             f"Save rate at which retention is {multiple:g}x cheaper than acquisition")
+    return Estimate(100 * share, "%", label, note=f"{multiple:g} x {cost_text} / {cac_text}")
+
+
+def _break_even_note(pct: float, cost_text: str, cac_text: str) -> str:
+    """'Retention is cheaper than acquisition if more than X% of contacted at-risk customers stay ...'."""
+    if pct > 100:
+        return (f"Saving a customer costs more than acquiring one whatever the save rate ({cost_text}, {cac_text}): "
+                f"it would take {pct:.0f}% of contacted customers staying.")
+    return (f"Retention is cheaper than acquisition if more than {pct:.1f}% of contacted at-risk customers stay "
+            f"because of the contact ({cost_text}, {cac_text}).")
+
+
+def _claim_verdict(ratio: Estimate, multiple: float, claim_rate: float, measured: bool) -> str:
+    """The "Nx cheaper" verdict: from the CI only when the save rate was measured (see the docstring above)."""
+    if claim_rate > 1:
+        return IMPOSSIBLE
+    if not measured:
+        return ASSUMED
+    if ratio.ci_low >= multiple:
+        return "supported"
+    return "contradicted" if ratio.ci_high < multiple else "inconclusive"
+
+
+def _claim_note(multiple: float, claim_pct: float, verdict: str, ratio: Estimate, plausible: tuple[float, float]
+                ) -> str:
+    """The claim's verdict as a sentence that names the save rate it needs."""
+    claim = f"'retention is {multiple:g}x cheaper than acquisition'"
+    if verdict == IMPOSSIBLE:
+        return (f"{claim} would need a save rate of {claim_pct:.0f}%, more than every contacted customer: "
+                f"{verdict}.")
+    if verdict == ASSUMED:
+        where = ("inside" if plausible[0] <= claim_pct / 100 <= plausible[1] else
+                 "above" if claim_pct / 100 > plausible[1] else "below")
+        return (f"{claim} holds if more than {claim_pct:.1f}% of contacted at-risk customers stay because of the "
+                f"contact ({where} the assumed {plausible[0]:.0%}-{plausible[1]:.0%}); with the save rate assumed, "
+                "the data neither supports nor contradicts it.")
+    return f"{claim}: {verdict} (ratio {ratio.format(1)}; it needs a save rate of {claim_pct:.1f}%)."
 
 
 def _acquisition_cost(
@@ -170,8 +259,9 @@ def _acquisition_cost(
     if costs.empty:
         if parameter is None:
             raise ValueError("no acquisition_cost column in the data: pass acquisition_cost")
-        notes.append("acquisition cost per customer from the parameter (no data, no CI)")
-        return Estimate(float(parameter), currency, "Acquisition cost per customer", note="given"), 0.0, empty
+        notes.append("acquisition cost per customer from the parameter (assumed: no data, no CI)")
+        return Estimate(float(parameter), currency, "Acquisition cost per customer",
+                        note="assumed (the acquisition_cost parameter): the data has none"), 0.0, empty
     if parameter is not None:
         notes.append("acquisition_cost parameter ignored: the data has an acquisition_cost column")
     if len(costs) < len(df):

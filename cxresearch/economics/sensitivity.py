@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.economics.clv import CLVResult, ResidualCLVResult
-from cxresearch.economics.retention import _wilson
+from cxresearch.economics.retention import RetentionEconomics, _wilson
 from cxresearch.results import Estimate
 
 
@@ -28,6 +28,7 @@ class Uncertain:
     high: float
     unit: str = ""
     label: str = ""
+    measured: bool = False  # True: the range is a measured input's 95% CI, not a plausible range someone assumed
 
     def __post_init__(self) -> None:
         if not self.low <= self.base <= self.high:
@@ -36,6 +37,26 @@ class Uncertain:
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n independent triangular draws (the constant when low == high)."""
         return np.full(n, self.base) if self.low == self.high else rng.triangular(self.low, self.base, self.high, n)
+
+    def describe(self) -> str:
+        """The input in words: 'Save rate 5%-25% (most likely 15%)', or 'Acquisition cost 160.00 EUR (95% CI
+        150.00-170.00)' for a measured one."""
+        low, base, high = (_number(v, self.unit) for v in (self.low, self.base, self.high))
+        unit = "" if self.unit in ("", "share", "x") else " per month" if self.unit == "per month" else f" {self.unit}"
+        if self.low == self.high:
+            return f"{self.label} {base}{unit}"
+        if self.measured:
+            return f"{self.label} {base}{unit} (95% CI {low}-{high})"
+        return f"{self.label} {low}-{high}{unit} (most likely {base})"
+
+
+def _number(value: float, unit: str) -> str:
+    """A value in its unit's usual form: shares and monthly rates as %, multipliers with 'x', money with 2 digits."""
+    if unit in ("share", "per month"):
+        return f"{100 * value:.3g}%"
+    if unit == "x":
+        return f"{value:.3g}x"
+    return f"{value:,.2f}"
 
 
 Model = Callable[[dict[str, np.ndarray]], np.ndarray]
@@ -52,6 +73,13 @@ class MonteCarloResult:
     output_unit: str
     seed: int
     notes: list[str] = field(default_factory=list)
+    inputs: dict[str, Uncertain] = field(default_factory=dict)
+
+    def assumed_range(self, label: str, low_pct: float = 5.0, high_pct: float = 95.0) -> AssumedRange:
+        """The output's base case and its `low_pct`-`high_pct` percentiles over the draws, as an `AssumedRange`."""
+        y = self.draws["output"]
+        return AssumedRange(self.base, float(y.quantile(low_pct / 100)), float(y.quantile(high_pct / 100)),
+                            self.output_unit, label, dict(self.inputs), len(y), self.seed, (low_pct, high_pct))
 
     def probability(self, threshold: float = 0.0) -> Estimate:
         """P(output > threshold) over the draws, with a Wilson 95% interval for the Monte Carlo error only."""
@@ -93,7 +121,81 @@ def monte_carlo(
     tornado = pd.DataFrame(rows).sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     frame = pd.DataFrame(draws)
     frame["output"] = output
-    return MonteCarloResult(frame, base, tornado, output_label, output_unit, seed)
+    return MonteCarloResult(frame, base, tornado, output_label, output_unit, seed, inputs=dict(inputs))
+
+
+@dataclass
+class AssumedRange:
+    """A figure resting on inputs nobody measured: its value at the most likely inputs and the spread of its Monte
+    Carlo draws over their plausible values (5th-95th percentile by default).
+
+    Not a confidence interval: it says how much the figure moves with what was assumed, not how precisely data
+    pinned it down. Inputs flagged `measured` enter with their 95% CI.
+    """
+
+    base: float
+    low: float
+    high: float
+    unit: str
+    label: str
+    inputs: dict[str, Uncertain]
+    n_draws: int
+    seed: int
+    percentiles: tuple[float, float] = (5.0, 95.0)
+
+    @property
+    def assumed(self) -> list[Uncertain]:
+        """The inputs nobody measured (their ranges are plausible values, not intervals)."""
+        return [u for u in self.inputs.values() if not u.measured]
+
+    @property
+    def measured(self) -> list[Uncertain]:
+        """The inputs taken from the data (with their 95% CI)."""
+        return [u for u in self.inputs.values() if u.measured]
+
+    def kind(self) -> str:
+        """'5th-95th percentile over the assumed inputs' (what the two ends are)."""
+        low, high = self.percentiles
+        return f"{_ordinal(low)}-{_ordinal(high)} percentile over the assumed inputs"
+
+    def describe_inputs(self) -> str:
+        """'assumed: save rate 5%-25% (most likely 15%), ...; measured: acquisition cost 160.00 (95% CI ...)'."""
+        parts = [f"assumed: {'; '.join(u.describe() for u in self.assumed)}"] if self.assumed else []
+        parts += [f"measured: {'; '.join(u.describe() for u in self.measured)}"] if self.measured else []
+        return ". ".join(parts)
+
+    def to_estimates(self, key: str) -> dict[str, Estimate]:
+        """`key_assumed_low` and `key_assumed_high`: the range's ends as two plain figures (never as a CI)."""
+        note = (f"{self.kind()} of {self.n_draws:,} Monte Carlo draws (seed {self.seed}); not a confidence "
+                f"interval. {self.describe_inputs()}")
+        low, high = self.percentiles
+        return {
+            f"{key}_assumed_low": Estimate(self.low, self.unit, f"{self.label}: {_ordinal(low)} percentile over the "
+                                           "assumed inputs", n=self.n_draws, note=note),
+            f"{key}_assumed_high": Estimate(self.high, self.unit, f"{self.label}: {_ordinal(high)} percentile over "
+                                            "the assumed inputs", n=self.n_draws, note=note),
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Base case and the range's ends, one row."""
+        low, high = self.percentiles
+        return pd.DataFrame({"base": [self.base], f"p{low:02.0f}": [self.low], f"p{high:02.0f}": [self.high],
+                             "unit": [self.unit]}, index=[self.label])
+
+    def inputs_table(self) -> pd.DataFrame:
+        """One row per input: label, low, most likely, high, unit, and whether it was assumed or measured."""
+        return pd.DataFrame([
+            {"input": name, "label": u.label, "low": u.low, "base": u.base, "high": u.high, "unit": u.unit,
+             "source": "measured" if u.measured else "assumed"}
+            for name, u in self.inputs.items()
+        ])
+
+
+def _ordinal(q: float) -> str:
+    """5 -> '5th', 95 -> '95th', 1 -> '1st'."""
+    n = int(round(q))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def retention_vs_acquisition_model(
@@ -102,11 +204,11 @@ def retention_vs_acquisition_model(
     """Net value per currency unit spent on retention minus per unit spent on acquisition (currency / currency).
 
     Inputs (arrays): `save_rate` (share of contacted customers kept, 0-1), `contact_cost` (currency per contacted
-    customer, incentive included), `acquisition_cost` (currency per new customer), `margin_multiplier` (x the
+    customer) and optionally `incentive_cost` (added to it; c below is their sum), `acquisition_cost` (currency per new customer), `margin_multiplier` (x the
     measured margins) and `monthly_discount_rate`. Values: a saved customer is worth
     V_s = k sum_t saved_stream[t] / (1 + d)^t and a new one V_n = k sum_t new_stream[t] / (1 + d)^t (streams:
-    expected margin in months 1..H ahead, currency). Output = (save_rate V_s / contact_cost - 1) -
-    (V_n / acquisition_cost - 1) = save_rate V_s / contact_cost - V_n / acquisition_cost: positive when a unit of
+    expected margin in months 1..H ahead, currency). Output = (save_rate V_s / c - 1) -
+    (V_n / acquisition_cost - 1) = save_rate V_s / c - V_n / acquisition_cost: positive when a unit of
     budget buys more lifetime value through retention than through acquisition.
     """
     saved_stream, new_stream = np.asarray(saved_stream, float), np.asarray(new_stream, float)
@@ -118,9 +220,71 @@ def retention_vs_acquisition_model(
         discount = (1.0 + x["monthly_discount_rate"][:, None]) ** -months[None, :]
         v_saved = x["margin_multiplier"] * (discount @ saved_stream)
         v_new = x["margin_multiplier"] * (discount @ new_stream)
-        return x["save_rate"] * v_saved / x["contact_cost"] - v_new / x["acquisition_cost"]
+        return x["save_rate"] * v_saved / _cost_per_contact(x) - v_new / x["acquisition_cost"]
 
     return model
+
+
+def retention_inputs(
+    save_rate: float,
+    contact_cost: float,
+    acquisition_cost: float,
+    currency: str = "currency",
+    uncertainty: float = 0.25,
+    save_rate_range: tuple[float, float] | None = None,
+    incentive_cost: float = 0.0,
+    acquisition_ci: tuple[float, float] | None = None,
+    save_rate_measured: bool = False,
+) -> dict[str, Uncertain]:
+    """The retention business case's inputs as three-point ranges (costs in `currency`, the save rate a share).
+
+    Assumed inputs span their plausible values: the save rate `save_rate_range` (default 0.5x to 1.5x, capped at
+    1), the contact cost, the incentive and an acquisition cost without data +/- `uncertainty` (relative). A
+    measured input spans its 95% CI instead: the acquisition cost when `acquisition_ci` is given, the save rate
+    when `save_rate_measured` (then `save_rate_range` is its CI).
+    """
+    lo, hi = save_rate_range or (0.5 * save_rate, min(1.5 * save_rate, 1.0))
+    u = uncertainty
+
+    def spread(value: float, label: str) -> Uncertain:
+        return Uncertain(value * (1 - u), value, value * (1 + u), currency, label)
+
+    inputs = {
+        "save_rate": Uncertain(lo, save_rate, hi, "share", "Save rate of a retention contact", save_rate_measured),
+        "contact_cost": spread(contact_cost, "Cost per retention contact"),
+    }
+    if incentive_cost > 0:
+        inputs["incentive_cost"] = spread(incentive_cost, "Incentive per contacted customer")
+    if acquisition_ci is None:
+        inputs["acquisition_cost"] = spread(acquisition_cost, "Acquisition cost per customer")
+    else:
+        inputs["acquisition_cost"] = Uncertain(acquisition_ci[0], acquisition_cost, acquisition_ci[1], currency,
+                                               "Acquisition cost per customer", measured=True)
+    return inputs
+
+
+def _cost_per_contact(x: dict[str, np.ndarray]) -> np.ndarray:
+    """Currency spent per contacted customer: the contact plus the incentive (when the case has one)."""
+    return x["contact_cost"] + x.get("incentive_cost", 0.0)
+
+
+def cost_ratio_model(x: dict[str, np.ndarray]) -> np.ndarray:
+    """Acquisition cost / retention cost per saved customer = CAC x save rate / cost per contacted customer."""
+    return x["acquisition_cost"] * x["save_rate"] / _cost_per_contact(x)
+
+
+def cost_ratio_range(
+    econ: RetentionEconomics, uncertainty: float = 0.25, n_draws: int = 5000, seed: int = 0
+) -> AssumedRange:
+    """The acquisition-to-retention cost ratio over the plausible values of what nobody measured (see
+    `retention_inputs`): its 5th-95th percentile, a range over assumptions rather than a confidence interval."""
+    inputs = retention_inputs(
+        econ.save_rate, econ.contact_cost, econ.acquisition_cost.value, econ.acquisition_cost.unit, uncertainty,
+        econ.save_rate_range, econ.incentive_cost, econ.acquisition_ci, econ.save_rate_measured,
+    )
+    mc = monte_carlo(cost_ratio_model, inputs, n_draws, seed, "Acquisition cost / retention cost per saved customer",
+                     "ratio")
+    return mc.assumed_range(mc.output_label)
 
 
 def retention_vs_acquisition_monte_carlo(
@@ -133,28 +297,25 @@ def retention_vs_acquisition_monte_carlo(
     save_rate_range: tuple[float, float] | None = None,
     n_draws: int = 5000,
     seed: int = 0,
+    incentive_cost: float = 0.0,
+    acquisition_ci: tuple[float, float] | None = None,
 ) -> MonteCarloResult:
     """Monte Carlo of `retention_vs_acquisition_model`: retention vs acquisition value per currency unit spent.
 
     A saved customer is valued like the average current customer (`residual.stream`), a new one like the
-    overall new-customer CLV (`clv`, one group). Three-point ranges: save rate `save_rate_range` (default
-    0.5x to 1.5x, capped at 1), contact cost, acquisition cost and margins +/- `uncertainty` (relative), and the
-    monthly discount rate 0.5x to 1.5x.
+    overall new-customer CLV (`clv`, one group). Ranges as in `retention_inputs`, plus margins +/- `uncertainty`
+    (relative) and the monthly discount rate 0.5x to 1.5x.
     """
     if len(clv.table) != 1 or clv.curves is None:
         raise ValueError("pass an overall CLVResult (group=None)")
     horizon = min(clv.horizon_months, residual.horizon_months)
     new_stream = clv.table["monthly_margin"].iloc[0] * clv.curves["survival"].to_numpy(float)[:horizon]
     saved_stream = residual.stream[:horizon]
-    lo, hi = save_rate_range or (0.5 * save_rate, min(1.5 * save_rate, 1.0))
     d = clv.monthly_discount_rate
     u = uncertainty
     inputs = {
-        "save_rate": Uncertain(lo, save_rate, hi, "share", "Save rate of a retention contact"),
-        "contact_cost": Uncertain(contact_cost * (1 - u), contact_cost, contact_cost * (1 + u), clv.currency,
-                                  "Cost per retention contact"),
-        "acquisition_cost": Uncertain(acquisition_cost * (1 - u), acquisition_cost, acquisition_cost * (1 + u),
-                                      clv.currency, "Acquisition cost per customer"),
+        **retention_inputs(save_rate, contact_cost, acquisition_cost, clv.currency, uncertainty, save_rate_range,
+                           incentive_cost, acquisition_ci),
         "margin_multiplier": Uncertain(1 - u, 1.0, 1 + u, "x", "Margin (x measured)"),
         "monthly_discount_rate": Uncertain(0.5 * d, d, 1.5 * d, "per month", "Monthly discount rate"),
     }
@@ -163,19 +324,33 @@ def retention_vs_acquisition_monte_carlo(
                        output_unit=f"{clv.currency} per {clv.currency}")
 
 
+def value_break_even_save_rate(
+    clv: CLVResult, residual: ResidualCLVResult, acquisition_cost: float, cost_per_contact: float
+) -> float:
+    """Save rate (share) above which a unit of budget buys more lifetime value through retention than through
+    acquisition: a* = cost per contact x V_new / (acquisition cost x V_saved), the zero of
+    `retention_vs_acquisition_model` at the measured margins and the base discount rate."""
+    horizon = min(clv.horizon_months, residual.horizon_months)
+    discount = (1.0 + clv.monthly_discount_rate) ** -np.arange(1, horizon + 1, dtype=float)
+    v_new = clv.table["monthly_margin"].iloc[0] * clv.curves["survival"].to_numpy(float)[:horizon] @ discount
+    v_saved = residual.stream[:horizon] @ discount
+    return float(cost_per_contact * v_new / (acquisition_cost * v_saved))
+
+
 def retention_verdict(probability: Estimate, claim: str | None = None) -> str:
-    """A plain sentence on whether retention spend beats acquisition spend, from P(retention beats acquisition)."""
+    """A plain sentence on whether retention spend beats acquisition spend, from the share of Monte Carlo scenarios
+    over the assumed inputs in which it does (a statement about the assumptions, not a probability from data)."""
     p = probability.value
     if p >= 90:
-        head = "Retention spend very likely beats acquisition spend"
+        head = "Retention spend beats acquisition spend in nearly every case"
     elif p >= 60:
-        head = "Retention spend more likely than not beats acquisition spend"
+        head = "Retention spend beats acquisition spend in most cases"
     elif p > 40:
-        head = "It is a toss-up whether retention spend beats acquisition spend"
+        head = "Retention and acquisition spend are a toss-up"
     elif p > 10:
-        head = "Acquisition spend more likely than not beats retention spend"
+        head = "Acquisition spend beats retention spend in most cases"
     else:
-        head = "Acquisition spend very likely beats retention spend"
-    text = (f"{head}: a unit of budget buys more lifetime value through retention in {p:.0f}% of "
-            f"{probability.n:,} scenarios over the uncertain inputs")
+        head = "Acquisition spend beats retention spend in nearly every case"
+    text = (f"{head} over the assumed inputs: a unit of budget buys more lifetime value through retention in "
+            f"{p:.0f}% of {probability.n:,} scenarios")
     return text + (f"; {claim}." if claim else ".")

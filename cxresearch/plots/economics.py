@@ -19,6 +19,7 @@ from cxresearch.economics import (
 )
 from cxresearch.economics.bgnbd import TrackingResult, holdout_by_frequency
 from cxresearch.economics.btyd_clv import BTYDCLVResult
+from cxresearch.economics.sensitivity import AssumedRange
 from cxresearch.plots import PALETTE, new_figure
 
 
@@ -40,33 +41,54 @@ def clv_by_segment(clv: CLVResult, title: str | None = None) -> plt.Figure:
     return fig
 
 
-def acquisition_vs_retention(econ: RetentionEconomics, title: str | None = None) -> plt.Figure:
-    """Bars (currency) of the cost to acquire a customer, overall and by channel, vs the cost to save one."""
+def acquisition_vs_retention(
+    econ: RetentionEconomics, title: str | None = None, ratio_range: AssumedRange | None = None
+) -> plt.Figure:
+    """Bars (currency) of the cost to acquire a customer, overall and by channel, vs the cost to save one.
+
+    Acquisition bars carry their measured 95% CI; the retention bar, hatched when the save rate is assumed,
+    spans the cost per save over the save rate's plausible values (a range over an assumption, not a CI).
+    """
     rows = [("Acquire (all)", econ.acquisition_cost.value, econ.acquisition_cost.ci_low, econ.acquisition_cost.ci_high)]
     rows += [
         (f"Acquire: {r.channel}", r.acquisition_cost, r.ci_low, r.ci_high)
         for r in econ.acquisition_by_channel.itertuples()
     ]
-    save = econ.retention_cost_per_save
-    rows.append(("Retain (per save)", save.value, save.ci_low, save.ci_high))
+    low, high = econ.save_rate_range
+    save_label = ("Retain (per save)" if econ.save_rate_measured else
+                  f"Retain (per save),\nsave rate assumed\n{low:.0%}-{high:.0%}")
+    rows.append((save_label, econ.retention_cost_per_save.value, econ.cost_per_contact / high,
+                 econ.cost_per_contact / low))
     table = pd.DataFrame(rows, columns=["label", "cost", "ci_low", "ci_high"])
     colours = [PALETTE[0]] + [PALETTE[5]] * (len(table) - 2) + [PALETTE[1]]
     fig, (ax,) = new_figure(width=max(6.0, 1.3 * len(table) + 2.0))
     x = np.arange(len(table))
-    ax.bar(x, table["cost"], color=colours, width=0.6)
+    bars = ax.bar(x, table["cost"], color=colours, width=0.6)
+    if not econ.save_rate_measured:
+        bars[-1].set_hatch("//")
     ax.errorbar(x, table["cost"], yerr=_yerr(table, "cost"), fmt="none", ecolor="0.2", capsize=4)
     ax.set_xticks(x, table["label"], rotation=15 if len(table) > 4 else 0)
     ax.set_ylabel(f"Cost per customer ({econ.acquisition_cost.unit})")
-    ratio = econ.cost_ratio
-    interval = f" (95% CI {ratio.ci_low:.1f}-{ratio.ci_high:.1f})" if ratio.ci_low is not None else ""
-    ax.set_title(
-        title
-        or f"Acquiring costs {ratio.value:.1f}x{interval} retaining; "
-        f"claim {econ.claim_multiple:g}x: {econ.claim_verdict}",
-        fontsize=11,
-    )
+    ax.set_title(title or _ratio_title(econ, ratio_range), fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _ratio_title(econ: RetentionEconomics, ratio_range: AssumedRange | None) -> str:
+    """The cost ratio in the title: its range over the assumptions (or its CI when the save rate was measured)
+    and the save rate the "Nx" claim needs."""
+    ratio = econ.cost_ratio
+    if econ.save_rate_measured and ratio.ci_low is not None:
+        head = f"Acquiring costs {ratio.value:.2f}x (95% CI {ratio.ci_low:.2f}-{ratio.ci_high:.2f}) retaining"
+    elif ratio_range is not None:
+        head = (f"Acquiring costs {ratio_range.low:.2f}-{ratio_range.high:.2f}x retaining over the assumed inputs "
+                f"({ratio.value:.2f}x at the most likely)")
+    else:
+        head = f"Acquiring costs {ratio.value:.2f}x retaining at the assumed inputs"
+    need = econ.claim_save_rate.value
+    claim = (f"{econ.claim_multiple:g}x would need a save rate of {need:.0f}%: not possible" if need > 100 else
+             f"{econ.claim_multiple:g}x needs a save rate above {need:.1f}%")
+    return f"{head}\n{claim}"
 
 
 def _yerr(table: pd.DataFrame, column: str) -> np.ndarray:
