@@ -212,7 +212,12 @@ def kpi_tiles_html(suite: SuiteResults, currency: str = "") -> str:
             continue
         est = suite.estimate(notebook, key)
         unit = money_unit(suite, est, currency) if key in MONEY_KEYS else est.unit
-        caption = interval_text(est, digits) if est.exact else _bound_note(est)
+        spread = assumed_spread(suite, notebook, key)
+        if spread is not None:
+            # An assumed input has no confidence interval: show its range over the assumptions instead.
+            caption = f"{spread.low:,.{digits}f} to {spread.high:,.{digits}f} over the assumed inputs"
+        else:
+            caption = interval_text(est, digits) if est.exact else _bound_note(est)
         assumption = _assumption_text(suite.assumptions(notebook)) if key in ASSUMPTION_KEYS else ""
         tiles.append(
             '<div style="flex:1 1 180px;border:1px solid #d0d7de;border-radius:8px;padding:12px 14px;'

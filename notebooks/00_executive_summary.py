@@ -52,9 +52,11 @@ suite = load_suite_results(results_dir)
 
 # %% [markdown]
 # ## Key figures
-# Each figure comes with its 95% confidence interval: the range the true value plausibly lies in, given how
-# many customers the estimate rests on. A figure the data can only bound reads "more than ..."; a figure it
-# cannot give at all is left out, and what is missing is listed further down.
+# A measured figure comes with its 95% confidence interval: the range the true value plausibly lies in, given how
+# many customers the estimate rests on. A figure that rests on an assumed input (such as the share of at-risk
+# customers a retention contact saves) shows its range over the plausible values of that input instead, which is
+# not a confidence interval. A figure the data can only bound reads "more than ..."; a figure it cannot give at all
+# is left out, and what is missing is listed further down.
 
 # %% tags=["remove-input"]
 display(HTML(kpi_tiles_html(suite, currency)))
@@ -119,7 +121,8 @@ if not (suite.missing or gaps or sampled):
 # %% [markdown]
 # ## What changed since the last run
 # Each key figure against the previous successful run on the same data. A change counts as real only when it
-# is larger than the two estimates' combined uncertainty; otherwise it is within the noise of sampling.
+# is larger than the two estimates' combined uncertainty; otherwise it is within the noise of sampling. A figure
+# that rests on assumed inputs counts as changed only when its ranges over those assumptions no longer overlap.
 
 # %% tags=["remove-input"]
 if previous_results_dir:

@@ -23,7 +23,7 @@ from cxresearch.economics.sensitivity import (
 from cxresearch.plots.economics import acquisition_vs_retention
 from cxresearch.recording import record_economics
 from cxresearch.results import Estimate, Results
-from cxresearch.summary import changes_html, compare_runs, load_suite_results, retention_verdict
+from cxresearch.summary import changes_html, compare_runs, kpi_tiles_html, load_suite_results, retention_verdict
 
 NB = "05_retention_economics"
 CLV = Estimate(500.0, "EUR", "CLV", 450.0, 550.0)
@@ -152,6 +152,12 @@ def test_the_executive_sentence_gives_the_range_and_break_even_not_a_ci(tmp_path
                            "risk, depending on the save rate (assumed 5-25%")
     assert "if more than 22% of contacted at-risk customers stay because of the contact" in text
     assert 'The often-quoted "7 times cheaper" would need 153% of them to stay: not possible at these costs.' in text
+
+
+def test_the_ratio_tile_shows_its_range_over_the_assumptions_not_a_ci(tmp_path: Path) -> None:
+    _economics_run(tmp_path, 0.69, 0.32, 1.15)
+    tiles = kpi_tiles_html(load_suite_results(tmp_path))
+    assert "0.32 to 1.15 over the assumed inputs" in tiles and "95% CI" not in tiles
 
 
 def test_a_change_within_the_assumed_range_is_not_flagged(tmp_path: Path) -> None:
