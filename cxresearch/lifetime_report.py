@@ -28,7 +28,9 @@ from cxresearch.survival import (
     GroupComparison,
     KMResult,
     PHCheck,
+    PHVerdict,
     check_proportional_hazards,
+    combine_ph_checks,
     compare_groups,
     landmark_cohort,
 )
@@ -59,6 +61,17 @@ MAX_EXTRAPOLATION_FACTOR = 4
 
 #: Contact drivers of the landmark Cox model (counts in the window before the landmark).
 LANDMARK_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")
+
+#: Landmark Cox terms measured once at the landmark whose true value moves with follow-up: contacts age out of
+#: their window and tenure grows, so their hazard ratios fade after the landmark by construction.
+LANDMARK_MEASURED_ONCE: tuple[str, ...] = (*LANDMARK_DRIVERS, "tenure_months")
+
+#: The proportional-hazards terms in the verdict sentences' words (categorical levels read "contract two_year").
+PH_TERM_WORDS: dict[str, str] = {
+    "reactive_90d": "reactive contacts", "unresolved_90d": "unresolved contacts",
+    "proactive_90d": "proactive contacts", "inconsistency_90d": "channel inconsistencies",
+    "ces_centred_90d": "effort (CES)", "tenure_months": "tenure",
+}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -257,6 +270,16 @@ def fit_landmark_cox(
     return LandmarkCox(check, sample, experience.landmark)
 
 
+def ph_verdict(
+    landmark: LandmarkCox | None, tv: TimeVaryingDrivers | None, alpha: float = 0.05
+) -> PHVerdict | None:
+    """One proportional-hazards verdict per term from the landmark Schoenfeld check and the tenure check of the
+    person-month model (`survival.combine_ph_checks`, Holm over both, family-wise `alpha`); None when neither
+    ran."""
+    return combine_ph_checks(landmark.check if landmark is not None else None, tv.ph if tv is not None else None,
+                             LANDMARK_MEASURED_ONCE, alpha, PH_TERM_WORDS)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Parametric extrapolation
 # --------------------------------------------------------------------------------------------------------------
@@ -435,7 +458,8 @@ def record_landmark_groups(results: Results, experience: LandmarkComparisons) ->
 
 def record_landmark_cox(results: Results, landmark: LandmarkCox | None,
                         experience: LandmarkComparisons | None = None) -> None:
-    """Hazard ratios (`hr_<term>`), the PH check, significant drivers as findings, and the sample when drawn."""
+    """Hazard ratios (`hr_<term>`), the PH check's table (`ph_check`), significant drivers as findings, and the
+    sample when drawn."""
     if landmark is None:
         why_not = experience.why_not if experience is not None else ""
         if why_not:
@@ -448,8 +472,7 @@ def record_landmark_cox(results: Results, landmark: LandmarkCox | None,
     for term in cox.summary().index:
         results.add(f"hr_{term}", cox.hazard_ratio(term))
     results.add_table("hazard_ratios", cox.summary())
-    results.add_table("ph_check", check.summary())
-    results.findings.extend(check.sentences())
+    results.add_table("ph_check", check.summary())  # its verdicts are `record_ph_verdict`'s
     results.findings.extend(
         f"{FEATURE_LABELS[t]}: hazard ratio {r.hazard_ratio:.2f} (95% CI {r.hr_ci_low:.2f} to {r.hr_ci_high:.2f})."
         for t, r in cox.summary().iterrows() if r.p_value < 0.05 and t in FEATURE_LABELS and t != "tenure_months"
@@ -495,8 +518,9 @@ def record_time_varying(results: Results, tv: TimeVaryingDrivers | None, why_not
 
 def record_tenure_ph(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
     """The proportional-hazards check over tenure: table `ph_check_tenure`, drifts `tv_ph_drift_<term>` (hazard
-    ratio at the later over the earlier tenure), the joint test in `extra["ph_check_tenure_joint"]`, the verdict
-    as findings and the sample when drawn; a skip with `why_not` when there is no person-month model."""
+    ratio at the later over the earlier tenure), the joint test in `extra["ph_check_tenure_joint"]` and the sample
+    when drawn (its verdicts are `record_ph_verdict`'s); a skip with `why_not` when there is no person-month
+    model."""
     if tv is None or tv.ph is None:
         results.skip(TenurePHCheck.ANALYSIS, why_not or PH_SWITCHED_OFF, needs=_needs(why_not))
         return
@@ -505,9 +529,19 @@ def record_tenure_ph(results: Results, tv: TimeVaryingDrivers | None, why_not: s
     results.estimates.update(ph.to_estimates())
     results.extra["ph_check_tenure_joint"] = {**ph.joint, "form": ph.form, "tenures": list(ph.tenures),
                                              "alpha": ph.alpha, "multiple_testing": "holm"}
-    results.findings.extend(ph.sentences())
     results.warnings.extend(ph.notes)
     results.approximate(ph.ANALYSIS, tv.sample)
+
+
+def record_ph_verdict(results: Results, verdict: PHVerdict | None) -> None:
+    """The one proportional-hazards verdict per term: table `ph_verdict`, the rule and its level in
+    `extra["ph_verdict"]`, the verdicts as findings; nothing when neither check ran (each check records its own
+    skip)."""
+    if verdict is None:
+        return
+    results.add_table("ph_verdict", verdict.summary())
+    results.extra["ph_verdict"] = verdict.to_dict()
+    results.findings.extend(verdict.sentences())
 
 
 def record_recovery(results: Results, recovery: pd.DataFrame | None) -> None:

@@ -71,6 +71,8 @@ def test_landmark_cox_on_a_sample_says_so(world: CXData, experience: lr.Landmark
     assert [a["analysis"] for a in results.approximations] == [lr.LandmarkCox.ANALYSIS]
     assert results.estimates["hr_unresolved_90d"].n == 800
     assert results.tables["ph_check"] and results.tables["hazard_ratios"]
+    # the check's table stays; its verdicts reach the findings only through `record_ph_verdict`
+    assert not [f for f in results.findings if "proportional hazards" in f or "changes over time" in f]
     empty = _results()
     lr.record_landmark_cox(empty, None)
     assert empty.skipped == [{"analysis": "landmark Cox model", "reason": "the data has no contact records",

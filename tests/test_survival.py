@@ -377,6 +377,10 @@ def test_ph_violation_is_detected_and_remedied_with_time_interaction():
 
     check = check_proportional_hazards(simulate_non_ph(), ["x", "z"], cut_months=10)
     assert check.violated == ["x"]  # z has a constant hazard ratio
+    # Holm over the two terms: the smaller p-value doubled, the larger kept (never below the smaller's)
+    p = check.tests["p_value"]
+    assert check.tests.loc["x", "p_holm"] == pytest.approx(min(1.0, 2 * p["x"]))
+    assert check.tests.loc["z", "p_holm"] == pytest.approx(max(p["z"], 2 * p["x"]))
     table = check.summary()
     assert table.loc["x", "hr_ci_low_before"] < 3.0 < table.loc["x", "hr_ci_high_before"]
     assert table.loc["x", "hr_ci_low_after"] < 1.0 < table.loc["x", "hr_ci_high_after"]
