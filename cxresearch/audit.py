@@ -138,7 +138,7 @@ def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
     if data.has_timestamps:
         results.add("monthly_churn_rate", result.monthly_churn)
     else:
-        results.skip("monthly churn", "the data has no event dates (one row per customer)")
+        results.skip("monthly churn", "the data has no event dates (one row per customer)", needs="event dates")
     for row in result.survey_coverage.itertuples():
         results.add(
             f"pct_answered_{row.instrument}",

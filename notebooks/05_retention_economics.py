@@ -286,7 +286,7 @@ try:  # the churn model needs a usable snapshot (dates, churn in the window); re
     risk = churn_risk(data, as_of, max_model_customers or None, seed) if resid is not None else None
 except (ValueError, KeyError) as err:
     nbtools.say("No churn-risk model could be fitted ({}), so campaign targeting is skipped.", err)
-    results.skip("campaign ROI", f"no churn-risk model: {err}")
+    results.skip("campaign ROI", f"no churn-risk model: {err}", needs="churners")
 if risk is not None:
     results.approximate("campaign churn-risk model", risk.sample)
     value = residual_clv(lt, **{**clv_args, "n_boot": 0}, current=risk.active).customers["residual_clv"]

@@ -84,5 +84,6 @@ def test_flat_data_skips_monthly_churn_with_its_reason(tiny: CXData) -> None:
     record_audit(results, flat, audit(flat))
     assert "monthly_churn_rate" not in results.estimates
     assert results.skipped == [{"analysis": "monthly churn",
-                                "reason": "the data has no event dates (one row per customer)"}]
+                                "reason": "the data has no event dates (one row per customer)",
+                                "needs": "event dates"}]
     assert results.findings == ["3 customers, one row each (no event dates)."]
