@@ -13,10 +13,11 @@ import pandas as pd
 
 from cxresearch.io import load_source
 from cxresearch.plots import set_theme
-from cxresearch.results import Results
+from cxresearch.results import Provenance, Results
 from cxresearch.sampling import Sample
 from cxresearch.schema import CXData
 from cxresearch.shared_tables import load_shared
+from cxresearch.sources import resolve as resolve_source
 
 
 @dataclass
@@ -40,8 +41,9 @@ def start(notebook: str, data_source: str, results_dir: str, parameters: dict[st
     data = load_shared(data_source) or load_source(data_source)
     results = Results(
         notebook=notebook,
-        parameters={"data_source": data.name, **parameters},
+        parameters={"data_source": data_source, **parameters},
         data_fingerprint=data.fingerprint,
+        provenance=provenance(data, data_source),
     )
     # What every figure rests on, for the executive summary (which reads only results files).
     results.extra["currency"] = data.currency
@@ -55,6 +57,22 @@ def start(notebook: str, data_source: str, results_dir: str, parameters: dict[st
             unit="customers (chosen by a hash of the customer id)",
         ))
     return NotebookContext(data=data, results=results, results_dir=Path(results_dir))
+
+
+def provenance(data: CXData, data_source: str) -> Provenance:
+    """Where `data` came from: `data_source` as given and resolved, with the fingerprint of the source's files.
+
+    In a suite run `data` is the run's validated copy (`shared_tables`); the copy keeps the name and fingerprint
+    of the source it was made from, and `data_source` is the user's source, so the copy never appears here.
+    """
+    return Provenance(
+        source=str(data_source),
+        resolved=resolve_source(data_source),
+        fingerprint=data.fingerprint,
+        name=data.name,
+        shape=data.shape,
+        observed_until=pd.Timestamp(data.observed_until).date().isoformat(),
+    )
 
 
 def show(fig: plt.Figure) -> None:

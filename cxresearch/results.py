@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,30 @@ class Estimate:
 
 
 @dataclass
+class Provenance:
+    """Where a results file's data came from, so a figure can be traced to the exact input it rests on.
+
+    `source` is the data source as the notebook was given it (a directory, a mapping file, `ADAPTER:ARGUMENT`);
+    `resolved` the same with every path made absolute; `fingerprint` the sha256 prefix of the source's files;
+    `name` and `shape` ("events" or "flat") what the loader found; `observed_until` the end of observation
+    (ISO date), from which default snapshot dates follow.
+    """
+
+    source: str
+    resolved: str = ""
+    fingerprint: str = ""
+    name: str = ""
+    shape: str = ""
+    observed_until: str = ""
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Provenance:
+        """Read back a recorded provenance, ignoring keys a later version may have added."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: str(v) for k, v in raw.items() if k in names and v is not None})
+
+
+@dataclass
 class Results:
     """The content of `results/<notebook>.json`."""
 
@@ -79,6 +103,8 @@ class Results:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     approximations: list[dict[str, Any]] = field(default_factory=list)
+    #: The data source the figures rest on (None in files written before it was recorded).
+    provenance: Provenance | None = None
 
     def add(self, key: str, estimate: Estimate) -> Estimate:
         """Record an estimate under `key` and return it."""
@@ -128,6 +154,8 @@ def read_results(path: str | Path) -> Results:
     raw = json.loads(Path(path).read_text())
     raw.pop("schema_version", None)
     raw["estimates"] = {k: Estimate(**v) for k, v in raw.get("estimates", {}).items()}
+    recorded = raw.get("provenance")
+    raw["provenance"] = Provenance.from_dict(recorded) if isinstance(recorded, dict) and recorded.get("source") else None
     return Results(**raw)
 
 

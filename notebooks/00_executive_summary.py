@@ -33,10 +33,12 @@ from cxresearch.plots.summary import (
     plot_value_by_segment,
 )
 from cxresearch.summary import (
+    actions_html,
     approximations,
     bullets_html,
     changes_html,
     compare_runs,
+    driver_effects,
     evidence_html,
     headlines,
     kpi_tiles_html,
@@ -44,11 +46,16 @@ from cxresearch.summary import (
     load_suite_results,
     missing_sections,
     not_estimated,
+    provenance_line,
     retention_verdict,
 )
 
 set_theme()
 suite = load_suite_results(results_dir)
+
+# %% tags=["remove-input"]
+if provenance_line(suite):
+    nbtools.say("*{}*", provenance_line(suite))
 
 # %% [markdown]
 # ## Key figures
@@ -68,6 +75,14 @@ display(HTML(kpi_tiles_html(suite, currency)))
 display(HTML(bullets_html(headlines(suite))))
 
 # %% [markdown]
+# ## What to do
+# The actions the evidence in this run supports most, each with the figure behind it; built only from figures
+# the analyses already computed.
+
+# %% tags=["remove-input"]
+display(HTML(actions_html(suite)))
+
+# %% [markdown]
 # ## Is retention cheaper than acquisition?
 
 # %% tags=["remove-input"]
@@ -83,11 +98,22 @@ nbtools.say("**{}**", retention_verdict(suite))
 display(HTML(evidence_html(suite)))
 
 # %% [markdown]
+# ## What goes with churn
+# One odds ratio per CX driver, from one model, with what that model measures underneath.
+
+# %% tags=["remove-input"]
+drivers, driver_figure = driver_effects(suite), plot_driver_effects(suite)
+if driver_figure is not None:
+    nbtools.show(driver_figure)
+    nbtools.say("*{}*", " ".join(part for part in (drivers.measures, drivers.other) if part))
+else:
+    nbtools.say("No CX driver's association with churn could be estimated on this data.")
+
+# %% [markdown]
 # ## The pictures behind it
 
 # %% tags=["remove-input"]
 figures = [
-    plot_driver_effects(suite),
     plot_churn_by_nps_group(suite, min_cell_size=min_cell_size),
     plot_lifetime_curves(suite, segment, min_cell_size),
     plot_value_by_segment(suite, segment, currency, min_cell_size),
@@ -95,7 +121,7 @@ figures = [
 for fig in figures:
     if fig is not None:
         nbtools.show(fig)
-if (figures[2] is not None or figures[3] is not None) and lifetime_assumptions(suite):
+if (figures[1] is not None or figures[2] is not None) and lifetime_assumptions(suite):
     nbtools.say("*{}*", lifetime_assumptions(suite))
 if all(fig is None for fig in figures):
     nbtools.say("No summary picture can be drawn from this data; the research notebooks show what it supports.")
@@ -132,8 +158,9 @@ else:
 
 # %% [markdown]
 # ## How to read this
-# - **Churn** means a customer ended the relationship. The churn rate is the share of active customers who left
-#   within the stated number of months.
+# - **Churn** means a customer ended the relationship. A churn rate is the share of the customers active on the
+#   stated date who left within the stated number of months after it (on data with one row per customer: within
+#   the period the data's churn flag covers, up to the stated date).
 # - **NPS** (Net Promoter Score, -100 to 100) is the share of customers rating 9-10 ("would recommend")
 #   minus the share rating 0-6. **CSAT** is the share satisfied (4-5 out of 5). **CES** (customer effort,
 #   1-7) measures how hard it was to get help; 5-7 counts as high effort.
@@ -141,4 +168,6 @@ else:
 #   confidence interval; a bar crossing 1 means the data cannot tell.
 # - **Lifetime value** is the margin a new customer is expected to bring over the stated horizon, discounted.
 # - Segments with fewer customers than the minimum cell size are not shown, so no small group can be singled out.
-# - These are associations in observational data, not proof of cause; the research notebooks give the details.
+# - **"Goes with"** means an association in observational data: customers with more of something churn more (or
+#   less), which may or may not be because of it. **"Causes"** is used only where a randomised experiment (a
+#   campaign with a randomly held-out control group) measured the effect. The research notebooks give the details.

@@ -35,7 +35,7 @@ def test_compare_runs_flags_only_changes_beyond_uncertainty(tmp_path: Path) -> N
     _write(before, "04_loyalty_metrics", {"nps_score": Estimate(20.0, "points", "NPS", 20 - 1.96, 20 + 1.96)})
     _write(now, "04_loyalty_metrics", {"nps_score": Estimate(19.0, "points", "NPS", 19 - 1.96, 19 + 1.96)})
     table = compare_runs(load_suite_results(now), load_suite_results(before)).set_index("figure")
-    churn, nps = "Churn within 3 months", "Net Promoter Score"  # the glossary's labels, not the notebooks'
+    churn, nps = "Churned within 3 months", "Net Promoter Score"  # the glossary's labels, not the notebooks'
     assert table.loc[churn, "change"] == pytest.approx(5.0) and table.loc[churn, "direction"] == "▲"
     assert bool(table.loc[churn, "beyond_uncertainty"])
     assert not table.loc[nps, "beyond_uncertainty"] and table.loc[nps, "direction"] == "▼"

@@ -135,7 +135,7 @@ def test_tiles_show_only_estimable_figures_with_glossary_labels_and_the_datas_cu
     tiles = _visible(kpi_tiles_html(suite))
     # churn, lifetime, and (CLV of a new customer not estimable) the remaining value of a current customer
     assert kpi_tiles_html(suite).count("font-size:26px") == 3
-    assert "Churn within 3 months" in tiles and "Remaining value of a current customer" in tiles
+    assert "Churned in the 3 months the data's churn flag covers" in tiles and "Remaining value of a current customer" in tiles
     assert "1,003 USD" in tiles and "EUR" not in tiles and "Lifetime value of a new customer" not in tiles
     # 96.0 to 100.4 arrives out of scale: a percentage is shown within [0, 100]
     assert "95% CI 96.0 to 100.0" in tiles
@@ -155,7 +155,7 @@ def test_leakage_leads_the_findings_once(tmp_path: Path) -> None:
     assert lines[0] == ('The column "Satisfaction Score" is recorded after customers decide to leave, so it cannot '
                         "predict churn; it was left out of the churn analyses.")
     assert sum("Satisfaction Score" in line for line in lines) == 1
-    assert "What drives churn: Contract type goes with churn: two-year contracts churn least." in lines
+    assert "Churn: Contract type goes with churn: two-year contracts churn least." in lines
     without = headlines(load_suite_results(_thin_run(tmp_path / "clean", leakage=False)))
     assert without[0] == "The data: 1,394 customers, one row each (no event dates)."
 
@@ -306,4 +306,4 @@ def test_the_churn_tile_names_the_horizon_the_notebook_fitted_to_the_data(tmp_pa
                   data_fingerprint="x", extra={"windows": {"window_months": 3, "horizon_months": 1}},
                   estimates={"churn_rate_window": Estimate(26.5, "%", "churn", 25.5, 27.6)})
     res.write(tmp_path)
-    assert load_suite_results(tmp_path).label("02_churn_drivers", "churn_rate_window") == "Churn within 1 month"
+    assert load_suite_results(tmp_path).label("02_churn_drivers", "churn_rate_window") == "Churned within 1 month"

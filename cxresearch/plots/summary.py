@@ -13,18 +13,13 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, new_figure
 from cxresearch.plots.loyalty import plot_churn_by_level
-from cxresearch.summary import NO_CURRENCY, SuiteResults
-
-#: Terms of the churn model that are CX drivers (not controls), in display order.
-CX_DRIVER_TERMS: tuple[str, ...] = (
-    "ces_mean_90d", "csat_last", "nps_last", "reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d",
-)
-
+from cxresearch.summary import NO_CURRENCY, SuiteResults, driver_effects
 
 def plot_churn_by_nps_group(
     suite: SuiteResults, window_months: float | None = None, min_cell_size: int = 10
 ) -> plt.Figure | None:
-    """Churn rate (%) by latest NPS group with 95% CIs (groups under `min_cell_size` customers hidden)."""
+    """Churn rate (%) by latest NPS group with 95% CIs (groups under `min_cell_size` customers hidden), titled with
+    the window the rates cover (notebook 04's, unless `window_months` is given)."""
     table = suite.table("04_loyalty_metrics", "churn_by_nps_group", min_cell_size)
     table = None if table is None or "n" not in table else _drawable(table, "churn_pct", 0.0, 100.0)
     if table is None:
@@ -32,10 +27,11 @@ def plot_churn_by_nps_group(
     table = table[np.isfinite(pd.to_numeric(table["n"], errors="coerce"))].astype({"n": int})
     if table.empty:
         return None
-    return plot_churn_by_level(
-        table.set_index(table.columns[0]), window_months=window_months,
-        title="Churn by latest NPS group",
-    )
+    window = suite.churn_window("04_loyalty_metrics")
+    if window_months is None and window is not None:
+        window_months = window.months
+    title = "Churn by latest NPS group" + (f": churned {window.words()}" if window is not None else "")
+    return plot_churn_by_level(table.set_index(table.columns[0]), window_months=window_months, title=title)
 
 
 def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cell_size: int = 10) -> plt.Figure | None:
@@ -62,14 +58,14 @@ def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cel
 
 
 def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
-    """Odds ratios (log axis, 95% CIs) of the CX drivers in the churn model, or None when absent."""
-    table = suite.table("02_churn_drivers", "odds_ratios")
-    if table is None or table.empty:
+    """Odds ratios of churn (log axis, 95% CIs), one per CX driver from the one model `driver_effects` chooses
+    (its `measures` sentence belongs under the figure), or None when no model estimated any driver."""
+    effects = driver_effects(suite)
+    if effects is None:
         return None
-    table = table.set_index(table.columns[0])
-    table = table.loc[[t for t in CX_DRIVER_TERMS if t in table.index]]
-    table = _drawable(table.rename(columns={"or_ci_low": "ci_low", "or_ci_high": "ci_high"}), "odds_ratio", 1e-12,
-                      np.inf)
+    table = pd.DataFrame([{"label": e.label, "odds_ratio": e.odds_ratio, "ci_low": e.ci_low, "ci_high": e.ci_high}
+                          for e in effects.effects])
+    table = _drawable(table, "odds_ratio", 1e-12, np.inf)
     if table.empty:
         return None
     fig, (ax,) = new_figure(9, 1.2 + 0.45 * len(table))
