@@ -127,21 +127,50 @@ class ChurnLogitResult:
             note,
         )
 
-    def findings(self, alpha: float = 0.05) -> list[str]:
-        """Plain-words sentences for the CX drivers whose odds ratio differs from 1 at level `alpha`."""
-        # Controls (tenure, segments) and missing-score indicators are adjustments, not CX findings.
+    def driver_tests(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The CX drivers' odds ratios judged together: Holm-adjusted p-values and CIs at each one's Holm level.
+
+        Controls (tenure, segments) and missing-score indicators are adjustments, not CX findings, and are left
+        out of the family. Per driver: label, odds_ratio with its 95% CI, `p_value` (Wald), `p_adjusted`
+        (Holm 1979), the confidence `level` of the adjusted CI and that CI (`adj_ci_low`, `adj_ci_high`), and
+        `significant` (adjusted p below `alpha`, so the adjusted CI excludes 1). Holm rather than
+        Benjamini-Hochberg for the reasons `cxresearch.claims` gives: each finding is read on its own, the family
+        is small, and the drivers' estimates are correlated (reactive and unresolved counts) in ways Holm needs no
+        assumption about.
+        """
+        from cxresearch.claims import holm  # claims imports this module
+
         drivers = [t for t in self.coefficients.index if t in FEATURE_LABELS and t != "tenure_months"]
-        table = self.coefficients.loc[drivers]
-        significant = table[table["p_value"] < alpha].sort_values("p_value")
+        table = self.coefficients.loc[drivers, ["label", "coef", "se", "odds_ratio", "or_ci_low", "or_ci_high",
+                                                "p_value"]].copy()
+        adjusted, levels = holm(table["p_value"].to_numpy(float), alpha)
+        z = stats.norm.ppf(1.0 - levels / 2.0)
+        table["p_adjusted"], table["level"] = adjusted, 1.0 - levels
+        table["adj_ci_low"] = np.exp(table["coef"] - z * table["se"])
+        table["adj_ci_high"] = np.exp(table["coef"] + z * table["se"])
+        table["significant"] = table["p_adjusted"] < alpha
+        return table.drop(columns=["coef", "se"])
+
+    def findings(self, alpha: float = 0.05) -> list[str]:
+        """Plain-words sentences for the CX drivers whose odds ratio differs from 1 after Holm's adjustment over
+        the drivers (family-wise level `alpha`, see `driver_tests`), in association words: observational odds
+        ratios say what goes with churn, not what causes it."""
+        tests = self.driver_tests(alpha)
+        significant = tests[tests["significant"]].sort_values("p_value")
         out = []
         for row in significant.itertuples():
             direction = "more" if row.odds_ratio > 1 else "less"
+            p_words = "< 0.001" if row.p_adjusted < 0.001 else f"= {row.p_adjusted:.3g}"
             out.append(
-                f"{row.label}: {direction} churn, odds ratio {row.odds_ratio:.2f} "
-                f"(95% CI {row.or_ci_low:.2f} to {row.or_ci_high:.2f})."
+                f"{row.label} goes with {direction} churn: odds ratio {row.odds_ratio:.2f} "
+                f"(95% CI {row.or_ci_low:.2f} to {row.or_ci_high:.2f}; Holm-adjusted over {len(tests)} drivers, "
+                f"p {p_words})."
             )
-        if not out:
-            out.append(f"No CX driver's odds ratio differs from 1 at the {alpha:.0%} level.")
+        if not out and not len(tests):
+            out.append("The model holds no CX driver to test (only tenure and segments).")
+        elif not out:
+            out.append(f"No CX driver's odds ratio differs from 1 after Holm's adjustment over the {len(tests)} "
+                       f"drivers (family-wise level {alpha:.0%}).")
         if self.dropped_for_leakage:
             # Without this, "no driver matters" reads as "satisfaction doesn't matter" when the score was excluded.
             left_out = ", ".join(feature_label(c) for c in self.dropped_for_leakage)

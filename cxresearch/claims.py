@@ -1,9 +1,26 @@
 """The evidence table: claims CX writing makes, each tested on the data with an estimate, 95% CI and a verdict.
 
 Every verdict follows a rule declared before looking at the data (`VerdictRule`): a claim is *supported* when
-the 95% CI excludes no effect in the claimed direction, *not supported* when it excludes it in the other
+its CI excludes no effect in the claimed direction, *not supported* when it excludes it in the other
 direction or lies inside a stated equivalence margin around no effect, and *inconclusive* otherwise. A claim
 the data cannot test (no surveys, no proactive contacts, no referrals...) still gets a row, with the reason.
+
+Multiplicity. Up to 13 rows are tested at once, so at 5% each a world where no claim holds would still show one
+"supported" or "not supported" verdict more often than not (1 - 0.95**13 = 49%). The rule therefore controls the
+family-wise error with Holm's step-down adjustment (Holm 1979) over the tested rows: each row's p-value (two-sided,
+against the value its verdict turns on: no effect, or the margin of a no-harm claim) is Holm-adjusted
+(`p_adjusted`), and its verdict is read from its CI at the row's Holm level, 1 - 0.05 / (m - k + 1) for the
+k-th smallest of m p-values while the step-down rejects, and the level of the first row it stops at for the rest
+(`level`, `adj_ci_low`, `adj_ci_high`): a row excludes its null exactly when its adjusted p is below 5%. Holm,
+not Benjamini-Hochberg: each verdict is read and acted on by itself on the executive page, so the chance that any
+of them is wrong is the risk that matters, not the expected share of wrong ones; the family is small, so the loss
+of power is small; and rows 1a/1a_cox and 1b/1b_cox reuse the same answers, a dependence Holm needs no
+assumption about (Benjamini-Hochberg needs positive dependence). The unadjusted 95% CI stays in `ci_low`,
+`ci_high`.
+
+Wording. The churn claims are tested on observational data: "supported" means the association is there in the
+claimed direction ("goes with"), not that the CX factor causes churn; only a randomised experiment could show that,
+and none is in the data.
 
 Churn claims use pooled monthly snapshots: at each month start `as_of`, features from the 3 months before it
 and churn in the month after it, for customers active then. Stacking these person-months is a discrete-time
@@ -20,17 +37,19 @@ on the hazard ratio per point.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from lifelines.exceptions import ConvergenceError
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 from threadpoolctl import threadpool_limits
 
 from cxresearch.churn import ChurnLogitResult, fit_churn_logit
 from cxresearch.features import default_as_of, snapshot
-from cxresearch.loyalty import compare_predictive_validity, wilson_pct
+from cxresearch.loyalty import compare_predictive_validity
 from cxresearch.results import Estimate
 from cxresearch.sampling import Sample, sample_customers
 from cxresearch.schema import CXData
@@ -42,7 +61,12 @@ MIN_EVENTS = 10
 #: Columns of the evidence table, in order.
 COLUMNS: tuple[str, ...] = (
     "id", "claim", "test", "estimate", "ci_low", "ci_high", "unit", "verdict", "rule", "n", "note", "needs",
+    "p_value", "p_adjusted", "level", "adj_ci_low", "adj_ci_high", "adjustment",
 )
+#: Family-wise error rate of the claims' verdicts.
+ALPHA = 0.05
+#: Multiplicity adjustments `evaluate_claims` knows: Holm's step-down, or none (each row at 5%, for comparison).
+ADJUSTMENTS = ("holm", "none")
 
 
 @dataclass(frozen=True)
@@ -67,8 +91,15 @@ class VerdictRule:
         if self.equivalence and self.margin is None:
             raise ValueError("an equivalence rule needs a margin")
 
+    @property
+    def boundary(self) -> float:
+        """The value the verdict turns on: `null` for an effect claim, the margin bound for a no-harm claim."""
+        if not self.equivalence:
+            return self.null
+        return self.margin[1] if self.direction == "greater" else self.margin[0]
+
     def verdict(self, ci_low: float | None, ci_high: float | None) -> str:
-        """'supported', 'not supported' or 'inconclusive' for a 95% CI (inconclusive when it is undefined)."""
+        """'supported', 'not supported' or 'inconclusive' for a CI (inconclusive when it is undefined)."""
         if ci_low is None or ci_high is None or not (np.isfinite(ci_low) and np.isfinite(ci_high)):
             return INCONCLUSIVE
         up = self.direction == "greater"
@@ -84,14 +115,14 @@ class VerdictRule:
         within = self.margin is not None and self.margin[0] <= ci_low and ci_high <= self.margin[1]
         return NOT_SUPPORTED if against or within else INCONCLUSIVE
 
-    def describe(self) -> str:
-        """The rule in plain words."""
+    def describe(self, ci: str = "95% CI") -> str:
+        """The rule in plain words, for intervals called `ci` ("95% CI", "Holm-adjusted CI")."""
         side, other = ("above", "below") if self.direction == "greater" else ("below", "above")
         if self.equivalence:
             bound = self.margin[1] if self.direction == "greater" else self.margin[0]
-            return (f"supported if the 95% CI lies {'below' if side == 'above' else 'above'} {bound:g}; "
+            return (f"supported if the {ci} lies {'below' if side == 'above' else 'above'} {bound:g}; "
                     f"not supported if it lies entirely {side} {self.null:g}; otherwise inconclusive")
-        text = f"supported if the 95% CI lies entirely {side} {self.null:g}; not supported if it lies {other} it"
+        text = f"supported if the {ci} lies entirely {side} {self.null:g}; not supported if it lies {other} it"
         if self.margin is not None:
             text += f" or within {self.margin[0]:g} to {self.margin[1]:g}"
         return text + "; otherwise inconclusive"
@@ -102,9 +133,97 @@ def ratio_rule(direction: str, margin: float = 1.05) -> VerdictRule:
     return VerdictRule(1.0, direction, (round(1.0 / margin, 3), margin))
 
 
+def _z(alpha: float) -> float:
+    """The two-sided normal quantile of a (1 - alpha) interval."""
+    return float(stats.norm.ppf(1.0 - alpha / 2.0))
+
+
+@dataclass(frozen=True)
+class LogNormalInterval:
+    """A Wald interval on the log scale (odds, hazard and rate ratios): `log_estimate` and its standard error."""
+
+    log_estimate: float
+    se: float
+
+    def ci(self, alpha: float) -> tuple[float, float]:
+        """The (1 - alpha) interval of the ratio."""
+        half = _z(alpha) * self.se
+        return float(np.exp(self.log_estimate - half)), float(np.exp(self.log_estimate + half))
+
+    def p_value(self, boundary: float) -> float:
+        """Two-sided Wald p-value of ratio = `boundary`."""
+        return float(2.0 * stats.norm.sf(abs(self.log_estimate - np.log(boundary)) / self.se))
+
+
+@dataclass(frozen=True)
+class WilsonInterval:
+    """A share in percent, `count` of `n`: the Wilson interval and the score test it inverts (Wilson 1927)."""
+
+    count: int
+    n: int
+
+    def ci(self, alpha: float) -> tuple[float, float]:
+        """The (1 - alpha) Wilson interval, percent, within [0, 100] and around the share."""
+        low, high = proportion_confint(self.count, self.n, alpha=alpha, method="wilson")
+        share = 100.0 * self.count / self.n
+        return float(np.clip(100.0 * low, 0.0, share)), float(np.clip(100.0 * high, share, 100.0))
+
+    def p_value(self, boundary: float) -> float:
+        """Two-sided score-test p-value of share = `boundary` percent."""
+        p0 = boundary / 100.0
+        z = (self.count / self.n - p0) / np.sqrt(p0 * (1.0 - p0) / self.n)
+        return float(2.0 * stats.norm.sf(abs(z)))
+
+
+@dataclass(frozen=True)
+class BootstrapInterval:
+    """A percentile-bootstrap interval from the `draws` of an estimate (Efron & Tibshirani 1993)."""
+
+    draws: tuple[float, ...]
+
+    def ci(self, alpha: float) -> tuple[float, float]:
+        """The (1 - alpha) percentile interval."""
+        low, high = np.percentile(np.asarray(self.draws), [100.0 * alpha / 2.0, 100.0 * (1.0 - alpha / 2.0)])
+        return float(low), float(high)
+
+    def p_value(self, boundary: float) -> float:
+        """Twice the share of draws on the far side of `boundary` (at most 1)."""
+        draws = np.asarray(self.draws)
+        return float(min(1.0, 2.0 * min(np.mean(draws <= boundary), np.mean(draws >= boundary))))
+
+
+Interval = LogNormalInterval | WilsonInterval | BootstrapInterval
+
+
+def holm(p_values: Sequence[float], alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Holm's step-down adjustment (Holm 1979): adjusted p-values and each row's significance level.
+
+    The k-th smallest of m p-values is adjusted to max over j <= k of min(1, (m - j + 1) p_(j)). The level of a
+    row the step-down rejects is alpha / (m - k + 1) at its rank k; once it stops at rank k0, that row and every
+    later one keep alpha / (m - k0 + 1). A row's (1 - level) CI then excludes its null exactly when its adjusted p
+    is below `alpha`.
+    """
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted, levels = np.empty(m), np.empty(m)
+    adjusted[order] = np.maximum.accumulate(steps) if m else steps
+    stopped = None
+    for rank, row in enumerate(order):
+        if stopped is None and adjusted[row] >= alpha:
+            stopped = alpha / (m - rank)
+        levels[row] = stopped if stopped is not None else alpha / (m - rank)
+    return adjusted, levels
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """One row of the evidence table: a claim, how it was tested, the estimate with 95% CI and the verdict."""
+    """One row of the evidence table: a claim, how it was tested, the estimate with 95% CI and the verdict.
+
+    After the family's adjustment (`adjust`): `p_value` (two-sided, against the rule's `boundary`), `p_adjusted`,
+    the confidence `level` of the CI the verdict was read from and that CI (`adj_ci_low`, `adj_ci_high`).
+    """
 
     id: str
     claim: str
@@ -119,18 +238,59 @@ class Evidence:
     note: str = ""
     #: for a claim that cannot be tested: the missing input, in the vocabulary of `Results.skip(needs=...)`
     needs: str = ""
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    level: float | None = None
+    adj_ci_low: float | None = None
+    adj_ci_high: float | None = None
+    adjustment: str = ""
+    judge: VerdictRule | None = field(default=None, repr=False, compare=False)
+    interval: Interval | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def judged(cls, id: str, claim: str, test: str, estimate: float, ci_low: float, ci_high: float,
-               unit: str, rule: VerdictRule, n: int | None = None, note: str = "") -> Evidence:
-        """A tested claim, its verdict given by `rule`."""
-        return cls(id, claim, test, float(estimate), float(ci_low), float(ci_high), unit,
-                   rule.verdict(ci_low, ci_high), rule.describe(), n, note)
+    def judged(cls, id: str, claim: str, test: str, estimate: float, interval: Interval, unit: str,
+               rule: VerdictRule, n: int | None = None, note: str = "") -> Evidence:
+        """A tested claim: its 95% CI from `interval`, its verdict given by `rule` on it (before any adjustment)."""
+        low, high = interval.ci(ALPHA)
+        return cls(id, claim, test, float(estimate), low, high, unit, rule.verdict(low, high), rule.describe(), n,
+                   note, p_value=interval.p_value(rule.boundary), p_adjusted=interval.p_value(rule.boundary),
+                   level=1.0 - ALPHA, adj_ci_low=low, adj_ci_high=high, adjustment="none", judge=rule,
+                   interval=interval)
 
     @classmethod
     def untestable(cls, id: str, claim: str, test: str, reason: str, needs: str = "") -> Evidence:
         """A claim this data cannot test, with the reason in `note` and the missing input in `needs`."""
         return cls(id, claim, test, None, None, None, "", CANNOT_TEST, "", None, reason, needs)
+
+    @property
+    def tested(self) -> bool:
+        """Whether the claim was tested (it has an estimate and a verdict rule)."""
+        return self.verdict != CANNOT_TEST and self.judge is not None
+
+    def at_level(self, alpha: float, p_adjusted: float, adjustment: str) -> Evidence:
+        """This row judged on its CI at level 1 - `alpha`, with the family's `p_adjusted`."""
+        low, high = self.interval.ci(alpha)
+        ci = f"{adjustment.capitalize()}-adjusted CI" if adjustment != "none" else "95% CI"
+        return replace(self, verdict=self.judge.verdict(low, high), rule=self.judge.describe(ci),
+                       p_adjusted=float(p_adjusted), level=1.0 - float(alpha), adj_ci_low=low, adj_ci_high=high,
+                       adjustment=adjustment)
+
+
+def adjust(rows: Sequence[Evidence], adjustment: str = "holm", alpha: float = ALPHA) -> list[Evidence]:
+    """The rows with the tested ones judged together: Holm-adjusted p-values and levels (`holm`), or each at
+    `alpha` (`adjustment` "none"). Untestable rows pass through."""
+    if adjustment not in ADJUSTMENTS:
+        raise ValueError(f"adjustment must be one of {ADJUSTMENTS}, not {adjustment!r}")
+    tested = [i for i, r in enumerate(rows) if r.tested]
+    p_values = [rows[i].p_value for i in tested]
+    if adjustment == "holm":
+        adjusted, levels = holm(p_values, alpha)
+    else:
+        adjusted, levels = np.asarray(p_values, dtype=float), np.full(len(tested), alpha)
+    out = list(rows)
+    for i, p_adj, level in zip(tested, adjusted, levels, strict=True):
+        out[i] = rows[i].at_level(level, p_adj, adjustment)
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,10 +302,12 @@ class EvidenceTable:
     samples: tuple[tuple[str, Sample], ...] = ()
     #: how the churn claims' data was built, in words ("8 monthly snapshots from ... to ..."), for the report
     design: str = ""
+    #: the multiplicity adjustment the verdicts use ("holm" or "none")
+    adjustment: str = "holm"
 
     def summary(self) -> pd.DataFrame:
         """The rows as a DataFrame with `COLUMNS`."""
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=list(COLUMNS))
+        return pd.DataFrame([{c: getattr(r, c) for c in COLUMNS} for r in self.rows], columns=list(COLUMNS))
 
     def verdict(self, id: str) -> str:
         """The verdict of the row `id`."""
@@ -170,20 +332,56 @@ class EvidenceTable:
         return {"needs": list(needs.value_counts(sort=True).index) if len(needs) else [],
                 "claims": [f"{r.id}: {r.claim}" for r in rows]}
 
+    def rule_statement(self) -> str:
+        """The pre-declared rule for the whole table, with its multiplicity adjustment, in words."""
+        levels = [r.level for r in self.rows if r.verdict != CANNOT_TEST and r.level is not None]
+        causal = ("'Supported' means the association is there in the claimed direction; with no randomised "
+                  "experiment in the data it does not show that the CX factor causes churn.")
+        if not levels:
+            return "No claim could be tested on this data."
+        if len(levels) == 1:
+            return f"One claim was tested, on its own 95% CI: with one test there is nothing to adjust for. {causal}"
+        if self.adjustment == "none":
+            return (f"Each of the {len(levels)} tested claims is judged on its own 95% CI (no multiplicity "
+                    f"adjustment). {causal}")
+        return (f"The {len(levels)} tested claims are judged together: Holm's adjustment keeps the chance of any "
+                f"wrong 'supported' or 'not supported' verdict among them at most {ALPHA:.0%}, so each verdict is "
+                f"read from its CI at its Holm level ({_level_words(min(levels))} to {_level_words(max(levels))} "
+                f"here) and its adjusted p-value is shown. {causal}")
+
     def findings(self) -> list[str]:
-        """One plain-words sentence per tested row: claim, verdict, estimate with 95% CI."""
+        """One plain-words sentence per tested row: claim, verdict, estimate with 95% CI and the adjusted level."""
         # a caution (e.g. a score recorded after the churn decision) travels with the finding
-        return [f"{r.claim}: {r.verdict} ({r.unit} {r.estimate:.2f}, 95% CI {r.ci_low:.2f} to {r.ci_high:.2f})"
+        return [f"{r.claim}: {r.verdict} ({r.unit} {r.estimate:.2f}, 95% CI {r.ci_low:.2f} to {r.ci_high:.2f}"
+                + self._adjusted_words(r) + ")"
                 + (f"; {r.note[r.note.index('caution'):]}." if "caution" in r.note else ".")
                 for r in self.rows if r.verdict != CANNOT_TEST]
+
+    def _adjusted_words(self, row: Evidence) -> str:
+        """'; Holm-adjusted p = 0.012, 99.6% CI 1.01 to 1.20' for an adjusted row, '' otherwise."""
+        alone = sum(r.verdict != CANNOT_TEST for r in self.rows) == 1
+        if row.adjustment in ("", "none") or row.p_adjusted is None or alone:
+            return ""
+        return (f"; {row.adjustment.capitalize()}-adjusted p {_p_words(row.p_adjusted)}, {_level_words(row.level)} "
+                f"CI {row.adj_ci_low:.2f} to {row.adj_ci_high:.2f}")
 
     def to_estimates(self, prefix: str = "claim") -> dict[str, Estimate]:
         """Each tested row as an `Estimate` keyed `<prefix>_<id>`; the verdict goes in its note."""
         return {
             f"{prefix}_{r.id}": Estimate(r.estimate, r.unit, r.claim, r.ci_low, r.ci_high, r.n,
-                                         note=f"{r.verdict}: {r.rule}")
+                                         note=f"{r.verdict}: {r.rule}" + self._adjusted_words(r))
             for r in self.rows if r.verdict != CANNOT_TEST
         }
+
+
+def _p_words(p: float) -> str:
+    """'= 0.0123' (three significant digits), or '< 0.001' below that."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3g}"
+
+
+def _level_words(level: float | None) -> str:
+    """A confidence level as a percentage with the decimals it needs (95%, 99.5%, 99.62%)."""
+    return "" if level is None else f"{100 * level:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 # --- the data the tests run on ------------------------------------------------------------------------------
@@ -251,6 +449,12 @@ def _scored(panel: pd.DataFrame, column: str) -> pd.DataFrame | None:
     return rows if min(events, len(rows) - events) >= MIN_EVENTS else None
 
 
+def _log_interval(fit: ChurnLogitResult, term: str) -> LogNormalInterval:
+    """The Wald interval of `term`'s odds ratio in `fit` (log-odds coefficient and standard error)."""
+    row = fit.coefficients.loc[term]
+    return LogNormalInterval(float(row["coef"]), float(row["se"]))
+
+
 def _dropped(fit: ChurnLogitResult, term: str, default: str) -> str:
     """Why `fit` has no coefficient for `term`: its own note naming the term (e.g. leakage), else `default`."""
     notes = [n for n in fit.notes if n.startswith(f"Dropped {term}") or f" {term}:" in n or f"{term}," in n]
@@ -301,7 +505,7 @@ def claim_satisfaction_loyalty(panel: pd.DataFrame, flat: pd.DataFrame | None = 
     """
     rows = []
     for id, column, name in (("1a", "nps_last", "NPS"), ("1b", "csat_last", "CSAT")):
-        claim = f"Satisfied customers are more loyal: higher {name}, less churn"
+        claim = f"'Satisfied customers are more loyal' (tested as: higher {name} goes with less churn)"
         test = (f"pooled monthly logistic regression of churn on the latest {name} "
                 "(odds ratio per point), adjusted for tenure and contract")
         if _leaks(column, leaking):
@@ -320,8 +524,7 @@ def claim_satisfaction_loyalty(panel: pd.DataFrame, flat: pd.DataFrame | None = 
         if column not in fit.coefficients.index:
             rows.append(Evidence.untestable(id, claim, test, _dropped(fit, column, f"{name} could not be estimated")))
             continue
-        odds = fit.odds_ratio(column)
-        rows.append(Evidence.judged(id, claim, test, odds.value, odds.ci_low, odds.ci_high,
+        rows.append(Evidence.judged(id, claim, test, fit.odds_ratio(column).value, _log_interval(fit, column),
                                     "odds ratio per point", ratio_rule("less", margin), fit.n, note))
     return rows
 
@@ -369,7 +572,7 @@ def claim_satisfaction_survival(
     tests = (("1a_cox", "nps_last", "NPS"), ("1b_cox", "csat_last", "CSAT"))
 
     def claim(name: str) -> str:
-        return f"Satisfied customers are more loyal: higher {name}, less churn (survival model)"
+        return f"'Satisfied customers are more loyal' (tested as: higher {name} goes with less churn; survival model)"
 
     def test(name: str) -> str:
         return (f"time-varying Cox model of the churn hazard on the latest {name} before each month (hazard ratio "
@@ -404,8 +607,9 @@ def claim_satisfaction_survival(
                                             "more customers"))
             continue
         row = fit.table.loc[column]
-        rows.append(Evidence.judged(id, claim(name), test(name), row["hazard_ratio"], row["hr_ci_low"],
-                                    row["hr_ci_high"], "hazard ratio per point", ratio_rule("less", margin),
+        rows.append(Evidence.judged(id, claim(name), test(name), row["hazard_ratio"],
+                                    LogNormalInterval(float(row["coef"]), float(row["se"])),
+                                    "hazard ratio per point", ratio_rule("less", margin),
                                     fit.n_customers, f"{fit.events} churns in {fit.n_episodes:,} customer-months"))
     return rows, sample
 
@@ -431,8 +635,7 @@ def claim_satisfaction_trap(panel: pd.DataFrame, flat: pd.DataFrame | None = Non
                 continue
             churners = rows.loc[rows["churned"].astype(bool), column]
             count, n = int((churners >= satisfied).sum()), len(churners)
-            low, high = wilson_pct(count, n)
-            return Evidence.judged("2", claim, test, 100.0 * count / n, low, high, "% of churners",
+            return Evidence.judged("2", claim, test, 100.0 * count / n, WilsonInterval(count, n), "% of churners",
                                    VerdictRule(threshold_pct, "greater"), n, note)
     frames = [f for f in (panel, flat) if f is not None]
     have = any(c in f and f[c].notna().any() for f in frames for c, _, _ in usable)
@@ -457,21 +660,24 @@ def driver_model(panel: pd.DataFrame, leaking: Sequence[str] = ()) -> ChurnLogit
 
 
 _DRIVER_CLAIMS: tuple[tuple[str, str, str, str, Callable[[float], VerdictRule], str, str], ...] = (
-    ("3a", "ces_mean_90d", "Effort kills loyalty: higher CES (effort), more churn",
+    ("3a", "ces_mean_90d", "'Effort kills loyalty' (tested as: higher effort, CES, goes with more churn)",
      "odds ratio per CES point (90-day mean), adjusted for contact counts, resolution, tenure, contract, plan",
      lambda m: ratio_rule("greater", m), "no effort scores (CES) in the feature windows", "effort scores (CES)"),
-    ("4a", "proactive_90d", "Proactive touches lower churn",
+    ("4a", "proactive_90d", "'Proactive touches lower churn' (tested as: proactive contacts go with less churn)",
      "odds ratio per proactive (company-initiated) contact in the last 90 days, adjusted",
      lambda m: ratio_rule("less", m), "no proactive contacts in the data", "proactive contacts"),
-    ("4b", "unresolved_90d", "Reactive contacts not resolved at first contact raise churn",
+    ("4b", "unresolved_90d", "'Unresolved contacts raise churn' (tested as: reactive contacts not resolved at first "
+     "contact go with more churn)",
      "odds ratio per unresolved reactive contact in the last 90 days, adjusted",
      lambda m: ratio_rule("greater", m), "no reactive contacts with first-contact resolution recorded",
      "contact resolution"),
-    ("4c", "resolved_90d", "Reactive contacts resolved at first contact do not raise churn",
+    ("4c", "resolved_90d", "'Resolved contacts do no harm' (tested as: reactive contacts resolved at first contact go "
+     "with no sizeable rise in churn)",
      "odds ratio per resolved reactive contact in the last 90 days, adjusted (claim: at most the margin)",
      lambda m: VerdictRule(1.0, "greater", (round(1 / m, 3), m), equivalence=True),
      "no reactive contacts with first-contact resolution recorded", "contact resolution"),
-    ("5", "inconsistency_90d", "Inconsistency across channels drives churn",
+    ("5", "inconsistency_90d", "'Inconsistency across channels drives churn' (tested as: channel-inconsistency contacts "
+     "go with more churn)",
      "odds ratio per channel_inconsistency contact in the last 90 days, adjusted",
      lambda m: ratio_rule("greater", m), "no contact has reason 'channel_inconsistency'",
      "channel-inconsistency records"),
@@ -526,8 +732,7 @@ def claim_drivers(panel: pd.DataFrame, margin: float = 1.05, leaking: Sequence[s
                 why = _dropped(fit, term, reason)
             rows.append(Evidence.untestable(id, claim, test, why, needs))
             continue
-        odds = fit.odds_ratio(term)
-        rows.append(Evidence.judged(id, claim, test, odds.value, odds.ci_low, odds.ci_high,
+        rows.append(Evidence.judged(id, claim, test, fit.odds_ratio(term).value, _log_interval(fit, term),
                                     "odds ratio per unit", rule(margin), fit.n,
                                     "Firth penalised fit" if "Firth" in fit.method else ""))
     return rows
@@ -564,7 +769,8 @@ def claim_effort_predicts_better(panel: pd.DataFrame, n_boot: int = 300, seed: i
         diff = result.differences.iloc[0]
         aucs = result.aucs["auc"]
         rows.append(Evidence.judged(
-            id, claim, test, diff.difference, diff.ci_low, diff.ci_high, "AUC difference",
+            id, claim, test, diff.difference, BootstrapInterval(tuple(result.difference_draws(other))),
+            "AUC difference",
             VerdictRule(0.0, "greater", (-margin, margin)), result.n,
             f"AUC CES {aucs['CES']:.3f}, {other} {aucs[other]:.3f}",
         ))
@@ -616,7 +822,7 @@ def claim_promoters_refer(data: CXData, margin: float = 1.05, leaking: Sequence[
     score is still used, with a caveat in the note: recorded with the churn outcome, it splits stayers from
     leavers as much as the satisfied from the dissatisfied.
     """
-    claim = "Promoters recommend: promoters bring more referrals"
+    claim = "'Promoters recommend' (tested as: promoters make more referrals a year than detractors)"
     test = "referral rate ratio, promoters (NPS 9-10) vs detractors (0-6), Poisson with exposure, robust SEs"
     if "n_referrals" not in data.customers or data.customers["n_referrals"].isna().all():
         return Evidence.untestable("6", claim, test, "the data has no referral counts (n_referrals)", "referrals")
@@ -631,14 +837,14 @@ def claim_promoters_refer(data: CXData, margin: float = 1.05, leaking: Sequence[
             continue
         fit = sm.GLM(rows["n_referrals"].to_numpy(float), sm.add_constant(group.to_numpy()),
                      family=sm.families.Poisson(), offset=np.log(rows["years"].to_numpy())).fit(cov_type="HC0")
-        beta, (low_ci, high_ci) = fit.params[1], fit.conf_int()[1]
+        beta, se = float(fit.params[1]), float(fit.bse[1])
         note = "" if column == "nps_last" else "no NPS in the data: CSAT used as a proxy for promoters"
         if _leaks(column, leaking):
             name = _INSTRUMENTS[column.split("_")[0]][0]
             note = "; ".join(filter(None, (note, f"caution: {name} is recorded after the churn decision (leakage), "
                                            "so its groups are partly leavers vs stayers")))
         return Evidence.judged("6", claim, f"referral rate ratio, {label}, Poisson with exposure, robust SEs",
-                               np.exp(beta), np.exp(low_ci), np.exp(high_ci), "rate ratio",
+                               np.exp(beta), LogNormalInterval(beta, se), "rate ratio",
                                ratio_rule("greater", margin), len(rows), note)
     scored = frame[["nps_last", "csat_last"]].notna().any().any()
     return Evidence.untestable("6", claim, test, f"no NPS or CSAT groups with at least {MIN_EVENTS} referrers",
@@ -657,8 +863,12 @@ def evaluate_claims(
     trap_threshold_pct: float = 25.0,
     max_survival_customers: int | None = None,
     leaking: Sequence[str] = (),
+    adjustment: str = "holm",
 ) -> EvidenceTable:
     """Test claims 1-6 on `data` (see the module docstring); untestable claims get a 'cannot test' row.
+
+    The verdicts of the tested rows are adjusted for multiplicity together (`adjustment`: "holm", the
+    pre-declared rule, or "none" to see each row at 5% on its own; see `adjust`).
 
     `margin` is the equivalence margin for ratios (no effect = within 1/margin..margin). The survival test of
     claim 1 follows lifetimes up to the end of the last prediction window (`as_of` + `horizon_months`), on at
@@ -695,8 +905,8 @@ def evaluate_claims(
         ]
     order = ["1a", "1b", "1a_cox", "1b_cox", "2", "3a", "3b", "3c", "4a", "4b", "4c", "5", "6"]
     samples = ((SURVIVAL_ANALYSIS, sample),) if sample is not None else ()
-    return EvidenceTable(tuple(sorted(rows, key=lambda r: order.index(r.id))), samples,
-                         _panel_design(panel, problem, max_snapshots))
+    rows = adjust(sorted(rows, key=lambda r: order.index(r.id)), adjustment)
+    return EvidenceTable(tuple(rows), samples, _panel_design(panel, problem, max_snapshots), adjustment)
 
 
 def _panel_design(panel: pd.DataFrame, problem: str, requested: int) -> str:

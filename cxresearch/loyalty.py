@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -51,12 +51,22 @@ def wilson_pct(count: int, n: int) -> tuple[float, float]:
 
 
 def _mean_ci(values: np.ndarray, low: float, high: float) -> tuple[float, float, float]:
-    """Mean with a t-based 95% interval clipped to the scale [low, high]; the interval is NaN for n < 2."""
+    """Mean of scores on the scale [low, high] with an adjusted 95% interval that never collapses (scale units).
+
+    Agresti & Caffo (2000) add one success and one failure to each sample before a Wald interval for
+    proportions; the same device for a score bounded by `low` and `high` adds one pseudo-answer at each end of
+    the scale (for a 0/1 score it is their adjustment exactly). All answers alike (every CSAT a 5) then still leave
+    an interval that reaches into the scale, where a t interval has width 0; one answer gives one too. Simulated
+    coverage: 95-96% for n = 30 to 100 away from the edges, above 95% near them (tests/test_honest_numbers.py).
+    The interval is clipped to the scale and always contains the observed mean.
+    """
     mean = float(values.mean())
-    if values.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, values.size - 1)) * float(values.std(ddof=1)) / np.sqrt(values.size)
-    return mean, float(max(low, mean - half)), float(min(high, mean + half))
+    pseudo = 1.0
+    n_adj = values.size + 2.0 * pseudo
+    center = (float(values.sum()) + pseudo * (low + high)) / n_adj
+    spread = (float(np.sum((values - center) ** 2)) + pseudo * ((low - center) ** 2 + (high - center) ** 2)) / n_adj
+    half = Z95 * float(np.sqrt(spread / n_adj))
+    return mean, float(min(mean, max(low, center - half))), float(max(mean, min(high, center + half)))
 
 
 def _ci(low: float, high: float) -> tuple[float | None, float | None]:
@@ -79,9 +89,15 @@ class NPSResult:
 
     @property
     def variance(self) -> float:
-        """Sampling variance of the NPS on the -100..100 scale (multinomial)."""
-        diff = self.promoters - self.detractors
-        return 1e4 * (self.promoters + self.detractors - diff**2) / self.n
+        """Sampling variance of the NPS on the -100..100 scale, of the adjusted-Wald estimate (`nps_interval`)."""
+        return nps_interval(round(self.promoters * self.n), round(self.detractors * self.n), self.n)[2]
+
+    @property
+    def adjusted_score(self) -> float:
+        """The adjusted-Wald centre (points): the NPS with 3/4 promoter and 3/4 detractor added, of n + 3."""
+        n_adj = self.n + NPS_PSEUDO_N
+        return 100.0 * ((self.promoters * self.n + NPS_PSEUDO_PROMOTERS) - (self.detractors * self.n
+                                                                            + NPS_PSEUDO_DETRACTORS)) / n_adj
 
     def summary(self) -> pd.DataFrame:
         """NPS and group shares (percent, Wilson CIs for shares) with n."""
@@ -131,7 +147,7 @@ class NPSResult:
 
 @dataclass(frozen=True)
 class CSATResult:
-    """CSAT (1-5): top-2-box share (%, scores 4-5) with Wilson CI and mean score with t CI."""
+    """CSAT (1-5): top-2-box share (%, scores 4-5) with Wilson CI and mean score with an adjusted CI (`_mean_ci`)."""
 
     top2_pct: float
     top2_ci_low: float
@@ -176,7 +192,7 @@ class CSATResult:
 
 @dataclass(frozen=True)
 class CESResult:
-    """CES (1 = very low .. 7 = very high effort): mean with t CI, % high effort (5-7) with Wilson CI."""
+    """CES (1 = very low .. 7 = very high effort): mean with an adjusted CI (`_mean_ci`), % high effort (5-7) with Wilson CI."""
 
     mean: float
     mean_ci_low: float
@@ -275,27 +291,51 @@ class NPSComparison:
         }
 
 
+#: Pseudo-answers the adjusted-Wald NPS interval adds: 3/4 promoter, 3/4 detractor, 3/2 passive (Rocks 2016).
+NPS_PSEUDO_PROMOTERS = NPS_PSEUDO_DETRACTORS = 0.75
+NPS_PSEUDO_N = 3.0
+
+
+def nps_interval(promoters: int, detractors: int, n: int) -> tuple[float, float, float]:
+    """Adjusted-Wald 95% interval of promoters minus detractors, and its variance, in NPS points (-100..100).
+
+    The multinomial Wald interval ``d +/- z sqrt((p + q - d**2) / n)`` has width 0 at the edges (all promoters:
+    [100, 100]). Adding 3/4 promoter, 3/4 detractor and 3/2 passive pseudo-answers (n + 3) before it, the NPS
+    analogue of Agresti & Caffo (2000), keeps the width positive and holds close to 95% coverage down to small
+    samples; it is the best of the intervals Rocks (2016) compared on real NPS data. Returns (low, high,
+    variance of the adjusted difference in points**2); the interval is clipped to [-100, 100] and always contains
+    the observed NPS.
+
+    References
+    ----------
+    Rocks (2016), "Interval estimation for the 'Net Promoter Score'", The American Statistician 70(4):365-372;
+    Agresti & Caffo (2000), The American Statistician 54(4):280-288.
+    """
+    n_adj = n + NPS_PSEUDO_N
+    pro, det = (promoters + NPS_PSEUDO_PROMOTERS) / n_adj, (detractors + NPS_PSEUDO_DETRACTORS) / n_adj
+    variance = 1e4 * (pro + det - (pro - det) ** 2) / n_adj
+    center, half = 100.0 * (pro - det), Z95 * float(np.sqrt(variance))
+    score = 100.0 * (promoters - detractors) / n
+    return float(min(score, max(-100.0, center - half))), float(max(score, min(100.0, center + half))), variance
+
+
 def nps(scores: ArrayLike) -> NPSResult:
-    """Net Promoter Score (% promoters 9-10 minus % detractors 0-6, in points) with a 95% normal-approx CI.
+    """Net Promoter Score (% promoters 9-10 minus % detractors 0-6, in points) with an adjusted-Wald 95% CI.
 
     Missing values (NaN/None) are dropped and counted in `n_missing`; any other value outside the integers
-    0-10 raises ValueError. The variance is the multinomial one,
-    ``(p_pro + p_det - (p_pro - p_det)**2) / n``, scaled by 100**2; the interval is clipped to [-100, 100].
+    0-10 raises ValueError. The interval is `nps_interval` (Rocks 2016): it stays open at 100 and -100, where
+    the plain multinomial Wald interval collapses to a point.
     """
     values, n_missing = _scores(scores, "nps")
     n = values.size
-    pro = float((values >= 9).mean())
-    det = float((values <= 6).mean())
-    passive = float(((values >= 7) & (values <= 8)).mean())
-    score = 100.0 * (pro - det)
-    half = Z95 * 100.0 * float(np.sqrt((pro + det - (pro - det) ** 2) / n))
-    return NPSResult(
-        score, max(-100.0, score - half), min(100.0, score + half), pro, passive, det, n, n_missing
-    )
+    promoters, detractors = int((values >= 9).sum()), int((values <= 6).sum())
+    low, high, _ = nps_interval(promoters, detractors, n)
+    return NPSResult(100.0 * (promoters - detractors) / n, low, high, promoters / n, 1.0 - (promoters + detractors) / n,
+                     detractors / n, n, n_missing)
 
 
 def csat(scores: ArrayLike) -> CSATResult:
-    """CSAT summary: % top-2-box (4-5) with Wilson 95% CI and mean score (1-5) with t 95% CI."""
+    """CSAT summary: % top-2-box (4-5) with Wilson 95% CI and mean score (1-5) with an adjusted 95% CI (`_mean_ci`)."""
     values, n_missing = _scores(scores, "csat")
     top = int((values >= 4).sum())
     low, high = wilson_pct(top, values.size)
@@ -304,7 +344,7 @@ def csat(scores: ArrayLike) -> CSATResult:
 
 
 def ces(scores: ArrayLike) -> CESResult:
-    """CES summary: mean effort (1-7) with t 95% CI and % high effort (5-7) with Wilson 95% CI."""
+    """CES summary: mean effort (1-7) with an adjusted 95% CI (`_mean_ci`) and % high effort (5-7) with Wilson 95% CI."""
     values, n_missing = _scores(scores, "ces")
     high_effort = int((values >= 5).sum())
     low, high = wilson_pct(high_effort, values.size)
@@ -325,18 +365,20 @@ def nps_group(scores: ArrayLike) -> pd.Series:
 
 
 def compare_nps(a: ArrayLike, b: ArrayLike) -> NPSComparison:
-    """NPS difference between two independent samples (a - b, points): Wald 95% CI and two-sided z-test.
+    """NPS difference between two independent samples (a - b, points): adjusted-Wald 95% CI and two-sided z-test.
 
-    The standard error adds the two multinomial variances. When both groups have zero variance (e.g. all
-    promoters) the test is undefined and the p-value is NaN.
+    Each group's NPS is adjusted as in `nps_interval` (3/4 promoter and 3/4 detractor added, n + 3) and the
+    standard error adds the two adjusted variances, as Agresti & Caffo (2000) do for two proportions: groups of
+    all promoters still get an interval of positive width. The interval is clipped to [-200, 200] and contains
+    the observed difference.
     """
     result_a, result_b = nps(a), nps(b)
     diff = result_a.score - result_b.score
+    center = result_a.adjusted_score - result_b.adjusted_score
     se = float(np.sqrt(result_a.variance + result_b.variance))
-    if se == 0.0:
-        return NPSComparison(result_a, result_b, diff, diff, diff, float("nan"))
-    p_value = float(2.0 * stats.norm.sf(abs(diff) / se))
-    return NPSComparison(result_a, result_b, diff, diff - Z95 * se, diff + Z95 * se, p_value)
+    p_value = float(2.0 * stats.norm.sf(abs(center) / se))
+    low, high = max(-200.0, center - Z95 * se), min(200.0, center + Z95 * se)
+    return NPSComparison(result_a, result_b, diff, min(diff, low), max(diff, high), p_value)
 
 
 def churn_by_level(
@@ -468,6 +510,14 @@ class PredictiveValidity:
     n_events: int
     n_clusters: int
     n_boot: int
+    #: the bootstrap AUCs, one column per score (rows: draws), for intervals at other levels than 95%
+    draws: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def difference_draws(self, other: str) -> np.ndarray:
+        """Bootstrap draws of the AUC of `reference` minus that of `other`."""
+        if self.draws is None:
+            raise ValueError("these results keep no bootstrap draws")
+        return (self.draws[self.reference] - self.draws[other]).to_numpy(float)
 
     def summary(self) -> pd.DataFrame:
         """AUC per score and the differences, in one table."""
@@ -557,7 +607,8 @@ def compare_predictive_validity(
             "ci_high": float(np.percentile(diff, 97.5)), "p_value": float(p_value),
         }
     differences = pd.DataFrame.from_dict(rows, orient="index").rename_axis("comparison")
-    return PredictiveValidity(aucs, differences, reference, len(y), n_events, len(cluster_codes), len(draws))
+    return PredictiveValidity(aucs, differences, reference, len(y), n_events, len(cluster_codes), len(draws),
+                              pd.DataFrame(draws, columns=names))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from cxresearch.churn import ChurnLogitResult
 from cxresearch.churn_eval import LOGIT, ChurnEvaluation, EMPCResult
+from cxresearch.churn_truth import KnownTruthCheck
 from cxresearch.claims import EvidenceTable
 from cxresearch.drivers import PartialDependenceBands, RelativeWeights
 from cxresearch.economics import retention_verdict
@@ -25,7 +26,7 @@ def record_churn_drivers(
     model: ChurnLogitResult | None,
     weights: RelativeWeights | None,
     cv: pd.DataFrame | None,
-    recovery: pd.DataFrame | None,
+    truth_check: KnownTruthCheck | None,
     truth_customers: int,
     evaluation: ChurnEvaluation | None,
     importance: pd.DataFrame | None,
@@ -33,13 +34,17 @@ def record_churn_drivers(
     clv: float,
     pd_bands: PartialDependenceBands | None = None,
 ) -> None:
-    """Notebook 02: odds ratios, contact effects, leakage screen, relative weights, CV, recovery, holdout, EMPC,
-    partial dependence with bootstrap bands."""
+    """Notebook 02: odds ratios (and the drivers' Holm-adjusted tests), contact effects, leakage screen, relative
+    weights, CV, both known-truth checks (window odds ratios and generating hazard), holdout, EMPC, partial
+    dependence with bootstrap bands."""
     if model is not None:
         estimates = model.to_estimates("churn")
         results.add("churn_rate_window", estimates.pop("churn_event_rate"))
         results.estimates.update(estimates)
         results.add_table("odds_ratios", model.summary())
+        results.add_table("driver_tests", model.driver_tests())
+        results.extra["driver_multiplicity"] = ("driver findings: Holm's step-down adjustment over the CX drivers' "
+                                                "odds ratios, family-wise level 5%")
         results.add_table("contact_effects", model.contact_effects())
         results.add_table("leakage_screen", model.leakage)
         results.warnings.extend(model.notes)
@@ -48,10 +53,15 @@ def record_churn_drivers(
         results.add_table("relative_weights", weights.summary())
     if cv is not None:
         results.add_table("cross_validation", cv.set_axis(["_".join(c) for c in cv.columns], axis=1))
-    if recovery is not None:
-        results.add_table("recovery", recovery)
+    if truth_check is not None:
+        results.add_table("recovery", truth_check.window)
+        results.add_table("recovery_with_truth_error", truth_check.window_error)
+        results.add_table("recovery_hazard", truth_check.hazard)
         results.extra["recovery_truth"] = (f"true window odds ratios: the same model fitted to a simulated world of "
-                                           f"{truth_customers} customers with the demo world's settings and effects")
+                                           f"{truth_customers} customers with the demo world's settings and effects "
+                                           "(checks sampling error, not the model's bias); recovery_hazard: the "
+                                           "person-month cloglog model against the generating hazard ratios")
+        results.extra["recovery_checks"] = truth_check.sentences()
     else:
         results.skip("known-truth check", "the data source has no truth.json (only the demo world does)")
     if evaluation is None:
@@ -125,8 +135,10 @@ def record_loyalty(
     for analysis, sample in evidence.samples:
         results.approximate(analysis, sample)
     results.add_table("evidence", evidence.summary())
+    results.extra["claims_rule"] = evidence.rule_statement()
     results.estimates.update(evidence.to_estimates())
-    results.findings.extend(evidence.findings())
+    findings = evidence.findings()
+    results.findings.extend([evidence.rule_statement(), *findings] if findings else [])
     for row in evidence.untestable():
         results.skip(f"claim {row.id}: {row.claim}", row.note, needs=row.needs)
     if "nps" in metrics:

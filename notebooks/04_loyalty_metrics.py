@@ -16,11 +16,15 @@
 # service helps, inconsistency hurts, promoters recommend — hold in this company's data?
 #
 # **Method.** Each metric over the responses of the `lookback_months` before `as_of`, with a 95% confidence
-# interval: NPS (% promoters 9-10 minus % detractors 0-6, multinomial variance), CSAT as % satisfied (4-5,
-# Wilson interval) and mean, CES as mean effort and % high effort (5-7). Trends by month, differences by
+# interval that stays open at 0% and 100%: NPS (% promoters 9-10 minus % detractors 0-6) with the adjusted-Wald
+# interval of Rocks (2016, 3/4 promoter and 3/4 detractor added, the best of the intervals he compared on real NPS
+# data), CSAT as % satisfied (4-5) and CES as % high effort (5-7) with Wilson intervals, and the mean scores with
+# one pseudo-answer added at each end of the scale (Agresti & Caffo 2000). All promoters therefore reads
+# "100 (95% CI 17.5 to 100)" on five answers, not "100 (100 to 100)". Trends by month, differences by
 # segment and channel. NPS, CSAT and CES non-response is measured and corrected by inverse-probability
 # weighting. Each claim
-# is then tested with a pre-declared rule on its 95% CI (supported / not supported / inconclusive), on pooled
+# is then tested with a pre-declared rule on its CI (supported / not supported / inconclusive), Holm-adjusted for
+# the number of claims tested together, on pooled
 # snapshots: features from the months before each `as_of`, churn in the `horizon_months` after it. When the data
 # covers fewer months than `lookback_months` or the horizon, they are shortened to fit and the report says so. A
 # score that on its own nearly equals the churn outcome (recorded after the decision to leave: leakage) is found
@@ -226,19 +230,38 @@ for name in sorted({"csat", "ces"} - set(weighted_scores)):
 
 # %% [markdown]
 # ## The claims, tested
-# One row per claim (or part of one). **Rule:** a claim is *supported* when the 95% confidence interval
-# excludes "no effect" in the claimed direction, *not supported* when it excludes it the other way or lies
-# within the equivalence margin (ratios between 1/`equivalence_margin` and `equivalence_margin`, AUC
-# differences within ±0.01), *inconclusive* otherwise. Churn claims use a pooled logistic regression of churn
+# One row per claim (or part of one), the claim as CX writing puts it and, in brackets, what was tested.
+# **Rule (declared before looking at the data).** A claim is *supported* when its CI excludes "no effect" in
+# the claimed direction, *not supported* when it excludes it the other way or lies within the equivalence margin
+# (ratios between 1/`equivalence_margin` and `equivalence_margin`, AUC differences within ±0.01), *inconclusive*
+# otherwise.
+#
+# **Multiplicity: Holm.** Up to 13 rows are judged at once; at 5% each, a world where no claim holds would show
+# at least one false verdict about half the time (1 − 0.95¹³ = 49%). So the verdicts are adjusted together with
+# **Holm's step-down procedure** (Holm 1979), which keeps the chance of *any* wrong "supported" or "not supported"
+# among them at 5%: each row's p-value (against no effect, or against the margin for the no-harm claim 4c) is
+# Holm-adjusted (`p_adjusted`) and the verdict is read from the row's CI at its Holm level (`level`, between
+# 1 − 0.05/13 ≈ 99.6% and 95%; `adj_ci_low`, `adj_ci_high`). The unadjusted 95% CI stays beside it. We chose
+# Holm over Benjamini-Hochberg because each verdict is read and acted on by itself on the executive page, so the
+# risk that matters is that any one of them is wrong, not the average share of wrong ones; the family is small,
+# so little power is lost; and rows 1a/1a_cox and 1b/1b_cox reuse the same answers, a dependence Holm needs no
+# assumption about.
+#
+# **Words.** "Supported" means the association is there in the claimed direction. The data are observational, so
+# it does not show that the CX factor *causes* churn; only a randomised experiment could, and none is analysed
+# here.
+#
+# **Design.** Churn claims use a pooled logistic regression of churn
 # in the next month over `claim_snapshots` monthly snapshots (a discrete-time hazard model, so odds ratios are
-# close to hazard ratios), adjusted for tenure, contract and plan; "effort predicts better" compares the ROC-AUC of CES with that of CSAT and NPS on the same customers, with a
-# bootstrap CI for the difference. Claim 1 has a second line of evidence from survival analysis (rows
-# `1a_cox`, `1b_cox`): a Cox model of the churn hazard with the latest score as a time-varying covariate over
-# the customers' whole observed lifetimes (tenure as the time scale, adjusted for contract; Andersen & Gill
-# 1982), judged by the same rule on the hazard ratio per point. On large customer bases the claim tests run on
-# a simple random sample of at most `max_claim_customers` customers with all their events, and the Cox test on
-# at most `max_survival_customers` of them who answered (listed under "approximations" in the results; the
-# headline metrics, trends and non-response analysis above always use every customer).
+# close to hazard ratios), adjusted for tenure, contract and plan; "effort predicts better" compares the ROC-AUC of
+# CES with that of CSAT and NPS on the same customers, with a bootstrap CI for the difference. Claim 1 has a
+# second line of evidence from survival analysis (rows `1a_cox`, `1b_cox`): a Cox model of the churn hazard with
+# the latest score as a time-varying covariate over the customers' whole observed lifetimes (tenure as the time
+# scale, adjusted for contract; Andersen & Gill 1982), judged by the same rule on the hazard ratio per point. On
+# large customer bases the claim tests run on a simple random sample of at most `max_claim_customers` customers
+# with all their events, and the Cox test on at most `max_survival_customers` of them who answered (listed under
+# "approximations" in the results; the headline metrics, trends and non-response analysis above always use every
+# customer).
 
 # %%
 claim_data = sample_data(data, max_claim_customers or None, seed)
@@ -248,7 +271,8 @@ evidence = evaluate_claims(claim_data.data, as_of=as_of, max_snapshots=claim_sna
                            max_survival_customers=max_survival_customers or None,
                            leaking=screen.columns if screen is not None else ())
 nbtools.say("**Data for the churn claims:** {}.", evidence.design)
-nbtools.table(evidence.summary().drop(columns=["rule", "needs"]).set_index("id"), 3)
+nbtools.say("{}", evidence.rule_statement())
+nbtools.table(evidence.summary().drop(columns=["rule", "needs", "adjustment"]).set_index("id"), 3)
 for row in evidence.untestable():
     nbtools.say("*Claim {} cannot be tested on this data:* {}.", row.id, row.note)
 results.extra["untestable_claims"] = evidence.untestable_summary()
@@ -258,8 +282,10 @@ results.extra["claims_design"] = evidence.design
 # **Reading the table.** Odds ratios are per unit (one point of a score, one contact in the last 90 days) for
 # churn in the next month; below 1 means less churn. Hazard ratios (the Cox rows) are per point of the latest
 # score, for the churn rate at any time; below 1 means less churn. The satisfaction-trap row is the share of
-# churners whose latest score before leaving was satisfied. Associations are not proof of cause: on real data,
-# customers who contact service differ in ways the model may not see.
+# churners whose latest score before leaving was satisfied. `p_value` is each row's own, `p_adjusted` its Holm-
+# adjusted one, and `adj_ci_low`/`adj_ci_high` the CI at the row's Holm `level` that the verdict was read from.
+# Associations are not proof of cause: on real data, customers who contact service differ in ways the model may
+# not see.
 
 # %% tags=["remove-cell"]
 record_loyalty(results, metrics, trends, by_nps, by_ces, gap, weighted, churn_gap, evidence, lookback_months,

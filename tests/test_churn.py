@@ -332,7 +332,8 @@ def test_excluded_column_stays_out_even_below_the_threshold(snapshot: pd.DataFra
     # the finding that no driver matters names what was left out, so it cannot read as "effort doesn't matter"
     quiet = ChurnLogitResult(fit.coefficients.assign(p_value=0.5), fit.n, fit.n_events, fit.auc, fit.method,
                              dropped_for_leakage=["ces_mean_90d"])
+    drivers = len(quiet.driver_tests())
     assert quiet.findings() == [
-        "No CX driver's odds ratio differs from 1 at the 5% level (Effort score (CES, 90-day mean) left out: "
-        "recorded after the churn decision, see leakage)."
+        f"No CX driver's odds ratio differs from 1 after Holm's adjustment over the {drivers} drivers (family-wise "
+        "level 5%) (Effort score (CES, 90-day mean) left out: recorded after the churn decision, see leakage)."
     ]

@@ -39,6 +39,21 @@ def wilson_by_hand(count: int, n: int) -> tuple[float, float]:
     return 100 * (center - half), 100 * (center + half)
 
 
+def adjusted_wald_nps(promoters: int, detractors: int, n: int) -> tuple[float, float]:
+    """Rocks (2016) adjusted-Wald NPS interval in points, written out: 3/4 promoter and detractor added, n + 3."""
+    pro, det = (promoters + 0.75) / (n + 3), (detractors + 0.75) / (n + 3)
+    half = Z * math.sqrt((pro + det - (pro - det) ** 2) / (n + 3))
+    return 100 * (pro - det - half), 100 * (pro - det + half)
+
+
+def adjusted_mean(values: list[float], low: float, high: float) -> tuple[float, float]:
+    """Mean interval with one pseudo-answer at each end of the scale (Agresti-Caffo style), written out."""
+    augmented = np.array([*values, low, high], dtype=float)
+    center, n = augmented.mean(), augmented.size
+    half = Z * math.sqrt(np.mean((augmented - center) ** 2) / n)
+    return center - half, center + half
+
+
 HAND = [10, 9, 9, 8, 7, 6, 5, 0, 10, 3]
 
 
@@ -50,20 +65,21 @@ def test_nps_hand_computed() -> None:
     assert result.passives == pytest.approx(0.2)
     assert result.detractors == pytest.approx(0.4)
     assert result.score == pytest.approx(0.0)
-    # var = (0.4 + 0.4 - 0**2) / 10 = 0.08 -> se = 28.284 points -> half-width 55.436
-    assert result.ci_low == pytest.approx(-Z * 100 * math.sqrt(0.08))
-    assert result.ci_high == pytest.approx(55.4362, abs=1e-3)
+    # adjusted: pro = det = 4.75 / 13 -> var = 9.5 / 13 / 13 -> half-width 100 * Z * sqrt(0.05621) = 46.469
+    assert (result.ci_low, result.ci_high) == pytest.approx(adjusted_wald_nps(4, 4, 10))
+    assert result.ci_high == pytest.approx(46.4693, abs=1e-3)
 
 
 def test_nps_asymmetric_and_clipped() -> None:
     result = nps([10, 10, 10, 9, 8, 2])
     # pro 4/6, det 1/6: NPS 50; var = (5/6 - 0.25) / 6
     assert result.score == pytest.approx(50.0)
-    half = Z * 100 * math.sqrt((5 / 6 - 0.25) / 6)
-    assert result.ci_low == pytest.approx(50 - half)
-    assert result.ci_high == 100.0  # 50 + 61 clipped
-    all_promoters = nps([10, 9, 10])
-    assert (all_promoters.score, all_promoters.ci_low, all_promoters.ci_high) == (100.0, 100.0, 100.0)
+    low, high = adjusted_wald_nps(4, 1, 6)
+    assert result.ci_low == pytest.approx(low)
+    assert high < 100.0 and result.ci_high == pytest.approx(high)
+    all_promoters = nps([10, 9, 10])  # the plain Wald interval was [100, 100]
+    assert all_promoters.score == 100.0 and all_promoters.ci_high == 100.0
+    assert all_promoters.ci_low == pytest.approx(adjusted_wald_nps(3, 0, 3)[0]) and all_promoters.ci_low < 50
 
 
 def test_nps_drops_missing_and_counts_them() -> None:
@@ -114,11 +130,10 @@ def test_csat_top2_wilson_and_mean_t() -> None:
     assert result.top2_pct == pytest.approx(50.0)
     assert (result.top2_ci_low, result.top2_ci_high) == pytest.approx(wilson_by_hand(3, 6))
     assert result.top2_ci_low == pytest.approx(18.7616, abs=1e-4)
-    values = np.array([5, 4, 3, 2, 1, 5], dtype=float)
-    half = 2.5705818366147395 * values.std(ddof=1) / math.sqrt(6)  # t(0.975, df=5)
     assert result.mean == pytest.approx(20 / 6)
-    assert result.mean_ci_low == pytest.approx(20 / 6 - half)
-    assert result.mean_ci_high == 5.0  # 3.33 + 1.71 clipped to the top of the scale
+    # one pseudo-answer at 1 and one at 5: centre 26 / 8 = 3.25, variance 21.5 / 8 = 2.6875 -> half-width 1.136
+    assert (result.mean_ci_low, result.mean_ci_high) == pytest.approx(adjusted_mean([5, 4, 3, 2, 1, 5], 1, 5))
+    assert result.mean_ci_low == pytest.approx(3.25 - Z * math.sqrt(2.6875 / 8))
     assert set(result.to_estimates()) == {"csat_top2_pct", "csat_mean"}
 
 
@@ -129,15 +144,13 @@ def test_ces_high_effort_and_mean() -> None:
     assert result.n == 30
     assert result.high_effort_pct == pytest.approx(30.0)
     assert (result.high_effort_ci_low, result.high_effort_ci_high) == pytest.approx(wilson_by_hand(9, 30))
-    values = np.array(scores, dtype=float)
-    half = 2.045229642132703 * values.std(ddof=1) / math.sqrt(30)  # t(0.975, df=29)
     assert result.mean == pytest.approx(3.6)
-    assert (result.mean_ci_low, result.mean_ci_high) == pytest.approx((3.6 - half, 3.6 + half))
+    assert (result.mean_ci_low, result.mean_ci_high) == pytest.approx(adjusted_mean(scores, 1, 7))
     summary = result.summary()
     assert summary.loc["high_effort_pct", "unit"] == "%"
-    single = ces([4])
-    assert single.n == 1 and math.isnan(single.mean_ci_low)
-    assert single.to_estimates()["ces_mean"].ci_low is None
+    single = ces([4])  # one answer still has an interval: (4 + 1 + 7) / 3 = 4, variance 18 / 3 = 6 -> 4 +/- Z sqrt(6 / 3)
+    assert single.n == 1 and (single.mean_ci_low, single.mean_ci_high) == pytest.approx(adjusted_mean([4], 1, 7))
+    assert single.to_estimates()["ces_mean"].ci_low == pytest.approx(4 - Z * math.sqrt(6 / 3))
 
 
 def test_nps_group_labels() -> None:
@@ -152,17 +165,19 @@ def test_compare_nps_identical_groups() -> None:
     result = compare_nps(HAND, HAND)
     assert result.difference == pytest.approx(0.0)
     assert result.p_value == pytest.approx(1.0)
-    assert result.ci_low == pytest.approx(-Z * math.sqrt(2 * 800))
+    # each group's adjusted variance: 1e4 * 9.5 / 13 / 13
+    assert result.ci_low == pytest.approx(-Z * math.sqrt(2 * 1e4 * 9.5 / 169))
 
 
 def test_compare_nps_hand_computed() -> None:
-    a = [10] * 6 + [0] * 4  # NPS 20, var = (1 - 0.2**2) / 10 * 1e4 = 960
-    b = [10] * 3 + [0] * 7  # NPS -40, var = (1 - 0.4**2) / 10 * 1e4 = 840
+    a = [10] * 6 + [0] * 4  # NPS 20; adjusted: (6.75 - 4.75) / 13, var = (11.5 / 13 - (2 / 13)**2) / 13
+    b = [10] * 3 + [0] * 7  # NPS -40; adjusted: (3.75 - 7.75) / 13, var = (11.5 / 13 - (4 / 13)**2) / 13
     result = compare_nps(a, b)
-    se = math.sqrt(960 + 840)
+    center = 100 * (2 / 13 + 4 / 13)
+    se = 100 * math.sqrt((11.5 / 13 - (2 / 13) ** 2) / 13 + (11.5 / 13 - (4 / 13) ** 2) / 13)
     assert result.difference == pytest.approx(60.0)
-    assert (result.ci_low, result.ci_high) == pytest.approx((60 - Z * se, 60 + Z * se))
-    assert result.p_value == pytest.approx(math.erfc(60 / se / math.sqrt(2)))
+    assert (result.ci_low, result.ci_high) == pytest.approx((center - Z * se, center + Z * se))
+    assert result.p_value == pytest.approx(math.erfc(center / se / math.sqrt(2)))
     assert result.summary().loc["a - b", "nps"] == pytest.approx(60.0)
     assert "p = " in result.to_estimates()["nps_difference"].note
 
@@ -227,7 +242,7 @@ def test_metric_by_groups_and_min_n() -> None:
     table = metric_by(scores, groups, "nps", min_n=3)
     assert list(table.index) == ["a", "b"]  # c has 2 responses < 3
     assert table.loc["a", "value"] == pytest.approx(0.0)
-    assert table.loc["a", "ci_high"] == pytest.approx(55.4362, abs=1e-3)
+    assert table.loc["a", "ci_high"] == pytest.approx(46.4693, abs=1e-3)
     assert table.loc["b", "value"] == 100.0 and table.loc["b", "unit"] == "points"
     csat_table = metric_by(pd.Series([5, 4, 3, 2, 1, 5]), pd.Series(["x"] * 6), "csat", min_n=1)
     assert (csat_table.loc["x", "ci_low"], csat_table.loc["x", "ci_high"]) == pytest.approx(wilson_by_hand(3, 6))

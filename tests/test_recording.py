@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
 
 from cxresearch.churn_eval import evaluate_predictions
-from cxresearch.claims import SURVIVAL_ANALYSIS, Evidence, EvidenceTable, ratio_rule
+from cxresearch.claims import SURVIVAL_ANALYSIS, Evidence, EvidenceTable, LogNormalInterval, ratio_rule
 from cxresearch.drivers import PartialDependenceBands
 from cxresearch.loyalty import nps
 from cxresearch.nonresponse import WeightedScores
@@ -39,7 +41,8 @@ def test_csat_ces_nonresponse_and_survival_samples_are_recorded() -> None:
                           "ipw": [56.0, 3.6], "ci_low": [54.0, 3.55], "ci_high": [58.0, 3.65]},
                          index=["top2_pct", "mean"])
     scores = WeightedScores("csat", table, 40.0, 1000, 400, 300.0, ["churned"])
-    row = Evidence.judged("1a_cox", "Satisfied customers stay (survival model)", "cox", 0.9, 0.85, 0.95,
+    interval = LogNormalInterval(math.log(0.9), (math.log(0.95) - math.log(0.85)) / (2 * 1.959964))
+    row = Evidence.judged("1a_cox", "Satisfied customers stay (survival model)", "cox", 0.9, interval,
                           "hazard ratio per point", ratio_rule("less"), 100)
     sample = sample_customers(pd.DataFrame({"customer_id": [f"c{i}" for i in range(10)]}), 4, 0)
     evidence = EvidenceTable((row,), ((SURVIVAL_ANALYSIS, sample),))

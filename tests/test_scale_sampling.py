@@ -3,6 +3,8 @@ bootstrap survival curves, and what the notebooks record in their results files.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from cxresearch.churn import churn_risk, fit_churn_logit
 from cxresearch.churn_eval import out_of_time_snapshots
-from cxresearch.claims import Evidence, EvidenceTable, ratio_rule
+from cxresearch.claims import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
 from cxresearch.data_sample import sample_data
 from cxresearch.economics.clv import _Cases, _resample_counts, _survival_with_tail
 from cxresearch.features import snapshot
@@ -109,7 +111,8 @@ def test_loyalty_helpers_by_hand() -> None:
 
 def test_recorders_keep_the_keys_the_summary_reads() -> None:
     results = Results("04_loyalty_metrics", {}, "x")
-    row = Evidence.judged("1a", "Satisfied customers stay", "logit", 0.9, 0.8, 0.95, "odds ratio",
+    interval = LogNormalInterval(math.log(0.9), (math.log(0.95) - math.log(0.8)) / (2 * 1.959964))
+    row = Evidence.judged("1a", "Satisfied customers stay", "logit", 0.9, interval, "odds ratio",
                           ratio_rule("less"), 100)
     evidence = EvidenceTable((row, Evidence.untestable("6", "Promoters recommend", "poisson", "no referrals")))
     record_loyalty(results, {"nps": nps([10, 9, 0, 7])}, {"nps": pd.DataFrame()}, None, None, None, None, None,
