@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxresearch.results import Estimate, Provenance, Results, read_results
+from cxresearch.results import Estimate, Provenance, Results, format_p, read_results
 
 #: The analysis notebooks the summary draws on, in reading order, with a plain-words title.
 SECTIONS: dict[str, str] = {
@@ -502,7 +502,9 @@ def evidence_html(suite: SuiteResults) -> str:
         return f"<p>{html.escape(untestable_claims_line(suite) or 'No claim could be tested on this data.')}</p>"
     rest = (f"The other {untestable} claim{'s' if untestable > 1 else ''} cannot be tested on this data; what "
             "would test them is under \"What this data cannot tell us\"." if untestable else "")
-    head = "<tr><th>Claim</th><th>Estimate (95% CI)</th><th>Verdict</th><th>Note</th></tr>"
+    adjusted = "p_adjusted" in tested and tested["p_adjusted"].notna().any()
+    head = ("<tr><th>Claim</th><th>Estimate (95% CI)</th>" + ("<th>Adjusted p</th>" if adjusted else "")
+            + "<th>Verdict</th><th>Note</th></tr>")
     rows = []
     for row in tested.to_dict(orient="records"):
         unit = _text(row.get("unit"))
@@ -514,12 +516,17 @@ def evidence_html(suite: SuiteResults) -> str:
             estimate = f"{row['estimate']:,.2f}{ci} {unit}".rstrip()
         verdict = _text(row.get("verdict"))
         colour = _VERDICT_COLOURS.get(verdict, "#57606a")
+        p_cell = ""
+        if adjusted:
+            p_cell = f"<td>{html.escape(format_p(row['p_adjusted']) if _finite(row.get('p_adjusted')) else '–')}</td>"
         rows.append(
-            f"<tr><td>{html.escape(_text(row.get('claim')))}</td><td>{html.escape(estimate)}</td>"
+            f"<tr><td>{html.escape(_text(row.get('claim')))}</td><td>{html.escape(estimate)}</td>{p_cell}"
             f'<td style="color:{colour};font-weight:600">{html.escape(verdict)}</td>'
             f"<td>{html.escape(_text(row.get('note')))}</td></tr>"
         )
-    return _table(head, rows) + (f"<p>{html.escape(rest)}</p>" if rest else "")
+    rule = suite.extra("04_loyalty_metrics", "claims_rule", "")
+    rule_html = f"<p>{html.escape(rule)}</p>" if isinstance(rule, str) and rule else ""
+    return rule_html + _table(head, rows) + (f"<p>{html.escape(rest)}</p>" if rest else "")
 
 
 #: Figures that rest on inputs nobody measured: notebook 05 records their spread over the assumptions as

@@ -90,9 +90,11 @@ nbtools.say("**{}**", retention_verdict(suite))
 
 # %% [markdown]
 # ## What CX writing claims, tested on our customers
-# Each claim gets a verdict by a rule fixed before looking: *supported* when the 95% confidence interval excludes
+# Each claim gets a verdict by a rule fixed before looking: *supported* when the confidence interval excludes
 # "no effect" in the claimed direction, *not supported* when it points the other way or the effect is negligible,
-# *inconclusive* otherwise, *cannot test* when the data lacks what the claim needs.
+# *inconclusive* otherwise, *cannot test* when the data lacks what the claim needs. Many claims are tested at once,
+# so each verdict is read at a multiplicity-adjusted level (Holm): the table shows the 95% interval and the
+# adjusted p-value, and the line above it states the rule.
 
 # %% tags=["remove-input"]
 display(HTML(evidence_html(suite)))

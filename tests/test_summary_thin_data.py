@@ -307,3 +307,17 @@ def test_the_churn_tile_names_the_horizon_the_notebook_fitted_to_the_data(tmp_pa
                   estimates={"churn_rate_window": Estimate(26.5, "%", "churn", 25.5, 27.6)})
     res.write(tmp_path)
     assert load_suite_results(tmp_path).label("02_churn_drivers", "churn_rate_window") == "Churned within 1 month"
+
+
+def test_the_claims_table_states_its_rule_and_shows_the_adjusted_p(tmp_path: Path) -> None:
+    evidence = pd.DataFrame({"claim": ["Effort kills loyalty", "Proactive helps"], "estimate": [1.10, 0.78],
+                             "ci_low": [1.03, 0.72], "ci_high": [1.17, 0.85], "unit": ["odds ratio"] * 2,
+                             "verdict": ["supported", "supported"], "note": ["", ""],
+                             "p_adjusted": [0.0107, 0.00001]})
+    res = Results(notebook="04_loyalty_metrics", parameters={}, data_fingerprint="x",
+                  extra={"claims_rule": "The 2 tested claims are judged together: Holm's adjustment."})
+    res.add_table("evidence", evidence)
+    res.write(tmp_path)
+    page = evidence_html(load_suite_results(tmp_path))
+    assert page.startswith("<p>The 2 tested claims are judged together: Holm&#x27;s adjustment.</p>")
+    assert "<th" in page and "Adjusted p" in page and "p = 0.011" in page and "p &lt; 0.001" in page
