@@ -63,7 +63,8 @@ def record_churn_drivers(
                                            "person-month cloglog model against the generating hazard ratios")
         results.extra["recovery_checks"] = truth_check.sentences()
     else:
-        results.skip("known-truth check", "the data source has no truth.json (only the demo world does)")
+        results.skip("known-truth check", "the data source has no truth.json (only the demo world does)",
+                     needs="simulated data")
     if evaluation is None:
         return
     results.estimates.update(evaluation.to_estimates())
