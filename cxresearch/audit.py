@@ -127,6 +127,10 @@ def score_distribution(data: CXData) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: Why a purchase log has no churn rate: nobody is recorded as leaving.
+NO_RECORDED_ENDS = "no customer has a recorded end (in a purchase log customers leave silently)"
+
+
 def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
     """Write the audit's key figures to the results file: table sizes (`n_customers`, `n_contacts`,
     `n_survey_responses`, counts), `monthly_churn_rate` (%), `pct_answered_<instrument>` (% of customers), the
@@ -135,8 +139,11 @@ def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
     results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
     results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
     results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
-    if data.has_timestamps:
+    ends = bool(data.customers["end_date"].notna().any())
+    if data.has_timestamps and ends:
         results.add("monthly_churn_rate", result.monthly_churn)
+    elif data.has_timestamps:
+        results.skip("monthly churn", NO_RECORDED_ENDS, needs="churners")
     else:
         results.skip("monthly churn", "the data has no event dates (one row per customer)", needs="event dates")
     for row in result.survey_coverage.itertuples():
@@ -147,11 +154,13 @@ def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
     results.add_table("survey_coverage", result.survey_coverage)
     results.add_table("monthly_activity", result.monthly.assign(month=result.monthly["month"].dt.strftime("%Y-%m")))
     results.warnings.extend(w.plain for w in result.plausibility)
-    finding = (
-        f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
-        f"average monthly churn {result.monthly_churn.format(2)}."
-        if data.has_timestamps else f"{len(data.customers):,} customers, one row each (no event dates)."
-    )
+    if not data.has_timestamps:
+        finding = f"{len(data.customers):,} customers, one row each (no event dates)."
+    elif not ends:
+        finding = f"{len(data.customers):,} customers observed until {data.observed_until.date()}; {NO_RECORDED_ENDS}."
+    else:
+        finding = (f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
+                   f"average monthly churn {result.monthly_churn.format(2)}.")
     results.findings.append(finding + _plausibility_finding(result.plausibility))
 
 

@@ -365,8 +365,8 @@ def extrapolation_horizon(lt: pd.DataFrame, wanted_months: float) -> tuple[float
 
 
 #: Why lifetimes cannot be read from data in which no customer has a recorded end.
-NO_ENDS = ("no customer has a recorded end, so lifetimes cannot be measured (purchase logs record no churn: "
-           "notebook 05's BG/NBD model estimates who is still active instead)")
+NO_ENDS = ("no customer has a recorded end, so lifetimes cannot be measured; purchase logs record no churn, "
+           "and notebook 05's BG/NBD model estimates who is still active instead")
 
 
 def overall_median(km: KMResult) -> Estimate:
@@ -382,7 +382,7 @@ def overall_sentence(km: KMResult) -> str:
     """The whole base's median lifetime in words: when half are gone, or that fewer than half have left."""
     median = overall_median(km)
     if not median.estimable:
-        return f"Median lifetime: not estimable ({median.reason})."
+        return f"Median lifetime: not estimable: {median.reason}."
     if median.bound == "lower":
         return (f"Fewer than half of the customers have left within {median.value:.0f} months of follow-up: the median "
                 f"lifetime is more than {median.value:.0f} months.")

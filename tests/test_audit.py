@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from cxresearch.audit import audit, record_audit
+from cxresearch.audit import NO_RECORDED_ENDS, audit, record_audit
 from cxresearch.results import Results
 from cxresearch.schema import CXData
 
@@ -87,3 +87,13 @@ def test_flat_data_skips_monthly_churn_with_its_reason(tiny: CXData) -> None:
                                 "reason": "the data has no event dates (one row per customer)",
                                 "needs": "event dates"}]
     assert results.findings == ["3 customers, one row each (no event dates)."]
+
+
+def test_a_purchase_log_has_no_churn_rate_and_says_why(tiny) -> None:
+    log = dataclasses.replace(tiny, customers=tiny.customers.assign(end_date=pd.NaT))
+    results = Results("01_data_audit", {}, "x")
+    record_audit(results, log, audit(log))
+    assert "monthly_churn_rate" not in results.estimates
+    assert results.skipped == [{"analysis": "monthly churn", "reason": NO_RECORDED_ENDS, "needs": "churners"}]
+    assert results.findings[0].startswith(
+        f"{len(log.customers)} customers observed until {log.observed_until.date()}; {NO_RECORDED_ENDS}.")
