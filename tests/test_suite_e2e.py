@@ -148,7 +148,12 @@ def test_executive_html_in_a_real_browser(run_dir: Path, tmp_path: Path) -> None
         )
         screenshot = tmp_path / "executive_summary.png"
         page.screenshot(path=str(screenshot), full_page=True)
+        text = page.inner_text("body")
         browser.close()
+    # One number per question, and no confidence interval on a figure that rests on an assumed input.
+    retention = text[text.index("Is retention cheaper than acquisition?"):text.index("What CX writing claims")]
+    assert "over the assumed inputs" in text and "CI" not in retention.replace("not a confidence interval", "")
+    assert text.count("What goes with churn") == 1 and "not repeated here" in text
     assert requests == [page_file.as_uri()]
     assert console_errors == []
     assert screenshot.stat().st_size > 50_000
