@@ -29,11 +29,11 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from cxresearch.features import snapshot
-from cxresearch.io import load_source
-from cxresearch.portable_features import TABLES, memtables, snapshot_on, to_microseconds
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate, write_world
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate, write_world
+from cxresearch.features.portable import TABLES, memtables, snapshot_on, to_microseconds
+from cxresearch.features.snapshot import snapshot
 
 
 def _fastest(fn: Callable[[], pd.DataFrame], repeats: int) -> tuple[float, float, pd.DataFrame]:

@@ -24,7 +24,6 @@ previous_results_dir = ""
 # %% tags=["remove-cell"]
 from IPython.display import HTML, display
 
-from cxresearch import nbtools
 from cxresearch.plots import set_theme
 from cxresearch.plots.summary import (
     plot_churn_by_nps_group,
@@ -32,7 +31,8 @@ from cxresearch.plots.summary import (
     plot_lifetime_curves,
     plot_value_by_segment,
 )
-from cxresearch.summary import (
+from cxresearch.report import nbtools
+from cxresearch.report.executive import (
     actions_html,
     approximations,
     bullets_html,

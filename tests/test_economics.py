@@ -12,7 +12,7 @@ from cxresearch.economics import (
 )
 from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
 from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE, _mean_ci, _wilson
-from cxresearch.results import Estimate
+from cxresearch.report.results import Estimate
 
 
 def exponential_customers(n: int = 5000, hazard: float = 0.03, seed: int = 2, censor_max: float = 36.0) -> pd.DataFrame:

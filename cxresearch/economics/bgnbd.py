@@ -20,7 +20,7 @@ from scipy import special
 
 from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
 from cxresearch.errors import NotEstimableError
-from cxresearch.results import Estimate
+from cxresearch.report.results import Estimate
 
 PARAMS = ("r", "alpha", "a", "b")
 #: Fewest customers with a repeat purchase that BG/NBD (and Gamma-Gamma) are fitted on: below it the drop-out
@@ -217,7 +217,7 @@ def track_repeat_purchases(
     `rfm` comes from `transactions.rfm_summary` (it carries the calibration end and time unit); periods start at the
     cohort's first purchase day. Customers who first bought after the calibration end are left out of both series.
     """
-    from cxresearch.transactions import weekly_repeat_purchases
+    from cxresearch.data.transactions import weekly_repeat_purchases
 
     calibration_end = pd.Timestamp(rfm.attrs["calibration_end"])
     period_days = float(rfm.attrs.get("time_unit_days", 7.0))

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from cxresearch.results import Estimate
-from cxresearch.survival import _split_groups
+from cxresearch.report.results import Estimate
+from cxresearch.survival.estimators import _split_groups
 
 #: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
 TAIL_WINDOW_MONTHS = 12.0

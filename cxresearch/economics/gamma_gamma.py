@@ -21,7 +21,7 @@ from scipy import special
 from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
 from cxresearch.economics.bgnbd import MIN_REPEAT_BUYERS, _customers
 from cxresearch.errors import NotEstimableError
-from cxresearch.results import Estimate
+from cxresearch.report.results import Estimate
 
 PARAMS = ("p", "q", "gamma")
 

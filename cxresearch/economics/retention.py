@@ -13,8 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from cxresearch.economics.clv import CLVResult, clv_from_survival, geometric_clv
-from cxresearch.results import Estimate
-from cxresearch.survival import Z95
+from cxresearch.report.results import Estimate
+from cxresearch.survival.estimators import Z95
 
 
 @dataclass

@@ -27,7 +27,7 @@ from cxresearch.economics._mle import (
     require_identified,
 )
 from cxresearch.errors import NotEstimableError
-from cxresearch.results import Estimate
+from cxresearch.report.results import Estimate
 
 
 @dataclass

@@ -16,7 +16,7 @@ import pandas as pd
 
 from cxresearch.economics.clv import CLVResult, ResidualCLVResult
 from cxresearch.economics.retention import RetentionEconomics, _wilson
-from cxresearch.results import Estimate
+from cxresearch.report.results import Estimate
 
 
 @dataclass(frozen=True)

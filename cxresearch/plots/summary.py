@@ -13,7 +13,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, new_figure
 from cxresearch.plots.loyalty import plot_churn_by_level
-from cxresearch.summary import NO_CURRENCY, SuiteResults, driver_effects
+from cxresearch.report.executive import NO_CURRENCY, SuiteResults, driver_effects
 
 def plot_churn_by_nps_group(
     suite: SuiteResults, window_months: float | None = None, min_cell_size: int = 10

@@ -1,0 +1,1 @@
+"""Report: the results file contract, recording, the executive summary, HTML rendering and notebook helpers."""

@@ -1,0 +1,1 @@
+"""Statistics shared by the analyses: customer samples for large data."""
