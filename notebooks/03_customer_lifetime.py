@@ -55,7 +55,7 @@ from cxresearch.plots.survival import (
     tenure_drift_forest,
 )
 from cxresearch.report import nbtools
-from cxresearch.report.results import format_p
+from cxresearch.stats.estimate import format_p
 from cxresearch.survival import report as lifetime_report
 from cxresearch.survival.estimators import kaplan_meier
 from cxresearch.survival.timevarying import can_build_person_months, fit_time_varying_drivers

@@ -52,6 +52,7 @@ import pandas as pd
 
 from cxresearch.churn.evaluation import fit_lookback, fit_windows
 from cxresearch.churn.logit import screen_leakage
+from cxresearch.data.sample import sample_data
 from cxresearch.features.snapshot import snapshot
 from cxresearch.loyalty.claims import evaluate_claims
 from cxresearch.loyalty.metrics import (
@@ -65,7 +66,6 @@ from cxresearch.plots.loyalty import (
 )
 from cxresearch.report import nbtools
 from cxresearch.report.record import record_loyalty
-from cxresearch.stats.data_sample import sample_data
 
 NEEDS = {"nps": "NPS scores", "csat": "CSAT scores", "ces": "effort scores (CES)"}  # missing input, for skips
 ctx = nbtools.start(

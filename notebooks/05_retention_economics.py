@@ -72,7 +72,7 @@ from cxresearch.plots.economics import (
 from cxresearch.report import nbtools
 from cxresearch.report.record import clv_finding
 from cxresearch.report.record import record_economics
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
 
 ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,

@@ -13,7 +13,7 @@ from cxresearch.churn.logit import (
 )
 from cxresearch.data.simulate import simulate as simulate_world
 from cxresearch.features.snapshot import snapshot as make_snapshot
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
 from cxresearch.truth.churn import true_window_odds_ratios
 from cxresearch.truth.recovery import recovery_table
 

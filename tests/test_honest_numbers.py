@@ -25,10 +25,10 @@ from cxresearch.loyalty.claims import (
     WilsonInterval,
     adjust,
     evaluate_claims,
-    holm,
     ratio_rule,
 )
 from cxresearch.loyalty.metrics import _mean_ci, ces, compare_nps, csat, nps
+from cxresearch.stats.multiplicity import holm
 from cxresearch.truth.churn import KnownTruthCheck, known_truth_check, zero_effect_terms
 from cxresearch.truth.recovery import NOT_APPLICABLE, direction_counts, direction_words, recovery_table
 

@@ -23,9 +23,9 @@ from cxresearch.loyalty.metrics import (
     nps_group,
     survey_window,
     surveys_linked,
-    wilson_pct,
 )
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import wilson_pct
 
 Z = 1.959963984540054
 

@@ -21,7 +21,8 @@ from cxresearch.report.executive import (
     provenance_line,
     what_to_do,
 )
-from cxresearch.report.results import Estimate, Provenance, Results, read_results
+from cxresearch.report.results import Provenance, Results, read_results
+from cxresearch.stats.estimate import Estimate
 
 CLAIMS, DRIVERS = "04_loyalty_metrics", "02_churn_drivers"
 

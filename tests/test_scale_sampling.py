@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from cxresearch.churn.evaluation import out_of_time_snapshots
 from cxresearch.churn.logit import churn_risk, fit_churn_logit
+from cxresearch.data.sample import sample_data
 from cxresearch.data.simulate import simulate
 from cxresearch.economics.clv import _Cases, _resample_counts, _survival_with_tail
 from cxresearch.features.snapshot import snapshot
@@ -19,7 +20,6 @@ from cxresearch.loyalty.claims import Evidence, EvidenceTable, LogNormalInterval
 from cxresearch.loyalty.metrics import nps, nps_by_segment, nps_gap_churned, surveys_linked
 from cxresearch.report.record import record_churn_drivers, record_economics, record_loyalty
 from cxresearch.report.results import Results
-from cxresearch.stats.data_sample import sample_data
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from cxresearch.report.executive import (
     load_suite_results,
     retention_verdict,
 )
-from cxresearch.report.results import Estimate, Results
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.sampling import sample_customers
 
 

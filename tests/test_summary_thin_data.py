@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch.plots.summary import plot_driver_effects, plot_lifetime_curves, plot_value_by_segment
 from cxresearch.report.executive import (
     bullets_html,
     changes_html,
@@ -27,7 +26,9 @@ from cxresearch.report.executive import (
     not_estimated,
     retention_verdict,
 )
-from cxresearch.report.results import Estimate, Results
+from cxresearch.report.figures import plot_driver_effects, plot_lifetime_curves, plot_value_by_segment
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|n/a|Traceback|nps score|clv per customer|_per_customer")

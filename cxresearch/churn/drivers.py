@@ -19,9 +19,9 @@ from sklearn.inspection import permutation_importance as sk_permutation_importan
 
 from cxresearch.churn.evaluation import BoostingModel, fit_boosting, one_openmp_thread
 from cxresearch.churn.logit import FEATURE_LABELS
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import Z95
 
-Z95: float = float(stats.norm.ppf(0.975))
 
 
 def _label(column: str) -> str:

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from cxresearch.churn.logit import DEFAULT_CATEGORICAL, default_features, fit_churn_logit
 from cxresearch.data.schema import CXData
 from cxresearch.features.snapshot import snapshot as make_snapshot
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.sampling import Sample, sample_customers
 
 LOGIT, BOOSTING = "logistic regression", "gradient boosting"

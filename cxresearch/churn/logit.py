@@ -27,8 +27,9 @@ from statsmodels.tools.sm_exceptions import (
 
 from cxresearch.data.schema import CXData
 from cxresearch.features.snapshot import snapshot
-from cxresearch.loyalty.metrics import wilson_pct
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import Z95, wilson_pct
+from cxresearch.stats.multiplicity import holm
 from cxresearch.stats.sampling import Sample, sample_customers
 
 DEFAULT_FEATURES: tuple[str, ...] = (
@@ -74,7 +75,6 @@ FEATURE_LABELS: dict[str, str] = {
 }
 
 INTERCEPT = "Intercept"
-Z95: float = float(stats.norm.ppf(0.975))
 #: A coefficient whose standard error exceeds this per standard deviation of its feature is not identified by
 #: the data (quasi-complete separation): plausible effects have SEs around 0.01-0.5 on that scale.
 _MAX_SE_PER_SD = 10.0
@@ -138,7 +138,6 @@ class ChurnLogitResult:
         is small, and the drivers' estimates are correlated (reactive and unresolved counts) in ways Holm needs no
         assumption about.
         """
-        from cxresearch.loyalty.claims import holm  # claims imports this module
 
         drivers = [t for t in self.coefficients.index if t in FEATURE_LABELS and t != "tenure_months"]
         table = self.coefficients.loc[drivers, ["label", "coef", "se", "odds_ratio", "or_ci_low", "or_ci_high",

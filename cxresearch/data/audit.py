@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cxresearch.data.plausibility import PlausibilityWarning, check_plausibility
 from cxresearch.data.schema import SCORE_RANGES, CXData
-from cxresearch.report.results import Estimate, Results
+from cxresearch.stats.estimate import Estimate
+
+if TYPE_CHECKING:
+    from cxresearch.report.results import Results  # type only: recording belongs in report/ (issue 16)
 
 
 @dataclass

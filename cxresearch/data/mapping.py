@@ -53,8 +53,8 @@ from cxresearch.data.validation import (
     N_EXAMPLES,
     DataValidationError,
     Problem,
-    _parse_bool,
-    _quote,
+    parse_bool,
+    quote_value,
     check_tables,
     check_transactions,
     parse_iso_date,
@@ -109,8 +109,8 @@ class ColumnSpec:
     def describe(self) -> str:
         """Where the values come from, for messages."""
         if self.column is not None:
-            return f"column {_quote(self.column)}"
-        return f"expr {_quote(self.expr, 60)}" if self.expr is not None else f"constant {self.value!r}"
+            return f"column {quote_value(self.column)}"
+        return f"expr {quote_value(self.expr, 60)}" if self.expr is not None else f"constant {self.value!r}"
 
 
 @dataclass(frozen=True)
@@ -674,7 +674,7 @@ def _one_column_hint(df: pd.DataFrame, source: SourceSpec, encoding: str) -> str
     if not counts[best]:
         return ""
     shown = "a tab (\"\\t\")" if best == "\t" else repr(best)
-    return (f"{source.path.name}: only one column found ({_quote(str(df.columns[0]), 60)}): is the delimiter {shown}? "
+    return (f"{source.path.name}: only one column found ({quote_value(str(df.columns[0]), 60)}): is the delimiter {shown}? "
             f"Set delimiter: {_yaml_text(best)} in sources.{source.name}")
 
 
@@ -740,7 +740,7 @@ def _join(spec: TableSpec, loaded: dict[str, pd.DataFrame], problems: list[Probl
         if len(duplicated):
             problems.append(
                 Problem(f"{spec.key_path}.key", None, len(duplicated),
-                        [_quote(v) for v in duplicated[:N_EXAMPLES]],
+                        [quote_value(v) for v in duplicated[:N_EXAMPLES]],
                         f"{key!r} repeats in source {name!r}, so joining would duplicate rows")
             )
             ok = False
@@ -761,7 +761,7 @@ def _column_values(
         if column.column not in joined.columns:
             sources = ", ".join(spec.sources)
             problems.append(
-                Problem(column.key, None, 0, [], f"no column {_quote(column.column)} in {sources}" + _near(column.column, joined))
+                Problem(column.key, None, 0, [], f"no column {quote_value(column.column)} in {sources}" + _near(column.column, joined))
             )
             return None
         values = joined[column.column]
@@ -770,7 +770,7 @@ def _column_values(
             if misread.any():
                 marks = f"decimal {owner.decimal or '.'!r}" + (f", thousands {owner.thousands!r}" if owner.thousands else "")
                 problems.append(Problem(column.key, None, int(misread.sum()),
-                                        [_quote(v) for v in values[misread].unique()[:N_EXAMPLES]],
+                                        [quote_value(v) for v in values[misread].unique()[:N_EXAMPLES]],
                                         f"{column.describe()}: not a number written with {marks} (sources.{owner.name})"))
                 return None
             if not _decimal_comma_hint(column, values, owner, problems):
@@ -807,7 +807,7 @@ def _text_dates(column: ColumnSpec, values: pd.Series, owner: SourceSpec | None,
     """Text dates that are not ISO 8601, read day or month first (see `read_day_month_dates`); else unchanged."""
     reading = read_day_month_dates(values, owner.dayfirst if owner is not None else None)
     if reading.problem:
-        build.problems.append(Problem(column.key, None, reading.n_rows, [_quote(v) for v in reading.examples],
+        build.problems.append(Problem(column.key, None, reading.n_rows, [quote_value(v) for v in reading.examples],
                                       f"{column.describe()}: {reading.problem}"))
         return None
     if reading.dates is None:
@@ -858,7 +858,7 @@ def _decimal_comma_hint(column: ColumnSpec, values: pd.Series, owner: SourceSpec
     if not comma.any() or pd.to_numeric(text[comma], errors="coerce").notna().any():
         return True
     where = f"sources.{owner.name}" if owner is not None else "the source"
-    problems.append(Problem(column.key, None, int(comma.sum()), [_quote(v) for v in text[comma].unique()[:N_EXAMPLES]],
+    problems.append(Problem(column.key, None, int(comma.sum()), [quote_value(v) for v in text[comma].unique()[:N_EXAMPLES]],
                             f"{column.describe()}: numbers with a comma; set decimal: \",\" (and thousands: \".\" "
                             f"if used) in {where}, or thousands: \",\" if the comma separates thousands"))
     return False
@@ -876,7 +876,7 @@ def _evaluate(
         con.register("src", frame)
         result = con.execute(f"SELECT __row, ({column.expr}) AS value FROM src ORDER BY __row").df()
     except duckdb.Error as err:
-        problems.append(Problem(column.key, None, 0, [], f"expr {_quote(column.expr, 60)} failed: {_first_line(err)}"))
+        problems.append(Problem(column.key, None, 0, [], f"expr {quote_value(column.expr, 60)} failed: {_first_line(err)}"))
         return None
     finally:
         con.close()
@@ -920,9 +920,9 @@ def _recode(column: ColumnSpec, values: pd.Series, problems: list[Problem]) -> p
     unmapped = values.notna() & ~keys.isin(list(lookup))
     if unmapped.any():
         found = values[unmapped].drop_duplicates()
-        allowed = ", ".join(_quote(str(k)) for k in list(column.values)[:6])
+        allowed = ", ".join(quote_value(str(k)) for k in list(column.values)[:6])
         problems.append(
-            Problem(column.key, None, int(unmapped.sum()), [_quote(str(v)) for v in found.head(N_EXAMPLES)],
+            Problem(column.key, None, int(unmapped.sum()), [quote_value(str(v)) for v in found.head(N_EXAMPLES)],
                     f"{column.describe()} has values not in `values` (mapped: {allowed})")
         )
         return None
@@ -934,7 +934,7 @@ def _report_unparsed(column: ColumnSpec, raw: pd.Series, parsed: pd.Series, expe
     bad = raw.notna() & parsed.isna()
     if bad.any():
         problems.append(
-            Problem(column.key, None, int(bad.sum()), [_quote(str(v)) for v in raw[bad].drop_duplicates().head(N_EXAMPLES)],
+            Problem(column.key, None, int(bad.sum()), [quote_value(str(v)) for v in raw[bad].drop_duplicates().head(N_EXAMPLES)],
                     f"{column.describe()}: {expected}")
         )
     return not bad.any()
@@ -992,10 +992,10 @@ def _align_flat(
     if "churned" in out:
         spec = origins[("customers", "churned")]
         raw = out.pop("churned")
-        churned, _ = _parse_bool(raw)
+        churned, _ = parse_bool(raw)
         bad = churned.isna()
         if bad.any():
-            found = [_quote(str(v)) for v in raw[bad & raw.notna()].drop_duplicates().head(N_EXAMPLES)]
+            found = [quote_value(str(v)) for v in raw[bad & raw.notna()].drop_duplicates().head(N_EXAMPLES)]
             problems.append(
                 Problem(spec.key, None, int(bad.sum()), found or _examples(out, bad),
                         f"{spec.describe()}: churned must be true/false (yes/no, 1/0); map other codes with values")
@@ -1061,7 +1061,7 @@ def _fingerprint(mapping: Mapping, loaded: dict[str, pd.DataFrame]) -> str:
 def _near(name: str, df: pd.DataFrame) -> str:
     """A hint naming the source columns closest to `name`."""
     close = difflib.get_close_matches(str(name), [str(c) for c in df.columns], n=3, cutoff=0.5)
-    return f"; closest: {', '.join(_quote(c) for c in close)}" if close else ""
+    return f"; closest: {', '.join(quote_value(c) for c in close)}" if close else ""
 
 
 def _first_line(err: Exception) -> str:

@@ -150,7 +150,7 @@ def _parse_frame(
         out[name] = values
         if bad.any():
             unparsed[name] = bad
-            found = ", ".join(_quote(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
+            found = ", ".join(quote_value(v) for v in df[name][bad].drop_duplicates().head(N_EXAMPLES))
             problems.append(_row_problem(df, table, name, bad, f"{expected}: {found}"))
         if name in ID_COLUMNS and values.notna().any():
             problems += _id_problems(df, table, name, values)
@@ -352,7 +352,7 @@ def _parse_int(s: pd.Series) -> tuple[pd.Series, str]:
     return (whole.astype("int64") if whole.notna().all() else whole), "not a whole number"
 
 
-def _parse_bool(s: pd.Series) -> tuple[pd.Series, str]:
+def parse_bool(s: pd.Series) -> tuple[pd.Series, str]:
     """Booleans as pandas nullable `boolean`; text true/false, yes/no, t/f, y/n, 1/0 in any case."""
     expected = "not a boolean (true/false)"
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -368,7 +368,7 @@ _PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, str]]] = {
     "datetime": _parse_datetime,
     "float": _parse_float,
     "int": _parse_int,
-    "bool": _parse_bool,
+    "bool": parse_bool,
 }
 
 
@@ -500,7 +500,7 @@ def _failure_cases_to_problems(
             elif check == "field_uniqueness":
                 message = "duplicate customer_id"
             elif "{found}" in check:
-                found = ", ".join(_quote(v) for v in group["failure_case"].drop_duplicates().head(N_EXAMPLES))
+                found = ", ".join(quote_value(v) for v in group["failure_case"].drop_duplicates().head(N_EXAMPLES))
                 message = check.format(found=found)
             else:
                 message = check
@@ -511,7 +511,7 @@ def _failure_cases_to_problems(
 def _near_miss(name: str, df: pd.DataFrame) -> str:
     """A hint when the file has the column under a different case or with spaces around it."""
     close = [str(c) for c in df.columns if str(c).strip().lower() == name.lower()]
-    return f" (found {_quote(close[0])}; column names must match exactly)" if close else ""
+    return f" (found {quote_value(close[0])}; column names must match exactly)" if close else ""
 
 
 # --- transactions (optional fourth table) ---------------------------------------------------------------
@@ -636,7 +636,7 @@ def _row_problem(
     for position, cid in zip(positions, ids, strict=True):
         # Long ids are shortened so a problem stays one readable line.
         if isinstance(cid, str):
-            label = _quote(cid) if quote or len(cid) > 40 else cid
+            label = quote_value(cid) if quote or len(cid) > 40 else cid
         else:
             label = f"row {position + 1}"
         if label not in examples:
@@ -646,7 +646,7 @@ def _row_problem(
     return Problem(table, column, len(positions), examples, message)
 
 
-def _quote(value: object, width: int = 40) -> str:
+def quote_value(value: object, width: int = 40) -> str:
     """A short, single-line, quoted rendering of a data value for messages."""
     text = repr(value) if isinstance(value, str) else repr(str(value))
     return text if len(text) <= width else text[: width - 4] + "...'"

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
 from cxresearch.errors import NotEstimableError
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.mle import fit_log_params, parameter_table, require_identified
 
 PARAMS = ("r", "alpha", "a", "b")
 #: Fewest customers with a repeat purchase that BG/NBD (and Gamma-Gamma) are fitted on: below it the drop-out
@@ -96,7 +96,7 @@ def fit_bgnbd(
     _check_rfm(x, tx, T)
     repeat = x > 0
     if repeat.sum() < MIN_REPEAT_BUYERS:
-        raise NotEstimableError(f"{_customers(int(repeat.sum()))} bought more than once in the calibration period "
+        raise NotEstimableError(f"{customers_text(int(repeat.sum()))} bought more than once in the calibration period "
                                 f"(BG/NBD needs at least {MIN_REPEAT_BUYERS})", needs="purchase records")
 
     def log_likelihood(params: np.ndarray) -> float:
@@ -113,7 +113,7 @@ def fit_bgnbd(
     return BGNBDResult(dict(zip(PARAMS, map(float, params))), cov, ll, len(x))
 
 
-def _customers(n: int) -> str:
+def customers_text(n: int) -> str:
     """'only 1 customer', 'only 4 customers', 'no customer'."""
     return "no customer" if n == 0 else f"only {n} customer" + ("s" if n > 1 else "")
 

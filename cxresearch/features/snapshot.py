@@ -23,7 +23,7 @@ from cxresearch.data.schema import (
     TEXT_DTYPE,
     CXData,
 )
-from cxresearch.features.shared import cached_frame, store_frame
+from cxresearch.features.cache import cached_frame, store_frame
 
 #: Average days per month, used to express durations in months.
 DAYS_PER_MONTH = 30.4375

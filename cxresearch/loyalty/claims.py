@@ -51,7 +51,8 @@ from cxresearch.churn.logit import ChurnLogitResult, fit_churn_logit
 from cxresearch.data.schema import CXData
 from cxresearch.features.snapshot import default_as_of, snapshot
 from cxresearch.loyalty.metrics import compare_predictive_validity
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.multiplicity import ALPHA, holm
 from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.survival.timevarying import fit_time_varying_cox, person_months
 
@@ -63,8 +64,6 @@ COLUMNS: tuple[str, ...] = (
     "id", "claim", "test", "estimate", "ci_low", "ci_high", "unit", "verdict", "rule", "n", "note", "needs",
     "p_value", "p_adjusted", "level", "adj_ci_low", "adj_ci_high", "adjustment",
 )
-#: Family-wise error rate of the claims' verdicts.
-ALPHA = 0.05
 #: Multiplicity adjustments `evaluate_claims` knows: Holm's step-down, or none (each row at 5%, for comparison).
 ADJUSTMENTS = ("holm", "none")
 
@@ -193,28 +192,6 @@ class BootstrapInterval:
 
 
 Interval = LogNormalInterval | WilsonInterval | BootstrapInterval
-
-
-def holm(p_values: Sequence[float], alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
-    """Holm's step-down adjustment (Holm 1979): adjusted p-values and each row's significance level.
-
-    The k-th smallest of m p-values is adjusted to max over j <= k of min(1, (m - j + 1) p_(j)). The level of a
-    row the step-down rejects is alpha / (m - k + 1) at its rank k; once it stops at rank k0, that row and every
-    later one keep alpha / (m - k0 + 1). A row's (1 - level) CI then excludes its null exactly when its adjusted p
-    is below `alpha`.
-    """
-    p = np.asarray(p_values, dtype=float)
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted, levels = np.empty(m), np.empty(m)
-    adjusted[order] = np.maximum.accumulate(steps) if m else steps
-    stopped = None
-    for rank, row in enumerate(order):
-        if stopped is None and adjusted[row] >= alpha:
-            stopped = alpha / (m - rank)
-        levels[row] = stopped if stopped is not None else alpha / (m - rank)
-    return adjusted, levels
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from cxresearch.data.schema import SCORE_RANGES
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import Z95, wilson_pct
 
-Z95: float = float(stats.norm.ppf(0.975))
 
 #: NPS groups in display order (worst to best).
 NPS_GROUPS: tuple[str, ...] = ("detractor", "passive", "promoter")
@@ -38,16 +37,6 @@ def _scores(scores: ArrayLike, instrument: str) -> tuple[np.ndarray, int]:
     if numbers.size == 0:
         raise ValueError(f"no {instrument.upper()} scores to summarise (all {n_missing} missing)")
     return numbers, n_missing
-
-
-def wilson_pct(count: int, n: int) -> tuple[float, float]:
-    """Wilson 95% interval of a proportion, in percent within [0, 100] and around count / n (NaN when n is 0)."""
-    if n == 0:
-        return float("nan"), float("nan")
-    low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
-    # floating-point rounding can put an end a hair outside [0, 100] or past the estimate at 0% and 100%
-    share = 100.0 * count / n
-    return float(np.clip(100.0 * low, 0.0, share)), float(np.clip(100.0 * high, share, 100.0))
 
 
 def _mean_ci(values: np.ndarray, low: float, high: float) -> tuple[float, float, float]:

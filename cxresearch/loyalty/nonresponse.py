@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from cxresearch.data.schema import CXData
-from cxresearch.loyalty.metrics import NPSResult, nps, wilson_pct
-from cxresearch.report.results import Estimate
+from cxresearch.loyalty.metrics import NPSResult, nps
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import Z95, wilson_pct
 
-Z95: float = float(stats.norm.ppf(0.975))
 #: Covariates of the response model, used when present and varying.
 RESPONSE_COVARIATES: tuple[str, ...] = (
     "tenure_months", "reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d", "reactive_lookback",

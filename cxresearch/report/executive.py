@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxresearch.report.results import Estimate, Provenance, Results, format_p, read_results
+from cxresearch.report.results import Provenance, Results, read_results
+from cxresearch.stats.estimate import Estimate, format_p
 
 #: The analysis notebooks the summary draws on, in reading order, with a plain-words title.
 SECTIONS: dict[str, str] = {

@@ -17,7 +17,8 @@ from cxresearch.churn.logit import ChurnLogitResult
 from cxresearch.economics import retention_verdict
 from cxresearch.loyalty.claims import EvidenceTable
 from cxresearch.loyalty.nonresponse import WeightedScores
-from cxresearch.report.results import Estimate, Results
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
 from cxresearch.truth.churn import KnownTruthCheck
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from cxresearch.report.results import Estimate, Results, read_results
+from cxresearch.report.results import Results, read_results
+from cxresearch.stats.estimate import Estimate
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Statistics shared by the analyses: customer samples for large data."""
+"""Statistics shared by the analyses: estimates and p-values as text, 95% intervals, multiplicity, maximum likelihood, customer samples."""

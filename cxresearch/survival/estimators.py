@@ -21,7 +21,8 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
 from cxresearch.data.schema import CXData
-from cxresearch.report.results import Estimate, format_p
+from cxresearch.stats.estimate import Estimate, format_p
+from cxresearch.stats.intervals import Z95
 
 if TYPE_CHECKING:
     from cxresearch.survival.timevarying import TenurePHCheck
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 #: Label of the single group when no grouping column is given.
 ALL = "all"
 
-#: Z value of a two-sided 95% normal interval.
-Z95 = 1.959963984540054
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -157,7 +156,7 @@ def kaplan_meier(
     Kaplan & Meier (1958), JASA 53:457-481. Median CI: Brookmeyer & Crowley (1982), Biometrics 38:29-41, taken as
     the times where the 95% band crosses 0.5 (lifelines `median_survival_times` of the confidence interval).
     """
-    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
     fitters: dict[str, KaplanMeierFitter] = {}
     curves, tables, medians = [], [], []
     for name, sub in groups.items():
@@ -279,7 +278,7 @@ def logrank(
     log-rank has no delayed entry: risk sets R(t) = {i: entry_i < t <= duration_i} (the same convention as
     `kaplan_meier`, see `_at_risk_counts`), then the standard statistic (see `_logrank_statistic`).
     """
-    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
     if len(groups) < 2:
         raise ValueError(f"log-rank test needs at least two groups of >= {min_group_size} customers in {group!r}")
     data = pd.concat(groups.values(), keys=groups.keys(), names=["_group", None]).reset_index(level="_group")
@@ -676,7 +675,7 @@ def pairwise_logrank(
 
     from statsmodels.stats.multitest import multipletests
 
-    groups, _ = _split_groups(df, group, duration, event, min_group_size, entry)
+    groups, _ = split_groups(df, group, duration, event, min_group_size, entry)
     if len(groups) < 2:
         raise ValueError(f"pairwise log-rank needs at least two groups of >= {min_group_size} customers in {group!r}")
     rows = []
@@ -1055,14 +1054,14 @@ def landmark_cohort(data: CXData, landmark: str | pd.Timestamp, window_months: i
     snap = snapshot(data, as_of=landmark, window_months=window_months, horizon_months=0)
     out = snap[snap["active"]].copy()
     out["residual_months"] = (out["duration_months"] - out["tenure_months"]).clip(lower=0.0)
-    out["nps_group"] = _band(out["nps_last"], NPS_GROUPS)
-    out["effort_band"] = _band(out["ces_last"], EFFORT_BANDS)
+    out["nps_group"] = band_scores(out["nps_last"], NPS_GROUPS)
+    out["effort_band"] = band_scores(out["ces_last"], EFFORT_BANDS)
     out["unresolved_contact"] = np.where(out["unresolved_90d"] > 0, "yes", "no")
     out.attrs.update(snap.attrs, landmark=landmark.isoformat())
     return out.reset_index(drop=True)
 
 
-def _band(score: pd.Series, bands: dict[str, tuple[int, int]]) -> pd.Series:
+def band_scores(score: pd.Series, bands: dict[str, tuple[int, int]]) -> pd.Series:
     """Label of the band holding each score; NO_SCORE where missing."""
     out = pd.Series(NO_SCORE, index=score.index, dtype=object)
     for label, (lo, hi) in bands.items():
@@ -1144,7 +1143,7 @@ def compare_groups(
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _split_groups(
+def split_groups(
     df: pd.DataFrame,
     group: str | None,
     duration: str,

@@ -21,10 +21,10 @@ from lifelines.exceptions import ConvergenceError
 from lifelines.fitters import ParametricRegressionFitter
 from scipy import stats
 
-from cxresearch.economics._mle import MAX_LOG_SE, PARAMETER_RANGE
 from cxresearch.errors import NotEstimableError
-from cxresearch.report.results import Estimate
-from cxresearch.survival.estimators import ALL, _split_groups
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.mle import MAX_LOG_SE, PARAMETER_RANGE
+from cxresearch.survival.estimators import ALL, split_groups
 
 #: Distribution name -> (lifelines fitter, its scale parameter, its shape parameter).
 DISTRIBUTIONS: dict[str, tuple[type[ParametricRegressionFitter], str, str]] = {
@@ -166,7 +166,7 @@ def fit_aft(
     unknown = set(distributions) - set(DISTRIBUTIONS)
     if unknown:
         raise ValueError(f"unknown distributions {sorted(unknown)}; known: {sorted(DISTRIBUTIONS)}")
-    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
     names = list(groups)
     data = pd.concat(groups.values(), keys=names, names=["_group", None]).reset_index(level="_group")
     # durations of exactly 0 have no density under these models: move them to half a day

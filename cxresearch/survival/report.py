@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ from cxresearch.churn.logit import FEATURE_LABELS
 from cxresearch.data.schema import CXData
 from cxresearch.errors import NotEstimableError
 from cxresearch.features.snapshot import DAYS_PER_MONTH
-from cxresearch.report.results import Estimate, Results
+from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.survival.estimators import (
     ALL,
@@ -35,6 +36,9 @@ from cxresearch.survival.estimators import (
 )
 from cxresearch.survival.parametric import AFTComparison, fit_aft
 from cxresearch.survival.timevarying import TenurePHCheck, TimeVaryingDrivers
+
+if TYPE_CHECKING:
+    from cxresearch.report.results import Results  # type only: recording belongs in report/ (issue 16)
 
 #: Horizons (months since signup) at which survival is reported.
 HORIZONS: tuple[int, ...] = (12, 24, 36)

@@ -33,9 +33,10 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from cxresearch.data.schema import INCONSISTENCY_REASON, CXData
-from cxresearch.report.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import Z95
 from cxresearch.stats.sampling import Sample, sample_customers
-from cxresearch.survival.estimators import NPS_GROUPS, Z95, _band, covariate_design
+from cxresearch.survival.estimators import NPS_GROUPS, band_scores, covariate_design
 
 #: Trailing-window drivers counted from the contacts table (count per customer in the window).
 COUNT_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")
@@ -116,7 +117,7 @@ def person_months(
     # any meaningful precision makes runs on the same data byte-for-byte reproducible.
     for col in out.select_dtypes("float").columns:
         out[col] = out[col].round(9)
-    out["nps_group"] = _band(out["nps_last"], NPS_GROUPS)
+    out["nps_group"] = band_scores(out["nps_last"], NPS_GROUPS)
     out["event"] = out["event"].astype(bool)
     notes = [
         "window CES: mean over the window's reactive contacts of the answered CES, unanswered contacts imputed with "

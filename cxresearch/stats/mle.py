@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import optimize
 
 from cxresearch.errors import NotEstimableError
-from cxresearch.survival.estimators import Z95
+from cxresearch.stats.intervals import Z95
 
 #: Magnitudes beyond which a dimensionless parameter has run off to a boundary of its space (0 or infinity): the
 #: likelihood keeps improving along the way, so the value is where the optimiser stopped, not an estimate.
