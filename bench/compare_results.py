@@ -1,9 +1,10 @@
 """Compare the results files of two suite runs: `python bench/compare_results.py BEFORE AFTER`.
 
 BEFORE and AFTER are run directories (`<out>/<run-id>/`) or the `--out` directories holding one run each.
-Every `results/*.json` is compared key by key, apart from what records the run rather than the analysis: package
-and library versions, paths, timestamps, run ids and durations (`IGNORED`). Prints each differing key path with
-both values and exits 1 when anything differs, 0 when the runs agree.
+Every `results/*.json` is compared key by key, apart from what records the run rather than the analysis:
+package and library versions, paths, timestamps, run ids and durations (`IGNORED`). Prints each differing key
+path with both values and
+exits 1 when anything differs, 0 when the runs agree.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ IGNORED = re.compile(
 
 
 def run_dir(path: Path) -> Path:
-    """The run directory: `path` itself when it has results/, else its single run holding results/ (not `latest`)."""
+    """The run directory: `path` if it has results/, else its one run with results/ (not `latest`)."""
     if (path / "results").is_dir():
         return path
     runs = sorted(
@@ -75,5 +76,5 @@ if __name__ == "__main__":
         raise SystemExit(__doc__)
     diffs = compare(Path(sys.argv[1]), Path(sys.argv[2]))
     files = len(list((run_dir(Path(sys.argv[1])) / "results").glob("*.json")))
-    print("\n".join(diffs) if diffs else f"identical: {files} results files (versions, paths, times excepted)")
+    print("\n".join(diffs) if diffs else f"identical: {files} results files (versions, paths, times aside)")
     sys.exit(1 if diffs else 0)

@@ -1,14 +1,14 @@
-"""The package's import graph from an AST scan (no import executed): modules, edges, levels, cycles, private imports.
+"""The package's import graph from an AST scan (nothing imported): modules, edges, levels, cycles.
 
 Used by `tests/test_layout.py`; `python tests/import_graph.py [PACKAGE_DIR]` prints the figures quoted in
 `docs/architecture.md` (default: the `cxresearch/` next to this file).
 
-What counts as an edge A -> B: any `import` / `from ... import` of B in A, at module level or inside a function
-(a cycle through a function-level import is still a cycle), except imports under `if TYPE_CHECKING:` (never
-executed). Importing `cxresearch.p.m` also runs `cxresearch/p/__init__.py`, so A -> `cxresearch.p` is an edge too
-when A is outside `p` (the root `cxresearch/__init__.py` excepted: it imports nothing at import time). A package
-whose `__init__.py` is only a docstring is not counted as a module (it runs nothing). Levels: a
-module importing nothing of the package is level 0, any other is one above the highest module it imports
+What counts as an edge A -> B: any `import` / `from ... import` of B in A, at module level or inside a
+function (a cycle through a function-level import is still a cycle), except imports under `if TYPE_CHECKING:`
+(never executed). Importing `cxresearch.p.m` also runs `cxresearch/p/__init__.py`, so A -> `cxresearch.p` is
+an edge too when A is outside `p` (the root `cxresearch/__init__.py` excepted: it imports nothing at import
+time). A package whose `__init__.py` is only a docstring is not counted as a module (it runs nothing). Levels:
+a module importing nothing of the package is level 0, any other is one above the highest module it imports
 (strongly connected components taken as one node).
 """
 
@@ -29,7 +29,7 @@ class ImportGraph:
     root: str
     modules: set[str] = field(default_factory=set)
     edges: set[tuple[str, str]] = field(default_factory=set)
-    #: (importer, imported module, private name) for every import of a name starting with "_" from another module
+    #: (importer, imported module, private name): each import of a name starting with "_" from another module
     private: set[tuple[str, str, str]] = field(default_factory=set)
 
     def successors(self, module: str) -> set[str]:
@@ -71,7 +71,7 @@ class ImportGraph:
         return sorted(found)
 
     def levels(self) -> dict[str, int]:
-        """Level of each module: 0 if it imports nothing of the package, else 1 + the highest level it imports."""
+        """Each module's level: 0 if it imports nothing of the package, else 1 + the highest one imported."""
         component_of = {m: m for m in self.modules}
         for component in self.cycles():
             for m in component:
@@ -147,7 +147,7 @@ def scan(package_dir: Path = PACKAGE_DIR) -> ImportGraph:
     graph = ImportGraph(root=root)
     files = {module_name(p, package_dir): p for p in sorted(package_dir.rglob("*.py"))}
     trees = {m: ast.parse(p.read_text(encoding="utf-8"), filename=str(p)) for m, p in files.items()}
-    # a package whose __init__.py is only a docstring is a folder, not a module: it imports and defines nothing
+    # a package whose __init__.py is only a docstring is a folder, not a module: it runs nothing
     files = {m: p for m, p in files.items() if not (p.name == "__init__.py" and _docstring_only(trees[m]))}
     graph.modules = set(files)
     packages = {m for m, p in files.items() if p.name == "__init__.py"}
@@ -157,7 +157,7 @@ def scan(package_dir: Path = PACKAGE_DIR) -> ImportGraph:
             return
         graph.edges.add((importer, target))
         parts = target.split(".")
-        for i in range(2, len(parts)):  # parent packages below the root run too, unless the importer is in them
+        for i in range(2, len(parts)):  # parent packages below the root run too, unless importer is inside
             parent = ".".join(parts[:i])
             if parent in graph.modules and parent != importer and not importer.startswith(parent + "."):
                 graph.edges.add((importer, parent))
@@ -194,8 +194,8 @@ def scan(package_dir: Path = PACKAGE_DIR) -> ImportGraph:
 
 
 def _private_import(importer: str, target: str, name: str) -> bool:
-    """A name starting with "_" taken from another module, or anything from a private module (`p._mle`) outside
-    the package `p` that owns it (siblings inside `p` may use it)."""
+    """A name starting with "_" taken from another module, or anything from a private module (`p._x`)
+    outside the package `p` that owns it (siblings inside `p` may use it)."""
     if name.startswith("_") and not name.startswith("__") and not target.endswith("." + name):
         return True
     parts = target.split(".")

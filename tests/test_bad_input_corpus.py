@@ -29,7 +29,7 @@ from cxresearch.data.schema import CXData
 from cxresearch.run.cli import app
 
 #: A problem line: `table[.column]: ...` (a canonical table, dataset.json or the source itself), or a mapping
-#: file's key (`mapping`, `sources.NAME`, `as_of`, ...).
+#: file's key (`mapping`, `data.sources.NAME`, `as_of`, ...).
 PROBLEM_LINE = re.compile(
     r"^(customers|contacts|surveys|transactions|dataset\.json|source|mapping|sources|as_of|observed_from|shape"
     r"|churn_period_months|currency)"
@@ -201,7 +201,7 @@ def rule_bool_words(data: CXData) -> None:
 
 
 def escaped_table_html(df: pd.DataFrame) -> str:
-    """The HTML `nbtools.table` displays for `df` (what a report would contain)."""
+    """The HTML `report.nbtools.table` displays for `df` (what a report would contain)."""
     from cxresearch.report import nbtools
 
     with patch("IPython.display.display") as display:

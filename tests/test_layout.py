@@ -1,8 +1,8 @@
 """The package's shape, from an AST scan of cxresearch/ (`tests/import_graph.py`; nothing is imported).
 
-No import cycle between modules (imports inside functions count: a cycle through a function-level import is still
-a cycle) and no import of another module's private name. What issue 16 has not removed yet is listed below, so a
-new cycle or private import fails and a removed one must be taken off the list.
+No import cycle between modules (imports inside functions count: a cycle through a function-level import is
+still a cycle) and no import of another module's private name. What issue 16 has not removed yet is listed
+below, so a new cycle or private import fails and a removed one must be taken off the list.
 """
 
 from __future__ import annotations
@@ -41,11 +41,13 @@ def test_scan_sees_function_level_imports_and_skips_type_checking(tmp_path) -> N
     (package / "a.py").write_text("from pkg.b import f\n")
     (package / "b.py").write_text("def f():\n    from pkg import a\n    return a\n")
     (package / "c.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import x\nfrom pkg.sub import _hidden\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import x\n"
+        "from pkg.sub import _hidden\n"
     )
     (package / "sub" / "d.py").write_text("from pkg.sub import _e\n")
     (package / "sub" / "_e.py").write_text("")
     graph = scan(package)
     assert graph.cycles() == [["pkg.a", "pkg.b"]]
     assert ("pkg.c", "pkg.a") not in graph.edges
-    assert graph.private == {("pkg.c", "pkg.sub", "_hidden")}  # a private module used inside its package is fine
+    # a private module used inside its own package is fine
+    assert graph.private == {("pkg.c", "pkg.sub", "_hidden")}

@@ -118,7 +118,7 @@ class CXData:
     metadata: dict = field(default_factory=dict)
     shape: str = "events"
     transactions: pd.DataFrame | None = None
-    #: Where `features.snapshot` keeps and reuses its tables (set for suite runs, see `shared_tables`).
+    #: Where `features.snapshot` keeps and reuses its tables (set for suite runs, see `features.shared`).
     feature_cache: Path | None = None
 
     @property

@@ -244,7 +244,7 @@ def holdout_by_frequency(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: i
 
     Fader, Hardie & Lee (2005), Figure 5: bins 0..`max_frequency` (the last collects `max_frequency` and more);
     columns n, actual, expected (purchases per customer in the holdout). `rfm` needs holdout_frequency and
-    holdout_length (`transactions.rfm_summary` with a holdout end).
+    holdout_length (`data.transactions.rfm_summary` with a holdout end).
     """
     expected = bgnbd.conditional_expected_purchases(rfm["holdout_length"].to_numpy(float), rfm["frequency"],
                                                     rfm["recency"], rfm["T"])

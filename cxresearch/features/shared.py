@@ -2,7 +2,7 @@
 
 A suite run validates its data source once, writes the validated tables as Parquet to `<run>/shared/data/`
 and the default feature snapshot to `<run>/shared/features/`, and tells the notebooks' kernels where
-(environment variable `CXRESEARCH_SHARED`). `nbtools.start` then reads the validated copy instead of
+(environment variable `CXRESEARCH_SHARED`). `report.nbtools.start` then reads the validated copy instead of
 validating the source again, and `features.snapshot` reuses a snapshot already built for the same arguments.
 In JupyterLab nothing is set, so a notebook loads and validates its source itself, exactly as before.
 """

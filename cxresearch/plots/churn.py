@@ -166,7 +166,7 @@ def plot_driver_importance(
 
 def plot_partial_dependence(curves: Sequence[pd.DataFrame] | PartialDependenceBands) -> plt.Figure:
     """Average predicted churn (%) against each feature's value, one panel per partial-dependence curve, with
-    the bootstrap 95% band when the curves carry one (`drivers.partial_dependence_bands`)."""
+    the bootstrap 95% band when the curves carry one (`churn.drivers.partial_dependence_bands`)."""
     bands = isinstance(curves, PartialDependenceBands)
     if bands:
         n_boot, curves = curves.n_boot, curves.curves

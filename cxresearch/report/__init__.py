@@ -1,1 +1,3 @@
-"""Report: the results file contract, recording, the executive summary, HTML rendering and notebook helpers."""
+"""Report: the results-file contract, recording, the executive summary and its figures, HTML rendering and
+notebook helpers.
+"""

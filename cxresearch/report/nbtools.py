@@ -51,7 +51,7 @@ def start(notebook: str, data_source: str, results_dir: str, parameters: dict[st
     results.extra["assumptions"] = list(data.metadata.get("assumptions", []))
     sample = data.metadata.get("customer_sample")
     if sample:
-        # The whole source is a sample drawn where the events live (`portable_features.sample_source`).
+        # The whole source is a sample drawn where the events live (`features.portable.sample_source`).
         results.approximate("Every figure", Sample(
             data.customers, int(sample["customers_kept"]), int(sample["customers_total"]), seed=None,
             unit="customers (chosen by a hash of the customer id)",

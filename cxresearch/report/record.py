@@ -75,7 +75,7 @@ def record_churn_drivers(
     if pd_bands is not None:
         results.add_table("partial_dependence", pd_bands.summary())
         # estimates only, no findings: a curve of the boosting model describes the model, and its bands leave out
-        # the model's smoothing bias (see `drivers.partial_dependence_bands`)
+        # the model's smoothing bias (see `churn.drivers.partial_dependence_bands`)
         results.estimates.update(pd_bands.to_estimates())
     for name, result in (profits or {}).items():
         key = "logit" if name == LOGIT else "boosting"

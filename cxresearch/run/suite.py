@@ -167,7 +167,7 @@ def run_suite(
 
     `data` is `data_source` already loaded and validated (e.g. by the CLI): it is then shared with every
     notebook as Parquet in the run directory with its default feature snapshot, instead of each notebook
-    validating the source and building features again (see `shared_tables`).
+    validating the source and building features again (see `features.shared`).
 
     Overrides are checked against the notebooks' parameters cells before anything runs (`ParameterError`).
     One run at a time per `out_dir`: a second one waits when `wait`, else raises `SuiteBusyError`. After a

@@ -171,7 +171,7 @@ class LandmarkComparisons:
     """Customers active at `landmark`, compared by each experience grouping the data supports (months after it)."""
 
     landmark: pd.Timestamp | None
-    cohort: pd.DataFrame | None  # `survival.landmark_cohort`, None when no grouping is possible
+    cohort: pd.DataFrame | None  # `survival.estimators.landmark_cohort`, None when no grouping is possible
     follow_months: float  # follow-up after the landmark used for the restricted means (months)
     comparisons: dict[str, GroupComparison]
     missing: dict[str, str] = field(default_factory=dict)  # grouping -> the input it would need, in words

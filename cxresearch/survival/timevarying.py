@@ -68,7 +68,7 @@ def person_months(
     month - window_months .. month - 1, `nps_last` (latest NPS answer before the month began, NaN if none) and its
     `nps_group` (detractor / passive / promoter / no answer).
     `attrs["notes"]` says what was dropped (churn in the signup month: no full month at risk).
-    `customer_ids` restricts the table to those customers (e.g. a `sampling.sample_customers` draw); the
+    `customer_ids` restricts the table to those customers (e.g. a `stats.sampling.sample_customers` draw); the
     restriction runs inside DuckDB, far faster than filtering tens of millions of contacts in pandas.
     """
     observed_from = data.metadata.get("observed_from")
@@ -241,7 +241,7 @@ class TimeVaryingResult:
 
     def recovery_estimates(self) -> pd.DataFrame:
         """Hazard ratios (estimate, ci_low, ci_high) indexed by the simulator's feature names, for
-        `recovery.recovery_table(..., scale="hazard_ratio")`."""
+        `truth.recovery.recovery_table(..., scale="hazard_ratio")`."""
         out = self.table.rename(columns={"hazard_ratio": "estimate", "hr_ci_low": "ci_low", "hr_ci_high": "ci_high"})
         return out[["estimate", "ci_low", "ci_high"]].rename(index={CES_DRIVER: "ces_mean_90d"})
 
@@ -570,7 +570,7 @@ def fit_time_varying_drivers(
 
     The person-month table has one row per customer-month (about 20 per customer over three years), so on a
     large base it and the Cox fits dominate the run time; a simple random sample of customers keeps the hazard
-    ratios unbiased, and their intervals are those of the sample (`sampling.sample_customers`). Drivers:
+    ratios unbiased, and their intervals are those of the sample (`stats.sampling.sample_customers`). Drivers:
     `COUNT_DRIVERS` and `CES_DRIVER`, with plan and contract as fixed categoricals when present.
     """
     sample = sample_customers(data.customers[["customer_id"]], max_customers, seed)
