@@ -1,7 +1,7 @@
 """The feature snapshot on three engines: DuckDB SQL (`features.snapshot`), Ibis on DuckDB, Ibis on Spark.
 
 DuckDB rows: the same validated world (a pickled `CXData`, or `load_source(--data)`), at the default as_of:
-`features.snapshot` from pandas; `portable_features.snapshot_on` with the tables as Ibis memtables (uploaded
+`features.snapshot` from pandas; `features.portable.snapshot_on` with the tables as Ibis memtables (uploaded
 to DuckDB through Arrow on every call); and `snapshot_on` with DuckDB reading the canonical Parquet files in
 place (`--data`). Spark row (`--spark-customers`, 0 to skip): a simulated world of that size, written once as
 Spark tables (Parquet in a temporary warehouse), then `snapshot_on` by table name on `local[2]`; the first
@@ -29,11 +29,11 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from cxresearch.features import snapshot
-from cxresearch.io import load_source
-from cxresearch.portable_features import TABLES, memtables, snapshot_on, to_microseconds
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate, write_world
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate, write_world
+from cxresearch.features.portable import TABLES, memtables, snapshot_on, to_microseconds
+from cxresearch.features.snapshot import snapshot
 
 
 def _fastest(fn: Callable[[], pd.DataFrame], repeats: int) -> tuple[float, float, pd.DataFrame]:

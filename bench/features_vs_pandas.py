@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxresearch.features import DAYS_PER_MONTH, default_as_of, snapshot
-from cxresearch.io import load_source
-from cxresearch.schema import INCONSISTENCY_REASON, SEGMENT_COLUMNS, CXData
-from cxresearch.simulate import simulate, write_world
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import INCONSISTENCY_REASON, SEGMENT_COLUMNS, CXData
+from cxresearch.data.simulate import simulate, write_world
+from cxresearch.features.snapshot import DAYS_PER_MONTH, default_as_of, snapshot
 
 INSTRUMENTS: tuple[str, ...] = ("nps", "csat", "ces")
 COUNTS: tuple[str, ...] = ("reactive_90d", "proactive_90d", "unresolved_90d", "inconsistency_90d")

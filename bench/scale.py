@@ -39,9 +39,9 @@ TARGET_SECONDS, TARGET_PEAK_GIB = 60.0, 4.0
 
 def _stage(stage: str, n: int, months: int, directory: Path) -> dict:
     """Run one stage in this process; return its seconds, the resident bytes before it and table sizes."""
-    from cxresearch.features import snapshot
-    from cxresearch.io import load_source
-    from cxresearch.simulate import simulate, write_world
+    from cxresearch.data.load import load_source
+    from cxresearch.data.simulate import simulate, write_world
+    from cxresearch.features.snapshot import snapshot
 
     before = _status_bytes("VmRSS")
     started = time.perf_counter()

@@ -24,15 +24,9 @@ previous_results_dir = ""
 # %% tags=["remove-cell"]
 from IPython.display import HTML, display
 
-from cxresearch import nbtools
 from cxresearch.plots import set_theme
-from cxresearch.plots.summary import (
-    plot_churn_by_nps_group,
-    plot_driver_effects,
-    plot_lifetime_curves,
-    plot_value_by_segment,
-)
-from cxresearch.summary import (
+from cxresearch.report import nbtools
+from cxresearch.report.executive import (
     actions_html,
     approximations,
     bullets_html,
@@ -48,6 +42,12 @@ from cxresearch.summary import (
     not_estimated,
     provenance_line,
     retention_verdict,
+)
+from cxresearch.report.figures import (
+    plot_churn_by_nps_group,
+    plot_driver_effects,
+    plot_lifetime_curves,
+    plot_value_by_segment,
 )
 
 set_theme()

@@ -23,9 +23,9 @@ as_of = ""
 seed = 0
 
 # %% tags=["remove-cell"]
-from cxresearch import nbtools
-from cxresearch.audit import audit, record_audit
+from cxresearch.data.audit import audit, record_audit
 from cxresearch.plots.audit import plot_monthly_activity, plot_score_distribution
+from cxresearch.report import nbtools
 
 ctx = nbtools.start("01_data_audit", data_source, results_dir, {"as_of": as_of, "seed": seed})
 data, results = ctx.data, ctx.results

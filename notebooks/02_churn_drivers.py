@@ -60,23 +60,23 @@ pd_boot = 20  # bootstrap refits of the boosting model for the partial-dependenc
 # %% tags=["remove-cell"]
 import pandas as pd
 
-from cxresearch import nbtools
-from cxresearch.churn import fit_churn_logit, screen_leakage
-from cxresearch.churn_eval import (
+from cxresearch.churn.drivers import (
+    partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
+)
+from cxresearch.churn.evaluation import (
     LOGIT, CampaignParameters, ModelComparison, Windows, class_balance, cross_validate, empc, fit_windows, judge_models,
     model_columns,
 )
-from cxresearch.churn_truth import known_truth_check, simulated_terms
-from cxresearch.drivers import (
-    partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
-)
-from cxresearch.features import snapshot
+from cxresearch.churn.logit import fit_churn_logit, screen_leakage
+from cxresearch.features.snapshot import snapshot
 from cxresearch.plots.churn import (
     plot_calibration, plot_driver_importance, plot_gains, plot_odds_ratios, plot_partial_dependence,
     plot_profit_curve, plot_roc_pr,
 )
-from cxresearch.recording import record_churn_drivers
-from cxresearch.sampling import sample_customers
+from cxresearch.report import nbtools
+from cxresearch.report.record import record_churn_drivers
+from cxresearch.stats.sampling import sample_customers
+from cxresearch.truth.churn import known_truth_check, simulated_terms
 
 ctx = nbtools.start(
     "02_churn_drivers", data_source, results_dir,

@@ -45,8 +45,8 @@ max_model_customers = 50_000  # Cox, AFT and time-varying fits use a random samp
 ph_tenure_form = "log"  # PH check over tenure: hazard ratio drifting with "log" tenure or by tenure "bands"; "" = off
 
 # %% tags=["remove-cell"]
-from cxresearch import lifetime_report, nbtools
-from cxresearch.features import lifetimes
+from cxresearch.errors import NotEstimableError
+from cxresearch.features.snapshot import lifetimes
 from cxresearch.plots.survival import (
     aft_extrapolation,
     hazard_ratio_forest,
@@ -54,11 +54,12 @@ from cxresearch.plots.survival import (
     rmst_difference_forest,
     tenure_drift_forest,
 )
-from cxresearch.recovery import recovery_table, true_hazard_ratios
-from cxresearch.results import format_p
-from cxresearch.survival import kaplan_meier
-from cxresearch.errors import NotEstimableError
-from cxresearch.timevarying import can_build_person_months, fit_time_varying_drivers
+from cxresearch.report import nbtools
+from cxresearch.stats.estimate import format_p
+from cxresearch.survival import report as lifetime_report
+from cxresearch.survival.estimators import kaplan_meier
+from cxresearch.survival.timevarying import can_build_person_months, fit_time_varying_drivers
+from cxresearch.truth.recovery import recovery_table, true_hazard_ratios
 
 ctx = nbtools.start(
     "03_customer_lifetime", data_source, results_dir,

@@ -50,22 +50,22 @@ max_survival_customers = 50_000  # of those, customers with an NPS/CSAT answer i
 # %% tags=["remove-cell"]
 import pandas as pd
 
-from cxresearch import nbtools
-from cxresearch.churn import screen_leakage
-from cxresearch.churn_eval import fit_lookback, fit_windows
-from cxresearch.claims import evaluate_claims
-from cxresearch.data_sample import sample_data
-from cxresearch.features import snapshot
-from cxresearch.loyalty import (
+from cxresearch.churn.evaluation import fit_lookback, fit_windows
+from cxresearch.churn.logit import screen_leakage
+from cxresearch.data.sample import sample_data
+from cxresearch.features.snapshot import snapshot
+from cxresearch.loyalty.claims import evaluate_claims
+from cxresearch.loyalty.metrics import (
     ces, churn_by_level, csat, metric_by_channel, monthly_trend, nps, nps_by_segment, nps_gap_churned, survey_window,
     surveys_linked,
 )
-from cxresearch.nonresponse import ipw_nps, ipw_transactional, nps_population, responder_churn, transactional_response
+from cxresearch.loyalty.nonresponse import ipw_nps, ipw_transactional, nps_population, responder_churn, transactional_response
 from cxresearch.plots.loyalty import (
     plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction, plot_nps_composition,
     plot_score_nonresponse,
 )
-from cxresearch.recording import record_loyalty
+from cxresearch.report import nbtools
+from cxresearch.report.record import record_loyalty
 
 NEEDS = {"nps": "NPS scores", "csat": "CSAT scores", "ces": "effort scores (CES)"}  # missing input, for skips
 ctx = nbtools.start(

@@ -53,26 +53,26 @@ input_uncertainty = 0.25
 max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
 
 # %% tags=["remove-cell"]
-from cxresearch import nbtools
-from cxresearch.churn import churn_risk
+from cxresearch.churn.logit import churn_risk
+from cxresearch.data.transactions import calibration_split, cohort_transactions, rfm_summary
 from cxresearch.economics import (
     campaign_roi, clv_from_survival, cohort_alive, fit_bgnbd, fit_gamma_gamma, fit_sbg, projection_check,
     residual_clv, retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo, split_cohorts,
     why_no_clv,
 )
-from cxresearch.errors import NotEstimableError
-from cxresearch.features import lifetimes
 from cxresearch.economics.bgnbd import holdout_by_frequency, track_repeat_purchases
 from cxresearch.economics.btyd_clv import btyd_clv
 from cxresearch.economics.sensitivity import cost_ratio_range, value_break_even_save_rate
-from cxresearch.recording import clv_finding
-from cxresearch.results import Estimate
+from cxresearch.errors import NotEstimableError
+from cxresearch.features.snapshot import lifetimes
 from cxresearch.plots.economics import (
     acquisition_vs_retention, bgnbd_holdout, bgnbd_tracking, btyd_clv_distribution, campaign_profit_curve,
     clv_by_segment, sbg_projection, tornado,
 )
-from cxresearch.recording import record_economics
-from cxresearch.transactions import calibration_split, cohort_transactions, rfm_summary
+from cxresearch.report import nbtools
+from cxresearch.report.record import clv_finding
+from cxresearch.report.record import record_economics
+from cxresearch.stats.estimate import Estimate
 
 ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,

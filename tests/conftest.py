@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from cxresearch.cli import DEMO_DIR, DEMO_SETTINGS
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate, write_world
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate, write_world
+from cxresearch.run.cli import DEMO_DIR, DEMO_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxresearch.schema import REQUIRED_COLUMNS
-from cxresearch.simulate import SimulatedWorld, simulate, write_world
+from cxresearch.data.schema import REQUIRED_COLUMNS
+from cxresearch.data.simulate import SimulatedWorld, simulate, write_world
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 TELCO = SHARED / "ibm-telco-11.1.3"

@@ -10,10 +10,10 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from cxresearch.features import lifetimes, snapshot
-from cxresearch.io import load_source
-from cxresearch.sources import resolve
-from cxresearch.survival import kaplan_meier
+from cxresearch.data.load import load_source
+from cxresearch.data.sources import resolve
+from cxresearch.features.snapshot import lifetimes, snapshot
+from cxresearch.survival.estimators import kaplan_meier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 TELCO = SHARED / "ibm-telco-11.1.3"

@@ -21,9 +21,10 @@ from cxresearch.economics.sensitivity import (
     value_break_even_save_rate,
 )
 from cxresearch.plots.economics import acquisition_vs_retention
-from cxresearch.recording import record_economics
-from cxresearch.results import Estimate, Results
-from cxresearch.summary import changes_html, compare_runs, kpi_tiles_html, load_suite_results, retention_verdict
+from cxresearch.report.executive import changes_html, compare_runs, kpi_tiles_html, load_suite_results, retention_verdict
+from cxresearch.report.record import record_economics
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
 
 NB = "05_retention_economics"
 CLV = Estimate(500.0, "EUR", "CLV", 450.0, 550.0)

@@ -1,4 +1,4 @@
-"""Tests for cxresearch.audit: monthly activity and coverage counted by hand, and what the audit records."""
+"""Tests for cxresearch.data.audit: monthly activity and coverage counted by hand, and what the audit records."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from cxresearch.audit import NO_RECORDED_ENDS, audit, record_audit
-from cxresearch.results import Results
-from cxresearch.schema import CXData
+from cxresearch.data.audit import NO_RECORDED_ENDS, audit, record_audit
+from cxresearch.data.schema import CXData
+from cxresearch.report.results import Results
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ import pytest
 from test_io import canonical_tables, write_source
 from typer.testing import CliRunner
 
-from cxresearch.cli import app
-from cxresearch.io import load_source
-from cxresearch.schema import CXData
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import CXData
+from cxresearch.run.cli import app
 
 #: A problem line: `table[.column]: ...` (a canonical table, dataset.json or the source itself), or a mapping
-#: file's key (`mapping`, `sources.NAME`, `as_of`, ...).
+#: file's key (`mapping`, `data.sources.NAME`, `as_of`, ...).
 PROBLEM_LINE = re.compile(
     r"^(customers|contacts|surveys|transactions|dataset\.json|source|mapping|sources|as_of|observed_from|shape"
     r"|churn_period_months|currency)"
@@ -201,8 +201,8 @@ def rule_bool_words(data: CXData) -> None:
 
 
 def escaped_table_html(df: pd.DataFrame) -> str:
-    """The HTML `nbtools.table` displays for `df` (what a report would contain)."""
-    from cxresearch import nbtools
+    """The HTML `report.nbtools.table` displays for `df` (what a report would contain)."""
+    from cxresearch.report import nbtools
 
     with patch("IPython.display.display") as display:
         nbtools.table(df)
@@ -560,7 +560,7 @@ def test_unreadable_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_script_in_text_is_escaped_in_say() -> None:
-    from cxresearch import nbtools
+    from cxresearch.report import nbtools
 
     with patch("IPython.display.display") as display:
         nbtools.say("Largest plan: {}", SCRIPT)
@@ -577,7 +577,7 @@ def test_suite_writes_no_spreadsheet_outputs() -> None:
         for path in package.rglob("*.py")
         if re.search(r"\.to_(csv|excel)\(\s*(?!index=False\)\.encode)", path.read_text())
     ]
-    assert writers == ["simulate.py"]  # the demo world's own canonical tables, not a report
+    assert writers == ["data/simulate.py"]  # the demo world's own canonical tables, not a report
 
 
 def test_one_customer_with_a_million_contacts_validates_quickly(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxresearch.data.transactions import read_cdnow, rfm_summary, weekly_repeat_purchases
 from cxresearch.economics import BGNBDResult, fit_bgnbd, fit_gamma_gamma
 from cxresearch.errors import NotEstimableError
-from cxresearch.transactions import read_cdnow, rfm_summary, weekly_repeat_purchases
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
 needs_cdnow = pytest.mark.skipif(not CDNOW.is_file(), reason=f"CDNOW 1/10th sample not found at {CDNOW}")

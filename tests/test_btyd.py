@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
+from cxresearch.data.transactions import calibration_split, cohort_transactions, read_cdnow, rfm_summary
 from cxresearch.economics.bgnbd import (
     BGNBDResult,
     expected_cumulative_repeat,
@@ -23,7 +24,6 @@ from cxresearch.economics.bgnbd import (
 from cxresearch.economics.btyd_clv import MONTH_DAYS, BTYDCLVResult, btyd_clv, discounted_expected_transactions
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from cxresearch.errors import NotEstimableError
-from cxresearch.transactions import calibration_split, cohort_transactions, read_cdnow, rfm_summary
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
 needs_cdnow = pytest.mark.skipif(not CDNOW.is_file(), reason=f"CDNOW 1/10th sample not found at {CDNOW}")

@@ -1,4 +1,4 @@
-"""Tests for cxresearch.churn: coefficient recovery, missing-indicator coding, separation, dropped columns."""
+"""Tests for cxresearch.churn.logit: coefficient recovery, missing-indicator coding, separation, dropped columns."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 from scipy import optimize, special
 from sklearn.metrics import roc_auc_score
 
-from cxresearch.churn import (
+from cxresearch.churn.logit import (
     INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit, screen_leakage, single_feature_auc,
 )
-from cxresearch.churn_truth import true_window_odds_ratios
-from cxresearch.features import snapshot as make_snapshot
-from cxresearch.recovery import recovery_table
-from cxresearch.results import Estimate
-from cxresearch.simulate import simulate as simulate_world
+from cxresearch.data.simulate import simulate as simulate_world
+from cxresearch.features.snapshot import snapshot as make_snapshot
+from cxresearch.stats.estimate import Estimate
+from cxresearch.truth.churn import true_window_odds_ratios
+from cxresearch.truth.recovery import recovery_table
 
 N = 20_000
 #: True log-odds coefficients of the simulated snapshot (per unit; contract vs monthly).

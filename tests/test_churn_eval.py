@@ -1,4 +1,4 @@
-"""Tests for cxresearch.churn_eval: EMPC against hand-computed cases, bootstrap metrics, calibration, lift,
+"""Tests for cxresearch.churn.evaluation: EMPC against hand-computed cases, bootstrap metrics, calibration, lift,
 out-of-time design and the model comparison on a simulated world."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from scipy import special, stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from cxresearch.churn_eval import (
+from cxresearch.churn.evaluation import (
     BOOSTING,
     LOGIT,
     CampaignParameters,
@@ -29,9 +29,9 @@ from cxresearch.churn_eval import (
     months_between,
     out_of_time_snapshots,
 )
-from cxresearch.churn import fit_churn_logit
-from cxresearch.features import snapshot as make_snapshot
-from cxresearch.simulate import simulate
+from cxresearch.churn.logit import fit_churn_logit
+from cxresearch.data.simulate import simulate
+from cxresearch.features.snapshot import snapshot as make_snapshot
 
 
 def test_empc_perfect_classifier_closed_form() -> None:

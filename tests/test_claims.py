@@ -1,4 +1,4 @@
-"""Tests for cxresearch.claims: verdict rules by hand, and verdicts on simulated worlds where claims are true/false."""
+"""Tests for cxresearch.loyalty.claims: verdict rules by hand, and verdicts on simulated worlds where claims are true/false."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.claims import (
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate
+from cxresearch.loyalty.claims import (
     CANNOT_TEST,
     COLUMNS,
     INCONCLUSIVE,
@@ -17,8 +19,6 @@ from cxresearch.claims import (
     evaluate_claims,
     ratio_rule,
 )
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 from test_io import canonical_tables, write_source
 from typer.testing import CliRunner
 
-from cxresearch.cli import app
+from cxresearch.run.cli import app
 
 runner = CliRunner()
 

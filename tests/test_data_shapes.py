@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cxresearch.cli import app
-from cxresearch.results import read_results
+from cxresearch.report.results import read_results
+from cxresearch.run.cli import app
 
 from data_shapes import CDNOW, SIMULATED, TELCO, build_shapes
 

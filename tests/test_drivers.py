@@ -1,4 +1,4 @@
-"""Tests for cxresearch.drivers: relative weights, permutation importance and partial dependence on data
+"""Tests for cxresearch.churn.drivers: relative weights, permutation importance and partial dependence on data
 with known effects."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.churn_eval import fit_boosting
-from cxresearch.drivers import (
+from cxresearch.churn.drivers import (
     _raw_weights, partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
 )
+from cxresearch.churn.evaluation import fit_boosting
 
 
 @pytest.fixture(scope="module")

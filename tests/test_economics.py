@@ -11,8 +11,9 @@ from cxresearch.economics import (
     clv_from_survival, geometric_clv, residual_clv, retention_vs_acquisition, why_no_clv,
 )
 from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
-from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE, _mean_ci, _wilson
-from cxresearch.results import Estimate
+from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE, _mean_ci
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import wilson_interval
 
 
 def exponential_customers(n: int = 5000, hazard: float = 0.03, seed: int = 2, censor_max: float = 36.0) -> pd.DataFrame:
@@ -148,7 +149,7 @@ def test_retention_default_clv_from_survival():
 
 
 def test_wilson_interval_known_value():
-    lo, hi = _wilson(0.25, 400)
+    lo, hi = wilson_interval(0.25, 400)
     assert (lo, hi) == pytest.approx((0.2100, 0.2948), abs=5e-4)
 
 

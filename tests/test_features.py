@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cxresearch.features import default_as_of, lifetimes, snapshot
-from cxresearch.schema import CXData
+from cxresearch.data.schema import CXData
+from cxresearch.features.snapshot import default_as_of, lifetimes, snapshot
 
 
 def test_snapshot_counts_match_hand_computation(tiny: CXData) -> None:

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.churn import fit_churn_logit
-from cxresearch.churn_truth import KnownTruthCheck, known_truth_check, zero_effect_terms
-from cxresearch.claims import (
+from cxresearch.churn.logit import fit_churn_logit
+from cxresearch.data.simulate import simulate
+from cxresearch.features.snapshot import snapshot
+from cxresearch.loyalty.claims import (
     CANNOT_TEST,
     NOT_SUPPORTED,
     SUPPORTED,
@@ -24,13 +25,12 @@ from cxresearch.claims import (
     WilsonInterval,
     adjust,
     evaluate_claims,
-    holm,
     ratio_rule,
 )
-from cxresearch.features import snapshot
-from cxresearch.loyalty import _mean_ci, ces, compare_nps, csat, nps
-from cxresearch.recovery import NOT_APPLICABLE, direction_counts, direction_words, recovery_table
-from cxresearch.simulate import simulate
+from cxresearch.loyalty.metrics import _mean_ci, ces, compare_nps, csat, nps
+from cxresearch.stats.multiplicity import holm
+from cxresearch.truth.churn import KnownTruthCheck, known_truth_check, zero_effect_terms
+from cxresearch.truth.recovery import NOT_APPLICABLE, direction_counts, direction_words, recovery_table
 
 Z = 1.959963984540054
 #: The CX drivers' total log hazard ratios, all "no effect".

@@ -9,9 +9,9 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from cxresearch.io import DataValidationError, fingerprint_files, load_source
-from cxresearch.schema import TEXT_DTYPE
-from cxresearch.validation import Problem
+from cxresearch.data.load import DataValidationError, fingerprint_files, load_source
+from cxresearch.data.schema import TEXT_DTYPE
+from cxresearch.data.validation import Problem
 
 FORMATS = ("csv", "parquet")
 
@@ -345,7 +345,7 @@ def test_parquet_timestamp_beyond_nanosecond_range(tmp_path: Path) -> None:
 
 
 def test_write_source_round_trips_flat_data_and_transactions(tmp_path: Path) -> None:
-    from cxresearch.mapping import load_mapping, parse_mapping_text
+    from cxresearch.data.mapping import load_mapping, parse_mapping_text
 
     (tmp_path / "src.csv").write_text("id,months,left,eur,csat\n1,3,yes,9.5,4\n2,12,no,20,\n")
     mapped = load_mapping(parse_mapping_text(
@@ -354,7 +354,7 @@ def test_write_source_round_trips_flat_data_and_transactions(tmp_path: Path) -> 
         " monthly_margin: eur, csat_score: csat}\n", tmp_path))
     mapped.transactions = pd.DataFrame({"customer_id": ["1", "2"], "timestamp": pd.to_datetime(["2024-01-02"] * 2),
                                         "amount": [3.0, 4.5]})
-    from cxresearch.io import write_source as write_canonical
+    from cxresearch.data.load import write_source as write_canonical
 
     again = load_source(write_canonical(mapped, tmp_path / "canonical"))
     assert again.shape == "flat" and again.name == mapped.name and again.capabilities == mapped.capabilities

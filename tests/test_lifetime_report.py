@@ -1,4 +1,4 @@
-"""Tests for cxresearch.lifetime_report: the lifetime notebook's steps, their sampling and what they record."""
+"""Tests for cxresearch.survival.report: the lifetime notebook's steps, their sampling and what they record."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch import lifetime_report as lr
-from cxresearch.features import lifetimes
-from cxresearch.results import Results
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate
-from cxresearch.survival import compare_groups, kaplan_meier, landmark_cohort
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate
+from cxresearch.features.snapshot import lifetimes
+from cxresearch.report.results import Results
+from cxresearch.survival import report as lr
+from cxresearch.survival.estimators import compare_groups, kaplan_meier, landmark_cohort
 
 
 @pytest.fixture(scope="module")

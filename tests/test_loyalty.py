@@ -1,4 +1,4 @@
-"""Tests for cxresearch.loyalty: NPS/CSAT/CES metrics and churn by score level, vs hand-computed values."""
+"""Tests for cxresearch.loyalty.metrics: NPS/CSAT/CES metrics and churn by score level, vs hand-computed values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.loyalty import (
+from cxresearch.loyalty.metrics import (
     CESResult,
     CSATResult,
     NPSResult,
@@ -23,9 +23,9 @@ from cxresearch.loyalty import (
     nps_group,
     survey_window,
     surveys_linked,
-    wilson_pct,
 )
-from cxresearch.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import wilson_pct
 
 Z = 1.959963984540054
 

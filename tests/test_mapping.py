@@ -9,9 +9,9 @@ import pandas.testing as pdt
 import pytest
 from test_io import canonical_tables, write_source
 
-from cxresearch.features import lifetimes, snapshot
-from cxresearch.io import DataValidationError, load_source
-from cxresearch.mapping import load_mapping, parse_mapping_text
+from cxresearch.data.load import DataValidationError, load_source
+from cxresearch.data.mapping import load_mapping, parse_mapping_text
+from cxresearch.features.snapshot import lifetimes, snapshot
 
 FLAT_CSV = """Kunde,Wochen,Status,Umsatz,Vertrag,Zufriedenheit,Anrufe,Offen
 K-01,52,aktiv,20.5,M,4,0,0
@@ -207,7 +207,7 @@ def test_mapping_problems_rejects_a_customers_section_without_source(tmp_path: P
 
 
 def test_example_mappings_parse() -> None:
-    from cxresearch.mapping import read_mapping
+    from cxresearch.data.mapping import read_mapping
 
     examples = Path(__file__).resolve().parents[1] / "examples"
     events = read_mapping(examples / "events.yaml")

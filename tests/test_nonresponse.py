@@ -1,4 +1,4 @@
-"""Tests for cxresearch.nonresponse: hand-computed response rates and churn gaps, IPW against known truth."""
+"""Tests for cxresearch.loyalty.nonresponse: hand-computed response rates and churn gaps, IPW against known truth."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.features import snapshot
-from cxresearch.loyalty import nps, wilson_pct
-from cxresearch.nonresponse import (
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import _simulate
+from cxresearch.features.snapshot import snapshot
+from cxresearch.loyalty.metrics import nps
+from cxresearch.loyalty.nonresponse import (
     ipw_nps, ipw_scores, ipw_transactional, nps_population, responder_churn, survey_population,
     transactional_response,
 )
-from cxresearch.schema import CXData
-from cxresearch.simulate import _simulate
+from cxresearch.stats.intervals import wilson_pct
 
 
 def test_transactional_response_by_channel() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cxresearch.parameters import ParameterError, ParameterSpec, coerce_parameters, declared_parameters
+from cxresearch.run.parameters import ParameterError, ParameterSpec, coerce_parameters, declared_parameters
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

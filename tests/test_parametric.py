@@ -1,4 +1,4 @@
-"""Tests for cxresearch.parametric: the right shape wins by AIC, survival and extrapolated RMST cover the truth."""
+"""Tests for cxresearch.survival.parametric: the right shape wins by AIC, survival and extrapolated RMST cover the truth."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate, stats
 
 from cxresearch.errors import NotEstimableError
-from cxresearch.parametric import fit_aft
+from cxresearch.survival.parametric import fit_aft
 
 
 def weibull_world(n: int = 3000, seed: int = 1, truncate: bool = False) -> pd.DataFrame:

@@ -11,10 +11,10 @@ import pytest
 from test_survival import simulate_non_ph
 from test_tenure_ph import constructed_person_months, fading
 
-from cxresearch import lifetime_report as lr
-from cxresearch.results import Results
-from cxresearch.simulate import simulate
-from cxresearch.survival import (
+from cxresearch.data.simulate import simulate
+from cxresearch.report.results import Results
+from cxresearch.survival import report as lr
+from cxresearch.survival.estimators import (
     PH_CHANGES,
     PH_CONSTANT,
     PH_STALE,
@@ -23,7 +23,7 @@ from cxresearch.survival import (
     combine_ph_checks,
     ph_verdicts,
 )
-from cxresearch.timevarying import check_tenure_proportional_hazards, fit_time_varying_drivers
+from cxresearch.survival.timevarying import check_tenure_proportional_hazards, fit_time_varying_drivers
 
 
 def test_the_rule_on_a_hand_made_table():

@@ -1,4 +1,4 @@
-"""Tests for cxresearch.plausibility: each warning on hand-built data with known counts, and silence on clean data."""
+"""Tests for cxresearch.data.plausibility: each warning on hand-built data with known counts, and silence on clean data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.plausibility import PlausibilityWarning, check_plausibility
-from cxresearch.schema import CXData
+from cxresearch.data.plausibility import PlausibilityWarning, check_plausibility
+from cxresearch.data.schema import CXData
 
 N = 40
 

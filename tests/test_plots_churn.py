@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.churn_eval import CampaignParameters, empc, evaluate_predictions
-from cxresearch.drivers import PartialDependenceBands
+from cxresearch.churn.drivers import PartialDependenceBands
+from cxresearch.churn.evaluation import CampaignParameters, empc, evaluate_predictions
 from cxresearch.plots.churn import (
     plot_calibration,
     plot_driver_importance,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxresearch.data.transactions import rfm_summary
 from cxresearch.economics import BGNBDResult, GammaGammaResult, Uncertain, campaign_roi, fit_sbg, monte_carlo
 from cxresearch.economics.bgnbd import track_repeat_purchases
 from cxresearch.economics.btyd_clv import btyd_clv
@@ -22,7 +23,6 @@ from cxresearch.plots.economics import (
     sbg_projection,
     tornado,
 )
-from cxresearch.transactions import rfm_summary
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.loyalty import metric_by, monthly_trend, nps, wilson_pct
-from cxresearch.nonresponse import WeightedNPS
+from cxresearch.loyalty.metrics import metric_by, monthly_trend, nps
+from cxresearch.loyalty.nonresponse import WeightedNPS
 from cxresearch.plots.loyalty import (
     error_bars, plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction,
 )
+from cxresearch.stats.intervals import wilson_pct
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.churn import fit_churn_logit
-from cxresearch.loyalty import churn_by_level, nps
+from cxresearch.churn.logit import fit_churn_logit
+from cxresearch.loyalty.metrics import churn_by_level, nps
 from cxresearch.plots.churn import plot_odds_ratios
 from cxresearch.plots.loyalty import plot_churn_by_level, plot_nps_composition
 

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from cxresearch.nonresponse import WeightedScores
+from cxresearch.loyalty.nonresponse import WeightedScores
 from cxresearch.plots.loyalty import plot_score_nonresponse
 
 

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.parametric import fit_aft
 from cxresearch.plots.survival import (
     aft_extrapolation,
     hazard_ratio_forest,
     rmst_difference_forest,
     tenure_drift_forest,
 )
-from cxresearch.survival import kaplan_meier, rmst_difference
-from cxresearch.timevarying import TenurePHCheck, TimeVaryingResult
+from cxresearch.survival.estimators import kaplan_meier, rmst_difference
+from cxresearch.survival.parametric import fit_aft
+from cxresearch.survival.timevarying import TenurePHCheck, TimeVaryingResult
 
 
 @pytest.fixture(scope="module")

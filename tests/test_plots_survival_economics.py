@@ -14,8 +14,8 @@ import pytest
 from cxresearch.economics import clv_from_survival, retention_vs_acquisition
 from cxresearch.plots.economics import acquisition_vs_retention, clv_by_segment
 from cxresearch.plots.survival import hazard_ratio_forest, km_curves
-from cxresearch.results import Estimate
-from cxresearch.survival import fit_cox, kaplan_meier
+from cxresearch.stats.estimate import Estimate
+from cxresearch.survival.estimators import fit_cox, kaplan_meier
 
 
 @pytest.fixture(scope="module")

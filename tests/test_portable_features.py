@@ -11,15 +11,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch.features import DAYS_PER_MONTH, snapshot
-from cxresearch.io import load_source
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate
+from cxresearch.features.snapshot import DAYS_PER_MONTH, snapshot
 
 ibis = pytest.importorskip("ibis", reason="ibis-framework is not installed (optional extra `distributed`)")
 pytest.importorskip("ibis.backends.duckdb", reason="ibis-framework is installed without its DuckDB backend")
 
-from cxresearch.portable_features import (
+from cxresearch.features.portable import (
     TABLES,
     memtables,
     sample_source,

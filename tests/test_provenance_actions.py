@@ -9,12 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch import nbtools
-from cxresearch.io import load_source
-from cxresearch.results import Estimate, Provenance, Results, read_results
-from cxresearch.shared_tables import ENV, write_shared
-from cxresearch.simulate import simulate, write_world
-from cxresearch.summary import (
+from cxresearch.data.load import load_source
+from cxresearch.data.simulate import simulate, write_world
+from cxresearch.features.shared import ENV, write_shared
+from cxresearch.report import nbtools
+from cxresearch.report.executive import (
     actions_html,
     driver_effects,
     headlines,
@@ -22,6 +21,8 @@ from cxresearch.summary import (
     provenance_line,
     what_to_do,
 )
+from cxresearch.report.results import Provenance, Results, read_results
+from cxresearch.stats.estimate import Estimate
 
 CLAIMS, DRIVERS = "04_loyalty_metrics", "02_churn_drivers"
 

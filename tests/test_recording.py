@@ -1,4 +1,4 @@
-"""Tests for cxresearch.recording: the keys added for PD bands, CSAT/CES non-response and the Cox rows of claim 1."""
+"""Tests for cxresearch.report.record: the keys added for PD bands, CSAT/CES non-response and the Cox rows of claim 1."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.churn_eval import evaluate_predictions
-from cxresearch.claims import SURVIVAL_ANALYSIS, Evidence, EvidenceTable, LogNormalInterval, ratio_rule
-from cxresearch.drivers import PartialDependenceBands
-from cxresearch.loyalty import nps
-from cxresearch.nonresponse import WeightedScores
-from cxresearch.recording import record_churn_drivers, record_loyalty
-from cxresearch.results import Results
-from cxresearch.sampling import sample_customers
+from cxresearch.churn.drivers import PartialDependenceBands
+from cxresearch.churn.evaluation import evaluate_predictions
+from cxresearch.loyalty.claims import SURVIVAL_ANALYSIS, Evidence, EvidenceTable, LogNormalInterval, ratio_rule
+from cxresearch.loyalty.metrics import nps
+from cxresearch.loyalty.nonresponse import WeightedScores
+from cxresearch.report.record import record_churn_drivers, record_loyalty
+from cxresearch.report.results import Results
+from cxresearch.stats.sampling import sample_customers
 
 
 def test_partial_dependence_bands_are_recorded_as_table_and_estimates() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.recovery import recovery_table, true_hazard_ratios
+from cxresearch.truth.recovery import recovery_table, true_hazard_ratios
 
 
 def test_recovery_table_on_ratio_scale() -> None:

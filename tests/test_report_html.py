@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cxresearch.report_html import EXECUTIVE_ERROR_TEXT, render_html
+from cxresearch.report.html import EXECUTIVE_ERROR_TEXT, render_html
 
 
 def _executed_notebook(path: Path) -> Path:

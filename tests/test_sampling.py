@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.results import Results, read_results
-from cxresearch.sampling import sample_customers
+from cxresearch.report.results import Results, read_results
+from cxresearch.stats.sampling import sample_customers
 
 
 def _frame(n_customers: int = 1000, rows_each: int = 3) -> pd.DataFrame:
@@ -62,9 +62,9 @@ def test_zero_means_everyone_and_negative_is_refused():
 
 
 def test_a_source_that_is_a_sample_says_so_in_every_notebook(tmp_path):
-    from cxresearch import nbtools
-    from cxresearch.io import load_source, write_source
-    from cxresearch.simulate import simulate, write_world
+    from cxresearch.data.load import load_source, write_source
+    from cxresearch.data.simulate import simulate, write_world
+    from cxresearch.report import nbtools
 
     write_world(simulate(n_customers=300, months=12, seed=1), tmp_path / "w")
     data = load_source(tmp_path / "w")

@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from cxresearch.churn import churn_risk, fit_churn_logit
-from cxresearch.churn_eval import out_of_time_snapshots
-from cxresearch.claims import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
-from cxresearch.data_sample import sample_data
+from cxresearch.churn.evaluation import out_of_time_snapshots
+from cxresearch.churn.logit import churn_risk, fit_churn_logit
+from cxresearch.data.sample import sample_data
+from cxresearch.data.simulate import simulate
 from cxresearch.economics.clv import _Cases, _resample_counts, _survival_with_tail
-from cxresearch.features import snapshot
-from cxresearch.loyalty import nps, nps_by_segment, nps_gap_churned, surveys_linked
-from cxresearch.recording import record_churn_drivers, record_economics, record_loyalty
-from cxresearch.results import Results
-from cxresearch.simulate import simulate
+from cxresearch.features.snapshot import snapshot
+from cxresearch.loyalty.claims import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
+from cxresearch.loyalty.metrics import nps, nps_by_segment, nps_gap_churned, surveys_linked
+from cxresearch.report.record import record_churn_drivers, record_economics, record_loyalty
+from cxresearch.report.results import Results
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_recorders_keep_the_keys_the_summary_reads() -> None:
 
 
 def test_recovery_with_truth_error_by_hand() -> None:
-    from cxresearch.churn_truth import recovery_with_truth_error
+    from cxresearch.truth.churn import recovery_with_truth_error
 
     recovery = pd.DataFrame({"name": ["a", "b"], "true": [1.0, 1.0], "estimate": [np.exp(0.05), np.exp(0.2)]})
     truth = pd.DataFrame({"true_se": [0.03, 0.03]}, index=["a", "b"])

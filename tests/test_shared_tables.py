@@ -7,10 +7,10 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from cxresearch import features
-from cxresearch.io import load_source
-from cxresearch.shared_tables import ENV, load_shared, write_shared
-from cxresearch.simulate import simulate, write_world
+from cxresearch.data.load import load_source
+from cxresearch.data.simulate import simulate, write_world
+from cxresearch.features import snapshot as features
+from cxresearch.features.shared import ENV, load_shared, write_shared
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import statsmodels.api as sm
 
-from cxresearch.features import snapshot
-from cxresearch.schema import (
+from cxresearch.data.schema import (
     DIRECTIONS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -23,7 +22,7 @@ from cxresearch.schema import (
     TEXT_DTYPE,
     CXData,
 )
-from cxresearch.simulate import (
+from cxresearch.data.simulate import (
     SimulatedWorld,
     _id_text,
     _lexicographic_order,
@@ -31,6 +30,7 @@ from cxresearch.simulate import (
     simulate,
     write_world,
 )
+from cxresearch.features.snapshot import snapshot
 
 DRIVERS = ("reactive", "unresolved", "proactive", "inconsistency")
 

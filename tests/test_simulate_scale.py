@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from cxresearch.schema import TABLES
+from cxresearch.data.schema import TABLES
 
 #: Row counts (as in bench/README.md) and fingerprints (`_fingerprint`) of the tables of
 #: simulate(n_customers=1_000_000, months=36, seed=0) as written by the simulator before the issue-9 rewrite
@@ -29,7 +29,7 @@ PEAK_GIB = 2.6
 
 _RUN = """
 import json, resource, sys, time
-from cxresearch.simulate import simulate, write_world
+from cxresearch.data.simulate import simulate, write_world
 started = time.perf_counter()
 world = simulate(n_customers=1_000_000, months=36, seed=0)
 simulated = time.perf_counter()

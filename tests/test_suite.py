@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cxresearch.parameters import ParameterError
-from cxresearch.suite import SuiteBusyError, SuiteRun, _papermill, _Task, _ThisInterpreterKernel, run_suite
+from cxresearch.run.parameters import ParameterError
+from cxresearch.run.suite import SuiteBusyError, SuiteRun, _papermill, _Task, _ThisInterpreterKernel, run_suite
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cxresearch import load_run
-from cxresearch.cli import app
-from cxresearch.results import read_results
+from cxresearch.report.results import read_results
+from cxresearch.run.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSES = ["01_data_audit", "02_churn_drivers", "03_customer_lifetime", "04_loyalty_metrics", "05_retention_economics"]

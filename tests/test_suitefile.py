@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cxresearch.cli import app
-from cxresearch.suitefile import SuiteFileError, read_suite
+from cxresearch.run.cli import app
+from cxresearch.run.suitefile import SuiteFileError, read_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -7,9 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch.results import Estimate, Results
-from cxresearch.sampling import sample_customers
-from cxresearch.summary import (
+from cxresearch.report.executive import (
     approximations,
     compare_runs,
     evidence_html,
@@ -17,6 +15,9 @@ from cxresearch.summary import (
     load_suite_results,
     retention_verdict,
 )
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.sampling import sample_customers
 
 
 def _write(directory: Path, notebook: str, estimates: dict[str, Estimate], **tables: pd.DataFrame) -> None:
@@ -75,7 +76,7 @@ def test_sampled_analyses_are_listed_with_their_sample_size(tmp_path: Path) -> N
 
 
 def test_clv_tile_falls_back_to_the_purchase_model_on_purchase_logs(tmp_path: Path) -> None:
-    from cxresearch.summary import kpi_tiles_html
+    from cxresearch.report.executive import kpi_tiles_html
 
     _write(tmp_path, "05_retention_economics",
            {"btyd_clv_per_customer": Estimate(24.59, "USD", "Residual CLV per customer", 23.0, 26.0)})

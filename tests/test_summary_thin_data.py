@@ -14,9 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch.plots.summary import plot_driver_effects, plot_lifetime_curves, plot_value_by_segment
-from cxresearch.results import Estimate, Results
-from cxresearch.summary import (
+from cxresearch.report.executive import (
     bullets_html,
     changes_html,
     compare_runs,
@@ -28,6 +26,9 @@ from cxresearch.summary import (
     not_estimated,
     retention_verdict,
 )
+from cxresearch.report.figures import plot_driver_effects, plot_lifetime_curves, plot_value_by_segment
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|n/a|Traceback|nps score|clv per customer|_per_customer")
@@ -276,7 +277,7 @@ def test_plots_draw_rows_with_a_number_and_clip_their_intervals(tmp_path: Path) 
 @pytest.mark.slow
 def test_the_executive_notebook_on_thin_data_reads_cleanly(tmp_path: Path) -> None:
     papermill = pytest.importorskip("papermill")
-    from cxresearch.report_html import render_html
+    from cxresearch.report.html import render_html
 
     directory = _thin_run(tmp_path / "results")
     _untestable_claims(directory)

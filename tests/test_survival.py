@@ -1,4 +1,4 @@
-"""Tests for cxresearch.survival: numbers checked against hand computation and simulated truth."""
+"""Tests for cxresearch.survival.estimators: numbers checked against hand computation and simulated truth."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from cxresearch.survival import fit_cox, kaplan_meier, logrank, rmst
+from cxresearch.survival.estimators import fit_cox, kaplan_meier, logrank, rmst
 
 # Tiny hand-counted example: 10 customers, months and churn flags.
 TINY_T = [1, 2, 2, 3, 5, 6, 7, 8, 12, 14]
@@ -262,7 +262,7 @@ def test_entry_without_follow_up_dropped_with_note():
 
 
 def test_rmst_se_uses_the_estimators_risk_sets_with_tied_entries():
-    from cxresearch.survival import _at_risk_counts
+    from cxresearch.survival.estimators import _at_risk_counts
 
     df = simulate_truncated(n=1500, seed=4).round({"duration_months": 0, "entry_months": 0})
     df = df[(df["entry_months"] == 0) | (df["entry_months"] < df["duration_months"])]
@@ -291,7 +291,7 @@ def test_cox_with_entry_recovers_hazard_ratio():
 def test_logrank_own_statistic_equals_lifelines_without_entry():
     from lifelines.statistics import multivariate_logrank_test
 
-    from cxresearch.survival import _logrank_statistic
+    from cxresearch.survival.estimators import _logrank_statistic
 
     df, _ = simulate_exponential(n=2000)
     df["duration_months"] = df["duration_months"].round(0)  # ties on purpose
@@ -321,7 +321,7 @@ def test_logrank_with_entry_null_and_alternative():
 def test_pairwise_logrank_matches_lifelines_pairs_and_hand_holm():
     from lifelines.statistics import logrank_test
 
-    from cxresearch.survival import pairwise_logrank
+    from cxresearch.survival.estimators import pairwise_logrank
 
     df, _ = simulate_exponential(n=2000)
     out = pairwise_logrank(df, "plan").set_index(["group_a", "group_b"])
@@ -338,7 +338,7 @@ def test_pairwise_logrank_matches_lifelines_pairs_and_hand_holm():
 
 
 def test_rmst_difference_is_difference_of_hand_areas_and_covers_truth():
-    from cxresearch.survival import rmst_difference
+    from cxresearch.survival.estimators import rmst_difference
 
     rng = np.random.default_rng(12)
     n, tau = 3000, 24.0
@@ -373,7 +373,7 @@ def simulate_non_ph(n: int = 4000, seed: int = 2) -> pd.DataFrame:
 
 
 def test_ph_violation_is_detected_and_remedied_with_time_interaction():
-    from cxresearch.survival import check_proportional_hazards
+    from cxresearch.survival.estimators import check_proportional_hazards
 
     check = check_proportional_hazards(simulate_non_ph(), ["x", "z"], cut_months=10)
     assert check.violated == ["x"]  # z has a constant hazard ratio
@@ -391,7 +391,7 @@ def test_ph_violation_is_detected_and_remedied_with_time_interaction():
 
 
 def test_ph_holds_gives_no_remedy():
-    from cxresearch.survival import check_proportional_hazards
+    from cxresearch.survival.estimators import check_proportional_hazards
 
     df, _ = simulate_exponential(n=2000)
     check = check_proportional_hazards(df, ["tickets"], ["plan"], alpha=0.01)
@@ -400,8 +400,8 @@ def test_ph_holds_gives_no_remedy():
 
 
 def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
-    from cxresearch.schema import CXData
-    from cxresearch.survival import NO_SCORE, landmark_cohort
+    from cxresearch.data.schema import CXData
+    from cxresearch.survival.estimators import NO_SCORE, landmark_cohort
 
     customers = pd.DataFrame({
         "customer_id": ["A", "B", "C", "D"],
@@ -430,7 +430,7 @@ def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
 
 
 def test_compare_groups_summary_and_sentence():
-    from cxresearch.survival import compare_groups
+    from cxresearch.survival.estimators import compare_groups
 
     df, _ = simulate_exponential(n=2000)
     comparison = compare_groups(df, "plan", 24, reference="pro")

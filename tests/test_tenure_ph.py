@@ -10,8 +10,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from cxresearch.simulate import simulate
-from cxresearch.timevarying import (
+from cxresearch.data.simulate import simulate
+from cxresearch.survival.timevarying import (
     CES_DRIVER,
     COUNT_DRIVERS,
     _fit_cloglog,

@@ -1,4 +1,4 @@
-"""Tests for cxresearch.timevarying: person-months counted by hand, hazard ratios recovered on simulated worlds."""
+"""Tests for cxresearch.survival.timevarying: person-months counted by hand, hazard ratios recovered on simulated worlds."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.lifetime_report import PH_SWITCHED_OFF, record_tenure_ph, record_time_varying
-from cxresearch.recovery import recovery_table, true_hazard_ratios
-from cxresearch.results import Results
-from cxresearch.schema import CXData
-from cxresearch.simulate import simulate
-from cxresearch.timevarying import (
+from cxresearch.data.schema import CXData
+from cxresearch.data.simulate import simulate
+from cxresearch.report.results import Results
+from cxresearch.survival.report import PH_SWITCHED_OFF, record_tenure_ph, record_time_varying
+from cxresearch.survival.timevarying import (
     CES_DRIVER,
     COUNT_DRIVERS,
     TimeVaryingDrivers,
@@ -23,6 +22,7 @@ from cxresearch.timevarying import (
     fit_time_varying_drivers,
     person_months,
 )
+from cxresearch.truth.recovery import recovery_table, true_hazard_ratios
 
 
 @pytest.fixture

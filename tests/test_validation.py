@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from test_io import FORMATS, canonical_tables, only, problems_of, write_source
 
-from cxresearch.io import load_source
-from cxresearch.validation import DataValidationError, Problem, validate_tables
+from cxresearch.data.load import load_source
+from cxresearch.data.validation import DataValidationError, Problem, validate_tables
 
 
 def broken(tmp_path: Path, fmt: str, **changes) -> list[Problem]:

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_io import canonical_tables, write_source
 
-from cxresearch.io import load_source
-from cxresearch.schema import DIRECTIONS, SCORE_RANGES
-from cxresearch.validation import DataValidationError, Problem, validate_tables
+from cxresearch.data.load import load_source
+from cxresearch.data.schema import DIRECTIONS, SCORE_RANGES
+from cxresearch.data.validation import DataValidationError, Problem, validate_tables
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
 from cxresearch.errors import NotEstimableError
-from cxresearch.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.mle import fit_log_params, parameter_table, require_identified
 
 PARAMS = ("r", "alpha", "a", "b")
 #: Fewest customers with a repeat purchase that BG/NBD (and Gamma-Gamma) are fitted on: below it the drop-out
@@ -96,7 +96,7 @@ def fit_bgnbd(
     _check_rfm(x, tx, T)
     repeat = x > 0
     if repeat.sum() < MIN_REPEAT_BUYERS:
-        raise NotEstimableError(f"{_customers(int(repeat.sum()))} bought more than once in the calibration period "
+        raise NotEstimableError(f"{customers_text(int(repeat.sum()))} bought more than once in the calibration period "
                                 f"(BG/NBD needs at least {MIN_REPEAT_BUYERS})", needs="purchase records")
 
     def log_likelihood(params: np.ndarray) -> float:
@@ -113,7 +113,7 @@ def fit_bgnbd(
     return BGNBDResult(dict(zip(PARAMS, map(float, params))), cov, ll, len(x))
 
 
-def _customers(n: int) -> str:
+def customers_text(n: int) -> str:
     """'only 1 customer', 'only 4 customers', 'no customer'."""
     return "no customer" if n == 0 else f"only {n} customer" + ("s" if n > 1 else "")
 
@@ -217,7 +217,7 @@ def track_repeat_purchases(
     `rfm` comes from `transactions.rfm_summary` (it carries the calibration end and time unit); periods start at the
     cohort's first purchase day. Customers who first bought after the calibration end are left out of both series.
     """
-    from cxresearch.transactions import weekly_repeat_purchases
+    from cxresearch.data.transactions import weekly_repeat_purchases
 
     calibration_end = pd.Timestamp(rfm.attrs["calibration_end"])
     period_days = float(rfm.attrs.get("time_unit_days", 7.0))
@@ -244,7 +244,7 @@ def holdout_by_frequency(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: i
 
     Fader, Hardie & Lee (2005), Figure 5: bins 0..`max_frequency` (the last collects `max_frequency` and more);
     columns n, actual, expected (purchases per customer in the holdout). `rfm` needs holdout_frequency and
-    holdout_length (`transactions.rfm_summary` with a holdout end).
+    holdout_length (`data.transactions.rfm_summary` with a holdout end).
     """
     expected = bgnbd.conditional_expected_purchases(rfm["holdout_length"].to_numpy(float), rfm["frequency"],
                                                     rfm["recency"], rfm["T"])

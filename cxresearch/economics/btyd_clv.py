@@ -20,7 +20,7 @@ from cxresearch.economics.bgnbd import PARAMS as BGNBD_PARAMS
 from cxresearch.economics.bgnbd import BGNBDResult
 from cxresearch.economics.gamma_gamma import PARAMS as GG_PARAMS
 from cxresearch.economics.gamma_gamma import GammaGammaResult
-from cxresearch.results import Estimate
+from cxresearch.stats.estimate import Estimate
 
 #: Days in an average month (365.25 / 12).
 MONTH_DAYS = 30.4375

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxresearch.results import Estimate
+from cxresearch.stats.estimate import Estimate
 
 
 @dataclass

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from cxresearch.results import Estimate
-from cxresearch.survival import _split_groups
+from cxresearch.stats.estimate import Estimate
+from cxresearch.survival.estimators import split_groups
 
 #: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
 TAIL_WINDOW_MONTHS = 12.0
@@ -108,7 +108,7 @@ def clv_from_survival(
     S, the tail and (unless given) m in each.
     """
     df = df.reset_index(drop=True)
-    groups, notes = _split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
     if monthly_margin is None and margin_column not in df.columns:
         raise KeyError(f"no {margin_column!r} column: pass monthly_margin")
     margins = None if monthly_margin is not None else df[margin_column]

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import fit_log_params, parameter_table, require_identified
-from cxresearch.economics.bgnbd import MIN_REPEAT_BUYERS, _customers
+from cxresearch.economics.bgnbd import MIN_REPEAT_BUYERS, customers_text
 from cxresearch.errors import NotEstimableError
-from cxresearch.results import Estimate
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.mle import fit_log_params, parameter_table, require_identified
 
 PARAMS = ("p", "q", "gamma")
 
@@ -88,7 +88,7 @@ def fit_gamma_gamma(
     keep = repeat & (np.nan_to_num(m_all) > 0)
     x, m = x_all[keep], m_all[keep]
     if len(x) < MIN_REPEAT_BUYERS:
-        raise NotEstimableError(f"{_customers(len(x))} with repeat purchases and positive spend (Gamma-Gamma needs "
+        raise NotEstimableError(f"{customers_text(len(x))} with repeat purchases and positive spend (Gamma-Gamma needs "
                                 f"at least {MIN_REPEAT_BUYERS})", needs="purchase records")
     if np.ptp(m) <= 1e-9 * m.max():
         raise NotEstimableError("every repeat buyer has the same mean spend, so there is no spread across "

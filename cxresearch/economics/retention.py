@@ -13,8 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from cxresearch.economics.clv import CLVResult, clv_from_survival, geometric_clv
-from cxresearch.results import Estimate
-from cxresearch.survival import Z95
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import Z95, wilson_interval
 
 
 @dataclass
@@ -149,7 +149,7 @@ def retention_vs_acquisition(
 
     measured = bool(retention_contacted)
     if measured:
-        a_lo, a_hi = _wilson(a, retention_contacted)
+        a_lo, a_hi = wilson_interval(a, retention_contacted)
         save_note = f"save rate {a:.1%} measured on {retention_contacted} contacts (Wilson 95% CI)"
         var_log_a = (1 - a) / (retention_contacted * a)
     else:
@@ -353,11 +353,4 @@ def _t975(n: int | None) -> float:
     """97.5% quantile of Student's t with n - 1 degrees of freedom (normal if n unknown)."""
     return float(stats.t.ppf(0.975, n - 1)) if n and n > 1 else Z95
 
-
-def _wilson(p: float, n: int) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion p observed on n trials (Wilson 1927)."""
-    denom = 1 + Z95**2 / n
-    centre = (p + Z95**2 / (2 * n)) / denom
-    half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
 

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cxresearch.economics._mle import (
+from cxresearch.errors import NotEstimableError
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.mle import (
     MAX_LOG_SE,
     PARAMETER_RANGE,
     fit_log_params,
@@ -26,8 +28,6 @@ from cxresearch.economics._mle import (
     parameter_table,
     require_identified,
 )
-from cxresearch.errors import NotEstimableError
-from cxresearch.results import Estimate
 
 
 @dataclass

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.economics.clv import CLVResult, ResidualCLVResult
-from cxresearch.economics.retention import RetentionEconomics, _wilson
-from cxresearch.results import Estimate
+from cxresearch.economics.retention import RetentionEconomics
+from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.intervals import wilson_interval
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class MonteCarloResult:
         """P(output > threshold) over the draws, with a Wilson 95% interval for the Monte Carlo error only."""
         n = len(self.draws)
         p = float((self.draws["output"] > threshold).mean())
-        lo, hi = _wilson(p, n)
+        lo, hi = wilson_interval(p, n)
         return Estimate(100 * p, "%", f"P({self.output_label} > {threshold:g})", 100 * lo, 100 * hi, n=n,
                         note=f"{n} Monte Carlo draws, seed {self.seed}; CI is simulation error only")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from cxresearch.audit import AuditResult
+from cxresearch.data.audit import AuditResult
 from cxresearch.plots import PALETTE, new_figure
 
 

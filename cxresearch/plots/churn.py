@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
-from cxresearch.churn import INTERCEPT, ChurnLogitResult
-from cxresearch.churn_eval import ChurnEvaluation, EMPCResult
-from cxresearch.drivers import PartialDependenceBands
+from cxresearch.churn.drivers import PartialDependenceBands
+from cxresearch.churn.evaluation import ChurnEvaluation, EMPCResult
+from cxresearch.churn.logit import INTERCEPT, ChurnLogitResult
 from cxresearch.plots import PALETTE, new_figure
 from cxresearch.plots.loyalty import error_bars
 
@@ -26,7 +26,7 @@ def plot_odds_ratios(
     Parameters
     ----------
     result
-        Output of `cxresearch.churn.fit_churn_logit`.
+        Output of `cxresearch.churn.logit.fit_churn_logit`.
     terms
         Terms to show, top to bottom; default every term except the intercept, in model order.
     """
@@ -166,7 +166,7 @@ def plot_driver_importance(
 
 def plot_partial_dependence(curves: Sequence[pd.DataFrame] | PartialDependenceBands) -> plt.Figure:
     """Average predicted churn (%) against each feature's value, one panel per partial-dependence curve, with
-    the bootstrap 95% band when the curves carry one (`drivers.partial_dependence_bands`)."""
+    the bootstrap 95% band when the curves carry one (`churn.drivers.partial_dependence_bands`)."""
     bands = isinstance(curves, PartialDependenceBands)
     if bands:
         n_boot, curves = curves.n_boot, curves.curves

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from cxresearch.loyalty import NPSResult
-from cxresearch.nonresponse import WeightedNPS, WeightedScores
+from cxresearch.loyalty.metrics import NPSResult
+from cxresearch.loyalty.nonresponse import WeightedNPS, WeightedScores
 from cxresearch.plots import PALETTE, new_figure
 
 #: Detractor / passive / promoter colours: Okabe-Ito vermillion, neutral grey, blue (colour-blind safe).
@@ -84,7 +84,7 @@ def plot_churn_by_level(
     Parameters
     ----------
     table
-        Output of `cxresearch.loyalty.churn_by_level`.
+        Output of `cxresearch.loyalty.metrics.churn_by_level`.
     window_months
         Length of the prediction window, for the y-axis label.
     """
@@ -111,7 +111,7 @@ def plot_metric_trend(table: pd.DataFrame, title: str, ylabel: str | None = None
     Parameters
     ----------
     table
-        Output of `cxresearch.loyalty.monthly_trend` (index: month start; `value`, `ci_low`, `ci_high`, `n`, `unit`).
+        Output of `cxresearch.loyalty.metrics.monthly_trend` (index: month start; `value`, `ci_low`, `ci_high`, `n`, `unit`).
     """
     fig, (ax,) = new_figure()
     if len(table):
@@ -134,7 +134,7 @@ def plot_metric_by(table: pd.DataFrame, title: str, xlabel: str | None = None) -
     Parameters
     ----------
     table
-        Output of `cxresearch.loyalty.metric_by` (index: group; `value`, `ci_low`, `ci_high`, `n`, `unit`).
+        Output of `cxresearch.loyalty.metrics.metric_by` (index: group; `value`, `ci_low`, `ci_high`, `n`, `unit`).
     """
     fig, (ax,) = new_figure(height=1.4 + 0.45 * max(len(table), 1))
     rows = np.arange(len(table))[::-1]

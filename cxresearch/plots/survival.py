@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from cxresearch.parametric import AFTComparison
 from cxresearch.plots import PALETTE, new_figure, set_theme
-from cxresearch.survival import CoxResult, KMResult
-from cxresearch.timevarying import TenurePHCheck, TimeVaryingResult
+from cxresearch.survival.estimators import CoxResult, KMResult
+from cxresearch.survival.parametric import AFTComparison
+from cxresearch.survival.timevarying import TenurePHCheck, TimeVaryingResult
 
 #: Candidate tick positions of the hazard-ratio axis (reciprocal pairs, so halving and doubling look alike).
 _HR_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)

@@ -1,0 +1,1 @@
+"""Churn: the churn model (logit), its evaluation and the CX drivers of churn."""

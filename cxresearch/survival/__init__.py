@@ -1,0 +1,1 @@
+"""Survival: lifetime estimators, parametric and time-varying models, and the lifetime report."""

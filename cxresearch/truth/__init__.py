@@ -1,0 +1,1 @@
+"""Known truth: what the simulator generated, and how well the analyses recover it."""
