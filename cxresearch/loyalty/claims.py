@@ -574,7 +574,7 @@ def claim_satisfaction_survival(
         if min(events, len(frame) - events) < MIN_EVENTS:
             needs = _INSTRUMENTS[column.split("_")[0]][1] if frame.empty else "churners"
             rows.append(Evidence.untestable(id, claim(name), test(name), f"not enough customer-months with an "
-                                            f"earlier {name} answer ({events} churns in {len(frame):,}; needs "
+                                            f"earlier {name} answer ({events:,} churns in {len(frame):,}; needs "
                                             f"{MIN_EVENTS} churns and stays)", needs))
             continue
         try:
@@ -587,7 +587,7 @@ def claim_satisfaction_survival(
         rows.append(Evidence.judged(id, claim(name), test(name), row["hazard_ratio"],
                                     LogNormalInterval(float(row["coef"]), float(row["se"])),
                                     "hazard ratio per point", ratio_rule("less", margin),
-                                    fit.n_customers, f"{fit.events} churns in {fit.n_episodes:,} customer-months"))
+                                    fit.n_customers, f"{fit.events:,} churns in {fit.n_episodes:,} customer-months"))
     return rows, sample
 
 

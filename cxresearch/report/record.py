@@ -85,7 +85,8 @@ def record_churn_drivers(
         best = max(profits, key=lambda name: profits[name].empc)
         results.findings.append(
             f"A retention campaign targeting the riskiest {100 * profits[best].fraction:.1f}% of customers by the "
-            f"{best} is worth an expected {profits[best].empc:.2f} per customer (EMPC, CLV {clv:g})."
+            f"{best} is worth an expected {profits[best].empc:.2f} per customer (EMPC) if a saved customer is worth "
+            f"{clv:g}, the offer cost and acceptance being assumed too (notebook parameters, not measured)."
         )
     # named by its design: flat data and short histories are cross-validated, never "out of time"
     results.findings.append(evaluation.comparison_finding())
