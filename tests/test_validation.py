@@ -293,3 +293,23 @@ def test_flat_columns_are_range_checked() -> None:
     problems = {str(p) for p in validate_tables(**tables)}
     assert any(p.startswith("customers.csat_score: 1 row: CSAT score outside 1-5") and "C003" in p for p in problems)
     assert any(p.startswith("customers.reactive_contacts: 1 row: negative value") and "C002" in p for p in problems)
+
+
+def test_end_reason_must_be_canonical_and_only_on_customers_who_left() -> None:
+    tables = canonical_tables()
+    customers = tables["customers"]
+    left = customers["end_date"].notna()
+    customers["end_reason"] = None
+    customers.loc[left[left].index[:1], "end_reason"] = "price"
+    assert validate_tables(**tables) == []
+    active_ids = customers.loc[~left, "customer_id"].tolist()
+    customers.loc[~left, "end_reason"] = "service"
+    customers.loc[left[left].index[:1], "end_reason"] = "too expensive"
+    problems = [str(p) for p in validate_tables(**tables)]
+    assert [p for p in problems if "active customer" in p] == [
+        f"customers.end_reason: {len(active_ids)} row{'s' if len(active_ids) != 1 else ''}: end_reason on an "
+        f"active customer (no end_date) (e.g. {', '.join(active_ids[:3])})"
+    ]
+    unknown = [p for p in problems if "unknown end_reason" in p]
+    assert len(unknown) == 1 and "'too expensive'" in unknown[0]
+    assert "allowed: price, competitor, service, moved, involuntary, other" in unknown[0]

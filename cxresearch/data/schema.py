@@ -46,6 +46,8 @@ OPTIONAL_COLUMNS: dict[str, dict[str, str]] = {
         "region": "str",
         "acquisition_cost": "float",  # currency per acquired customer
         "n_referrals": "int",  # customers this customer referred
+        "end_reason": "str",  # why the customer left: one of END_REASONS, null while active
+        "end_reason_detail": "str",  # the company's own label for the reason, kept as given
     },
     "contacts": {
         "contact_id": "str",
@@ -89,13 +91,18 @@ SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces
 #: Contact reason that marks a cross-channel inconsistency (price or information differing between channels).
 INCONSISTENCY_REASON = "channel_inconsistency"
 
+#: Canonical reasons a customer left (`customers.end_reason`): competing risks of churn. `service` covers the
+#: service experience (support, network, product dissatisfaction), `moved` exits the company cannot influence
+#: (moving away, death), `involuntary` non-payment or the company ending the contract.
+END_REASONS: tuple[str, ...] = ("price", "competitor", "service", "moved", "involuntary", "other")
+
 #: Segment columns shown in reports when present.
 SEGMENT_COLUMNS: tuple[str, ...] = ("plan", "contract", "acquisition_channel", "region")
 
 #: What a dataset can support, as reported by `CXData.capabilities` (see its docstring).
 CAPABILITIES: tuple[str, ...] = (
     "timestamps", "churn", "left_truncation", "acquisition_cost", "referrals", "contacts", "reactive",
-    "proactive", "contact_resolution", "inconsistency", "nps", "csat", "ces", "transactions",
+    "proactive", "contact_resolution", "inconsistency", "nps", "csat", "ces", "transactions", "end_reasons",
 )
 
 
@@ -142,7 +149,8 @@ class CXData:
 
         timestamps: event-level dates (not flat); churn: at least one observed end; left_truncation:
         `observed_from` known; contacts/reactive/proactive/contact_resolution/inconsistency: recorded
-        contacts (timestamped, or flat counts); nps/csat/ces: at least one score; transactions: purchases.
+        contacts (timestamped, or flat counts); nps/csat/ces: at least one score; transactions: purchases;
+        end_reasons: at least one `end_reason`.
         """
         c, caps = self.customers, set()
         if self.has_timestamps:
@@ -170,6 +178,8 @@ class CXData:
         caps |= {i for i in SCORE_RANGES if i in instruments or flat[f"{i}_score"]}
         if self.transactions is not None and len(self.transactions):
             caps.add("transactions")
+        if "end_reason" in c and c["end_reason"].notna().any():
+            caps.add("end_reasons")
         return frozenset(caps)
 
     def has(self, *capabilities: str) -> bool:

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from cxresearch.data.schema import (
     DIRECTIONS,
+    END_REASONS,
     FLAT_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_RANGES,
@@ -404,6 +405,11 @@ def _column_checks(table: str, df: pd.DataFrame) -> dict[str, list[pa.Check]]:
             "acquisition_cost": [finite, non_negative],
             "n_referrals": [non_negative],
             **{c: [non_negative] for c in FLAT_COLUMNS if c.endswith("_contacts")},
+            "end_reason": [
+                pa.Check.isin(
+                    END_REASONS, error=f"unknown end_reason {{found}} (allowed: {', '.join(END_REASONS)})"
+                )
+            ],
             **{
                 f"{name}_score": [
                     pa.Check(
@@ -436,6 +442,14 @@ def _column_checks(table: str, df: pd.DataFrame) -> dict[str, list[pa.Check]]:
         checks["customers"]["end_date"] = [
             pa.Check(lambda end: ~(end < signup.loc[end.index]), error="end_date before signup_date")
         ]
+    if table == "customers" and {"end_date", "end_reason"} <= set(df.columns):
+        end = df["end_date"]
+        # A reason says why a customer left: on an active customer it is a mapping or export error.
+        checks["customers"]["end_reason"].append(
+            pa.Check(
+                lambda reason: end.loc[reason.index].notna(), error="end_reason on an active customer (no end_date)"
+            )
+        )
     if table == "surveys" and "instrument" in df.columns:
         instrument = df["instrument"]
         checks["surveys"]["score"] = [

@@ -22,6 +22,13 @@ notes:
   - "The churn flag covers the last 3 months, as IBM's documentation of Churn Label says ('Yes = the
     customer left the company this quarter'): churn_period_months: 3."
   - "Monthly Charge is revenue per month, used as margin: the data has no costs."
+  - "Why customers left: Churn Category recoded to end_reason (Competitor -> competitor, Price -> price,
+    Attitude and Dissatisfaction -> service, Other -> other), with Churn Reason kept as end_reason_detail.
+    Attitude (of the support person or the provider) and Dissatisfaction (network reliability, product and
+    service dissatisfaction, support expertise, self-service) both describe the service experience, which CX
+    work can change, so both are service. Two Other reasons are exits no retention effort reaches: Moved (46)
+    and Deceased (6) -> moved. Other's Don't know (130) and Poor expertise of online support (18) stay other,
+    as IBM filed them."
   - "Satisfaction Score separates churners almost perfectly (1-2: all churned, 4-5: none churned): it was
     recorded with the outcome, so read it as a description of who left, not as a predictor."
 sources:
@@ -41,6 +48,11 @@ customers:
     plan: {expr: "coalesce(nullif(\\"Internet Type\\", 'None'), 'No internet')"}
     csat_score: Satisfaction Score
     n_referrals: Number of Referrals
+    end_reason:
+      expr: "CASE WHEN \\"Churn Reason\\" IN ('Moved', 'Deceased') THEN 'Moved' ELSE \\"Churn Category\\" END"
+      values: {Competitor: competitor, Price: price, Attitude: service, Dissatisfaction: service, Other: other,
+               Moved: moved}
+    end_reason_detail: Churn Reason
 """
 
 
