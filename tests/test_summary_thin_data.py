@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 from cxresearch.report.executive import (
-    bullets_html,
     changes_html,
     compare_runs,
     evidence_html,
