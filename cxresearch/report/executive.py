@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxresearch.report.results import Provenance, Results, read_results
 from cxresearch.stats.estimate import Estimate, format_p
+from cxresearch.stats.multiplicity import holm_adjusted
 
 #: The analysis notebooks the summary draws on, in reading order, with a plain-words title.
 SECTIONS: dict[str, str] = {
@@ -907,7 +908,7 @@ def _window_effects(suite: SuiteResults) -> list[DriverEffect]:
     found = [(driver, rows[term]) for driver in CX_DRIVERS for term in driver.terms[:1] + driver.terms[1:]
              if term in rows and _ratio_row(rows[term])]
     found = list({driver.key: (driver, row) for driver, row in reversed(found)}.values())[::-1]
-    adjusted = _holm([row.get("p_value") for _, row in found])
+    adjusted = holm_adjusted([row.get("p_value") for _, row in found])
     return [
         DriverEffect(driver, str(row.get("label") or driver.label), float(row["estimate"]), float(row["ci_low"]),
                      float(row["ci_high"]), _p_below(row.get("p_adjusted"), fallback))
@@ -918,18 +919,6 @@ def _window_effects(suite: SuiteResults) -> list[DriverEffect]:
 def _ratio_row(row: dict[str, Any]) -> bool:
     """Whether a row has a positive, finite ratio and 95% CI."""
     return all(_finite(row.get(k)) and row[k] > 0 for k in ("estimate", "ci_low", "ci_high"))
-
-
-def _holm(p_values: list[Any]) -> list[float]:
-    """Holm-adjusted p-values (NaN where a p-value is missing)."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = [math.nan] * len(p_values)
-    tested = [i for i, p in enumerate(p_values) if _finite(p)]
-    if tested:
-        for i, p in zip(tested, multipletests([float(p_values[i]) for i in tested], method="holm")[1], strict=True):
-            out[i] = float(p)
-    return out
 
 
 def _p_below(recorded: Any, fallback: float) -> bool:

@@ -30,3 +30,14 @@ def holm(p_values: Sequence[float], alpha: float = ALPHA) -> tuple[np.ndarray, n
             stopped = alpha / (m - rank)
         levels[row] = stopped if stopped is not None else alpha / (m - rank)
     return adjusted, levels
+
+
+def holm_adjusted(p_values: Sequence[float]) -> np.ndarray:
+    """Holm-adjusted p-values of the non-missing entries of `p_values`; a missing p-value stays NaN and does not
+    count towards the family."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(len(p), np.nan)
+    tested = np.isfinite(p)
+    if tested.any():
+        out[tested] = holm(p[tested])[0]
+    return out

@@ -23,6 +23,7 @@ from lifelines.utils import median_survival_times, restricted_mean_survival_time
 from cxresearch.data.schema import CXData
 from cxresearch.stats.estimate import Estimate, format_p
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.multiplicity import holm_adjusted
 
 if TYPE_CHECKING:
     from cxresearch.survival.timevarying import TenurePHCheck
@@ -693,18 +694,6 @@ def pairwise_logrank(
     return out
 
 
-def holm_adjust(p_values: pd.Series) -> pd.Series:
-    """Holm (1979) step-down adjusted p-values (family-wise error control); missing p-values stay missing and do
-    not count towards the family."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = pd.Series(np.nan, index=p_values.index, dtype=float)
-    tested = p_values.notna()
-    if tested.any():
-        out[tested] = multipletests(p_values[tested].to_numpy(float), method="holm")[1]
-    return out
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Proportional-hazards check with a remedy
 # --------------------------------------------------------------------------------------------------------------
@@ -777,7 +766,7 @@ def check_proportional_hazards(
     """
     cox = fit_cox(df, covariates, categorical, duration, event)
     tests = cox.ph_test().rename(columns={"test_statistic": "statistic"})
-    tests["p_holm"] = holm_adjust(tests["p_value"])
+    tests["p_holm"] = holm_adjusted(tests["p_value"])
     tests["violated"] = tests["p_holm"] < alpha
     tests.index.name = "term"
     design = cox.data
@@ -874,7 +863,8 @@ def ph_verdicts(tests: pd.DataFrame, measured_once: Sequence[str] = (), alpha: f
     landmarking: covariates fixed at the landmark, their effects allowed to vary with the time since it).
     """
     out = tests.copy()
-    adjusted = holm_adjust(pd.concat({"landmark": out["p_landmark"], "tenure": out["p_tenure"]}))
+    family = pd.concat({"landmark": out["p_landmark"], "tenure": out["p_tenure"]})
+    adjusted = pd.Series(holm_adjusted(family), index=family.index)
     out["p_landmark_holm"] = adjusted["landmark"].to_numpy()
     out["p_tenure_holm"] = adjusted["tenure"].to_numpy()
     out["measured_once"] = out.index.isin(list(measured_once))

@@ -30,11 +30,11 @@ import pandas as pd
 from lifelines import CoxTimeVaryingFitter
 from lifelines.exceptions import ConvergenceWarning
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from cxresearch.data.schema import INCONSISTENCY_REASON, CXData
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.multiplicity import holm_adjusted
 from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.survival.estimators import NPS_GROUPS, band_scores, covariate_design
 
@@ -469,11 +469,7 @@ def check_tenure_proportional_hazards(
     hr_columns = [f"{c}_at_{t}" for t in tenures for c in ("hr", "hr_ci_low", "hr_ci_high")]
     tests = pd.DataFrame(rows).set_index("term").reindex(
         columns=["wald", "lr", "dof", "p_value", *hr_columns, "drift", "drift_ci_low", "drift_ci_high"])
-    tested = tests["p_value"].notna().to_numpy()
-    holm = np.full(len(tests), np.nan)
-    if tested.any():
-        holm[tested] = multipletests(tests.loc[tested, "p_value"], method="holm")[1]
-    tests.insert(4, "p_holm", holm)
+    tests.insert(4, "p_holm", holm_adjusted(tests["p_value"]))
     tests.insert(5, "violated", tests["p_holm"] < alpha)
     # joint: every term's interaction at once (the global test of Grambsch & Therneau)
     inter = np.hstack([covs.to_numpy(float) * g_rows[:, [i]] for i in range(m)])
