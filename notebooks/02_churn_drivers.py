@@ -74,7 +74,7 @@ from cxresearch.plots.churn import (
     plot_profit_curve, plot_roc_pr,
 )
 from cxresearch.report import nbtools
-from cxresearch.report.record import record_churn_drivers
+from cxresearch.report.record.churn import record_churn_drivers
 from cxresearch.stats.sampling import sample_customers
 from cxresearch.truth.churn import known_truth_check, simulated_terms
 

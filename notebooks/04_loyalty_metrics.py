@@ -65,7 +65,7 @@ from cxresearch.plots.loyalty import (
     plot_score_nonresponse,
 )
 from cxresearch.report import nbtools
-from cxresearch.report.record import record_loyalty
+from cxresearch.report.record.loyalty import record_loyalty
 
 NEEDS = {"nps": "NPS scores", "csat": "CSAT scores", "ces": "effort scores (CES)"}  # missing input, for skips
 ctx = nbtools.start(

@@ -70,8 +70,8 @@ from cxresearch.plots.economics import (
     clv_by_segment, sbg_projection, tornado,
 )
 from cxresearch.report import nbtools
-from cxresearch.report.record import clv_finding
-from cxresearch.report.record import record_economics
+from cxresearch.report.record.economics import clv_finding
+from cxresearch.report.record.economics import record_economics
 from cxresearch.stats.estimate import Estimate
 
 ctx = nbtools.start(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.data.schema import FLAT_COLUMNS, SCORE_RANGES, CXData
+from cxresearch.stats.units import DAYS_PER_MONTH
 
 #: How many example ids or values a warning names.
 N_EXAMPLES = 3
@@ -47,8 +48,6 @@ SIGNUP_GAP_YEARS = 20
 
 #: Days at the end of the observation window with nothing recorded before the window's end is doubtful.
 QUIET_DAYS = 365
-
-DAYS_PER_MONTH = 30.4375
 
 
 @dataclass(frozen=True)

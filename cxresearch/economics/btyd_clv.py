@@ -21,9 +21,8 @@ from cxresearch.economics.bgnbd import BGNBDResult
 from cxresearch.economics.gamma_gamma import PARAMS as GG_PARAMS
 from cxresearch.economics.gamma_gamma import GammaGammaResult
 from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.units import DAYS_PER_MONTH
 
-#: Days in an average month (365.25 / 12).
-MONTH_DAYS = 30.4375
 
 
 @dataclass
@@ -168,7 +167,7 @@ def btyd_clv(
         raise ValueError(f"margin must be a share between 0 and 1, got {margin}")
     if horizon_months < 1 or monthly_discount_rate < 0:
         raise ValueError("horizon_months must be >= 1 and monthly_discount_rate >= 0")
-    units_per_month = MONTH_DAYS / float(rfm.attrs.get("time_unit_days", 7.0))
+    units_per_month = DAYS_PER_MONTH / float(rfm.attrs.get("time_unit_days", 7.0))
     args = (rfm["frequency"].to_numpy(float), rfm["recency"].to_numpy(float), rfm["T"].to_numpy(float))
     expected, discounted = discounted_expected_transactions(bgnbd, *args, monthly_discount_rate, horizon_months,
                                                             units_per_month)

@@ -22,7 +22,8 @@ from ibis.backends import BaseBackend
 
 from cxresearch.data.load import write_source
 from cxresearch.data.schema import INCONSISTENCY_REASON, SEGMENT_COLUMNS, CXData
-from cxresearch.features.snapshot import DAYS_PER_MONTH, snapshot_dates
+from cxresearch.features.snapshot import snapshot_dates
+from cxresearch.stats.units import DAYS_PER_MONTH
 
 #: The canonical tables' names, as `snapshot_on` looks them up in a backend by default.
 TABLES: tuple[str, ...] = ("customers", "contacts", "surveys")

@@ -24,10 +24,7 @@ from cxresearch.data.schema import (
     CXData,
 )
 from cxresearch.features.cache import cached_frame, store_frame
-
-#: Average days per month, used to express durations in months.
-DAYS_PER_MONTH = 30.4375
-
+from cxresearch.stats.units import DAYS_PER_MONTH
 
 def default_as_of(data: CXData, horizon_months: int = 3) -> pd.Timestamp:
     """The latest date whose prediction window of `horizon_months` is fully observed."""

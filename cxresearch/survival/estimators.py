@@ -21,6 +21,7 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
 from cxresearch.data.schema import CXData
+from cxresearch.stats.design import EFFORT_BANDS, NPS_GROUPS, band_scores, covariate_design
 from cxresearch.stats.estimate import Estimate, format_p
 from cxresearch.stats.intervals import Z95
 from cxresearch.stats.multiplicity import holm_adjusted
@@ -482,28 +483,6 @@ def fit_cox(
         fitter=cph,
         data=design,
     )
-
-
-def covariate_design(
-    complete: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], notes: list[str]
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Numeric columns plus `col=level` dummies, constant columns dropped (noted); also each reference level."""
-    design = complete[list(numeric)].astype(float)
-    reference_levels: dict[str, str] = {}
-    for col in categorical:
-        values = complete[col].astype(str)
-        counts = values.value_counts()
-        # most common level as reference: the tightest comparisons and a level every reader recognises
-        reference_levels[col] = str(counts.index[0])
-        for level in sorted(counts.index[1:]):
-            design[f"{col}={level}"] = (values == level).astype(float)
-    constant = [c for c in design.columns if design[c].nunique() <= 1]
-    if constant:
-        notes.append(f"dropped constant columns {constant}")
-        design = design.drop(columns=constant)
-    if design.shape[1] == 0:
-        raise ValueError("no usable covariates left after dropping missing and constant columns")
-    return design, reference_levels
 
 
 def _fit_cph(
@@ -1012,14 +991,6 @@ def _capital(text: str) -> str:
 # Landmark cohorts for score-based groups
 # --------------------------------------------------------------------------------------------------------------
 
-#: NPS groups by likelihood-to-recommend (0-10): Reichheld (2003), HBR "The one number you need to grow".
-NPS_GROUPS: dict[str, tuple[int, int]] = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
-#: Effort bands of a CES answer (1-7, 7 = highest effort).
-EFFORT_BANDS: dict[str, tuple[int, int]] = {"low effort (1-3)": (1, 3), "neutral (4)": (4, 4), "high effort (5-7)": (5, 7)}
-#: Label of customers without a score before the landmark.
-NO_SCORE = "no answer"
-
-
 def landmark_cohort(data: CXData, landmark: str | pd.Timestamp, window_months: int = 3) -> pd.DataFrame:
     """Customers active at `landmark`, grouped by what was known before it, followed from it (months).
 
@@ -1049,14 +1020,6 @@ def landmark_cohort(data: CXData, landmark: str | pd.Timestamp, window_months: i
     out["unresolved_contact"] = np.where(out["unresolved_90d"] > 0, "yes", "no")
     out.attrs.update(snap.attrs, landmark=landmark.isoformat())
     return out.reset_index(drop=True)
-
-
-def band_scores(score: pd.Series, bands: dict[str, tuple[int, int]]) -> pd.Series:
-    """Label of the band holding each score; NO_SCORE where missing."""
-    out = pd.Series(NO_SCORE, index=score.index, dtype=object)
-    for label, (lo, hi) in bands.items():
-        out[(score >= lo) & (score <= hi)] = label
-    return out
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ import pandas as pd
 from cxresearch.churn.logit import FEATURE_LABELS
 from cxresearch.data.schema import CXData
 from cxresearch.errors import NotEstimableError
-from cxresearch.features.snapshot import DAYS_PER_MONTH
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.sampling import Sample, sample_customers
+from cxresearch.stats.units import DAYS_PER_MONTH
 from cxresearch.survival.estimators import (
     ALL,
     CoxResult,

@@ -32,11 +32,11 @@ from lifelines.exceptions import ConvergenceWarning
 from scipy import stats
 
 from cxresearch.data.schema import INCONSISTENCY_REASON, CXData
+from cxresearch.stats.design import NPS_GROUPS, band_scores, covariate_design
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
 from cxresearch.stats.multiplicity import holm_adjusted
 from cxresearch.stats.sampling import Sample, sample_customers
-from cxresearch.survival.estimators import NPS_GROUPS, band_scores, covariate_design
 
 #: Trailing-window drivers counted from the contacts table (count per customer in the window).
 COUNT_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")

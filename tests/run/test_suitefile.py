@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cxresearch.run.cli import app
 from cxresearch.run.suitefile import SuiteFileError, read_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

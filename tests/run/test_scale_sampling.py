@@ -18,7 +18,9 @@ from cxresearch.economics.clv import _Cases, _resample_counts, _survival_with_ta
 from cxresearch.features.snapshot import snapshot
 from cxresearch.loyalty.claims import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
 from cxresearch.loyalty.metrics import nps, nps_by_segment, nps_gap_churned, surveys_linked
-from cxresearch.report.record import record_churn_drivers, record_economics, record_loyalty
+from cxresearch.report.record.churn import record_churn_drivers
+from cxresearch.report.record.economics import record_economics
+from cxresearch.report.record.loyalty import record_loyalty
 from cxresearch.report.results import Results
 
 

@@ -15,7 +15,7 @@ from cxresearch.data.sources import resolve
 from cxresearch.features.snapshot import lifetimes, snapshot
 from cxresearch.survival.estimators import kaplan_meier
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 TELCO = SHARED / "ibm-telco-11.1.3"
 CDNOW = SHARED / "cdnow"
 needs_telco = pytest.mark.skipif(not TELCO.is_dir(), reason=f"IBM Telco 11.1.3 not found at {TELCO}")

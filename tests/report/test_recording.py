@@ -14,7 +14,8 @@ from cxresearch.churn.evaluation import evaluate_predictions
 from cxresearch.loyalty.claims import SURVIVAL_ANALYSIS, Evidence, EvidenceTable, LogNormalInterval, ratio_rule
 from cxresearch.loyalty.metrics import nps
 from cxresearch.loyalty.nonresponse import WeightedScores
-from cxresearch.report.record import record_churn_drivers, record_loyalty
+from cxresearch.report.record.churn import record_churn_drivers
+from cxresearch.report.record.loyalty import record_loyalty
 from cxresearch.report.results import Results
 from cxresearch.stats.sampling import sample_customers
 

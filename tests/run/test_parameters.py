@@ -8,7 +8,7 @@ import pytest
 
 from cxresearch.run.parameters import ParameterError, ParameterSpec, coerce_parameters, declared_parameters
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def _spec(name: str, default: object) -> ParameterSpec:

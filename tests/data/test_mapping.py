@@ -209,7 +209,7 @@ def test_mapping_problems_rejects_a_customers_section_without_source(tmp_path: P
 def test_example_mappings_parse() -> None:
     from cxresearch.data.mapping import read_mapping
 
-    examples = Path(__file__).resolve().parents[1] / "examples"
+    examples = Path(__file__).resolve().parents[2] / "examples"
     events = read_mapping(examples / "events.yaml")
     assert events.shape == "events" and len(events.tables["surveys"]) == 2
     flat = read_mapping(examples / "telco_flat.yaml")

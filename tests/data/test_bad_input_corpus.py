@@ -571,7 +571,7 @@ def test_script_in_text_is_escaped_in_say() -> None:
 def test_suite_writes_no_spreadsheet_outputs() -> None:
     # The formula-cell rule relies on this: results are JSON and HTML only. A CSV/Excel export added later
     # must neutralise cells starting with = + - @ (OWASP CSV injection) and update this test.
-    package = Path(__file__).resolve().parents[1] / "cxresearch"
+    package = Path(__file__).resolve().parents[2] / "cxresearch"
     writers = [
         str(path.relative_to(package))
         for path in package.rglob("*.py")

@@ -22,7 +22,7 @@ from cxresearch.economics.sensitivity import (
 )
 from cxresearch.plots.economics import acquisition_vs_retention
 from cxresearch.report.executive import changes_html, compare_runs, kpi_tiles_html, load_suite_results, retention_verdict
-from cxresearch.report.record import record_economics
+from cxresearch.report.record.economics import record_economics
 from cxresearch.report.results import Results
 from cxresearch.stats.estimate import Estimate
 

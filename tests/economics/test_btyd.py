@@ -25,7 +25,7 @@ from cxresearch.economics.btyd_clv import MONTH_DAYS, BTYDCLVResult, btyd_clv, d
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from cxresearch.errors import NotEstimableError
 
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
+CDNOW = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
 needs_cdnow = pytest.mark.skipif(not CDNOW.is_file(), reason=f"CDNOW 1/10th sample not found at {CDNOW}")
 #: The published CDNOW estimates (Fader, Hardie & Lee 2005, section 4; Fader & Hardie 2013, Gamma-Gamma note).
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

@@ -19,7 +19,7 @@ from cxresearch.run.suite import SuiteBusyError, SuiteRun, _papermill, _Task, _T
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 ANALYSES = ["10_alpha", "20_beta", "30_broken"]
 FINGERPRINT = "fp<&>"
 

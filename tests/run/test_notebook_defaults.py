@@ -20,7 +20,7 @@ from nbclient.exceptions import CellExecutionError
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SUMMARY = "00_executive_summary"
 #: The executive summary reads the others' results files, so it runs last.

@@ -29,7 +29,7 @@ from cxresearch.report.figures import plot_driver_effects, plot_lifetime_curves,
 from cxresearch.report.results import Results
 from cxresearch.stats.estimate import Estimate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|n/a|Traceback|nps score|clv per customer|_per_customer")
 ASSUMPTION = "The churn flag covers the 12 months before the export (churn_period_months = 12)."
 EXTRA = {"currency": "USD", "data_shape": "flat", "assumptions": [ASSUMPTION]}

@@ -22,7 +22,7 @@ from cxresearch.run.cli import app
 
 from data_shapes import CDNOW, SIMULATED, TELCO, build_shapes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = pytest.mark.slow

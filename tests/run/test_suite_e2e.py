@@ -13,7 +13,7 @@ from cxresearch import load_run
 from cxresearch.report.results import read_results
 from cxresearch.run.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ANALYSES = ["01_data_audit", "02_churn_drivers", "03_customer_lifetime", "04_loyalty_metrics", "05_retention_economics"]
 
 pytestmark = pytest.mark.slow

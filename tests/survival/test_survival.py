@@ -401,7 +401,8 @@ def test_ph_holds_gives_no_remedy():
 
 def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
     from cxresearch.data.schema import CXData
-    from cxresearch.survival.estimators import NO_SCORE, landmark_cohort
+    from cxresearch.stats.design import NO_SCORE
+    from cxresearch.survival.estimators import landmark_cohort
 
     customers = pd.DataFrame({
         "customer_id": ["A", "B", "C", "D"],

@@ -12,7 +12,7 @@ from cxresearch.data.transactions import read_cdnow, rfm_summary, weekly_repeat_
 from cxresearch.economics import BGNBDResult, fit_bgnbd, fit_gamma_gamma
 from cxresearch.errors import NotEstimableError
 
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
+CDNOW = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
 needs_cdnow = pytest.mark.skipif(not CDNOW.is_file(), reason=f"CDNOW 1/10th sample not found at {CDNOW}")
 
 

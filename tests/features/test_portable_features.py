@@ -14,7 +14,8 @@ import pytest
 from cxresearch.data.load import load_source
 from cxresearch.data.schema import CXData
 from cxresearch.data.simulate import simulate
-from cxresearch.features.snapshot import DAYS_PER_MONTH, snapshot
+from cxresearch.features.snapshot import snapshot
+from cxresearch.stats.units import DAYS_PER_MONTH
 
 ibis = pytest.importorskip("ibis", reason="ibis-framework is not installed (optional extra `distributed`)")
 pytest.importorskip("ibis.backends.duckdb", reason="ibis-framework is installed without its DuckDB backend")

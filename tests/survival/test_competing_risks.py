@@ -12,7 +12,7 @@ import pytest
 from cxresearch.survival.competing import cumulative_incidence
 from cxresearch.survival.estimators import kaplan_meier
 
-TELCO = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ibm-telco-11.1.3"
+TELCO = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ibm-telco-11.1.3"
 CAUSES = ["competitor", "price", "service"]
 
 

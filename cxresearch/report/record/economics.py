@@ -1,0 +1,95 @@
+"""What notebook 05 (retention economics) writes to its results file; the executive summary reads these keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxresearch.economics import retention_verdict
+from cxresearch.report.results import Results
+from cxresearch.stats.estimate import Estimate
+
+
+def record_economics(
+    results: Results,
+    segment: str,
+    clv_all: Any | None,
+    clv_seg: Any | None,
+    resid: Any | None,
+    sbg: Any | None,
+    monthly_discount_rate: float,
+    campaign: Any | None,
+    econ: Any | None,
+    p_beats: Estimate | None,
+    claim_multiple: float,
+    horizon_months: int,
+    ratio_range: Any | None = None,
+    value_break_even: Estimate | None = None,
+) -> None:
+    """Notebook 05: CLV by segment, residual CLV, sBG, campaign, retention vs acquisition and its Monte Carlo.
+
+    Figures resting on assumed inputs carry no confidence interval: the cost ratio is recorded at the most likely
+    inputs, with its spread over the assumptions as `acquisition_to_retention_cost_ratio_assumed_low/_high`
+    (`ratio_range`, an `AssumedRange`) and the inputs themselves, each marked assumed or measured, as the table
+    `retention_inputs`.
+    """
+    if clv_seg is not None:
+        results.estimates.update(clv_seg.to_estimates())
+        results.add_table(f"clv_by_{segment}", clv_seg.summary())
+    elif clv_all is not None:  # without any CLV the skip of CLV itself already says why
+        results.skip(f"CLV by {segment}", f"the data has no {segment} column", needs="segments")
+    if resid is not None:
+        results.estimates.update(resid.to_estimates())
+    if sbg is not None:
+        results.estimates.update(sbg.to_estimates(discount_rate=monthly_discount_rate))
+    if campaign is not None:
+        results.estimates.update(campaign.to_estimates())
+        results.add_table("campaign", campaign.summary())
+    claim = None
+    if econ is not None:
+        results.estimates.update(econ.to_estimates())
+        results.add_table("retention_vs_acquisition", econ.summary())
+        if ratio_range is not None:
+            results.estimates.update(ratio_range.to_estimates("acquisition_to_retention_cost_ratio"))
+            results.add_table("retention_inputs", ratio_range.inputs_table())
+        claim = _cost_ratio_sentence(econ, ratio_range, claim_multiple)
+        results.findings.append(" ".join([clv_finding(econ.clv, horizon_months, monthly_discount_rate),
+                                          *results.extra.get("assumptions", [])]))
+    if value_break_even is not None:
+        results.add("break_even_save_rate_value", value_break_even)
+    if p_beats is not None:
+        results.add("p_retention_beats_acquisition", p_beats)
+        results.findings.append(retention_verdict(p_beats, claim))
+    elif claim:
+        results.findings.append(claim[0].upper() + claim[1:] + ".")
+    results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
+
+
+def clv_finding(clv: Estimate, horizon_months: int, monthly_discount_rate: float) -> str:
+    """'A new customer is worth X (95% CI ...) over H months, discounted at an assumed d a month.'"""
+    return (f"A new customer is worth {clv.format(0)} over {horizon_months} months, discounted at an assumed "
+            f"{monthly_discount_rate:.1%} a month.")
+
+
+def _cost_ratio_sentence(econ: Any, ratio_range: Any | None, claim_multiple: float) -> str:
+    """The cost ratio in words: its range over the assumptions (never a CI on them), the break-even save rate and
+    the save rate the "Nx cheaper" claim needs."""
+    ratio = econ.cost_ratio
+    if econ.save_rate_measured:
+        head = f"acquiring a customer costs {ratio.format(2)} times what saving one does"
+    elif ratio_range is not None:
+        head = (f"acquiring a customer costs between {ratio_range.low:.2f} and {ratio_range.high:.2f} times what "
+                f"saving one does ({ratio_range.kind()}; {ratio.value:.2f} at the most likely)")
+    else:
+        head = f"acquiring a customer costs {ratio.value:.2f} times what saving one does at the assumed inputs"
+    rate = econ.break_even_save_rate.value
+    even = (f"retention is cheaper if more than {rate:.1f}% of contacted at-risk customers stay because of the "
+            "contact" if rate <= 100 else "saving a customer costs more than acquiring one whatever the save rate")
+    need = econ.claim_save_rate.value
+    if need > 100:
+        claim = f"the {claim_multiple:g}x claim would need {need:.0f}% of them to stay: not possible at these costs"
+    elif econ.save_rate_measured:
+        claim = f"the {claim_multiple:g}x claim is {econ.claim_verdict} (it needs more than {need:.1f}%)"
+    else:
+        low, high = econ.save_rate_range
+        claim = f"the {claim_multiple:g}x claim needs more than {need:.1f}% (the save rate is assumed, {low:.0%}-{high:.0%})"
+    return f"{head}; {even}; {claim}"

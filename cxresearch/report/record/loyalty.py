@@ -1,0 +1,74 @@
+"""What notebook 04 (loyalty metrics) writes to its results file; the executive summary reads these keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from cxresearch.loyalty.claims import EvidenceTable
+from cxresearch.loyalty.nonresponse import WeightedScores
+from cxresearch.report.results import Results
+
+
+def record_loyalty(
+    results: Results,
+    metrics: dict[str, Any],
+    trends: dict[str, pd.DataFrame],
+    by_nps: pd.DataFrame | None,
+    by_ces: pd.DataFrame | None,
+    gap: Any | None,
+    weighted: Any | None,
+    churn_gap: Any | None,
+    evidence: EvidenceTable,
+    lookback_months: int,
+    weighted_scores: Mapping[str, WeightedScores] | None = None,
+) -> None:
+    """Notebook 04: headline metrics, monthly trends, churn by score, NPS gap, non-response (NPS, and CSAT / CES
+    in `weighted_scores`), the claims table and the samples its tests ran on."""
+    for name, result in metrics.items():
+        results.estimates.update(result.to_estimates(name))
+    if by_nps is not None:
+        results.add_table("churn_by_nps_group", by_nps)
+    if by_ces is not None:
+        results.add_table("churn_by_ces", by_ces)
+    for name, trend in trends.items():
+        if len(trend):
+            results.add_table(f"{name}_monthly", trend)
+    if gap is not None:
+        results.estimates.update(gap.to_estimates("nps_gap_churned_vs_stayed"))
+    if weighted is not None:
+        results.estimates.update(weighted.to_estimates())
+        results.estimates.update(churn_gap.to_estimates())
+        results.findings.append(
+            f"NPS of responders is {weighted.raw.score:.1f}; re-weighted to all customers it is "
+            f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate_pct:.0f}% answered)."
+        )
+    for name, scores in (weighted_scores or {}).items():
+        results.estimates.update(scores.to_estimates())
+        results.add_table(f"{name}_ipw", scores.summary().reset_index())
+        metric = scores.table.index[0]  # the headline metric: CSAT % satisfied, CES mean effort
+        row, digits = scores.table.loc[metric], 1 if scores.table.loc[metric, "unit"] == "%" else 2
+        results.findings.append(
+            f"{row['label']}: {row['raw']:.{digits}f} among customers who answered (latest answer); re-weighted to "
+            f"all customers with a service contact, {results.estimates[f'{name}_ipw_{metric}'].format(digits)} "
+            f"({scores.response_rate_pct:.0f}% answered)."
+        )
+    for analysis, sample in evidence.samples:
+        results.approximate(analysis, sample)
+    results.add_table("evidence", evidence.summary())
+    results.extra["claims_rule"] = evidence.rule_statement()
+    results.estimates.update(evidence.to_estimates())
+    findings = evidence.findings()
+    results.findings.extend([evidence.rule_statement(), *findings] if findings else [])
+    for row in evidence.untestable():
+        results.skip(f"claim {row.id}: {row.claim}", row.note, needs=row.needs)
+    if "nps" in metrics:
+        results.findings.insert(
+            0, f"NPS is {results.estimates['nps_score'].format(1)} over the last {lookback_months} months."
+        )
+    if "ces" in metrics:
+        results.findings.append(
+            f"{results.estimates['ces_high_effort_pct'].format(1)} of service contacts were high effort (CES 5-7)."
+        )
