@@ -3,7 +3,7 @@
 The cumulative incidence of a reason at t is the share of customers who have left for that reason by t; the
 reasons' incidences plus the Kaplan-Meier survival sum to 1. 1 - Kaplan-Meier per reason (treating the other
 reasons as censored) overstates each reason, because customers who left for another reason can no longer leave
-for this one. With `entry`, risk sets run from entry (left truncation) exactly as `estimators.kaplan_meier`'s.
+for this one. With `entry`, risk sets run from entry (left truncation) exactly as `kaplan_meier.kaplan_meier`'s.
 
 References: Aalen & Johansen (1978), Scand J Stat 5:141-150; Kalbfleisch & Prentice (2002), The Statistical
 Analysis of Failure Time Data, 2nd ed., sect. 8.2; variance by the delta method, Dinse & Larson (1986),
@@ -21,7 +21,8 @@ import pandas as pd
 
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
-from cxresearch.survival.estimators import ALL
+from cxresearch.survival.causes import lifetimes_by_cause
+from cxresearch.survival.groups import ALL
 
 #: Bootstrap resamples behind `CIFResult.share`'s interval.
 N_BOOTSTRAP = 400
@@ -92,10 +93,10 @@ def cumulative_incidence(
     `cause` holds the reason of an observed end (missing = right-censored). With an `event` column (as
     `features.snapshot.lifetimes` gives), an event without a reason is its own cause "unknown", so the
     incidences still add up to all churn, and a reason without an event is censored. `entry`: left-truncation
-    times in months (see `estimators.kaplan_meier`); rows with missing or negative duration, or no follow-up
+    times in months (see `kaplan_meier.kaplan_meier`); rows with missing or negative duration, or no follow-up
     after entry, are dropped with a note, as are groups smaller than `min_group_size`.
     """
-    frame, notes = _clean(df, cause, duration, entry)
+    frame, notes = lifetimes_by_cause(df, cause, duration, entry)
     causes = sorted(frame["cause"].dropna().unique())
     if group is None:
         parts = {ALL: frame}
@@ -110,26 +111,6 @@ def cumulative_incidence(
     curves = [_aalen_johansen(sub, causes).assign(group=name) for name, sub in parts.items()]
     table = pd.concat(curves, ignore_index=True)[["group", "cause", "time", "cif", "se", "ci_low", "ci_high"]]
     return CIFResult(group=group, causes=causes, curves=table, notes=notes, data=parts)
-
-
-def _clean(df: pd.DataFrame, cause: str, duration: str, entry: str | None) -> tuple[pd.DataFrame, list[str]]:
-    """duration, entry (0 without `entry`) and cause (None = censored) with unusable rows dropped."""
-    out = pd.DataFrame({
-        "duration": df[duration].astype(float),
-        "entry": df[entry].astype(float) if entry else 0.0,
-        "cause": df[cause].astype(object).where(df[cause].notna(), None),
-    }, index=df.index)
-    if "event" in df:
-        # An observed end without a reason still left: "unknown"; a reason without an end is no event.
-        ended = df["event"].astype(bool)
-        out["cause"] = out["cause"].where(ended, None).where(~ended | out["cause"].notna(), "unknown")
-    bad = (out["duration"].isna() | (out["duration"] < 0) | out["entry"].isna() | (out["entry"] < 0)
-           | (out["entry"] > out["duration"]) | ((out["entry"] > 0) & (out["entry"] >= out["duration"])))
-    notes = []
-    if bad.any():
-        notes.append(f"dropped {int(bad.sum())} customers with missing or negative duration or entry, or no "
-                     "follow-up after entry")
-    return out[~bad], notes
 
 
 def _counts(sub: pd.DataFrame, causes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
