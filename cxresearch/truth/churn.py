@@ -25,9 +25,11 @@ import pandas as pd
 
 from cxresearch.churn.logit import ChurnLogitResult, fit_churn_logit
 from cxresearch.data.schema import CXData
-from cxresearch.data.simulate import DRIVER_LOG_HR, simulate
+from cxresearch.data.simulate import simulate
+from cxresearch.data.simulate_parameters import DRIVER_LOG_HR
 from cxresearch.features.snapshot import snapshot
-from cxresearch.survival.timevarying import CES_DRIVER, COUNT_DRIVERS, fit_person_month_cloglog, person_months
+from cxresearch.survival.person_months import CES_DRIVER, COUNT_DRIVERS, person_months
+from cxresearch.survival.timevarying import fit_person_month_cloglog
 from cxresearch.truth.recovery import direction_counts, direction_words, recovery_table, true_hazard_ratios
 
 #: Seed of the truth world: any seed other than the demo world's, so the two samples are independent.
@@ -149,11 +151,11 @@ class KnownTruthCheck:
         out = []
         for table, what, detects in (
             (self.window, f"true window odds ratios (the same model on {self.truth_customers:,} simulated customers)",
-             "it detects sampling error and errors in building the snapshot, not a bias of the window model, "
-             "which the truth shares"),
+             ("it detects sampling error and errors in building the snapshot, not a bias of the window model, "
+             "which the truth shares")),
             (self.hazard, "generating monthly hazard ratios (person-month cloglog model, the simulator's own form)",
-             "it can reveal a bias of the features or of the hazard model, but says nothing about the window odds "
-             "ratios, which estimate a different quantity"),
+             ("it can reveal a bias of the features or of the hazard model, but says nothing about the window odds "
+             "ratios, which estimate a different quantity")),
         ):
             right, judged = direction_counts(table)
             zero = len(table) - judged

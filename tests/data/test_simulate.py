@@ -15,6 +15,7 @@ import statsmodels.api as sm
 
 from cxresearch.data.schema import (
     DIRECTIONS,
+    END_REASONS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SCORE_RANGES,
@@ -22,14 +23,8 @@ from cxresearch.data.schema import (
     TEXT_DTYPE,
     CXData,
 )
-from cxresearch.data.simulate import (
-    SimulatedWorld,
-    _id_text,
-    _lexicographic_order,
-    _simulate,
-    simulate,
-    write_world,
-)
+from cxresearch.data.simulate import SimulatedWorld, _simulate, simulate, write_world
+from cxresearch.data.simulate_arrays import id_text, lexicographic_order
 from cxresearch.features.snapshot import snapshot
 
 DRIVERS = ("reactive", "unresolved", "proactive", "inconsistency")
@@ -67,7 +62,8 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
 
 
 #: sha256 of each table's CSV rendering (`to_csv(index=False)`) and of truth.json (sorted keys), as produced
-#: by the simulator before the issue-9 rewrite (object text columns, per-row `str.zfill` ids, `np.lexsort`).
+#: by the simulator before the issue-9 rewrite (object text columns, per-row `str.zfill` ids, `np.lexsort`),
+#: and kept by the issue-16 split into modules (a world without churn reasons, which came later).
 PINNED_WORLDS = {
     (2_000, 36, 0, None): {
         "customers": "722ceeb87c7a495b46aeaea007639ed1515768ade87c60ec332e61e106fa4113",
@@ -93,27 +89,39 @@ def test_worlds_are_value_for_value_those_of_the_previous_implementation(setting
     truth-recovery tests and the seed-0 demo and scale worlds rely on that.
     """
     n, months, seed, effects = setting
-    world = simulate(n, months, seed=seed, effects=dict(effects) if effects else None)
+    world = simulate(n, months, seed=seed, effects=dict(effects) if effects else None, reasons=False)
     rendered = {name: getattr(world, name).to_csv(index=False, lineterminator="\n") for name in TABLES}
     rendered["truth"] = json.dumps(world.truth, sort_keys=True)
     assert {k: hashlib.sha256(v.encode()).hexdigest() for k, v in rendered.items()} == PINNED_WORLDS[setting]
 
 
+def test_reasons_leave_every_other_value_of_the_world_unchanged() -> None:
+    """Reasons come from a stream of their own, drawn after churn: the world without them is the same world."""
+    with_reasons, without = simulate(2_500, 15, seed=9), simulate(2_500, 15, seed=9, reasons=False)
+    assert {"end_reason", "end_reason_detail"} & set(without.customers.columns) == set()
+    pd.testing.assert_frame_equal(with_reasons.customers.drop(columns=["end_reason", "end_reason_detail"]),
+                                  without.customers)
+    for name in ("contacts", "surveys"):
+        pd.testing.assert_frame_equal(getattr(with_reasons, name), getattr(without, name))
+    assert "churn_reasons" not in without.truth
+    assert {k: v for k, v in with_reasons.truth.items() if k != "churn_reasons"} == without.truth
+
+
 def test_ids_are_zero_padded_text_with_nulls_where_not_valid() -> None:
-    ids = _id_text("K", np.array([0, 9, 41, 99_999_998]), 8, valid=np.array([True, True, False, True]))
+    ids = id_text("K", np.array([0, 9, 41, 99_999_998]), 8, valid=np.array([True, True, False, True]))
     assert ids.dtype == TEXT_DTYPE
     shown = pd.Series(ids)
     assert shown.isna().tolist() == [False, False, True, False]
     assert shown.dropna().tolist() == ["K00000001", "K00000010", "K99999999"]
     # Wide ids (10 digits and more) take 64-bit arithmetic.
-    assert pd.Series(_id_text("C", np.array([12_345_678_900]), 12)).tolist() == ["C012345678901"]
+    assert pd.Series(id_text("C", np.array([12_345_678_900]), 12)).tolist() == ["C012345678901"]
 
 
 def test_lexicographic_order_is_numpy_lexsort_ties_included() -> None:
     rng = np.random.default_rng(1)
     ts, cust, kind = rng.integers(0, 50, 5_000), rng.integers(0, 20, 5_000), rng.integers(0, 3, 5_000)
-    np.testing.assert_array_equal(_lexicographic_order(ts, cust, kind), np.lexsort((kind, cust, ts)))
-    np.testing.assert_array_equal(_lexicographic_order(ts, cust), np.lexsort((cust, ts)))
+    np.testing.assert_array_equal(lexicographic_order(ts, cust, kind), np.lexsort((kind, cust, ts)))
+    np.testing.assert_array_equal(lexicographic_order(ts, cust), np.lexsort((cust, ts)))
 
 
 def test_tables_follow_the_canonical_schema(small: SimulatedWorld) -> None:
@@ -123,9 +131,7 @@ def test_tables_follow_the_canonical_schema(small: SimulatedWorld) -> None:
              "bool": pd.api.types.is_bool_dtype}
     for name in TABLES:
         df = getattr(small, name)
-        # The simulator draws one churn hazard, not one per reason: it writes no end_reason columns.
-        columns = {k: v for k, v in {**REQUIRED_COLUMNS[name], **OPTIONAL_COLUMNS[name]}.items()
-                   if k not in ("end_reason", "end_reason_detail")}
+        columns = {**REQUIRED_COLUMNS[name], **OPTIONAL_COLUMNS[name]}
         assert set(df.columns) == set(columns), name
         for col, kind in columns.items():
             assert kinds[kind](df[col].dtype), (name, col, df[col].dtype)
@@ -137,6 +143,10 @@ def test_tables_follow_the_canonical_schema(small: SimulatedWorld) -> None:
     assert set(cust["plan"]) == {"basic", "standard", "premium"}
     assert (cust["monthly_margin"] > 0).all() and (cust["acquisition_cost"] > 0).all()
     assert (cust["n_referrals"] >= 0).all()
+    # Every leaver, and only leavers, has a canonical reason and a company label.
+    assert cust["end_reason"].notna().equals(cust["end_date"].notna())
+    assert cust["end_reason_detail"].notna().equals(cust["end_date"].notna())
+    assert set(cust["end_reason"].dropna()) == set(END_REASONS)
     for instrument, (lo, hi) in SCORE_RANGES.items():
         scores = sur.loc[sur["instrument"] == instrument, "score"]
         assert len(scores) and scores.between(lo, hi).all(), instrument
