@@ -19,15 +19,18 @@
 # %% tags=["parameters"]
 data_source = "../data/demo"
 results_dir = "results"
+shared_tables = ""  # set by a suite run: where its validated data and features are shared
 as_of = ""
 seed = 0
 
 # %% tags=["remove-cell"]
-from cxresearch.data.audit import audit, record_audit
+from cxresearch.data.audit import audit
 from cxresearch.plots.audit import plot_monthly_activity, plot_score_distribution
 from cxresearch.report import nbtools
+from cxresearch.report.record.audit import record_audit
 
-ctx = nbtools.start("01_data_audit", data_source, results_dir, {"as_of": as_of, "seed": seed})
+ctx = nbtools.start("01_data_audit", data_source, results_dir, {"as_of": as_of, "seed": seed},
+                    shared_tables=shared_tables)
 data, results = ctx.data, ctx.results
 result = audit(data)
 
@@ -36,10 +39,8 @@ result = audit(data)
 
 # %%
 nbtools.table(result.overview)
-nbtools.say(
-    "**{}** customers, **{}** contacts and **{}** survey responses, observed until **{}**.",
-    f"{len(data.customers):,}", f"{len(data.contacts):,}", f"{len(data.surveys):,}", data.observed_until.date(),
-)
+text, values = result.size_sentence()
+nbtools.say(text, *values)
 
 # %% [markdown]
 # ## Is the data plausible?
@@ -49,26 +50,18 @@ nbtools.say(
 # legal, and each is more often a mapping mistake than a fact about the business.
 
 # %%
-for warning in result.plausibility:
-    nbtools.say("**Warning.** {}", warning.plain)
-if not result.plausibility:
-    nbtools.say("None of these checks found anything: margins, churn share, scores, sign-up dates and segments "
-                "are within plausible ranges.")
+for text, values in result.plausibility_sentences():
+    nbtools.say(text, *values)
 
 # %% [markdown]
 # ## The customer base and churn, month by month
 # Churn rate = customers whose relationship ended in the month / customers active at its start.
 
 # %%
-if data.has_timestamps:
+if result.has_timestamps:
     nbtools.show(plot_monthly_activity(result))
-    nbtools.say("Average monthly churn: **{}**.", result.monthly_churn.format(2))
-else:
-    nbtools.say("This data has one row per customer and no event dates ({} shape), so there is no month-by-month "
-                "view: {} of {} customers churned in the period the data covers.", data.shape,
-                f"{int(data.customers['end_date'].notna().sum()):,}", f"{len(data.customers):,}")
-    for note in data.metadata.get("notes", []):
-        nbtools.say("*Note:* {}", note)
+for text, values in result.churn_sentences():
+    nbtools.say(text, *values)
 
 # %% [markdown]
 # ## Contacts: reactive (customer-initiated) and proactive (company-initiated)
@@ -86,5 +79,5 @@ nbtools.table(result.survey_coverage, 1)
 nbtools.show(plot_score_distribution(result))
 
 # %% tags=["remove-cell"]
-record_audit(results, data, result)
+record_audit(results, result)
 ctx.finish()

@@ -33,6 +33,7 @@
 # %% tags=["parameters"]
 data_source = "../data/demo"
 results_dir = "results"
+shared_tables = ""  # set by a suite run: where its validated data and features are shared
 as_of = ""
 seed = 0
 segment = "contract"
@@ -45,31 +46,26 @@ max_model_customers = 50_000  # Cox, AFT and time-varying fits use a random samp
 ph_tenure_form = "log"  # PH check over tenure: hazard ratio drifting with "log" tenure or by tenure "bands"; "" = off
 
 # %% tags=["remove-cell"]
-from cxresearch.errors import NotEstimableError
+from IPython.display import display
+
 from cxresearch.features.snapshot import lifetimes
-from cxresearch.plots.survival import (
-    aft_extrapolation,
-    hazard_ratio_forest,
-    km_curves,
-    rmst_difference_forest,
-    tenure_drift_forest,
-)
+from cxresearch.plots import set_theme
+from cxresearch.plots import survival as plots
 from cxresearch.report import nbtools
-from cxresearch.stats.estimate import format_p
-from cxresearch.survival import report as lifetime_report
-from cxresearch.survival.estimators import kaplan_meier
-from cxresearch.survival.timevarying import can_build_person_months, fit_time_varying_drivers
+from cxresearch.report.record.lifetime import record_lifetime
+from cxresearch.survival import lifetime
+from cxresearch.survival.kaplan_meier import kaplan_meier
+from cxresearch.survival.landmark import compare_at_landmark
 from cxresearch.truth.recovery import recovery_table, true_hazard_ratios
 
-ctx = nbtools.start(
-    "03_customer_lifetime", data_source, results_dir,
-    {"as_of": as_of, "seed": seed, "segment": segment, "landmark_months_before_end": landmark_months_before_end,
-     "window_months": window_months, "rmst_horizon_months": rmst_horizon_months,
-     "extrapolate_months": extrapolate_months, "n_draws": n_draws, "max_model_customers": max_model_customers,
-     "ph_tenure_form": ph_tenure_form},
-)
+# %% tags=["remove-cell"]
+ctx = nbtools.start("03_customer_lifetime", data_source, results_dir, {
+    "as_of": as_of, "seed": seed, "segment": segment, "landmark_months_before_end": landmark_months_before_end,
+    "window_months": window_months, "rmst_horizon_months": rmst_horizon_months, "extrapolate_months": extrapolate_months,
+    "n_draws": n_draws, "max_model_customers": max_model_customers, "ph_tenure_form": ph_tenure_form})
 data, results = ctx.data, ctx.results
 max_customers = max_model_customers or None  # 0 = everyone
+set_theme()
 
 # %% [markdown]
 # ## Lifetime of the whole customer base
@@ -77,12 +73,10 @@ max_customers = max_model_customers or None  # 0 = everyone
 # %%
 lt = lifetimes(data)
 km_all = kaplan_meier(lt, entry="entry_months")
-truncated = bool((lt["entry_months"] > 0).any())
-nbtools.show(km_curves(km_all, title="Share of customers still active, by months since sign-up"))
+nbtools.show(plots.plot_km_curves(km_all, title="Share of customers still active, by months since sign-up"))
 nbtools.table(km_all.summary((12, 24, 36)), 2)
-nbtools.say("{}", lifetime_report.overall_sentence(km_all))
-nbtools.say("Left truncation: {}.", "customers who joined before observation began count from that date"
-            if truncated else "none (every customer is observed from sign-up)")
+nbtools.say("{}", lifetime.overall_sentence(km_all))
+nbtools.say("{}", lifetime.truncation_sentence(lt))
 for assumption in results.extra["assumptions"]:
     nbtools.say("*Assumption:* {}", assumption)
 
@@ -93,22 +87,13 @@ for assumption in results.extra["assumptions"]:
 # more months one group stays than the shortest-lived group (95% CIs add the two groups' variances).
 
 # %%
-segments = lifetime_report.compare_segments(lt, segment, rmst_horizon_months)
+segments = lifetime.compare_segments(lt, segment, rmst_horizon_months)
 by_segment = segments.comparison
-if segments.note:
-    nbtools.say("{}", segments.note)
 if by_segment is not None:
-    nbtools.show(km_curves(by_segment.km, title=f"Share still active by {segment}"))
-    nbtools.table(by_segment.summary(), 2)
-    nbtools.table(by_segment.km.survival_at((12, 24, 36)), 3)
-    nbtools.say("Log-rank across {} groups: chi-square {} on {} df, {}. Pairwise:", segment,
-                f"{by_segment.logrank.statistic:.1f}", by_segment.logrank.dof, format_p(by_segment.logrank.p_value))
-    nbtools.table(by_segment.pairwise, 4)
-    if by_segment.rmst_difference is not None:
-        nbtools.show(rmst_difference_forest(by_segment.rmst_difference))
-    nbtools.say("{}", by_segment.sentence())
-else:
-    nbtools.say("No comparison by {}: {}.", segment, segments.why_not)
+    nbtools.show(plots.plot_km_curves(by_segment.km, title=f"Share still active by {segment}"))
+if by_segment is not None and by_segment.rmst_difference is not None:
+    nbtools.show(plots.plot_rmst_differences(by_segment.rmst_difference))
+display(segments)
 
 # %% [markdown]
 # ## Experience groups at a landmark
@@ -120,18 +105,10 @@ else:
 # Customers who never answered form their own group ("no answer"): non-response is itself informative.
 
 # %%
-experience = lifetime_report.compare_at_landmark(data, landmark_months_before_end, window_months)
-if experience.why_not:
-    nbtools.say("No landmark comparison: {}.", experience.why_not)
-if experience.note:
-    nbtools.say("{}", experience.note)
+experience = compare_at_landmark(data, landmark_months_before_end, window_months)
 for g, comparison in experience.comparisons.items():
-    nbtools.show(km_curves(comparison.km, title=f"Still active after the landmark ({experience.landmark.date()}), by {g}"))
-    nbtools.table(comparison.summary(), 2)
-    nbtools.table(comparison.pairwise, 4)
-    nbtools.say("{}", comparison.sentence())
-for g, why in experience.missing.items():
-    nbtools.say("No comparison by {}: {}.", g.replace("_", " "), why)
+    nbtools.show(plots.plot_km_curves(comparison.km, title=f"Still active after the landmark ({experience.landmark.date()}), by {g}"))
+display(experience)
 
 # %% [markdown]
 # ## Experience drivers at the landmark (Cox model) and the proportional-hazards check
@@ -143,19 +120,12 @@ for g, why in experience.missing.items():
 # with the tenure check below, closes the lifetime models.
 
 # %%
-landmark_cox = lifetime_report.fit_landmark_cox(data, experience, max_customers, seed)
+landmark_cox = lifetime.fit_landmark_cox(data, experience, max_customers, seed)
 if landmark_cox is not None:
-    cox = landmark_cox.model
-    nbtools.show(hazard_ratio_forest(cox, title="Hazard ratios of churn after the landmark"))
-    nbtools.table(cox.summary(), 3)
-    nbtools.say("Landmark {}: {} customers, {} churned afterwards; concordance {}.",
-                experience.landmark.date(), f"{cox.n:,}", f"{cox.events:,}", f"{cox.concordance:.3f}")
-    nbtools.table(landmark_cox.check.summary(), 3)
-    for note in landmark_cox.notes():
-        nbtools.say("{}", note)
+    nbtools.show(plots.plot_hazard_ratios(landmark_cox.model, title="Hazard ratios of churn after the landmark"))
+    display(landmark_cox)
 else:
-    landmark_why = experience.why_not or "the data has no contact records"
-    nbtools.say("No landmark Cox model of experience drivers: {}.", landmark_why)
+    nbtools.say("No landmark Cox model of experience drivers: {}.", lifetime.why_no_landmark_cox(experience))
 
 # %% [markdown]
 # ## Beyond the observed horizon: parametric lifetime models
@@ -165,21 +135,12 @@ else:
 # from the parameters' uncertainty) is what a lifetime-value model needs. The tail rests on the chosen shape.
 
 # %%
-try:
-    extrapolation = lifetime_report.extrapolate_lifetime(lt, segment if by_segment is not None else None,
-                                                         extrapolate_months, n_draws, seed, max_customers)
-    aft_failure = None
-except NotEstimableError as err:
-    extrapolation, aft_failure = None, err
+extrapolation, aft_failure = lifetime.try_extrapolate_lifetime(
+    lt, segment if by_segment is not None else None, extrapolate_months, n_draws, seed, max_customers)
 if extrapolation is not None:
-    nbtools.table(extrapolation.aft.summary(), 1)
-    nbtools.show(aft_extrapolation(extrapolation.aft, by_segment.km if by_segment is not None else km_all,
-                                   extrapolation.horizon_months))
-    nbtools.table(extrapolation.table, 2)
-    nbtools.say("Best by AIC: {}. Mean months active within {} months across groups by model: {}.",
-                extrapolation.aft.best, f"{extrapolation.horizon_months:g}", extrapolation.tails_text())
-    for note in extrapolation.notes():
-        nbtools.say("{}", note)
+    nbtools.show(plots.plot_aft_extrapolation(extrapolation.aft, by_segment.km if by_segment is not None else km_all,
+                                        extrapolation.horizon_months))
+    display(extrapolation)
 else:
     nbtools.say("No parametric lifetime model: not estimable from this data ({}).", aft_failure.reason)
 
@@ -192,16 +153,10 @@ else:
 # exact grouped-time proportional-hazards model) cross-checks it.
 
 # %%
-can_tv, why_not = can_build_person_months(data)
-tv = fit_time_varying_drivers(data, window_months, max_customers, seed, ph_tenure_form or None) if can_tv else None
+tv, why_not = lifetime.time_varying_drivers(data, window_months, max_customers, seed, ph_tenure_form or None)
 if tv is not None:
-    nbtools.show(hazard_ratio_forest(tv.cox, title="Hazard ratios of churn, drivers measured month by month"))
-    nbtools.table(tv.summary(), 3)
-    nbtools.say("{} customers, {} person-months, {} churns. Adding the latest NPS group as it stood each month:",
-                f"{tv.cox.n_customers:,}", f"{tv.cox.n_episodes:,}", f"{tv.cox.events:,}")
-    nbtools.table(tv.nps_summary(), 3)
-    for note in tv.notes():
-        nbtools.say("*Note:* {}", note)
+    nbtools.show(plots.plot_hazard_ratios(tv.cox, title="Hazard ratios of churn, drivers measured month by month"))
+    display(tv)
 else:
     nbtools.say("No time-varying model: {}.", why_not)
 
@@ -219,15 +174,12 @@ else:
 # ratio averages an effect that changes over the lifetime: read its ratios by tenure instead.
 
 # %%
-if tv is not None and tv.ph is not None:
-    nbtools.show(tenure_drift_forest(tv.ph))
-    nbtools.table(tv.ph.summary(), 3)
-    nbtools.say("All terms at once: likelihood-ratio chi-square {} on {} df, {}.", f"{tv.ph.joint['statistic']:.1f}",
-                tv.ph.joint["dof"], format_p(tv.ph.joint["p_value"]))
-    for note in tv.ph.notes:
-        nbtools.say("{}", note)
+tenure_check = tv.ph if tv is not None else None
+if tenure_check is not None:
+    nbtools.show(plots.plot_tenure_drift(tenure_check))
+    display(tenure_check)
 else:
-    nbtools.say("No proportional-hazards check over tenure: {}.", why_not or lifetime_report.PH_SWITCHED_OFF)
+    nbtools.say("No proportional-hazards check over tenure: {}.", lifetime.why_no_tenure_check(why_not))
 
 # %% [markdown]
 # ## One verdict per term: does its hazard ratio hold over the lifetime?
@@ -254,11 +206,9 @@ else:
 # Only this verdict goes to the results file and the executive summary; the two checks stay as tables above.
 
 # %%
-verdict = lifetime_report.ph_verdict(landmark_cox, tv)
+verdict = lifetime.ph_verdict(landmark_cox, tv)
 if verdict is not None:
-    nbtools.table(verdict.summary(), 4)
-    for sentence in verdict.sentences():
-        nbtools.say("{}", sentence)
+    display(verdict)
 else:
     nbtools.say("No proportional-hazards verdict: neither check could run on this data.")
 
@@ -278,14 +228,7 @@ else:
     nbtools.say("No `truth.json` (or no time-varying model): the known-truth check only applies to the demo world.")
 
 # %% tags=["remove-cell"]
-lifetime_report.record_overall(results, km_all)
-lifetime_report.record_segments(results, segments)
-lifetime_report.record_landmark_groups(results, experience)
-lifetime_report.record_landmark_cox(results, landmark_cox, experience)
-lifetime_report.record_extrapolation(results, extrapolation, aft_failure)
-lifetime_report.record_time_varying(results, tv, why_not)
-lifetime_report.record_tenure_ph(results, tv, why_not)
-lifetime_report.record_ph_verdict(results, verdict)
-lifetime_report.record_recovery(results, recovery)
-results.warnings = list(dict.fromkeys(results.warnings))
+record_lifetime(results, km=km_all, segments=segments, experience=experience, landmark_cox=landmark_cox,
+                extrapolation=extrapolation, aft_failure=aft_failure, tv=tv, why_not=why_not, verdict=verdict,
+                recovery=recovery)
 ctx.finish()

@@ -7,7 +7,18 @@ below, so a new cycle or private import fails and a removed one must be taken of
 
 from __future__ import annotations
 
-from import_graph import scan
+import ast
+import json
+from pathlib import Path
+
+from import_graph import PACKAGE_DIR, scan
+
+NOTEBOOKS = PACKAGE_DIR.parent / "notebooks"
+#: Limits of issue 16: a module a reader can hold in mind, a function that does one named step, a notebook cell
+#: that shows one idea (the logic lives in the package).
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
+MAX_CELL_LINES = 15
 
 #: Cycles left for issue 16's remaining work (each a sorted strongly connected component). Empty: none remain.
 ALLOWED_CYCLES: list[list[str]] = []
@@ -16,6 +27,23 @@ ALLOWED_CYCLES: list[list[str]] = []
 ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 
 GRAPH = scan()
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE_DIR.rglob("*.py"))
+
+
+def _long_functions(path: Path) -> list[str]:
+    return _long_functions_in(path, PACKAGE_DIR)
+
+
+def _long_functions_in(path: Path, root: Path) -> list[str]:
+    """`module:function (n lines)` for each function of `path` longer than MAX_FUNCTION_LINES."""
+    tree = ast.parse(path.read_text())
+    return [f"{path.relative_to(root)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
 
 
 def test_no_import_cycle() -> None:
@@ -51,3 +79,28 @@ def test_scan_sees_function_level_imports_and_skips_type_checking(tmp_path) -> N
     assert ("pkg.c", "pkg.a") not in graph.edges
     # a private module used inside its own package is fine
     assert graph.private == {("pkg.c", "pkg.sub", "_hidden")}
+
+
+def test_no_module_over_500_lines() -> None:
+    lines = {str(p.relative_to(PACKAGE_DIR)): len(p.read_text().splitlines()) for p in _modules()}
+    assert {module: n for module, n in lines.items() if n > MAX_MODULE_LINES} == {}
+
+
+def test_no_function_over_80_lines() -> None:
+    assert [f for p in _modules() for f in _long_functions(p)] == []
+
+
+def test_no_notebook_code_cell_over_15_lines() -> None:
+    long = []
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        sizes = [(i, len("".join(c["source"]).splitlines())) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+        long += [f"{notebook.name} cell {i}: {n} lines" for i, n in sizes if n > MAX_CELL_LINES]
+    assert long == []
+
+
+def test_size_checks_see_a_long_function(tmp_path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    module = tmp_path / "m.py"
+    module.write_text(f"def short():\n    return 1\n\n\ndef long():\n{body}\n    return 0\n")
+    assert [f.split(":")[1] for f in _long_functions_in(module, tmp_path)] == ["long (82 lines)"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,9 +10,6 @@ import pandas as pd
 from cxresearch.data.plausibility import PlausibilityWarning, check_plausibility
 from cxresearch.data.schema import SCORE_RANGES, CXData
 from cxresearch.stats.estimate import Estimate
-
-if TYPE_CHECKING:
-    from cxresearch.report.results import Results  # type only: recording belongs in report/ (issue 16)
 
 
 @dataclass
@@ -28,15 +24,63 @@ class AuditResult:
     score_distribution: pd.DataFrame
     monthly_churn: Estimate
     plausibility: list[PlausibilityWarning]
+    #: What the data is: its shape ("events" or "flat"), table sizes, churners and the end of observation.
+    shape: str = "events"
+    n_customers: int = 0
+    n_contacts: int = 0
+    n_survey_responses: int = 0
+    n_churned: int = 0
+    observed_until: pd.Timestamp | None = None
+    #: Plain-words notes the data source carries (e.g. how a flat file was read).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether the data has event dates, so churn can be counted month by month (False for flat data)."""
+        return self.shape == "events"
 
     def summary(self) -> pd.DataFrame:
         """The table overview (rows, first and last date per table)."""
         return self.overview
 
+    def size_sentence(self) -> tuple[str, list[object]]:
+        """The data's size in one Markdown sentence: (text with `{}` placeholders, values for them)."""
+        return ("**{}** customers, **{}** contacts and **{}** survey responses, observed until **{}**.",
+                [f"{self.n_customers:,}", f"{self.n_contacts:,}", f"{self.n_survey_responses:,}",
+                 self.observed_until.date()])
+
+    def plausibility_sentences(self) -> list[tuple[str, list[object]]]:
+        """One Markdown sentence per plausibility warning, or one saying that none was found."""
+        if not self.plausibility:
+            return [(("None of these checks found anything: margins, churn share, scores, sign-up dates and "
+                      "segments are within plausible ranges."), [])]
+        return [("**Warning.** {}", [warning.plain]) for warning in self.plausibility]
+
+    def churn_sentences(self) -> list[tuple[str, list[object]]]:
+        """Monthly churn in Markdown sentences; on flat data, why there is no monthly view and the data's notes."""
+        if self.has_timestamps:
+            return [("Average monthly churn: **{}**.", [self.monthly_churn.format(2)])]
+        return [(("This data has one row per customer and no event dates ({} shape), so there is no "
+                  "month-by-month view: {} of {} customers churned in the period the data covers."),
+                 [self.shape, f"{self.n_churned:,}", f"{self.n_customers:,}"]),
+                *(("*Note:* {}", [note]) for note in self.notes)]
+
 
 def audit(data: CXData) -> AuditResult:
     """Describe `data`: rows per table, monthly active/churned customers, contact mix, survey response and
-    plausibility warnings."""
+    plausibility warnings.
+
+    Parameters
+    ----------
+    data
+        Validated data of either shape; on flat data the monthly view is empty.
+
+    Returns
+    -------
+    AuditResult
+        The tables and figures of the data audit; the monthly churn rate in % of customers active at the start
+        of each calendar month, pooled, with a normal-approximation 95% interval.
+    """
     monthly = monthly_activity(data)
     exposure = monthly["active_start"].sum()
     churned = monthly["churned"].sum()
@@ -56,11 +100,29 @@ def audit(data: CXData) -> AuditResult:
         score_distribution=score_distribution(data),
         monthly_churn=monthly_churn,
         plausibility=check_plausibility(data),
+        shape=data.shape,
+        n_customers=len(data.customers),
+        n_contacts=len(data.contacts),
+        n_survey_responses=len(data.surveys),
+        n_churned=int(data.customers["end_date"].notna().sum()),
+        observed_until=data.observed_until,
+        notes=list(data.metadata.get("notes", [])),
     )
 
 
 def monthly_activity(data: CXData) -> pd.DataFrame:
-    """Per calendar month: customers active at its start, new sign-ups, churned, churn rate (%)."""
+    """Per calendar month: customers active at its start, new sign-ups, churned, churn rate (%).
+
+    Parameters
+    ----------
+    data
+        The validated data (event dates needed for a meaningful calendar).
+
+    Returns
+    -------
+    pandas.DataFrame
+        month (first day), active_start, new, churned (customers) and churn_rate (%), for months with customers.
+    """
     c = data.customers
     first = c["signup_date"].min().to_period("M")
     last = (data.observed_until - pd.Timedelta(days=1)).to_period("M")
@@ -84,7 +146,20 @@ def monthly_activity(data: CXData) -> pd.DataFrame:
 
 
 def contact_mix(data: CXData, exposure_months: float) -> pd.DataFrame:
-    """Contacts by direction and channel, with counts and rates per 100 customer-months."""
+    """Contacts by direction and channel, with counts and rates per 100 customer-months.
+
+    Parameters
+    ----------
+    data
+        Validated data whose contacts are counted.
+    exposure_months
+        Customer-months the rates are per (customers active at the start of each month, summed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        direction, channel, contacts (count) and per_100_customer_months, largest counts first per direction.
+    """
     ct = data.contacts
     if ct.empty:
         return pd.DataFrame(columns=["direction", "channel", "contacts", "per_100_customer_months"])
@@ -94,7 +169,18 @@ def contact_mix(data: CXData, exposure_months: float) -> pd.DataFrame:
 
 
 def survey_coverage(data: CXData) -> pd.DataFrame:
-    """Per instrument: responses, customers who ever answered, and that as % of all customers."""
+    """Per instrument: responses, customers who ever answered, and that as % of all customers.
+
+    Parameters
+    ----------
+    data
+        Validated data; every customer counts in the denominator, answered or not.
+
+    Returns
+    -------
+    pandas.DataFrame
+        instrument, responses, customers_answered (counts) and pct_customers_answered (% of all customers).
+    """
     n_customers = len(data.customers)
     rows = []
     for instrument in SCORE_RANGES:
@@ -112,7 +198,18 @@ def survey_coverage(data: CXData) -> pd.DataFrame:
 
 
 def score_distribution(data: CXData) -> pd.DataFrame:
-    """Share (%) of responses at each score, per instrument (long format: instrument, score, responses, pct)."""
+    """Share (%) of responses at each score, per instrument (long format: instrument, score, responses, pct).
+
+    Parameters
+    ----------
+    data
+        Validated data whose survey answers are counted, every score on each instrument's scale shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        instrument, score, responses (count) and pct (% of that instrument's responses; NaN when none).
+    """
     frames = []
     for instrument, (lo, hi) in SCORE_RANGES.items():
         scores = data.surveys.loc[data.surveys["instrument"] == instrument, "score"]
@@ -129,50 +226,3 @@ def score_distribution(data: CXData) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True)
-
-
-#: Why a purchase log has no churn rate: nobody is recorded as leaving.
-NO_RECORDED_ENDS = "no customer has a recorded end (in a purchase log customers leave silently)"
-
-
-def record_audit(results: Results, data: CXData, result: AuditResult) -> None:
-    """Write the audit's key figures to the results file: table sizes (`n_customers`, `n_contacts`,
-    `n_survey_responses`, counts), `monthly_churn_rate` (%), `pct_answered_<instrument>` (% of customers), the
-    survey-coverage and monthly-activity tables, the plausibility warnings (plain sentences) and a finding that
-    names the most consequential one; monthly churn is skipped, with the reason, on flat data (no event dates)."""
-    results.add("n_customers", Estimate(len(data.customers), "count", "customers in the data"))
-    results.add("n_contacts", Estimate(len(data.contacts), "count", "service contacts"))
-    results.add("n_survey_responses", Estimate(len(data.surveys), "count", "survey responses"))
-    ends = bool(data.customers["end_date"].notna().any())
-    if data.has_timestamps and ends:
-        results.add("monthly_churn_rate", result.monthly_churn)
-    elif data.has_timestamps:
-        results.skip("monthly churn", NO_RECORDED_ENDS, needs="churners")
-    else:
-        results.skip("monthly churn", "the data has no event dates (one row per customer)", needs="event dates")
-    for row in result.survey_coverage.itertuples():
-        results.add(
-            f"pct_answered_{row.instrument}",
-            Estimate(row.pct_customers_answered, "%", f"customers who ever answered {row.instrument.upper()}"),
-        )
-    results.add_table("survey_coverage", result.survey_coverage)
-    results.add_table("monthly_activity", result.monthly.assign(month=result.monthly["month"].dt.strftime("%Y-%m")))
-    results.warnings.extend(w.plain for w in result.plausibility)
-    if not data.has_timestamps:
-        finding = f"{len(data.customers):,} customers, one row each (no event dates)."
-    elif not ends:
-        finding = f"{len(data.customers):,} customers observed until {data.observed_until.date()}; {NO_RECORDED_ENDS}."
-    else:
-        finding = (f"{len(data.customers):,} customers observed until {data.observed_until.date()}; "
-                   f"average monthly churn {result.monthly_churn.format(2)}.")
-    results.findings.append(finding + _plausibility_finding(result.plausibility))
-
-
-def _plausibility_finding(warnings: list[PlausibilityWarning]) -> str:
-    """' Check the data first: <the most consequential warning> (N more warnings in the data audit).', or ''
-    when there is none."""
-    if not warnings:
-        return ""
-    more = len(warnings) - 1
-    rest = f" ({more} more warning{'s' if more > 1 else ''} in the data audit)" if more else ""
-    return f" Check the data first: {warnings[0].message}: {warnings[0].consequence}{rest}."

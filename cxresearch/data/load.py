@@ -22,17 +22,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cxresearch.data.schema import SHAPES, TABLES, TEXT_DTYPE, TRANSACTION_COLUMNS, CXData, column_types
-from cxresearch.data.validation import (
-    DATE_COLUMNS,
-    DataValidationError,
-    Problem,
-    check_tables,
-    check_transactions,
-    parse_iso_date,
-    parse_tables,
-)
-
-__all__ = ["DataValidationError", "Problem", "fingerprint_files", "load_source", "write_source"]
+from cxresearch.data.validation.checks import DATE_COLUMNS, check_tables, check_transactions
+from cxresearch.data.validation.dates import parse_iso_date
+from cxresearch.data.validation.parse import parse_tables
+from cxresearch.data.validation.problems import DataValidationError, Problem
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
 DATASET_FILE = "dataset.json"
@@ -41,7 +34,18 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 def load_source(source: str | Path) -> CXData:
     """Read and validate a data source (directory, mapping file or `ADAPTER:ARGUMENT`); raises
-    DataValidationError listing every problem found."""
+    DataValidationError listing every problem found.
+
+    Parameters
+    ----------
+    source
+        A canonical directory, a mapping file (`*.yaml`) or `ADAPTER:ARGUMENT` (see `cxresearch.data.sources`).
+
+    Returns
+    -------
+    CXData
+        The validated data, with a fingerprint of the source's files.
+    """
     from cxresearch.data import sources
 
     directory = Path(source)
@@ -98,7 +102,20 @@ def load_source(source: str | Path) -> CXData:
 
 def write_source(data: CXData, directory: str | Path) -> Path:
     """Write `data` as a canonical Parquet directory that `load_source` reads back to the same `CXData`
-    (name, shape and metadata in dataset.json), e.g. to load a mapped source once per suite run."""
+    (name, shape and metadata in dataset.json), e.g. to load a mapped source once per suite run.
+
+    Parameters
+    ----------
+    data
+        The validated data.
+    directory
+        Where to write (created when missing).
+
+    Returns
+    -------
+    pathlib.Path
+        `directory`.
+    """
     directory = write_tables(data, directory)
     dataset = {
         **{k: v for k, v in data.metadata.items() if k not in ("files", "source")},

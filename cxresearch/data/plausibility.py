@@ -75,7 +75,18 @@ class PlausibilityWarning:
 
 
 def check_plausibility(data: CXData) -> list[PlausibilityWarning]:
-    """Everything legal but implausible in `data`, most consequential first; [] when nothing is."""
+    """Everything legal but implausible in `data`, most consequential first; [] when nothing is.
+
+    Parameters
+    ----------
+    data
+        Data that passed validation (these checks only warn).
+
+    Returns
+    -------
+    list[PlausibilityWarning]
+        One warning per finding, each with a plain sentence and its consequence for the figures.
+    """
     checks: list[Callable[[CXData], list[PlausibilityWarning]]] = [
         _margins_not_positive,
         _margins_look_like_totals,

@@ -23,8 +23,22 @@ class DataSample:
 def sample_data(data: CXData, max_customers: int | None, seed: int = 0) -> DataSample:
     """At most `max_customers` random customers of `data` with all their events (everything when None or enough).
 
-    The subset gets its own fingerprint and no feature cache, so cached full-data features are never reused for
-    it (or the other way round).
+    The subset gets its own fingerprint, so a suite run's cached full-data features are never served for it
+    (`SharedTables.serves`), nor its features for the full data.
+
+    Parameters
+    ----------
+    data
+        The validated data.
+    max_customers
+        Most customers kept; None keeps everyone.
+    seed
+        Seed of the random draw.
+
+    Returns
+    -------
+    DataSample
+        The (possibly) restricted data and how the sample was drawn.
     """
     sample = sample_customers(data.customers, max_customers, seed)
     if not sample.sampled:
@@ -42,6 +56,5 @@ def sample_data(data: CXData, max_customers: int | None, seed: int = 0) -> DataS
         transactions=restrict(data.transactions) if data.transactions is not None
         and "customer_id" in data.transactions else data.transactions,
         fingerprint=f"{data.fingerprint}:sample-{sample.n_used}-seed-{seed}",
-        feature_cache=None,
     )
     return DataSample(subset, sample)

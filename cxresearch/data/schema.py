@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,8 +124,6 @@ class CXData:
     metadata: dict = field(default_factory=dict)
     shape: str = "events"
     transactions: pd.DataFrame | None = None
-    #: Where `features.snapshot` keeps and reuses its tables (set for suite runs, see `features.shared`).
-    feature_cache: Path | None = None
 
     @property
     def has_timestamps(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cxresearch.data.schema import CXData
-from cxresearch.data.validation import DataValidationError, Problem
+from cxresearch.data.validation.problems import DataValidationError, Problem
 
 MAPPING_SUFFIXES = (".yaml", ".yml")
 
@@ -38,7 +38,8 @@ def resolve(source: str | Path, cwd: Path | None = None) -> str:
 def load(source: str | Path) -> CXData:
     """Load a mapping file or an adapter source (directories are `cxresearch.data.load.load_source`'s own)."""
     from cxresearch.data.adapters import ADAPTERS
-    from cxresearch.data.mapping import load_mapping, read_mapping
+    from cxresearch.data.mapping.apply import load_mapping
+    from cxresearch.data.mapping.spec import read_mapping
 
     adapter = split_adapter(str(source))
     if adapter is not None:

@@ -10,8 +10,6 @@ data supports (see `flat_snapshot`), and says what they mean in `attrs`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 
@@ -23,11 +21,25 @@ from cxresearch.data.schema import (
     TEXT_DTYPE,
     CXData,
 )
-from cxresearch.features.cache import cached_frame, store_frame
+from cxresearch.features.cache import SharedTables
 from cxresearch.stats.units import DAYS_PER_MONTH
 
+
 def default_as_of(data: CXData, horizon_months: int = 3) -> pd.Timestamp:
-    """The latest date whose prediction window of `horizon_months` is fully observed."""
+    """The latest date whose prediction window of `horizon_months` is fully observed.
+
+    Parameters
+    ----------
+    data
+        The validated data.
+    horizon_months
+        Length of the prediction window in calendar months.
+
+    Returns
+    -------
+    pandas.Timestamp
+        `observed_until` minus `horizon_months`, at midnight.
+    """
     return (data.observed_until - pd.DateOffset(months=horizon_months)).normalize()
 
 
@@ -38,7 +50,22 @@ def snapshot_dates(
     horizon_months: int = 3,
 ) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]:
     """(as_of, window start, horizon end, end of observation) of a snapshot; as_of defaults to the latest date
-    with a fully observed prediction window, and one whose window is not fully observed is refused."""
+    with a fully observed prediction window, and one whose window is not fully observed is refused.
+
+    Parameters
+    ----------
+    as_of
+        The snapshot date; None or "" for the latest date with a fully observed prediction window.
+    observed_until
+        End of observation.
+    window_months, horizon_months
+        Calendar months of features before `as_of` and of prediction window after it.
+
+    Returns
+    -------
+    tuple of pandas.Timestamp
+        (as_of, window start, horizon end, end of observation); ValueError when the window ends after observation.
+    """
     until = pd.Timestamp(observed_until)
     latest = (until - pd.DateOffset(months=horizon_months)).normalize()
     as_of = latest if as_of in (None, "") else pd.Timestamp(as_of)
@@ -59,25 +86,46 @@ def snapshot(
     as_of: str | pd.Timestamp | None = None,
     window_months: int = 3,
     horizon_months: int = 3,
+    cache: SharedTables | None = None,
 ) -> pd.DataFrame:
     """One row per customer signed up before `as_of`: segments, tenure, lifetime, churn label, CX features.
 
     Counts (`*_90d`) cover the `window_months` calendar months before `as_of` (3 months by default, hence
     the name). Survey columns are NaN for customers who never answered that instrument before `as_of`.
     On flat data the result is `flat_snapshot(data, as_of)`: other columns, described in `attrs`.
+
+    Parameters
+    ----------
+    data
+        The validated data.
+    as_of
+        The snapshot date; None or "" for the latest date whose prediction window is fully observed.
+    window_months
+        Calendar months of events before `as_of` that the counts and recent means cover.
+    horizon_months
+        Calendar months after `as_of` in which a customer who leaves counts as churned.
+    cache
+        A suite run's shared tables: a snapshot of the same data (same fingerprint) and arguments built before
+        is read from there, and one built now is stored there. None builds it every time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer, sorted by customer_id; `attrs` holds as_of, window_months, horizon_months,
+        observed_until, shape and notes. Durations in months of 30.4375 days.
     """
     if data.shape == "flat":
         return flat_snapshot(data, as_of)
     as_of, _, horizon_end, _ = snapshot_dates(as_of, data.observed_until, window_months, horizon_months)
-    cache = None
-    if data.feature_cache is not None:
-        cache = Path(data.feature_cache) / f"snapshot-{as_of:%Y%m%d}-w{window_months}-h{horizon_months}.parquet"
-        cached = cached_frame(cache)
-        if cached is not None:
-            return cached
+    name = f"snapshot-{as_of:%Y%m%d}-w{window_months}-h{horizon_months}.parquet"
+    if cache is not None and not cache.serves(data):
+        cache = None  # other data (e.g. a sample of the shared data) must not get its features
+    cached = cache.frame(name) if cache is not None else None
+    if cached is not None:
+        return cached
     out = _events_snapshot(data, as_of, window_months, horizon_months, horizon_end)
     if cache is not None:
-        store_frame(out, cache)
+        cache.store(name, out)
     return out
 
 
@@ -133,10 +181,22 @@ def flat_snapshot(data: CXData, as_of: str | pd.Timestamp | None = None) -> pd.D
     `unresolved_contacts`, `fcr_rate`): they cover `attrs["contacts_period"]`, not a 90-day window.
     `attrs`: as_of, horizon_months (the churn flag's period in months, or None when undocumented),
     window_months (None), contacts_period, shape ("flat") and notes (plain-words caveats for reports).
+
+    Parameters
+    ----------
+    data
+        Validated flat data (one row per customer).
+    as_of
+        Ignored but for a note when it differs from the one date flat data describes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer, sorted by customer_id, durations in months of 30.4375 days; `attrs` as above.
     """
     notes = [
-        "Flat data: features and the churn flag were recorded together, so they describe who left rather "
-        "than predict who will; scores may have been given after the decision to leave."
+        ("Flat data: features and the churn flag were recorded together, so they describe who left rather "
+         "than predict who will; scores may have been given after the decision to leave.")
     ]
     if as_of not in (None, "") and pd.Timestamp(as_of) != data.observed_until:
         notes.append(
@@ -238,6 +298,17 @@ def lifetimes(data: CXData) -> pd.DataFrame:
     When the data says when observation began (`metadata["observed_from"]`), customers who signed up earlier
     are only in the data because they were still active then: `entry_months` is their tenure at that date
     (left truncation), so survival estimates do not overstate early retention.
+
+    Parameters
+    ----------
+    data
+        Validated data of either shape; `metadata["observed_from"]` sets the left truncation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, segments, signup_date, end_date, duration_months and entry_months (months of 30.4375 days),
+        event (bool).
     """
     customers = data.customers
     segments = [c for c in (*SEGMENT_COLUMNS, "monthly_margin", "acquisition_cost", "n_referrals") if c in customers]

@@ -1,16 +1,34 @@
-"""Figures for the data audit."""
+"""Figures for the data audit: each `plot_*(result, ..., ax=None)` draws on `ax` (a new figure when None) and
+returns it; the house style is set once per notebook by `cxresearch.plots.set_theme`."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
 from cxresearch.data.audit import AuditResult
-from cxresearch.plots import PALETTE, new_figure
+from cxresearch.plots import PALETTE
+
+#: Panel titles per survey instrument, with its scale.
+SCORE_TITLES = {"nps": "NPS (0-10)", "csat": "CSAT (1-5)", "ces": "CES (1 low - 7 high effort)"}
 
 
-def plot_monthly_activity(result: AuditResult) -> plt.Figure:
-    """Active customers (bars, left axis) and monthly churn rate in % (line, right axis) per calendar month."""
-    fig, (ax,) = new_figure(9, 4)
+def plot_monthly_activity(result: AuditResult, ax: plt.Axes | None = None) -> plt.Axes:
+    """Active customers (bars, left axis) and monthly churn rate in % (line, right axis) per calendar month.
+
+    Parameters
+    ----------
+    result
+        The data audit; its `monthly` table is drawn.
+    ax
+        Where to draw; a new 9 x 4 inch figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The left (customers) axis; the churn rate is on its twin.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
     m = result.monthly
     ax.bar(m["month"], m["active_start"], width=25, color=PALETTE[5], alpha=0.6, label="active customers")
     ax.set_ylabel("customers active at month start")
@@ -20,22 +38,48 @@ def plot_monthly_activity(result: AuditResult) -> plt.Figure:
     ax2.set_ylim(bottom=0)
     ax2.grid(False)
     ax.set_title("Customer base and monthly churn")
-    fig.legend(loc="upper left", bbox_to_anchor=(0.08, 0.9))
-    fig.tight_layout()
-    return fig
+    ax.figure.legend(loc="upper left", bbox_to_anchor=(0.08, 0.9))
+    ax.figure.tight_layout()
+    return ax
 
 
-def plot_score_distribution(result: AuditResult) -> plt.Figure:
-    """Share of responses (%) at each score for NPS, CSAT and CES, side by side."""
+def plot_score_distribution(result: AuditResult, ax: plt.Axes | None = None) -> plt.Axes:
+    """Share of responses (%) at each score for NPS, CSAT and CES, one panel each, side by side.
+
+    Parameters
+    ----------
+    result
+        The data audit; its `score_distribution` table is drawn for each instrument with any response.
+    ax
+        Where to draw the panels: its area is divided into one panel per instrument; a new figure 4 inches
+        wide per panel when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The first panel.
+    """
     dist = result.score_distribution
     instruments = [i for i in dist["instrument"].unique() if dist.loc[dist["instrument"] == i, "responses"].sum() > 0]
-    fig, axes = new_figure(4 * max(len(instruments), 1), 3.6, ncols=max(len(instruments), 1))
-    titles = {"nps": "NPS (0-10)", "csat": "CSAT (1-5)", "ces": "CES (1 low - 7 high effort)"}
-    for ax, instrument, colour in zip(axes, instruments, PALETTE):
+    panels = _panels(ax, max(len(instruments), 1), width=4, height=3.6)
+    for panel, instrument, colour in zip(panels, instruments, PALETTE):
         d = dist[dist["instrument"] == instrument]
-        ax.bar(d["score"].astype(str), d["pct"], color=colour)
-        ax.set_title(titles.get(instrument, instrument))
-        ax.set_xlabel("score")
-        ax.set_ylabel("% of responses")
-    fig.tight_layout()
-    return fig
+        panel.bar(d["score"].astype(str), d["pct"], color=colour)
+        panel.set_title(SCORE_TITLES.get(instrument, instrument))
+        panel.set_xlabel("score")
+        panel.set_ylabel("% of responses")
+    panels[0].figure.tight_layout()
+    return panels[0]
+
+
+def _panels(ax: plt.Axes | None, n: int, width: float, height: float) -> list[plt.Axes]:
+    """`n` side-by-side axes: a new figure (`width` inches per panel) when `ax` is None, else `ax`'s area split."""
+    if ax is None:
+        _, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+        return list(axes[0])
+    if n == 1:
+        return [ax]
+    grid = ax.get_subplotspec().subgridspec(1, n)
+    figure = ax.figure
+    ax.remove()
+    return [figure.add_subplot(cell) for cell in grid]

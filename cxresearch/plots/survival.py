@@ -7,25 +7,40 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
+from mpl_toolkits.axes_grid1 import make_axes_locatable
 
-from cxresearch.plots import PALETTE, new_figure, set_theme
-from cxresearch.survival.estimators import CoxResult, KMResult
+from cxresearch.plots import PALETTE, axes_or_new
+from cxresearch.survival.cox import CoxResult
+from cxresearch.survival.kaplan_meier import KMResult, RMSTDifference
 from cxresearch.survival.parametric import AFTComparison
 from cxresearch.survival.timevarying import TenurePHCheck, TimeVaryingResult
 
 #: Candidate tick positions of the hazard-ratio axis (reciprocal pairs, so halving and doubling look alike).
 _HR_TICKS = (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
+#: Fewer ticks for a wide range of ratios.
+_HR_TICKS_WIDE = (0.1, 0.2, 0.33, 0.5, 0.8, 1.0, 1.25, 2.0, 3.0, 5.0, 10.0)
 
 
-def km_curves(km: KMResult, title: str | None = None, max_months: float | None = None) -> plt.Figure:
+def plot_km_curves(
+    km: KMResult, title: str | None = None, max_months: float | None = None, ax: plt.Axes | None = None
+) -> plt.Axes:
     """Kaplan-Meier curves (% still active vs months since signup) with 95% bands and a survminer-style at-risk
-    table underneath (one line per group, one column per at-risk time point)."""
-    set_theme()
+    table underneath (one line per group, one column per at-risk time point).
+
+    Parameters
+    ----------
+    km : `survival.kaplan_meier.kaplan_meier` result.
+    title : figure title (default: "Customer survival by <group>").
+    max_months : right end of the time axis (default: the last at-risk time).
+    ax : Axes to draw the curves on (the at-risk table is added below it); a new figure when None.
+
+    Returns
+    -------
+    plt.Axes
+        The Axes of the curves.
+    """
     groups = km.groups
-    fig = plt.figure(figsize=(8.0, 4.8 + 0.25 * len(groups)))
-    grid = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.45 + 0.25 * len(groups)], hspace=0.35)
-    ax = fig.add_subplot(grid[0])
-    table_ax = fig.add_subplot(grid[1], sharex=ax)
+    ax, table_ax = _curve_and_table_axes(ax, len(groups))
     # default: up to the last at-risk column, so the table's final count (often 0) is shown
     limit = max_months if max_months is not None else float(km.at_risk["time"].max())
     for i, name in enumerate(groups):
@@ -43,8 +58,24 @@ def km_curves(km: KMResult, title: str | None = None, max_months: float | None =
     ax.set_title(title or ("Customer survival" + (f" by {km.group}" if km.group else "")))
     if len(groups) > 1:
         ax.legend(title=km.group, loc="lower left")
+    _at_risk_rows(table_ax, km.at_risk[km.at_risk["time"] <= limit], groups)
+    return ax
 
-    table = km.at_risk[km.at_risk["time"] <= limit]
+
+def _curve_and_table_axes(ax: plt.Axes | None, n_groups: int) -> tuple[plt.Axes, plt.Axes]:
+    """The curves' Axes and the at-risk table's below it, sharing the time axis (a new figure when `ax` is None)."""
+    if ax is None:
+        fig = plt.figure(figsize=(8.0, 4.8 + 0.25 * n_groups))
+        grid = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.45 + 0.25 * n_groups], hspace=0.35)
+        ax = fig.add_subplot(grid[0])
+        return ax, fig.add_subplot(grid[1], sharex=ax)
+    table_ax = make_axes_locatable(ax).append_axes("bottom", size=f"{(0.45 + 0.25 * n_groups) / 4.0:.0%}",
+                                                   pad=0.45, sharex=ax)
+    return ax, table_ax
+
+
+def _at_risk_rows(table_ax: plt.Axes, table: pd.DataFrame, groups: list[str]) -> None:
+    """Survminer-style at-risk counts: one row per group, one column per time point."""
     for i, name in enumerate(groups):
         rows = table[table["group"] == name]
         for t, n in zip(rows["time"], rows["at_risk"]):
@@ -59,89 +90,112 @@ def km_curves(km: KMResult, title: str | None = None, max_months: float | None =
     table_ax.set_xlabel("Months since signup")
     for side in ("left", "top", "right"):
         table_ax.spines[side].set_visible(False)
-    return fig
 
 
-def hazard_ratio_forest(cox: CoxResult | TimeVaryingResult, title: str | None = None) -> plt.Figure:
-    """Forest plot of Cox hazard ratios with 95% CIs on a log axis (1 = no effect; >1 = faster churn)."""
+def plot_hazard_ratios(
+    cox: CoxResult | TimeVaryingResult, title: str | None = None, ax: plt.Axes | None = None
+) -> plt.Axes:
+    """Forest plot of Cox hazard ratios with 95% CIs on a log axis (1 = no effect; >1 = faster churn).
+
+    Parameters
+    ----------
+    cox : a Cox fit (`survival.cox.fit_cox`) or a time-varying model (`survival.timevarying`).
+    title : Axes title (default: names the model, its size and, for a Cox fit, its concordance).
+    ax : Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    plt.Axes
+        The forest plot, one row per term.
+    """
     table = cox.summary()
-    fig, (ax,) = new_figure(width=8.0, height=1.2 + 0.45 * len(table))
+    created = ax is None
+    ax = axes_or_new(ax, width=8.0, height=1.2 + 0.45 * len(table))
     y = np.arange(len(table))[::-1]
-    ax.errorbar(
-        table["hazard_ratio"],
-        y,
-        xerr=[table["hazard_ratio"] - table["hr_ci_low"], table["hr_ci_high"] - table["hazard_ratio"]],
-        fmt="o",
-        color=PALETTE[0],
-        ecolor=PALETTE[0],
-        capsize=3,
-    )
+    ax.errorbar(table["hazard_ratio"], y, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3,
+                xerr=[table["hazard_ratio"] - table["hr_ci_low"], table["hr_ci_high"] - table["hazard_ratio"]])
     ax.axvline(1.0, color="0.4", lw=1, ls="--")
-    ax.set_xscale("log")
-    # plain-number ticks: readers compare ratios like 0.8 and 1.25, not powers of ten
     lo, hi = min(table["hr_ci_low"].min(), 1.0), max(table["hr_ci_high"].max(), 1.0)
-    ticks = [v for v in _HR_TICKS if lo / 1.1 <= v <= hi * 1.1]
-    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    labels = [
-        f"{t} vs {cox.reference_levels[t.split('=', 1)[0]]}" if t.split("=", 1)[0] in cox.reference_levels else t
-        for t in table.index
-    ]
-    ax.set_yticks(y, labels)
+    _ratio_axis(ax, lo, hi, _HR_TICKS)
+    ax.set_yticks(y, [_term_label(t, cox.reference_levels) for t in table.index])
     ax.set_xlabel("Hazard ratio of churn (log scale, 95% CI)")
     if title is None:
         title = (f"What speeds up churn (Cox model, n = {cox.n:,}, C = {cox.concordance:.2f})"
                  if isinstance(cox, CoxResult) else f"What speeds up churn ({cox.method}, {cox.n_customers:,} customers)")
     ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    if created:
+        ax.figure.tight_layout()
+    return ax
 
 
-def tenure_drift_forest(check: TenurePHCheck, title: str | None = None) -> plt.Figure:
+def plot_tenure_drift(check: TenurePHCheck, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
     """Per term, the hazard ratio (95% CI, log axis) at each of the check's two tenures: where the two intervals
-    part, the ratio changes with tenure; terms flagged by the Holm-adjusted test are marked with an asterisk."""
+    part, the ratio changes with tenure; terms flagged by the Holm-adjusted test are marked with an asterisk.
+
+    Parameters
+    ----------
+    check : `survival.timevarying.check_tenure_proportional_hazards` result.
+    title : Axes title.
+    ax : Axes to draw on; a new figure (with the legend in a strip below the axes) when None.
+
+    Returns
+    -------
+    plt.Axes
+        Two intervals per term, one per tenure.
+    """
     table = check.summary()
     height = 1.8 + 0.5 * len(table)
-    fig, (ax,) = new_figure(width=8.0, height=height)
+    created = ax is None
+    ax = axes_or_new(ax, width=8.0, height=height)
     y = np.arange(len(table))[::-1]
     for i, (t, offset) in enumerate(zip(check.tenures, (0.15, -0.15))):
         hr, lo, hi = table[f"hr_at_{t}"], table[f"hr_ci_low_at_{t}"], table[f"hr_ci_high_at_{t}"]
         ax.errorbar(hr, y + offset, xerr=[hr - lo, hi - hr], fmt="o" if i == 0 else "s", color=PALETTE[i],
                     ecolor=PALETTE[i], capsize=3, label=f"at {t} months of tenure")
     ax.axvline(1.0, color="0.4", lw=1, ls="--")
-    ax.set_xscale("log")
-    lows = [table[f"hr_ci_low_at_{t}"].min() for t in check.tenures]
-    highs = [table[f"hr_ci_high_at_{t}"].max() for t in check.tenures]
-    lo, hi = min(*lows, 1.0), max(*highs, 1.0)
+    lo = min(*(table[f"hr_ci_low_at_{t}"].min() for t in check.tenures), 1.0)
+    hi = max(*(table[f"hr_ci_high_at_{t}"].max() for t in check.tenures), 1.0)
     # over a wide range the close ticks (0.9, 1.1, ...) would overprint each other
-    candidates = _HR_TICKS if hi / lo < 4 else (0.1, 0.2, 0.33, 0.5, 0.8, 1.0, 1.25, 2.0, 3.0, 5.0, 10.0)
-    ticks = [v for v in candidates if lo / 1.1 <= v <= hi * 1.1]
-    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    labels = [
-        (f"{t} vs {check.reference_levels[t.split('=', 1)[0]]}" if t.split("=", 1)[0] in check.reference_levels
-         else t) + (" *" if flagged else "")
-        for t, flagged in zip(table.index, table["violated"])
-    ]
-    ax.set_yticks(y, labels)
+    _ratio_axis(ax, lo, hi, _HR_TICKS if hi / lo < 4 else _HR_TICKS_WIDE)
+    ax.set_yticks(y, [_term_label(t, check.reference_levels) + (" *" if flagged else "")
+                      for t, flagged in zip(table.index, table["violated"])])
     ax.set_xlabel("Hazard ratio of churn (log scale, 95% CI)")
-    # below the axis, in a strip of fixed height: inside, it would sit on some term's intervals
-    fig.legend(loc="lower center", ncol=2, fontsize=9, frameon=False)
     # right-aligned: long term labels push the axes right, and a centred title would run off the figure
     ax.set_title(title or "Hazard ratios at two tenures (* = changes with tenure)", loc="right")
-    fig.tight_layout(rect=(0, 0.35 / height, 1, 1))
-    return fig
+    if not created:
+        ax.legend(fontsize=9)
+        return ax
+    # below the axis, in a strip of fixed height: inside, it would sit on some term's intervals
+    ax.figure.legend(loc="lower center", ncol=2, fontsize=9, frameon=False)
+    ax.figure.tight_layout(rect=(0, 0.35 / height, 1, 1))
+    return ax
 
 
-def aft_extrapolation(
-    aft: AFTComparison, km: KMResult, horizon_months: float, model: str | None = None, title: str | None = None
-) -> plt.Figure:
+def plot_aft_extrapolation(
+    aft: AFTComparison, km: KMResult, horizon_months: float, model: str | None = None, title: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
     """Kaplan-Meier steps (observed) with the fitted AFT curve and its 95% band continued to `horizon_months`
-    (% still active vs months since signup); a dotted line marks the end of the observed follow-up."""
+    (% still active vs months since signup); a dotted line marks the end of the observed follow-up.
+
+    Parameters
+    ----------
+    aft : `survival.parametric.fit_aft` result.
+    km : Kaplan-Meier curves of the same groups.
+    horizon_months : right end of the time axis (months since signup).
+    model : distribution drawn (default: the best by AIC).
+    title : Axes title.
+    ax : Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    plt.Axes
+        Observed and extrapolated curves per group.
+    """
     model = model or aft.best
-    times = np.linspace(0.0, horizon_months, 241)
-    fitted = aft.survival(times[1:], model=model)
-    fig, (ax,) = new_figure(width=8.0, height=4.8)
+    fitted = aft.survival(np.linspace(0.0, horizon_months, 241)[1:], model=model)
+    created = ax is None
+    ax = axes_or_new(ax, width=8.0, height=4.8)
     for i, name in enumerate(aft.groups):
         colour = PALETTE[i % len(PALETTE)]
         observed = km.survival[km.survival["group"] == name]
@@ -158,20 +212,50 @@ def aft_extrapolation(
     ax.set_ylabel("% still active")
     ax.set_title(title or f"Lifetime extrapolated to {horizon_months:g} months ({model} AFT, lowest AIC)")
     ax.legend(fontsize=8, ncol=2 if len(aft.groups) > 1 else 1, loc="upper right")
-    fig.tight_layout()
-    return fig
+    if created:
+        ax.figure.tight_layout()
+    return ax
 
 
-def rmst_difference_forest(diff: pd.DataFrame, title: str | None = None) -> plt.Figure:
-    """Differences in restricted mean lifetime (months, 95% CI) vs the reference group, from `rmst_difference`."""
-    fig, (ax,) = new_figure(width=8.0, height=1.4 + 0.45 * len(diff))
-    y = np.arange(len(diff))[::-1]
-    ax.errorbar(diff["difference"], y, xerr=[diff["difference"] - diff["ci_low"], diff["ci_high"] - diff["difference"]],
-                fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
+def plot_rmst_differences(diff: RMSTDifference, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
+    """Differences in restricted mean lifetime (months, 95% CI) vs the reference group.
+
+    Parameters
+    ----------
+    diff : `survival.kaplan_meier.rmst_difference` result.
+    title : Axes title.
+    ax : Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    plt.Axes
+        One interval per group compared with the reference.
+    """
+    table = diff.summary()
+    created = ax is None
+    ax = axes_or_new(ax, width=8.0, height=1.4 + 0.45 * len(table))
+    y = np.arange(len(table))[::-1]
+    ax.errorbar(table["difference"], y, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3,
+                xerr=[table["difference"] - table["ci_low"], table["ci_high"] - table["difference"]])
     ax.axvline(0.0, color="0.4", lw=1, ls="--")
-    ax.set_yticks(y, [f"{g} vs {r}" for g, r in zip(diff["group"], diff["reference"])])
-    horizon = float(diff["horizon"].iloc[0])
-    ax.set_xlabel(f"Extra months active within the first {horizon:g} months (95% CI)")
-    ax.set_title(title or f"Restricted mean lifetime differences over {horizon:g} months")
-    fig.tight_layout()
-    return fig
+    ax.set_yticks(y, [f"{g} vs {r}" for g, r in zip(table["group"], table["reference"])])
+    ax.set_xlabel(f"Extra months active within the first {diff.horizon_months:g} months (95% CI)")
+    ax.set_title(title or f"Restricted mean lifetime differences over {diff.horizon_months:g} months")
+    if created:
+        ax.figure.tight_layout()
+    return ax
+
+
+def _ratio_axis(ax: plt.Axes, lo: float, hi: float, candidates: tuple[float, ...]) -> None:
+    """Log x axis with plain-number ticks between `lo` and `hi`: readers compare ratios like 0.8 and 1.25, not
+    powers of ten."""
+    ax.set_xscale("log")
+    ticks = [v for v in candidates if lo / 1.1 <= v <= hi * 1.1]
+    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _term_label(term: str, reference_levels: dict[str, str]) -> str:
+    """'column=level vs reference' for a categorical level, the term itself otherwise."""
+    column = term.split("=", 1)[0]
+    return f"{term} vs {reference_levels[column]}" if column in reference_levels else term

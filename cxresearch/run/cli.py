@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cxresearch.data.load import DataValidationError, load_source
+from cxresearch.data.load import load_source
 from cxresearch.data.plausibility import check_plausibility
 from cxresearch.data.sources import resolve
+from cxresearch.data.validation.problems import DataValidationError
 
 if TYPE_CHECKING:
     from cxresearch.data.schema import CXData
@@ -45,6 +46,9 @@ def simulate(
     months: Annotated[int, typer.Option(min=4, help="Months of observation.")] = DEMO_SETTINGS["months"],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = DEMO_SETTINGS["seed"],
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    reasons: Annotated[
+        bool, typer.Option("--reasons/--no-reasons", help="Draw churn reasons (end_reason, end_reason_detail).")
+    ] = True,
 ) -> None:
     """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
     from cxresearch.data.simulate import simulate as run_simulation
@@ -53,7 +57,7 @@ def simulate(
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}")
     started = time.perf_counter()
-    world = run_simulation(n_customers=customers, months=months, seed=seed)
+    world = run_simulation(n_customers=customers, months=months, seed=seed, reasons=reasons)
     write_world(world, out, fmt=fmt)
     typer.echo(
         f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
@@ -94,7 +98,8 @@ def run(
 ) -> None:
     """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
     from cxresearch.run.parameters import ParameterError
-    from cxresearch.run.suite import SuiteBusyError, run_suite
+    from cxresearch.run.runs import SuiteBusyError
+    from cxresearch.run.suite import run_suite
 
     parameters = _parse_params(param or [])
     selected, suite_name = None, ""

@@ -18,16 +18,13 @@ researcher opens them in JupyterLab; every path the suite injects (data_source, 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import multiprocessing
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,24 +36,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import zmq
-from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import default
-
 from cxresearch.data.schema import CXData
 from cxresearch.data.sources import resolve as resolve_source
-from cxresearch.features.shared import ENV as SHARED_ENV
 from cxresearch.features.shared import write_shared
 from cxresearch.report.html import render_html, render_index
+from cxresearch.run.kernel import execute_notebook, stderr_to
 from cxresearch.run.parameters import coerce_parameters, declared_parameters
+from cxresearch.run.runs import point_latest, previous_results, prune_runs, run_lock
 
 #: Runs last, reads only the other notebooks' results files; rendered without code.
 EXECUTIVE_SUMMARY = "00_executive_summary"
 
 #: Parameters the suite sets itself: each run has its own data source argument and results directory.
-RESERVED_PARAMETERS = ("data_source", "results_dir", "previous_results_dir")
+RESERVED_PARAMETERS = ("data_source", "results_dir", "previous_results_dir", "shared_tables")
 
 #: Defaults passed to every notebook that declares them, so the manifest states them explicitly.
 DEFAULT_PARAMETERS: dict[str, Any] = {"seed": 0, "as_of": ""}
@@ -125,28 +117,11 @@ class _Task:
     cwd: Path
     parameters: dict[str, Any]
     executive: bool
-    shared_dir: Path | None = None
     threads: int = 1  # BLAS/OpenMP threads for the notebook's kernel
 
 
 #: Environment variables that size numpy's BLAS and scikit-learn's OpenMP thread pools in a kernel.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-class _ThisInterpreterKernel(AsyncKernelManager):
-    """Start kernels with the running interpreter, whatever `python3` kernelspec a user has installed."""
-
-    @default("transport_encryption")
-    def _encrypt_when_possible(self) -> str:
-        """CurveZMQ when libzmq has it: otherwise every kernel warns on stderr about plain-text TCP."""
-        return "auto" if zmq.has("curve") else "disabled"
-
-    @property
-    def kernel_spec(self) -> KernelSpec:
-        """ipykernel's own spec: argv is `sys.executable -m ipykernel_launcher`."""
-        if self._kernel_spec is None:
-            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-        return self._kernel_spec
 
 
 def run_suite(
@@ -187,12 +162,12 @@ def run_suite(
     values = {**DEFAULT_PARAMETERS, **coerce_parameters(declared, parameters or {})}
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _run_lock(out_dir, wait, report), _sigterm_as_interrupt():
+    with run_lock(out_dir, wait, report), _sigterm_as_interrupt():
         run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report, suite, data)
         if run.status == "ok":
-            _point_latest(out_dir, run.run_id)
+            point_latest(out_dir, run.run_id)
             if keep is not None:
-                for old in _prune(out_dir, keep):
+                for old in prune_runs(out_dir, keep):
                     report(f"removed old run {old}")
     return run
 
@@ -213,13 +188,15 @@ def _run(
         injected = {
             **values, "data_source": source, "results_dir": str(tmp_dir / "results"),
             # The executive summary compares its key figures with the last good run on the same data source.
-            "previous_results_dir": _previous_results(out_dir, source),
+            "previous_results_dir": previous_results(out_dir, source),
         }
-        shared = _share(data, source, tmp_dir / "shared", values, report) if data is not None else None
+        if data is not None:
+            # Notebooks declaring `shared_tables` read the validated copy and cached features from there.
+            injected["shared_tables"] = str(_share(data, source, tmp_dir / "shared", values, report))
         threads = max(1, (os.cpu_count() or 1) // min(jobs, max(1, len(names) - 1)))
         tasks = [
             _Task(name, notebooks_dir / f"{name}.ipynb", tmp_dir, notebooks_dir, injected,
-                  executive=name == EXECUTIVE_SUMMARY, shared_dir=shared, threads=threads)
+                  executive=name == EXECUTIVE_SUMMARY, threads=threads)
             for name in names
         ]
         report(f"run {run_id}: {len(tasks)} notebooks, {jobs} jobs, data {source}")
@@ -269,29 +246,6 @@ def _share(
     return directory
 
 
-class SuiteBusyError(RuntimeError):
-    """Another run is publishing into the same reports directory."""
-
-
-@contextlib.contextmanager
-def _run_lock(out_dir: Path, wait: bool, report: Callable[[str], None]) -> Iterator[None]:
-    """Hold `out_dir/.lock` (an advisory file lock, released even if the process dies) for one run."""
-    with open(out_dir / ".lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise SuiteBusyError(
-                    f"another run is in progress in {out_dir}; try again later or pass --wait to queue"
-                ) from None
-            report(f"another run is in progress in {out_dir}: waiting for it to finish")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM (what schedulers send) like Ctrl-C, so an interrupted run cleans up after itself."""
@@ -307,21 +261,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _prune(out_dir: Path, keep: int) -> list[str]:
-    """Remove all but the newest `keep` run directories (never the one `latest` points to); return their ids."""
-    latest = (out_dir / "latest").resolve() if (out_dir / "latest").is_symlink() else None
-    runs = sorted(p for p in out_dir.iterdir() if p.is_dir() and not p.is_symlink() and _RUN_ID.fullmatch(p.name))
-    removed = []
-    for old in runs[: max(0, len(runs) - keep)]:
-        if old.resolve() != latest:
-            shutil.rmtree(old)
-            removed.append(old.name)
-    return removed
-
-
-_RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 
 def _select_notebooks(notebooks_dir: Path, requested: list[str] | None) -> list[str]:
@@ -415,7 +354,6 @@ def _execute(task: _Task) -> NotebookRun:
 
 def _execute_and_render(task: _Task) -> NotebookRun:
     """Execute `task` with papermill, render whatever was executed, and describe the outcome."""
-    import papermill
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
@@ -433,11 +371,8 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         # which oversubscribes the machine (evaluate_claims ran 3x slower with two notebooks on 2 cores).
         for variable in _THREAD_VARIABLES:
             os.environ.setdefault(variable, str(task.threads))
-        if task.shared_dir is not None:
-            # Kernels inherit the worker's environment; each worker serves one run only.
-            os.environ[SHARED_ENV] = str(task.shared_dir)
-        with _stderr_to(task.run_dir / "logs" / f"{task.name}.log"):
-            _papermill(task, output, passed)
+        with stderr_to(task.run_dir / "logs" / f"{task.name}.log"):
+            execute_notebook(task.source, output, passed, task.cwd)
     except PapermillExecutionError as err:
         status, error = "failed", f"{err.ename}: {_first_line(err.evalue)} (cell {err.cell_index})"
     except Exception as err:
@@ -457,73 +392,6 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         error=error,
         parameters=sorted(passed),
     )
-
-
-@contextlib.contextmanager
-def _stderr_to(path: Path) -> Iterator[None]:
-    """Send this process's stderr, and so its kernel's, to `path`: kernel chatter stays out of the terminal."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _papermill(task: _Task, output: Path, parameters: dict[str, Any]) -> None:
-    """Execute with papermill; retry once if the kernel failed to start (port races under a process pool)."""
-    import papermill
-
-    for attempt in (1, 2):
-        try:
-            papermill.execute_notebook(
-                str(task.source),
-                str(output),
-                parameters=parameters,
-                kernel_name="python3",
-                kernel_manager_class=_ThisInterpreterKernel,
-                cwd=str(task.cwd),
-                progress_bar=False,
-            )
-            return
-        except (RuntimeError, TimeoutError):
-            # DeadKernelError and cell timeouts are RuntimeError/TimeoutError too: only retry if no cell ran.
-            if attempt == 2 or _any_cell_started(output):
-                raise
-
-
-def _any_cell_started(executed: Path) -> bool:
-    """Whether papermill began executing any cell of this (partially) executed notebook."""
-    import nbformat
-
-    if not executed.exists():
-        return False
-    nb = nbformat.read(executed, as_version=4)
-    return any(cell.metadata.get("papermill", {}).get("start_time") for cell in nb.cells)
-
-
-def _previous_results(out_dir: Path, data_source: str) -> str:
-    """Results directory of `latest` when it ran on the same data source, else ''."""
-    manifest = out_dir / "latest" / "manifest.json"
-    try:
-        previous = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    if previous.get("data_source") != data_source:
-        return ""
-    return str((out_dir / "latest" / "results").resolve())
-
-
-def _point_latest(out_dir: Path, run_id: str) -> None:
-    """Atomically repoint `<out_dir>/latest` at the run (readers never see it missing)."""
-    temp_link = out_dir / f".latest-{run_id}"
-    temp_link.symlink_to(run_id)  # relative, so the reports directory can be moved or mounted elsewhere
-    os.replace(temp_link, out_dir / "latest")
 
 
 def _versions() -> dict[str, str | None]:

@@ -22,10 +22,50 @@ def band_scores(score: pd.Series, bands: dict[str, tuple[int, int]]) -> pd.Serie
     return out
 
 
+def complete_cases(data: pd.DataFrame, unit: str, notes: list[str]) -> pd.DataFrame:
+    """The rows of `data` without a missing value; how many were dropped is added to `notes`.
+
+    Parameters
+    ----------
+    data : the columns a model uses, one row per `unit`.
+    unit : what a row is, in words ("customers", "person-months").
+    notes : the model's notes, extended in place.
+
+    Returns
+    -------
+    pd.DataFrame
+        The complete rows, index kept.
+    """
+    complete = data.dropna()
+    if len(complete) < len(data):
+        notes.append(f"complete-case analysis: dropped {len(data) - len(complete)} of {len(data)} {unit} with missing "
+                     "values")
+    return complete
+
+
 def covariate_design(
     complete: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], notes: list[str]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Numeric columns plus `col=level` dummies, constant columns dropped (noted); also each reference level."""
+    """Numeric columns plus `col=level` dummies, constant columns dropped (noted); also each reference level.
+
+    Parameters
+    ----------
+    complete : complete cases of the model's columns.
+    numeric : columns entered as they are (per unit).
+    categorical : columns one-hot coded, the most common level as reference.
+    notes : the model's notes, extended in place with the constant columns dropped.
+
+    Returns
+    -------
+    tuple[pd.DataFrame, dict[str, str]]
+        The design matrix (float columns; categorical levels as `column=level`) and each categorical's reference
+        level.
+
+    Raises
+    ------
+    ValueError
+        When no column varies.
+    """
     design = complete[list(numeric)].astype(float)
     reference_levels: dict[str, str] = {}
     for col in categorical:

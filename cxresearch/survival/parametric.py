@@ -5,7 +5,7 @@ Kaplan-Meier stops where follow-up stops; a customer-lifetime value needs the ta
 for the whole curve, so its extrapolation is only as good as that assumption: the comparison by AIC says which
 shape fits the observed part best, and the spread between the three shows how much the tail depends on the
 choice (Latimer 2013, Med Decis Making 33:743-754, on survival extrapolation). Durations in months; left
-truncation (`entry`) as in `cxresearch.survival.estimators.kaplan_meier`. Estimators: lifelines' `*AFTFitter`s.
+truncation (`entry`) as in `cxresearch.survival.kaplan_meier.kaplan_meier`. Estimators: lifelines' `*AFTFitter`s.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from scipy import stats
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.mle import MAX_LOG_SE, PARAMETER_RANGE
-from cxresearch.survival.estimators import ALL, split_groups
+from cxresearch.survival.groups import ALL, split_groups
 
 #: Distribution name -> (lifelines fitter, its scale parameter, its shape parameter).
 DISTRIBUTIONS: dict[str, tuple[type[ParametricRegressionFitter], str, str]] = {
@@ -162,6 +162,23 @@ def fit_aft(
     A distribution whose fit fails (no convergence, a shape at the edge of its range, no usable standard errors:
     `_aft_problem`) is left out with a note; `NotEstimableError` when all fail or there are fewer than
     `MIN_EVENTS` churn events.
+
+    Parameters
+    ----------
+    df : one row per customer with `duration` (months) and `event`.
+    group : optional column; each level gets its own scale.
+    entry : optional left-truncation times (months since signup).
+    distributions : lifelines AFT families to fit.
+    min_group_size : levels with fewer customers are dropped.
+
+    Returns
+    -------
+    AFTComparison
+        The fits, their AIC comparison and the best model.
+
+    References
+    ----------
+    Akaike (1974), IEEE TAC 19:716-723; Davidson-Pilon (2019), JOSS 4(40):1317 (lifelines).
     """
     unknown = set(distributions) - set(DISTRIBUTIONS)
     if unknown:

@@ -6,10 +6,7 @@ measured this way never borrows from the future, so "a proactive follow-up lower
 without immortal-time bias (a customer who stays longer has more time to receive follow-ups; counting them over
 the whole lifetime would credit the follow-ups with the survival that made them possible).
 
-Time scale and conventions (those of `cxresearch.data.simulate`): calendar month t is [origin + t months,
-origin + t + 1 months), origin = the month of `observed_from` (else of the first signup); a customer who signed
-up in month e is at risk from the first full month after signup, e + 1, with tenure k = t - e; the episode of
-month t is the tenure interval (k - 1, k], closed by churn if the end date falls in month t. Churn is recorded to
+The person-month table is `survival.person_months.person_months` (time scale: tenure months). Churn is recorded to
 the month, so many customers share a churn time: `fit_time_varying_cox` handles the ties with Efron's method
 (lifelines), and `fit_person_month_cloglog` fits the exact grouped-time proportional-hazards model (Prentice &
 Gloeckler 1978; a cloglog GLM on person-months with one intercept per tenure month) as a cross-check.
@@ -24,198 +21,21 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pandas as pd
 from lifelines import CoxTimeVaryingFitter
 from lifelines.exceptions import ConvergenceWarning
 from scipy import stats
 
-from cxresearch.data.schema import INCONSISTENCY_REASON, CXData
-from cxresearch.stats.design import NPS_GROUPS, band_scores, covariate_design
+from cxresearch.data.schema import CXData
+from cxresearch.stats.design import complete_cases, covariate_design
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
 from cxresearch.stats.multiplicity import holm_adjusted
 from cxresearch.stats.sampling import Sample, sample_customers
-
-#: Trailing-window drivers counted from the contacts table (count per customer in the window).
-COUNT_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_90d", "inconsistency_90d")
-
-#: Window mean CES of the reactive contacts minus 4 (CES 1-7), 0 without any: the simulator's form (see
-#: `person_months` for how unanswered contacts are handled).
-CES_DRIVER = "ces_centred_90d"
-
-
-def can_build_person_months(data: CXData) -> tuple[bool, str]:
-    """Whether the data has what the long format needs (contacts with timestamps); if not, why."""
-    if not data.has_timestamps:
-        return False, "drivers measured month by month need event dates; this data has one row per customer"
-    if data.contacts is None or data.contacts.empty:
-        return False, "the data has no contacts table rows, so there are no time-stamped drivers to follow"
-    if "timestamp" not in data.contacts or data.contacts["timestamp"].isna().all():
-        return False, "the contacts carry no timestamps"
-    return True, ""
-
-
-def person_months(
-    data: CXData, window_months: int = 3, customer_ids: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """One row per customer and calendar month at risk (DuckDB SQL), with trailing-window drivers.
-
-    Columns: customer_id, month (calendar month index from origin), start, stop (tenure months, episode
-    (start, stop]), tenure (= stop, months since the signup month), event (churned in this month), segments
-    (plan, contract when present), the `COUNT_DRIVERS` and `CES_DRIVER` over calendar months
-    month - window_months .. month - 1, `nps_last` (latest NPS answer before the month began, NaN if none) and its
-    `nps_group` (detractor / passive / promoter / no answer).
-    `attrs["notes"]` says what was dropped (churn in the signup month: no full month at risk).
-    `customer_ids` restricts the table to those customers (e.g. a `stats.sampling.sample_customers` draw); the
-    restriction runs inside DuckDB, far faster than filtering tens of millions of contacts in pandas.
-    """
-    observed_from = data.metadata.get("observed_from")
-    customers = data.customers
-    first = pd.Timestamp(observed_from) if observed_from else customers["signup_date"].min()
-    origin = first.to_period("M").to_timestamp()
-    until = data.observed_until
-    # months whose start is before the end of observation; the last may be partly observed
-    n_months = (until.year - origin.year) * 12 + until.month - origin.month + (until != until.to_period("M").to_timestamp())
-    segments = [c for c in ("plan", "contract") if c in customers]
-    contacts, surveys = data.contacts, data.surveys
-    # CES answers linked to their contacts allow the experienced effort of unanswered contacts to be imputed
-    linked = bool(
-        "contact_id" in contacts and "contact_id" in surveys and contacts["contact_id"].notna().any()
-        and surveys.loc[surveys["instrument"] == "ces", "contact_id"].notna().any()
-    )
-    if customer_ids is not None:
-        customers, contacts, surveys = (_rows_of(f, customer_ids) for f in (customers, contacts, surveys))
-    con = duckdb.connect()
-    try:
-        # views select the columns the SQL reads (NULL where a table lacks an optional one), without copying
-        for name, frame, columns in (
-            ("customers", customers, ["customer_id", "signup_date", "end_date", *segments]),
-            ("contacts", contacts, ["contact_id", "customer_id", "timestamp", "channel", "direction", "reason",
-                                    "resolved_first_contact"]),
-            ("surveys", surveys, ["customer_id", "timestamp", "instrument", "score", "contact_id"]),
-        ):
-            con.register(f"raw_{name}", frame)
-            select = ", ".join(c if c in frame else f"NULL AS {c}" for c in columns)
-            con.execute(f"CREATE VIEW {name} AS SELECT {select} FROM raw_{name}")
-        params = {
-            "y0": origin.year, "m0": origin.month, "n_months": int(n_months), "w": int(window_months),
-            "until": until.to_pydatetime(), "origin": origin.to_pydatetime(), "inconsistency": INCONSISTENCY_REASON,
-        }
-        sql = _PERSON_MONTHS_SQL.format(
-            segments="".join(f", c.{s}" for s in segments), segments_ms="".join(f", ms.{s}" for s in segments),
-            monthly_ces=_CALIBRATED_CES_SQL if linked else _ANSWERED_CES_SQL,
-        )
-        out = con.execute(sql, params).df()
-        same_month = con.execute(_SAME_MONTH_SQL, {k: params[k] for k in ("y0", "m0", "until")}).fetchone()[0]
-    finally:
-        con.close()
-    for col in COUNT_DRIVERS:
-        out[col] = out[col].astype("int64")
-    # DuckDB adds floats in whatever order its threads finish, which moves the last bits; rounding far below
-    # any meaningful precision makes runs on the same data byte-for-byte reproducible.
-    for col in out.select_dtypes("float").columns:
-        out[col] = out[col].round(9)
-    out["nps_group"] = band_scores(out["nps_last"], NPS_GROUPS)
-    out["event"] = out["event"].astype(bool)
-    notes = [
-        "window CES: mean over the window's reactive contacts of the answered CES, unanswered contacts imputed with "
-        "the mean answer of their resolved-by-channel cell" if linked else
-        "window CES: mean of the CES answers given in the window (answers not linked to contacts)"
-    ]
-    if same_month:
-        notes.append(f"{same_month} customers churned within their signup month (no full month at risk): not in "
-                     "the time-varying model")
-    out.attrs.update(notes=notes, origin=origin.isoformat(), window_months=window_months)
-    return out
-
-
-_MONTH = "((year({col}) - $y0) * 12 + month({col}) - $m0)"
-
-_PERSON_MONTHS_SQL = f"""
-WITH cust AS (
-    SELECT customer_id{{segments}},
-           {_MONTH.format(col="signup_date")} AS e,
-           CASE WHEN end_date IS NOT NULL AND end_date <= $until THEN {_MONTH.format(col="end_date")} END AS x
-    FROM customers c
-),
-pm AS (
-    SELECT c.customer_id{{segments}}, r.range AS month, r.range - c.e AS tenure,
-           coalesce(c.x = r.range, false) AS event
-    FROM cust c
-    JOIN range(0, $n_months) r ON r.range > c.e AND r.range <= coalesce(c.x, $n_months - 1)
-),
-monthly AS (
-    SELECT customer_id, {_MONTH.format(col="timestamp")} AS m,
-           count(*) FILTER (WHERE direction = 'reactive') AS reactive,
-           count(*) FILTER (WHERE direction = 'reactive' AND resolved_first_contact = false) AS unresolved,
-           count(*) FILTER (WHERE direction = 'proactive') AS proactive,
-           count(*) FILTER (WHERE reason = $inconsistency) AS inconsistency
-    FROM contacts GROUP BY ALL
-),
-monthly_ces AS ({{monthly_ces}}),
-windowed AS (
-    SELECT pm.customer_id, pm.month,
-           coalesce(sum(w.reactive), 0) AS reactive_90d,
-           coalesce(sum(w.unresolved), 0) AS unresolved_90d,
-           coalesce(sum(w.proactive), 0) AS proactive_90d,
-           coalesce(sum(w.inconsistency), 0) AS inconsistency_90d
-    FROM pm LEFT JOIN monthly w
-      ON w.customer_id = pm.customer_id AND w.m BETWEEN pm.month - $w AND pm.month - 1
-    GROUP BY ALL
-),
-windowed_ces AS (
-    SELECT pm.customer_id, pm.month, sum(s.ces_sum) / sum(s.ces_n) - 4 AS ces_centred
-    FROM pm JOIN monthly_ces s
-      ON s.customer_id = pm.customer_id AND s.m BETWEEN pm.month - $w AND pm.month - 1
-    GROUP BY ALL
-),
-nps AS (SELECT customer_id, timestamp, score FROM surveys WHERE instrument = 'nps'),
-month_start AS (SELECT pm.*, $origin + to_months(CAST(pm.month AS INTEGER)) AS month_begins FROM pm)
-SELECT ms.customer_id{{segments_ms}}, ms.month, CAST(ms.tenure - 1 AS DOUBLE) AS start,
-       CAST(ms.tenure AS DOUBLE) AS stop, ms.tenure, ms.event,
-       w.reactive_90d, w.unresolved_90d, w.proactive_90d, w.inconsistency_90d,
-       coalesce(wc.ces_centred, 0.0) AS {CES_DRIVER},
-       CAST(n.score AS DOUBLE) AS nps_last
-FROM month_start ms
-JOIN windowed w USING (customer_id, month)
-LEFT JOIN windowed_ces wc USING (customer_id, month)
-ASOF LEFT JOIN nps n ON n.customer_id = ms.customer_id AND ms.month_begins > n.timestamp
-ORDER BY ms.customer_id, ms.month
-"""
-
-#: Answered CES per survey month: the window mean of the answers (when surveys cannot be linked to contacts).
-_ANSWERED_CES_SQL = f"""
-    SELECT customer_id, {_MONTH.format(col="timestamp")} AS m, sum(score) AS ces_sum, count(*) AS ces_n
-    FROM surveys WHERE instrument = 'ces' GROUP BY ALL
-"""
-
-#: CES per reactive contact (answer, or the mean answer of its resolved x channel cell when unanswered), per
-#: contact month: regression calibration (Carroll et al. 2006, ch. 4) of the effort the customer experienced.
-_CALIBRATED_CES_SQL = f"""
-    WITH r AS (
-        SELECT c.customer_id, c.timestamp, c.channel, c.resolved_first_contact AS resolved, s.score
-        FROM contacts c
-        LEFT JOIN (SELECT contact_id, avg(score) AS score FROM surveys
-                   WHERE instrument = 'ces' AND contact_id IS NOT NULL GROUP BY ALL) s USING (contact_id)
-        WHERE c.direction = 'reactive'
-    ),
-    filled AS (
-        SELECT customer_id, timestamp,
-               coalesce(score, avg(score) OVER (PARTITION BY resolved, channel), avg(score) OVER ()) AS ces
-        FROM r
-    )
-    SELECT customer_id, {_MONTH.format(col="timestamp")} AS m, sum(ces) AS ces_sum, count(ces) AS ces_n
-    FROM filled GROUP BY ALL
-"""
-
-_SAME_MONTH_SQL = f"""
-SELECT count(*) FROM customers
-WHERE end_date IS NOT NULL AND end_date <= $until
-  AND {_MONTH.format(col="end_date")} = {_MONTH.format(col="signup_date")}
-  AND {_MONTH.format(col="end_date")} >= 0
-"""
+from cxresearch.survival.cloglog import fit_cloglog, person_month_cells, tenure_baseline
+from cxresearch.survival.display import summary_html
+from cxresearch.survival.person_months import CES_DRIVER, COUNT_DRIVERS, person_months
 
 
 @dataclass
@@ -238,6 +58,10 @@ class TimeVaryingResult:
     def summary(self) -> pd.DataFrame:
         """Per term: log hazard ratio, hazard ratio with 95% CI, p-value."""
         return self.table[["coef", "se", "hazard_ratio", "hr_ci_low", "hr_ci_high", "p_value"]].copy()
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.summary(), f"{self.method}: {self.n_customers:,} customers, {self.n_episodes:,} "
+                            f"person-months, {self.events:,} churns", self.notes)
 
     def recovery_estimates(self) -> pd.DataFrame:
         """Hazard ratios (estimate, ci_low, ci_high) indexed by the simulator's feature names, for
@@ -270,6 +94,18 @@ def fit_time_varying_cox(
     Time scale: tenure in months; each episode (start, stop] enters the risk sets of the churn times inside it.
     Ties (all churns of a tenure month share one time) are handled by Efron's approximation, which on grouped
     monthly data estimates the grouped-time hazard ratios closely while the monthly hazard is small (a few %).
+
+    Parameters
+    ----------
+    long : `person_months.person_months` output.
+    covariates : driver columns (those also in `categorical` are one-hot coded).
+    categorical : fixed categorical columns (most common level as reference).
+    penalizer : L2 penalizer of lifelines' fit.
+
+    Returns
+    -------
+    TimeVaryingResult
+        Hazard ratios per term with 95% CIs and p-values.
 
     References
     ----------
@@ -309,15 +145,26 @@ def fit_person_month_cloglog(
     each band (default: monthly over the first quarter, quarterly to the first year, half-yearly to two years, then
     yearly; bands without churn are merged into the previous one so every intercept is identified).
 
+    Parameters
+    ----------
+    long : `person_months.person_months` output.
+    covariates, categorical : as in `fit_time_varying_cox`.
+    time_bands : first tenure month of each baseline band.
+
+    Returns
+    -------
+    TimeVaryingResult
+        Hazard ratios per term (Wald 95% CIs and p-values).
+
     References
     ----------
     Prentice & Gloeckler (1978), Biometrics 34:57-67; Allison (1982), Sociological Methodology 13:61-98.
     """
     design, reference_levels, notes = _design(long, covariates, categorical)
-    tenure, y, trials, covs = _cells(long, design)
-    baseline = _baseline(tenure, y > 0, time_bands)
+    tenure, y, trials, covs = person_month_cells(long, design)
+    baseline = tenure_baseline(tenure, y > 0, time_bands)
     x = np.hstack([baseline, covs.to_numpy(float)])
-    beta, cov, _ = _fit_cloglog(x, y, trials=trials)
+    beta, cov, _ = fit_cloglog(x, y, trials=trials)
     k = baseline.shape[1]
     coef, se = beta[k:], np.sqrt(np.diag(cov)[k:])
     table = pd.DataFrame({
@@ -369,6 +216,11 @@ class TenurePHCheck:
         each of `tenures`, and the drift: ratio of the later to the earlier hazard ratio (95% CI)."""
         return self.tests.copy()
 
+    def _repr_html_(self) -> str:
+        return summary_html(self.summary(), f"Proportional hazards over tenure: joint likelihood-ratio chi-square "
+                            f"{self.joint['statistic']:.1f} on {self.joint['dof']} df, p = {self.joint['p_value']:.3g}",
+                            [*self.sentences(), *self.notes])
+
     def to_estimates(self, prefix: str = "tv_ph_drift") -> dict[str, Estimate]:
         """Per term: how many times larger the hazard ratio is at the later tenure than at the earlier (ratio,
         95% CI; 1 = proportional hazards)."""
@@ -390,10 +242,10 @@ class TenurePHCheck:
         if not self.violated:
             tested = int(self.tests["p_value"].notna().sum())
             joint = f", joint p = {self.joint['p_value']:.2g}" if np.isfinite(self.joint["p_value"]) else ""
-            return [f"No term's hazard ratio changes with tenure (person-month model with {self._g_text()} "
-                    f"interactions on the person-months of {self.n_customers:,} customers, left-truncated ones "
-                    f"included; Holm-adjusted p >= {self.alpha:g} for all {tested} terms tested{joint}): each "
-                    "hazard ratio can be read as constant over the lifetime."]
+            return [(f"No term's hazard ratio changes with tenure (person-month model with {self._g_text()} "
+                     f"interactions on the person-months of {self.n_customers:,} customers, left-truncated ones "
+                     f"included; Holm-adjusted p >= {self.alpha:g} for all {tested} terms tested{joint}): each "
+                     "hazard ratio can be read as constant over the lifetime.")]
         out = []
         for term in self.violated:
             r = self.tests.loc[term]
@@ -431,6 +283,20 @@ def check_tenure_proportional_hazards(
     beyond the first, a step function). Left truncation and time-varying drivers need no special handling: every
     person-month at risk enters, whatever the customer's tenure when observation began.
 
+    Parameters
+    ----------
+    long : `person_months.person_months` output.
+    covariates, categorical : as in `fit_time_varying_cox`.
+    form : "log" or "bands", the g(tenure) of the interaction.
+    tenures : two tenures (months) at which the hazard ratios are compared.
+    alpha : family-wise error rate over the terms (Holm).
+    time_bands : first tenure month of each baseline band.
+
+    Returns
+    -------
+    TenurePHCheck
+        Per-term tests, hazard ratios at both tenures and their drift, and the joint test.
+
     References
     ----------
     Grambsch & Therneau (1994), Biometrika 81:515-526 (PH test as a covariate x g(time) interaction);
@@ -442,11 +308,11 @@ def check_tenure_proportional_hazards(
         raise ValueError(f"form must be 'log' or 'bands', not {form!r}")
     design, reference_levels, notes = _design(long, covariates, categorical)
     n_customers = int(long.loc[design.index, "customer_id"].nunique())
-    tenure, y, trials, covs = _cells(long, design)
-    baseline = _baseline(tenure, y > 0, time_bands)
+    tenure, y, trials, covs = person_month_cells(long, design)
+    baseline = tenure_baseline(tenure, y > 0, time_bands)
     x0 = np.hstack([baseline, covs.to_numpy(float)])
     k0 = baseline.shape[1]
-    beta0, _, ll0 = _fit_cloglog(x0, y, trials=trials)
+    beta0, _, ll0 = fit_cloglog(x0, y, trials=trials)
     g_rows, g_at = _tenure_functions(tenure, form), _tenure_functions(np.asarray(tenures), form)
     m = g_rows.shape[1]
     if tenure[y > 0].max(initial=0) < max(tenures):
@@ -457,7 +323,7 @@ def check_tenure_proportional_hazards(
     for j, term in enumerate(design.columns):
         x = np.hstack([x0, covs[[term]].to_numpy(float) * g_rows])
         try:
-            beta, cov, ll = _fit_cloglog(x, y, start=np.r_[beta0, np.zeros(m)], trials=trials)
+            beta, cov, ll = fit_cloglog(x, y, start=np.r_[beta0, np.zeros(m)], trials=trials)
         except np.linalg.LinAlgError:
             notes.append(f"{term}: its tenure interaction is not identified (the term does not vary within some "
                          "tenure range), so it is not tested")
@@ -471,20 +337,28 @@ def check_tenure_proportional_hazards(
         columns=["wald", "lr", "dof", "p_value", *hr_columns, "drift", "drift_ci_low", "drift_ci_high"])
     tests.insert(4, "p_holm", holm_adjusted(tests["p_value"]))
     tests.insert(5, "violated", tests["p_holm"] < alpha)
-    # joint: every term's interaction at once (the global test of Grambsch & Therneau)
-    inter = np.hstack([covs.to_numpy(float) * g_rows[:, [i]] for i in range(m)])
-    try:
-        _, _, ll_all = _fit_cloglog(np.hstack([x0, inter]), y, start=np.r_[beta0, np.zeros(inter.shape[1])],
-                                    trials=trials)
-        lr_all = max(2 * (ll_all - ll0), 0.0)
-    except np.linalg.LinAlgError:
-        notes.append("the joint test of all tenure interactions is not identified")
-        lr_all = np.nan
-    joint = {"statistic": lr_all, "dof": inter.shape[1], "p_value": float(stats.chi2.sf(lr_all, inter.shape[1]))}
+    joint = _joint_tenure_test(x0, covs.to_numpy(float), g_rows, y, trials, beta0, ll0, notes)
     return TenurePHCheck(
         tests=tests, joint=joint, form=form, tenures=tuple(tenures), alpha=alpha, reference_levels=reference_levels,
         n_customers=n_customers, n_episodes=len(design), events=int(y.sum()), notes=notes,
     )
+
+
+def _joint_tenure_test(
+    x0: np.ndarray, covs: np.ndarray, g_rows: np.ndarray, y: np.ndarray, trials: np.ndarray, beta0: np.ndarray,
+    ll0: float, notes: list[str],
+) -> dict[str, float]:
+    """Likelihood-ratio test of every term's tenure interaction at once (the global test of Grambsch & Therneau):
+    statistic, dof, p_value; NaN with a note when the model is not identified."""
+    inter = np.hstack([covs * g_rows[:, [i]] for i in range(g_rows.shape[1])])
+    try:
+        _, _, ll_all = fit_cloglog(np.hstack([x0, inter]), y, start=np.r_[beta0, np.zeros(inter.shape[1])],
+                                   trials=trials)
+        lr_all = max(2 * (ll_all - ll0), 0.0)
+    except np.linalg.LinAlgError:
+        notes.append("the joint test of all tenure interactions is not identified")
+        lr_all = np.nan
+    return {"statistic": lr_all, "dof": inter.shape[1], "p_value": float(stats.chi2.sf(lr_all, inter.shape[1]))}
 
 
 def _drift_row(theta: np.ndarray, v: np.ndarray, lr: float, lin: np.ndarray, tenures: tuple[int, int]) -> dict:
@@ -547,6 +421,11 @@ class TimeVaryingDrivers:
         """Hazard ratios of the NPS groups (vs the most common group) in the model with the drivers."""
         return self.with_nps.summary().filter(like="nps_group", axis=0)
 
+    def _repr_html_(self) -> str:
+        return (summary_html(self.summary(), f"Time-varying Cox model: {self.cox.n_customers:,} customers, "
+                             f"{self.cox.n_episodes:,} person-months, {self.cox.events:,} churns")
+                + summary_html(self.nps_summary(), "Adding the latest NPS group as it stood each month", self.notes()))
+
     def notes(self) -> list[str]:
         """How the table was built, what the fit dropped, and the sample it rests on (when one was drawn)."""
         sampled = [self.sample.describe(self.ANALYSIS)] if self.sample.sampled else []
@@ -568,6 +447,18 @@ def fit_time_varying_drivers(
     large base it and the Cox fits dominate the run time; a simple random sample of customers keeps the hazard
     ratios unbiased, and their intervals are those of the sample (`stats.sampling.sample_customers`). Drivers:
     `COUNT_DRIVERS` and `CES_DRIVER`, with plan and contract as fixed categoricals when present.
+
+    Parameters
+    ----------
+    data : the canonical data set, with time-stamped contacts.
+    window_months : trailing window of the drivers (calendar months).
+    max_customers : at most this many customers, drawn at random with `seed` (None: everyone).
+    ph_form : g(tenure) of the tenure check ("log" or "bands"; None skips the check).
+
+    Returns
+    -------
+    TimeVaryingDrivers
+        The Cox, cloglog and with-NPS models on the same customers, and the tenure check.
     """
     sample = sample_customers(data.customers[["customer_id"]], max_customers, seed)
     long = person_months(data, window_months, sample.frame["customer_id"] if sample.sampled else None)
@@ -582,73 +473,6 @@ def fit_time_varying_drivers(
     )
 
 
-def _cells(long: pd.DataFrame, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
-    """Cells of identical person-months (same tenure and covariates): tenure, churns, person-months, covariates.
-
-    A person-month model with a tenure baseline depends on a row only through (tenure, covariates), so the binomial
-    fit on the cells has the likelihood of the row-level fit on a fraction of the rows (a quarter on the demo).
-    """
-    cells = (design.assign(_tenure=long.loc[design.index, "tenure"].to_numpy(int),
-                           _event=long.loc[design.index, "event"].to_numpy(float))
-             .groupby([*design.columns, "_tenure"], sort=False)["_event"].agg(["sum", "size"]).reset_index())
-    return (cells["_tenure"].to_numpy(int), cells["sum"].to_numpy(float), cells["size"].to_numpy(float),
-            cells[list(design.columns)])
-
-
-def _baseline(tenure: np.ndarray, event: np.ndarray, time_bands: Sequence[int]) -> np.ndarray:
-    """One indicator column per tenure band (`time_bands` = first month of each band); bands without churn are
-    merged into the previous one, as a zero-event band has an intercept of -inf."""
-    cuts = np.asarray(time_bands, dtype=int)
-    band = np.maximum(np.searchsorted(cuts, tenure, side="right") - 1, 0)
-    has_event = np.bincount(band, weights=event, minlength=len(cuts)) > 0
-    keep = np.maximum.accumulate(np.where(has_event, np.arange(len(cuts)), 0))
-    band = keep[band]
-    return (band[:, None] == np.unique(band)[None, :]).astype(float)
-
-
-def _fit_cloglog(
-    x: np.ndarray,
-    y: np.ndarray,
-    tol: float = 1e-9,
-    max_iter: int = 50,
-    start: np.ndarray | None = None,
-    trials: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Binomial GLM with complementary log-log link by Fisher scoring (IRLS); coefficients, their covariance
-    (inverse expected information, as statsmodels' GLM) and the maximised log-likelihood. Written out because
-    statsmodels' IRLS takes a pseudo-inverse of the whole person-month matrix at every step, which is slow at
-    hundreds of thousands of rows. `start`: initial coefficients (e.g. a nested model's, zeros appended).
-    `trials`: person-months per row when rows are cells of identical person-months and `y` their churn counts
-    (same estimates and log-likelihood as the uncollapsed Bernoulli rows).
-    """
-    n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
-    if start is None:
-        rate = np.clip(y.sum() / n.sum(), 1e-6, 1 - 1e-6)
-        # start: the overall monthly hazard in every baseline band, no driver effects
-        beta = np.zeros(x.shape[1])
-        eta = np.full(len(y), np.log(-np.log1p(-rate)))
-    else:
-        beta = np.asarray(start, dtype=float)
-        eta = x @ beta
-    for _ in range(max_iter):
-        exp_eta = np.exp(eta)
-        mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-        dmu = exp_eta * np.exp(-exp_eta)  # d mu / d eta
-        w = n * dmu**2 / (mu * (1 - mu))
-        z = eta + (y / n - mu) / dmu
-        info = x.T @ (x * w[:, None])
-        new = np.linalg.solve(info, x.T @ (w * z))
-        done = np.max(np.abs(new - beta)) < tol
-        beta, eta = new, x @ new
-        if done:
-            break
-    exp_eta = np.exp(eta)
-    mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-    w = n * (exp_eta * np.exp(-exp_eta)) ** 2 / (mu * (1 - mu))
-    loglik = float(np.sum(y * np.log(mu) + (n - y) * np.log1p(-mu)))
-    return beta, np.linalg.inv(x.T @ (x * w[:, None])), loglik
-
-
 def _design(
     long: pd.DataFrame, covariates: Sequence[str], categorical: Sequence[str]
 ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
@@ -659,26 +483,6 @@ def _design(
     if missing:
         raise KeyError(f"columns not in the person-month table: {missing}")
     notes: list[str] = []
-    data = long[numeric + categorical]
-    complete = data.dropna()
-    if len(complete) < len(data):
-        notes.append(f"complete-case analysis: dropped {len(data) - len(complete)} of {len(data)} person-months "
-                     "with missing values")
+    complete = complete_cases(long[numeric + categorical], "person-months", notes)
     design, reference_levels = covariate_design(complete, numeric, categorical, notes)
     return design, reference_levels, notes
-
-
-def _rows_of(frame: pd.DataFrame, customer_ids: Sequence[str]) -> pd.DataFrame:
-    """The rows of `frame` whose customer_id is in `customer_ids` (order kept).
-
-    The match runs in DuckDB on the id column alone: on tens of millions of rows it is several times faster than
-    pandas' `isin` over Python strings.
-    """
-    con = duckdb.connect()
-    try:
-        con.register("ids", pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), "row": np.arange(len(frame))}))
-        con.register("kept", pd.DataFrame({"customer_id": pd.unique(np.asarray(customer_ids, dtype=object))}))
-        rows = con.execute("SELECT row FROM ids SEMI JOIN kept USING (customer_id) ORDER BY row").fetchnumpy()["row"]
-    finally:
-        con.close()
-    return frame.iloc[rows]

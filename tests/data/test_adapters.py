@@ -13,7 +13,7 @@ import pytest
 from cxresearch.data.load import load_source
 from cxresearch.data.sources import resolve
 from cxresearch.features.snapshot import lifetimes, snapshot
-from cxresearch.survival.estimators import kaplan_meier
+from cxresearch.survival.kaplan_meier import kaplan_meier
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 TELCO = SHARED / "ibm-telco-11.1.3"

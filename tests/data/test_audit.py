@@ -1,4 +1,5 @@
-"""Tests for cxresearch.data.audit: monthly activity and coverage counted by hand, and what the audit records."""
+"""Tests for cxresearch.data.audit (monthly activity and coverage counted by hand) and what
+`report.record.audit.record_audit` writes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from cxresearch.data.audit import NO_RECORDED_ENDS, audit, record_audit
+from cxresearch.data.audit import audit
 from cxresearch.data.schema import CXData
+from cxresearch.report.record.audit import NO_RECORDED_ENDS, record_audit
 from cxresearch.report.results import Results
 
 
@@ -58,7 +60,7 @@ def test_monthly_activity_and_coverage_match_a_hand_count(tiny: CXData) -> None:
 
 def test_record_audit_writes_the_counts_coverage_and_a_finding(tiny: CXData) -> None:
     results = _results()
-    record_audit(results, tiny, audit(tiny))
+    record_audit(results, audit(tiny))
     e = results.estimates
     assert (e["n_customers"].value, e["n_contacts"].value, e["n_survey_responses"].value) == (3, 3, 3)
     assert e["monthly_churn_rate"].value == pytest.approx(25.0)
@@ -71,7 +73,7 @@ def test_record_audit_writes_the_counts_coverage_and_a_finding(tiny: CXData) -> 
 def test_record_audit_records_plausibility_warnings_and_leads_with_the_first(tiny: CXData) -> None:
     costs = dataclasses.replace(tiny, customers=tiny.customers.assign(monthly_margin=[-1.0, 0.0, 5.0]))
     results = _results()
-    record_audit(results, costs, audit(costs))
+    record_audit(results, audit(costs))
     warning = ("Monthly margin is zero or negative for 2 of 3 customers (66.7%): CLV and retention economics will "
                "be negative or zero; check that it is a margin, not a cost, and its sign.")
     assert results.warnings == [warning]
@@ -81,7 +83,7 @@ def test_record_audit_records_plausibility_warnings_and_leads_with_the_first(tin
 def test_flat_data_skips_monthly_churn_with_its_reason(tiny: CXData) -> None:
     flat = dataclasses.replace(tiny, shape="flat")
     results = _results()
-    record_audit(results, flat, audit(flat))
+    record_audit(results, audit(flat))
     assert "monthly_churn_rate" not in results.estimates
     assert results.skipped == [{"analysis": "monthly churn",
                                 "reason": "the data has no event dates (one row per customer)",
@@ -92,8 +94,27 @@ def test_flat_data_skips_monthly_churn_with_its_reason(tiny: CXData) -> None:
 def test_a_purchase_log_has_no_churn_rate_and_says_why(tiny) -> None:
     log = dataclasses.replace(tiny, customers=tiny.customers.assign(end_date=pd.NaT))
     results = Results("01_data_audit", {}, "x")
-    record_audit(results, log, audit(log))
+    record_audit(results, audit(log))
     assert "monthly_churn_rate" not in results.estimates
     assert results.skipped == [{"analysis": "monthly churn", "reason": NO_RECORDED_ENDS, "needs": "churners"}]
     assert results.findings[0].startswith(
         f"{len(log.customers)} customers observed until {log.observed_until.date()}; {NO_RECORDED_ENDS}.")
+
+
+def test_audit_plots_draw_the_counted_values_on_the_axes_given(tiny: CXData) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cxresearch.plots.audit import plot_monthly_activity, plot_score_distribution
+
+    result = audit(tiny)
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot_monthly_activity(result, ax=left) is left
+    assert [bar.get_height() for bar in left.patches] == [2, 2]
+    first = plot_score_distribution(result, ax=right)
+    # NPS (3 and 9, one answer each) and CES (one 2): two panels in the space of `right`, CSAT has no answer
+    assert first.get_title() == "NPS (0-10)" and len(fig.axes) == 4  # left, its twin, and the two panels
+    assert [round(bar.get_height()) for bar in first.patches if bar.get_height()] == [50, 50]
+    plt.close(fig)

@@ -9,9 +9,9 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from cxresearch.data.load import DataValidationError, fingerprint_files, load_source
+from cxresearch.data.load import fingerprint_files, load_source
 from cxresearch.data.schema import TEXT_DTYPE
-from cxresearch.data.validation import Problem
+from cxresearch.data.validation.problems import DataValidationError, Problem
 
 FORMATS = ("csv", "parquet")
 
@@ -345,7 +345,8 @@ def test_parquet_timestamp_beyond_nanosecond_range(tmp_path: Path) -> None:
 
 
 def test_write_source_round_trips_flat_data_and_transactions(tmp_path: Path) -> None:
-    from cxresearch.data.mapping import load_mapping, parse_mapping_text
+    from cxresearch.data.mapping.apply import load_mapping
+    from cxresearch.data.mapping.spec import parse_mapping_text
 
     (tmp_path / "src.csv").write_text("id,months,left,eur,csat\n1,3,yes,9.5,4\n2,12,no,20,\n")
     mapped = load_mapping(parse_mapping_text(

@@ -9,8 +9,10 @@ import pandas.testing as pdt
 import pytest
 from test_io import canonical_tables, write_source
 
-from cxresearch.data.load import DataValidationError, load_source
-from cxresearch.data.mapping import load_mapping, parse_mapping_text
+from cxresearch.data.load import load_source
+from cxresearch.data.mapping.apply import load_mapping
+from cxresearch.data.mapping.spec import parse_mapping_text
+from cxresearch.data.validation.problems import DataValidationError
 from cxresearch.features.snapshot import lifetimes, snapshot
 
 FLAT_CSV = """Kunde,Wochen,Status,Umsatz,Vertrag,Zufriedenheit,Anrufe,Offen
@@ -207,7 +209,7 @@ def test_mapping_problems_rejects_a_customers_section_without_source(tmp_path: P
 
 
 def test_example_mappings_parse() -> None:
-    from cxresearch.data.mapping import read_mapping
+    from cxresearch.data.mapping.spec import read_mapping
 
     examples = Path(__file__).resolve().parents[2] / "examples"
     events = read_mapping(examples / "events.yaml")

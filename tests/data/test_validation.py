@@ -9,7 +9,8 @@ import pytest
 from test_io import FORMATS, canonical_tables, only, problems_of, write_source
 
 from cxresearch.data.load import load_source
-from cxresearch.data.validation import DataValidationError, Problem, validate_tables
+from cxresearch.data.validation.checks import validate_tables
+from cxresearch.data.validation.problems import DataValidationError, Problem
 
 
 def broken(tmp_path: Path, fmt: str, **changes) -> list[Problem]:

@@ -14,7 +14,8 @@ from test_io import canonical_tables, write_source
 
 from cxresearch.data.load import load_source
 from cxresearch.data.schema import DIRECTIONS, SCORE_RANGES
-from cxresearch.data.validation import DataValidationError, Problem, validate_tables
+from cxresearch.data.validation.checks import validate_tables
+from cxresearch.data.validation.problems import DataValidationError, Problem
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

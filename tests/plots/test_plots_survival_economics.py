@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.economics import clv_from_survival, retention_vs_acquisition
-from cxresearch.plots.economics import acquisition_vs_retention, clv_by_segment
-from cxresearch.plots.survival import hazard_ratio_forest, km_curves
+from cxresearch.economics import RetentionCampaign, Valuation, clv_from_survival, retention_vs_acquisition
+from cxresearch.plots.economics import plot_acquisition_vs_retention, plot_clv_by_segment
+from cxresearch.plots.survival import plot_hazard_ratios, plot_km_curves
 from cxresearch.stats.estimate import Estimate
-from cxresearch.survival.estimators import fit_cox, kaplan_meier
+from cxresearch.survival.cox import fit_cox
+from cxresearch.survival.kaplan_meier import kaplan_meier
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +47,12 @@ def no_figures_left_open():
     assert left_open == []
 
 
-def test_km_curves_one_line_and_band_per_group_and_at_risk_table(customers):
+def test_plot_km_curves_one_line_and_band_per_group_and_at_risk_table(customers):
     km = kaplan_meier(customers, group="plan")
-    fig = km_curves(km)
+    ax = plot_km_curves(km)
+    fig = ax.figure
     curve_ax, table_ax = fig.axes
+    assert curve_ax is ax
     assert len(curve_ax.get_lines()) == 3
     assert len(curve_ax.collections) == 3  # one 95% band per group
     assert curve_ax.get_ylabel() == "% still active"
@@ -60,10 +63,22 @@ def test_km_curves_one_line_and_band_per_group_and_at_risk_table(customers):
     plt.close(fig)
 
 
-def test_hazard_ratio_forest_log_axis(customers):
+def test_plot_km_curves_on_a_given_axes_add_the_at_risk_table_below_it(customers):
+    km = kaplan_meier(customers, group="plan")
+    fig, (left, right) = plt.subplots(1, 2)
+    ax = plot_km_curves(km, ax=right)
+    assert ax is right and len(fig.axes) == 3  # the given two plus the at-risk table under `right`
+    table_ax = fig.axes[2]
+    assert len(table_ax.texts) == 3 * km.at_risk.groupby("group").size().iloc[0]
+    fig.canvas.draw()  # the divider places the table at draw time
+    assert table_ax.get_position().y1 < right.get_position().y0 and not left.get_lines()
+    plt.close(fig)
+
+
+def test_plot_hazard_ratios_log_axis(customers):
     cox = fit_cox(customers, ["tickets"], categorical=["plan"])
-    fig = hazard_ratio_forest(cox)
-    (ax,) = fig.axes
+    ax = plot_hazard_ratios(cox)
+    fig = ax.figure
     assert ax.get_xscale() == "log"
     assert len(ax.get_yticks()) == len(cox.terms)
     assert "Hazard ratio" in ax.get_xlabel()
@@ -72,7 +87,7 @@ def test_hazard_ratio_forest_log_axis(customers):
 
 def test_clv_by_segment_bars_with_currency_axis(customers):
     clv = clv_from_survival(customers, group="plan", n_boot=30, currency="EUR")
-    fig = clv_by_segment(clv)
+    fig = plot_clv_by_segment(clv).figure
     (ax,) = fig.axes
     assert len(ax.patches) == 3
     assert "EUR" in ax.get_ylabel()
@@ -80,9 +95,9 @@ def test_clv_by_segment_bars_with_currency_axis(customers):
 
 
 def test_acquisition_vs_retention_bars(customers):
-    econ = retention_vs_acquisition(customers, 20.0, 0.25, retention_contacted=200, clv=Estimate(400.0, "EUR", "CLV"),
-                                    currency="EUR")
-    fig = acquisition_vs_retention(econ)
+    econ = retention_vs_acquisition(customers, RetentionCampaign(20.0, 0.25, contacted=200),
+                                    clv=Estimate(400.0, "EUR", "CLV"), valuation=Valuation(currency="EUR"))
+    fig = plot_acquisition_vs_retention(econ).figure
     (ax,) = fig.axes
     assert len(ax.patches) == 1 + 3 + 1  # overall, one per channel, retention per save
     assert "EUR" in ax.get_ylabel()

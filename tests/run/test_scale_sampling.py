@@ -10,14 +10,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from cxresearch.churn.evaluation import out_of_time_snapshots
 from cxresearch.churn.logit import churn_risk, fit_churn_logit
+from cxresearch.churn.windows import out_of_time_snapshots
 from cxresearch.data.sample import sample_data
 from cxresearch.data.simulate import simulate
 from cxresearch.economics.clv import _Cases, _resample_counts, _survival_with_tail
 from cxresearch.features.snapshot import snapshot
-from cxresearch.loyalty.claims import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
-from cxresearch.loyalty.metrics import nps, nps_by_segment, nps_gap_churned, surveys_linked
+from cxresearch.loyalty.breakdowns import nps_by_segment, nps_gap_churned
+from cxresearch.loyalty.evidence import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
+from cxresearch.loyalty.metrics import nps
+from cxresearch.loyalty.responses import surveys_linked
 from cxresearch.report.record.churn import record_churn_drivers
 from cxresearch.report.record.economics import record_economics
 from cxresearch.report.record.loyalty import record_loyalty
@@ -38,7 +40,7 @@ def test_sample_data_keeps_every_event_of_the_sampled_customers(data) -> None:
         full, part = getattr(data, table), getattr(sub.data, table)
         assert set(part["customer_id"]) <= ids
         assert len(part) == full["customer_id"].isin(ids).sum()  # nothing of theirs is lost
-    assert sub.data.fingerprint != data.fingerprint and sub.data.feature_cache is None
+    assert sub.data.fingerprint != data.fingerprint  # so a suite run's cached features are never served for it
     # a sampled customer's features are exactly those computed on the full data
     b = snapshot(sub.data).set_index("customer_id")
     a = snapshot(data).set_index("customer_id")
@@ -117,18 +119,18 @@ def test_recorders_keep_the_keys_the_summary_reads() -> None:
     row = Evidence.judged("1a", "Satisfied customers stay", "logit", 0.9, interval, "odds ratio",
                           ratio_rule("less"), 100)
     evidence = EvidenceTable((row, Evidence.untestable("6", "Promoters recommend", "poisson", "no referrals")))
-    record_loyalty(results, {"nps": nps([10, 9, 0, 7])}, {"nps": pd.DataFrame()}, None, None, None, None, None,
-                   evidence, 12)
+    record_loyalty(results, {"nps": nps([10, 9, 0, 7])}, evidence=evidence, lookback_months=12,
+                   trends={"nps": pd.DataFrame()})
     assert results.estimates["nps_score"].value == 25.0 and "claim_1a" in results.estimates
     assert results.findings[0].startswith("NPS is 25.0") and "evidence" in results.tables
     assert [s["analysis"] for s in results.skipped] == ["claim 6: Promoters recommend"]
 
     results = Results("02_churn_drivers", {}, "x")
-    record_churn_drivers(results, None, None, None, None, 100_000, None, None, None, 200.0)
+    record_churn_drivers(results, None, truth_customers=100_000, clv=200.0)
     assert [s["analysis"] for s in results.skipped] == ["known-truth check"]
 
     results = Results("05_retention_economics", {}, "x")
-    record_economics(results, "contract", None, None, None, None, 0.01, None, None, None, 7.0, 60)
+    record_economics(results, "contract", monthly_discount_rate=0.01, claim_multiple=7.0, horizon_months=60)
     # No CLV at all: the notebook's own skip says why; no second skip for the segments.
     assert results.skipped == [] and not results.estimates
 

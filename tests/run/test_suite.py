@@ -14,8 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cxresearch.run.kernel import ThisInterpreterKernel, execute_notebook
 from cxresearch.run.parameters import ParameterError
-from cxresearch.run.suite import SuiteBusyError, SuiteRun, _papermill, _Task, _ThisInterpreterKernel, run_suite
+from cxresearch.run.runs import SuiteBusyError
+from cxresearch.run.suite import SuiteRun, run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -235,7 +237,7 @@ def test_bad_arguments_fail_before_running(tmp_path: Path) -> None:
 
 
 def test_kernel_is_this_interpreter() -> None:
-    assert _ThisInterpreterKernel(kernel_name="python3").kernel_spec.argv[0] == sys.executable
+    assert ThisInterpreterKernel(kernel_name="python3").kernel_spec.argv[0] == sys.executable
 
 
 def _fake_papermill(
@@ -259,24 +261,20 @@ def _fake_papermill(
     return calls
 
 
-def _task(tmp_path: Path) -> _Task:
-    return _Task("10_alpha", FIXTURES / "10_alpha.ipynb", tmp_path, FIXTURES, {}, executive=False)
-
-
 def test_kernel_start_failure_is_retried_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_papermill(monkeypatch, [RuntimeError("Kernel didn't respond"), None], ran_a_cell=False)
-    _papermill(_task(tmp_path), tmp_path / "out.ipynb", {})
+    execute_notebook(FIXTURES / "10_alpha.ipynb", tmp_path / "out.ipynb", {}, FIXTURES)
     assert len(calls) == 2 and calls[0]["kernel_name"] == "python3"
 
     outcomes = [TimeoutError("start"), TimeoutError("start again")]
     calls = _fake_papermill(monkeypatch, outcomes, ran_a_cell=False)
     with pytest.raises(TimeoutError, match="again"):
-        _papermill(_task(tmp_path), tmp_path / "out.ipynb", {})
+        execute_notebook(FIXTURES / "10_alpha.ipynb", tmp_path / "out.ipynb", {}, FIXTURES)
     assert len(calls) == 2
 
 
 def test_kernel_death_after_cells_ran_is_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_papermill(monkeypatch, [RuntimeError("Kernel died"), None], ran_a_cell=True)
     with pytest.raises(RuntimeError, match="Kernel died"):
-        _papermill(_task(tmp_path), tmp_path / "out.ipynb", {})
+        execute_notebook(FIXTURES / "10_alpha.ipynb", tmp_path / "out.ipynb", {}, FIXTURES)
     assert len(calls) == 1

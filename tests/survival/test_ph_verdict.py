@@ -12,14 +12,16 @@ from test_survival import simulate_non_ph
 from test_tenure_ph import constructed_person_months, fading
 
 from cxresearch.data.simulate import simulate
+from cxresearch.report.record import lifetime as record
 from cxresearch.report.results import Results
-from cxresearch.survival import report as lr
-from cxresearch.survival.estimators import (
+from cxresearch.survival import landmark as lm
+from cxresearch.survival import lifetime as lr
+from cxresearch.survival.cox import check_proportional_hazards
+from cxresearch.survival.ph import (
     PH_CHANGES,
     PH_CONSTANT,
     PH_STALE,
     PH_UNTESTED,
-    check_proportional_hazards,
     combine_ph_checks,
     ph_verdicts,
 )
@@ -140,9 +142,9 @@ def test_a_fixed_trait_whose_effect_ends_is_flagged_by_the_landmark_check_alone(
     r = verdict.table.loc["x"]
     assert 2.5 < r["hr_before"] < 3.5 and 0.8 < r["hr_after"] < 1.25  # truth: 3 before the cut, 1 after
     assert verdict.sentences() == [
-        f"X: its hazard ratio changes over time (Holm-adjusted p = {r['p_landmark_holm']:.2g}, landmark check): "
-        f"{r['hr_before']:.2f} in the first 10 months after the landmark, {r['hr_after']:.2f} later; read its "
-        "ratios by period, not one ratio for the whole lifetime."]
+        (f"X: its hazard ratio changes over time (Holm-adjusted p = {r['p_landmark_holm']:.2g}, landmark check): "
+         f"{r['hr_before']:.2f} in the first 10 months after the landmark, {r['hr_after']:.2f} later; read its "
+         "ratios by period, not one ratio for the whole lifetime.")]
     assert combine_ph_checks(None, None) is None
 
 
@@ -150,7 +152,7 @@ def test_a_fixed_trait_whose_effect_ends_is_flagged_by_the_landmark_check_alone(
 def proportional_world():
     """The demo simulator (proportional hazards in every driver by construction), smaller, with the demo seed."""
     world = simulate(6000, 24, seed=0).to_cxdata()
-    experience = lr.compare_at_landmark(world, 12, 3)
+    experience = lm.compare_at_landmark(world, 12, 3)
     landmark = lr.fit_landmark_cox(world, experience)
     tv = fit_time_varying_drivers(world, 3, ph_form="log")
     return landmark, tv
@@ -168,9 +170,9 @@ def test_a_proportional_world_gives_no_flag_at_the_adjusted_level(proportional_w
     assert set(stale) <= set(lr.LANDMARK_MEASURED_ONCE)
     assert set(landmark.check.violated) == set(stale)
     results = Results(notebook="03_customer_lifetime", parameters={}, data_fingerprint="x")
-    lr.record_landmark_cox(results, landmark)
-    lr.record_tenure_ph(results, tv)
-    lr.record_ph_verdict(results, verdict)
+    record._record_landmark_cox(results, landmark)
+    record._record_tenure_ph(results, tv)
+    record._record_ph_verdict(results, verdict)
     # one set of proportional-hazards findings: the verdicts, no per-check sentences
     ph_findings = [f for f in results.findings if "hazard ratio changes" in f or "proportional" in f]
     assert ph_findings == verdict.sentences()
@@ -187,5 +189,5 @@ def test_a_switched_off_tenure_check_leaves_the_landmark_check_to_decide(proport
     assert verdict.changes == [] and "of the landmark check Holm-adjusted" in verdict.sentences()[0]
     assert lr.ph_verdict(None, None) is None
     results = Results(notebook="03_customer_lifetime", parameters={}, data_fingerprint="x")
-    lr.record_ph_verdict(results, None)
+    record._record_ph_verdict(results, None)
     assert results.findings == [] and results.skipped == [] and "ph_verdict" not in results.tables

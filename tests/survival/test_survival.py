@@ -1,4 +1,4 @@
-"""Tests for cxresearch.survival.estimators: numbers checked against hand computation and simulated truth."""
+"""Tests for cxresearch.survival (Kaplan-Meier, RMST, log-rank, Cox, PH check, landmark): numbers checked against hand computation and simulated truth."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from cxresearch.survival.estimators import fit_cox, kaplan_meier, logrank, rmst
+from cxresearch.survival.compare import logrank
+from cxresearch.survival.cox import fit_cox
+from cxresearch.survival.kaplan_meier import kaplan_meier, rmst
 
 # Tiny hand-counted example: 10 customers, months and churn flags.
 TINY_T = [1, 2, 2, 3, 5, 6, 7, 8, 12, 14]
@@ -108,22 +110,22 @@ def test_rmst_equals_area_under_hand_step_curve(tiny):
     s = tiny_survival()
     # S is flat between churn times: 1 on [0,1), .9 on [1,2), .8 on [2,3), S(3) on [3,6), S(6) on [6,7), S(7) on [7,10)
     area = 1 + s[1.0] + s[2.0] + 3 * s[3.0] + s[6.0] + 3 * s[7.0]
-    out = rmst(tiny, horizon_months=10, min_group_size=1)
+    out = rmst(tiny, horizon_months=10, min_group_size=1).table
     assert out["rmst"].iloc[0] == pytest.approx(area)
     assert out["ci_low"].iloc[0] < area < out["ci_high"].iloc[0]
 
 
 def test_rmst_se_reduces_to_binomial_without_censoring():
     t = np.random.default_rng(3).exponential(10, 500)
-    out = rmst(pd.DataFrame({"duration_months": t, "event": True}), horizon_months=15)
+    out = rmst(pd.DataFrame({"duration_months": t, "event": True}), horizon_months=15).table
     # without censoring KM is the empirical distribution, so Var(RMST) = Var(min(T, tau)) / n exactly
     assert out["se"].iloc[0] ** 2 == pytest.approx(np.var(np.minimum(t, 15)) / 500, rel=1e-9)
 
 
 def test_rmst_beyond_follow_up_is_nan_with_note(tiny):
     out = rmst(kaplan_meier(tiny, min_group_size=1), horizon_months=24)
-    assert np.isnan(out["rmst"].iloc[0])
-    assert out.attrs["notes"]
+    assert np.isnan(out.summary()["rmst"].iloc[0])
+    assert out.notes and "exceeds follow-up" in out.notes[-1]
 
 
 def test_logrank_detects_difference_and_not_noise():
@@ -245,7 +247,7 @@ def test_km_at_risk_table_with_entry_matches_hand_count():
     table = km.fitters["all"].event_table
     assert table.loc[[2.0, 5.0, 7.0, 10.0], "at_risk"].tolist() == [3, 2, 2, 1]
     # the RMST SE uses these truncation-aware risk sets: by hand, sum A_j^2 d_j / (n_j (n_j - d_j)) up to tau = 8
-    res = rmst(df, 8, min_group_size=1, entry="entry_months").iloc[0]
+    res = rmst(df, 8, min_group_size=1, entry="entry_months").table.iloc[0]
     area_to_8 = {2: 2 / 3 * 3 + 1 / 3 * 2 + 1 / 6 * 1, 5: 1 / 3 * 2 + 1 / 6 * 1, 7: 1 / 6 * 1}
     var = area_to_8[2] ** 2 / (3 * 2) + area_to_8[5] ** 2 / (2 * 1) + area_to_8[7] ** 2 / (2 * 1)
     assert res["rmst"] == pytest.approx(2 + 2 / 3 * 3 + 1 / 3 * 2 + 1 / 6 * 1)
@@ -262,15 +264,15 @@ def test_entry_without_follow_up_dropped_with_note():
 
 
 def test_rmst_se_uses_the_estimators_risk_sets_with_tied_entries():
-    from cxresearch.survival.estimators import _at_risk_counts
+    from cxresearch.survival.groups import at_risk_counts
 
     df = simulate_truncated(n=1500, seed=4).round({"duration_months": 0, "entry_months": 0})
     df = df[(df["entry_months"] == 0) | (df["entry_months"] < df["duration_months"])]
-    res = rmst(df, 24, entry="entry_months").iloc[0]
+    res = rmst(df, 24, entry="entry_months").table.iloc[0]
     kmf = KaplanMeierFitter().fit(df["duration_months"], df["event"], entry=df["entry_months"])
     t, e, a = df["duration_months"].to_numpy(), df["event"].to_numpy(bool), df["entry_months"].to_numpy()
     times = np.unique(t[e & (t <= 24)])
-    n = _at_risk_counts(t, a, times).astype(float)
+    n = at_risk_counts(t, a, times).astype(float)
     d = np.array([np.sum(e & (t == x)) for x in times], dtype=float)
     s = np.cumprod(1 - d / n)
     assert s == pytest.approx(kmf.survival_function_at_times(times).to_numpy())  # same risk sets as lifelines' KM
@@ -291,7 +293,7 @@ def test_cox_with_entry_recovers_hazard_ratio():
 def test_logrank_own_statistic_equals_lifelines_without_entry():
     from lifelines.statistics import multivariate_logrank_test
 
-    from cxresearch.survival.estimators import _logrank_statistic
+    from cxresearch.survival.compare import _logrank_statistic
 
     df, _ = simulate_exponential(n=2000)
     df["duration_months"] = df["duration_months"].round(0)  # ties on purpose
@@ -321,10 +323,10 @@ def test_logrank_with_entry_null_and_alternative():
 def test_pairwise_logrank_matches_lifelines_pairs_and_hand_holm():
     from lifelines.statistics import logrank_test
 
-    from cxresearch.survival.estimators import pairwise_logrank
+    from cxresearch.survival.compare import pairwise_logrank
 
     df, _ = simulate_exponential(n=2000)
-    out = pairwise_logrank(df, "plan").set_index(["group_a", "group_b"])
+    out = pairwise_logrank(df, "plan").summary().set_index(["group_a", "group_b"])
     assert list(out.index) == [("basic", "plus"), ("basic", "pro"), ("plus", "pro")]
     for (a, b), row in out.iterrows():
         x, y = df[df["plan"] == a], df[df["plan"] == b]
@@ -338,7 +340,7 @@ def test_pairwise_logrank_matches_lifelines_pairs_and_hand_holm():
 
 
 def test_rmst_difference_is_difference_of_hand_areas_and_covers_truth():
-    from cxresearch.survival.estimators import rmst_difference
+    from cxresearch.survival.kaplan_meier import rmst_difference
 
     rng = np.random.default_rng(12)
     n, tau = 3000, 24.0
@@ -347,8 +349,8 @@ def test_rmst_difference_is_difference_of_hand_areas_and_covers_truth():
     life = rng.exponential(1 / np.array([rate[g] for g in grp]))
     censor = rng.uniform(10, 60, n)
     df = pd.DataFrame({"duration_months": np.minimum(life, censor), "event": life <= censor, "grp": grp})
-    per_group = rmst(df, tau, group="grp").set_index("group")
-    diff = rmst_difference(df, tau, group="grp").iloc[0]
+    per_group = rmst(df, tau, group="grp").summary().set_index("group")
+    diff = rmst_difference(df, tau, group="grp").summary().iloc[0]
     assert diff["reference"] == "a" and diff["group"] == "b"  # shortest-lived group is the reference
     assert diff["difference"] == pytest.approx(per_group.loc["b", "rmst"] - per_group.loc["a", "rmst"])
     assert diff["se"] == pytest.approx(np.hypot(per_group.loc["a", "se"], per_group.loc["b", "se"]))
@@ -373,7 +375,7 @@ def simulate_non_ph(n: int = 4000, seed: int = 2) -> pd.DataFrame:
 
 
 def test_ph_violation_is_detected_and_remedied_with_time_interaction():
-    from cxresearch.survival.estimators import check_proportional_hazards
+    from cxresearch.survival.cox import check_proportional_hazards
 
     check = check_proportional_hazards(simulate_non_ph(), ["x", "z"], cut_months=10)
     assert check.violated == ["x"]  # z has a constant hazard ratio
@@ -391,7 +393,7 @@ def test_ph_violation_is_detected_and_remedied_with_time_interaction():
 
 
 def test_ph_holds_gives_no_remedy():
-    from cxresearch.survival.estimators import check_proportional_hazards
+    from cxresearch.survival.cox import check_proportional_hazards
 
     df, _ = simulate_exponential(n=2000)
     check = check_proportional_hazards(df, ["tickets"], ["plan"], alpha=0.01)
@@ -402,7 +404,7 @@ def test_ph_holds_gives_no_remedy():
 def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
     from cxresearch.data.schema import CXData
     from cxresearch.stats.design import NO_SCORE
-    from cxresearch.survival.estimators import landmark_cohort
+    from cxresearch.survival.landmark import landmark_cohort
 
     customers = pd.DataFrame({
         "customer_id": ["A", "B", "C", "D"],
@@ -420,7 +422,8 @@ def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
         "instrument": ["nps", "nps", "nps", "ces"], "score": [10, 3, 2, 6],
     })
     data = CXData(customers, contacts, surveys, observed_until=pd.Timestamp("2025-01-01"))
-    cohort = landmark_cohort(data, "2024-07-01").set_index("customer_id")
+    landmark = landmark_cohort(data, "2024-07-01")
+    cohort = landmark.customers.set_index("customer_id")
     assert list(cohort.index) == ["A", "B", "C"]  # D left before the landmark
     # A's later detractor score (August) is not known at the landmark: still a promoter
     assert cohort["nps_group"].to_dict() == {"A": "promoter", "B": "detractor", "C": NO_SCORE}
@@ -428,13 +431,37 @@ def test_landmark_cohort_groups_by_scores_known_before_the_landmark():
     assert cohort["unresolved_contact"].to_dict() == {"A": "no", "B": "yes", "C": "no"}
     assert cohort.loc["B", "residual_months"] == pytest.approx(62 / 30.4375)  # Jul 1 to Sep 1
     assert bool(cohort.loc["B", "event"]) and not bool(cohort.loc["A", "event"])
+    summary = landmark.summary()
+    assert summary.loc[("nps_group", "detractor"), "churned"] == 1  # B
+    assert summary.loc[("unresolved_contact", "no"), "customers"] == 2  # A and C
+    assert summary.loc[("unresolved_contact", "yes"), "mean_follow_months"] == pytest.approx(62 / 30.4375)
+    assert landmark.landmark == pd.Timestamp("2024-07-01") and landmark.window_months == 3
 
 
 def test_compare_groups_summary_and_sentence():
-    from cxresearch.survival.estimators import compare_groups
+    from cxresearch.survival.compare import compare_groups
 
     df, _ = simulate_exponential(n=2000)
     comparison = compare_groups(df, "plan", 24, reference="pro")
     assert set(comparison.summary().index) == {"basic", "plus", "pro"}
-    assert set(comparison.rmst_difference["reference"]) == {"pro"}
+    assert set(comparison.rmst_difference.summary()["reference"]) == {"pro"}
     assert "plus stay" in comparison.sentence()  # plus (HR 0.7) vs pro (HR 1.4): the largest difference
+
+
+def test_result_objects_summarise_their_numbers_and_show_themselves():
+    from cxresearch.survival.compare import compare_groups
+
+    df, _ = simulate_exponential(n=2000)
+    comparison = compare_groups(df, "plan", 24, reference="pro")
+    rmst_table = comparison.rmst.summary().set_index("group")
+    # the comparison's summary carries the same restricted means as the RMST table
+    assert comparison.summary()["rmst_24m"].to_dict() == pytest.approx(rmst_table["rmst"].to_dict())
+    diff = comparison.rmst_difference.summary().set_index("group")
+    for g in ("basic", "plus"):
+        assert diff.loc[g, "difference"] == pytest.approx(rmst_table.loc[g, "rmst"] - rmst_table.loc["pro", "rmst"])
+    assert comparison.rmst_difference.reference == "pro" and comparison.rmst_difference.horizon_months == 24.0
+    pairs = comparison.pairwise.summary()
+    assert len(pairs) == 3 and (pairs["p_adjusted"] >= pairs["p_value"]).all() and comparison.pairwise.method == "holm"
+    for shown in (comparison, comparison.rmst, comparison.rmst_difference, comparison.pairwise, comparison.km,
+                  comparison.logrank):
+        assert "<table" in shown._repr_html_()

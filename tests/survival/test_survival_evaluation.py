@@ -15,7 +15,7 @@ from cxresearch.survival.evaluation import (
 )
 
 sksurv_metrics = pytest.importorskip("sksurv.metrics")
-from sksurv.util import Surv  # noqa: E402
+from sksurv.util import Surv
 
 HORIZONS = np.array([3.0, 6.0, 9.0, 12.0])
 

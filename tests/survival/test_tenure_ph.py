@@ -11,13 +11,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from cxresearch.data.simulate import simulate
-from cxresearch.survival.timevarying import (
-    CES_DRIVER,
-    COUNT_DRIVERS,
-    _fit_cloglog,
-    check_tenure_proportional_hazards,
-    person_months,
-)
+from cxresearch.survival.cloglog import fit_cloglog
+from cxresearch.survival.person_months import CES_DRIVER, COUNT_DRIVERS, person_months
+from cxresearch.survival.timevarying import check_tenure_proportional_hazards
 
 
 def constructed_person_months(
@@ -119,7 +115,7 @@ def test_cells_of_identical_person_months_give_the_row_fit():
     y = (rng.random(3000) < 0.1 + 0.05 * x[:, 1]).astype(float)
     cells = pd.DataFrame(x[:, 1:], columns=["a", "b"]).assign(y=y).groupby(["a", "b"])["y"].agg(["sum", "size"])
     xc = np.column_stack([np.ones(len(cells)), cells.index.to_frame().to_numpy(float)])
-    rows, grouped = _fit_cloglog(x, y), _fit_cloglog(xc, cells["sum"].to_numpy(float), trials=cells["size"].to_numpy())
+    rows, grouped = fit_cloglog(x, y), fit_cloglog(xc, cells["sum"].to_numpy(float), trials=cells["size"].to_numpy())
     for a, b in zip(rows, grouped):
         assert np.allclose(a, b, rtol=1e-8)
 

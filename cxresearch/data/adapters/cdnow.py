@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxresearch.data.mapping import Mapping, load_mapping, parse_mapping_text
+from cxresearch.data.mapping.apply import load_mapping
+from cxresearch.data.mapping.spec import Mapping, parse_mapping_text
 from cxresearch.data.schema import CXData
-from cxresearch.data.validation import DataValidationError, Problem
+from cxresearch.data.validation.problems import DataValidationError, Problem
 
 MASTER = "CDNOW_master.txt"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxresearch.data.mapping import Mapping, load_mapping, parse_mapping_text
+from cxresearch.data.mapping.apply import load_mapping
+from cxresearch.data.mapping.spec import Mapping, parse_mapping_text
 from cxresearch.data.schema import CXData
 
 MAPPING = """

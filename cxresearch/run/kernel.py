@@ -1,0 +1,81 @@
+"""Executing one notebook: papermill on a kernel of this very interpreter, its stderr kept in a log file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import zmq
+from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+
+class ThisInterpreterKernel(AsyncKernelManager):
+    """Start kernels with the running interpreter, whatever `python3` kernelspec a user has installed."""
+
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        """CurveZMQ when libzmq has it: otherwise every kernel warns on stderr about plain-text TCP."""
+        return "auto" if zmq.has("curve") else "disabled"
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        """ipykernel's own spec: argv is `sys.executable -m ipykernel_launcher`."""
+        if self._kernel_spec is None:
+            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+        return self._kernel_spec
+
+
+@contextlib.contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """Send this process's stderr, and so its kernel's, to `path`: kernel chatter stays out of the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], cwd: Path) -> None:
+    """Execute `source` into `output` with papermill, working directory `cwd`; retry once if the kernel failed to
+    start (port races under a process pool)."""
+    import papermill
+
+    for attempt in (1, 2):
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=parameters,
+                kernel_name="python3",
+                kernel_manager_class=ThisInterpreterKernel,
+                cwd=str(cwd),
+                progress_bar=False,
+            )
+            return
+        except (RuntimeError, TimeoutError):
+            # DeadKernelError and cell timeouts are RuntimeError/TimeoutError too: only retry if no cell ran.
+            if attempt == 2 or any_cell_started(output):
+                raise
+
+
+def any_cell_started(executed: Path) -> bool:
+    """Whether papermill began executing any cell of this (partially) executed notebook."""
+    import nbformat
+
+    if not executed.exists():
+        return False
+    nb = nbformat.read(executed, as_version=4)
+    return any(cell.metadata.get("papermill", {}).get("start_time") for cell in nb.cells)
