@@ -22,40 +22,16 @@ min_cell_size = 10
 previous_results_dir = ""
 
 # %% tags=["remove-cell"]
-from IPython.display import HTML, display
-
 from cxresearch.plots import set_theme
-from cxresearch.report import nbtools
-from cxresearch.report.executive import (
-    actions_html,
-    approximations,
-    bullets_html,
-    changes_html,
-    compare_runs,
-    driver_effects,
-    evidence_html,
-    headlines,
-    kpi_tiles_html,
-    lifetime_assumptions,
-    load_suite_results,
-    missing_sections,
-    not_estimated,
-    provenance_line,
-    retention_verdict,
-)
-from cxresearch.report.figures import (
-    plot_churn_by_nps_group,
-    plot_driver_effects,
-    plot_lifetime_curves,
-    plot_value_by_segment,
-)
+from cxresearch.report import executive
+from cxresearch.report.nbtools import show_parts
+from cxresearch.report.suite_results import load_suite_results
 
 set_theme()
 suite = load_suite_results(results_dir)
 
 # %% tags=["remove-input"]
-if provenance_line(suite):
-    nbtools.say("*{}*", provenance_line(suite))
+show_parts(executive.provenance_section(suite))
 
 # %% [markdown]
 # ## Key figures
@@ -66,13 +42,13 @@ if provenance_line(suite):
 # is left out, and what is missing is listed further down.
 
 # %% tags=["remove-input"]
-display(HTML(kpi_tiles_html(suite, currency)))
+show_parts(executive.key_figures_section(suite, currency))
 
 # %% [markdown]
 # ## What we found
 
 # %% tags=["remove-input"]
-display(HTML(bullets_html(headlines(suite))))
+show_parts(executive.findings_section(suite))
 
 # %% [markdown]
 # ## What to do
@@ -80,13 +56,13 @@ display(HTML(bullets_html(headlines(suite))))
 # the analyses already computed.
 
 # %% tags=["remove-input"]
-display(HTML(actions_html(suite)))
+show_parts(executive.actions_section(suite))
 
 # %% [markdown]
 # ## Is retention cheaper than acquisition?
 
 # %% tags=["remove-input"]
-nbtools.say("**{}**", retention_verdict(suite))
+show_parts(executive.retention_section(suite))
 
 # %% [markdown]
 # ## What CX writing claims, tested on our customers
@@ -97,54 +73,26 @@ nbtools.say("**{}**", retention_verdict(suite))
 # adjusted p-value, and the line above it states the rule.
 
 # %% tags=["remove-input"]
-display(HTML(evidence_html(suite)))
+show_parts(executive.claims_section(suite))
 
 # %% [markdown]
 # ## What goes with churn
 # One odds ratio per CX driver, from one model, with what that model measures underneath.
 
 # %% tags=["remove-input"]
-drivers, driver_figure = driver_effects(suite), plot_driver_effects(suite)
-if driver_figure is not None:
-    nbtools.show(driver_figure)
-    nbtools.say("*{}*", " ".join(part for part in (drivers.measures, drivers.other) if part))
-else:
-    nbtools.say("No CX driver's association with churn could be estimated on this data.")
+show_parts(executive.drivers_section(suite))
 
 # %% [markdown]
 # ## The pictures behind it
 
 # %% tags=["remove-input"]
-figures = [
-    plot_churn_by_nps_group(suite, min_cell_size=min_cell_size),
-    plot_lifetime_curves(suite, segment, min_cell_size),
-    plot_value_by_segment(suite, segment, currency, min_cell_size),
-]
-for fig in figures:
-    if fig is not None:
-        nbtools.show(fig)
-if (figures[1] is not None or figures[2] is not None) and lifetime_assumptions(suite):
-    nbtools.say("*{}*", lifetime_assumptions(suite))
-if all(fig is None for fig in figures):
-    nbtools.say("No summary picture can be drawn from this data; the research notebooks show what it supports.")
+show_parts(executive.pictures_section(suite, segment, currency, min_cell_size))
 
 # %% [markdown]
 # ## What this report cannot say, and what rests on a sample
 
 # %% tags=["remove-input"]
-if suite.missing:
-    nbtools.say("No results in this run from: {}.", missing_sections(suite))
-gaps = not_estimated(suite)
-if gaps:
-    nbtools.say("**What this data cannot tell us.** The research notebooks list every analysis left out, and why.")
-    display(HTML(bullets_html(gaps)))
-sampled = approximations(suite)
-if sampled:
-    nbtools.say("**Figures estimated on a sample.** The customer base is large, so these figures were computed on "
-                "a random sample of customers; their uncertainty ranges account for it.")
-    display(HTML(bullets_html(sampled)))
-if not (suite.missing or gaps or sampled):
-    nbtools.say("Every analysis ran, on every customer.")
+show_parts(executive.gaps_section(suite))
 
 # %% [markdown]
 # ## What changed since the last run
@@ -153,10 +101,7 @@ if not (suite.missing or gaps or sampled):
 # that rests on assumed inputs counts as changed only when its ranges over those assumptions no longer overlap.
 
 # %% tags=["remove-input"]
-if previous_results_dir:
-    display(HTML(changes_html(compare_runs(suite, load_suite_results(previous_results_dir), currency))))
-else:
-    nbtools.say("This is the first run on this data source: nothing to compare with yet.")
+show_parts(executive.changes_section(suite, previous_results_dir, currency))
 
 # %% [markdown]
 # ## How to read this

@@ -33,6 +33,7 @@
 # %% tags=["parameters"]
 data_source = "../data/demo"
 results_dir = "results"
+shared_tables = ""  # set by a suite run: where its validated data and features are shared
 as_of = ""
 seed = 0
 lookback_months = 12
@@ -48,72 +49,33 @@ max_claim_customers = 200_000  # customers (with all their events) the claim tes
 max_survival_customers = 50_000  # of those, customers with an NPS/CSAT answer in the Cox test of claim 1 (0 = all)
 
 # %% tags=["remove-cell"]
-import pandas as pd
-
-from cxresearch.churn.evaluation import fit_lookback, fit_windows
-from cxresearch.churn.logit import screen_leakage
-from cxresearch.data.sample import sample_data
-from cxresearch.features.snapshot import snapshot
-from cxresearch.loyalty.claims import evaluate_claims
-from cxresearch.loyalty.metrics import (
-    ces, churn_by_level, csat, metric_by_channel, monthly_trend, nps, nps_by_segment, nps_gap_churned, survey_window,
-    surveys_linked,
-)
-from cxresearch.loyalty.nonresponse import ipw_nps, ipw_transactional, nps_population, responder_churn, transactional_response
-from cxresearch.plots.loyalty import (
-    plot_churn_by_level, plot_metric_by, plot_metric_trend, plot_nonresponse_correction, plot_nps_composition,
-    plot_score_nonresponse,
-)
+from cxresearch.report import loyalty_sections as sections
 from cxresearch.report import nbtools
 from cxresearch.report.record.loyalty import record_loyalty
 
-NEEDS = {"nps": "NPS scores", "csat": "CSAT scores", "ces": "effort scores (CES)"}  # missing input, for skips
 ctx = nbtools.start(
     "04_loyalty_metrics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "lookback_months": lookback_months, "horizon_months": horizon_months,
      "segment": segment, "claim_snapshots": claim_snapshots, "n_boot": n_boot,
      "equivalence_margin": equivalence_margin, "trap_threshold_pct": trap_threshold_pct,
      "max_claim_customers": max_claim_customers, "max_survival_customers": max_survival_customers},
+    shared_tables=shared_tables,
 )
-data, results = ctx.data, ctx.results
-try:
-    windows = fit_windows(data, 3, horizon_months)
-    horizon_months = windows.horizon_months
-    snap = snapshot(data, as_of=as_of, window_months=windows.window_months, horizon_months=horizon_months)
-    cutoff = pd.Timestamp(snap.attrs["as_of"])
-except ValueError as error:  # observation too short for a prediction window: churn sections are skipped
-    windows, snap, cutoff = None, None, data.observed_until + pd.Timedelta(days=1)
-    results.skip("churn by score and non-response", str(error), needs="more history")
-lookback_months, lookback_note = fit_lookback(data, cutoff, lookback_months)
-answers = survey_window(data.surveys, snap, cutoff, lookback_months, data.has_timestamps)
-surveys, recent = answers.surveys, answers.recent
-scores = {name: recent.loc[recent["instrument"] == name, "score"] for name in ("nps", "csat", "ces")}
-screen = screen_leakage(snap) if snap is not None else None
+results = ctx.results
+inputs = sections.prepare(ctx.data, results, as_of, horizon_months, lookback_months, ctx.cache)
 
 # %% [markdown]
 # ## What this data allows
 # Windows shortened to fit a short history, and any score that on its own nearly equals the churn outcome.
 
 # %%
-notes = [n for n in (windows.note if windows else "", lookback_note, screen.finding() if screen else None) if n]
-for sentence in notes or ["The requested windows fit the data, and no score leaks the churn outcome."]:
-    nbtools.say("{}", sentence)
-results.extra.update(windows={"horizon_months": horizon_months, "lookback_months": lookback_months,
-                              "note": " ".join(n for n in notes if not screen or n != screen.finding())},
-                     leaking_columns=screen.to_records() if screen is not None else [])
+sections.windows_section(inputs, results, horizon_months)
 
 # %% [markdown]
 # ## The headline metrics
 
 # %%
-metrics = {name: fn(scores[name]) for name, fn in (("nps", nps), ("csat", csat), ("ces", ces)) if len(scores[name])}
-for name, result in metrics.items():
-    nbtools.say("**{}** ({} responses, {}):", name.upper(), f"{result.n:,}", answers.period)
-    nbtools.table(result.summary(), 1)
-for name in ("nps", "csat", "ces"):
-    if name not in metrics:
-        nbtools.say("No {} responses, {}: not reported.", name.upper(), answers.period)
-        results.skip(f"{name.upper()} metric", f"no {name.upper()} responses, {answers.period}", needs=NEEDS[name])
+metrics = sections.headline_section(inputs, results)
 
 # %% [markdown]
 # ## Trends
@@ -122,17 +84,7 @@ for name in ("nps", "csat", "ces"):
 # change.
 
 # %%
-trends = {name: monthly_trend(surveys, name, min_responses) for name in ("nps", "csat", "ces")}
-titles = {"nps": "NPS by month", "csat": "CSAT: % satisfied (4-5) by month", "ces": "CES: % high effort (5-7) by month"}
-for name, trend in trends.items():
-    if len(trend) >= 2:
-        nbtools.show(plot_metric_trend(trend, titles[name]))
-    elif name in metrics and not answers.dated:
-        results.skip(f"{name.upper()} trend", "flat data: the scores carry no dates", needs="event dates")
-    else:
-        nbtools.say("{}: fewer than two months with {} or more responses, so no trend.", name.upper(), min_responses)
-        results.skip(f"{name.upper()} trend", f"fewer than two months with at least {min_responses} {name.upper()} "
-                     "responses", needs=NEEDS[name] if name not in metrics else "more customers")
+trends = sections.trends_section(inputs, metrics, results, min_responses)
 
 # %% [markdown]
 # ## By segment and by channel
@@ -140,23 +92,8 @@ for name, trend in trends.items():
 # `contact_id`).
 
 # %%
-if "nps" in metrics and segment in data.customers:
-    by_segment = nps_by_segment(recent, data.customers, segment, min_responses)
-    nbtools.show(plot_nps_composition(by_segment, title=f"NPS by {segment}"))
-else:
-    nbtools.say("No NPS responses or no `{}` column: NPS by segment is not shown.", segment)
-    results.skip("NPS by segment", f"no NPS responses or no {segment!r} column",
-                 needs="NPS scores" if "nps" not in metrics else "segments")
-linked = surveys_linked(recent, data.contacts)
-by_channel = {name: metric_by_channel(recent, data.contacts, name, min_responses) for name in ("csat", "ces")} if linked else {}
-for name, table in by_channel.items():
-    if len(table):
-        nbtools.show(plot_metric_by(table, f"{titles[name].split(' by ')[0]} by contact channel"))
-        results.add_table(f"{name}_by_channel", table)
-if not linked:
-    nbtools.say("No survey answer is linked (by `contact_id`) to a recorded contact: CSAT and CES by channel are not shown.")
-    results.skip("CSAT and CES by channel", "no survey answer is linked (by contact_id) to a recorded contact",
-                 needs="contact records")
+sections.segment_section(inputs, metrics, results, segment, min_responses)
+linked = sections.channel_section(inputs, results, min_responses)
 
 # %% [markdown]
 # ## Do scores go with churn?
@@ -164,20 +101,7 @@ if not linked:
 # answered are not in these charts).
 
 # %%
-by_nps = churn_by_level(snap, "nps_last") if nbtools.has_values(snap, "nps_last") else None
-by_ces = churn_by_level(snap, "ces_last") if nbtools.has_values(snap, "ces_last") else None
-if by_nps is None and by_ces is None:
-    nbtools.say("The data has no NPS or CES scores per customer: churn by score level is skipped.")
-    results.skip("churn by score level", "no NPS or CES scores per customer in this data", needs="survey scores")
-if by_nps is not None:
-    nbtools.show(plot_churn_by_level(by_nps, window_months=horizon_months, title="Churn by latest NPS group"))
-if by_ces is not None:
-    nbtools.show(plot_churn_by_level(by_ces, window_months=horizon_months,
-                                     title="Churn by latest effort score (CES, 7 = highest effort)"))
-gap = nps_gap_churned(snap)
-if gap is not None:
-    nbtools.say("Latest NPS of customers who went on to churn minus those who stayed: **{}** points (95% CI {} to {}).",
-                f"{gap.difference:.1f}", f"{gap.ci_low:.1f}", f"{gap.ci_high:.1f}")
+by_score = sections.churn_by_score_section(inputs, results)
 
 # %% [markdown]
 # ## Who answers the surveys?
@@ -190,24 +114,7 @@ if gap is not None:
 # traits explain; mood that leaves no trace in the data stays.
 
 # %%
-if linked:
-    response = transactional_response(data)
-    nbtools.table(response, 1)
-    results.add_table("transactional_response_by_channel", response)
-dated_snap = snap if answers.dated else None  # flat data records neither who was asked nor when
-population = nps_population(snap, surveys, lookback_months, nps_min_tenure_months) if dated_snap is not None else None
-weighted = churn_gap = None
-if population is not None and population["responded"].any() and not population["responded"].all():
-    churn_gap = responder_churn(population)
-    weighted = ipw_nps(population)
-    nbtools.table(churn_gap.summary(), 2)
-    nbtools.show(plot_nonresponse_correction(weighted))
-    nbtools.table(weighted.summary(), 1)
-else:
-    nbtools.say("No NPS responders and non-responders to compare: the non-response analysis is skipped.")
-    results.skip("NPS non-response", "no NPS responses (or no non-responders) among customers active at as_of"
-                 if answers.dated else "flat data: who was asked, and when, is not recorded",
-                 needs="NPS scores" if answers.dated or "nps" not in metrics else "event dates")
+nps_nonresponse = sections.nps_nonresponse_section(inputs, metrics, results, linked, nps_min_tenure_months)
 
 # %% [markdown]
 # **CSAT and CES.** The same correction for the transactional surveys. Only customers with a reactive service
@@ -216,17 +123,7 @@ else:
 # the raw figures here differ slightly from the headline metrics above, which count every answer.
 
 # %%
-weighted_scores = ipw_transactional(snap, surveys, data.contacts, lookback_months) if dated_snap is not None else {}
-if weighted_scores:
-    nbtools.show(plot_score_nonresponse(weighted_scores))
-    for name, result in weighted_scores.items():
-        nbtools.say("**{}**: {}% of the {} customers asked answered.", name.upper(), f"{result.response_rate_pct:.0f}",
-                    f"{result.n_population:,}")
-        nbtools.table(result.summary(), 2)
-for name in sorted({"csat", "ces"} - set(weighted_scores)):
-    nbtools.say("No {} responders and non-responders among customers with a service contact: not corrected.", name.upper())
-    results.skip(f"{name.upper()} non-response", f"no {name.upper()} responders (or no non-responders) among "
-                 "customers with a service contact", needs=NEEDS[name] if name not in metrics else "contact records")
+weighted_scores = sections.score_nonresponse_section(inputs, metrics, results)
 
 # %% [markdown]
 # ## The claims, tested
@@ -264,19 +161,11 @@ for name in sorted({"csat", "ces"} - set(weighted_scores)):
 # customer).
 
 # %%
-claim_data = sample_data(data, max_claim_customers or None, seed)
-results.approximate("claim tests (pooled monthly snapshots)", claim_data.sample)
-evidence = evaluate_claims(claim_data.data, as_of=as_of, max_snapshots=claim_snapshots,
-                           n_boot=n_boot, seed=seed, margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct,
-                           max_survival_customers=max_survival_customers or None,
-                           leaking=screen.columns if screen is not None else ())
-nbtools.say("**Data for the churn claims:** {}.", evidence.design)
-nbtools.say("{}", evidence.rule_statement())
-nbtools.table(evidence.summary().drop(columns=["rule", "needs", "adjustment"]).set_index("id"), 3)
-for row in evidence.untestable():
-    nbtools.say("*Claim {} cannot be tested on this data:* {}.", row.id, row.note)
-results.extra["untestable_claims"] = evidence.untestable_summary()
-results.extra["claims_design"] = evidence.design
+evidence = sections.claims_section(
+    inputs, results, as_of, max_claim_customers or None, seed, max_snapshots=claim_snapshots, n_boot=n_boot,
+    margin=equivalence_margin, trap_threshold_pct=trap_threshold_pct,
+    max_survival_customers=max_survival_customers or None,
+)
 
 # %% [markdown]
 # **Reading the table.** Odds ratios are per unit (one point of a score, one contact in the last 90 days) for
@@ -288,6 +177,7 @@ results.extra["claims_design"] = evidence.design
 # not see.
 
 # %% tags=["remove-cell"]
-record_loyalty(results, metrics, trends, by_nps, by_ces, gap, weighted, churn_gap, evidence, lookback_months,
-               weighted_scores=weighted_scores)
+record_loyalty(results, metrics, evidence=evidence, lookback_months=inputs.lookback_months, trends=trends,
+               by_nps=by_score.by_nps, by_ces=by_score.by_ces, gap=by_score.gap, weighted=nps_nonresponse.weighted,
+               churn_gap=nps_nonresponse.churn_gap, weighted_scores=weighted_scores)
 ctx.finish()

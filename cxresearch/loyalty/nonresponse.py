@@ -23,7 +23,15 @@ import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from cxresearch.data.schema import CXData
-from cxresearch.loyalty.metrics import NPSResult, nps
+from cxresearch.loyalty.metrics import (
+    DETRACTOR_MAX,
+    HIGH_EFFORT_MIN,
+    PROMOTER_MIN,
+    SATISFIED_MIN,
+    NPSResult,
+    nps,
+    summary_table,
+)
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95, wilson_pct
 
@@ -39,12 +47,12 @@ COUNT_COVARIATES: tuple[str, ...] = (
 #: Per instrument, the metrics the IPW correction reports: name -> (respondent's contribution, unit, label).
 SCORE_METRICS: dict[str, dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, str]]] = {
     "csat": {
-        "top2_pct": (lambda s: 100.0 * (s >= 4), "%", "CSAT satisfied (4-5)"),
+        "top2_pct": (lambda s: 100.0 * (s >= SATISFIED_MIN), "%", "CSAT satisfied (4-5)"),
         "mean": (lambda s: s.astype(float), "points (1-5)", "CSAT mean score"),
     },
     "ces": {
         "mean": (lambda s: s.astype(float), "points (1-7)", "CES mean effort score"),
-        "high_effort_pct": (lambda s: 100.0 * (s >= 5), "%", "High effort (CES 5-7)"),
+        "high_effort_pct": (lambda s: 100.0 * (s >= HIGH_EFFORT_MIN), "%", "High effort (CES 5-7)"),
     },
 }
 #: The scale each metric's interval stays within (a normal interval near 0% or a scale end would cross it).
@@ -56,6 +64,18 @@ def transactional_response(data: CXData, by: str = "channel") -> pd.DataFrame:
     """Share (%) of reactive contacts followed by a linked survey (via `contact_id`), by `by`, Wilson 95% CIs.
 
     Raises ValueError when contacts or surveys carry no `contact_id` (the link is what makes it measurable).
+
+    Parameters
+    ----------
+    data
+        The validated data.
+    by
+        Contact column to break the rate down by.
+
+    Returns
+    -------
+    DataFrame
+        Per level and "all": `contacts`, `responded`, `response_pct`, `ci_low`, `ci_high` (percent).
     """
     contacts, surveys = data.contacts, data.surveys
     for table, frame in (("contacts", contacts), ("surveys", surveys)):
@@ -79,6 +99,23 @@ def nps_population(
 
     `responded` is whether the customer answered NPS in the `lookback_months` before `as_of`; `score` is the
     latest such answer (NaN for non-responders). `churned` (in the prediction window) stays as a covariate.
+
+    Parameters
+    ----------
+    snapshot
+        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
+        columns.
+    surveys
+        Survey answers.
+    lookback_months
+        Months before `as_of` an answer counts in.
+    min_tenure_months
+        Youngest tenure (months) asked for NPS.
+
+    Returns
+    -------
+    DataFrame
+        The active customers with `responded` and `score`.
     """
     return survey_population(snapshot, surveys, "nps", lookback_months, min_tenure_months)
 
@@ -92,6 +129,28 @@ def survey_population(
     With `contacts` (a transactional survey), only customers with a reactive contact in the `lookback_months`
     before `as_of` are kept, with their number in `reactive_lookback`; with None, every active customer stays
     (for NPS, or when the data has no contacts, so who was asked cannot be told).
+
+    Parameters
+    ----------
+    snapshot
+        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
+        columns.
+    surveys
+        Survey answers.
+    instrument
+        "nps", "csat" or "ces".
+    lookback_months
+        Months before `as_of` an answer counts in.
+    min_tenure_months
+        Youngest tenure (months) kept.
+    contacts
+        Contacts (transactional surveys: only customers with a reactive contact were asked); None
+        keeps every active customer.
+
+    Returns
+    -------
+    DataFrame
+        The customers asked, with `responded`, `score` and (with contacts) `reactive_lookback`.
     """
     as_of = pd.Timestamp(snapshot.attrs["as_of"])
     start = as_of - pd.DateOffset(months=lookback_months)
@@ -125,17 +184,16 @@ class ResponderChurn:
 
     def summary(self) -> pd.DataFrame:
         """Churn % per group and the difference (non-responders minus responders)."""
-        return pd.DataFrame(
-            [
-                {"group": "responders", "churn_pct": self.responders_pct, "ci_low": self.responders_ci[0],
-                 "ci_high": self.responders_ci[1], "n": self.n_responders},
-                {"group": "non-responders", "churn_pct": self.nonresponders_pct,
-                 "ci_low": self.nonresponders_ci[0], "ci_high": self.nonresponders_ci[1],
-                 "n": self.n_nonresponders},
-                {"group": "non-responders - responders", "churn_pct": self.difference, "ci_low": self.ci_low,
-                 "ci_high": self.ci_high, "n": self.n_responders + self.n_nonresponders},
-            ]
-        ).set_index("group")
+        return summary_table("group", [
+            ("responders", self.responders_pct, *self.responders_ci, self.n_responders),
+            ("non-responders", self.nonresponders_pct, *self.nonresponders_ci, self.n_nonresponders),
+            ("non-responders - responders", self.difference, self.ci_low, self.ci_high,
+             self.n_responders + self.n_nonresponders),
+        ], ("churn_pct", "ci_low", "ci_high", "n"))
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table (notebook display)."""
+        return self.summary().to_html()
 
     def to_estimates(self, prefix: str = "nonresponse_churn") -> dict[str, Estimate]:
         """The churn difference as an `Estimate` (percentage points)."""
@@ -144,7 +202,18 @@ class ResponderChurn:
 
 
 def responder_churn(population: pd.DataFrame) -> ResponderChurn:
-    """Churn of non-responders minus responders (percentage points), Newcombe (1998) hybrid-score 95% CI."""
+    """Churn of non-responders minus responders (percentage points), Newcombe (1998) hybrid-score 95% CI.
+
+    Parameters
+    ----------
+    population
+        Customers with `responded` and `churned`.
+
+    Returns
+    -------
+    ResponderChurn
+        Churn of each group and the difference (points) with 95% CIs.
+    """
     groups = {}
     for flag in (True, False):
         churned = population.loc[population["responded"] == flag, "churned"].astype(bool)
@@ -181,14 +250,14 @@ class WeightedNPS:
 
     def summary(self) -> pd.DataFrame:
         """Raw and IPW-corrected NPS (points) with 95% CIs and sample sizes."""
-        return pd.DataFrame(
-            [
-                {"estimate": "raw (responders)", "nps": self.raw.score, "ci_low": self.raw.ci_low,
-                 "ci_high": self.raw.ci_high, "n": self.raw.n},
-                {"estimate": "IPW (all customers)", "nps": self.score, "ci_low": self.ci_low,
-                 "ci_high": self.ci_high, "n": self.n_population},
-            ]
-        ).set_index("estimate")
+        return summary_table("estimate", [
+            ("raw (responders)", self.raw.score, self.raw.ci_low, self.raw.ci_high, self.raw.n),
+            ("IPW (all customers)", self.score, self.ci_low, self.ci_high, self.n_population),
+        ], ("nps", "ci_low", "ci_high", "n"))
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table (notebook display)."""
+        return self.summary().to_html()
 
     def to_estimates(self, prefix: str = "nps_ipw") -> dict[str, Estimate]:
         """`<prefix>_score` (corrected NPS) and `<prefix>_response_rate_pct`."""
@@ -211,6 +280,16 @@ def response_model(population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
 
     Covariates: `RESPONSE_COVARIATES` and `RESPONSE_CATEGORICAL` present and varying; `COUNT_COVARIATES` enter
     as log(1 + count).
+
+    Parameters
+    ----------
+    population
+        Customers with `responded` and the covariates.
+
+    Returns
+    -------
+    tuple
+        Probability of responding per customer, and the covariates used.
     """
     columns: dict[str, np.ndarray] = {}
     used: list[str] = []
@@ -254,12 +333,24 @@ def ipw_nps(population: pd.DataFrame, min_probability: float = 0.02) -> Weighted
     the linearised variance sum(w^2 (v - NPS)^2) / sum(w)^2 of the contributions v = +100 / 0 / -100, treating
     the weights as known; estimating them usually makes the true interval narrower (Lunceford & Davidian 2004),
     so this CI is conservative.
+
+    Parameters
+    ----------
+    population
+        Customers with `responded`, `score` and the response covariates (`nps_population`).
+    min_probability
+        Smallest response probability a weight is built from (trimming).
+
+    Returns
+    -------
+    WeightedNPS
+        Raw and IPW-corrected NPS with 95% CIs.
     """
     if not population["responded"].any():
         raise ValueError("no NPS responders in the population")
     responded, weights, covariates = _weights(population, min_probability)
     scores = population.loc[responded, "score"].to_numpy()
-    v = 100.0 * ((scores >= 9).astype(float) - (scores <= 6).astype(float))
+    v = 100.0 * ((scores >= PROMOTER_MIN).astype(float) - (scores <= DETRACTOR_MAX).astype(float))
     score, se = _hajek(v, weights)
     return WeightedNPS(
         raw=nps(scores), score=score, ci_low=max(-100.0, score - Z95 * se), ci_high=min(100.0, score + Z95 * se),
@@ -295,6 +386,10 @@ class WeightedScores:
                          "ci_low": r.ci_low, "ci_high": r.ci_high, "unit": r.unit, "n": self.n_population})
         return pd.DataFrame(rows).set_index(["metric", "estimate"])
 
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table (notebook display)."""
+        return self.summary().to_html()
+
     def to_estimates(self, prefix: str | None = None) -> dict[str, Estimate]:
         """`<prefix>_<metric>` (IPW-corrected) per metric and `<prefix>_response_rate_pct`; prefix `<instrument>_ipw`."""
         prefix = prefix or f"{self.instrument}_ipw"
@@ -318,7 +413,22 @@ class WeightedScores:
 def ipw_scores(population: pd.DataFrame, instrument: str, min_probability: float = 0.02) -> WeightedScores:
     """CSAT (% satisfied, mean) or CES (mean, % high effort) of the whole population from its responders' latest
     answers, weighted by 1 / P(respond | covariates): the estimator and CI of `ipw_nps`; raw CIs are the same
-    linearisation with equal weights (normal approximation)."""
+    linearisation with equal weights (normal approximation).
+
+    Parameters
+    ----------
+    population
+        Customers asked, with `responded`, `score` and covariates (`survey_population`).
+    instrument
+        "csat" or "ces".
+    min_probability
+        Smallest response probability a weight is built from (trimming).
+
+    Returns
+    -------
+    WeightedScores
+        Raw and IPW-corrected metrics with 95% CIs.
+    """
     if instrument not in SCORE_METRICS:
         raise ValueError(f"instrument must be one of {sorted(SCORE_METRICS)}, not {instrument!r}")
     if not population["responded"].any():
@@ -346,7 +456,27 @@ def ipw_transactional(
 ) -> dict[str, WeightedScores]:
     """`ipw_scores` for each of `instruments` with both responders and non-responders among the customers asked
     (`survey_population` with `contacts`, or every active customer when there are no contacts); instruments
-    without both are left out."""
+    without both are left out.
+
+    Parameters
+    ----------
+    snapshot
+        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
+        columns.
+    surveys
+        Survey answers.
+    contacts
+        Contact records; None or empty: every active customer counts as asked.
+    lookback_months
+        Months before `as_of` an answer or contact counts in.
+    instruments
+        Instruments to correct.
+
+    Returns
+    -------
+    dict of WeightedScores
+        By instrument, for those with both responders and non-responders.
+    """
     if contacts is not None and len(contacts):
         # the reactive contacts of the lookback, once for all instruments (the contacts table is the largest)
         as_of = pd.Timestamp(snapshot.attrs["as_of"])

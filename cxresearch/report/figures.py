@@ -2,6 +2,7 @@
 
 Each figure draws only rows with a number: a missing value or interval end (a median not reached, a figure not
 estimable) drops the row or its error bar, and a figure with nothing left to draw is None, so no empty axes show.
+Each draws on `ax` (a new figure when None) and returns the Axes.
 """
 
 from __future__ import annotations
@@ -11,31 +12,68 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-from cxresearch.plots import PALETTE, new_figure
+from cxresearch.plots import PALETTE, axes_or_new
 from cxresearch.plots.loyalty import plot_churn_by_level
-from cxresearch.report.executive import NO_CURRENCY, SuiteResults, driver_effects
+from cxresearch.report.cx_drivers import driver_effects
+from cxresearch.report.suite_results import LOYALTY, NO_CURRENCY, SuiteResults
+
 
 def plot_churn_by_nps_group(
-    suite: SuiteResults, window_months: float | None = None, min_cell_size: int = 10
-) -> plt.Figure | None:
+    suite: SuiteResults, window_months: float | None = None, min_cell_size: int = 10, ax: plt.Axes | None = None
+) -> plt.Axes | None:
     """Churn rate (%) by latest NPS group with 95% CIs (groups under `min_cell_size` customers hidden), titled with
-    the window the rates cover (notebook 04's, unless `window_months` is given)."""
-    table = suite.table("04_loyalty_metrics", "churn_by_nps_group", min_cell_size)
+    the window the rates cover.
+
+    Parameters
+    ----------
+    suite
+        The run's results files.
+    window_months
+        The window the rates cover, for the axis label; by default notebook 04's.
+    min_cell_size
+        Groups with fewer customers are not drawn.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The Axes drawn on, or None when there is nothing to draw.
+    """
+    table = suite.table(LOYALTY, "churn_by_nps_group", min_cell_size)
     table = None if table is None or "n" not in table else _drawable(table, "churn_pct", 0.0, 100.0)
     if table is None:
         return None
     table = table[np.isfinite(pd.to_numeric(table["n"], errors="coerce"))].astype({"n": int})
     if table.empty:
         return None
-    window = suite.churn_window("04_loyalty_metrics")
+    window = suite.churn_window(LOYALTY)
     if window_months is None and window is not None:
         window_months = window.months
     title = "Churn by latest NPS group" + (f": churned {window.words()}" if window is not None else "")
-    return plot_churn_by_level(table.set_index(table.columns[0]), window_months=window_months, title=title)
+    return plot_churn_by_level(table.set_index(table.columns[0]), window_months=window_months, title=title, ax=ax)
 
 
-def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cell_size: int = 10) -> plt.Figure | None:
-    """Share of customers still active (%) by months since sign-up, per segment (under `min_cell_size` hidden)."""
+def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cell_size: int = 10,
+                         ax: plt.Axes | None = None) -> plt.Axes | None:
+    """Share of customers still active (%) by months since sign-up, per segment.
+
+    Parameters
+    ----------
+    suite
+        The run's results files.
+    segment
+        The segment column notebook 03 split its curves by.
+    min_cell_size
+        Segments with fewer customers are not drawn.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The Axes drawn on, or None when there is nothing to draw.
+    """
     table = suite.table("03_customer_lifetime", f"km_by_{segment}")
     sizes = suite.table("03_customer_lifetime", f"medians_by_{segment}", min_cell_size)
     if table is None or table.empty or sizes is None:
@@ -43,7 +81,7 @@ def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cel
     table = _drawable(table[table["group"].isin(sizes["group"])], "survival", 0.0, 1.0)
     if table.empty:
         return None
-    fig, (ax,) = new_figure()
+    ax = axes_or_new(ax)
     for colour, (group, curve) in zip(PALETTE, table.groupby("group", sort=True)):
         ax.step(curve["time"], 100 * curve["survival"], where="post", color=colour, label=str(group), linewidth=2)
         ax.fill_between(curve["time"], 100 * curve["ci_low"], 100 * curve["ci_high"], step="post",
@@ -53,13 +91,26 @@ def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cel
     ax.set_ylim(0, 101)
     ax.set_title(f"How long customers stay, by {segment}")
     ax.legend(title=segment)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
+def plot_driver_effects(suite: SuiteResults, ax: plt.Axes | None = None) -> plt.Axes | None:
     """Odds ratios of churn (log axis, 95% CIs), one per CX driver from the one model `driver_effects` chooses
-    (its `measures` sentence belongs under the figure), or None when no model estimated any driver."""
+    (its `measures` sentence belongs under the figure).
+
+    Parameters
+    ----------
+    suite
+        The run's results files.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The Axes drawn on, or None when no model estimated any driver.
+    """
     effects = driver_effects(suite)
     if effects is None:
         return None
@@ -68,7 +119,7 @@ def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
     table = _drawable(table, "odds_ratio", 1e-12, np.inf)
     if table.empty:
         return None
-    fig, (ax,) = new_figure(9, 1.2 + 0.45 * len(table))
+    ax = axes_or_new(ax, 9, 1.2 + 0.45 * len(table))
     rows = np.arange(len(table))[::-1]
     colours = [PALETTE[3] if o > 1 else PALETTE[0] for o in table["odds_ratio"]]
     ax.hlines(rows, table["ci_low"], table["ci_high"], colors=colours, linewidth=2)
@@ -82,22 +133,39 @@ def plot_driver_effects(suite: SuiteResults) -> plt.Figure | None:
     ax.set_xlabel("odds ratio of churn, log scale (above 1: more churn; bars: 95% CI)")
     ax.set_title("What goes with churn")
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
 def plot_value_by_segment(
-    suite: SuiteResults, segment: str = "contract", currency: str = "", min_cell_size: int = 10
-) -> plt.Figure | None:
-    """Lifetime value of a new customer per segment with 95% CIs (under `min_cell_size` hidden).
+    suite: SuiteResults, segment: str = "contract", currency: str = "", min_cell_size: int = 10,
+    ax: plt.Axes | None = None,
+) -> plt.Axes | None:
+    """Lifetime value of a new customer per segment with 95% CIs.
 
-    Amounts are in `currency` when given, else in the currency the data states (or "currency units").
+    Parameters
+    ----------
+    suite
+        The run's results files.
+    segment
+        The segment column notebook 05 split its values by.
+    currency
+        Currency of the amounts; by default the one the data states (or "currency units").
+    min_cell_size
+        Segments with fewer customers are not drawn.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The Axes drawn on, or None when there is nothing to draw.
     """
     table = suite.table("05_retention_economics", f"clv_by_{segment}", min_cell_size)
     table = None if table is None else _drawable(table, "clv", -np.inf, np.inf)
     if table is None or table.empty:
         return None
-    fig, (ax,) = new_figure()
+    ax = axes_or_new(ax)
     x = np.arange(len(table))
     err = np.vstack([table["clv"] - table["ci_low"], table["ci_high"] - table["clv"]])
     ax.bar(x, table["clv"], color=PALETTE[2], width=0.6)
@@ -107,8 +175,8 @@ def plot_value_by_segment(
     ax.set_ylabel(f"lifetime value per new customer ({suite.currency(currency) or NO_CURRENCY})")
     ax.set_title(f"What a new customer is worth, by {segment}")
     ax.grid(axis="x", visible=False)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
 def _drawable(table: pd.DataFrame, value: str, low: float, high: float) -> pd.DataFrame:

@@ -41,7 +41,23 @@ footer { margin-top: 2rem; }
 
 
 def render_html(nb_path: str | Path, html_path: str | Path, executive: bool) -> Path:
-    """Render an executed notebook to standalone HTML; the executive version: no code, prompts or plumbing."""
+    """Render an executed notebook to standalone HTML; the executive version: no code, prompts or plumbing.
+
+    Parameters
+    ----------
+    nb_path
+        The executed notebook.
+    html_path
+        Where to write the page.
+    executive
+        Whether to write the executive version (no code, prompts, plumbing cells, tracebacks or
+        scripts).
+
+    Returns
+    -------
+    Path
+        `html_path`.
+    """
     # Imported here: the parent process only writes the index page and should not pay nbconvert's import.
     import nbformat
     from nbconvert import HTMLExporter
@@ -127,7 +143,20 @@ def _notebook_row(nb: NotebookRun) -> str:
 
 
 def render_index(run: SuiteRun, executive_name: str) -> str:
-    """The run's index page: executive summary first, then each notebook's researcher report."""
+    """The run's index page: executive summary first, then each notebook's researcher report.
+
+    Parameters
+    ----------
+    run
+        The suite run.
+    executive_name
+        Name of the executive summary notebook.
+
+    Returns
+    -------
+    str
+        The self-contained HTML page.
+    """
     executive = next((nb for nb in run.notebooks if nb.name == executive_name), None)
     rows = "\n".join(_notebook_row(nb) for nb in run.notebooks if nb.name != executive_name)
     ok = sum(nb.status == "ok" for nb in run.notebooks)

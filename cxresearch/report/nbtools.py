@@ -14,7 +14,7 @@ import pandas as pd
 from cxresearch.data.load import load_source
 from cxresearch.data.schema import CXData
 from cxresearch.data.sources import resolve as resolve_source
-from cxresearch.features.shared import load_shared
+from cxresearch.features.cache import SharedTables
 from cxresearch.plots import set_theme
 from cxresearch.report.results import Provenance, Results
 from cxresearch.stats.sampling import Sample
@@ -27,18 +27,42 @@ class NotebookContext:
     data: CXData
     results: Results
     results_dir: Path
+    #: The suite run's shared tables, to pass to `snapshot(..., cache=...)`; None outside a suite run.
+    cache: SharedTables | None = None
 
     def finish(self) -> Path:
         """Write the results file and return its path."""
         return self.results.write(self.results_dir)
 
 
-def start(notebook: str, data_source: str, results_dir: str, parameters: dict[str, Any]) -> NotebookContext:
-    """Load and validate the data source (or, in a suite run, its copy validated once for all notebooks), apply
-    the house plot style and open `<results_dir>/<notebook>.json`."""
+def start(
+    notebook: str, data_source: str, results_dir: str, parameters: dict[str, Any], shared_tables: str = ""
+) -> NotebookContext:
+    """Load and validate the data source (or, in a suite run, its copy validated once for all notebooks: the
+    `shared_tables` directory), apply the house plot style and open `<results_dir>/<notebook>.json`.
+
+    Parameters
+    ----------
+    notebook
+        The notebook's name, also its results file's.
+    data_source
+        The data source as given.
+    results_dir
+        Where the results file is written.
+    parameters
+        The notebook's parameters, recorded.
+    shared_tables
+        A suite run's shared-tables directory ('' outside one).
+
+    Returns
+    -------
+    NotebookContext
+        The data, the results file and the shared tables.
+    """
     set_theme()
     pd.set_option("display.precision", 3)
-    data = load_shared(data_source) or load_source(data_source)
+    cache = SharedTables.at(shared_tables)
+    data = (cache.data(data_source) if cache is not None else None) or load_source(data_source)
     results = Results(
         notebook=notebook,
         parameters={"data_source": data_source, **parameters},
@@ -56,7 +80,7 @@ def start(notebook: str, data_source: str, results_dir: str, parameters: dict[st
             data.customers, int(sample["customers_kept"]), int(sample["customers_total"]), seed=None,
             unit="customers (chosen by a hash of the customer id)",
         ))
-    return NotebookContext(data=data, results=results, results_dir=Path(results_dir))
+    return NotebookContext(data=data, results=results, results_dir=Path(results_dir), cache=cache)
 
 
 def provenance(data: CXData, data_source: str) -> Provenance:
@@ -75,19 +99,58 @@ def provenance(data: CXData, data_source: str) -> Provenance:
     )
 
 
-def show(fig: plt.Figure) -> None:
-    """Display a figure once (the inline backend would otherwise show it twice) and free its memory."""
+def show(fig: plt.Figure | plt.Axes) -> None:
+    """Display a figure (or the figure of an Axes) once, since the inline backend would otherwise show it twice,
+    and free its memory.
+    """
     from IPython.display import display
 
+    fig = fig.figure if isinstance(fig, plt.Axes) else fig
     display(fig)
     plt.close(fig)
 
 
-def say(text: str, *values: Any) -> None:
-    """Display a Markdown sentence; `{}` placeholders are filled with HTML-escaped `values` (data-derived text)."""
-    from IPython.display import Markdown, display
+@dataclass(frozen=True)
+class Markdown:
+    """A Markdown sentence to display, its data-derived text already escaped (see `markdown`)."""
 
-    display(Markdown(text.format(*(html.escape(str(v)) for v in values))))
+    text: str
+
+
+@dataclass(frozen=True)
+class Html:
+    """A block of HTML to display, every data-derived text in it already escaped."""
+
+    text: str
+
+
+#: What a report section shows: sentences, HTML blocks and figures, in order.
+Part = Markdown | Html | plt.Figure
+
+
+def markdown(text: str, *values: Any) -> Markdown:
+    """A Markdown sentence; `{}` placeholders are filled with HTML-escaped `values` (data-derived text)."""
+    return Markdown(text.format(*(html.escape(str(v)) for v in values)))
+
+
+def say(text: str, *values: Any) -> None:
+    """Display a Markdown sentence; `{}` placeholders are filled with HTML-escaped `values` (data-derived text).
+    """
+    show_parts([markdown(text, *values)])
+
+
+def show_parts(parts: list[Part]) -> None:
+    """Display a section's parts in order (figures once each, then closed)."""
+    from IPython.display import HTML, display
+    from IPython.display import Markdown as MarkdownOutput
+
+    for part in parts:
+        if isinstance(part, Markdown):
+            display(MarkdownOutput(part.text))
+        elif isinstance(part, Html):
+            display(HTML(part.text))
+        else:
+            show(part)
 
 
 def table(df: pd.DataFrame, digits: int = 2) -> None:

@@ -102,7 +102,18 @@ class Results:
 
 
 def read_results(path: str | Path) -> Results:
-    """Load a results file written by `Results.write`."""
+    """Load a results file written by `Results.write`.
+
+    Parameters
+    ----------
+    path
+        A results file.
+
+    Returns
+    -------
+    Results
+        Its contents.
+    """
     raw = json.loads(Path(path).read_text())
     raw.pop("schema_version", None)
     raw["estimates"] = {k: Estimate(**v) for k, v in raw.get("estimates", {}).items()}

@@ -8,15 +8,14 @@ import pytest
 
 from cxresearch.data.schema import CXData
 from cxresearch.data.simulate import simulate
-from cxresearch.loyalty.claims import (
+from cxresearch.loyalty.claims import claim_satisfaction_survival, evaluate_claims
+from cxresearch.loyalty.evidence import (
     CANNOT_TEST,
     COLUMNS,
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
     VerdictRule,
-    claim_satisfaction_survival,
-    evaluate_claims,
     ratio_rule,
 )
 

@@ -8,22 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxresearch.loyalty.breakdowns import churn_by_level, metric_by, monthly_trend
 from cxresearch.loyalty.metrics import (
     CESResult,
     CSATResult,
     NPSResult,
     ces,
-    churn_by_level,
     compare_nps,
-    compare_predictive_validity,
     csat,
-    metric_by,
-    monthly_trend,
     nps,
     nps_group,
-    survey_window,
-    surveys_linked,
 )
+from cxresearch.loyalty.responses import survey_window, surveys_linked
+from cxresearch.loyalty.validity import compare_predictive_validity
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import wilson_pct
 

@@ -12,7 +12,12 @@ from cxresearch.data.simulate import _simulate
 from cxresearch.features.snapshot import snapshot
 from cxresearch.loyalty.metrics import nps
 from cxresearch.loyalty.nonresponse import (
-    ipw_nps, ipw_scores, ipw_transactional, nps_population, responder_churn, survey_population,
+    ipw_nps,
+    ipw_scores,
+    ipw_transactional,
+    nps_population,
+    responder_churn,
+    survey_population,
     transactional_response,
 )
 from cxresearch.stats.intervals import wilson_pct

@@ -11,7 +11,8 @@ import pytest
 from scipy import special
 
 from cxresearch.churn.logit import fit_churn_logit
-from cxresearch.loyalty.metrics import churn_by_level, nps
+from cxresearch.loyalty.breakdowns import churn_by_level
+from cxresearch.loyalty.metrics import nps
 from cxresearch.plots.churn import plot_odds_ratios
 from cxresearch.plots.loyalty import plot_churn_by_level, plot_nps_composition
 
@@ -50,37 +51,34 @@ def snapshot() -> pd.DataFrame:
 
 
 def test_nps_composition_single_and_segments() -> None:
-    fig = plot_nps_composition(nps([10, 9, 9, 8, 7, 6, 5, 0, 10, 3]))
-    assert isinstance(fig, plt.Figure)
-    assert len(fig.axes[0].patches) == 3
-    widths = sorted(round(p.get_width()) for p in fig.axes[0].patches)
+    ax = plot_nps_composition(nps([10, 9, 9, 8, 7, 6, 5, 0, 10, 3]))
+    assert isinstance(ax, plt.Axes) and ax.figure.axes == [ax]
+    assert len(ax.patches) == 3
+    widths = sorted(round(p.get_width()) for p in ax.patches)
     assert widths == [20, 40, 40]
-    fig = plot_nps_composition({"A": nps([10, 0, 8]), "B": nps([9, 9, 1]), "C": nps([7])})
-    assert len(fig.axes[0].patches) == 9
-    assert [label.split("\n")[0] for label in top_to_bottom(fig.axes[0])] == ["A", "B", "C"]
+    ax = plot_nps_composition({"A": nps([10, 0, 8]), "B": nps([9, 9, 1]), "C": nps([7])})
+    assert len(ax.patches) == 9
+    assert [label.split("\n")[0] for label in top_to_bottom(ax)] == ["A", "B", "C"]
 
 
 def test_churn_by_level_figure(snapshot: pd.DataFrame) -> None:
     table = churn_by_level(snapshot, "ces_mean_90d")
-    fig = plot_churn_by_level(table, window_months=3)
-    ax = fig.axes[0]
+    ax = plot_churn_by_level(table, window_months=3)
     assert len(ax.patches) == len(table) == 7
     assert ax.get_ylabel() == "% churned within 3 months"
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx(list(table["churn_pct"]))
-    fig = plot_churn_by_level(churn_by_level(snapshot, "nps_last"))
-    assert len(fig.axes[0].patches) == 3
-    assert fig.axes[0].get_ylabel() == "% churned in the prediction window"
+    ax = plot_churn_by_level(churn_by_level(snapshot, "nps_last"))
+    assert len(ax.patches) == 3
+    assert ax.get_ylabel() == "% churned in the prediction window"
 
 
 def test_odds_ratio_forest(snapshot: pd.DataFrame) -> None:
     result = fit_churn_logit(snapshot, features=["ces_mean_90d", "reactive_90d"], categorical=["contract"])
-    fig = plot_odds_ratios(result)
-    ax = fig.axes[0]
+    ax = plot_odds_ratios(result)
     terms = result.summary().drop(index="Intercept")
     assert ax.get_xscale() == "log"
     assert len(ax.lines) == len(terms) + 1  # one CI line per term plus the reference line at 1
     assert any(np.allclose(line.get_xdata(), [1.0, 1.0]) for line in ax.lines)
     assert top_to_bottom(ax) == list(terms["label"])
-    fig = plot_odds_ratios(result, terms=["contract[annual]"])
-    assert len(fig.axes[0].lines) == 2
+    assert len(plot_odds_ratios(result, terms=["contract[annual]"]).lines) == 2

@@ -16,13 +16,15 @@ def test_score_nonresponse_shows_raw_and_corrected_per_metric() -> None:
                           "ipw": [56.0, 3.6], "ci_low": [54.0, 3.55], "ci_high": [58.0, 3.65]},
                          index=["top2_pct", "mean"])
     result = WeightedScores("csat", table, 40.0, 1000, 400, 300.0, ["churned"])
-    fig = plot_score_nonresponse({"csat": result})
+    axes = plot_score_nonresponse({"csat": result})
+    fig = axes[0].figure
     try:
-        assert len(fig.axes) == 2
-        ax = fig.axes[0]
+        assert len(axes) == 2 and fig.axes == axes
+        ax = axes[0]
         assert ax.get_xlabel() == "CSAT satisfied (4-5) (%)"
-        ipw, raw = (line.get_xdata()[0] for line in ax.get_lines()[::3])  # each errorbar: marker + 2 caps
-        assert (ipw, raw) == pytest.approx((56.0, 64.0))
+        # each errorbar: marker + 2 caps; the corrected estimate is drawn at y = 0, the raw one at y = 1
+        points = {float(line.get_ydata()[0]): float(line.get_xdata()[0]) for line in ax.get_lines()[::3]}
+        assert (points[0.0], points[1.0]) == pytest.approx((56.0, 64.0))
         assert "n=1,000" in ax.get_yticklabels()[0].get_text()
         assert result.correction("top2_pct") == pytest.approx(-8.0)
     finally:

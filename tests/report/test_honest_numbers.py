@@ -16,7 +16,8 @@ import pytest
 from cxresearch.churn.logit import fit_churn_logit
 from cxresearch.data.simulate import simulate
 from cxresearch.features.snapshot import snapshot
-from cxresearch.loyalty.claims import (
+from cxresearch.loyalty.claims import evaluate_claims
+from cxresearch.loyalty.evidence import (
     CANNOT_TEST,
     NOT_SUPPORTED,
     SUPPORTED,
@@ -24,10 +25,10 @@ from cxresearch.loyalty.claims import (
     LogNormalInterval,
     WilsonInterval,
     adjust,
-    evaluate_claims,
     ratio_rule,
 )
-from cxresearch.loyalty.metrics import _mean_ci, ces, compare_nps, csat, nps
+from cxresearch.loyalty.metrics import ces, compare_nps, csat, nps
+from cxresearch.stats.intervals import bounded_mean_interval
 from cxresearch.stats.multiplicity import holm
 from cxresearch.truth.churn import KnownTruthCheck, known_truth_check, zero_effect_terms
 from cxresearch.truth.recovery import NOT_APPLICABLE, direction_counts, direction_words, recovery_table
@@ -231,7 +232,7 @@ def test_intervals_cover_about_95_percent() -> None:
         true = float(np.dot(probs, [1, 2, 3, 4, 5]))
         hits = sum(
             low <= true <= high
-            for _, low, high in (_mean_ci(rng.choice([1, 2, 3, 4, 5], n, p=probs).astype(float), 1, 5)
+            for _, low, high in (bounded_mean_interval(rng.choice([1, 2, 3, 4, 5], n, p=probs).astype(float), 1, 5)
                                  for _ in range(400))
         )
         assert 0.92 <= hits / 400 <= 0.985, (probs, n, hits / 400)

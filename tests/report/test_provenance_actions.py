@@ -11,17 +11,12 @@ import pytest
 
 from cxresearch.data.load import load_source
 from cxresearch.data.simulate import simulate, write_world
-from cxresearch.features.shared import ENV, write_shared
+from cxresearch.features.shared import write_shared
 from cxresearch.report import nbtools
-from cxresearch.report.executive import (
-    actions_html,
-    driver_effects,
-    headlines,
-    load_suite_results,
-    provenance_line,
-    what_to_do,
-)
+from cxresearch.report.cx_drivers import actions_html, driver_effects, what_to_do
+from cxresearch.report.findings import headlines, provenance_line
 from cxresearch.report.results import Provenance, Results, read_results
+from cxresearch.report.suite_results import load_suite_results
 from cxresearch.stats.estimate import Estimate
 
 CLAIMS, DRIVERS = "04_loyalty_metrics", "02_churn_drivers"
@@ -35,7 +30,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_results_record_the_real_source_not_demo(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV, raising=False)
     monkeypatch.chdir(world.parent)  # a relative path, as a researcher types it in JupyterLab
     ctx = nbtools.start("01_data_audit", "small_world", str(tmp_path), {"seed": 0})
     written = read_results(ctx.finish())
@@ -52,9 +46,9 @@ def test_a_suite_run_records_the_users_source_not_the_shared_copy(
     world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = load_source(world)
-    shared = write_shared(data, str(world), tmp_path / "run" / "shared")
-    monkeypatch.setenv(ENV, str(shared))
-    written = read_results(nbtools.start("01_data_audit", str(world), str(tmp_path), {}).finish())
+    shared = write_shared(data, str(world), tmp_path / "run" / "shared").directory
+    ctx = nbtools.start("01_data_audit", str(world), str(tmp_path), {}, shared_tables=str(shared))
+    written = read_results(ctx.finish())
     assert (written.provenance.source, written.provenance.resolved) == (str(world), str(world))
     assert written.provenance.fingerprint == data.fingerprint
     assert str(shared) not in json.dumps(written.to_dict())

@@ -7,15 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch.report.executive import (
-    approximations,
-    compare_runs,
-    evidence_html,
-    headlines,
-    load_suite_results,
-    retention_verdict,
-)
+from cxresearch.report.findings import approximations, evidence_html, headlines
+from cxresearch.report.key_figures import compare_runs, kpi_tiles_html
 from cxresearch.report.results import Results
+from cxresearch.report.retention_text import retention_vs_acquisition_text
+from cxresearch.report.suite_results import load_suite_results
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.sampling import sample_customers
 
@@ -54,7 +50,7 @@ def test_evidence_table_is_escaped_and_headlines_are_capped(tmp_path: Path) -> N
     assert "<script>" not in html and "&lt;script&gt;" in html and "0.90 (0.80 to 0.95) odds ratio" in html
     lines = headlines(suite)
     assert sum(line.startswith("Satisfaction, loyalty and effort:") for line in lines) == 2
-    assert "could not be assessed" in retention_verdict(suite)
+    assert "could not be assessed" in retention_vs_acquisition_text(suite)
 
 
 def test_cell_size_suppression(tmp_path: Path) -> None:
@@ -76,7 +72,6 @@ def test_sampled_analyses_are_listed_with_their_sample_size(tmp_path: Path) -> N
 
 
 def test_clv_tile_falls_back_to_the_purchase_model_on_purchase_logs(tmp_path: Path) -> None:
-    from cxresearch.report.executive import kpi_tiles_html
 
     _write(tmp_path, "05_retention_economics",
            {"btyd_clv_per_customer": Estimate(24.59, "USD", "Residual CLV per customer", 23.0, 26.0)})

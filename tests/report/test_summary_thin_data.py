@@ -14,19 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxresearch.report.executive import (
-    changes_html,
-    compare_runs,
-    evidence_html,
-    headlines,
-    kpi_tiles_html,
-    load_suite_results,
-    missing_sections,
-    not_estimated,
-    retention_verdict,
-)
 from cxresearch.report.figures import plot_driver_effects, plot_lifetime_curves, plot_value_by_segment
+from cxresearch.report.findings import evidence_html, headlines, missing_sections, not_estimated
+from cxresearch.report.key_figures import changes_html, compare_runs, kpi_tiles_html
 from cxresearch.report.results import Results
+from cxresearch.report.retention_text import retention_vs_acquisition_text
+from cxresearch.report.suite_results import load_suite_results
 from cxresearch.stats.estimate import Estimate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +109,7 @@ def _untestable_claims(directory: Path) -> None:
 
 def _visible(page: str) -> str:
     """The text a reader sees: tags, styles and scripts removed, entities decoded."""
-    page = re.sub(r"<style.*?</style>|<script.*?</script>", " ", page, flags=re.S)
+    page = re.sub(r"<style.*?</style>|<script.*?</script>", " ", page, flags=re.DOTALL)
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
@@ -176,7 +169,7 @@ def test_a_missing_notebook_is_named_by_its_title_and_leaves_no_tile(tmp_path: P
     assert no_results in headlines(suite)
     assert "Net Promoter Score" not in kpi_tiles_html(suite)
     assert evidence_html(suite) == "<p>The claims could not be tested in this run.</p>"
-    assert retention_verdict(suite) == (
+    assert retention_vs_acquisition_text(suite) == (
         "Retention vs acquisition could not be assessed in this run: it needs acquisition costs.")
 
 
@@ -264,8 +257,8 @@ def test_plots_draw_rows_with_a_number_and_clip_their_intervals(tmp_path: Path) 
     res = Results(notebook="05_retention_economics", parameters={}, data_fingerprint="x", extra={"currency": "USD"})
     res.add_table("clv_by_contract", clv)
     res.write(tmp_path)
-    fig = plot_value_by_segment(load_suite_results(tmp_path))
-    (ax,) = fig.axes
+    ax = plot_value_by_segment(load_suite_results(tmp_path))
+    assert ax.figure.axes == [ax]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a"]
     assert ax.get_ylabel() == "lifetime value per new customer (USD)"
     # an interval end on the wrong side of the value collapses onto it: no negative error bar
