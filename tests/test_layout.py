@@ -94,7 +94,9 @@ def test_no_notebook_code_cell_over_15_lines() -> None:
     long = []
     for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
         cells = json.loads(notebook.read_text())["cells"]
-        sizes = [(i, len("".join(c["source"]).splitlines())) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+        # the parameters cell is a list of knobs papermill overrides, not logic: it may be longer
+        sizes = [(i, len("".join(c["source"]).splitlines())) for i, c in enumerate(cells)
+                 if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
         long += [f"{notebook.name} cell {i}: {n} lines" for i, n in sizes if n > MAX_CELL_LINES]
     assert long == []
 

@@ -9,6 +9,7 @@ survival of each group inside its CI around the predicted one.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ class CalibrationResult:
         """The summary as an HTML table with a caption naming the model and horizon."""
         caption = (f"{self.model}: survival at {self.horizon:g} months, predicted vs observed (Kaplan-Meier, 95% "
                    f"CI) by risk group; {self.share_within_ci:.0%} of groups within their CI")
-        return self.table.round(3).to_html(index=False, caption=caption)
+        return f"<p>{html.escape(caption)}</p>" + self.table.round(3).to_html(index=False)
 
 
 def observed_survival(

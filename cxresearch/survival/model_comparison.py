@@ -271,3 +271,20 @@ def compare_lifetime_models(
         return _judge(test, predictions, horizons, n_boot, seed, design, notes, {CLOGLOG: why, BOOSTING: why})
     test, predictions, notes, design = _event_data_models(data, cut, grid, max_customers, seed)
     return _judge(test, predictions, horizons, n_boot, seed, design, notes)
+
+
+def try_compare_lifetime_models(
+    data: CXData, cut: str | pd.Timestamp | None = None, horizons: Sequence[int] = (3, 6, 12), n_boot: int = 100,
+    max_customers: int | None = 6000, seed: int = 0,
+) -> tuple[LifetimeModelComparison | None, NotEstimableError | None]:
+    """`compare_lifetime_models`, or None and why it cannot run on this data (e.g. nobody has left).
+
+    Returns
+    -------
+    tuple
+        The comparison and None, or None and the error naming the reason and the missing input.
+    """
+    try:
+        return compare_lifetime_models(data, cut, horizons, n_boot, max_customers, seed), None
+    except NotEstimableError as error:
+        return None, error

@@ -14,6 +14,7 @@ truncation: the formulas then equal the IPCW ones except at tied times, see `sur
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -88,7 +89,7 @@ class ModelScores:
                                  sort=False)
         caption = (f"{self.n:,} customers, {self.events:,} churned; 95% CIs from {self.n_boot} customer-level "
                    f"bootstrap resamples; skill against {self.reference}")
-        return wide.to_html(caption=caption) if hasattr(wide, "to_html") else str(wide)
+        return f"<p>{html.escape(caption)}</p>" + wide.to_html()
 
 
 def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
