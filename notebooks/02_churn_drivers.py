@@ -39,6 +39,7 @@
 # %% tags=["parameters"]
 data_source = "../data/demo"
 results_dir = "results"
+shared_tables = ""  # set by a suite run: where its validated data and features are shared
 as_of = ""
 seed = 0
 horizon_months = 3
@@ -58,25 +59,10 @@ max_refit_customers = 50_000  # customers for what refits or re-scores many time
 pd_boot = 20  # bootstrap refits of the boosting model for the partial-dependence bands (0 = no bands)
 
 # %% tags=["remove-cell"]
-import pandas as pd
-
-from cxresearch.churn.drivers import (
-    partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
-)
-from cxresearch.churn.evaluation import (
-    LOGIT, CampaignParameters, ModelComparison, Windows, class_balance, cross_validate, empc, fit_windows, judge_models,
-    model_columns,
-)
-from cxresearch.churn.logit import fit_churn_logit, screen_leakage
-from cxresearch.features.snapshot import snapshot
-from cxresearch.plots.churn import (
-    plot_calibration, plot_driver_importance, plot_gains, plot_odds_ratios, plot_partial_dependence,
-    plot_profit_curve, plot_roc_pr,
-)
+from cxresearch.churn.empc import CampaignParameters
+from cxresearch.report import churn_sections as sections
 from cxresearch.report import nbtools
 from cxresearch.report.record.churn import record_churn_drivers
-from cxresearch.stats.sampling import sample_customers
-from cxresearch.truth.churn import known_truth_check, simulated_terms
 
 ctx = nbtools.start(
     "02_churn_drivers", data_source, results_dir,
@@ -85,41 +71,19 @@ ctx = nbtools.start(
      "clv": clv, "incentive_cost": incentive_cost, "contact_cost": contact_cost,
      "accept_alpha": accept_alpha, "accept_beta": accept_beta, "max_model_customers": max_model_customers,
      "max_refit_customers": max_refit_customers, "pd_boot": pd_boot},
+    shared_tables=shared_tables,
 )
-data, results = ctx.data, ctx.results
-try:
-    windows = fit_windows(data, window_months, horizon_months)
-    window_months, horizon_months = windows.window_months, windows.horizon_months
-    snap = snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
-except ValueError as error:  # too short a history for any snapshot: every model below is skipped
-    windows, snap = Windows(window_months, horizon_months, None, str(error)), None
-results.extra["windows"] = {"window_months": window_months, "horizon_months": horizon_months, "note": windows.note}
-active = snap[snap["active"]].reset_index(drop=True) if snap is not None else pd.DataFrame(columns=["active", "churned"])
-screen = screen_leakage(active)  # found once, left out of every model below
-try:
-    model = fit_churn_logit(active, exclude=screen.columns)
-except ValueError as error:
-    model = None
-    results.skip("churn drivers", f"no churn model could be fitted: {windows.note or error}",
-                 needs="more history" if snap is None else "churners")
+
+# %% tags=["remove-cell"]
+results = ctx.results
+inputs = sections.prepare(ctx.data, results, as_of, window_months, horizon_months, seed, max_model_customers or None,
+                          max_refit_customers or None, ctx.cache)
 
 # %% [markdown]
 # ## Who is in the analysis
 
 # %%
-if model is not None:
-    balance = class_balance(active["churned"].to_numpy())
-    nbtools.say(
-        "Snapshot at **{}**: **{}** active customers, of whom **{}** ({}) left {}. "
-        "Predicting that nobody leaves would be right {} of the time, so accuracy says nothing here: we use "
-        "ROC-AUC, PR-AUC (no-skill value = the churn share), lift and profit.",
-        snap.attrs["as_of"][:10], f"{model.n:,}", f"{model.n_events:,}", f"{100 * model.event_rate:.1f}%",
-        windows.horizon_words, f"{100 * balance['accuracy_of_no_churn']:.1f}%",
-    )
-else:
-    nbtools.say("No churn model could be fitted on this data (see the skipped analyses in the results).")
-if windows.note:
-    nbtools.say("*{}*", windows.note)
+sections.population_section(inputs)
 
 # %% [markdown]
 # ## Explanatory model: odds ratios
@@ -143,20 +107,7 @@ if windows.note:
 # goes with odds lower by the inverse of the "unresolved" odds ratio than one that is not (table below).
 
 # %%
-if model is not None:
-    nbtools.show(plot_odds_ratios(model))
-    nbtools.table(model.summary(), 3)
-    nbtools.table(model.driver_tests(), 3)
-    for sentence in model.findings():
-        nbtools.say("- {}", sentence)
-    contact = model.contact_effects()
-    if len(contact):
-        nbtools.table(contact, 3)
-    else:
-        nbtools.say("No resolution data (unresolved contacts) in this source: the contact x resolution "
-                    "interaction cannot be estimated.")
-        results.skip("contact x resolution interaction", "the data has no unresolved-contact counts",
-                     needs="contact resolution")
+sections.odds_ratio_section(inputs, results)
 
 # %% [markdown]
 # ## Real-data hazards: what was detected and what was done
@@ -165,13 +116,7 @@ if model is not None:
 # (→ reported; judged by PR-AUC, lift and profit) are checked on every run.
 
 # %%
-if screen.leaking:
-    nbtools.say("**Leakage.** {} Relative weights, cross-validation, the holdout, permutation importance and "
-                "partial dependence below all leave it out.", screen.finding())
-if model is not None:
-    for note in model.notes:
-        nbtools.say("- {}", note)
-    nbtools.table(screen.table.rename(columns={"auc": "single-feature ROC-AUC"}), 3)
+sections.hazards_section(inputs)
 
 # %% [markdown]
 # ## Known truth (demo world only): two checks, and what each can detect
@@ -194,19 +139,7 @@ if model is not None:
 # confounding by traits the data does not record.
 
 # %%
-truth = nbtools.read_truth(data_source)
-truth_check = None
-if truth and simulated_terms(truth) and model is not None:  # a truth.json without simulated effects has no truth
-    truth_check = known_truth_check(data, truth, model, snap.attrs["as_of"], window_months, horizon_months,
-                                    truth_customers)
-    for caption, table in truth_check.tables():
-        nbtools.say("{}", caption)
-        nbtools.table(table, 3)
-    for sentence in truth_check.sentences():
-        nbtools.say("- {}", sentence)
-else:
-    nbtools.say("No known truth (a `truth.json` with the simulated effects) in this data source: the known-truth "
-                "checks only apply to simulated worlds.")
+truth_check = sections.truth_section(inputs, data_source, truth_customers)
 
 # %% [markdown]
 # ## Predictive model: gradient boosting against the logistic model
@@ -218,33 +151,10 @@ else:
 # calibration slope (1 = ideal, below 1 = overconfident) and the expected calibration error.
 
 # %%
-refit = sample_customers(active, max_refit_customers or None, seed)
-judged = judge_models(data, snap, refit.frame, as_of, window_months, horizon_months, cv_folds, n_boot, seed,
-                      screen.columns, max_model_customers or None) if model is not None else ModelComparison(None, None)
-evaluation, boosting, train, test = judged.evaluation, judged.boosting, judged.train, judged.test
-for analysis, reason, needs in judged.skipped:
-    results.skip(analysis, reason, needs=needs)
-    nbtools.say("*{}*: {}.", analysis, reason)
-for analysis, sample in judged.samples():
-    results.approximate(analysis, sample)
-if evaluation is not None:
-    results.extra["evaluation_design"] = evaluation.design
-    nbtools.say("Evaluation: **{}**.", evaluation.design)
-    nbtools.table(evaluation.summary(), 3)
-    nbtools.table(evaluation.difference, 3)
-    nbtools.show(plot_roc_pr(evaluation))
-    nbtools.show(plot_calibration(evaluation))
+judged = sections.prediction_section(inputs, results, cv_folds, n_boot)
 
 # %%
-cv = weights = importance = profits = None
-if model is not None:
-    results.approximate("cross-validation and relative weights", refit)
-    try:
-        cv = cross_validate(refit.frame, cv_folds, seed, screen.columns)
-        nbtools.say("{}-fold cross-validation within the `as_of` snapshot (mean and SD over folds):", cv_folds)
-        nbtools.table(cv, 3)
-    except ValueError as error:
-        results.skip("cross-validation", str(error), needs="churners")
+cv = sections.cross_validation_section(inputs, results, cv_folds)
 
 # %% [markdown]
 # ## Lift and gains
@@ -252,9 +162,7 @@ if model is not None:
 # lift over targeting at random.
 
 # %%
-if evaluation is not None:
-    nbtools.show(plot_gains(evaluation))
-    nbtools.table(evaluation.gains(LOGIT), 2)
+sections.gains_section(judged)
 
 # %% [markdown]
 # ## What a retention campaign is worth: expected maximum profit (EMPC)
@@ -265,13 +173,8 @@ if evaluation is not None:
 # chosen best for each γ, and comes with that profit-maximising share.
 
 # %%
-if evaluation is not None:
-    campaign = CampaignParameters(clv, incentive_cost, contact_cost, accept_alpha, accept_beta)
-    profits = {name: empc(evaluation.y, prob, campaign) for name, prob in evaluation.predictions.items()}
-    nbtools.show(plot_profit_curve(profits))
-    for name, result in profits.items():
-        nbtools.say("{}: EMPC **{}** per customer; target the riskiest **{}**.", name, f"{result.empc:.2f}",
-                    f"{100 * result.fraction:.1f}%")
+profits = sections.campaign_section(
+    judged, CampaignParameters(clv, incentive_cost, contact_cost, accept_alpha, accept_beta))
 
 # %% [markdown]
 # ## Which features the models lean on: importance with confidence intervals
@@ -282,22 +185,9 @@ if evaluation is not None:
 
 # %%
 # without a holdout, importance is measured on the customers the model was fitted on (in-sample), and says so
-explain = (sample_customers(test.frame, max_refit_customers or None, seed) if test is not None else refit) \
-    if evaluation is not None else None
-where = "holdout" if test is not None else "in-sample"
-if evaluation is not None:
-    results.approximate("permutation importance and partial dependence", explain)
-    importance = permutation_importance(boosting, explain.frame, permutation_repeats, seed)
-    nbtools.show(plot_driver_importance(importance, "importance", f"Drop in {where} ROC-AUC when shuffled",
-                                        f"Permutation importance, gradient boosting, {where} (95% CI)"))
-if model is not None:
-    try:
-        weights = relative_weights(refit.frame, *model_columns(active, exclude=screen.columns), weight_boot, seed)
-        nbtools.show(plot_driver_importance(weights.summary(), "weight_pct", "Share of explained variance (%)",
-                                            "Relative weights of the drivers (95% bootstrap CI)"))
-        nbtools.table(weights.summary(), 2)
-    except ValueError as error:
-        results.skip("relative weights", str(error), needs="more customers")
+explain = sections.explained_customers(inputs, judged)
+importance, weights = sections.importance_section(inputs, judged, explain, results, permutation_repeats,
+                                                  weight_boot)
 
 # %% [markdown]
 # ## Partial dependence: effort and contacts
@@ -312,24 +202,13 @@ if model is not None:
 # overlap widely, the data do not tell them apart.
 
 # %%
-shown = [c for c in ("ces_mean_90d", "reactive_90d", "unresolved_90d", "ces_last", "reactive_contacts",
-                     "unresolved_contacts") if boosting is not None and c in boosting.features]
-pd_bands = None
-if shown and pd_boot > 1:
-    pd_train = sample_customers(train.frame, max_refit_customers or None, seed) if train is not None else refit
-    results.approximate("partial-dependence bands (bootstrap refits)", pd_train)
-    pd_bands = partial_dependence_bands(boosting, pd_train.frame, explain.frame, shown, pd_boot, seed)
-    nbtools.show(plot_partial_dependence(pd_bands))
-    nbtools.table(pd_bands.ranges(), 2)
-elif shown:
-    nbtools.show(plot_partial_dependence([partial_dependence(boosting, explain.frame, c) for c in shown]))
-else:
-    results.skip("partial dependence", "the data has no effort scores or contact counts per customer (or no "
-                 "boosting model)", needs="contact records")
+pd_bands = sections.partial_dependence_section(inputs, judged, explain, results, pd_boot)
 
 # %% tags=["remove-cell"]
-record_churn_drivers(results, model, weights, cv, truth_check, truth_customers, evaluation, importance, profits, clv,
-                     pd_bands=pd_bands)
+screen = inputs.screen
+record_churn_drivers(results, inputs.model, weights=weights, cv=cv, truth_check=truth_check,
+                     truth_customers=truth_customers, evaluation=judged.evaluation, importance=importance,
+                     profits=profits, clv=clv, pd_bands=pd_bands)
 results.extra["leaking_columns"] = screen.to_records()
 if screen.leaking:
     results.findings.insert(0, screen.finding())

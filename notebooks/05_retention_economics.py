@@ -28,6 +28,7 @@
 # %% tags=["parameters"]
 data_source = "../data/demo"
 results_dir = "results"
+shared_tables = ""  # set by a suite run: where its validated data and features are shared
 as_of = ""
 seed = 0
 segment = "contract"
@@ -53,27 +54,12 @@ input_uncertainty = 0.25
 max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
 
 # %% tags=["remove-cell"]
-from cxresearch.churn.logit import churn_risk
-from cxresearch.data.transactions import calibration_split, cohort_transactions, rfm_summary
-from cxresearch.economics import (
-    campaign_roi, clv_from_survival, cohort_alive, fit_bgnbd, fit_gamma_gamma, fit_sbg, projection_check,
-    residual_clv, retention_verdict, retention_vs_acquisition, retention_vs_acquisition_monte_carlo, split_cohorts,
-    why_no_clv,
-)
-from cxresearch.economics.bgnbd import holdout_by_frequency, track_repeat_purchases
-from cxresearch.economics.btyd_clv import btyd_clv
-from cxresearch.economics.sensitivity import cost_ratio_range, value_break_even_save_rate
-from cxresearch.errors import NotEstimableError
-from cxresearch.features.snapshot import lifetimes
-from cxresearch.plots.economics import (
-    acquisition_vs_retention, bgnbd_holdout, bgnbd_tracking, btyd_clv_distribution, campaign_profit_curve,
-    clv_by_segment, sbg_projection, tornado,
-)
+from cxresearch.economics import RetentionCampaign, Valuation
+from cxresearch.report import economics_sections as sections
 from cxresearch.report import nbtools
-from cxresearch.report.record.economics import clv_finding
 from cxresearch.report.record.economics import record_economics
-from cxresearch.stats.estimate import Estimate
 
+# %% tags=["remove-cell"]
 ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "segment": segment, "currency": currency,
@@ -84,33 +70,21 @@ ctx = nbtools.start(
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
      "max_model_customers": max_model_customers, "calibration_end": calibration_end, "holdout_end": holdout_end,
      "transaction_margin": transaction_margin, "clv_parameter_draws": clv_parameter_draws},
+    shared_tables=shared_tables,
 )
-data, results = ctx.data, ctx.results
-currency = results.extra["currency"] = currency or data.currency
-assumptions = results.extra["assumptions"]  # e.g. what the churn flag of one-row-per-customer data covers
-lt = lifetimes(data)
-no_clv, clv_needs = why_no_clv(lt)
-has_margin = not no_clv
-clv_args = dict(monthly_discount_rate=monthly_discount_rate, horizon_months=horizon_months, n_boot=n_boot,
-                seed=seed, currency=currency, entry="entry_months")
-clv_all = clv_from_survival(lt, **clv_args) if has_margin else None
-clv_seg = clv_from_survival(lt, group=segment, **clv_args) if has_margin and segment in lt else None
+
+# %% tags=["remove-cell"]
+results = ctx.results
+valuation = Valuation(monthly_discount_rate, horizon_months, n_boot, seed, currency, entry="entry_months")
+inputs = sections.prepare(ctx.data, results, segment, valuation)
+campaign_inputs = RetentionCampaign(retention_cost_per_contact, retention_save_rate, incentive_cost,
+                                    save_rate_range=(retention_save_rate_low, retention_save_rate_high))
 
 # %% [markdown]
 # ## Lifetime value of a new customer
 
 # %%
-if clv_all is None:
-    nbtools.say("Lifetime value cannot be computed: {}.", no_clv)
-    results.skip("customer lifetime value", no_clv, needs=clv_needs)
-else:
-    results.add("clv_per_customer", clv_all.per_customer(assumptions))
-    nbtools.table(clv_all.summary(), 2)
-    if clv_seg is not None:
-        nbtools.show(clv_by_segment(clv_seg, title=f"Lifetime value of a new customer by {segment} ({currency})"))
-        nbtools.table(clv_seg.summary(), 2)
-    for note in [*clv_all.notes, *assumptions]:
-        nbtools.say("*Note:* {}", note)
+sections.clv_section(inputs, results)
 
 # %% [markdown]
 # ## What current customers are still worth
@@ -119,14 +93,7 @@ else:
 # uncertainty of the survival curve; the customer base itself is known.
 
 # %%
-resid = residual_clv(lt, **clv_args) if has_margin else None
-if resid is None:
-    nbtools.say("Residual value cannot be computed: {}.", no_clv)
-    results.skip("residual customer value", no_clv, needs=clv_needs)
-else:
-    nbtools.table(resid.summary(), 0)
-    nbtools.say("Today's {} customers are worth {} each over the next {} months, {} in total.",
-                f"{resid.mean.n:,}", resid.mean.format(0), horizon_months, resid.total.format(0))
+resid = sections.residual_section(inputs, results)
 
 # %% [markdown]
 # ## Contractual cohorts: the shifted-beta-geometric model
@@ -140,21 +107,7 @@ else:
 # (habit, contract renewals): values based on the sBG are then conservative.
 
 # %%
-sbg = None
-cohorts = cohort_alive(lt, data.observed_until) if "signup_date" in lt else None
-histories = [g["alive"].to_numpy() for _, g in cohorts.groupby("cohort")] if cohorts is not None else []
-try:
-    split = split_cohorts(histories, sbg_calibration_months)
-    sbg = fit_sbg(split.calibration)
-except NotEstimableError as err:
-    nbtools.say("The sBG cohort model is {}.", err)
-    results.skip("sBG cohorts", str(err), needs=err.needs)
-if sbg is not None:
-    nbtools.show(sbg_projection(sbg, observed=split.histories,
-                                title="Cohort survival: sBG fitted on the shaded months"))
-    nbtools.table(sbg.summary(), 3)
-    for sentence in filter(None, [split.note, projection_check(sbg, split, monthly_discount_rate)]):
-        nbtools.say("{}", sentence)
+sbg = sections.sbg_section(inputs, results, sbg_calibration_months)
 
 # %% [markdown]
 # ## Non-contractual customers: BG/NBD and Gamma-Gamma
@@ -166,32 +119,10 @@ if sbg is not None:
 # that is empty, from the data's own transaction table (e.g. `data_source = "cdnow:DIR"`).
 
 # %%
-tx = cohort_transactions(data, transactions_source)
-bgnbd = spend = rfm = tx_split = None
-if tx is None:
-    nbtools.say("No purchase log: BG/NBD and Gamma-Gamma are for purchase data, not subscriptions.")
-    results.skip("BG/NBD and Gamma-Gamma", "no purchase log: the data has no transactions with amounts and "
-                 "transactions_source is empty", needs="purchase records")
-else:
-    try:
-        tx_split = calibration_split(tx, calibration_end, holdout_end)
-        rfm = rfm_summary(tx, tx_split.calibration_end, tx_split.holdout_end)
-        bgnbd = fit_bgnbd(rfm["frequency"], rfm["recency"], rfm["T"])
-    except NotEstimableError as err:
-        nbtools.say("BG/NBD is {}.", err)
-        results.skip("BG/NBD and Gamma-Gamma", str(err), needs=err.needs)
+purchases = sections.bgnbd_section(ctx.data, results, transactions_source, calibration_end, holdout_end)
 
 # %%
-if bgnbd is not None:
-    try:
-        spend = fit_gamma_gamma(rfm["frequency"], rfm["monetary_value"])
-    except NotEstimableError as err:
-        results.skip("Gamma-Gamma", str(err), needs=err.needs)
-    for note in filter(None, [tx_split.note, *(note for fit in (bgnbd, spend) if fit for note in fit.notes)]):
-        nbtools.say("*Note:* {}", note)
-    for fit in [f for f in (bgnbd, spend) if f is not None]:
-        nbtools.table(fit.summary(), 3)
-    results.estimates.update({**bgnbd.to_estimates(), **(spend.to_estimates(currency=currency) if spend else {})})
+sections.spend_section(purchases, results, inputs.valuation.currency)
 
 # %% [markdown]
 # ### Does the model track the holdout?
@@ -202,19 +133,7 @@ if bgnbd is not None:
 # purchases (Fig. 5).
 
 # %%
-if bgnbd is not None and tx_split.holdout_end is None:
-    why = "holdout_end is empty" if not holdout_end else "the purchase log is too short to leave one"
-    results.skip("BG/NBD tracking", f"no holdout period: {why}", needs="" if not holdout_end else "more history")
-elif bgnbd is not None:
-    track = track_repeat_purchases(bgnbd, rfm, tx, tx_split.holdout_end)
-    by_frequency = holdout_by_frequency(bgnbd, rfm)
-    nbtools.show(bgnbd_tracking(track))
-    nbtools.table(track.summary(), 1)
-    nbtools.show(bgnbd_holdout(bgnbd, rfm))
-    nbtools.table(by_frequency, 2)
-    results.estimates.update(track.to_estimates())
-    results.add_table("bgnbd_holdout_by_frequency", by_frequency)
-    results.findings.append(track.finding())
+sections.tracking_section(purchases, results, holdout_end)
 
 # %% [markdown]
 # ### What the customers are still worth
@@ -225,17 +144,7 @@ elif bgnbd is not None:
 # parameters (`clv_parameter_draws` times); it does not include the luck of individual customers.
 
 # %%
-btyd = None
-if bgnbd is not None and spend is None:
-    results.skip("BG/NBD x Gamma-Gamma CLV", "no Gamma-Gamma fit of spend (see above)", needs="purchase records")
-elif spend is not None:
-    btyd = btyd_clv(bgnbd, spend, rfm, transaction_margin, monthly_discount_rate, horizon_months, currency,
-                    clv_parameter_draws, seed)
-    nbtools.show(btyd_clv_distribution(btyd))
-    nbtools.table(btyd.summary(), 2)
-    nbtools.table(btyd.distribution(), 2)
-    results.estimates.update(btyd.to_estimates())
-    results.findings.append(btyd.finding())
+btyd = sections.btyd_clv_section(purchases, results, transaction_margin, inputs.valuation, clv_parameter_draws)
 
 # %% [markdown]
 # ## Retention vs acquisition
@@ -250,27 +159,8 @@ elif spend is not None:
 # measured and enters with its 95% CI.
 
 # %%
-has_cac = "acquisition_cost" in lt and lt["acquisition_cost"].notna().any() or acquisition_cost > 0
-econ = ratio_range = None
-save_range = (retention_save_rate_low, retention_save_rate_high)
-econ_skip = (f"no lifetime value ({no_clv})", clv_needs) if clv_all is None else (
-    "no acquisition cost in the data or the acquisition_cost parameter", "acquisition costs")
-if clv_all is None or not has_cac:
-    nbtools.say("Retention vs acquisition is skipped: {}.", econ_skip[0])
-    results.skip("retention vs acquisition", *econ_skip)
-else:
-    econ = retention_vs_acquisition(
-        lt, retention_cost_per_contact=retention_cost_per_contact, retention_acceptance_rate=retention_save_rate,
-        acquisition_cost=acquisition_cost or None, clv=results.estimates["clv_per_customer"],
-        claim_multiple=claim_multiple, incentive_cost=incentive_cost, save_rate_range=save_range, **clv_args,
-    )
-    ratio_range = cost_ratio_range(econ, input_uncertainty, n_draws, seed)
-    nbtools.show(acquisition_vs_retention(econ, ratio_range=ratio_range))
-    nbtools.table(econ.summary(), 2)
-    nbtools.table(ratio_range.summary(), 2)
-    nbtools.table(ratio_range.inputs_table().set_index("label"), 3)
-    for note in econ.notes:
-        nbtools.say("*Note:* {}", note)
+econ, ratio_range = sections.retention_section(inputs, results, campaign_inputs, acquisition_cost, claim_multiple,
+                                               input_uncertainty, n_draws)
 
 # %% [markdown]
 # ## Which customers to contact, and how large a budget pays back
@@ -281,28 +171,7 @@ else:
 # is fitted on a random `max_model_customers` of them (stated under "approximations"); every customer is scored.
 
 # %%
-campaign = risk = None
-try:  # the churn model needs a usable snapshot (dates, churn in the window); real data may lack them
-    risk = churn_risk(data, as_of, max_model_customers or None, seed) if resid is not None else None
-except (ValueError, KeyError) as err:
-    nbtools.say("No churn-risk model could be fitted ({}), so campaign targeting is skipped.", err)
-    results.skip("campaign ROI", f"no churn-risk model: {err}", needs="churners")
-if risk is not None:
-    results.approximate("campaign churn-risk model", risk.sample)
-    value = residual_clv(lt, **{**clv_args, "n_boot": 0}, current=risk.active).customers["residual_clv"]
-    campaign = campaign_roi(risk.risk, value, retention_save_rate, retention_cost_per_contact, incentive_cost, currency)
-    nbtools.show(campaign_profit_curve(campaign))
-    nbtools.table(campaign.summary(), 2)
-    nbtools.say("At these inputs a contact pays for {} of {} active customers; spending {} on them is expected to "
-                "return a profit of {}.", f"{int(campaign.optimum.n_contacted):,}", f"{len(value):,}",
-                f"{campaign.optimum.spend:,.0f} {currency}", f"{campaign.optimum.expected_profit:,.0f} {currency}")
-    ends = [campaign_roi(risk.risk, value, rate, retention_cost_per_contact, incentive_cost, currency).optimum
-            for rate in save_range]
-    nbtools.say("The uplift is assumed: at {} the best campaign's expected profit is {}, at {} it is {}.",
-                f"{save_range[0]:.0%}", f"{ends[0].expected_profit:,.0f} {currency}", f"{save_range[1]:.0%}",
-                f"{ends[1].expected_profit:,.0f} {currency}")
-elif resid is None:
-    results.skip("campaign ROI", f"no residual customer value ({no_clv})", needs=clv_needs)
+campaign = sections.campaign_section(inputs, results, resid, campaign_inputs, as_of, max_model_customers or None)
 
 # %% [markdown]
 # ## How sure are we? Monte Carlo and tornado
@@ -313,27 +182,12 @@ elif resid is None:
 # gives; the tornado shows which input moves the answer most, and the break-even save rate where it flips.
 
 # %%
-mc = p_beats = value_even = None
-if econ is not None:
-    mc = retention_vs_acquisition_monte_carlo(
-        clv_all, resid, econ.acquisition_cost.value, retention_save_rate, retention_cost_per_contact,
-        input_uncertainty, save_range, n_draws, seed, incentive_cost, econ.acquisition_ci,
-    )
-    p_beats = mc.probability(0.0)
-    share = value_break_even_save_rate(clv_all, resid, econ.acquisition_cost.value, econ.cost_per_contact)
-    value_even = Estimate(100 * share, "%", "Save rate above which retention buys more lifetime value per unit "
-                          "spent than acquisition", note="at the most likely assumed costs, measured margins")
-    nbtools.show(tornado(mc, title="Retention minus acquisition: value per unit of budget"))
-    nbtools.table(mc.tornado.set_index("label")[["low", "high", "output_low", "output_high"]], 2)
-    nbtools.say("{} Counting value, retention wins above a save rate of {}.", retention_verdict(p_beats),
-                value_even.format(1))
-else:
-    results.skip("Monte Carlo sensitivity", f"no retention-vs-acquisition comparison: {econ_skip[0]}", econ_skip[1])
+p_beats, value_even = sections.monte_carlo_section(inputs, results, resid, econ, campaign_inputs, acquisition_cost,
+                                                   input_uncertainty, n_draws)
 
 # %% tags=["remove-cell"]
-if clv_all is not None and econ is None:  # with a comparison, record_economics states the value of a customer
-    results.findings.append(" ".join([clv_finding(results.estimates["clv_per_customer"], horizon_months,
-                                                  monthly_discount_rate), *assumptions]))
-record_economics(results, segment, clv_all, clv_seg, resid, sbg, monthly_discount_rate,
-                 campaign, econ, p_beats, claim_multiple, horizon_months, ratio_range, value_even)
+record_economics(results, segment, clv_all=inputs.clv_all, clv_seg=inputs.clv_seg, resid=resid, sbg=sbg,
+                 monthly_discount_rate=monthly_discount_rate, campaign=campaign, econ=econ, p_beats=p_beats,
+                 claim_multiple=claim_multiple, horizon_months=horizon_months, ratio_range=ratio_range,
+                 value_break_even=value_even)
 ctx.finish()

@@ -10,23 +10,18 @@ Tonidandel & LeBreton (2010), Journal of Business and Psychology 25:1-9.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 from sklearn.inspection import permutation_importance as sk_permutation_importance
 
-from cxresearch.churn.evaluation import BoostingModel, fit_boosting, one_openmp_thread
-from cxresearch.churn.logit import FEATURE_LABELS
+from cxresearch.churn.boosting import BoostingModel, fit_boosting, one_openmp_thread
+from cxresearch.churn.columns import FEATURE_LABELS, short_label
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
-
-
-
-def _label(column: str) -> str:
-    """Readable name of a model column, without its unit."""
-    return FEATURE_LABELS.get(column, column).split(" (")[0]
+from cxresearch.survival.display import summary_html
 
 
 def permutation_importance(
@@ -36,6 +31,24 @@ def permutation_importance(
 
     Computed on customers the model was not trained on, so it measures what the model relies on to predict
     new customers; correlated columns share credit (shuffling one leaves the other's information in).
+
+    Parameters
+    ----------
+    model
+        A fitted boosting model.
+    snapshot
+        Customers to measure on (their active rows), ideally not those the model was trained on.
+    n_repeats, seed
+        Shuffles per column and their seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per feature: label, importance (ROC-AUC points) and its 95% CI, most important first.
+
+    References
+    ----------
+    Breiman (2001), "Random forests", Machine Learning 45:5-32; Fisher, Rudin & Dominici (2019), JMLR 20(177).
     """
     data = snapshot[snapshot["active"].eq(True)]
     with one_openmp_thread():
@@ -46,7 +59,7 @@ def permutation_importance(
     half = stats.t.ppf(0.975, max(n_repeats - 1, 1)) * result.importances_std * np.sqrt(
         n_repeats / max(n_repeats - 1, 1)) / np.sqrt(n_repeats)
     table = pd.DataFrame({
-        "label": [_label(c) for c in model.columns],
+        "label": [short_label(c) for c in model.columns],
         "importance": result.importances_mean,
         "ci_low": result.importances_mean - half,
         "ci_high": result.importances_mean + half,
@@ -78,13 +91,52 @@ def _average_prediction(model: BoostingModel, frame: pd.DataFrame, feature: str,
     return np.concatenate(out)
 
 
+@dataclass
+class PartialDependence:
+    """Average predicted churn (%) with one feature set to each grid value for every customer (Friedman 2001);
+    with bootstrap bands, their standard error and 95% band (%) and the top-minus-bottom difference (points)."""
+
+    feature: str
+    label: str  # the feature's label on axes
+    table: pd.DataFrame  # value, churn_pct (%); with bands also se, ci_low, ci_high (%)
+    range_points: float | None = None  # churn_pct at the top minus at the bottom of the grid (points)
+    range_ci: tuple[float, float] | None = None  # its normal bootstrap 95% CI (points)
+
+    def summary(self) -> pd.DataFrame:
+        """Per grid value: value, churn_pct (%) and, with bands, se, ci_low, ci_high (%)."""
+        return self.table.copy()
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.summary(), f"Partial dependence on {self.label}", digits=2)
+
+
 def partial_dependence(
     model: BoostingModel, snapshot: pd.DataFrame, feature: str, grid: np.ndarray | None = None
-) -> pd.DataFrame:
+) -> PartialDependence:
     """Average predicted churn (%) with `feature` set to each grid value for every customer (Friedman 2001).
 
     The default grid is the observed integer values (counts, scores) up to the 99th percentile, or 20
     quantiles for continuous columns. Customers' other columns keep their values.
+
+    Parameters
+    ----------
+    model
+        A fitted boosting model (`churn.boosting.fit_boosting`).
+    snapshot
+        Customers to average over (their active rows are used).
+    feature
+        A numeric feature of the model.
+    grid
+        Values to set the feature to; default as above.
+
+    Returns
+    -------
+    PartialDependence
+        The curve (value, churn_pct in %).
+
+    References
+    ----------
+    Friedman (2001), "Greedy function approximation: a gradient boosting machine", Annals of Statistics 29(5).
     """
     if feature not in model.features:
         raise ValueError(f"{feature!r} is not a numeric feature of the model ({model.features})")
@@ -92,30 +144,33 @@ def partial_dependence(
     grid = _grid(data[feature].dropna().astype(float)) if grid is None else np.asarray(grid, dtype=float)
     out = pd.DataFrame({"value": grid.astype(float),
                         "churn_pct": _average_prediction(model, model.frame(data), feature, grid)})
-    out.attrs.update(feature=feature, label=FEATURE_LABELS.get(feature, feature))
-    return out
+    return PartialDependence(feature, FEATURE_LABELS.get(feature, feature), out)
 
 
 @dataclass
 class PartialDependenceBands:
     """Partial-dependence curves (predicted churn, %) with bootstrap 95% bands, one curve per feature."""
 
-    curves: list[pd.DataFrame]  # value, churn_pct, se, ci_low, ci_high (%); attrs: feature, label
+    curves: list[PartialDependence]  # each with bands and its range
     n_boot: int
     n_train: int  # customers each refit resamples
     n_eval: int  # customers the refits' curves are averaged over
 
     def summary(self) -> pd.DataFrame:
         """All curves stacked: feature, label, value, churn_pct, se, ci_low, ci_high (%)."""
-        return pd.concat([c.assign(feature=c.attrs["feature"], label=c.attrs["label"]) for c in self.curves],
+        return pd.concat([c.table.assign(feature=c.feature, label=c.label) for c in self.curves],
                          ignore_index=True)[["feature", "label", "value", "churn_pct", "se", "ci_low", "ci_high"]]
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.ranges(), f"Partial dependence, 95% bands from {self.n_boot} bootstrap refits",
+                            digits=2)
 
     def ranges(self) -> pd.DataFrame:
         """Per feature: predicted churn at the top minus the bottom of its grid (points), normal bootstrap 95% CI."""
         return pd.DataFrame([
-            {"feature": c.attrs["feature"], "label": _label(c.attrs["feature"]), "from": c["value"].iloc[0],
-             "to": c["value"].iloc[-1], "difference_points": c.attrs["range"], "ci_low": c.attrs["range_ci_low"],
-             "ci_high": c.attrs["range_ci_high"]}
+            {"feature": c.feature, "label": short_label(c.feature), "from": c.table["value"].iloc[0],
+             "to": c.table["value"].iloc[-1], "difference_points": c.range_points, "ci_low": c.range_ci[0],
+             "ci_high": c.range_ci[1]}
             for c in self.curves
         ]).set_index("feature")
 
@@ -148,6 +203,31 @@ def partial_dependence_bands(
     When `train` is a sample of the main model's training data, the bands are those of the sample (wider).
     The bands measure variance only, not the bias of the model's regularisation (shallow trees, large leaves),
     which flattens the curve where few customers have a value.
+
+    Parameters
+    ----------
+    model
+        The fitted boosting model.
+    train
+        Customers to resample for the refits (its training data or a sample of it).
+    snapshot
+        Customers the curves are averaged over.
+    features
+        Numeric features of the model to draw.
+    n_boot, seed
+        Bootstrap refits (at least 2) and their seed.
+    max_eval_customers
+        Customers each refit's curve is averaged over.
+
+    Returns
+    -------
+    PartialDependenceBands
+        One curve per feature with its band (%) and top-minus-bottom difference (points).
+
+    References
+    ----------
+    Friedman (2001), Annals of Statistics 29(5):1189-1232; Efron & Tibshirani (1993), An Introduction to the
+    Bootstrap, ch. 6 and 13.
     """
     if n_boot < 2:
         raise ValueError(f"n_boot must be at least 2 for a bootstrap standard deviation, not {n_boot}")
@@ -156,26 +236,27 @@ def partial_dependence_bands(
     data = snapshot[snapshot["active"].eq(True)]
     evaluate = data.iloc[np.sort(rng.choice(len(data), min(max_eval_customers, len(data)), replace=False))]
     train = train[train["active"].eq(True)].reset_index(drop=True)
-    draws = np.empty((n_boot, sum(len(c) for c in curves)))
+    draws = np.empty((n_boot, sum(len(c.table) for c in curves)))
     for b in range(n_boot):
         refit = fit_boosting(train.iloc[rng.integers(0, len(train), len(train))], model.features,
                              model.categorical, seed)
         frame = refit.frame(evaluate)
-        draws[b] = np.concatenate([_average_prediction(refit, frame, c.attrs["feature"], c["value"].to_numpy())
+        draws[b] = np.concatenate([_average_prediction(refit, frame, c.feature, c.table["value"].to_numpy())
                                    for c in curves])
-    start = 0
-    for curve in curves:
-        part = draws[:, start:start + len(curve)]
-        start += len(curve)
-        se = part.std(axis=0, ddof=1)
-        curve["se"] = se
-        curve["ci_low"] = np.clip(curve["churn_pct"] - Z95 * se, 0, 100)
-        curve["ci_high"] = np.clip(curve["churn_pct"] + Z95 * se, 0, 100)
-        spread = part[:, -1] - part[:, 0]
-        value = float(curve["churn_pct"].iloc[-1] - curve["churn_pct"].iloc[0])
-        half = Z95 * float(spread.std(ddof=1))
-        curve.attrs.update(range=value, range_ci_low=value - half, range_ci_high=value + half)
-    return PartialDependenceBands(curves, n_boot, len(train), len(evaluate))
+    ends = np.cumsum([0] + [len(c.table) for c in curves])
+    banded = [_with_band(c, draws[:, start:end]) for c, start, end in zip(curves, ends[:-1], ends[1:], strict=True)]
+    return PartialDependenceBands(banded, n_boot, len(train), len(evaluate))
+
+
+def _with_band(curve: PartialDependence, draws: np.ndarray) -> PartialDependence:
+    """`curve` with the normal bootstrap 95% band of its refits' curves `draws` (refits x grid values, %) and its
+    top-minus-bottom difference (points) with CI."""
+    se = draws.std(axis=0, ddof=1)
+    table = curve.table.assign(se=se, ci_low=np.clip(curve.table["churn_pct"] - Z95 * se, 0, 100),
+                               ci_high=np.clip(curve.table["churn_pct"] + Z95 * se, 0, 100))
+    value = float(table["churn_pct"].iloc[-1] - table["churn_pct"].iloc[0])
+    half = Z95 * float((draws[:, -1] - draws[:, 0]).std(ddof=1))
+    return replace(curve, table=table, range_points=value, range_ci=(value - half, value + half))
 
 
 @dataclass
@@ -192,7 +273,7 @@ class RelativeWeights:
         return self.table.copy()
 
 
-def _design(data: pd.DataFrame, features: list[str], categorical: list[str]) -> tuple[np.ndarray, list[str]]:
+def _weights_design(data: pd.DataFrame, features: list[str], categorical: list[str]) -> tuple[np.ndarray, list[str]]:
     """Predictor matrix (mean-filled values, missing flags, dummies) and the driver group of each column."""
     columns, groups = [], []
     for col in features:
@@ -256,12 +337,31 @@ def relative_weights(
     rotation of the predictors so that correlated drivers (CES and CSAT, contacts and resolution) split the
     credit instead of one taking it all. A score's weight includes its missing-value flag; a categorical's
     includes all its levels. CIs: percentile bootstrap over customers.
+
+    Parameters
+    ----------
+    snapshot
+        One row per customer with `active` and `churned`.
+    features, categorical
+        Numeric and categorical driver columns.
+    n_boot, seed
+        Bootstrap resamples and their seed.
+
+    Returns
+    -------
+    RelativeWeights
+        Per driver: weight (% of explained variance), raw weight and 95% CI.
+
+    References
+    ----------
+    Johnson (2000), Multivariate Behavioral Research 35(1):1-19; Tonidandel & LeBreton (2010), Journal of Business
+    and Psychology 25:1-9.
     """
     data = snapshot[snapshot["active"].eq(True)].reset_index(drop=True)
     y = data["churned"].astype(float).to_numpy()
     if not features and not categorical:
         raise ValueError("no driver columns with more than one value: nothing to weigh")
-    x, groups = _design(data, features, categorical)
+    x, groups = _weights_design(data, features, categorical)
     if not groups:
         raise ValueError("no driver column varies among these customers: nothing to weigh")
     names = list(dict.fromkeys(groups))
@@ -283,7 +383,7 @@ def relative_weights(
     share = 100 * raw / raw.sum()
     low, high = np.percentile(np.asarray(draws), [2.5, 97.5], axis=0) if draws else (share * np.nan,) * 2
     table = pd.DataFrame({
-        "label": [_label(g) for g in names], "weight_pct": share, "raw_weight": raw,
+        "label": [short_label(g) for g in names], "weight_pct": share, "raw_weight": raw,
         "ci_low": low, "ci_high": high,
     }, index=pd.Index(names, name="driver")).sort_values("weight_pct", ascending=False)
     return RelativeWeights(table, float(raw.sum()), len(y), len(draws))

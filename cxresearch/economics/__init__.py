@@ -9,6 +9,7 @@ Hardie 2007), `bgnbd` and `gamma_gamma` (non-contractual purchasing and spend, F
 
 from cxresearch.economics.bgnbd import (
     BGNBDResult,
+    HoldoutByFrequency,
     TrackingResult,
     fit_bgnbd,
     holdout_by_frequency,
@@ -25,8 +26,20 @@ from cxresearch.economics.clv import (
     why_no_clv,
 )
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
-from cxresearch.economics.retention import RetentionEconomics, retention_vs_acquisition
-from cxresearch.economics.sbg import CohortSplit, SBGResult, cohort_alive, fit_sbg, projection_check, split_cohorts
+from cxresearch.economics.retention import (
+    RetentionCampaign,
+    RetentionEconomics,
+    Valuation,
+    retention_vs_acquisition,
+)
+from cxresearch.economics.sbg import (
+    CohortSplit,
+    SBGResult,
+    cohort_alive,
+    fit_sbg,
+    projection_check,
+    split_cohorts,
+)
 from cxresearch.economics.sensitivity import (
     MonteCarloResult,
     Uncertain,
@@ -37,9 +50,38 @@ from cxresearch.economics.sensitivity import (
 )
 
 __all__ = [
-    "BGNBDResult", "BTYDCLVResult", "TrackingResult", "btyd_clv", "holdout_by_frequency", "track_repeat_purchases", "CLVResult", "CampaignResult", "GammaGammaResult", "MonteCarloResult", "ResidualCLVResult",
-    "CohortSplit", "RetentionEconomics", "SBGResult", "projection_check", "split_cohorts", "Uncertain", "campaign_roi", "clv_from_survival", "cohort_alive",
-    "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "geometric_clv", "monte_carlo", "residual_clv",
-    "retention_verdict", "retention_vs_acquisition", "retention_vs_acquisition_model",
-    "retention_vs_acquisition_monte_carlo", "why_no_clv",
+    "BGNBDResult",
+    "BTYDCLVResult",
+    "CLVResult",
+    "CampaignResult",
+    "CohortSplit",
+    "GammaGammaResult",
+    "HoldoutByFrequency",
+    "MonteCarloResult",
+    "ResidualCLVResult",
+    "RetentionCampaign",
+    "RetentionEconomics",
+    "SBGResult",
+    "TrackingResult",
+    "Uncertain",
+    "Valuation",
+    "btyd_clv",
+    "campaign_roi",
+    "clv_from_survival",
+    "cohort_alive",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_sbg",
+    "geometric_clv",
+    "holdout_by_frequency",
+    "monte_carlo",
+    "projection_check",
+    "residual_clv",
+    "retention_verdict",
+    "retention_vs_acquisition",
+    "retention_vs_acquisition_model",
+    "retention_vs_acquisition_monte_carlo",
+    "split_cohorts",
+    "track_repeat_purchases",
+    "why_no_clv",
 ]

@@ -21,6 +21,7 @@ from scipy import special
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.mle import fit_log_params, parameter_table, require_identified
+from cxresearch.survival.display import summary_html
 
 PARAMS = ("r", "alpha", "a", "b")
 #: Fewest customers with a repeat purchase that BG/NBD (and Gamma-Gamma) are fitted on: below it the drop-out
@@ -91,6 +92,22 @@ def fit_bgnbd(
 
     Raises `NotEstimableError` with fewer than `MIN_REPEAT_BUYERS` repeat buyers or when the fit runs to a
     boundary (`_mle.require_identified`; alpha, in time units, is exempt from the magnitude check).
+
+    Parameters
+    ----------
+    frequency, recency, T
+        Per customer: repeat purchases, time of the last purchase and age at the calibration end (time units).
+    start
+        Starting values of (r, alpha, a, b).
+
+    Returns
+    -------
+    BGNBDResult
+        r, alpha, a, b with their covariance and the log-likelihood.
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), "Counting your customers the easy way", Marketing Science 24(2):275-284.
     """
     x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
     _check_rfm(x, tx, T)
@@ -114,7 +131,18 @@ def fit_bgnbd(
 
 
 def customers_text(n: int) -> str:
-    """'only 1 customer', 'only 4 customers', 'no customer'."""
+    """'only 1 customer', 'only 4 customers', 'no customer'.
+
+    Parameters
+    ----------
+    n
+        Customers.
+
+    Returns
+    -------
+    str
+        The count in words.
+    """
     return "no customer" if n == 0 else f"only {n} customer" + ("s" if n > 1 else "")
 
 
@@ -197,6 +225,20 @@ def expected_cumulative_repeat(bgnbd: BGNBDResult, T: np.ndarray, offsets: np.nd
     Customer i has age T_i at the calibration end, so at offset s she has been a customer for T_i + s time units
     and contributes E[X(T_i + s)] (zero before her first purchase); customers are grouped by their age, i.e.
     their first-purchase day, as in Fader, Hardie & Lee (2005, section 4).
+
+    Parameters
+    ----------
+    bgnbd
+        The fit.
+    T
+        Per customer: age at the calibration end (time units).
+    offsets
+        Times relative to the calibration end (time units).
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected cumulative repeat purchases of the cohort at each offset.
     """
     ages, counts = np.unique(np.asarray(T, float), return_counts=True)
     t = ages[:, None] + np.asarray(offsets, float)[None, :]
@@ -216,6 +258,24 @@ def track_repeat_purchases(
 
     `rfm` comes from `transactions.rfm_summary` (it carries the calibration end and time unit); periods start at the
     cohort's first purchase day. Customers who first bought after the calibration end are left out of both series.
+
+    Parameters
+    ----------
+    bgnbd
+        The fit on the calibration period.
+    rfm
+        Per customer summary (`transactions.rfm_summary`).
+    transactions
+        The purchase log.
+    holdout_end
+        Last day tracked.
+    customer, date
+        Columns of the purchase log.
+
+    Returns
+    -------
+    TrackingResult
+        Actual and expected repeat purchases per period, cumulative too.
     """
     from cxresearch.data.transactions import weekly_repeat_purchases
 
@@ -239,12 +299,44 @@ def track_repeat_purchases(
     return TrackingResult(periods, calibration_end, calibration_periods, period_days, len(rfm))
 
 
-def holdout_by_frequency(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
+@dataclass
+class HoldoutByFrequency:
+    """Mean holdout purchases per customer, actual vs BG/NBD conditional expectation, by calibration repeat
+    purchases (Fader, Hardie & Lee 2005, Figure 5)."""
+
+    table: pd.DataFrame  # index calibration_repeat_purchases (0..max_frequency); n, actual, expected
+    max_frequency: int  # the last bin collects this many repeat purchases and more
+
+    def summary(self) -> pd.DataFrame:
+        """Per bin of calibration repeat purchases: customers, actual and expected mean holdout purchases."""
+        return self.table.copy()
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.summary(), "Holdout purchases per customer by calibration repeat purchases",
+                            digits=2)
+
+
+def holdout_by_frequency(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7) -> HoldoutByFrequency:
     """Mean holdout purchases per customer, actual vs conditional expectation, by calibration repeat purchases.
 
-    Fader, Hardie & Lee (2005), Figure 5: bins 0..`max_frequency` (the last collects `max_frequency` and more);
-    columns n, actual, expected (purchases per customer in the holdout). `rfm` needs holdout_frequency and
-    holdout_length (`data.transactions.rfm_summary` with a holdout end).
+    Parameters
+    ----------
+    bgnbd
+        The BG/NBD fit on the calibration period.
+    rfm
+        Per customer: frequency, recency, T, holdout_frequency and holdout_length (`data.transactions.rfm_summary`
+        with a holdout end).
+    max_frequency
+        The last bin collects `max_frequency` repeat purchases and more.
+
+    Returns
+    -------
+    HoldoutByFrequency
+        Bins 0..`max_frequency` with n, actual, expected (purchases per customer in the holdout).
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), "Counting your customers the easy way", Marketing Science 24(2), Figure 5.
     """
     expected = bgnbd.conditional_expected_purchases(rfm["holdout_length"].to_numpy(float), rfm["frequency"],
                                                     rfm["recency"], rfm["T"])
@@ -252,5 +344,4 @@ def holdout_by_frequency(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: i
     table = pd.DataFrame({"bin": bins, "actual": rfm["holdout_frequency"].to_numpy(float), "expected": expected})
     out = table.groupby("bin").agg(n=("actual", "size"), actual=("actual", "mean"), expected=("expected", "mean"))
     out.index.name = "calibration_repeat_purchases"
-    out.attrs["max_frequency"] = max_frequency
-    return out
+    return HoldoutByFrequency(out, max_frequency)

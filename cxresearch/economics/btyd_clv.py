@@ -24,7 +24,6 @@ from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.units import DAYS_PER_MONTH
 
 
-
 @dataclass
 class BTYDCLVResult:
     """Per-customer residual value from BG/NBD + Gamma-Gamma (currency), with parameter-uncertainty draws.
@@ -123,7 +122,26 @@ def discounted_expected_transactions(
     horizon_months: int,
     units_per_month: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(expected purchases over the horizon, the same discounted at each month's end) per customer."""
+    """(expected purchases over the horizon, the same discounted at each month's end) per customer.
+
+    Parameters
+    ----------
+    bgnbd
+        The BG/NBD fit.
+    frequency, recency, T
+        Per customer history (model time units).
+    monthly_discount_rate
+        Discount rate per month.
+    horizon_months
+        Months ahead.
+    units_per_month
+        Model time units per month.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Expected purchases over the horizon and their discounted sum, per customer.
+    """
     x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
     pairs, inverse = _distinct_pairs(x, T)
     per_pair = _pair_values(bgnbd, pairs, monthly_discount_rate, horizon_months, units_per_month)[inverse]
@@ -162,6 +180,31 @@ def btyd_clv(
     `margin`: share of spend that is profit (0-1); the model time unit is read from rfm.attrs (weeks by default).
     The interval redraws BG/NBD and Gamma-Gamma parameters from their log-scale normal approximations
     (`n_draws` times; 0 = no interval); it leaves out the randomness of the customers' future purchases.
+
+    Parameters
+    ----------
+    bgnbd, spend
+        The BG/NBD and Gamma-Gamma fits.
+    rfm
+        Per customer summary.
+    margin
+        Share of spend that is profit (0-1).
+    monthly_discount_rate, horizon_months
+        Discount rate per month and months ahead.
+    currency
+        Label of the money amounts.
+    n_draws, seed
+        Parameter draws for the interval and their seed.
+
+    Returns
+    -------
+    BTYDCLVResult
+        Residual CLV per customer (currency), their mean with its interval and the concentration of value.
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for customer base analysis", Journal of
+    Marketing Research 42(4):415-430.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be a share between 0 and 1, got {margin}")

@@ -46,7 +46,7 @@ class CampaignResult:
     def summary(self) -> pd.DataFrame:
         """The curve at the optimum and at 25/50/100% of the customers."""
         n = len(self.ranking)
-        picks = {"optimal budget": self.optimum.name, **{f"contact {q:.0%}": int(round(q * n)) for q in (0.25, 0.5, 1.0)}}
+        picks = {"optimal budget": self.optimum.name, **{f"contact {q:.0%}": round(q * n) for q in (0.25, 0.5, 1.0)}}
         return pd.DataFrame({k: self.curve.loc[v] for k, v in picks.items()}).T
 
     def to_estimates(self) -> dict[str, Estimate]:
@@ -79,6 +79,24 @@ def campaign_roi(
     `risk`: churn probability within the horizon the campaign acts on (0-1); `value`: what keeping each customer
     is worth (currency, e.g. residual CLV); `uplift`: share of would-be churners the contact keeps (0-1,
     incremental, from a controlled test); costs in currency per contacted customer (see the module docstring).
+
+    Parameters
+    ----------
+    risk
+        Churn probability per customer within the campaign's horizon (0-1).
+    value
+        What keeping each customer is worth (currency).
+    uplift
+        Share of would-be churners a contact keeps (0-1).
+    contact_cost, incentive_cost
+        Currency per contacted customer.
+    currency
+        Label of the money amounts.
+
+    Returns
+    -------
+    CampaignResult
+        The profit curve by customers contacted and its optimum.
     """
     p = np.asarray(risk, float)
     v = np.asarray(value, float)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.stats.estimate import Estimate
-from cxresearch.survival.estimators import split_groups
+from cxresearch.survival.groups import split_groups
 
 #: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
 TAIL_WINDOW_MONTHS = 12.0
@@ -65,7 +65,18 @@ class CLVResult:
 
 def why_no_clv(df: pd.DataFrame, event: str = "event", margin_column: str = "monthly_margin") -> tuple[str, str]:
     """Why lifetime value cannot be computed from `df` (`features.lifetimes`) and the missing input in the
-    vocabulary of `Results.skip`; ("", "") when it can."""
+    vocabulary of `Results.skip`; ("", "") when it can.
+
+    Parameters
+    ----------
+    df, event, margin_column
+        One row per customer, and its columns of the churn flag and the monthly margin.
+
+    Returns
+    -------
+    tuple of str
+        The reason and the missing input.
+    """
     if not df[event].astype(bool).any():
         return "no customer in the data has churned, so there is no survival curve to value", "churners"
     if margin_column not in df or df[margin_column].isna().all():
@@ -106,11 +117,34 @@ def clv_from_survival(
 
     CI: percentile bootstrap over customers (Efron & Tibshirani 1993), `n_boot` resamples per group, re-estimating
     S, the tail and (unless given) m in each.
+
+    Parameters
+    ----------
+    df
+        One row per customer (`features.lifetimes`).
+    monthly_margin
+        Margin per customer and month (currency), instead of the mean of `margin_column`.
+    monthly_discount_rate, horizon_months
+        Discount rate per month and months of margin counted.
+    group, min_group_size
+        Column to break CLV down by (None = overall), and the smallest group kept (customers).
+    n_boot, seed
+        Bootstrap resamples per group and their seed.
+    duration, event, margin_column, entry
+        Columns of tenure (months), churn flag, margin (currency per month) and delayed entry (months).
+    min_at_risk
+        Customers still at risk where the Kaplan-Meier curve gives way to the tail.
+    currency
+        Label of the money amounts.
+
+    Returns
+    -------
+    CLVResult
+        CLV per group with 95% CIs, the survival curves used and notes.
     """
     df = df.reset_index(drop=True)
     groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
-    if monthly_margin is None and margin_column not in df.columns:
-        raise KeyError(f"no {margin_column!r} column: pass monthly_margin")
+    _require_margin(df, monthly_margin, margin_column)
     margins = None if monthly_margin is not None else df[margin_column]
     if margins is not None and margins.isna().any():
         notes.append(f"{int(margins.isna().sum())} customers with missing margin are left out of the mean margin")
@@ -119,60 +153,52 @@ def clv_from_survival(
     rng = np.random.default_rng(seed)
     rows, curves = [], []
     for name, sub in groups.items():
-        t = sub[duration].to_numpy(float)
-        e = sub[event].to_numpy(bool)
-        a = sub[entry].to_numpy(float) if entry else np.zeros_like(t)
         m_all = np.full(len(sub), float(monthly_margin)) if margins is None else margins.loc[sub.index].to_numpy(float)
-        cases = _Cases(t, e, a)
-        surv, t_c, lam = cases.survival_with_tail(np.ones(len(t)), months, min_at_risk)
-        m = float(np.nanmean(m_all))
-        clv = float(m * np.sum(surv * discount))
-        has_margin = (~np.isnan(m_all)).astype(float)
-        margin_or_0 = np.where(has_margin > 0, m_all, 0.0)
-        boot = np.empty(n_boot)
-        for b in range(n_boot):
-            w = _resample_counts(rng, len(t))
-            s_b, _, _ = cases.survival_with_tail(w, months, min_at_risk)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                boot[b] = np.sum(w * margin_or_0) / np.sum(w * has_margin) * np.sum(s_b * discount)
-        lo, hi = np.percentile(boot, [2.5, 97.5]) if n_boot else (np.nan, np.nan)
-        if t_c < horizon_months:
-            notes.append(
-                f"{name}: Kaplan-Meier used up to {t_c:.1f} months; beyond, a constant hazard of "
-                f"{lam:.4f}/month fitted on the last {TAIL_WINDOW_MONTHS:g} months before that"
-                + (" (no churn in that window: flat tail, likely optimistic)" if lam == 0 else "")
-            )
-        rows.append(
-            {
-                "group": name,
-                "clv": clv,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "n": len(sub),
-                "monthly_margin": m,
-                "km_until": t_c,
-                "tail_hazard": lam,
-            }
-        )
+        cases = _Cases(sub[duration].to_numpy(float), sub[event].to_numpy(bool),
+                       sub[entry].to_numpy(float) if entry else None)
+        row, surv = _group_clv(cases, m_all, discount, months, min_at_risk, n_boot, rng)
+        if row["km_until"] < horizon_months:
+            notes.append(_tail_note(name, row["km_until"], row["tail_hazard"]))
+        rows.append({"group": name, **row})
         curves.append(pd.DataFrame({"group": name, "month": months, "survival": surv}))
-    return CLVResult(
-        table=pd.DataFrame(rows),
-        horizon_months=horizon_months,
-        monthly_discount_rate=monthly_discount_rate,
-        currency=currency,
-        group=group,
-        curves=pd.concat(curves, ignore_index=True),
-        notes=notes,
+    return CLVResult(table=pd.DataFrame(rows), horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate,
+                     currency=currency, group=group, curves=pd.concat(curves, ignore_index=True), notes=notes)
+
+
+def _group_clv(
+    cases: _Cases, m_all: np.ndarray, discount: np.ndarray, months: np.ndarray, min_at_risk: int, n_boot: int,
+    rng: np.random.Generator,
+) -> tuple[dict[str, float], np.ndarray]:
+    """One group's CLV (currency) with its percentile-bootstrap 95% CI, customers, mean margin, KM cut-off (months)
+    and tail hazard (per month), and its survival curve at `months`."""
+    surv, t_c, lam = cases.survival_with_tail(np.ones(len(cases.t)), months, min_at_risk)
+    m = float(np.nanmean(m_all))
+    has_margin = (~np.isnan(m_all)).astype(float)
+    margin_or_0 = np.where(has_margin > 0, m_all, 0.0)
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        w = _resample_counts(rng, len(cases.t))
+        s_b, _, _ = cases.survival_with_tail(w, months, min_at_risk)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            boot[b] = np.sum(w * margin_or_0) / np.sum(w * has_margin) * np.sum(s_b * discount)
+    lo, hi = _percentile_ci(boot)
+    row = {"clv": float(m * np.sum(surv * discount)), "ci_low": lo, "ci_high": hi, "n": len(cases.t),
+           "monthly_margin": m, "km_until": t_c, "tail_hazard": lam}
+    return row, surv
+
+
+def _tail_note(name: str, t_c: float, lam: float) -> str:
+    """Where the Kaplan-Meier curve of group `name` ends (months) and the constant hazard (per month) after it."""
+    return (
+        f"{name}: Kaplan-Meier used up to {t_c:.1f} months; beyond, a constant hazard of "
+        f"{lam:.4f}/month fitted on the last {TAIL_WINDOW_MONTHS:g} months before that"
+        + (" (no churn in that window: flat tail, likely optimistic)" if lam == 0 else "")
     )
 
 
 def _survival_with_tail(
-    t: np.ndarray,
-    e: np.ndarray,
-    months: np.ndarray,
-    min_at_risk: int,
-    km_at: Callable[[np.ndarray], np.ndarray] | None = None,
-    entry: np.ndarray | None = None,
+    t: np.ndarray, e: np.ndarray, months: np.ndarray, min_at_risk: int,
+    km_at: Callable[[np.ndarray], np.ndarray] | None = None, entry: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """Survival at `months`: KM up to the cut-off T_c, constant-hazard tail after; returns (S, T_c, lambda).
 
@@ -276,6 +302,16 @@ def geometric_clv(
     Same timing convention as `clv_from_survival`: the margin m is earned at the end of each month t = 1, 2, ...
     in which the customer is still a customer (S(t) = q^t), discounted by (1 + d)^t. `horizon_months=None` sums
     to infinity: m x / (1 - x) with x = q / (1 + d) (Gupta & Lehmann 2003).
+
+    Parameters
+    ----------
+    monthly_retention, monthly_margin, monthly_discount_rate, horizon_months
+        q (share kept each month), m (currency per month), d (per month) and H (None = infinite).
+
+    Returns
+    -------
+    float
+        The CLV (currency).
     """
     x = monthly_retention / (1.0 + monthly_discount_rate)
     if horizon_months is None:
@@ -333,68 +369,128 @@ def residual_clv(
     `clv_from_survival` (same timing: margin at each month end survived; same `entry` handling). Tenures are
     rounded to 1/`steps_per_month` month. The CI is a percentile bootstrap over customers re-estimating S, with
     the current portfolio held fixed (its composition is known; the survival curve is what is uncertain).
-    `current`: value these customers instead (e.g. those active at an earlier `as_of`), at their `tenure` column
-    and own `margin_column`; S is still estimated from `df`.
-    Reference: Fader & Hardie (2010) for the residual-value logic ("DERL") in a contractual setting.
+
+    Parameters
+    ----------
+    df
+        One row per customer (`features.lifetimes`): the survival curve is estimated from all of them.
+    monthly_margin
+        Margin per customer and month (currency), instead of each customer's `margin_column`.
+    monthly_discount_rate, horizon_months
+        Discount rate per month and months ahead counted.
+    n_boot, seed
+        Resamples of the survival curve and their seed.
+    duration, event, margin_column, entry, min_at_risk, currency
+        As in `clv_from_survival`.
+    steps_per_month
+        Tenure grid steps per month.
+    current, tenure
+        Customers to value instead of those without a churn event in `df` (e.g. those active at an earlier
+        `as_of`, at their own margins), and their tenure column (months); S is still estimated from `df`.
+
+    Returns
+    -------
+    ResidualCLVResult
+        Per customer and in total (currency), with the bootstrap 95% CI, and the expected margin stream.
+
+    References
+    ----------
+    Fader & Hardie (2010), "Customer-base valuation in a contractual setting: the perils of ignoring
+    heterogeneity", Marketing Science 29(1):85-93 (the residual-value logic, "DERL").
     """
     df = df.reset_index(drop=True)
+    _require_margin(df, monthly_margin, margin_column)
+    now, margin, notes = _current_customers(df, current, duration, event, tenure, monthly_margin, margin_column)
+    ages = now["_tenure"].to_numpy(float)
+    grid = _TenureGrid(ages, margin, steps_per_month, horizon_months, monthly_discount_rate)
     t = df[duration].to_numpy(float)
-    e = df[event].to_numpy(bool)
-    a = df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t)
+    cases = _Cases(t, df[event].to_numpy(bool), df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t))
+    surv, _, _ = cases.survival_with_tail(np.ones(len(t)), grid.months, min_at_risk)
+    cond = grid.conditional(surv)
+    values = margin * (cond @ grid.discount)[grid.inverse]
+    n_cur = len(values)
+    lo, hi = _percentile_ci(_bootstrap_mean(cases, grid, n_cur, min_at_risk, n_boot, seed))
+    out = pd.DataFrame({"tenure_months": ages, "monthly_margin": margin, "residual_clv": values})
+    if "customer_id" in now.columns:
+        out.insert(0, "customer_id", now["customer_id"].to_numpy())
+    mean, total = _residual_estimates(float(values.mean()), lo, hi, n_cur, horizon_months, monthly_discount_rate,
+                                      currency)
+    return ResidualCLVResult(customers=out, mean=mean, total=total, stream=(grid.weight @ cond) / n_cur,
+                             horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate,
+                             currency=currency, notes=notes)
+
+
+def _bootstrap_mean(cases: _Cases, grid: _TenureGrid, n: int, min_at_risk: int, n_boot: int, seed: int
+                    ) -> np.ndarray:
+    """Mean residual CLV of the `n` valued customers (currency) under each of `n_boot` bootstrap survival curves."""
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        s_b, _, _ = cases.survival_with_tail(_resample_counts(rng, len(cases.t)), grid.months, min_at_risk)
+        boot[b] = grid.weight @ (grid.conditional(s_b) @ grid.discount) / n
+    return boot
+
+
+def _require_margin(df: pd.DataFrame, monthly_margin: float | None, margin_column: str) -> None:
+    """Raise KeyError when neither a margin per month nor a column of margins is given."""
     if monthly_margin is None and margin_column not in df.columns:
         raise KeyError(f"no {margin_column!r} column: pass monthly_margin")
+
+
+def _percentile_ci(boot: np.ndarray) -> tuple[float, float]:
+    """Percentile-bootstrap 95% CI of the draws `boot` (NaN, NaN without draws)."""
+    lo, hi = np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan)
+    return float(lo), float(hi)
+
+
+def _current_customers(
+    df: pd.DataFrame, current: pd.DataFrame | None, duration: str, event: str, tenure: str,
+    monthly_margin: float | None, margin_column: str,
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """The customers to value (tenure, months, in column `_tenure`), their margins (currency per month, missing
+    as 0) and a note on the missing ones."""
     if current is None:
-        now = df.loc[~e].rename(columns={duration: "_tenure"})
+        now = df.loc[~df[event].to_numpy(bool)].rename(columns={duration: "_tenure"})
     else:
         now = current.reset_index(drop=True).rename(columns={tenure: "_tenure"})
     if now.empty:
         raise ValueError("no current customers to value")
-    ages = now["_tenure"].to_numpy(float)
     margin = (np.full(len(now), float(monthly_margin)) if monthly_margin is not None
               else now[margin_column].to_numpy(float))
     notes = []
     if np.isnan(margin).any():
         notes.append(f"{int(np.isnan(margin).sum())} current customers without margin count as 0")
         margin = np.nan_to_num(margin)
-    k = np.rint(ages * steps_per_month).astype(int)
-    grid = np.arange(k.max() + steps_per_month * horizon_months + 1) / steps_per_month
-    ahead = steps_per_month * np.arange(1, horizon_months + 1)
-    discount = (1.0 + monthly_discount_rate) ** -np.arange(1, horizon_months + 1, dtype=float)
-    levels, inverse = np.unique(k, return_inverse=True)
-    weight = np.bincount(inverse, weights=margin, minlength=len(levels))
+    return now, margin, notes
 
-    def conditional(surv: np.ndarray) -> np.ndarray:
+
+class _TenureGrid:
+    """Current customers' tenures rounded to 1/`steps` month, grouped by level: the survival grid they need
+    (months) and the margin weight of each level (currency per month), so a bootstrap curve costs one matrix
+    product per resample."""
+
+    def __init__(self, ages: np.ndarray, margin: np.ndarray, steps: int, horizon_months: int, discount_rate: float
+                 ) -> None:
+        k = np.rint(ages * steps).astype(int)
+        self.months = np.arange(k.max() + steps * horizon_months + 1) / steps
+        self.ahead = steps * np.arange(1, horizon_months + 1)
+        self.discount = (1.0 + discount_rate) ** -np.arange(1, horizon_months + 1, dtype=float)
+        self.levels, self.inverse = np.unique(k, return_inverse=True)
+        self.weight = np.bincount(self.inverse, weights=margin, minlength=len(self.levels))
+
+    def conditional(self, surv: np.ndarray) -> np.ndarray:
         """S(a + t) / S(a) for each distinct tenure level (rows) and month ahead t (columns)."""
-        base = surv[levels][:, None]
+        base = surv[self.levels][:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(base > 0, surv[levels[:, None] + ahead[None, :]] / base, 0.0)
+            return np.where(base > 0, surv[self.levels[:, None] + self.ahead[None, :]] / base, 0.0)
 
-    cases = _Cases(t, e, a)
-    surv, _, _ = cases.survival_with_tail(np.ones(len(t)), grid, min_at_risk)
-    cond = conditional(surv)
-    values = margin * (cond @ discount)[inverse]
-    n_cur = len(values)
-    rng = np.random.default_rng(seed)
-    boot = np.empty(n_boot)
-    for b in range(n_boot):
-        s_b, _, _ = cases.survival_with_tail(_resample_counts(rng, len(t)), grid, min_at_risk)
-        boot[b] = weight @ (conditional(s_b) @ discount) / n_cur
-    lo, hi = np.percentile(boot, [2.5, 97.5]) if n_boot else (np.nan, np.nan)
-    mean = float(values.mean())
-    label = f"over the next {horizon_months} months, discounted {monthly_discount_rate:.1%}/month"
+
+def _residual_estimates(
+    mean: float, lo: float, hi: float, n: int, horizon_months: int, discount_rate: float, currency: str
+) -> tuple[Estimate, Estimate]:
+    """Residual CLV per current customer and of all `n` of them (currency), with the bootstrap 95% CI."""
+    label = f"over the next {horizon_months} months, discounted {discount_rate:.1%}/month"
     note = "Kaplan-Meier survival conditional on tenure reached, constant-hazard tail; bootstrap over the curve"
-    out = pd.DataFrame({"tenure_months": ages, "monthly_margin": margin, "residual_clv": values})
-    if "customer_id" in now.columns:
-        out.insert(0, "customer_id", now["customer_id"].to_numpy())
-    return ResidualCLVResult(
-        customers=out,
-        mean=Estimate(mean, currency, f"Residual CLV per current customer {label}", float(lo), float(hi),
-                      n=n_cur, note=note),
-        total=Estimate(mean * n_cur, currency, f"Residual CLV of the current customer base {label}",
-                       float(lo) * n_cur, float(hi) * n_cur, n=n_cur, note=note),
-        stream=(weight @ cond) / n_cur,
-        horizon_months=horizon_months,
-        monthly_discount_rate=monthly_discount_rate,
-        currency=currency,
-        notes=notes,
-    )
+    return (Estimate(mean, currency, f"Residual CLV per current customer {label}", lo, hi, n=n, note=note),
+            Estimate(mean * n, currency, f"Residual CLV of the current customer base {label}", lo * n, hi * n, n=n,
+                     note=note))

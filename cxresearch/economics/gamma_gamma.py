@@ -77,6 +77,25 @@ def fit_gamma_gamma(
     `transactions.rfm_summary`). Customers without repeat purchases carry no spend information and are left out.
     Raises `NotEstimableError` with fewer than `MIN_REPEAT_BUYERS` such customers, when they all spend alike (no
     spread to fit), or when the fit runs to a boundary (gamma, in money units, is exempt from the magnitude check).
+
+    Parameters
+    ----------
+    frequency
+        Repeat purchases per customer.
+    monetary_value
+        Mean spend per repeat purchase (currency).
+    start
+        Starting values of (p, q, gamma).
+
+    Returns
+    -------
+    GammaGammaResult
+        p, q, gamma with their covariance and the customers fitted on.
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), "RFM and CLV", Journal of Marketing Research 42(4):415-430; Fader & Hardie (2013),
+    "The Gamma-Gamma model of monetary value".
     """
     x_all = np.asarray(frequency, float)
     m_all = np.asarray(monetary_value, float)

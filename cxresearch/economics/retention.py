@@ -2,6 +2,34 @@
 oft-quoted "7x"), what uplift a retention contact needs to pay back, and what +5 points of retention are worth.
 
 Every money amount is in the data's currency (`currency` labels it); rates are per month unless said otherwise.
+
+Formulas (c = cost per contacted customer: contact + incentive; a = save rate; CAC = acquisition cost per
+customer):
+
+- CAC: mean of `acquisition_cost` (t-interval), overall and by `acquisition_channel`; else the parameter
+  (assumed, no CI).
+- Retention cost per saved customer = c / a. `a` should be the *incremental* save rate (customers kept who
+  would otherwise have left, measured against a control group); an offer-acceptance rate overstates saves
+  and so flatters retention. If `campaign.contacted` is given, `a` is measured on that many contacts (Wilson
+  CI); otherwise it is an assumption whose plausible values are `campaign.save_rate_range`.
+- Ratio R = CAC / (c / a) = CAC * a / c. With a measured save rate, a 95% CI by the delta method on log R,
+  se(log R)^2 = (se(CAC)/CAC)^2 + (1 - a) / (n_contacted * a), and the claim "retention is Nx cheaper" is
+  supported if the CI's lower limit is >= N, contradicted if its upper limit is < N, inconclusive otherwise.
+  With an assumed save rate R has no CI (its spread over the assumptions is `sensitivity.cost_ratio_range`)
+  and the claim gets no verdict: it rests on the save rate (`ASSUMED`).
+- Break-even save rates, solved from R(a) = 1 and R(a) = N: a_1 = c / CAC (saving a customer costs what
+  acquiring one does) and a_N = N c / CAC (the claim holds). If a_N > 100% no save rate makes the claim true
+  at these costs (`IMPOSSIBLE`).
+- Break-even uplift u* = c / V: a campaign pays back when the share of contacted customers it saves times the
+  value V of a saved customer covers the contact cost. V = the CLV of a new customer (`clv`, else
+  `clv_from_survival` on `df`), an approximation to the remaining value of a customer at risk.
+- +`retention_uplift_pp` points of annual retention, constant-hazard approximation: lambda = churn events /
+  customer-months (exponential MLE, CI exp(log lambda +/- 1.96 / sqrt(events))), annual retention
+  r = exp(-12 lambda), monthly q = r^(1/12), CLV(q) = m * sum_{t=1..H} q^t / (1 + d)^t. Effect =
+  CLV(q') / CLV(q) - 1 with r' = min(r + uplift, 1); portfolio effect = (CLV(q') - CLV(q)) * active customers
+  (the constant hazard is memoryless, so an active customer's remaining value equals a new one's).
+- `valuation.entry`: left-truncation times (months since signup); the default CLV uses them (see
+  `clv_from_survival`) and the constant hazard's customer-months count only time after entry.
 """
 
 from __future__ import annotations
@@ -10,11 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cxresearch.economics.clv import CLVResult, clv_from_survival, geometric_clv
 from cxresearch.stats.estimate import Estimate
-from cxresearch.stats.intervals import Z95, wilson_interval
+from cxresearch.stats.intervals import Z95, mean_t_interval, wilson_interval
 
 
 @dataclass
@@ -83,126 +110,215 @@ ASSUMED = "rests on the assumed save rate"
 IMPOSSIBLE = "not possible at these costs"
 
 
+@dataclass(frozen=True)
+class RetentionCampaign:
+    """A retention contact's inputs: its costs (currency per contacted customer) and the share of contacted at-risk
+    customers it saves (the incremental save rate), measured on `contacted` contacts or assumed.
+
+    Parameters
+    ----------
+    cost_per_contact
+        Cost of contacting one customer, without the incentive (currency, > 0).
+    save_rate
+        Share (0-1] of contacted customers kept who would otherwise have left: measured, or the most likely value.
+    incentive_cost
+        Incentive per contacted customer (currency, >= 0).
+    contacted
+        Contacts the save rate was measured on (Wilson CI); None or 0 when it is assumed.
+    save_rate_range
+        Plausible values of an assumed save rate (shares); default 0.5 to 1.5 times `save_rate`.
+    """
+
+    cost_per_contact: float
+    save_rate: float
+    incentive_cost: float = 0.0
+    contacted: int | None = None
+    save_rate_range: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.save_rate <= 1:
+            raise ValueError(f"the save rate must be in (0, 1], not {self.save_rate:g}")
+        if self.cost_per_contact <= 0 or self.incentive_cost < 0:
+            raise ValueError("the cost per contact must be positive and the incentive cost not negative")
+
+    @property
+    def measured(self) -> bool:
+        """Whether the save rate was measured on contacts (else it is assumed)."""
+        return bool(self.contacted)
+
+    @property
+    def cost(self) -> float:
+        """Currency spent per contacted customer: the contact and the incentive."""
+        return float(self.cost_per_contact) + float(self.incentive_cost)
+
+    def cost_text(self) -> str:
+        """'35.00 per contacted customer (assumed: contact 25.00 + incentive 10.00)'."""
+        return (f"{self.cost:,.2f} per contacted customer (assumed: contact {self.cost_per_contact:,.2f}"
+                + (f" + incentive {self.incentive_cost:,.2f}" if self.incentive_cost else "") + ")")
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """How a customer's value is computed where none is given: discounting, horizon, bootstrap and the columns of
+    the lifetimes table (see `clv_from_survival`).
+
+    Parameters
+    ----------
+    monthly_discount_rate
+        Discount rate per month (share).
+    horizon_months
+        Months over which margin is counted.
+    n_boot, seed
+        Bootstrap resamples for the CLV's CI and their random seed.
+    currency
+        Label of the money amounts.
+    entry
+        Column of left-truncation times (months since signup), or None.
+    duration, event, margin_column
+        Columns of tenure (months), churn flag and monthly margin (currency per month).
+    """
+
+    monthly_discount_rate: float = 0.01
+    horizon_months: int = 60
+    n_boot: int = 200
+    seed: int = 0
+    currency: str = "currency"
+    entry: str | None = None
+    duration: str = "duration_months"
+    event: str = "event"
+    margin_column: str = "monthly_margin"
+
+
+@dataclass(frozen=True)
+class _SaveRate:
+    """The save rate's plausible range (or measured 95% CI), the variance of its log and a description."""
+
+    low: float
+    high: float
+    var_log: float
+    note: str
+
+
 def retention_vs_acquisition(
     df: pd.DataFrame,
-    retention_cost_per_contact: float,
-    retention_acceptance_rate: float,
+    campaign: RetentionCampaign,
+    *,
     acquisition_cost: float | None = None,
-    retention_contacted: int | None = None,
     clv: Estimate | CLVResult | None = None,
     claim_multiple: float = 7.0,
     retention_uplift_pp: float = 5.0,
-    monthly_discount_rate: float = 0.01,
-    horizon_months: int = 60,
-    duration: str = "duration_months",
-    event: str = "event",
-    margin_column: str = "monthly_margin",
-    n_boot: int = 200,
-    seed: int = 0,
-    currency: str = "currency",
-    entry: str | None = None,
-    incentive_cost: float = 0.0,
-    save_rate_range: tuple[float, float] | None = None,
+    valuation: Valuation = Valuation(),
 ) -> RetentionEconomics:
     """Is retaining a customer `claim_multiple` times cheaper than acquiring one, and what retention pays back?
 
-    Formulas (c = cost per contacted customer: `retention_cost_per_contact` + `incentive_cost`; a = save rate;
-    CAC = acquisition cost per customer):
+    The formulas are in the module docstring.
 
-    - CAC: mean of `acquisition_cost` (t-interval), overall and by `acquisition_channel`; else the parameter
-      (assumed, no CI).
-    - Retention cost per saved customer = c / a. `a` should be the *incremental* save rate (customers kept who
-      would otherwise have left, measured against a control group); an offer-acceptance rate overstates saves
-      and so flatters retention. If `retention_contacted` is given, `a` is measured on that many contacts (Wilson
-      CI); otherwise it is an assumption whose plausible values are `save_rate_range` (default 0.5a to 1.5a).
-    - Ratio R = CAC / (c / a) = CAC * a / c. With a measured save rate, a 95% CI by the delta method on log R,
-      se(log R)^2 = (se(CAC)/CAC)^2 + (1 - a) / (n_contacted * a), and the claim "retention is Nx cheaper" is
-      supported if the CI's lower limit is >= N, contradicted if its upper limit is < N, inconclusive otherwise.
-      With an assumed save rate R has no CI (its spread over the assumptions is `sensitivity.cost_ratio_range`)
-      and the claim gets no verdict: it rests on the save rate (`ASSUMED`).
-    - Break-even save rates, solved from R(a) = 1 and R(a) = N: a_1 = c / CAC (saving a customer costs what
-      acquiring one does) and a_N = N c / CAC (the claim holds). If a_N > 100% no save rate makes the claim true
-      at these costs (`IMPOSSIBLE`).
-    - Break-even uplift u* = c / V: a campaign pays back when the share of contacted customers it saves times the
-      value V of a saved customer covers the contact cost. V = the CLV of a new customer (`clv`, else
-      `clv_from_survival` on `df`), an approximation to the remaining value of a customer at risk.
-    - +`retention_uplift_pp` points of annual retention, constant-hazard approximation: lambda = churn events /
-      customer-months (exponential MLE, CI exp(log lambda +/- 1.96 / sqrt(events))), annual retention
-      r = exp(-12 lambda), monthly q = r^(1/12), CLV(q) = m * sum_{t=1..H} q^t / (1 + d)^t. Effect =
-      CLV(q') / CLV(q) - 1 with r' = min(r + uplift, 1); portfolio effect = (CLV(q') - CLV(q)) * active customers
-      (the constant hazard is memoryless, so an active customer's remaining value equals a new one's).
-    - `entry`: left-truncation times (months since signup); the default CLV uses them (see `clv_from_survival`)
-      and the constant hazard's customer-months count only time after entry (duration - entry).
-      Reichheld & Sasser (1990, HBR "Zero defections") is the source of the "+5% retention" folklore.
+    Parameters
+    ----------
+    df
+        One row per customer (`features.lifetimes`): tenure, churn flag, monthly margin, optionally
+        `acquisition_cost`, `acquisition_channel` and `active`.
+    campaign
+        The retention contact's costs and save rate.
+    acquisition_cost
+        Acquisition cost per customer (currency), used only when the data has no `acquisition_cost` column.
+    clv
+        Value of a saved customer: an Estimate (currency) or an overall `CLVResult`; None computes it from `df`.
+    claim_multiple
+        N of the claim "retention is N times cheaper than acquisition".
+    retention_uplift_pp
+        Points of annual retention whose value is computed.
+    valuation
+        Discounting, horizon, bootstrap and columns for the customer values.
+
+    Returns
+    -------
+    RetentionEconomics
+        Costs, the cost ratio and the claim's verdict, break-even save rates and uplift, the retention uplift's
+        value, with notes on what was assumed.
+
+    References
+    ----------
+    Reichheld & Sasser (1990), "Zero defections", Harvard Business Review: the source of the "+5% retention"
+    folklore.
     """
-    if not 0 < retention_acceptance_rate <= 1:
-        raise ValueError("retention_acceptance_rate must be in (0, 1]")
-    if retention_cost_per_contact <= 0 or incentive_cost < 0:
-        raise ValueError("retention_cost_per_contact must be positive and incentive_cost not negative")
     notes: list[str] = []
-    cac, se_cac, by_channel = _acquisition_cost(df, acquisition_cost, currency, notes)
+    cac, se_cac, by_channel = _acquisition_cost(df, acquisition_cost, valuation.currency, notes)
     measured_cac = cac.ci_low is not None
-    a = float(retention_acceptance_rate)
-    c = float(retention_cost_per_contact) + float(incentive_cost)
-    cost_text = (f"{c:,.2f} per contacted customer (assumed: contact {retention_cost_per_contact:,.2f}"
-                 + (f" + incentive {incentive_cost:,.2f}" if incentive_cost else "") + ")")
-
-    measured = bool(retention_contacted)
-    if measured:
-        a_lo, a_hi = wilson_interval(a, retention_contacted)
-        save_note = f"save rate {a:.1%} measured on {retention_contacted} contacts (Wilson 95% CI)"
-        var_log_a = (1 - a) / (retention_contacted * a)
-    else:
-        a_lo, a_hi = save_rate_range or (0.5 * a, min(1.5 * a, 1.0))
-        if not a_lo <= a <= a_hi:
-            raise ValueError(f"save_rate_range {a_lo:g}-{a_hi:g} must contain the save rate {a:g}")
-        save_note = f"save rate {a:.0%} assumed (plausible {a_lo:.0%}-{a_hi:.0%})"
-        notes.append(f"The {save_note}: no campaign with a control group has measured it in this data, so every "
-                     "figure that divides by it rests on that assumption.")
-    per_save = Estimate(
-        value=c / a, unit=currency, label="Retention cost per saved customer",
-        ci_low=c / a_hi if measured else None, ci_high=c / a_lo if measured else None,
-        n=retention_contacted, note=f"{cost_text} / {save_note}",
-    )
-
-    ratio_value = cac.value * a / c
-    se_log_r = np.sqrt((se_cac / cac.value) ** 2 + var_log_a) if measured else 0.0
-    ratio = Estimate(
-        value=ratio_value, unit="ratio", label="Acquisition cost / retention cost per saved customer",
-        ci_low=ratio_value * np.exp(-Z95 * se_log_r) if measured else None,
-        ci_high=ratio_value * np.exp(Z95 * se_log_r) if measured else None,
-        note=("delta method on log ratio; contact cost assumed" if measured else
-              f"rests on assumptions, not a measurement: at the {save_note} and {cost_text}; its "
-              "range over the assumptions is recorded as acquisition_to_retention_cost_ratio_assumed_low/_high"),
-    )
+    save = _save_rate(campaign, notes)
+    ratio = _cost_ratio(cac, se_cac, campaign, save)
     cac_text = f"acquisition cost {cac.value:,.2f} ({'measured' if measured_cac else 'assumed'})"
+    c, cost_text = campaign.cost, campaign.cost_text()
     break_even, claim_rate = _save_rate_estimate(c / cac.value, 1.0, cost_text, cac_text), _save_rate_estimate(
         claim_multiple * c / cac.value, claim_multiple, cost_text, cac_text)
-    verdict = _claim_verdict(ratio, claim_multiple, claim_rate.value / 100, measured)
+    verdict = _claim_verdict(ratio, claim_multiple, claim_rate.value / 100, campaign.measured)
     notes.append(_break_even_note(break_even.value, cost_text, cac_text))
-    notes.append(_claim_note(claim_multiple, claim_rate.value, verdict, ratio, (a_lo, a_hi)))
+    notes.append(_claim_note(claim_multiple, claim_rate.value, verdict, ratio, (save.low, save.high)))
+    value = _clv_estimate(df, clv, valuation)
+    annual, change_pct, portfolio = _retention_uplift(df, retention_uplift_pp, valuation, notes)
+    return RetentionEconomics(
+        acquisition_cost=cac, acquisition_by_channel=by_channel, retention_cost_per_save=_cost_per_save(campaign, save,
+                                                                                         valuation.currency),
+        cost_ratio=ratio, claim_multiple=claim_multiple, claim_verdict=verdict, clv=value,
+        break_even_uplift=_break_even_uplift(campaign, value), annual_retention=annual,
+        retention_uplift_pp=retention_uplift_pp, clv_change_pct=change_pct, portfolio_clv_change=portfolio,
+        break_even_save_rate=break_even, claim_save_rate=claim_rate, save_rate=float(campaign.save_rate),
+        save_rate_range=(save.low, save.high), save_rate_measured=campaign.measured,
+        contact_cost=float(campaign.cost_per_contact), incentive_cost=float(campaign.incentive_cost),
+        acquisition_ci=(cac.ci_low, cac.ci_high) if measured_cac else None, notes=notes,
+    )
 
-    value = _clv_estimate(df, clv, monthly_discount_rate, horizon_months, duration, event, margin_column, n_boot,
-                          seed, currency, entry)
-    uplift = Estimate(
+
+def _save_rate(campaign: RetentionCampaign, notes: list[str]) -> _SaveRate:
+    """The save rate's Wilson 95% CI when measured, else its plausible range (a note says it is assumed)."""
+    a = float(campaign.save_rate)
+    if campaign.measured:
+        low, high = wilson_interval(a, campaign.contacted)
+        return _SaveRate(low, high, (1 - a) / (campaign.contacted * a),
+                         f"save rate {a:.1%} measured on {campaign.contacted} contacts (Wilson 95% CI)")
+    low, high = campaign.save_rate_range or (0.5 * a, min(1.5 * a, 1.0))
+    if not low <= a <= high:
+        raise ValueError(f"save_rate_range {low:g}-{high:g} must contain the save rate {a:g}")
+    note = f"save rate {a:.0%} assumed (plausible {low:.0%}-{high:.0%})"
+    notes.append(f"The {note}: no campaign with a control group has measured it in this data, so every "
+                 "figure that divides by it rests on that assumption.")
+    return _SaveRate(low, high, 0.0, note)
+
+
+def _cost_per_save(campaign: RetentionCampaign, save: _SaveRate, currency: str) -> Estimate:
+    """Retention cost per saved customer (currency): cost per contact / save rate, a CI only when measured."""
+    c, measured = campaign.cost, campaign.measured
+    return Estimate(
+        value=c / campaign.save_rate, unit=currency, label="Retention cost per saved customer",
+        ci_low=c / save.high if measured else None, ci_high=c / save.low if measured else None,
+        n=campaign.contacted, note=f"{campaign.cost_text()} / {save.note}",
+    )
+
+
+def _cost_ratio(cac: Estimate, se_cac: float, campaign: RetentionCampaign, save: _SaveRate) -> Estimate:
+    """Acquisition cost / retention cost per save, with a delta-method 95% CI on its log when the save rate was
+    measured (see `retention_vs_acquisition`)."""
+    measured = campaign.measured
+    value = cac.value * campaign.save_rate / campaign.cost
+    se_log_r = np.sqrt((se_cac / cac.value) ** 2 + save.var_log) if measured else 0.0
+    return Estimate(
+        value=value, unit="ratio", label="Acquisition cost / retention cost per saved customer",
+        ci_low=value * np.exp(-Z95 * se_log_r) if measured else None,
+        ci_high=value * np.exp(Z95 * se_log_r) if measured else None,
+        note=("delta method on log ratio; contact cost assumed" if measured else
+              f"rests on assumptions, not a measurement: at the {save.note} and {campaign.cost_text()}; its "
+              "range over the assumptions is recorded as acquisition_to_retention_cost_ratio_assumed_low/_high"),
+    )
+
+
+def _break_even_uplift(campaign: RetentionCampaign, value: Estimate) -> Estimate:
+    """Share of contacted customers (%) a contact must save to pay back: cost per contact / value of a save."""
+    c = campaign.cost
+    return Estimate(
         value=100 * c / value.value, unit="%", label="Break-even retention uplift (share of contacted customers saved)",
         ci_low=100 * c / value.ci_high if value.ci_high is not None else None,
         ci_high=100 * c / value.ci_low if value.ci_low is not None and value.ci_low > 0 else None,
-        note=f"{cost_text} / value of a saved customer {value.value:,.2f}; the CI is the value's only",
-    )
-
-    annual, change_pct, portfolio = _retention_uplift(
-        df, retention_uplift_pp, monthly_discount_rate, horizon_months, duration, event, margin_column, currency,
-        notes, entry,
-    )
-    return RetentionEconomics(
-        acquisition_cost=cac, acquisition_by_channel=by_channel, retention_cost_per_save=per_save,
-        cost_ratio=ratio, claim_multiple=claim_multiple, claim_verdict=verdict, clv=value,
-        break_even_uplift=uplift, annual_retention=annual, retention_uplift_pp=retention_uplift_pp,
-        clv_change_pct=change_pct, portfolio_clv_change=portfolio, break_even_save_rate=break_even,
-        claim_save_rate=claim_rate, save_rate=a, save_rate_range=(a_lo, a_hi), save_rate_measured=measured,
-        contact_cost=float(retention_cost_per_contact), incentive_cost=float(incentive_cost),
-        acquisition_ci=(cac.ci_low, cac.ci_high) if measured_cac else None, notes=notes,
+        note=f"{campaign.cost_text()} / value of a saved customer {value.value:,.2f}; the CI is the value's only",
     )
 
 
@@ -266,7 +382,7 @@ def _acquisition_cost(
         notes.append("acquisition_cost parameter ignored: the data has an acquisition_cost column")
     if len(costs) < len(df):
         notes.append(f"{len(df) - len(costs)} customers without acquisition cost left out of the mean")
-    mean, lo, hi = _mean_ci(costs.to_numpy(float))
+    mean, lo, hi = mean_t_interval(costs.to_numpy(float))
     lo, hi = (lo, hi) if np.isfinite(lo) else (None, None)
     cac = Estimate(mean, currency, "Acquisition cost per customer", lo, hi, n=len(costs), note="mean, t-interval")
     se = float(np.std(costs, ddof=1) / np.sqrt(len(costs))) if len(costs) > 1 else 0.0
@@ -274,31 +390,31 @@ def _acquisition_cost(
         return cac, se, empty
     rows = []
     for channel, sub in df.loc[costs.index].groupby("acquisition_channel"):
-        m, l, h = _mean_ci(sub["acquisition_cost"].to_numpy(float))
+        m, l, h = mean_t_interval(sub["acquisition_cost"].to_numpy(float))
         rows.append({"channel": str(channel), "acquisition_cost": m, "ci_low": l, "ci_high": h, "n": len(sub)})
     return cac, se, pd.DataFrame(rows)
 
 
-def _clv_estimate(
-    df: pd.DataFrame, clv: Estimate | CLVResult | None, d: float, horizon: int, duration: str, event: str,
-    margin_column: str, n_boot: int, seed: int, currency: str, entry: str | None = None,
-) -> Estimate:
+def _clv_estimate(df: pd.DataFrame, clv: Estimate | CLVResult | None, valuation: Valuation) -> Estimate:
     """Value of one saved customer (currency): the given CLV, else the overall KM-based CLV of `df`."""
     if isinstance(clv, Estimate):
         return clv
     if clv is None:
-        clv = clv_from_survival(df, None, d, horizon, None, n_boot, seed, duration, event, margin_column,
-                                currency=currency, entry=entry)
+        v = valuation
+        clv = clv_from_survival(df, None, v.monthly_discount_rate, v.horizon_months, None, v.n_boot, v.seed,
+                                v.duration, v.event, v.margin_column, currency=v.currency, entry=v.entry)
     if len(clv.table) != 1:
         raise ValueError("pass an overall CLVResult (group=None) or an Estimate as clv")
     return next(iter(clv.to_estimates().values()))
 
 
 def _retention_uplift(
-    df: pd.DataFrame, uplift_pp: float, d: float, horizon: int, duration: str, event: str, margin_column: str,
-    currency: str, notes: list[str], entry: str | None = None,
+    df: pd.DataFrame, uplift_pp: float, valuation: Valuation, notes: list[str]
 ) -> tuple[Estimate, Estimate, Estimate]:
-    """Annual retention (constant hazard) and the CLV effect of +`uplift_pp` points of it (see the docstring above)."""
+    """Annual retention (constant hazard) and the CLV effect of +`uplift_pp` points of it (see
+    `retention_vs_acquisition`)."""
+    duration, event, margin_column, entry = valuation.duration, valuation.event, valuation.margin_column, valuation.entry
+    d, horizon, currency = valuation.monthly_discount_rate, valuation.horizon_months, valuation.currency
     t = df[duration].to_numpy(float)
     exposure = t - df[entry].fillna(0.0).to_numpy(float) if entry else t
     events = int(df[event].astype(bool).sum())
@@ -336,21 +452,3 @@ def _retention_uplift(
                          note=f"{n_active} active customers x change per customer; constant-hazard approximation; "
                          "CI from the hazard's uncertainty only")
     return annual, pct_est, portfolio
-
-
-def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean with its 95% t-interval (NaN ends for fewer than two values); the lower end of a mean of non-negative
-    values (costs) is cut at 0, the smallest such a mean can be."""
-    mean = float(np.mean(x))
-    if len(x) < 2:
-        return mean, np.nan, np.nan
-    half = _t975(len(x)) * float(np.std(x, ddof=1)) / np.sqrt(len(x))
-    low = max(mean - half, 0.0) if np.min(x) >= 0 else mean - half
-    return mean, low, mean + half
-
-
-def _t975(n: int | None) -> float:
-    """97.5% quantile of Student's t with n - 1 degrees of freedom (normal if n unknown)."""
-    return float(stats.t.ppf(0.975, n - 1)) if n and n > 1 else Z95
-
-

@@ -28,6 +28,7 @@ from cxresearch.stats.mle import (
     parameter_table,
     require_identified,
 )
+from cxresearch.stats.units import DAYS_PER_MONTH
 
 
 @dataclass
@@ -141,12 +142,25 @@ def fit_sbg(alive: Sequence[float] | Sequence[Sequence[float]], start: tuple[flo
     alive
         Customers active at period ends 0, 1, ..., n of one cohort (alive[0] = cohort size, non-increasing), or
         a list of such sequences for several cohorts sharing (alpha, beta), each with its own length.
+    start
+        Starting values of (alpha, beta).
 
+    Returns
+    -------
+    SBGResult
+        alpha, beta with standard errors and the cohorts fitted on.
+
+    Notes
+    -----
     The log-likelihood of a cohort is sum_{t=1..n} (alive[t-1] - alive[t]) ln P(T = t) + alive[n] ln S(n)
     (Fader & Hardie 2007, eq. 5): churners in each period, and those still active at the end (right-censored).
 
     Raises `NotEstimableError` when the data cannot separate the mean churn rate from its spread (churn seen in
     fewer than two periods) or the fit runs to a boundary (`_mle.require_identified`).
+
+    References
+    ----------
+    Fader & Hardie (2007), "How to project customer retention", Journal of Interactive Marketing 21(1):76-90.
     """
     cohorts = _as_cohorts(alive)
     churned = [-np.diff(a) for a in cohorts]
@@ -228,6 +242,18 @@ def split_cohorts(histories: Sequence[Sequence[float]], calibration_periods: int
     two thirds of the longest history (all of it below 6 periods, leaving no holdout); the note says which.
 
     Raises `NotEstimableError` when no cohort is observed for two periods (the sBG's two parameters need two).
+
+    Parameters
+    ----------
+    histories
+        Per cohort: customers active at period ends 0..n.
+    calibration_periods
+        Periods requested for the fit.
+
+    Returns
+    -------
+    CohortSplit
+        The histories, the periods fitted on and a note on how they were chosen.
     """
     usable = [np.asarray(h, float) for h in histories if len(h) > 1]
     if not usable:
@@ -249,7 +275,22 @@ def split_cohorts(histories: Sequence[Sequence[float]], calibration_periods: int
 
 def projection_check(sbg: SBGResult, split: CohortSplit, discount_rate: float) -> str:
     """The projection's mean absolute gap from the observed survival after calibration (percentage points), when
-    a cohort is observed that long, and the discounted expected lifetime (periods paid) at `discount_rate`."""
+    a cohort is observed that long, and the discounted expected lifetime (periods paid) at `discount_rate`.
+
+    Parameters
+    ----------
+    sbg
+        The fit on the calibration periods.
+    split
+        The cohorts and their calibration periods.
+    discount_rate
+        Discount rate per period.
+
+    Returns
+    -------
+    str
+        The check and the expected discounted lifetime, as sentences.
+    """
     lifetime = f"Expected discounted lifetime of a new customer: {sbg.del_(discount_rate):.1f} months paid."
     if not split.has_holdout:
         return f"No cohort is observed beyond the calibration months, so the projection is not checked. {lifetime}"
@@ -276,6 +317,27 @@ def cohort_alive(
     Only customers observed from signup (entry 0) count: left-truncated ones would inflate early survival. A
     cohort's history stops at the last period end that all its members could have reached by `observed_until`
     (so nobody is censored inside it); cohorts under `min_cohort` customers are dropped.
+
+    Parameters
+    ----------
+    lifetimes
+        One row per customer (`features.lifetimes`).
+    observed_until
+        End of observation.
+    period_months
+        Length of a period (months).
+    cohort_freq
+        Signup period of a cohort (pandas frequency, "Q" = quarter).
+    signup, duration, event, entry
+        Columns of signup date, tenure (months), churn flag and left-truncation time (months; customers observed
+        only after signup are left out).
+    min_cohort
+        Smallest cohort kept (customers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per cohort and period: customers still active (`alive`).
     """
     df = lifetimes
     if entry and entry in df.columns:
@@ -285,7 +347,7 @@ def cohort_alive(
     for cohort, sub in df.groupby(df[signup].dt.to_period(cohort_freq), sort=True):
         if len(sub) < min_cohort:
             continue
-        reachable = (observed_until - sub[signup].max()).days / 30.4375
+        reachable = (observed_until - sub[signup].max()).days / DAYS_PER_MONTH
         n = int(np.floor(reachable / period_months + 1e-9))
         if n < 1:
             continue

@@ -105,7 +105,24 @@ def monte_carlo(
     output_label: str = "output",
     output_unit: str = "",
 ) -> MonteCarloResult:
-    """Run `model` (vectorised: dict of input arrays -> output array) on `n_draws` joint draws and one-way swings."""
+    """Run `model` (vectorised: dict of input arrays -> output array) on `n_draws` joint draws and one-way swings.
+
+    Parameters
+    ----------
+    model
+        Output from a dict of input draws (arrays).
+    inputs
+        The uncertain inputs by name.
+    n_draws, seed
+        Draws and their seed.
+    output_label, output_unit
+        What the output is, for tables and figures.
+
+    Returns
+    -------
+    MonteCarloResult
+        The draws, the output's distribution and the one-way (tornado) table.
+    """
     rng = np.random.default_rng(seed)
     draws = {name: spec.draw(rng, n_draws) for name, spec in inputs.items()}
     output = np.asarray(model(draws), float)
@@ -194,7 +211,7 @@ class AssumedRange:
 
 def _ordinal(q: float) -> str:
     """5 -> '5th', 95 -> '95th', 1 -> '1st'."""
-    n = int(round(q))
+    n = round(q)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -211,6 +228,16 @@ def retention_vs_acquisition_model(
     expected margin in months 1..H ahead, currency). Output = (save_rate V_s / c - 1) -
     (V_n / acquisition_cost - 1) = save_rate V_s / c - V_n / acquisition_cost: positive when a unit of
     budget buys more lifetime value through retention than through acquisition.
+
+    Parameters
+    ----------
+    saved_stream, new_stream
+        Expected margin per month ahead of a saved and of a new customer (currency, undiscounted).
+
+    Returns
+    -------
+    callable
+        The model: value per unit of budget of retention minus that of acquisition, from the input draws.
     """
     saved_stream, new_stream = np.asarray(saved_stream, float), np.asarray(new_stream, float)
     months = np.arange(1, len(saved_stream) + 1, dtype=float)
@@ -243,6 +270,28 @@ def retention_inputs(
     1), the contact cost, the incentive and an acquisition cost without data +/- `uncertainty` (relative). A
     measured input spans its 95% CI instead: the acquisition cost when `acquisition_ci` is given, the save rate
     when `save_rate_measured` (then `save_rate_range` is its CI).
+
+    Parameters
+    ----------
+    save_rate, contact_cost, acquisition_cost
+        Most likely save rate (share) and costs (currency).
+    currency
+        Label of the money amounts.
+    uncertainty
+        Relative spread of assumed costs (share).
+    save_rate_range
+        Plausible save rates; default 0.5 to 1.5 times the most likely.
+    incentive_cost
+        Currency per contacted customer.
+    acquisition_ci
+        95% CI of a measured acquisition cost; None when assumed.
+    save_rate_measured
+        Whether the save rate was measured.
+
+    Returns
+    -------
+    dict of Uncertain
+        The inputs by name.
     """
     lo, hi = save_rate_range or (0.5 * save_rate, min(1.5 * save_rate, 1.0))
     u = uncertainty
@@ -270,7 +319,18 @@ def _cost_per_contact(x: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def cost_ratio_model(x: dict[str, np.ndarray]) -> np.ndarray:
-    """Acquisition cost / retention cost per saved customer = CAC x save rate / cost per contacted customer."""
+    """Acquisition cost / retention cost per saved customer = CAC x save rate / cost per contacted customer.
+
+    Parameters
+    ----------
+    x
+        Input draws by name.
+
+    Returns
+    -------
+    numpy.ndarray
+        The cost ratio per draw.
+    """
     return x["acquisition_cost"] * x["save_rate"] / _cost_per_contact(x)
 
 
@@ -278,7 +338,22 @@ def cost_ratio_range(
     econ: RetentionEconomics, uncertainty: float = 0.25, n_draws: int = 5000, seed: int = 0
 ) -> AssumedRange:
     """The acquisition-to-retention cost ratio over the plausible values of what nobody measured (see
-    `retention_inputs`): its 5th-95th percentile, a range over assumptions rather than a confidence interval."""
+    `retention_inputs`): its 5th-95th percentile, a range over assumptions rather than a confidence interval.
+
+    Parameters
+    ----------
+    econ
+        The retention-vs-acquisition comparison at the most likely inputs.
+    uncertainty
+        Relative spread of assumed costs (share).
+    n_draws, seed
+        Monte Carlo draws and their seed.
+
+    Returns
+    -------
+    AssumedRange
+        The ratio's 5th-95th percentile over the assumptions and the inputs used.
+    """
     inputs = retention_inputs(
         econ.save_rate, econ.contact_cost, econ.acquisition_cost.value, econ.acquisition_cost.unit, uncertainty,
         econ.save_rate_range, econ.incentive_cost, econ.acquisition_ci, econ.save_rate_measured,
@@ -306,6 +381,28 @@ def retention_vs_acquisition_monte_carlo(
     A saved customer is valued like the average current customer (`residual.stream`), a new one like the
     overall new-customer CLV (`clv`, one group). Ranges as in `retention_inputs`, plus margins +/- `uncertainty`
     (relative) and the monthly discount rate 0.5x to 1.5x.
+
+    Parameters
+    ----------
+    clv, residual
+        CLV of a new customer (overall) and residual CLV of current ones.
+    acquisition_cost, save_rate, contact_cost
+        Most likely acquisition cost (currency), save rate (share) and contact cost (currency).
+    uncertainty
+        Relative spread of assumed inputs (share).
+    save_rate_range
+        Plausible save rates.
+    n_draws, seed
+        Draws and their seed.
+    incentive_cost
+        Currency per contacted customer.
+    acquisition_ci
+        95% CI of a measured acquisition cost; None when assumed.
+
+    Returns
+    -------
+    MonteCarloResult
+        Retention minus acquisition value per unit of budget over the draws.
     """
     if len(clv.table) != 1 or clv.curves is None:
         raise ValueError("pass an overall CLVResult (group=None)")
@@ -330,7 +427,20 @@ def value_break_even_save_rate(
 ) -> float:
     """Save rate (share) above which a unit of budget buys more lifetime value through retention than through
     acquisition: a* = cost per contact x V_new / (acquisition cost x V_saved), the zero of
-    `retention_vs_acquisition_model` at the measured margins and the base discount rate."""
+    `retention_vs_acquisition_model` at the measured margins and the base discount rate.
+
+    Parameters
+    ----------
+    clv, residual
+        CLV of a new customer (overall) and residual CLV of current ones.
+    acquisition_cost, cost_per_contact
+        Currency per acquired and per contacted customer.
+
+    Returns
+    -------
+    float
+        The break-even save rate (share).
+    """
     horizon = min(clv.horizon_months, residual.horizon_months)
     discount = (1.0 + clv.monthly_discount_rate) ** -np.arange(1, horizon + 1, dtype=float)
     v_new = clv.table["monthly_margin"].iloc[0] * clv.curves["survival"].to_numpy(float)[:horizon] @ discount
@@ -340,7 +450,20 @@ def value_break_even_save_rate(
 
 def retention_verdict(probability: Estimate, claim: str | None = None) -> str:
     """A plain sentence on whether retention spend beats acquisition spend, from the share of Monte Carlo scenarios
-    over the assumed inputs in which it does (a statement about the assumptions, not a probability from data)."""
+    over the assumed inputs in which it does (a statement about the assumptions, not a probability from data).
+
+    Parameters
+    ----------
+    probability
+        Share of scenarios (%) in which retention wins, with the scenarios as `n`.
+    claim
+        A clause on the cost ratio to append.
+
+    Returns
+    -------
+    str
+        The sentence.
+    """
     p = probability.value
     if p >= 90:
         head = "Retention spend beats acquisition spend in nearly every case"

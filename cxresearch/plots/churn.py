@@ -1,4 +1,8 @@
-"""Churn-model figures: odds ratios, ROC/PR, calibration, gains, profit curve, driver importance, PD."""
+"""Churn-model figures: odds ratios, ROC/PR, calibration, gains, profit curve, driver importance, PD.
+
+Each `plot_*(result, ..., ax=None)` draws on `ax` (a new figure when None) and returns the Axes (the first panel of
+a figure with several); none sets the theme.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
-from cxresearch.churn.drivers import PartialDependenceBands
-from cxresearch.churn.evaluation import ChurnEvaluation, EMPCResult
-from cxresearch.churn.logit import INTERCEPT, ChurnLogitResult
-from cxresearch.plots import PALETTE, new_figure
-from cxresearch.plots.loyalty import error_bars
+from cxresearch.churn.design import INTERCEPT
+from cxresearch.churn.drivers import PartialDependence, PartialDependenceBands
+from cxresearch.churn.empc import EMPCResult
+from cxresearch.churn.evaluation import ChurnEvaluation
+from cxresearch.churn.logit import ChurnLogitResult
+from cxresearch.plots import PALETTE, axes_or_new, error_bars
+from cxresearch.plots.panels import panels
 
 
 def plot_odds_ratios(
     result: ChurnLogitResult,
     terms: Sequence[str] | None = None,
     title: str = "What goes with churn: odds ratios (95% CI)",
-) -> plt.Figure:
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
     """Forest plot of churn odds ratios with 95% CIs on a log axis, reference line at 1 (no association).
 
     Parameters
@@ -29,11 +36,20 @@ def plot_odds_ratios(
         Output of `cxresearch.churn.logit.fit_churn_logit`.
     terms
         Terms to show, top to bottom; default every term except the intercept, in model order.
+    title
+        Axes title.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The forest plot.
     """
     table = result.summary().drop(index=INTERCEPT)
     if terms is not None:
         table = table.loc[list(terms)]
-    fig, (ax,) = new_figure(width=9.0, height=1.2 + 0.38 * len(table))
+    ax = axes_or_new(ax, width=9.0, height=1.2 + 0.38 * len(table))
     rows = np.arange(len(table))[::-1]
     # Odds ratios above 1 (more churn) and below 1 (less churn) in distinct colours.
     colors = [PALETTE[3] if o > 1 else PALETTE[0] for o in table["odds_ratio"]]
@@ -60,15 +76,16 @@ def plot_odds_ratios(
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def plot_roc_pr(evaluation: ChurnEvaluation, title: str | None = None) -> plt.Figure:
+def plot_roc_pr(evaluation: ChurnEvaluation, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
     """ROC (left) and precision-recall (right) curves of every model, AUCs with 95% CIs in the legend; the title
-    names the evaluation design (out-of-time holdout or cross-validated) unless given."""
+    names the evaluation design (out-of-time holdout or cross-validated) unless given. Returns the ROC Axes; `ax`'s
+    area is split in two when given."""
     title = title or f"Discrimination, {evaluation.design}"
-    fig, (roc_ax, pr_ax) = new_figure(width=11.0, height=4.6, ncols=2)
+    roc_ax, pr_ax = panels(ax, 2, width=11.0, height=4.6)
     metrics = evaluation.summary()
     for color, model in zip(PALETTE, evaluation.predictions, strict=False):
         row = metrics.loc[model]
@@ -85,16 +102,16 @@ def plot_roc_pr(evaluation: ChurnEvaluation, title: str | None = None) -> plt.Fi
                ylabel="True positive rate (share of churners caught)", title="ROC curve, AUC (95% CI)")
     pr_ax.set(xlabel="Recall (share of churners caught)", ylabel="Precision (share of flagged who churn)",
               title="Precision-recall, PR-AUC (95% CI)", ylim=(0, 1))
-    for ax in (roc_ax, pr_ax):
-        ax.legend(loc="lower right" if ax is roc_ax else "upper right", fontsize=9)
-    fig.suptitle(title, fontweight="bold")
-    fig.tight_layout()
-    return fig
+    roc_ax.legend(loc="lower right", fontsize=9)
+    pr_ax.legend(loc="upper right", fontsize=9)
+    roc_ax.figure.suptitle(title, fontweight="bold")
+    roc_ax.figure.tight_layout()
+    return roc_ax
 
 
-def plot_calibration(evaluation: ChurnEvaluation, bins: int = 10) -> plt.Figure:
+def plot_calibration(evaluation: ChurnEvaluation, bins: int = 10, ax: plt.Axes | None = None) -> plt.Axes:
     """Observed vs predicted churn (%) by risk decile for every model, Wilson 95% CIs, diagonal = perfect."""
-    fig, (ax,) = new_figure(width=6.5, height=5.5)
+    ax = axes_or_new(ax, width=6.5, height=5.5)
     metrics = evaluation.summary()
     top = 0.0
     for color, model in zip(PALETTE, evaluation.predictions, strict=False):
@@ -109,13 +126,13 @@ def plot_calibration(evaluation: ChurnEvaluation, bins: int = 10) -> plt.Figure:
     ax.set(xlabel="Predicted churn in the window (%)", ylabel="Observed churn in the window (%)",
            title="Calibration by risk decile")
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def plot_gains(evaluation: ChurnEvaluation) -> plt.Figure:
+def plot_gains(evaluation: ChurnEvaluation, ax: plt.Axes | None = None) -> plt.Axes:
     """Cumulative gains: % of churners caught when targeting the riskiest x% of customers, per model."""
-    fig, (ax,) = new_figure(width=7.0, height=5.0)
+    ax = axes_or_new(ax, width=7.0, height=5.0)
     for color, model in zip(PALETTE, evaluation.predictions, strict=False):
         gains = evaluation.gains(model)
         x = np.r_[0, gains["cum_customers_pct"]]
@@ -126,13 +143,14 @@ def plot_gains(evaluation: ChurnEvaluation) -> plt.Figure:
     ax.set(xlabel="Customers targeted, riskiest first (%)", ylabel="Churners caught (%)",
            title="Cumulative gains by decile", xlim=(0, 100), ylim=(0, 100))
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def plot_profit_curve(results: dict[str, EMPCResult], currency: str = "currency") -> plt.Figure:
+def plot_profit_curve(results: dict[str, EMPCResult], currency: str = "currency", ax: plt.Axes | None = None
+                      ) -> plt.Axes:
     """Expected campaign profit per customer vs share targeted, per model; the EMPC optimum marked."""
-    fig, (ax,) = new_figure(width=8.0, height=4.8)
+    ax = axes_or_new(ax, width=8.0, height=4.8)
     for color, (model, result) in zip(PALETTE, results.items(), strict=False):
         ax.plot(100 * result.curve["fraction"], result.curve["profit"], color=color,
                 label=f"{model}: EMPC {result.empc:.2f} at {100 * result.fraction:.1f}% targeted")
@@ -143,16 +161,17 @@ def plot_profit_curve(results: dict[str, EMPCResult], currency: str = "currency"
            ylabel=f"Expected profit per customer ({currency})",
            title=f"Retention campaign profit (CLV {p.clv:g}, incentive {p.incentive:g}, contact {p.contact:g})")
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
 def plot_driver_importance(
-    table: pd.DataFrame, value: str, xlabel: str, title: str = "Driver importance (95% CI)"
-) -> plt.Figure:
+    table: pd.DataFrame, value: str, xlabel: str, title: str = "Driver importance (95% CI)",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
     """Horizontal bars of `table[value]` with `ci_low`/`ci_high` error bars, labelled by `table['label']`."""
     table = table.sort_values(value)
-    fig, (ax,) = new_figure(width=8.0, height=1.2 + 0.38 * len(table))
+    ax = axes_or_new(ax, width=8.0, height=1.2 + 0.38 * len(table))
     rows = np.arange(len(table))
     err = np.vstack([table[value] - table["ci_low"], table["ci_high"] - table[value]]).clip(min=0)
     ax.barh(rows, table[value], xerr=err, color=PALETTE[0], capsize=3)
@@ -160,27 +179,31 @@ def plot_driver_importance(
     ax.axvline(0, color="grey", linewidth=1)
     ax.set(xlabel=xlabel, title=title)
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def plot_partial_dependence(curves: Sequence[pd.DataFrame] | PartialDependenceBands) -> plt.Figure:
+def plot_partial_dependence(
+    curves: Sequence[PartialDependence] | PartialDependenceBands, ax: plt.Axes | None = None
+) -> plt.Axes:
     """Average predicted churn (%) against each feature's value, one panel per partial-dependence curve, with
-    the bootstrap 95% band when the curves carry one (`churn.drivers.partial_dependence_bands`)."""
+    the bootstrap 95% band when the curves carry one (`churn.drivers.partial_dependence_bands`). Returns the first
+    panel; `ax`'s area is split into the panels when given."""
     bands = isinstance(curves, PartialDependenceBands)
     if bands:
         n_boot, curves = curves.n_boot, curves.curves
-    fig, axes = new_figure(width=4.2 * len(curves), height=4.0, ncols=len(curves))
-    for ax, curve in zip(axes, curves, strict=True):
-        ax.plot(curve["value"], curve["churn_pct"], color=PALETTE[0], marker="o", label="partial dependence")
-        if {"ci_low", "ci_high"} <= set(curve.columns):
-            ax.fill_between(curve["value"], curve["ci_low"], curve["ci_high"], color=PALETTE[0], alpha=0.2,
-                            linewidth=0, label="95% band (refits)")
-        ax.set(xlabel=curve.attrs.get("label", curve.attrs.get("feature", "value")),
-               ylabel="Predicted churn in the window (%)")
+    axes = panels(ax, len(curves), width=4.2 * len(curves), height=4.0)
+    for panel, curve in zip(axes, curves, strict=True):
+        table = curve.table
+        panel.plot(table["value"], table["churn_pct"], color=PALETTE[0], marker="o", label="partial dependence")
+        if {"ci_low", "ci_high"} <= set(table.columns):
+            panel.fill_between(table["value"], table["ci_low"], table["ci_high"], color=PALETTE[0], alpha=0.2,
+                               linewidth=0, label="95% band (refits)")
+        panel.set(xlabel=curve.label, ylabel="Predicted churn in the window (%)")
     if bands:
         axes[0].legend(loc="upper left", fontsize=9)
     title = "Partial dependence (gradient boosting)"
-    fig.suptitle(title + (f", 95% bands from {n_boot} bootstrap refits" if bands else ""), fontweight="bold")
-    fig.tight_layout()
-    return fig
+    axes[0].figure.suptitle(title + (f", 95% bands from {n_boot} bootstrap refits" if bands else ""),
+                            fontweight="bold")
+    axes[0].figure.tight_layout()
+    return axes[0]

@@ -1,5 +1,9 @@
 """Economics figures: CLV by segment, acquisition vs retention cost, sBG and BG/NBD fit checks (conditional
-expectations, weekly tracking), BG/NBD x Gamma-Gamma CLV distribution, campaign profit curve, tornado chart."""
+expectations, weekly tracking), BG/NBD x Gamma-Gamma CLV distribution, campaign profit curve, tornado chart.
+
+Each `plot_*(result, ..., ax=None)` draws on `ax` (a new figure when None) and returns the Axes (the first panel of
+a figure with several); none sets the theme.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,23 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.economics import (
-    BGNBDResult,
     CampaignResult,
     CLVResult,
     MonteCarloResult,
     RetentionEconomics,
     SBGResult,
 )
-from cxresearch.economics.bgnbd import TrackingResult, holdout_by_frequency
+from cxresearch.economics.bgnbd import HoldoutByFrequency, TrackingResult
 from cxresearch.economics.btyd_clv import BTYDCLVResult
 from cxresearch.economics.sensitivity import AssumedRange
-from cxresearch.plots import PALETTE, new_figure
+from cxresearch.plots import PALETTE, axes_or_new
+from cxresearch.plots.panels import panels
 
 
-def clv_by_segment(clv: CLVResult, title: str | None = None) -> plt.Figure:
+def plot_clv_by_segment(clv: CLVResult, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
     """Bar per group of customer lifetime value (currency) with 95% bootstrap CI error bars."""
     table = clv.summary()
-    fig, (ax,) = new_figure(width=max(7.0, 1.2 * len(table) + 2.5))
+    ax = axes_or_new(ax, width=max(7.0, 1.2 * len(table) + 2.5))
     x = np.arange(len(table))
     ax.bar(x, table["clv"], color=[PALETTE[i % len(PALETTE)] for i in x], width=0.6)
     ax.errorbar(x, table["clv"], yerr=_yerr(table, "clv"), fmt="none", ecolor="0.2", capsize=4)
@@ -37,13 +41,14 @@ def clv_by_segment(clv: CLVResult, title: str | None = None) -> plt.Figure:
         title or f"Customer lifetime value ({clv.horizon_months} months, {clv.monthly_discount_rate:.1%}/month discount)",
         fontsize=11,
     )
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def acquisition_vs_retention(
-    econ: RetentionEconomics, title: str | None = None, ratio_range: AssumedRange | None = None
-) -> plt.Figure:
+def plot_acquisition_vs_retention(
+    econ: RetentionEconomics, title: str | None = None, ratio_range: AssumedRange | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
     """Bars (currency) of the cost to acquire a customer, overall and by channel, vs the cost to save one.
 
     Acquisition bars carry their measured 95% CI; the retention bar, hatched when the save rate is assumed,
@@ -61,7 +66,7 @@ def acquisition_vs_retention(
                  econ.cost_per_contact / low))
     table = pd.DataFrame(rows, columns=["label", "cost", "ci_low", "ci_high"])
     colours = [PALETTE[0]] + [PALETTE[5]] * (len(table) - 2) + [PALETTE[1]]
-    fig, (ax,) = new_figure(width=max(6.0, 1.3 * len(table) + 2.0))
+    ax = axes_or_new(ax, width=max(6.0, 1.3 * len(table) + 2.0))
     x = np.arange(len(table))
     bars = ax.bar(x, table["cost"], color=colours, width=0.6)
     if not econ.save_rate_measured:
@@ -70,8 +75,8 @@ def acquisition_vs_retention(
     ax.set_xticks(x, table["label"], rotation=15 if len(table) > 4 else 0)
     ax.set_ylabel(f"Cost per customer ({econ.acquisition_cost.unit})")
     ax.set_title(title or _ratio_title(econ, ratio_range), fontsize=11)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
 def _ratio_title(econ: RetentionEconomics, ratio_range: AssumedRange | None) -> str:
@@ -98,43 +103,45 @@ def _yerr(table: pd.DataFrame, column: str) -> np.ndarray:
     return np.vstack([low.to_numpy(), high.to_numpy()])
 
 
-def sbg_projection(
+def plot_sbg_projection(
     sbg: SBGResult,
     observed: list | None = None,
     periods: int | None = None,
     period_label: str = "Months since signup",
     title: str | None = None,
-) -> plt.Figure:
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
     """Observed vs sBG-projected % of a cohort still active (left) and % renewing each period (right).
 
     `observed`: full cohort histories when `sbg` was fitted on their first periods only; the shaded region is
-    then the calibration period and everything to its right is a true projection.
+    then the calibration period and everything to its right is a true projection. Returns the left Axes; `ax`'s
+    area is split in two when given.
     """
     cohorts = observed if observed is not None else sbg.alive
     periods = periods or max(len(a) for a in cohorts) - 1
     table = sbg.projection(periods, observed)
-    fig, (left, right) = new_figure(width=11.0, ncols=2)
-    for ax, col, label in ((left, "survival", "% still active"), (right, "retention", "% of active who renew")):
-        ax.plot(table["period"], table[f"observed_{col}_pct"], "o", ms=3.5, color=PALETTE[0], label="observed")
-        ax.plot(table["period"], table[f"{col}_pct"], "-", color=PALETTE[1], label="sBG")
-        ax.axvspan(0, sbg.n_periods, color="0.92", zorder=0, label="calibration")
-        ax.set_xlabel(period_label)
-        ax.set_ylabel(label)
+    left, right = panels(ax, 2, width=11.0)
+    for panel, col, label in ((left, "survival", "% still active"), (right, "retention", "% of active who renew")):
+        panel.plot(table["period"], table[f"observed_{col}_pct"], "o", ms=3.5, color=PALETTE[0], label="observed")
+        panel.plot(table["period"], table[f"{col}_pct"], "-", color=PALETTE[1], label="sBG")
+        panel.axvspan(0, sbg.n_periods, color="0.92", zorder=0, label="calibration")
+        panel.set_xlabel(period_label)
+        panel.set_ylabel(label)
     left.legend(loc="upper right")
-    fig.suptitle(title or f"Shifted-beta-geometric: alpha {sbg.alpha:.2f}, beta {sbg.beta:.2f}", fontsize=11)
-    fig.tight_layout()
-    return fig
+    left.figure.suptitle(title or f"Shifted-beta-geometric: alpha {sbg.alpha:.2f}, beta {sbg.beta:.2f}", fontsize=11)
+    left.figure.tight_layout()
+    return left
 
 
-def bgnbd_holdout(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7,
-                  title: str | None = None) -> plt.Figure:
+def plot_bgnbd_holdout(holdout: HoldoutByFrequency, title: str | None = None, ax: plt.Axes | None = None
+                       ) -> plt.Axes:
     """Mean holdout purchases per customer by calibration repeat purchases: actual vs BG/NBD conditional forecast.
 
-    `rfm` needs frequency, recency, T, holdout_frequency and holdout_length (`transactions.rfm_summary`); the
-    last bin collects `max_frequency` and more (Fader, Hardie & Lee 2005, Fig. 5; `bgnbd.holdout_by_frequency`).
+    `holdout` comes from `bgnbd.holdout_by_frequency`; its last bin collects `max_frequency` and more (Fader,
+    Hardie & Lee 2005, Fig. 5).
     """
-    table = holdout_by_frequency(bgnbd, rfm, max_frequency)
-    fig, (ax,) = new_figure(width=8.0)
+    table, max_frequency = holdout.table, holdout.max_frequency
+    ax = axes_or_new(ax, width=8.0)
     x = table.index.to_numpy()
     ax.plot(x, table["actual"], "o-", color=PALETTE[0], label="actual")
     ax.plot(x, table["expected"], "s--", color=PALETTE[1], label="BG/NBD forecast")
@@ -144,39 +151,43 @@ def bgnbd_holdout(bgnbd: BGNBDResult, rfm: pd.DataFrame, max_frequency: int = 7,
     ax.set_ylabel("Mean purchases per customer in the holdout")
     ax.legend(loc="upper left")
     ax.set_title(title or "Calibration vs holdout: conditional expectations", fontsize=11)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def bgnbd_tracking(tracking: TrackingResult, title: str | None = None) -> plt.Figure:
-    """Cumulative (left) and per-period (right) repeat purchases, actual vs BG/NBD, calibration end marked.
+def plot_bgnbd_tracking(tracking: TrackingResult, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
+    """Cumulative (left) and per-period (right) repeat purchases, actual vs BG/NBD, calibration end marked; returns
+    the left Axes (`ax`'s area is split in two when given).
 
     Fader, Hardie & Lee (2005), Figures 3 and 4: expected purchases sum E[X(t)] over customers by first-purchase day.
     """
     table = tracking.periods
     unit = "week" if tracking.period_days == 7 else f"{tracking.period_days:g}-day period"
-    fig, (cum, inc) = new_figure(width=12.0, ncols=2)
-    for ax, col, label in ((cum, "_cumulative", "Cumulative repeat purchases"),
+    cum, inc = panels(ax, 2, width=12.0)
+    for panel, col, label in ((cum, "_cumulative", "Cumulative repeat purchases"),
                            (inc, "", f"Repeat purchases per {unit}")):
-        ax.plot(table["period"], table[f"actual{col}"], "-", color=PALETTE[0], label="actual")
-        ax.plot(table["period"], table[f"expected{col}"], "--", color=PALETTE[1], label="BG/NBD expected")
-        ax.axvline(tracking.calibration_periods, color="0.4", lw=1, ls=":")
-        ax.set_xlabel(f"{unit.capitalize()}s since the cohort's first purchase")
-        ax.set_ylabel(f"{label} (count)")
+        panel.plot(table["period"], table[f"actual{col}"], "-", color=PALETTE[0], label="actual")
+        panel.plot(table["period"], table[f"expected{col}"], "--", color=PALETTE[1], label="BG/NBD expected")
+        panel.axvline(tracking.calibration_periods, color="0.4", lw=1, ls=":")
+        panel.set_xlabel(f"{unit.capitalize()}s since the cohort's first purchase")
+        panel.set_ylabel(f"{label} (count)")
     cum.annotate("end of calibration", (tracking.calibration_periods, 0), textcoords="offset points",
                  xytext=(-4, 8), rotation=90, ha="right", va="bottom", fontsize=8, color="0.3")
     cum.legend(loc="upper left")
     totals = tracking.totals()
     error = f"; holdout forecast {totals.loc['holdout', 'error_pct']:+.1f}%" if "holdout" in totals.index else ""
-    fig.suptitle(title or f"Tracking repeat purchases of {tracking.n_customers:,} customers{error}", fontsize=11)
-    fig.tight_layout()
-    return fig
+    cum.figure.suptitle(title or f"Tracking repeat purchases of {tracking.n_customers:,} customers{error}",
+                        fontsize=11)
+    cum.figure.tight_layout()
+    return cum
 
 
-def btyd_clv_distribution(clv: BTYDCLVResult, title: str | None = None) -> plt.Figure:
-    """Histogram of per-customer residual CLV (currency, log scale) and the share of value by customer rank."""
+def plot_btyd_clv_distribution(clv: BTYDCLVResult, title: str | None = None, ax: plt.Axes | None = None
+                               ) -> plt.Axes:
+    """Histogram of per-customer residual CLV (currency, log scale) and the share of value by customer rank;
+    returns the histogram's Axes (`ax`'s area is split in two when given)."""
     values = clv.customers["clv"].to_numpy()
-    fig, (hist, conc) = new_figure(width=12.0, ncols=2)
+    hist, conc = panels(ax, 2, width=12.0)
     positive = values[values > 0]
     # customers almost surely gone have near-zero value: fold the lowest 1% into the first bar to keep the scale
     low = np.percentile(positive, 1) if len(positive) else 1.0
@@ -197,17 +208,18 @@ def btyd_clv_distribution(clv: BTYDCLVResult, title: str | None = None) -> plt.F
                   textcoords="offset points", xytext=(8, -14), fontsize=9)
     conc.set_xlabel("Customers, most valuable first (%)")
     conc.set_ylabel("Share of total residual CLV (%)")
-    fig.suptitle(title or f"Residual value over {clv.horizon_months} months (margin {clv.margin:.0%}, "
-                 f"{clv.monthly_discount_rate:.2%}/month discount)", fontsize=11)
-    fig.tight_layout()
-    return fig
+    hist.figure.suptitle(title or f"Residual value over {clv.horizon_months} months (margin {clv.margin:.0%}, "
+                         f"{clv.monthly_discount_rate:.2%}/month discount)", fontsize=11)
+    hist.figure.tight_layout()
+    return hist
 
 
-def campaign_profit_curve(campaign: CampaignResult, title: str | None = None) -> plt.Figure:
+def plot_campaign_profit_curve(campaign: CampaignResult, title: str | None = None, ax: plt.Axes | None = None
+                               ) -> plt.Axes:
     """Expected profit (currency) of a retention campaign against its budget, customers ranked by expected profit."""
     curve = campaign.curve
     best = campaign.optimum
-    fig, (ax,) = new_figure(width=8.0)
+    ax = axes_or_new(ax, width=8.0)
     ax.plot(curve["spend"], curve["expected_profit"], color=PALETTE[0])
     ax.axhline(0, color="0.4", lw=0.8)
     ax.plot([best.spend], [best.expected_profit], "o", color=PALETTE[3])
@@ -217,14 +229,16 @@ def campaign_profit_curve(campaign: CampaignResult, title: str | None = None) ->
     ax.set_xlabel(f"Retention budget ({campaign.currency})")
     ax.set_ylabel(f"Expected profit ({campaign.currency})")
     ax.set_title(title or f"Retention campaign: profit by budget (uplift {campaign.uplift:.0%})", fontsize=11)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def tornado(mc: MonteCarloResult, threshold: float = 0.0, title: str | None = None) -> plt.Figure:
-    """One-way sensitivity bars (output at each input's low and high value) and the Monte Carlo distribution."""
+def plot_tornado(mc: MonteCarloResult, threshold: float = 0.0, title: str | None = None, ax: plt.Axes | None = None
+                 ) -> plt.Axes:
+    """One-way sensitivity bars (output at each input's low and high value) and the Monte Carlo distribution;
+    returns the bars' Axes (`ax`'s area is split in two when given)."""
     table = mc.tornado.iloc[::-1]  # largest swing on top
-    fig, (ax, hist) = new_figure(width=12.0, ncols=2)
+    ax, hist = panels(ax, 2, width=12.0)
     y = np.arange(len(table))
     for colour, col, name in ((PALETTE[0], "output_low", "input low"), (PALETTE[1], "output_high", "input high")):
         ax.barh(y, table[col] - mc.base, left=mc.base, color=colour, height=0.6, label=name)
@@ -242,6 +256,6 @@ def tornado(mc: MonteCarloResult, threshold: float = 0.0, title: str | None = No
     hist.set_ylabel("Monte Carlo draws")
     hist.set_title(f"P(> {threshold:g}) = {p.value:.0f}% over {len(out):,} draws", fontsize=11)
     if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return fig
+        ax.figure.suptitle(title, fontsize=11)
+    ax.figure.tight_layout()
+    return ax

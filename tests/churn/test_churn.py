@@ -8,9 +8,10 @@ import pytest
 from scipy import optimize, special
 from sklearn.metrics import roc_auc_score
 
-from cxresearch.churn.logit import (
-    INTERCEPT, ChurnLogitResult, _fit_firth, fit_churn_logit, screen_leakage, single_feature_auc,
-)
+from cxresearch.churn.design import INTERCEPT
+from cxresearch.churn.estimation import fit_firth_logit
+from cxresearch.churn.leakage import screen_leakage, single_feature_auc
+from cxresearch.churn.logit import ChurnLogitResult, fit_churn_logit
 from cxresearch.data.simulate import simulate as simulate_world
 from cxresearch.features.snapshot import snapshot as make_snapshot
 from cxresearch.stats.estimate import Estimate
@@ -181,7 +182,7 @@ def test_firth_solves_penalised_likelihood() -> None:
         w = special.expit(eta) * special.expit(-eta)
         return -(np.sum(y * eta - np.logaddexp(0, eta)) + 0.5 * np.linalg.slogdet(x.T @ (x * w[:, None]))[1])
 
-    beta, cov, converged = _fit_firth(x, y)
+    beta, cov, converged = fit_firth_logit(x, y)
     reference = optimize.minimize(negative_penalised, np.zeros(3), method="BFGS", options={"gtol": 1e-10}).x
     assert converged
     assert beta == pytest.approx(reference, abs=1e-4)

@@ -11,25 +11,21 @@ import pytest
 from scipy import special, stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from cxresearch.churn.boosting import min_leaf
+from cxresearch.churn.empc import CampaignParameters, class_balance, empc
 from cxresearch.churn.evaluation import (
     BOOSTING,
     LOGIT,
-    CampaignParameters,
     _RankedScores,
-    class_balance,
-    compare_models,
     calibration_intercept_slope,
+    compare_models,
     cross_validate,
     cross_validated_evaluation,
-    empc,
     evaluate_predictions,
-    fit_windows,
     judge_models,
-    min_leaf,
-    months_between,
-    out_of_time_snapshots,
 )
 from cxresearch.churn.logit import fit_churn_logit
+from cxresearch.churn.windows import fit_windows, months_between, out_of_time_snapshots
 from cxresearch.data.simulate import simulate
 from cxresearch.features.snapshot import snapshot as make_snapshot
 

@@ -8,10 +8,14 @@ import pandas as pd
 import pytest
 from scipy import special
 
+from cxresearch.churn.boosting import fit_boosting
 from cxresearch.churn.drivers import (
-    _raw_weights, partial_dependence, partial_dependence_bands, permutation_importance, relative_weights,
+    _raw_weights,
+    partial_dependence,
+    partial_dependence_bands,
+    permutation_importance,
+    relative_weights,
 )
-from cxresearch.churn.evaluation import fit_boosting
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,9 @@ def test_permutation_importance_and_partial_dependence(world: pd.DataFrame) -> N
     assert importance.index[0] == "ces_mean_90d"
     assert importance.loc["ces_mean_90d", "ci_low"] > 0.02
     assert abs(importance.loc["csat_last", "importance"]) < 0.01
-    curve = partial_dependence(model, test, "ces_mean_90d")
+    result = partial_dependence(model, test, "ces_mean_90d")
+    assert (result.feature, result.range_points) == ("ces_mean_90d", None)
+    curve = result.summary()
     assert list(curve["value"]) == [1, 2, 3, 4, 5, 6, 7]
     assert curve["churn_pct"].iloc[-1] > 2 * curve["churn_pct"].iloc[0]
     assert np.all(np.diff(curve["churn_pct"]) > -0.5)  # rising, allowing for flat tree steps
@@ -90,8 +96,8 @@ def test_partial_dependence_bands_cover_the_truth_and_narrow_with_more_data(worl
         assert list(table.columns) == ["feature", "label", "value", "churn_pct", "se", "ci_low", "ci_high"]
         assert ((table["ci_low"] <= table["churn_pct"]) & (table["churn_pct"] <= table["ci_high"])).all()
         width = []
-        for curve in bands.curves:
-            feature = curve.attrs["feature"]
+        for result in bands.curves:
+            feature, curve = result.feature, result.table
             # where at least 10% of customers have the value: in the sparse tail (3+ contacts) leaves of 200
             # customers cannot follow the curve, a bias the bootstrap does not measure
             dense = curve["value"].map(evaluate[feature].value_counts(normalize=True)).fillna(0).to_numpy() >= 0.10
@@ -99,7 +105,7 @@ def test_partial_dependence_bands_cover_the_truth_and_narrow_with_more_data(worl
             covered.extend(((curve["ci_low"] <= truth) & (truth <= curve["ci_high"]))[dense])
             width.extend((curve["ci_high"] - curve["ci_low"])[dense])
         widths[n] = np.mean(width)
-        ces = bands.curves[0]
+        ces = bands.curves[0].table
         true_range = float(np.subtract(*_true_partial_dependence(evaluate, "ces_mean_90d", np.array([7.0, 1.0]))))
         effect = bands.to_estimates()["pd_range_ces_mean_90d"]
         assert effect.ci_low > 0.5 * true_range  # right direction, and the size roughly right (truth ~21 points)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.economics import clv_from_survival, residual_clv, retention_vs_acquisition
+from cxresearch.economics import RetentionCampaign, clv_from_survival, residual_clv, retention_vs_acquisition
 from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE
 from cxresearch.economics.sensitivity import (
     Uncertain,
@@ -20,10 +20,12 @@ from cxresearch.economics.sensitivity import (
     retention_vs_acquisition_model,
     value_break_even_save_rate,
 )
-from cxresearch.plots.economics import acquisition_vs_retention
-from cxresearch.report.executive import changes_html, compare_runs, kpi_tiles_html, load_suite_results, retention_verdict
+from cxresearch.plots.economics import plot_acquisition_vs_retention
+from cxresearch.report.key_figures import changes_html, compare_runs, kpi_tiles_html
 from cxresearch.report.record.economics import record_economics
 from cxresearch.report.results import Results
+from cxresearch.report.retention_text import retention_vs_acquisition_text
+from cxresearch.report.suite_results import load_suite_results
 from cxresearch.stats.estimate import Estimate
 
 NB = "05_retention_economics"
@@ -51,8 +53,8 @@ def triangular_quantile(q: float, low: float, mode: float, high: float) -> float
 
 def test_break_even_save_rates_by_hand() -> None:
     # demo-world costs: CAC 160 (given), contact 25 + incentive 10 = 35 per contacted customer, save rate 15%
-    econ = retention_vs_acquisition(customers(cac=None), 25.0, 0.15, acquisition_cost=160.0, clv=CLV,
-                                    incentive_cost=10.0, save_rate_range=(0.05, 0.25))
+    econ = retention_vs_acquisition(customers(cac=None), RetentionCampaign(25.0, 0.15, 10.0, save_rate_range=(0.05, 0.25)),
+                                    acquisition_cost=160.0, clv=CLV)
     assert econ.cost_ratio.value == pytest.approx(160 * 0.15 / 35)  # 0.686
     assert econ.cost_ratio.ci_low is None and econ.cost_ratio.ci_high is None
     # cheaper than acquisition above 35 / 160 = 21.875%; 7x needs 7 x 35 / 160 = 153.1%: no save rate is enough
@@ -63,8 +65,8 @@ def test_break_even_save_rates_by_hand() -> None:
     assert any("more than 21.9% of contacted at-risk customers stay" in note for note in econ.notes)
     assert any("would need a save rate of 153%" in note for note in econ.notes)
     # a cheaper contact makes 7x reachable: 7 x 10 / 160 = 43.75%, above the assumed 5-25% but no verdict
-    cheap = retention_vs_acquisition(customers(cac=None), 10.0, 0.15, acquisition_cost=160.0, clv=CLV,
-                                     save_rate_range=(0.05, 0.25))
+    cheap = retention_vs_acquisition(customers(cac=None), RetentionCampaign(10.0, 0.15, save_rate_range=(0.05, 0.25)),
+                                     acquisition_cost=160.0, clv=CLV)
     assert cheap.claim_save_rate.value == pytest.approx(43.75) and cheap.claim_verdict == ASSUMED
     assert any("43.8% of contacted at-risk customers stay because of the contact (above the assumed 5%-25%)"
                in note for note in cheap.notes)
@@ -72,8 +74,10 @@ def test_break_even_save_rates_by_hand() -> None:
 
 def test_ratio_range_is_the_triangular_percentiles_and_widens_with_the_save_rate_assumption() -> None:
     kwargs = dict(acquisition_cost=200.0, clv=CLV)
-    narrow = retention_vs_acquisition(customers(cac=None), 20.0, 0.15, save_rate_range=(0.10, 0.20), **kwargs)
-    wide = retention_vs_acquisition(customers(cac=None), 20.0, 0.15, save_rate_range=(0.05, 0.25), **kwargs)
+    narrow = retention_vs_acquisition(customers(cac=None), RetentionCampaign(20.0, 0.15, save_rate_range=(0.10, 0.20)),
+                                      **kwargs)
+    wide = retention_vs_acquisition(customers(cac=None), RetentionCampaign(20.0, 0.15, save_rate_range=(0.05, 0.25)),
+                                    **kwargs)
     # costs held fixed (uncertainty 0): ratio = 200 / 20 x save rate, so its percentiles are 10x the save rate's
     r_narrow = cost_ratio_range(narrow, uncertainty=0.0, n_draws=40000, seed=1)
     r_wide = cost_ratio_range(wide, uncertainty=0.0, n_draws=40000, seed=1)
@@ -87,15 +91,15 @@ def test_ratio_range_is_the_triangular_percentiles_and_widens_with_the_save_rate
 
 
 def test_a_measured_acquisition_cost_enters_with_its_ci_and_assumed_inputs_are_marked() -> None:
-    econ = retention_vs_acquisition(customers(cac=200.0), 20.0, 0.15, clv=CLV, incentive_cost=5.0,
-                                    save_rate_range=(0.05, 0.25))
+    econ = retention_vs_acquisition(customers(cac=200.0), RetentionCampaign(20.0, 0.15, 5.0, save_rate_range=(0.05, 0.25)),
+                                    clv=CLV)
     table = cost_ratio_range(econ, n_draws=2000).inputs_table().set_index("input")
     assert table.loc["acquisition_cost", "source"] == "measured"
     assert table.loc["acquisition_cost", "low"] == pytest.approx(econ.acquisition_cost.ci_low)
     assert (table.drop(index="acquisition_cost")["source"] == "assumed").all()
     assert table.loc["save_rate", ["low", "base", "high"]].tolist() == pytest.approx([0.05, 0.15, 0.25])
     assert set(table.index) == {"save_rate", "contact_cost", "incentive_cost", "acquisition_cost"}
-    given = retention_vs_acquisition(customers(cac=None), 20.0, 0.15, acquisition_cost=200.0, clv=CLV)
+    given = retention_vs_acquisition(customers(cac=None), RetentionCampaign(20.0, 0.15), acquisition_cost=200.0, clv=CLV)
     assert cost_ratio_range(given, n_draws=500).inputs_table().set_index("input").loc[
         "acquisition_cost", "source"] == "assumed"
     assert Uncertain(0.05, 0.15, 0.25, "share", "Save rate").describe() == "Save rate 5%-25% (most likely 15%)"
@@ -104,8 +108,8 @@ def test_a_measured_acquisition_cost_enters_with_its_ci_and_assumed_inputs_are_m
 
 
 def test_the_range_is_recorded_as_two_plain_figures_never_as_a_ci() -> None:
-    econ = retention_vs_acquisition(customers(cac=None), 25.0, 0.15, acquisition_cost=160.0, clv=CLV,
-                                    incentive_cost=10.0, save_rate_range=(0.05, 0.25))
+    econ = retention_vs_acquisition(customers(cac=None), RetentionCampaign(25.0, 0.15, 10.0, save_rate_range=(0.05, 0.25)),
+                                    acquisition_cost=160.0, clv=CLV)
     spread = cost_ratio_range(econ, n_draws=2000)
     estimates = spread.to_estimates("acquisition_to_retention_cost_ratio")
     low = estimates["acquisition_to_retention_cost_ratio_assumed_low"]
@@ -147,7 +151,7 @@ def _economics_run(directory: Path, ratio: float, low: float, high: float, with_
 
 def test_the_executive_sentence_gives_the_range_and_break_even_not_a_ci(tmp_path: Path) -> None:
     _economics_run(tmp_path, 0.69, 0.32, 1.15)
-    text = retention_verdict(load_suite_results(tmp_path))
+    text = retention_vs_acquisition_text(load_suite_results(tmp_path))
     assert "CI" not in text and "contradicted" not in text and "supported" not in text
     assert text.startswith("Acquiring a customer costs between 0.32 and 1.15 times what it costs to keep one at "
                            "risk, depending on the save rate (assumed 5-25%")
@@ -186,11 +190,11 @@ def test_a_run_without_a_range_is_not_compared_on_sampling_error(tmp_path: Path)
 
 
 def test_record_economics_writes_no_ci_on_assumed_figures(tmp_path: Path) -> None:
-    econ = retention_vs_acquisition(customers(cac=None), 25.0, 0.15, acquisition_cost=160.0, clv=CLV,
-                                    incentive_cost=10.0, save_rate_range=(0.05, 0.25))
+    econ = retention_vs_acquisition(customers(cac=None), RetentionCampaign(25.0, 0.15, 10.0, save_rate_range=(0.05, 0.25)),
+                                    acquisition_cost=160.0, clv=CLV)
     res = Results(notebook=NB, parameters={"retention_save_rate": 0.15}, data_fingerprint="x")
-    record_economics(res, "contract", None, None, None, None, 0.008, None, econ, None, 7.0, 60,
-                     cost_ratio_range(econ, n_draws=2000))
+    record_economics(res, "contract", monthly_discount_rate=0.008, econ=econ, claim_multiple=7.0, horizon_months=60,
+                     ratio_range=cost_ratio_range(econ, n_draws=2000))
     for key in ("acquisition_to_retention_cost_ratio", "retention_cost_per_save", "break_even_save_rate",
                 "claim_save_rate"):
         assert res.estimates[key].ci_low is None, key
@@ -208,9 +212,9 @@ def test_the_figure_marks_the_assumed_save_rate(tmp_path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    econ = retention_vs_acquisition(customers(cac=None), 25.0, 0.15, acquisition_cost=160.0, clv=CLV,
-                                    incentive_cost=10.0, save_rate_range=(0.05, 0.25))
-    fig = acquisition_vs_retention(econ, ratio_range=cost_ratio_range(econ, n_draws=2000))
+    econ = retention_vs_acquisition(customers(cac=None), RetentionCampaign(25.0, 0.15, 10.0, save_rate_range=(0.05, 0.25)),
+                                    acquisition_cost=160.0, clv=CLV)
+    fig = plot_acquisition_vs_retention(econ, ratio_range=cost_ratio_range(econ, n_draws=2000)).figure
     ax = fig.axes[0]
     title = ax.get_title()
     assert "95% CI" not in title and "over the assumed inputs" in title and "153%" in title

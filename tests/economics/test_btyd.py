@@ -21,9 +21,14 @@ from cxresearch.economics.bgnbd import (
     holdout_by_frequency,
     track_repeat_purchases,
 )
-from cxresearch.economics.btyd_clv import MONTH_DAYS, BTYDCLVResult, btyd_clv, discounted_expected_transactions
+from cxresearch.economics.btyd_clv import (
+    BTYDCLVResult,
+    btyd_clv,
+    discounted_expected_transactions,
+)
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from cxresearch.errors import NotEstimableError
+from cxresearch.stats.units import DAYS_PER_MONTH
 
 CDNOW = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cdnow" / "CDNOW_sample.txt"
 needs_cdnow = pytest.mark.skipif(not CDNOW.is_file(), reason=f"CDNOW 1/10th sample not found at {CDNOW}")
@@ -86,7 +91,9 @@ def test_tracking_on_cdnow_reproduces_the_published_totals(cdnow):
 @needs_cdnow
 def test_holdout_by_frequency_on_cdnow(cdnow):
     _, rfm, fit = cdnow
-    table = holdout_by_frequency(fit, rfm, max_frequency=7)
+    holdout = holdout_by_frequency(fit, rfm, max_frequency=7)
+    table = holdout.summary()
+    assert holdout.max_frequency == 7
     assert list(table.index) == list(range(8)) and table["n"].sum() == 2357
     assert table.loc[0, "n"] == 2357 - 946  # 946 repeat buyers in the calibration period
     # the actual means by hand: holdout purchases of customers with x = 0
@@ -131,7 +138,7 @@ def test_discounted_transactions_match_simulated_futures():
     # forecast equals the mean realised future, discounted by month
     params = {"r": 0.6, "alpha": 4.0, "a": 0.8, "b": 2.5}
     fit = BGNBDResult(params, np.eye(4), float("nan"), 0)
-    months, rate, units = 12, 0.02, MONTH_DAYS / 7
+    months, rate, units = 12, 0.02, DAYS_PER_MONTH / 7
     sim = simulate_future(12000, params, months * units, seed=3)
     month_of = [np.ceil(np.array(f) / units) for f in sim["future"]]
     realised = np.array([np.sum((1 + rate) ** -m) for m in month_of])
@@ -148,7 +155,7 @@ def test_discounted_transactions_match_simulated_futures():
 def test_discounted_transactions_hand_limits():
     fit = BGNBDResult(PUBLISHED_BGNBD, np.eye(4), float("nan"), 0)
     x, tx, T = np.array([0.0, 2.0, 5.0]), np.array([0.0, 30.0, 10.0]), np.array([0.0, 38.0, 38.0])
-    units = MONTH_DAYS / 7
+    units = DAYS_PER_MONTH / 7
     # no discounting: the discounted sum is the expected count over the horizon (eq. 10 at H months)
     expected, discounted = discounted_expected_transactions(fit, x, tx, T, 0.0, 24, units)
     assert discounted == pytest.approx(expected)
@@ -174,7 +181,7 @@ def test_btyd_clv_by_hand():
     res = btyd_clv(bg, gg, rfm, margin=0.3, monthly_discount_rate=0.01, horizon_months=36, n_draws=50)
     c = res.customers
     _, disc = discounted_expected_transactions(bg, rfm["frequency"], rfm["recency"], rfm["T"], 0.01, 36,
-                                               MONTH_DAYS / 7)
+                                               DAYS_PER_MONTH / 7)
     spend = gg.conditional_expected_spend(rfm["frequency"], rfm["monetary_value"])
     assert c["clv"].to_numpy() == pytest.approx(0.3 * spend * disc)
     assert c.loc["a", "expected_spend"] == pytest.approx(6.25 * 15.44 / 2.74)  # population mean p gamma / (q - 1)

@@ -8,12 +8,18 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from cxresearch.economics import (
-    clv_from_survival, geometric_clv, residual_clv, retention_vs_acquisition, why_no_clv,
+    RetentionCampaign,
+    Valuation,
+    clv_from_survival,
+    geometric_clv,
+    residual_clv,
+    retention_vs_acquisition,
+    why_no_clv,
 )
 from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
-from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE, _mean_ci
+from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE
 from cxresearch.stats.estimate import Estimate
-from cxresearch.stats.intervals import wilson_interval
+from cxresearch.stats.intervals import mean_t_interval, wilson_interval
 
 
 def exponential_customers(n: int = 5000, hazard: float = 0.03, seed: int = 2, censor_max: float = 36.0) -> pd.DataFrame:
@@ -88,9 +94,7 @@ def test_bootstrap_product_limit_equals_lifelines():
 def test_retention_ratio_on_hand_set_inputs():
     df = exponential_customers(n=2000)
     df["acquisition_cost"] = 700.0 + np.tile([-10.0, 10.0], 1000)  # mean 700, tiny spread
-    econ = retention_vs_acquisition(
-        df, retention_cost_per_contact=20.0, retention_acceptance_rate=0.25, clv=Estimate(500.0, "currency", "CLV")
-    )
+    econ = retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25), clv=Estimate(500.0, "currency", "CLV"))
     assert econ.acquisition_cost.value == pytest.approx(700.0)
     assert econ.retention_cost_per_save.value == pytest.approx(80.0)  # 20 / 0.25
     assert econ.cost_ratio.value == pytest.approx(700.0 / 80.0)  # 8.75
@@ -108,23 +112,23 @@ def test_retention_claim_verdicts_follow_the_interval():
     df = exponential_customers(n=2000).drop(columns="acquisition_cost")
     value = Estimate(500.0, "currency", "CLV", 450.0, 550.0)
     # cost known, save rate measured on 50 contacts: ratio 200 * 0.25 / 20 = 2.5 (well below 7)
-    low = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=200.0, retention_contacted=50, clv=value)
+    low = retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25, contacted=50), acquisition_cost=200.0, clv=value)
     assert low.cost_ratio.value == pytest.approx(2.5) and low.claim_verdict == "contradicted"
     assert low.retention_cost_per_save.ci_low < 80.0 < low.retention_cost_per_save.ci_high
     assert low.break_even_uplift.ci_low == pytest.approx(100 * 20 / 550) and low.break_even_uplift.ci_high == pytest.approx(100 * 20 / 450)
     # ratio 7.0 with a save rate from only 20 contacts: the interval straddles 7
-    mid = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=560.0, retention_contacted=20, clv=value)
+    mid = retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25, contacted=20), acquisition_cost=560.0, clv=value)
     assert mid.cost_ratio.value == pytest.approx(7.0) and mid.claim_verdict == "inconclusive"
     assert any("no data, no CI" in note for note in mid.notes)
     # measured save rate but a ratio that even saving everyone cannot lift to 7: not possible at these costs
-    none = retention_vs_acquisition(df, 20.0, 0.25, acquisition_cost=100.0, retention_contacted=500, clv=value)
+    none = retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25, contacted=500), acquisition_cost=100.0, clv=value)
     assert none.claim_save_rate.value == pytest.approx(140.0) and none.claim_verdict == IMPOSSIBLE
 
 
 def test_retention_uplift_constant_hazard_arithmetic():
     df = exponential_customers(n=3000)
-    econ = retention_vs_acquisition(df, 20.0, 0.25, clv=Estimate(500.0, "currency", "CLV"), monthly_discount_rate=0.0,
-                                    horizon_months=120)
+    econ = retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25), clv=Estimate(500.0, "currency", "CLV"),
+                                    valuation=Valuation(monthly_discount_rate=0.0, horizon_months=120))
     lam = df["event"].sum() / df["duration_months"].sum()
     r = np.exp(-12 * lam)
     assert econ.annual_retention.value == pytest.approx(100 * r)
@@ -143,7 +147,7 @@ def test_retention_uplift_constant_hazard_arithmetic():
 
 def test_retention_default_clv_from_survival():
     df = exponential_customers(n=1000)
-    econ = retention_vs_acquisition(df, 20.0, 0.25, n_boot=50)
+    econ = retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25), valuation=Valuation(n_boot=50))
     assert econ.clv.ci_low < econ.clv.value < econ.clv.ci_high
     assert econ.break_even_uplift.value == pytest.approx(100 * 20.0 / econ.clv.value)
 
@@ -156,7 +160,7 @@ def test_wilson_interval_known_value():
 def test_retention_needs_some_acquisition_cost():
     df = exponential_customers(n=200).drop(columns="acquisition_cost")
     with pytest.raises(ValueError, match="acquisition_cost"):
-        retention_vs_acquisition(df, 20.0, 0.25, clv=Estimate(500.0, "currency", "CLV"))
+        retention_vs_acquisition(df, RetentionCampaign(20.0, 0.25), clv=Estimate(500.0, "currency", "CLV"))
 
 
 def truncated_exponential_customers(n: int = 6000, hazard: float = 0.03, seed: int = 7) -> pd.DataFrame:
@@ -203,7 +207,7 @@ def test_clv_with_entry_matches_closed_form_and_naive_is_optimistic():
 
 def test_retention_with_entry_uses_exposure_after_entry():
     df = truncated_exponential_customers(n=4000)
-    res = retention_vs_acquisition(df, 10.0, 0.2, n_boot=30, entry="entry_months")
+    res = retention_vs_acquisition(df, RetentionCampaign(10.0, 0.2), valuation=Valuation(n_boot=30, entry="entry_months"))
     lam = df["event"].sum() / (df["duration_months"] - df["entry_months"]).sum()
     assert res.annual_retention.value == pytest.approx(100 * np.exp(-12 * lam))
     assert res.annual_retention.ci_low < 100 * np.exp(-12 * 0.03) < res.annual_retention.ci_high
@@ -289,7 +293,7 @@ def test_why_no_clv_names_the_missing_input():
 
 def test_mean_ci_of_costs_stays_non_negative():
     # nine free acquisitions and one at 100: mean 10, sd 31.62, t(9) 2.262 -> 10 -/+ 22.62; a cost is never < 0
-    mean, low, high = _mean_ci(np.r_[np.zeros(9), 100.0])
+    mean, low, high = mean_t_interval(np.r_[np.zeros(9), 100.0])
     assert mean == 10.0 and low == 0.0 and high == pytest.approx(10 + 2.2622 * 31.623 / np.sqrt(10), abs=0.01)
     # values that can be negative (margins) keep the plain t-interval
-    assert _mean_ci(np.r_[np.full(9, -1.0), 100.0])[1] < 0
+    assert mean_t_interval(np.r_[np.full(9, -1.0), 100.0])[1] < 0

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from cxresearch.churn.drivers import PartialDependenceBands
+from cxresearch.churn.drivers import PartialDependence, PartialDependenceBands
 from cxresearch.churn.evaluation import evaluate_predictions
-from cxresearch.loyalty.claims import SURVIVAL_ANALYSIS, Evidence, EvidenceTable, LogNormalInterval, ratio_rule
+from cxresearch.loyalty.claims import SURVIVAL_ANALYSIS
+from cxresearch.loyalty.evidence import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
 from cxresearch.loyalty.metrics import nps
 from cxresearch.loyalty.nonresponse import WeightedScores
 from cxresearch.report.record.churn import record_churn_drivers
@@ -27,9 +28,9 @@ def test_partial_dependence_bands_are_recorded_as_table_and_estimates() -> None:
     evaluation = evaluate_predictions(y, {"logistic regression": prob, "gradient boosting": prob ** 0.9}, "t", 10)
     curve = pd.DataFrame({"value": [1.0, 7.0], "churn_pct": [2.0, 9.0], "se": [0.5, 1.0],
                           "ci_low": [1.0, 7.0], "ci_high": [3.0, 11.0]})
-    curve.attrs.update(feature="ces_mean_90d", label="CES", range=7.0, range_ci_low=5.0, range_ci_high=9.0)
+    curve = PartialDependence("ces_mean_90d", "CES", curve, range_points=7.0, range_ci=(5.0, 9.0))
     results = Results("02_churn_drivers", {}, "x")
-    record_churn_drivers(results, None, None, None, None, 100, evaluation, None, None, 200.0,
+    record_churn_drivers(results, None, truth_customers=100, evaluation=evaluation, clv=200.0,
                          pd_bands=PartialDependenceBands([curve], 20, 1000, 500))
     estimate = results.estimates["pd_range_ces_mean_90d"]
     assert (estimate.value, estimate.ci_low, estimate.ci_high, estimate.unit) == (7.0, 5.0, 9.0, "points")
@@ -48,7 +49,7 @@ def test_csat_ces_nonresponse_and_survival_samples_are_recorded() -> None:
     sample = sample_customers(pd.DataFrame({"customer_id": [f"c{i}" for i in range(10)]}), 4, 0)
     evidence = EvidenceTable((row,), ((SURVIVAL_ANALYSIS, sample),))
     results = Results("04_loyalty_metrics", {}, "x")
-    record_loyalty(results, {"nps": nps([10, 9, 0, 7])}, {}, None, None, None, None, None, evidence, 12,
+    record_loyalty(results, {"nps": nps([10, 9, 0, 7])}, evidence=evidence, lookback_months=12,
                    weighted_scores={"csat": scores})
     assert set(results.estimates) >= {"nps_score", "claim_1a_cox", "csat_ipw_top2_pct", "csat_ipw_mean",
                                       "csat_ipw_response_rate_pct"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from cxresearch.churn.drivers import PartialDependenceBands, RelativeWeights
-from cxresearch.churn.evaluation import LOGIT, ChurnEvaluation, EMPCResult
+from cxresearch.churn.empc import EMPCResult
+from cxresearch.churn.evaluation import LOGIT, ChurnEvaluation
 from cxresearch.churn.logit import ChurnLogitResult
 from cxresearch.report.results import Results
 from cxresearch.truth.churn import KnownTruthCheck
@@ -14,14 +15,15 @@ from cxresearch.truth.churn import KnownTruthCheck
 def record_churn_drivers(
     results: Results,
     model: ChurnLogitResult | None,
-    weights: RelativeWeights | None,
-    cv: pd.DataFrame | None,
-    truth_check: KnownTruthCheck | None,
-    truth_customers: int,
-    evaluation: ChurnEvaluation | None,
-    importance: pd.DataFrame | None,
-    profits: dict[str, EMPCResult] | None,
-    clv: float,
+    *,
+    weights: RelativeWeights | None = None,
+    cv: pd.DataFrame | None = None,
+    truth_check: KnownTruthCheck | None = None,
+    truth_customers: int | None = None,
+    evaluation: ChurnEvaluation | None = None,
+    importance: pd.DataFrame | None = None,
+    profits: dict[str, EMPCResult] | None = None,
+    clv: float | None = None,
     pd_bands: PartialDependenceBands | None = None,
 ) -> None:
     """Notebook 02: odds ratios (and the drivers' Holm-adjusted tests), contact effects, leakage screen, relative

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from cxresearch.economics import retention_verdict
+from cxresearch.economics import (
+    CampaignResult,
+    CLVResult,
+    ResidualCLVResult,
+    RetentionEconomics,
+    SBGResult,
+    retention_verdict,
+)
+from cxresearch.economics.sensitivity import AssumedRange
 from cxresearch.report.results import Results
 from cxresearch.stats.estimate import Estimate
 
@@ -12,17 +18,18 @@ from cxresearch.stats.estimate import Estimate
 def record_economics(
     results: Results,
     segment: str,
-    clv_all: Any | None,
-    clv_seg: Any | None,
-    resid: Any | None,
-    sbg: Any | None,
-    monthly_discount_rate: float,
-    campaign: Any | None,
-    econ: Any | None,
-    p_beats: Estimate | None,
-    claim_multiple: float,
-    horizon_months: int,
-    ratio_range: Any | None = None,
+    *,
+    clv_all: CLVResult | None = None,
+    clv_seg: CLVResult | None = None,
+    resid: ResidualCLVResult | None = None,
+    sbg: SBGResult | None = None,
+    monthly_discount_rate: float | None = None,
+    campaign: CampaignResult | None = None,
+    econ: RetentionEconomics | None = None,
+    p_beats: Estimate | None = None,
+    claim_multiple: float | None = None,
+    horizon_months: int | None = None,
+    ratio_range: AssumedRange | None = None,
     value_break_even: Estimate | None = None,
 ) -> None:
     """Notebook 05: CLV by segment, residual CLV, sBG, campaign, retention vs acquisition and its Monte Carlo.
@@ -30,8 +37,12 @@ def record_economics(
     Figures resting on assumed inputs carry no confidence interval: the cost ratio is recorded at the most likely
     inputs, with its spread over the assumptions as `acquisition_to_retention_cost_ratio_assumed_low/_high`
     (`ratio_range`, an `AssumedRange`) and the inputs themselves, each marked assumed or measured, as the table
-    `retention_inputs`.
+    `retention_inputs`. Without a comparison, the value of a new customer (`clv_per_customer`, already recorded)
+    is stated as a finding by itself.
     """
+    if clv_all is not None and econ is None:  # with a comparison, the value of a customer is stated with it below
+        results.findings.append(" ".join([clv_finding(results.estimates["clv_per_customer"], horizon_months,
+                                                      monthly_discount_rate), *results.extra.get("assumptions", [])]))
     if clv_seg is not None:
         results.estimates.update(clv_seg.to_estimates())
         results.add_table(f"clv_by_{segment}", clv_seg.summary())
@@ -70,7 +81,7 @@ def clv_finding(clv: Estimate, horizon_months: int, monthly_discount_rate: float
             f"{monthly_discount_rate:.1%} a month.")
 
 
-def _cost_ratio_sentence(econ: Any, ratio_range: Any | None, claim_multiple: float) -> str:
+def _cost_ratio_sentence(econ: RetentionEconomics, ratio_range: AssumedRange | None, claim_multiple: float) -> str:
     """The cost ratio in words: its range over the assumptions (never a CI on them), the break-even save rate and
     the save rate the "Nx cheaper" claim needs."""
     ratio = econ.cost_ratio
