@@ -39,7 +39,7 @@ data_source = "../data/demo"
 results_dir = "results"
 shared_tables = ""  # set by a suite run: where its validated data and features are shared
 seed = 0
-cut = ""  # first month of the evaluation period ("" = the last month leaving the last horizon of follow-up)
+as_of = ""  # the cut: first month of the evaluation period ("" = the last leaving the last horizon of follow-up)
 horizons = [3, 6, 12]  # months of tenure at which AUC, Brier score and calibration (the last) are judged
 n_boot = 100
 max_model_customers = 6000  # the comparison rests on a random sample this large (0 = everyone)
@@ -54,7 +54,7 @@ from cxresearch.survival.model_comparison import try_compare_lifetime_models
 
 # %% tags=["remove-cell"]
 ctx = nbtools.start("07_lifetime_models", data_source, results_dir, {
-    "seed": seed, "cut": cut, "horizons": horizons, "n_boot": n_boot, "max_model_customers": max_model_customers},
+    "seed": seed, "as_of": as_of, "horizons": horizons, "n_boot": n_boot, "max_model_customers": max_model_customers},
     shared_tables=shared_tables)
 data, results = ctx.data, ctx.results
 
@@ -66,7 +66,7 @@ data, results = ctx.data, ctx.results
 
 # %%
 comparison, failure = try_compare_lifetime_models(
-    data, cut or None, horizons, n_boot, max_model_customers or None, seed)
+    data, as_of or None, horizons, n_boot, max_model_customers or None, seed)
 if comparison is not None:
     nbtools.show(plot_model_comparison(comparison))
     display(comparison)

@@ -1,3 +1,5 @@
-"""Report: the results-file contract, recording, the executive summary and its figures, HTML rendering and
-notebook helpers.
+"""Report: the results-file contract (`results`), recording per notebook (`record`), notebook helpers (`nbtools`),
+notebook 04's sections (`loyalty_sections`), HTML rendering (`html`), and the executive summary: its input
+(`suite_results`), wording, key figures, findings, CX drivers, retention text, figures, and the page's sections
+(`executive`).
 """
