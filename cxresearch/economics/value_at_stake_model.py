@@ -1,0 +1,93 @@
+"""The person-month cloglog model behind the value-at-stake analysis, refitted on customer-bootstrap weights.
+
+Rows that share tenure and covariates form a cell (`survival.cloglog`); a bootstrap draw weights each customer by
+how often she is drawn, so a refit needs only the cells' weighted churns and person-months, not a new table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxresearch.survival.cloglog import fit_cloglog, tenure_baseline
+
+#: First tenure month of each baseline band (those of `survival.timevarying.fit_person_month_cloglog`).
+TIME_BANDS: tuple[int, ...] = (1, 2, 3, 4, 7, 10, 13, 19, 25, 37, 49)
+
+
+@dataclass
+class CellModel:
+    """Person-months collapsed to cells of identical (tenure, covariates), with each row's cell and customer."""
+
+    cell: np.ndarray  # per person-month: its cell
+    customer: np.ndarray  # per person-month: its customer (0 .. n_customers - 1)
+    event: np.ndarray  # per person-month: 1.0 when the customer churned that month
+    tenure: np.ndarray  # per cell: tenure month
+    covariates: np.ndarray  # per cell: covariate values (columns `columns`)
+    columns: list[str]
+    n_customers: int
+    time_bands: Sequence[int] = TIME_BANDS
+
+    @classmethod
+    def from_design(cls, long: pd.DataFrame, design: pd.DataFrame, time_bands: Sequence[int] = TIME_BANDS
+                    ) -> CellModel:
+        """Cells of the person-months `long` (rows of `design`, a covariate matrix indexed like `long`)."""
+        tenure = long.loc[design.index, "tenure"].to_numpy(int)
+        keys = design.assign(_tenure=tenure)
+        cell = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+        first = np.unique(cell, return_index=True)[1]
+        customer, _ = pd.factorize(long.loc[design.index, "customer_id"], sort=False)
+        return cls(cell=cell, customer=customer, event=long.loc[design.index, "event"].to_numpy(float),
+                   tenure=tenure[first], covariates=design.to_numpy(float)[first], columns=list(design.columns),
+                   n_customers=int(customer.max()) + 1, time_bands=time_bands)
+
+    def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None) -> Fit:
+        """Cloglog fit with customer weights (None: each once); `start` = a previous fit's coefficients."""
+        w = np.ones(len(self.event)) if weights is None else weights[self.customer]
+        n_cells = len(self.tenure)
+        trials = np.bincount(self.cell, weights=w, minlength=n_cells)
+        churns = np.bincount(self.cell, weights=w * self.event, minlength=n_cells)
+        baseline = tenure_baseline(self.tenure, churns > 0, self.time_bands)
+        x = np.hstack([baseline, self.covariates])
+        used = trials > 0
+        if start is not None and len(start) != x.shape[1]:
+            start = None
+        beta, cov, _ = fit_cloglog(x[used], churns[used], trials=trials[used], start=start,
+                                   tol=1e-9 if start is None else 1e-7)
+        k = baseline.shape[1]
+        return Fit(beta=beta, coef=pd.Series(beta[k:], index=self.columns),
+                   se=pd.Series(np.sqrt(np.diag(cov)[k:]), index=self.columns), eta=x @ beta)
+
+
+@dataclass
+class Fit:
+    """One fit: all coefficients, the covariates' log hazard ratios (and SEs), the linear predictor per cell."""
+
+    beta: np.ndarray
+    coef: pd.Series
+    se: pd.Series
+    eta: np.ndarray
+
+
+def e_value(hazard_ratio: float) -> float:
+    """E-value of a hazard ratio read as a risk ratio (rare outcome): RR + sqrt(RR (RR - 1)), RR >= 1 oriented.
+
+    References
+    ----------
+    VanderWeele & Ding (2017), "Sensitivity analysis in observational research: introducing the E-value",
+    Annals of Internal Medicine 167:268-274.
+    """
+    if not np.isfinite(hazard_ratio) or hazard_ratio <= 0:
+        return float("nan")
+    rr = max(hazard_ratio, 1.0 / hazard_ratio)
+    return float(rr + np.sqrt(rr * (rr - 1.0)))
+
+
+def e_value_ci(ci_low: float, ci_high: float) -> float:
+    """E-value of the confidence limit closest to 1 (1 when the interval contains 1)."""
+    if ci_low <= 1.0 <= ci_high:
+        return 1.0
+    return e_value(ci_low if ci_low > 1.0 else ci_high)

@@ -1,0 +1,97 @@
+"""Valuing monthly churn hazards over a window of person-months: churn probabilities and discounted margin.
+
+Shared by the estimate (`economics.value_at_stake`, hazards from the fitted model) and the known truth
+(`truth.value_at_stake`, hazards from the simulator's parameters), so both value the same person-months the same
+way. Hazards enter on the cloglog scale: -log(1 - h) = exp(eta). Money is in the data's currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxresearch.economics.clv import geometric_clv
+
+
+@dataclass
+class WindowRows:
+    """The person-months of the valuation window (sorted by customer, then month) and what values them."""
+
+    customer: np.ndarray  # per row: index of its customer among the window's customers (0 .. n - 1)
+    step: np.ndarray  # per row: month of the window, 1 .. window_months
+    margin: np.ndarray  # per window customer: monthly margin (currency per month; NaN when unknown)
+    ids: np.ndarray  # per window customer: customer_id
+    window_months: int
+    horizon_months: int  # margin is counted up to this many months after the window began
+    monthly_discount_rate: float
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, margin: pd.Series, window_months: int, horizon_months: int,
+                   monthly_discount_rate: float) -> WindowRows:
+        """From window person-months (`customer_id`, `month`, sorted) and margins indexed by customer_id."""
+        codes, ids = pd.factorize(frame["customer_id"], sort=False)
+        step = frame["month"].to_numpy(int) - int(frame["month"].max()) + window_months
+        return cls(customer=codes, step=step, margin=margin.reindex(ids).to_numpy(float), ids=np.asarray(ids),
+                   window_months=window_months, horizon_months=horizon_months,
+                   monthly_discount_rate=monthly_discount_rate)
+
+    @property
+    def n_customers(self) -> int:
+        """Customers with at least one person-month in the window."""
+        return len(self.ids)
+
+    def last_rows(self) -> np.ndarray:
+        """Per window customer: the index of its last person-month in the window."""
+        return np.flatnonzero(np.r_[self.customer[1:] != self.customer[:-1], True])
+
+
+@dataclass
+class CustomerValues:
+    """Per window customer: probability of churning within her window months, and expected discounted margin."""
+
+    churn: np.ndarray  # probability 0-1
+    margin: np.ndarray  # currency: in the window plus beyond it up to the horizon
+
+
+def value_hazards(rows: WindowRows, eta: np.ndarray, retention: float) -> CustomerValues:
+    """Churn probability 1 - prod(1 - h) over each customer's window months, and her expected margin.
+
+    Margin: m S_j / (1 + d)^j for every window month j she survives (S_j = prod_{k<=j} (1 - h_k), the timing of
+    `economics.clv`), plus, from her last window month J on, S_J / (1 + d)^J times the value of a customer kept
+    each month with probability `retention` up to the horizon (`economics.clv.geometric_clv`).
+
+    Parameters
+    ----------
+    rows : the window's person-months.
+    eta : per row, the cloglog linear predictor of the monthly hazard.
+    retention : monthly retention beyond the last window month (0-1).
+
+    Returns
+    -------
+    CustomerValues
+        Per window customer.
+    """
+    lam = np.exp(eta)
+    cum = np.cumsum(lam)
+    first = np.r_[0, rows.last_rows()[:-1] + 1]
+    cum -= (cum[first] - lam[first])[rows.customer]
+    surv = np.exp(-cum)
+    d = rows.monthly_discount_rate
+    discount = (1.0 + d) ** -rows.step.astype(float)
+    within = np.bincount(rows.customer, weights=surv * discount, minlength=rows.n_customers)
+    last = rows.last_rows()
+    beyond = surv[last] * discount[last] * _tail_factors(rows, retention)[rows.step[last]]
+    return CustomerValues(churn=1.0 - surv[last], margin=rows.margin * (within + beyond))
+
+
+def _tail_factors(rows: WindowRows, retention: float) -> np.ndarray:
+    """Per window month J (index 0 .. window_months): discounted months kept after J up to the horizon."""
+    return np.array([geometric_clv(retention, 1.0, rows.monthly_discount_rate, rows.horizon_months - j)
+                     if rows.horizon_months > j else 0.0 for j in range(rows.window_months + 1)])
+
+
+def mean_hazard(eta: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean monthly hazard 1 - exp(-exp(eta)) over person-months (weighted), 0-1."""
+    return float(np.average(-np.expm1(-np.exp(eta)), weights=weights))

@@ -1,0 +1,110 @@
+"""Known truth of the value-at-stake analysis: the same estimand from the simulator's own hazard model.
+
+For the person-months the estimate valued (its window, its customers, its scenarios) the monthly hazard is
+computed from `truth.json` (intercept, tenure bands, contract and plan, the drivers' total log hazard ratios) with
+the latent mood averaged out month by month, mood ~ N(0, 1) (its stationary law): 1 - h = E_z exp(-exp(eta +
+b_mood z)), by Gauss-Hermite quadrature. Both sides are valued by `economics.value_at_stake_value.value_hazards`,
+so the comparison is like with like: what differs is only the fitted hazard versus the true one. Two simplifications
+are shared by estimate and truth and so do not enter the check: the window CES is the person-month table's
+(answered effort, unanswered contacts imputed), and a scenario changes one driver holding the others as observed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxresearch.economics.value_at_stake import Scenario
+from cxresearch.economics.value_at_stake_result import ValueAtStakeResult
+from cxresearch.economics.value_at_stake_value import mean_hazard, value_hazards
+
+#: Gauss-Hermite nodes for averaging the hazard over the latent mood.
+QUADRATURE_NODES = 40
+
+#: Recovery columns (those of `truth.recovery.recovery_table`).
+RECOVERY_COLUMNS = ["name", "scale", "true", "estimate", "ci_low", "ci_high", "truth_in_ci", "same_direction"]
+
+
+def hazard_truth_available(truth: dict | None) -> bool:
+    """Whether `truth` (a `truth.json`, or None) holds the simulator's hazard model (a stub holds nothing)."""
+    return bool(truth) and all(k in truth for k in ("coefficients", "baseline", "latent"))
+
+
+def true_log_hazard(frame: pd.DataFrame, truth: dict) -> np.ndarray:
+    """Per person-month: the simulator's cloglog linear predictor with mood averaged out (log hazard scale)."""
+    coefficients, baseline = truth["coefficients"], truth["baseline"]
+    eta = np.full(len(frame), float(baseline["intercept"]))
+    tenure = frame["tenure"].to_numpy(int)
+    for label, value in baseline["tenure_bands"].items():
+        low, _, high = label.replace("+", "-").partition("-")
+        upper = int(high) if high else np.iinfo(np.int64).max
+        eta += value * ((tenure >= int(low)) & (tenure <= upper))
+    for key, c in coefficients.items():
+        if "[" in key:
+            column, level = key.rstrip("]").split("[")
+            eta += c["value"] * (frame[column].astype(str).to_numpy() == level) if column in frame else 0.0
+        else:
+            column = "ces_centred_90d" if key == "ces" else c["feature"]
+            eta += c["value"] * frame[column].to_numpy(float)
+    return _averaged_over_mood(eta, float(truth["latent"]["mood"]["value"]))
+
+
+def _averaged_over_mood(eta: np.ndarray, mood_log_hr: float) -> np.ndarray:
+    """eta* with exp(-exp(eta*)) = E_z exp(-exp(eta + b z)), z ~ N(0, 1) (Gauss-Hermite)."""
+    nodes, weights = np.polynomial.hermite.hermgauss(QUADRATURE_NODES)
+    survive = np.exp(-np.exp(eta[:, None] + mood_log_hr * np.sqrt(2.0) * nodes[None, :])) @ weights / np.sqrt(np.pi)
+    return np.log(-np.log(survive))
+
+
+def true_value_at_stake(result: ValueAtStakeResult, truth: dict) -> pd.DataFrame:
+    """Per scenario of `result`: the true churners avoided and margin retained (whole base, currency).
+
+    Parameters
+    ----------
+    result : an estimate from `economics.value_at_stake.value_at_stake` on a simulated world.
+    truth : that world's `truth.json`.
+
+    Returns
+    -------
+    pd.DataFrame
+        lever, kind, churners_avoided, margin_retained (scaled up from the sample like the estimate).
+    """
+    frame, rows = result.window, result.rows
+    eta = true_log_hazard(frame, truth)
+    retention = 1.0 - mean_hazard(eta)
+    factual = value_hazards(rows, eta, retention)
+    scale = 1.0 / result.sample.fraction
+    out = []
+    for scenario in result.scenarios:
+        counter = value_hazards(rows, true_log_hazard(_with_changes(frame, scenario), truth), retention)
+        out.append({"lever": scenario.lever, "kind": scenario.kind,
+                    "churners_avoided": scale * float(np.sum(factual.churn - counter.churn)),
+                    "margin_retained": scale * float(np.sum(counter.margin - factual.margin))})
+    return pd.DataFrame(out)
+
+
+def _with_changes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The person-months with the scenario's counterfactual drivers."""
+    return frame.assign(**scenario.changes)
+
+
+def value_at_stake_recovery(result: ValueAtStakeResult, truth: dict) -> pd.DataFrame:
+    """Recovery rows of the full and joint scenarios: `value_at_stake[<lever>]` on scales `churners` and `currency`.
+
+    Columns those of `truth.recovery.recovery_table`: name, scale, true, estimate, ci_low, ci_high, truth_in_ci,
+    same_direction (None where the true value is exactly zero).
+    """
+    true = true_value_at_stake(result, truth)
+    rows = []
+    for (_, est), (_, tru) in zip(result.table.iterrows(), true.iterrows()):
+        if est["kind"] == "realistic":
+            continue
+        for scale, column in (("churners", "churners_avoided"), ("currency", "margin_retained")):
+            t, e = float(tru[column]), float(est[column])
+            low, high = float(est[f"{column}_ci_low"]), float(est[f"{column}_ci_high"])
+            rows.append({"name": f"value_at_stake[{est['lever']}]", "scale": scale, "true": t, "estimate": e,
+                         "ci_low": low, "ci_high": high, "truth_in_ci": bool(low <= t <= high),
+                         "same_direction": None if t == 0 else bool(np.sign(e) == np.sign(t))})
+    table = pd.DataFrame(rows, columns=RECOVERY_COLUMNS)
+    table["same_direction"] = table["same_direction"].astype(object)
+    return table
