@@ -21,6 +21,7 @@ from cxresearch.churn.boosting import BoostingModel, fit_boosting, model_columns
 from cxresearch.churn.logit import fit_churn_logit
 from cxresearch.churn.windows import out_of_time_snapshots
 from cxresearch.data.schema import CXData
+from cxresearch.features.cache import SharedTables
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.sampling import Sample, sample_customers
 
@@ -377,7 +378,7 @@ class ModelComparison:
 def judge_models(
     data: CXData, snap: pd.DataFrame | None, refit: pd.DataFrame, as_of: str | None, window_months: int,
     horizon_months: float | None, folds: int = 5, n_boot: int = 200, seed: int = 0, exclude: Sequence[str] = (),
-    max_customers: int | None = None,
+    max_customers: int | None = None, cache: SharedTables | None = None,
 ) -> ModelComparison:
     """Out-of-time holdout when the data allows one (`out_of_time_snapshots`, on at most `max_customers`
     sampled customers), else out-of-fold predictions on `refit` (`cross_validated_evaluation`), labelled so.
@@ -399,6 +400,8 @@ def judge_models(
         Leaking columns to leave out.
     max_customers
         Customers the holdout fits and scores on at most (None = all).
+    cache
+        A suite run's shared tables, passed on to the snapshots (None: none).
 
     Returns
     -------
@@ -408,7 +411,8 @@ def judge_models(
     skipped = []
     try:
         # flat data (horizon None: the churn flag's own period) is refused here, before the horizon is used
-        train, test = out_of_time_snapshots(data, as_of or None, window_months, int(horizon_months or 0), test=snap)
+        train, test = out_of_time_snapshots(data, as_of or None, window_months, int(horizon_months or 0), test=snap,
+                                            cache=cache)
         train, test = sample_customers(train, max_customers, seed), sample_customers(test, max_customers, seed)
         evaluation, boosting = compare_models(train.frame, test.frame, "out-of-time holdout", n_boot, seed, exclude)
         return ModelComparison(evaluation, boosting, train, test)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cxresearch.data.schema import CXData
+from cxresearch.features.cache import SharedTables
 from cxresearch.features.observation import observed_from_or_first_event
 from cxresearch.features.snapshot import snapshot as make_snapshot
 
@@ -18,6 +19,7 @@ from cxresearch.features.snapshot import snapshot as make_snapshot
 def out_of_time_snapshots(
     data: CXData, as_of: str | pd.Timestamp | None, window_months: int = 3, horizon_months: int = 3,
     test: pd.DataFrame | None = None,
+    cache: SharedTables | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training and test snapshots (active customers): training `horizon_months` before the test `as_of`.
 
@@ -37,6 +39,8 @@ def out_of_time_snapshots(
         Feature window and prediction horizon (months).
     test
         The test snapshot, when already built.
+    cache
+        A suite run's shared tables, which keep each snapshot built once for all notebooks (None: none).
 
     Returns
     -------
@@ -46,7 +50,8 @@ def out_of_time_snapshots(
     if data.shape == "flat":
         raise ValueError("flat data describes one date only, so there is no earlier snapshot to train on")
     if test is None:
-        test = make_snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months)
+        test = make_snapshot(data, as_of=as_of, window_months=window_months, horizon_months=horizon_months,
+                             cache=cache)
     test_as_of = pd.Timestamp(test.attrs["as_of"])
     train_window = test_as_of - pd.DateOffset(months=horizon_months + window_months)
     start = observed_from_or_first_event(data)
@@ -57,7 +62,7 @@ def out_of_time_snapshots(
             f"2 x {horizon_months} months of history, the data has {months_between(start, data.observed_until)}"
         )
     train = make_snapshot(data, as_of=test_as_of - pd.DateOffset(months=horizon_months),
-                          window_months=window_months, horizon_months=horizon_months)
+                          window_months=window_months, horizon_months=horizon_months, cache=cache)
     return train[train["active"]].reset_index(drop=True), test[test["active"]].reset_index(drop=True)
 
 

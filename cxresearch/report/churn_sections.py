@@ -63,6 +63,7 @@ class ChurnInputs:
     refit: Sample
     max_model_customers: int | None
     max_refit_customers: int | None
+    cache: SharedTables | None = None  # a suite run's shared tables, for the snapshots the sections build
 
 
 def prepare(data: CXData, results: Results, as_of: str, window_months: int, horizon_months: int, seed: int = 0,
@@ -111,7 +112,8 @@ def prepare(data: CXData, results: Results, as_of: str, window_months: int, hori
         results.skip("churn drivers", f"no churn model could be fitted: {windows.note or error}",
                      needs="more history" if snap is None else "churners")
     return ChurnInputs(data, as_of, seed, windows, snap, active, screen, model,
-                       sample_customers(active, max_refit_customers, seed), max_model_customers, max_refit_customers)
+                       sample_customers(active, max_refit_customers, seed), max_model_customers, max_refit_customers,
+                       cache)
 
 
 def population_section(inputs: ChurnInputs) -> None:
@@ -187,7 +189,7 @@ def prediction_section(inputs: ChurnInputs, results: Results, folds: int, n_boot
     windows = inputs.windows
     judged = (judge_models(inputs.data, inputs.snap, inputs.refit.frame, inputs.as_of, windows.window_months,
                            windows.horizon_months, folds, n_boot, inputs.seed, inputs.screen.columns,
-                           inputs.max_model_customers) if inputs.model is not None else ModelComparison(None, None))
+                           inputs.max_model_customers, inputs.cache) if inputs.model is not None else ModelComparison(None, None))
     for analysis, reason, needs in judged.skipped:
         results.skip(analysis, reason, needs=needs)
         say("*{}*: {}.", analysis, reason)
