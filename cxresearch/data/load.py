@@ -4,8 +4,9 @@
 A canonical directory holding `customers`, `contacts` and `surveys`, each as `<table>.csv` or
 `<table>.parquet`, in canonical columns (see `cxresearch.data.schema`), plus an optional `dataset.json`
 (`{"name": ..., "observed_until": "YYYY-MM-DD", "observed_from": ..., "shape": "events" | "flat",
-"currency": "USD"}`, dates in ISO 8601; `currency` names what amounts are in, see `CXData.currency`) and an
-optional `transactions` table (purchases). Bad data never raises anything but
+"currency": "USD"}`, dates in ISO 8601; `currency` names what amounts are in, see `CXData.currency`), an
+optional `transactions` table (purchases) and an optional `treatments` table (campaign assignments, see
+`cxresearch.data.validation.treatments`). Bad data never raises anything but
 `DataValidationError`, which lists every problem found.
 """
 
@@ -21,11 +22,20 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cxresearch.data.schema import SHAPES, TABLES, TEXT_DTYPE, TRANSACTION_COLUMNS, CXData, column_types
+from cxresearch.data.schema import (
+    SHAPES,
+    TABLES,
+    TEXT_DTYPE,
+    TRANSACTION_COLUMNS,
+    CXData,
+    column_types,
+    treatment_columns,
+)
 from cxresearch.data.validation.checks import DATE_COLUMNS, check_tables, check_transactions
 from cxresearch.data.validation.dates import parse_iso_date
 from cxresearch.data.validation.parse import parse_tables
 from cxresearch.data.validation.problems import DataValidationError, Problem
+from cxresearch.data.validation.treatments import check_treatments, treatment_warnings
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
 DATASET_FILE = "dataset.json"
@@ -63,6 +73,7 @@ def load_source(source: str | Path) -> CXData:
         frames[table] = _read_table(directory, table, files, problems)
 
     transactions = _read_optional_table(directory, "transactions", files, problems)
+    treatments = _read_optional_table(directory, "treatments", files, problems)
 
     typed, parse_problems, unparsed = parse_tables(frames)
     problems += parse_problems
@@ -80,6 +91,9 @@ def load_source(source: str | Path) -> CXData:
     if transactions is not None:
         transactions, tx_problems = check_transactions(transactions, typed["customers"])
         problems += tx_problems
+    if treatments is not None:
+        treatments, tr_problems = check_treatments(treatments, typed["customers"], observed_until)
+        problems += tr_problems
     shape = dataset.pop("shape", "events")
     if shape not in SHAPES:
         problems.append(Problem(DATASET_FILE, "shape", 0, [], f"must be one of {', '.join(SHAPES)}, not {shape!r}"))
@@ -87,6 +101,9 @@ def load_source(source: str | Path) -> CXData:
         raise DataValidationError(problems)
 
     name = dataset.pop("name", None) or directory.resolve().name
+    if treatments is not None:
+        notes = [str(w) for w in treatment_warnings(treatments)]
+        dataset["notes"] = [*dataset.get("notes", []), *(n for n in notes if n not in dataset.get("notes", []))]
     return CXData(
         customers=typed["customers"],
         contacts=typed["contacts"],
@@ -97,6 +114,7 @@ def load_source(source: str | Path) -> CXData:
         metadata={**dataset, "source": str(directory.resolve()), "files": sorted(files), "shape": shape},
         shape=shape,
         transactions=transactions,
+        treatments=treatments,
     )
 
 
@@ -130,13 +148,15 @@ def write_source(data: CXData, directory: str | Path) -> Path:
 
 
 def write_tables(data: CXData, directory: str | Path) -> Path:
-    """Write `data`'s tables (transactions too, when present) as `<table>.parquet` in `directory`; return it."""
+    """Write `data`'s tables (transactions and treatments too, when present) as `<table>.parquet` in
+    `directory`; return it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for table in TABLES:
         getattr(data, table).to_parquet(directory / f"{table}.parquet", index=False)
-    if data.transactions is not None:
-        data.transactions.to_parquet(directory / "transactions.parquet", index=False)
+    for table in ("transactions", "treatments"):
+        if getattr(data, table) is not None:
+            getattr(data, table).to_parquet(directory / f"{table}.parquet", index=False)
     return directory
 
 
@@ -206,7 +226,7 @@ def _read_dataset_json(directory: Path, files: list[str], problems: list[Problem
 def _read_optional_table(
     directory: Path, table: str, files: list[str], problems: list[Problem]
 ) -> pd.DataFrame | None:
-    """An optional table (e.g. transactions) when a file for it exists, else None."""
+    """An optional table (transactions, treatments) when a file for it exists, else None."""
     if not any(_present(directory / f"{table}.{fmt}") for fmt in FORMATS):
         return None
     return _read_table(directory, table, files, problems)
@@ -272,7 +292,8 @@ def _parse_csv(raw: bytes, table: str) -> tuple[pd.DataFrame | None, str]:
         return None, "is empty (no header)"
     # Canonical columns are read as text and parsed by the validator, so ids keep leading zeros and bad
     # values are reported rather than guessed; only empty fields are missing values.
-    types = TRANSACTION_COLUMNS if table == "transactions" else column_types(table)
+    optional = {"transactions": TRANSACTION_COLUMNS, "treatments": treatment_columns()}
+    types = optional[table] if table in optional else column_types(table)
     canonical = {name: pa.string() for name in types}
     try:
         arrow = pacsv.read_csv(

@@ -79,6 +79,28 @@ TRANSACTION_COLUMNS: dict[str, str] = {
     "quantity": "int",
 }
 
+#: Campaign assignments of randomised experiments: an optional fifth table (see `treatment_columns`).
+TREATMENT_COLUMNS: dict[str, str] = {
+    "customer_id": "str",
+    "campaign": "str",
+    "assigned_at": "datetime",
+    "arm": "str",  # "control" (the holdout) and "treatment", or named arms such as "mens_email"
+}
+
+#: Optional treatment columns besides the prefixed ones: the cost of treating this customer (currency).
+TREATMENT_OPTIONAL_COLUMNS: dict[str, str] = {"cost": "float"}
+
+#: The arm every other arm of a campaign is compared with.
+CONTROL_ARM = "control"
+
+#: Treatment columns named `outcome_<name>` hold an outcome measured after assignment (numeric: 0/1 or an
+#: amount), for experiments whose outcome is not churn (e.g. `outcome_visit`, `outcome_spend`).
+OUTCOME_PREFIX = "outcome_"
+
+#: Treatment columns named `covariate_<name>` hold a trait measured before assignment (number or label), used
+#: for the balance check and the uplift models besides the customers table's own columns.
+COVARIATE_PREFIX = "covariate_"
+
 #: Shapes of data: event-level (timestamped contacts and surveys) or flat (one row per customer).
 SHAPES: tuple[str, ...] = ("events", "flat")
 
@@ -102,7 +124,16 @@ SEGMENT_COLUMNS: tuple[str, ...] = ("plan", "contract", "acquisition_channel", "
 CAPABILITIES: tuple[str, ...] = (
     "timestamps", "churn", "left_truncation", "acquisition_cost", "referrals", "contacts", "reactive",
     "proactive", "contact_resolution", "inconsistency", "nps", "csat", "ces", "transactions", "end_reasons",
+    "treatments",
 )
+
+
+def treatment_columns(columns: list[str] | None = None) -> dict[str, str]:
+    """The treatments table's columns with their logical types: required, `cost`, and those of `columns`
+    named `outcome_*` (float) or `covariate_*` ("any": numbers or labels, kept as given)."""
+    prefixed = {c: "float" if c.startswith(OUTCOME_PREFIX) else "any" for c in columns or []
+                if any(c.startswith(p) and len(c) > len(p) for p in (OUTCOME_PREFIX, COVARIATE_PREFIX))}
+    return {**TREATMENT_COLUMNS, **TREATMENT_OPTIONAL_COLUMNS, **prefixed}
 
 
 def column_types(table: str) -> dict[str, str]:
@@ -113,7 +144,8 @@ def column_types(table: str) -> dict[str, str]:
 
 @dataclass
 class CXData:
-    """A validated canonical dataset: customers, contacts and surveys, observed up to `observed_until`."""
+    """A validated canonical dataset: customers, contacts and surveys (optionally purchases and campaign
+    assignments), observed up to `observed_until`."""
 
     customers: pd.DataFrame
     contacts: pd.DataFrame
@@ -124,6 +156,7 @@ class CXData:
     metadata: dict = field(default_factory=dict)
     shape: str = "events"
     transactions: pd.DataFrame | None = None
+    treatments: pd.DataFrame | None = None
 
     @property
     def has_timestamps(self) -> bool:
@@ -147,7 +180,7 @@ class CXData:
         timestamps: event-level dates (not flat); churn: at least one observed end; left_truncation:
         `observed_from` known; contacts/reactive/proactive/contact_resolution/inconsistency: recorded
         contacts (timestamped, or flat counts); nps/csat/ces: at least one score; transactions: purchases;
-        end_reasons: at least one `end_reason`.
+        end_reasons: at least one `end_reason`; treatments: at least one campaign assignment.
         """
         c, caps = self.customers, set()
         if self.has_timestamps:
@@ -177,6 +210,8 @@ class CXData:
             caps.add("transactions")
         if "end_reason" in c and c["end_reason"].notna().any():
             caps.add("end_reasons")
+        if self.treatments is not None and len(self.treatments):
+            caps.add("treatments")
         return frozenset(caps)
 
     def has(self, *capabilities: str) -> bool:
@@ -201,8 +236,9 @@ class CXData:
                     "last": df[col].max() if dated else pd.NaT,
                 }
             )
-        if self.transactions is not None:
-            t = self.transactions
-            rows.append({"table": "transactions", "rows": len(t), "first": t["timestamp"].min() if len(t) else pd.NaT,
-                         "last": t["timestamp"].max() if len(t) else pd.NaT})
+        for table, col in (("transactions", "timestamp"), ("treatments", "assigned_at")):
+            t = getattr(self, table)
+            if t is not None:
+                rows.append({"table": table, "rows": len(t), "first": t[col].min() if len(t) else pd.NaT,
+                             "last": t[col].max() if len(t) else pd.NaT})
         return pd.DataFrame(rows).set_index("table")

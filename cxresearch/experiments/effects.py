@@ -110,8 +110,11 @@ def welch_interval(y1: np.ndarray, y0: np.ndarray) -> tuple[float, float]:
     """
     v1, v0 = y1.var(ddof=1) / len(y1), y0.var(ddof=1) / len(y0)
     se = np.sqrt(v1 + v0)
-    df = (v1 + v0) ** 2 / (v1**2 / (len(y1) - 1) + v0**2 / (len(y0) - 1))
-    half = float(stats.t.ppf(0.975, df) * se) if se > 0 else 0.0
+    # both arms constant: the difference is known exactly (and the Welch-Satterthwaite df is 0 / 0)
+    half = 0.0
+    if se > 0:
+        df = (v1 + v0) ** 2 / (v1**2 / (len(y1) - 1) + v0**2 / (len(y0) - 1))
+        half = float(stats.t.ppf(0.975, df) * se)
     diff = float(y1.mean() - y0.mean())
     return diff - half, diff + half
 

@@ -111,7 +111,7 @@ class SharedTables:
             return None
         tables = {
             table: read_parquet_table(tables_dir / f"{table}.parquet")
-            for table in (*TABLES, "transactions")
+            for table in (*TABLES, "transactions", "treatments")
             if (tables_dir / f"{table}.parquet").is_file()
         }
         self.features.mkdir(exist_ok=True)
@@ -125,6 +125,7 @@ class SharedTables:
             metadata=manifest["metadata"],
             shape=manifest["shape"],
             transactions=tables.get("transactions"),
+            treatments=tables.get("treatments"),
         )
 
     def serves(self, data: CXData) -> bool:

@@ -72,7 +72,8 @@ class Results:
         """Record that an analysis could not be run on this data, and why.
 
         `needs` names the missing input in a few plain words ("event dates", "effort scores (CES)", "contact
-        records", "more history"); the executive summary groups what was skipped by it.
+        records", "more history", "churn reasons", "treatment assignments"); the executive summary groups what was
+        skipped by it.
         """
         self.skipped.append({"analysis": analysis, "reason": reason, **({"needs": needs} if needs else {})})
 

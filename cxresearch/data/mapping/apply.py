@@ -11,12 +11,13 @@ import pandas as pd
 from cxresearch.data.mapping.flat import align_flat, churn_period_assumption
 from cxresearch.data.mapping.hints import near
 from cxresearch.data.mapping.sources import SourceSpec, read_sources
-from cxresearch.data.mapping.spec import ColumnSpec, Mapping, TableSpec, read_mapping, targets
+from cxresearch.data.mapping.spec import EXTRA_TABLES, ColumnSpec, Mapping, TableSpec, read_mapping, targets
 from cxresearch.data.mapping.values import Build, column_values
 from cxresearch.data.schema import REQUIRED_COLUMNS, TABLES, CXData, column_types
 from cxresearch.data.validation.checks import check_tables, check_transactions
 from cxresearch.data.validation.parse import parse_tables
 from cxresearch.data.validation.problems import N_EXAMPLES, DataValidationError, Problem, quote_value
+from cxresearch.data.validation.treatments import check_treatments, treatment_warnings
 
 
 def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] | None = None) -> CXData:
@@ -59,9 +60,14 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
     if raw["transactions"] is not None:
         transactions, tx_problems = check_transactions(raw["transactions"], typed["customers"])
         problems += tx_problems
+    treatments = None
+    if raw["treatments"] is not None:
+        treatments, tr_problems = check_treatments(raw["treatments"], typed["customers"], observed_until)
+        problems += tr_problems
     if problems:
         raise DataValidationError([_with_origin(p, origins) for p in problems])
-    metadata = _metadata(mapping, build.notes, observed_from, observed_until)
+    warnings = [str(w) for w in treatment_warnings(treatments)] if treatments is not None else []
+    metadata = _metadata(mapping, build.notes + warnings, observed_from, observed_until)
     return CXData(
         customers=typed["customers"],
         contacts=typed["contacts"],
@@ -72,17 +78,18 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
         metadata=metadata,
         shape=mapping.shape,
         transactions=transactions,
+        treatments=treatments,
     )
 
 
 def _build_tables(
     mapping: Mapping, loaded: dict[str, pd.DataFrame], build: Build
 ) -> tuple[dict[str, pd.DataFrame | None], dict[tuple[str, str], ColumnSpec]]:
-    """Every table's mapped columns (None where a part failed; an empty table when unmapped, no transactions),
+    """Every table's mapped columns (None where a part failed; an empty table when unmapped, no optional table),
     and for each (table, canonical column) the column spec that filled it."""
     raw: dict[str, pd.DataFrame | None] = {}
     origins: dict[tuple[str, str], ColumnSpec] = {}
-    for table in (*TABLES, "transactions"):
+    for table in (*TABLES, *EXTRA_TABLES):
         parts = []
         for spec in mapping.tables.get(table, []):
             # A table whose source failed to load was reported already; check the others' columns anyway.
@@ -93,7 +100,7 @@ def _build_tables(
         if table in mapping.tables:
             raw[table] = pd.concat(parts, ignore_index=True) if len(parts) == len(mapping.tables[table]) else None
         else:
-            raw[table] = None if table == "transactions" else _empty(table)
+            raw[table] = None if table in EXTRA_TABLES else _empty(table)
     return raw, origins
 
 
@@ -139,7 +146,8 @@ def _build_table(spec: TableSpec, loaded: dict[str, pd.DataFrame], build: Build)
     if joined is None:
         return None
     owners = _owners(spec, loaded, build)
-    logical = targets(spec.table, "flat")  # for customers, a superset of the events shape's columns
+    # for customers, a superset of the events shape's columns
+    logical = targets(spec.table, "flat", list(spec.columns))
     out = {}
     for target, column in spec.columns.items():
         values = column_values(column, joined, spec, owners, logical.get(target, "str"), build)

@@ -19,6 +19,8 @@ from cxresearch.data.schema import (
     SHAPES,
     TABLES,
     TRANSACTION_COLUMNS,
+    TREATMENT_COLUMNS,
+    treatment_columns,
 )
 from cxresearch.data.validation.dates import parse_iso_date
 from cxresearch.data.validation.problems import DataValidationError, Problem, quote_value
@@ -29,7 +31,7 @@ UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, 
 
 TOP_LEVEL_KEYS = (
     "name", "shape", "as_of", "observed_from", "churn_period_months", "currency", "contacts_period", "notes",
-    "sources", *TABLES, "transactions",
+    "sources", *TABLES, "transactions", "treatments",
 )
 
 TABLE_KEYS = ("from", "key", "columns")
@@ -38,6 +40,9 @@ COLUMN_KEYS = ("column", "expr", "value", "values", "unit", "format", "scale")
 
 #: `churn_period_months` words meaning "the churn flag covers the whole history" (no left truncation).
 WHOLE_HISTORY = ("all",)
+
+#: Optional tables a mapping may fill besides the canonical three (events shape only).
+EXTRA_TABLES = ("transactions", "treatments")
 
 #: Flat-shape targets that are not canonical columns but derive them: tenure -> signup_date, churned -> end_date.
 FLAT_DERIVED = {"tenure": "float", "churned": "bool"}
@@ -182,8 +187,8 @@ def parse_mapping(doc: Any, base_dir: Path, origin: str = "") -> Mapping:
     notes = [notes] if isinstance(notes, str) else [str(n) for n in notes]
     sources = parse_sources(doc.get("sources"), base_dir, problems)
     tables: dict[str, list[TableSpec]] = {}
-    allowed_tables = ("customers",) if shape == "flat" else (*TABLES, "transactions")
-    for table in (*TABLES, "transactions"):
+    allowed_tables = ("customers",) if shape == "flat" else (*TABLES, *EXTRA_TABLES)
+    for table in (*TABLES, *EXTRA_TABLES):
         if table not in doc:
             continue
         if table not in allowed_tables:
@@ -252,8 +257,11 @@ def _churn_period(doc: dict, shape: str, problems: list[Problem]) -> float | str
     return None
 
 
-def targets(table: str, shape: str) -> dict[str, str]:
-    """Mapping keys allowed under `<table>.columns`, with their logical types."""
+def targets(table: str, shape: str, columns: list[str] | None = None) -> dict[str, str]:
+    """Mapping keys allowed under `<table>.columns`, with their logical types (for treatments, also those of
+    `columns` named `outcome_*` or `covariate_*`)."""
+    if table == "treatments":
+        return treatment_columns(columns)
     if table == "transactions":
         return dict(TRANSACTION_COLUMNS)
     if table == "customers" and shape == "flat":
@@ -265,6 +273,8 @@ def _required_targets(table: str, shape: str) -> list[tuple[str, ...]]:
     """Groups of mapping keys of which one must be given, per table."""
     if table == "transactions":
         return [("customer_id",), ("timestamp",), ("amount",)]
+    if table == "treatments":
+        return [(c,) for c in TREATMENT_COLUMNS]
     if table == "customers" and shape == "flat":
         return [("customer_id",), ("tenure", "signup_date"), ("churned", "end_date"), ("monthly_margin",)]
     return [(c,) for c in REQUIRED_COLUMNS[table] if not (table == "customers" and c == "end_date")]
@@ -294,7 +304,7 @@ def _parse_table(
     if not isinstance(columns_raw, dict) or not columns_raw:
         problems.append(Problem(key, "columns", 0, [], "missing: map canonical columns to source columns"))
         return None
-    allowed = targets(table, shape)
+    allowed = targets(table, shape, [str(t) for t in columns_raw])
     columns: dict[str, ColumnSpec] = {}
     for target, spec in columns_raw.items():
         path = f"{key}.columns"
