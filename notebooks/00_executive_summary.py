@@ -59,6 +59,29 @@ show_parts(executive.findings_section(suite))
 show_parts(executive.actions_section(suite))
 
 # %% [markdown]
+# ## What bad service costs, and what to fix first
+# Each CX lever's cost in churn and margin over the last year, from a model of monthly churn: the churn that
+# would not have happened had the service failure not occurred, valued at the margin those customers would have
+# paid. The bars rank realistic improvements by the margin they would keep a year.
+
+# %% tags=["remove-input"]
+show_parts(executive.service_cost_section(suite, currency))
+
+# %% [markdown]
+# ## Why customers leave
+
+# %% tags=["remove-input"]
+show_parts(executive.reasons_section(suite))
+
+# %% [markdown]
+# ## What randomised experiments measured
+# A campaign with a randomised holdout measures cause and effect, not just association: the difference between
+# the contacted customers and the holdout is what the campaign did.
+
+# %% tags=["remove-input"]
+show_parts(executive.experiments_section(suite))
+
+# %% [markdown]
 # ## Is retention cheaper than acquisition?
 
 # %% tags=["remove-input"]

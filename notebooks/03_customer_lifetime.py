@@ -73,8 +73,9 @@ set_theme()
 # %%
 lt = lifetimes(data)
 km_all = kaplan_meier(lt, entry="entry_months")
-nbtools.show(plots.plot_km_curves(km_all, title="Share of customers still active, by months since sign-up"))
-nbtools.table(km_all.summary((12, 24, 36)), 2)
+if km_all.medians["events"].sum() > 0:  # with nobody seen leaving, a flat 100% curve would read as a finding
+    nbtools.show(plots.plot_km_curves(km_all, title="Share of customers still active, by months since sign-up"))
+    nbtools.table(km_all.summary((12, 24, 36)), 2)
 nbtools.say("{}", lifetime.overall_sentence(km_all))
 nbtools.say("{}", lifetime.truncation_sentence(lt))
 for assumption in results.extra["assumptions"]:

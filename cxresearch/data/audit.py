@@ -58,12 +58,15 @@ class AuditResult:
 
     def churn_sentences(self) -> list[tuple[str, list[object]]]:
         """Monthly churn in Markdown sentences; on flat data, why there is no monthly view and the data's notes."""
+        notes = [("*Note:* {}", [note]) for note in self.notes]
+        if self.has_timestamps and self.n_churned == 0:
+            # a zero rate with a zero-width interval would read as a measurement; nobody was seen leaving at all
+            return [("No customer has a recorded end, so there is no churn rate to show.", []), *notes]
         if self.has_timestamps:
-            return [("Average monthly churn: **{}**.", [self.monthly_churn.format(2)])]
+            return [("Average monthly churn: **{}**.", [self.monthly_churn.format(2)]), *notes]
         return [(("This data has one row per customer and no event dates ({} shape), so there is no "
                   "month-by-month view: {} of {} customers churned in the period the data covers."),
-                 [self.shape, f"{self.n_churned:,}", f"{self.n_customers:,}"]),
-                *(("*Note:* {}", [note]) for note in self.notes)]
+                 [self.shape, f"{self.n_churned:,}", f"{self.n_customers:,}"]), *notes]
 
 
 def audit(data: CXData) -> AuditResult:

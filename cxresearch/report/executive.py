@@ -7,6 +7,7 @@ makes (what to draw, what to say when there is nothing) live here, so the notebo
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from cxresearch.report.cx_drivers import actions_html, driver_effects
@@ -15,6 +16,8 @@ from cxresearch.report.figures import (
     plot_driver_effects,
     plot_lifetime_curves,
     plot_value_by_segment,
+    plot_what_to_fix_first,
+    plot_why_customers_leave,
 )
 from cxresearch.report.findings import (
     approximations,
@@ -27,8 +30,8 @@ from cxresearch.report.findings import (
 from cxresearch.report.key_figures import changes_html, compare_runs, kpi_tiles_html
 from cxresearch.report.nbtools import Html, Part, markdown
 from cxresearch.report.retention_text import retention_vs_acquisition_text
-from cxresearch.report.suite_results import SuiteResults, load_suite_results
-from cxresearch.report.wording import bullets_html, lifetime_assumptions
+from cxresearch.report.suite_results import SuiteResults, has_figure, load_suite_results, skip_reason
+from cxresearch.report.wording import bullets_html, html_table, lifetime_assumptions, money_unit
 
 
 def provenance_section(suite: SuiteResults) -> list[Part]:
@@ -68,6 +71,56 @@ def drivers_section(suite: SuiteResults) -> list[Part]:
     if ax is None:
         return [markdown("No CX driver's association with churn could be estimated on this data.")]
     return [ax.figure, markdown("*{}*", " ".join(part for part in (drivers.measures, drivers.other) if part))]
+
+
+def service_cost_section(suite: SuiteResults, currency: str = "") -> list[Part]:
+    """What bad service cost in margin over the last year, and which CX lever to fix first (notebook 08)."""
+    cost = suite.estimate("08_value_at_stake", "bad_service_cost_annual")
+    if not has_figure(cost):
+        why = skip_reason(suite, "08_value_at_stake")
+        return [markdown("What bad service costs cannot be estimated from this data{}.", f": {why}" if why else "")]
+    share = suite.estimate("08_value_at_stake", "bad_service_churn_share_pct")
+    unit = money_unit(suite, cost, currency)
+    parts: list[Part] = [markdown(
+        "**Bad service cost us {} {} of margin in the last year** (95% CI {} to {}){}.",
+        f"{cost.value:,.0f}", unit, f"{cost.ci_low:,.0f}", f"{cost.ci_high:,.0f}",
+        f": {share.value:.1f}% of the year's churn ({share.ci_low:.1f}% to {share.ci_high:.1f}%) is attributable "
+        "to it" if has_figure(share) else "")]
+    ax = plot_what_to_fix_first(suite, unit)
+    if ax is not None:
+        parts.append(ax.figure)
+    ranking = suite.extra("08_value_at_stake", "value_at_stake_ranking_text", "")
+    method = suite.extra("08_value_at_stake", "value_at_stake_method", "")
+    parts += [markdown("{}", text) for text in (ranking,) if text]
+    parts += [markdown("*{}*", text) for text in (method,) if text]
+    return parts
+
+
+def reasons_section(suite: SuiteResults) -> list[Part]:
+    """Why customers leave: churn by reason and the service-related share (notebook 06)."""
+    ax = plot_why_customers_leave(suite)
+    if ax is None:
+        why = skip_reason(suite, "06_churn_reasons")
+        return [markdown("Why customers leave cannot be shown: {}.", why or "the data records no churn reasons")]
+    parts: list[Part] = [ax.figure]
+    share = suite.estimate("06_churn_reasons", "service_churn_share_pct")
+    if has_figure(share):
+        parts.append(markdown("{} ({}).", share.label, share.format(1)))
+    return parts
+
+
+def experiments_section(suite: SuiteResults) -> list[Part]:
+    """Each randomised campaign's measured effects and its best targeting policy's profit (notebook 09)."""
+    res = suite.results.get("09_experiments")
+    if res is None or not res.extra.get("experiment_campaigns"):
+        why = skip_reason(suite, "09_experiments")
+        return [markdown("No randomised experiment in this data{}.", f": {why}" if why else "")]
+    wanted = ("_effect", "_rmst_difference", "_best_policy_profit", "_best_policy_gain_over_everyone")
+    rows = [f"<tr><td>{html.escape(est.label)}</td><td>{html.escape(est.format(2))}</td></tr>"
+            for key, est in res.estimates.items()
+            if key.startswith("experiment_") and key.endswith(wanted) and has_figure(est)]
+    return [Html(html_table("<tr><th>measured in a randomised experiment</th><th>estimate (95% CI)</th></tr>",
+                            rows))]
 
 
 def pictures_section(suite: SuiteResults, segment: str = "contract", currency: str = "",

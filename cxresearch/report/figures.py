@@ -14,8 +14,10 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, axes_or_new
 from cxresearch.plots.loyalty import plot_churn_by_level
+from cxresearch.plots.value_at_stake import plot_fix_first
 from cxresearch.report.cx_drivers import driver_effects
 from cxresearch.report.suite_results import LOYALTY, NO_CURRENCY, SuiteResults
+from cxresearch.survival.groups import ALL
 
 
 def plot_churn_by_nps_group(
@@ -193,3 +195,60 @@ def _drawable(table: pd.DataFrame, value: str, low: float, high: float) -> pd.Da
         ends = pd.to_numeric(table[end], errors="coerce") if end in table else table[value]
         table[end] = side(ends.fillna(table[value]).clip(low, high), table[value])
     return table
+
+
+def plot_why_customers_leave(suite: SuiteResults, ax: plt.Axes | None = None) -> plt.Axes | None:
+    """Of 100 customers, how many had left for each reason by the longest horizon notebook 06 could estimate.
+
+    Parameters
+    ----------
+    suite
+        The run's results files (notebook 06's `churn_by_reason` table, whole base).
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        Horizontal bars with 95% intervals, largest reason on top; None when there is nothing to draw.
+    """
+    table = suite.table("06_churn_reasons", "churn_by_reason")
+    if table is None or table.empty:
+        return None
+    whole = _drawable(table[table["group"] == ALL] if "group" in table else table, "cif", 0.0, 1.0)
+    if whole.empty:
+        return None
+    months = float(whole["months"].max())
+    rows = whole[whole["months"] == months].sort_values("cif")
+    ax = axes_or_new(ax, width=7.5, height=max(2.5, 0.5 * len(rows) + 1.2))
+    value = 100 * rows["cif"].to_numpy(float)
+    errors = np.vstack([value - 100 * rows["ci_low"].to_numpy(float), 100 * rows["ci_high"].to_numpy(float) - value])
+    ax.barh(rows["cause"].astype(str), value, color=PALETTE[0], height=0.6)
+    ax.errorbar(value, np.arange(len(rows)), xerr=np.clip(errors, 0, None), fmt="none", ecolor="0.2", capsize=4)
+    ax.set_xlabel(f"of 100 customers, how many had left for this reason by month {months:g} (95% CI)")
+    ax.set_title("Why customers leave")
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_what_to_fix_first(suite: SuiteResults, currency: str, ax: plt.Axes | None = None) -> plt.Axes | None:
+    """The CX levers ranked by margin retained a year under a realistic improvement (notebook 08), with 95% CIs.
+
+    Parameters
+    ----------
+    suite
+        The run's results files (notebook 08's `value_at_stake_ranking` table).
+    currency
+        The unit of the axis.
+    ax
+        Axes to draw on; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The ranking chart, or None when notebook 08 ranked nothing.
+    """
+    ranking = suite.table("08_value_at_stake", "value_at_stake_ranking")
+    if ranking is None or ranking.empty:
+        return None
+    return plot_fix_first(ranking, currency, ax=ax)

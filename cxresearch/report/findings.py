@@ -24,7 +24,8 @@ from cxresearch.stats.estimate import format_p
 #: How many of each notebook's findings (most important first) make the brief; the rest stay in the reports.
 HEADLINE_LIMITS: dict[str, int] = {
     "01_data_audit": 1, "02_churn_drivers": 2, "03_customer_lifetime": 2, "04_loyalty_metrics": 2,
-    "05_retention_economics": 2,
+    "05_retention_economics": 2, "06_churn_reasons": 1, "07_lifetime_models": 1, "08_value_at_stake": 2,
+    "09_experiments": 2,
 }
 
 #: Words that mean a number went missing on the way to a sentence; such a finding stays in its notebook only.

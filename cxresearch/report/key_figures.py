@@ -38,6 +38,8 @@ KPI_TILES: list[tuple[str, str | tuple[str, ...], int]] = [
     # without acquisition costs only the remaining value of today's customers.
     ("05_retention_economics", ("clv_per_customer", "btyd_clv_per_customer", "residual_clv_per_customer"), 0),
     ("05_retention_economics", "acquisition_to_retention_cost_ratio", 2),
+    ("06_churn_reasons", "service_churn_share_pct", 0),
+    ("08_value_at_stake", "bad_service_cost_annual", 0),
 ]
 
 

@@ -29,6 +29,10 @@ SECTIONS: dict[str, str] = {
     "03_customer_lifetime": "How long customers stay",
     "04_loyalty_metrics": "Satisfaction, loyalty and effort",
     "05_retention_economics": "What retention is worth",
+    "06_churn_reasons": "Why customers leave",
+    "07_lifetime_models": "How good the lifetime models are",
+    "08_value_at_stake": "What bad service costs",
+    "09_experiments": "Experiments",
 }
 
 #: The one glossary of the page: estimate key -> plain label. `{name}` fields are filled from the parameters of
@@ -44,6 +48,8 @@ GLOSSARY: dict[str, str] = {
     "acquisition_to_retention_cost_ratio": ("Acquisition cost / cost to save a customer, at an assumed save rate of "
                                             "{retention_save_rate:.0%}"),
     "p_retention_beats_acquisition": "Scenarios in which retention beats acquisition",
+    "service_churn_share_pct": "Share of churn that is service-related",
+    "bad_service_cost_annual": "Margin lost to bad service in a year",
 }
 GLOSSARY_FALLBACK: dict[str, str] = {
     "churn_rate_window": "Churn within the prediction window",
@@ -51,7 +57,8 @@ GLOSSARY_FALLBACK: dict[str, str] = {
 }
 
 #: Figures in money: shown in the data's currency, whatever unit the notebook's parameter default gave them.
-MONEY_KEYS: frozenset[str] = frozenset({"clv_per_customer", "btyd_clv_per_customer", "residual_clv_per_customer"})
+MONEY_KEYS: frozenset[str] = frozenset({"clv_per_customer", "btyd_clv_per_customer", "residual_clv_per_customer",
+                                        "bad_service_cost_annual"})
 #: Figures that rest on what the churn flag covers: the data's stated assumptions are printed next to them.
 ASSUMPTION_KEYS: frozenset[str] = frozenset({"median_lifetime_months"} | MONEY_KEYS)
 #: Notebooks whose findings are lifetime or lifetime-value figures (their headlines carry the assumptions too).
@@ -185,6 +192,12 @@ def load_suite_results(results_dir: str | Path) -> SuiteResults:
 def is_finite(value: Any) -> bool:
     """Whether `value` is a real, finite number (not None, NaN or text)."""
     return isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+
+
+def skip_reason(suite: SuiteResults, notebook: str) -> str:
+    """The reason of `notebook`'s first recorded skip ('' when it skipped nothing or is absent)."""
+    res = suite.results.get(notebook)
+    return str(res.skipped[0]["reason"]) if res is not None and res.skipped else ""
 
 
 def has_figure(estimate: Estimate | None) -> bool:

@@ -45,14 +45,20 @@ class Estimate:
         if not self.estimable:
             return f"not estimable ({self.reason})" if self.reason else "not estimable from this data"
         unit = "" if self.unit in ("", "count", "ratio") else (self.unit if self.unit == "%" else f" {self.unit}")
-        text = f"{self.value:,.{digits}f}{unit}"
+        text = f"{_number(self.value, digits)}{unit}"
         if self.bound == "lower":
             return f"more than {text}" + (f" ({self.reason})" if self.reason else "")
         if self.bound == "upper":
             return f"less than {text}" + (f" ({self.reason})" if self.reason else "")
         if self.ci_low is not None and self.ci_high is not None:
-            text += f" (95% CI {self.ci_low:,.{digits}f} to {self.ci_high:,.{digits}f})"
+            text += f" (95% CI {_number(self.ci_low, digits)} to {_number(self.ci_high, digits)})"
         return text
+
+
+def _number(x: float, digits: int) -> str:
+    """`x` with thousands separators and `digits` decimals; a value that rounds to zero never reads '-0.00'."""
+    text = f"{x:,.{digits}f}"
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
 
 def format_p(p: float) -> str:

@@ -330,8 +330,8 @@ def extrapolation_horizon(lt: pd.DataFrame, wanted_months: float) -> tuple[float
 
 
 #: Why lifetimes cannot be read from data in which no customer has a recorded end.
-NO_ENDS = ("no customer has a recorded end, so lifetimes cannot be measured; purchase logs record no churn, "
-           "and notebook 05's BG/NBD model estimates who is still active instead")
+NO_ENDS = ("no customer has a recorded end, so lifetimes cannot be measured (for a purchase log, which records no "
+           "churn, notebook 05's BG/NBD model estimates who is still active instead)")
 
 
 def overall_median(km: KMResult) -> Estimate:

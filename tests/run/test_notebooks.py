@@ -14,7 +14,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 def test_the_suite_is_complete() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
         "00_executive_summary", "01_data_audit", "02_churn_drivers", "03_customer_lifetime",
-        "04_loyalty_metrics", "05_retention_economics",
+        "04_loyalty_metrics", "05_retention_economics", "06_churn_reasons", "07_lifetime_models",
+        "08_value_at_stake", "09_experiments",
     ]
 
 

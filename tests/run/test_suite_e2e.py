@@ -14,7 +14,8 @@ from cxresearch.report.results import read_results
 from cxresearch.run.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-ANALYSES = ["01_data_audit", "02_churn_drivers", "03_customer_lifetime", "04_loyalty_metrics", "05_retention_economics"]
+ANALYSES = ["01_data_audit", "02_churn_drivers", "03_customer_lifetime", "04_loyalty_metrics", "05_retention_economics",
+            "06_churn_reasons", "07_lifetime_models", "08_value_at_stake", "09_experiments"]
 
 pytestmark = pytest.mark.slow
 
