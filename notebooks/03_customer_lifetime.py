@@ -62,7 +62,8 @@ from cxresearch.truth.recovery import recovery_table, true_hazard_ratios
 ctx = nbtools.start("03_customer_lifetime", data_source, results_dir, {
     "as_of": as_of, "seed": seed, "segment": segment, "landmark_months_before_end": landmark_months_before_end,
     "window_months": window_months, "rmst_horizon_months": rmst_horizon_months, "extrapolate_months": extrapolate_months,
-    "n_draws": n_draws, "max_model_customers": max_model_customers, "ph_tenure_form": ph_tenure_form})
+    "n_draws": n_draws, "max_model_customers": max_model_customers, "ph_tenure_form": ph_tenure_form},
+    shared_tables=shared_tables)
 data, results = ctx.data, ctx.results
 max_customers = max_model_customers or None  # 0 = everyone
 set_theme()

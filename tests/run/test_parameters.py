@@ -74,6 +74,9 @@ SAMPLING_KNOBS = {
     "03_customer_lifetime": {"max_model_customers"},
     "04_loyalty_metrics": {"max_claim_customers", "max_survival_customers"},
     "05_retention_economics": {"max_model_customers"},
+    "06_churn_reasons": {"max_model_customers"},
+    "07_lifetime_models": {"max_model_customers"},
+    "08_value_at_stake": {"max_model_customers"},
 }
 
 
