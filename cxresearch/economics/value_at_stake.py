@@ -193,7 +193,7 @@ def _available_levers(columns: list[str]) -> tuple[list[Lever], list[tuple[str, 
                              "no effect of it to value"), COLUMN_NEEDS[missing[0]]))
         else:
             levers.append(lever)
-    skipped.append((f"value at stake: {NPS_SKIP[0].lower()}", NPS_SKIP[1], ""))
+    skipped.append((f"value at stake: {NPS_SKIP[0].lower()}", NPS_SKIP[1], "a separate NPS model"))
     return levers, skipped
 
 

@@ -1,9 +1,7 @@
-"""Why customers leave (notebook 06), time in months: lifetimes with the reason of leaving (`reason_data`),
-Aalen-Johansen cumulative incidence by reason overall and per segment with the service-related share and a test
-across segments, cause-specific hazards of the CX drivers (month by month where the data has event dates; Prentice
-et al. 1978, Allison 1982), the Fine-Gray model of service-related churn (Geskus 2011 with left truncation), and on
-simulated data the simulator's reason model recovered. Putter, Fiocco & Geskus (2007), Stat Med 26:2389-2430.
-"""
+"""Why customers leave (notebook 06), in months: lifetimes with the reason of leaving, Aalen-Johansen incidence by
+reason overall and per segment (service-related share, a test across segments), cause-specific hazards of the CX
+drivers (month by month with event dates; Prentice et al. 1978, Allison 1982), Fine-Gray for service churn (Geskus
+2011), the simulator's reason model recovered. Putter, Fiocco & Geskus (2007), Stat Med 26:2389-2430."""
 
 from __future__ import annotations
 
@@ -295,7 +293,7 @@ class CauseSpecificHazards:
         """For each service-experience driver (and the margin): its hazard ratio on service vs `against` churn."""
         return [f"Per {DRIVER_WORDS[t]}: service-related churn x{r[f'hr_{SERVICE}']:.2f}, {against} churn "
                 f"x{r[f'hr_{against}']:.2f} (ratio {r['ratio']:.2f}, 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f})."
-                for t, r in self.contrast(against).iterrows() if t in DRIVER_WORDS]
+                for t, r in self.contrast(against).dropna().iterrows() if t in DRIVER_WORDS]  # blanked: not estimable
 
     def _repr_html_(self) -> str:
         counts = ", ".join(f"{k} {v:,}" for k, v in self.events.items())
@@ -460,13 +458,12 @@ def service_fine_gray(
     Parameters
     ----------
     reasons : `reason_data` output with lifetimes.
-    max_customers : at most this many customers (within `FINE_GRAY_MAX_CUSTOMERS`), a random sample above.
-    seed : seed of the sample.
+    max_customers, seed : at most this many customers (within `FINE_GRAY_MAX_CUSTOMERS`), a random sample above.
 
     Returns
     -------
     tuple[ServiceFineGray | None, str]
-        The model, or None and why not.
+        The model, or None and why not (also when thin data gives no converging or a singular fit).
     """
     lt = reasons.lifetimes
     if not (lt["event"] & (lt["end_reason"] == SERVICE)).any():
@@ -475,7 +472,10 @@ def service_fine_gray(
     if not covariates:
         return None, f"the data has none of {', '.join(FINE_GRAY_COVARIATES)} varying across customers"
     sample = sample_customers(lt, min(max_customers or FINE_GRAY_MAX_CUSTOMERS, FINE_GRAY_MAX_CUSTOMERS), seed)
-    return ServiceFineGray(fine_gray(sample.frame, SERVICE, covariates, entry=reasons.entry), sample), ""
+    try:
+        return ServiceFineGray(fine_gray(sample.frame, SERVICE, covariates, entry=reasons.entry), sample), ""
+    except (RuntimeError, ValueError, np.linalg.LinAlgError) as error:
+        return None, f"the Fine-Gray model cannot be fitted on this data ({error})"
 
 
 def reason_recovery(data: CXData, truth: dict | None) -> tuple[pd.DataFrame | None, str]:

@@ -38,7 +38,11 @@ def test_an_empty_run_says_so_in_every_section(tmp_path: Path) -> None:
         Markdown("This is the first run on this data source: nothing to compare with yet.")]
     gaps = executive.gaps_section(suite)
     assert gaps[0] == Markdown("No results in this run from: The data, Churn, How long customers stay, "
-                               "Satisfaction, loyalty and effort and What retention is worth.")
+                               "Satisfaction, loyalty and effort, What retention is worth, Why customers leave, "
+                               "How good the lifetime models are, What bad service costs and Experiments.")
+    assert executive.service_cost_section(suite) == [
+        Markdown("What bad service costs cannot be estimated from this data.")]
+    assert executive.experiments_section(suite) == [Markdown("No randomised experiment in this data.")]
     assert executive.retention_section(suite) == [
         Markdown("**Retention vs acquisition could not be assessed in this run.**")]
 

@@ -8,7 +8,7 @@ from cxresearch.report.results import Results
 from cxresearch.stats.estimate import Estimate
 
 #: Why a purchase log has no churn rate: nobody is recorded as leaving.
-NO_RECORDED_ENDS = "no customer has a recorded end (a purchase log records none: its customers leave silently)"
+NO_RECORDED_ENDS = "no customer has a recorded end (a purchase log records no ends: its customers leave silently)"
 
 
 def record_audit(results: Results, result: AuditResult) -> None:

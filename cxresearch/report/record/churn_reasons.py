@@ -129,7 +129,7 @@ def _record_hazards(results: Results, hazards: CauseSpecificHazards | None, why_
 def _record_fine_gray(results: Results, fine_gray: ServiceFineGray | None, why_not: str) -> None:
     """The Fine-Gray table (`fine_gray_service`) and its variance, never as key figures; the caveat when truncated."""
     if fine_gray is None:
-        results.skip(FINE_GRAY, why_not, needs="churners")
+        results.skip(FINE_GRAY, why_not, needs="more customers" if "cannot be fitted" in why_not else "churners")
         return
     results.add_table("fine_gray_service", fine_gray.summary())
     results.extra["churn_reasons"]["fine_gray_variance"] = fine_gray.model.variance
