@@ -86,7 +86,7 @@ def cross_section(data: CXData) -> pd.DataFrame:
     Parameters
     ----------
     data
-        The validated data.
+        The validated data: its customers and their latest survey answers.
 
     Returns
     -------
@@ -290,7 +290,7 @@ def referral_frame(data: CXData) -> pd.DataFrame:
     Parameters
     ----------
     data
-        The validated data.
+        The validated data; `n_referrals` comes from its customers table.
 
     Returns
     -------
