@@ -76,7 +76,7 @@ def newcombe_interval(x1: float, n1: int, x0: float, n0: int) -> tuple[float, fl
     Returns
     -------
     tuple of float
-        Lower and upper limits of the difference in proportions.
+        (low, high): the 95% limits of p1 - p0, as proportions.
 
     References
     ----------
@@ -101,7 +101,7 @@ def welch_interval(y1: np.ndarray, y0: np.ndarray) -> tuple[float, float]:
     Returns
     -------
     tuple of float
-        Lower and upper limits of the difference in means.
+        Lower and upper limits of mean(y1) - mean(y0), in the outcome's unit.
 
     References
     ----------

@@ -95,10 +95,9 @@ def rmst_difference(
 
     Parameters
     ----------
-    duration : array-like
-        Follow-up time per customer (from assignment).
-    event : array-like
-        1 when the customer left, 0 when still active at the end of follow-up.
+    duration, event : array-like
+        Follow-up time per customer (from assignment), and 1 when the customer left, 0 when still active at the
+        end of follow-up.
     arm : array-like
         Assigned arm per customer.
     horizon : float

@@ -12,7 +12,7 @@ def observed_from_or_first_signup(data: CXData) -> pd.Timestamp:
 
     Parameters
     ----------
-    data : the canonical data set.
+    data : the canonical data set (its metadata and sign-up dates are read).
 
     Returns
     -------
@@ -30,7 +30,7 @@ def observed_from_or_first_event(data: CXData) -> pd.Timestamp:
 
     Parameters
     ----------
-    data : the canonical data set.
+    data : the canonical data set; its contact and survey times are read when `observed_from` is not known.
 
     Returns
     -------

@@ -215,8 +215,7 @@ def nps_gap_churned(snapshot: pd.DataFrame | None) -> NPSComparison | None:
     Parameters
     ----------
     snapshot
-        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
-        columns.
+        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and `nps_last`.
 
     Returns
     -------

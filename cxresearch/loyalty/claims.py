@@ -73,17 +73,8 @@ def claim_satisfaction_loyalty(panel: pd.DataFrame, flat: pd.DataFrame | None = 
 
     Parameters
     ----------
-    panel
-        Pooled monthly snapshots of active customers (`panels.stacked_snapshots`); empty when none
-        could be built.
-    flat
-        One row per customer with the latest scores and the churn flag (`panels.cross_section` or a
-        flat snapshot); None when absent.
-    margin
-        Equivalence margin of a ratio: 1/margin to margin counts as no effect.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
+    panel, flat, margin, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
 
     Returns
     -------
@@ -138,15 +129,12 @@ def claim_satisfaction_survival(
         The validated data.
     until
         Keep person-months starting before this date; None keeps all.
-    margin
-        Equivalence margin of a ratio: 1/margin to margin counts as no effect.
     max_customers
         Most customers with an answer to build person-months for; None for all.
     seed
         Seed of the sample.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
+    margin, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
 
     Returns
     -------
@@ -207,17 +195,10 @@ def claim_satisfaction_trap(panel: pd.DataFrame, flat: pd.DataFrame | None = Non
 
     Parameters
     ----------
-    panel
-        Pooled monthly snapshots of active customers (`panels.stacked_snapshots`); empty when none
-        could be built.
-    flat
-        One row per customer with the latest scores and the churn flag (`panels.cross_section` or a
-        flat snapshot); None when absent.
+    panel, flat, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
     threshold_pct
         Share of churners (%) that counts as sizeable.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
 
     Returns
     -------
@@ -263,12 +244,9 @@ def claim_promoters_refer(data: CXData, margin: float = 1.05, leaking: Sequence[
     Parameters
     ----------
     data
-        The validated data.
-    margin
-        Equivalence margin of a ratio: 1/margin to margin counts as no effect.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
+        The validated data: referrals from its customers, NPS and CSAT from its surveys.
+    margin, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
 
     Returns
     -------
@@ -350,15 +328,12 @@ def evaluate_claims(
         Bootstrap draws of the AUC comparison.
     seed
         Seed of the samples and the bootstrap.
-    margin
-        Equivalence margin of a ratio: 1/margin to margin counts as no effect.
     trap_threshold_pct
         Share of churners (%) that makes the satisfaction trap sizeable.
     max_survival_customers
         Most customers in the Cox test of claim 1; None for all.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
+    margin, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
     adjustment
         "holm" or "none".
 

@@ -27,12 +27,8 @@ def driver_model(panel: pd.DataFrame, leaking: Sequence[str] = ()) -> ChurnLogit
 
     Parameters
     ----------
-    panel
-        Pooled monthly snapshots of active customers (`panels.stacked_snapshots`); empty when none
-        could be built.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
+    panel, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
 
     Returns
     -------
@@ -106,14 +102,8 @@ def claim_drivers(panel: pd.DataFrame, margin: float = 1.05, leaking: Sequence[s
 
     Parameters
     ----------
-    panel
-        Pooled monthly snapshots of active customers (`panels.stacked_snapshots`); empty when none
-        could be built.
-    margin
-        Equivalence margin of a ratio: 1/margin to margin counts as no effect.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
+    panel, margin, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
     flat
         The flat snapshot on flat data (says which inputs exist undated); None otherwise.
     panel_problem
@@ -154,18 +144,14 @@ def claim_effort_predicts_better(panel: pd.DataFrame, n_boot: int = 300, seed: i
 
     Parameters
     ----------
-    panel
-        Pooled monthly snapshots of active customers (`panels.stacked_snapshots`); empty when none
-        could be built.
+    panel, leaking
+        Shared by the claim tests: see `cxresearch.loyalty.panels`.
     n_boot
         Bootstrap draws of the AUC difference.
     seed
         Seed of the bootstrap.
     margin
         AUC differences within +/- margin count as no difference.
-    leaking
-        Columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say
-        so.
     flat
         The flat snapshot on flat data; None otherwise.
 

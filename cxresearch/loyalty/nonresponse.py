@@ -9,6 +9,10 @@ explain — including later churn, which is observed for everyone — and no mor
 Transactional CSAT and CES are offered after service contacts, so their population is the customers with a
 reactive contact in the lookback (the others were never asked), and the number of those contacts (more
 contacts, more invitations) joins the response model. The unit is the customer (latest answer), as for NPS.
+
+Parameters shared by the functions here: `snapshot`, the per-customer snapshot (`features.snapshot.snapshot`) with
+`active`, `churned` and the score columns; `surveys`, the survey answers; `lookback_months`, the months before
+`as_of` an answer (or a contact) counts in.
 """
 
 from __future__ import annotations
@@ -102,15 +106,8 @@ def nps_population(
 
     Parameters
     ----------
-    snapshot
-        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
-        columns.
-    surveys
-        Survey answers.
-    lookback_months
-        Months before `as_of` an answer counts in.
-    min_tenure_months
-        Youngest tenure (months) asked for NPS.
+    snapshot, surveys, lookback_months, min_tenure_months
+        As in `survey_population`, for NPS.
 
     Returns
     -------
@@ -132,15 +129,10 @@ def survey_population(
 
     Parameters
     ----------
-    snapshot
-        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
-        columns.
-    surveys
-        Survey answers.
+    snapshot, surveys, lookback_months
+        See the module docstring.
     instrument
         "nps", "csat" or "ces".
-    lookback_months
-        Months before `as_of` an answer counts in.
     min_tenure_months
         Youngest tenure (months) kept.
     contacts
@@ -422,7 +414,7 @@ def ipw_scores(population: pd.DataFrame, instrument: str, min_probability: float
     instrument
         "csat" or "ces".
     min_probability
-        Smallest response probability a weight is built from (trimming).
+        Trimming, as in `ipw_nps`.
 
     Returns
     -------
@@ -460,15 +452,10 @@ def ipw_transactional(
 
     Parameters
     ----------
-    snapshot
-        Per-customer snapshot (`features.snapshot.snapshot`) with `active`, `churned` and the score
-        columns.
-    surveys
-        Survey answers.
+    snapshot, surveys, lookback_months
+        See the module docstring.
     contacts
         Contact records; None or empty: every active customer counts as asked.
-    lookback_months
-        Months before `as_of` an answer or contact counts in.
     instruments
         Instruments to correct.
 

@@ -1,5 +1,14 @@
 """The data the claim tests run on: pooled monthly snapshots, a flat cross-section, person-months with the latest
-CSAT, referrals per customer; and the checks of whether a claim's score is there, varies or leaks."""
+CSAT, referrals per customer; and the checks of whether a claim's score is there, varies or leaks.
+
+Parameters shared by the claim tests (`claims`, `driver_claims`):
+
+- `panel`: pooled monthly snapshots of active customers (`stacked_snapshots`); empty when none could be built.
+- `flat`: one row per customer with the latest scores and the churn flag (`cross_section` or a flat snapshot);
+  None when absent.
+- `margin`: equivalence margin of a ratio: 1/margin to margin counts as no effect.
+- `leaking`: columns recorded after the churn decision (`churn.screen_leakage`); claims resting on them say so.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +86,7 @@ def cross_section(data: CXData) -> pd.DataFrame:
     Parameters
     ----------
     data
-        The validated data.
+        The validated data: its customers and their latest survey answers.
 
     Returns
     -------
@@ -281,7 +290,7 @@ def referral_frame(data: CXData) -> pd.DataFrame:
     Parameters
     ----------
     data
-        The validated data.
+        The validated data; `n_referrals` comes from its customers table.
 
     Returns
     -------

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 
 from cxresearch.data.audit import AuditResult
 from cxresearch.plots import PALETTE
+from cxresearch.plots.panels import panels
 
 #: Panel titles per survey instrument, with its scale.
 SCORE_TITLES = {"nps": "NPS (0-10)", "csat": "CSAT (1-5)", "ces": "CES (1 low - 7 high effort)"}
@@ -61,25 +62,14 @@ def plot_score_distribution(result: AuditResult, ax: plt.Axes | None = None) -> 
     """
     dist = result.score_distribution
     instruments = [i for i in dist["instrument"].unique() if dist.loc[dist["instrument"] == i, "responses"].sum() > 0]
-    panels = _panels(ax, max(len(instruments), 1), width=4, height=3.6)
-    for panel, instrument, colour in zip(panels, instruments, PALETTE):
+    n = max(len(instruments), 1)
+    axes = panels(ax, n, width=4.0 * n, height=3.6)
+    for panel, instrument, colour in zip(axes, instruments, PALETTE):
         d = dist[dist["instrument"] == instrument]
         panel.bar(d["score"].astype(str), d["pct"], color=colour)
         panel.set_title(SCORE_TITLES.get(instrument, instrument))
         panel.set_xlabel("score")
         panel.set_ylabel("% of responses")
-    panels[0].figure.tight_layout()
-    return panels[0]
+    axes[0].figure.tight_layout()
+    return axes[0]
 
-
-def _panels(ax: plt.Axes | None, n: int, width: float, height: float) -> list[plt.Axes]:
-    """`n` side-by-side axes: a new figure (`width` inches per panel) when `ax` is None, else `ax`'s area split."""
-    if ax is None:
-        _, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
-        return list(axes[0])
-    if n == 1:
-        return [ax]
-    grid = ax.get_subplotspec().subgridspec(1, n)
-    figure = ax.figure
-    ax.remove()
-    return [figure.add_subplot(cell) for cell in grid]

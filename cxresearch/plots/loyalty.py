@@ -27,14 +27,14 @@ def plot_nps_composition(
     results
         One `NPSResult`, or several keyed by segment name (drawn top to bottom in the given order).
     title
-        Axes title.
+        Axes title, above the bars.
     ax
         Axes to draw on; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on.
+        The Axes with one stacked bar per result.
     """
     named = {"All respondents": results} if isinstance(results, NPSResult) else dict(results)
     ax = axes_or_new(ax, height=1.6 + 0.6 * len(named))
@@ -67,7 +67,7 @@ def plot_churn_by_level(
     Parameters
     ----------
     table
-        Output of `cxresearch.loyalty.breakdowns.churn_by_level`.
+        Churn rate per level with Wilson CIs and n, as `cxresearch.loyalty.breakdowns.churn_by_level` returns it.
     window_months
         Length of the prediction window, for the y-axis label.
     title
@@ -105,17 +105,15 @@ def plot_metric_trend(table: pd.DataFrame, title: str, ylabel: str | None = None
     table
         Output of `cxresearch.loyalty.breakdowns.monthly_trend` (index: month start; `value`, `ci_low`, `ci_high`,
         `n`, `unit`).
-    title
-        Axes title.
-    ylabel
-        Y-axis label; by default the table's unit.
+    title, ylabel
+        Axes title and y-axis label (by default the table's unit).
     ax
         Axes to draw on; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on.
+        The Axes with the monthly line and its CI band.
     """
     ax = axes_or_new(ax)
     if len(table):

@@ -110,11 +110,7 @@ def plot_hazard_ratios(
     """
     table = cox.summary()
     created = ax is None
-    ax = axes_or_new(ax, width=8.0, height=1.2 + 0.45 * len(table))
-    y = np.arange(len(table))[::-1]
-    ax.errorbar(table["hazard_ratio"], y, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3,
-                xerr=[table["hazard_ratio"] - table["hr_ci_low"], table["hr_ci_high"] - table["hazard_ratio"]])
-    ax.axvline(1.0, color="0.4", lw=1, ls="--")
+    ax, y = _forest(ax, table, ("hazard_ratio", "hr_ci_low", "hr_ci_high"), null=1.0, height=1.2)
     lo, hi = min(table["hr_ci_low"].min(), 1.0), max(table["hr_ci_high"].max(), 1.0)
     _ratio_axis(ax, lo, hi, _HR_TICKS)
     ax.set_yticks(y, [_term_label(t, cox.reference_levels) for t in table.index])
@@ -233,17 +229,26 @@ def plot_rmst_differences(diff: RMSTDifference, title: str | None = None, ax: pl
     """
     table = diff.summary()
     created = ax is None
-    ax = axes_or_new(ax, width=8.0, height=1.4 + 0.45 * len(table))
-    y = np.arange(len(table))[::-1]
-    ax.errorbar(table["difference"], y, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3,
-                xerr=[table["difference"] - table["ci_low"], table["ci_high"] - table["difference"]])
-    ax.axvline(0.0, color="0.4", lw=1, ls="--")
+    ax, y = _forest(ax, table, ("difference", "ci_low", "ci_high"), null=0.0, height=1.4)
     ax.set_yticks(y, [f"{g} vs {r}" for g, r in zip(table["group"], table["reference"])])
     ax.set_xlabel(f"Extra months active within the first {diff.horizon_months:g} months (95% CI)")
     ax.set_title(title or f"Restricted mean lifetime differences over {diff.horizon_months:g} months")
     if created:
         ax.figure.tight_layout()
     return ax
+
+
+def _forest(
+    ax: plt.Axes | None, table: pd.DataFrame, columns: tuple[str, str, str], null: float, height: float
+) -> tuple[plt.Axes, np.ndarray]:
+    """One point with its 95% CI per row of `table` (estimate, low, high `columns`), top to bottom, and a dashed
+    line at `null` (no effect); a new figure `height` inches plus 0.45 per row tall when `ax` is None."""
+    value, low, high = (table[c] for c in columns)
+    ax = axes_or_new(ax, width=8.0, height=height + 0.45 * len(table))
+    y = np.arange(len(table))[::-1]
+    ax.errorbar(value, y, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3, xerr=[value - low, high - value])
+    ax.axvline(null, color="0.4", lw=1, ls="--")
+    return ax, y
 
 
 def _ratio_axis(ax: plt.Axes, lo: float, hi: float, candidates: tuple[float, ...]) -> None:

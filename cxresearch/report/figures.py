@@ -3,6 +3,9 @@
 Each figure draws only rows with a number: a missing value or interval end (a median not reached, a figure not
 estimable) drops the row or its error bar, and a figure with nothing left to draw is None, so no empty axes show.
 Each draws on `ax` (a new figure when None) and returns the Axes.
+
+Parameters shared by the figures: `suite`, the run's results files (`SuiteResults`); `ax`, the Axes to draw on, a
+new figure when None; `min_cell_size`, groups or segments with fewer customers are not drawn.
 """
 
 from __future__ import annotations
@@ -28,19 +31,15 @@ def plot_churn_by_nps_group(
 
     Parameters
     ----------
-    suite
-        The run's results files.
+    suite, min_cell_size, ax
+        See the module docstring.
     window_months
         The window the rates cover, for the axis label; by default notebook 04's.
-    min_cell_size
-        Groups with fewer customers are not drawn.
-    ax
-        Axes to draw on; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes or None
-        The Axes drawn on, or None when there is nothing to draw.
+        Bars of churn per NPS group, or None when notebook 04 recorded no group with a rate.
     """
     table = suite.table(LOYALTY, "churn_by_nps_group", min_cell_size)
     table = None if table is None or "n" not in table else _drawable(table, "churn_pct", 0.0, 100.0)
@@ -62,19 +61,15 @@ def plot_lifetime_curves(suite: SuiteResults, segment: str = "contract", min_cel
 
     Parameters
     ----------
-    suite
-        The run's results files.
+    suite, min_cell_size, ax
+        See the module docstring.
     segment
         The segment column notebook 03 split its curves by.
-    min_cell_size
-        Segments with fewer customers are not drawn.
-    ax
-        Axes to draw on; a new figure when None.
 
     Returns
     -------
     matplotlib.axes.Axes or None
-        The Axes drawn on, or None when there is nothing to draw.
+        One curve per segment, or None when notebook 03 recorded no curve for `segment`.
     """
     table = suite.table("03_customer_lifetime", f"km_by_{segment}")
     sizes = suite.table("03_customer_lifetime", f"medians_by_{segment}", min_cell_size)
@@ -103,10 +98,8 @@ def plot_driver_effects(suite: SuiteResults, ax: plt.Axes | None = None) -> plt.
 
     Parameters
     ----------
-    suite
-        The run's results files.
-    ax
-        Axes to draw on; a new figure when None.
+    suite, ax
+        See the module docstring.
 
     Returns
     -------
@@ -147,21 +140,17 @@ def plot_value_by_segment(
 
     Parameters
     ----------
-    suite
-        The run's results files.
     segment
         The segment column notebook 05 split its values by.
     currency
         Currency of the amounts; by default the one the data states (or "currency units").
-    min_cell_size
-        Segments with fewer customers are not drawn.
-    ax
-        Axes to draw on; a new figure when None.
+    suite, min_cell_size, ax
+        See the module docstring.
 
     Returns
     -------
     matplotlib.axes.Axes or None
-        The Axes drawn on, or None when there is nothing to draw.
+        One bar per segment, or None when notebook 05 recorded no value for `segment`.
     """
     table = suite.table("05_retention_economics", f"clv_by_{segment}", min_cell_size)
     table = None if table is None else _drawable(table, "clv", -np.inf, np.inf)
@@ -202,10 +191,8 @@ def plot_why_customers_leave(suite: SuiteResults, ax: plt.Axes | None = None) ->
 
     Parameters
     ----------
-    suite
-        The run's results files (notebook 06's `churn_by_reason` table, whole base).
-    ax
-        Axes to draw on; a new figure when None.
+    suite, ax
+        See the module docstring; the figure reads notebook 06's `churn_by_reason` table (whole base).
 
     Returns
     -------
@@ -236,12 +223,10 @@ def plot_what_to_fix_first(suite: SuiteResults, currency: str, ax: plt.Axes | No
 
     Parameters
     ----------
-    suite
-        The run's results files (notebook 08's `value_at_stake_ranking` table).
+    suite, ax
+        See the module docstring; the figure reads notebook 08's `value_at_stake_ranking` table.
     currency
         The unit of the axis.
-    ax
-        Axes to draw on; a new figure when None.
 
     Returns
     -------

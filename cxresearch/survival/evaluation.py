@@ -412,8 +412,7 @@ def integrated_brier_score(
 
     References
     ----------
-    .. [1] Graf, E., Schmoor, C., Sauerbrei, W., Schumacher, M. (1999). "Assessment and comparison of
-           prognostic classification schemes for survival data". Statistics in Medicine 18(17-18), 2529-2545.
+    Graf et al. (1999), as for `brier_score`.
     """
     result = brier_score(train_time, train_event, test_time, test_event, survival_at_times, times, entry)
     if result.times.size < 2:

@@ -181,10 +181,8 @@ def compare_lifetimes(
     frame: pd.DataFrame,
     numeric: Sequence[str],
     categorical: Sequence[str] = (),
-    horizons: Sequence[int] = (3, 6, 12),
-    n_boot: int = 100,
-    max_customers: int | None = 6000,
-    seed: int = 0,
+    # the evaluation settings of `compare_lifetime_models`, with its defaults
+    horizons: Sequence[int] = (3, 6, 12), n_boot: int = 100, max_customers: int | None = 6000, seed: int = 0,
 ) -> LifetimeModelComparison:
     """Kaplan-Meier, Cox and the best AFT fitted on a random half of one-row-per-customer lifetimes, scored on the rest.
 

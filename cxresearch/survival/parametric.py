@@ -78,10 +78,7 @@ class AFTComparison:
         t = np.asarray(times, dtype=float)
         rows = []
         for g in self.groups:
-            scale, shape = self._predictors(model, g, draws)
-            point_scale, point_shape = self._predictors(model, g, None)
-            s = _survival(model, scale[:, None], shape[:, None], t[None, :])
-            point = _survival(model, point_scale, point_shape, t)
+            s, point = self._curves(model, g, draws, t)
             lo, hi = np.percentile(s, [2.5, 97.5], axis=0)
             rows.append(pd.DataFrame({"group": g, "model": model, "time": t, "survival": point, "ci_low": lo,
                                       "ci_high": hi, "extrapolated": t > self.max_follow_up}))
@@ -97,10 +94,7 @@ class AFTComparison:
         t = np.linspace(0.0, horizon_months, grid + 1)
         rows = []
         for g in self.groups:
-            scale, shape = self._predictors(model, g, draws)
-            point_scale, point_shape = self._predictors(model, g, None)
-            curves = _survival(model, scale[:, None], shape[:, None], t[None, :])
-            point = _survival(model, point_scale, point_shape, t)
+            curves, point = self._curves(model, g, draws, t)
             area = np.trapezoid(curves, t, axis=1)
             rows.append({
                 "group": g, "model": model, "horizon": float(horizon_months),
@@ -133,6 +127,15 @@ class AFTComparison:
         cov = fitter.variance_matrix_.loc[fitter.params_.index, fitter.params_.index].to_numpy()
         values = rng.multivariate_normal(fitter.params_.to_numpy(), cov, size=n_draws, method="eigh")
         return pd.DataFrame(values, columns=fitter.params_.index)
+
+    def _curves(
+        self, model: str, group: str, draws: pd.DataFrame, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Survival of `group` at months `t`: one curve per parameter draw (draws x times) and at the estimate."""
+        scale, shape = self._predictors(model, group, draws)
+        point_scale, point_shape = self._predictors(model, group, None)
+        curves = _survival(model, scale[:, None], shape[:, None], t[None, :])
+        return curves, _survival(model, point_scale, point_shape, t)
 
     def _predictors(self, model: str, group: str, draws: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
         """Scale and shape linear predictors of `group` (arrays over draws, or scalars at the estimate)."""
