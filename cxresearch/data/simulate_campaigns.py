@@ -13,9 +13,9 @@ in months t_c .. t_c + effect_months - 1. Every trait is observed and written wi
 `covariate_*` column: effort is the mean CES of the customer's answered post-contact surveys before t_c (4, the
 scale's middle, without any), unresolved the reactive contacts not resolved at first contact in the 3 months
 before t_c, tenure the months since the signup month. The offer's coefficients make it futile or harmful where
-churn risk is highest (high effort, unresolved problems: a discount does not fix them and reminds the customer
-to shop around) and for long-standing premium customers ("sleeping dogs"), and helpful for new ones (Ascarza
-2018).
+churn risk is highest (high effort, unresolved problems, the first year: a discount does not fix them and reminds
+the customer to shop around) and for long-standing premium customers ("sleeping dogs"), so the riskiest customers
+are not the most persuadable (Ascarza 2018).
 
 Observed risk: the monthly log hazard the observed traits give, INTERCEPT + tenure band + contract + plan +
 sum_X b_X X (the window counts' total effects) + b_C (effort - 4).
@@ -91,8 +91,8 @@ CAMPAIGNS: tuple[CampaignDesign, ...] = (
     CampaignDesign(
         "retention_offer", "a discount offered to the customers whose observed churn risk is highest",
         start_share=1 / 2, effect_months=12, treated_share=0.8, cost=10.0, eligible_share=0.5,
-        log_hr={"intercept": -0.45, "effort": 0.30, "unresolved_90d": 0.25, "tenure_new": -0.30,
-                "tenure_loyal": 0.35, "plan[standard]": 0.10, "plan[premium]": 0.30}),
+        log_hr={"intercept": -0.70, "effort": 0.50, "unresolved_90d": 0.40, "tenure_new": 0.20,
+                "tenure_loyal": 0.40, "plan[standard]": 0.10, "plan[premium]": 0.30}),
 )
 
 
