@@ -231,6 +231,7 @@ def _simulate(
         truth["churn_reasons"] = ending.truth()
     treatments = None
     if runner is not None:
+        settings["campaign_allocation"] = runner.allocation()
         treatments = treatments_table(runner.assignments, bounds, customer_id_width(n_customers))
         truth["campaigns"] = campaign_truth(runner.assignments, customer_id_width(n_customers))
     world = SimulatedWorld(customers=customers, contacts=contacts, surveys=surveys, truth=truth,

@@ -140,6 +140,11 @@ class CampaignRunner:
         self.starts = {d.name: int(months * d.start_share) for d in designs}
         self.assignments: list[Assignment] = []
 
+    def allocation(self) -> dict[str, dict[str, float]]:
+        """Each campaign's intended arm shares (for the sample-ratio test; written to dataset.json)."""
+        return {d.name: {"treatment": d.treated_share, "control": round(1 - d.treated_share, 10)}
+                for d in self.designs}
+
     def __call__(self, state: Journeys, at: AtRisk, t: int) -> None:
         """Assign the campaigns starting in month t, then set this month's log hazard shifts."""
         for design in self.designs:

@@ -124,7 +124,8 @@ def analyse_campaign(
     learner : scikit-learn estimator, optional
         Base learner of the uplift models (default gradient-boosted trees).
     allocation : mapping of str to float, optional
-        Intended share of each arm for the sample-ratio test (equal arms when omitted).
+        Intended share of each arm for the sample-ratio test; when omitted, the campaign's entry of the data's
+        `campaign_allocation` metadata (dataset.json) if it has one, else equal arms.
 
     Returns
     -------
@@ -157,7 +158,8 @@ def analyse_campaign(
                 frame, arm=arm, outcome=cd.uplift_outcome, value=cd.value, covariates=cd.covariates,
                 cost=arm_cost(data, campaign, arm, cost_per_contact), risk=cd.risk, holdout=holdout, learner=learner, folds=folds, seed=seed,
                 n_boot=n_boot, currency=data.currency))
-    srm = sample_ratio_mismatch(cd.frame["arm"], allocation)
+    intended = allocation or data.metadata.get("campaign_allocation", {}).get(campaign)
+    srm = sample_ratio_mismatch(cd.frame["arm"], intended)
     balance = covariate_balance(cd.frame[cd.covariates], cd.frame["arm"])
     return CampaignAnalysis(cd, srm, balance, _effects(cd, frame, seg), seg, rmst, targeting, skipped)
 

@@ -71,6 +71,8 @@ def test_written_world_loads_with_a_valid_treatments_table(world: SimulatedWorld
     assert len(data.treatments) == len(world.treatments)
     assert set(data.treatments["campaign"]) == {d.name for d in CAMPAIGNS}
     assert "treatments" in data.capabilities
+    # the intended allocation travels with the data, for the sample-ratio test
+    assert data.metadata["campaign_allocation"]["retention_offer"] == {"treatment": 0.8, "control": 0.2}
 
 
 def test_effects_follow_the_design_and_are_heterogeneous(world: SimulatedWorld) -> None:

@@ -57,6 +57,7 @@ def test_average_effects_cover_the_truth(world_and_analysis: tuple[dict, Experim
     truth, result = world_and_analysis
     analysis = next(c for c in result.campaigns if c.campaign == name)
     true = true_average_effects(_judged(truth, result, name).truth)
+    assert not analysis.srm.mismatch  # judged against the design's allocation (80/20 for the offer)
     churn = analysis.effects[0].estimate("treatment")
     assert churn.ci_low <= true["churn_effect"] <= churn.ci_high, (churn, true)
     assert true["churn_effect"] < 0
