@@ -108,8 +108,9 @@ for campaign in experiments.campaigns:
 # %%
 for campaign in experiments.campaigns:
     for targeting in campaign.targeting:
-        nbtools.say("**{}** vs control, uplift in {}: fitted on {} customers, judged on {} held out.",
-                    targeting.arm, targeting.outcome, f"{targeting.n_train:,}", f"{targeting.n_test:,}")
+        nbtools.say("**{}**: {} vs control, uplift in {}: fitted on {} customers, judged on {} held out.",
+                    campaign.campaign, targeting.arm, targeting.outcome, f"{targeting.n_train:,}",
+                    f"{targeting.n_test:,}")
         nbtools.table(targeting.summary(), digits=3)
         nbtools.show(plot_qini(targeting.qini))
 
@@ -124,6 +125,7 @@ for campaign in experiments.campaigns:
 # %%
 for campaign in experiments.campaigns:
     for targeting in campaign.targeting:
+        nbtools.say("**{}**: {} vs control", campaign.campaign, targeting.arm)
         display(targeting.policies)
         nbtools.show(plot_policy_comparison(targeting.policies))
 
