@@ -31,7 +31,7 @@ results_dir = "results"
 shared_tables = ""  # set by a suite run: where its validated data and features are shared
 as_of = ""
 seed = 0
-cost_per_contact = 0.10  # currency per treated customer (Hillstrom: an e-mail); a retention offer costs more
+cost_per_contact = 0.10  # currency per treated customer where the treatments table has no cost (an e-mail)
 segment = ""  # column to break effects down by; empty = the first label trait recorded at assignment
 horizon_months = 12.0  # churn campaigns: churn counts within this many months of assignment
 uplift_outcome = ""  # outcome_* campaigns: the outcome the uplift models predict; empty = the first 0/1 one
@@ -108,8 +108,9 @@ for campaign in experiments.campaigns:
 # %%
 for campaign in experiments.campaigns:
     for targeting in campaign.targeting:
-        nbtools.say("**{}** vs control, uplift in {}: fitted on {} customers, judged on {} held out.",
-                    targeting.arm, targeting.outcome, f"{targeting.n_train:,}", f"{targeting.n_test:,}")
+        nbtools.say("**{}**: {} vs control, uplift in {}: fitted on {} customers, judged on {} held out.",
+                    campaign.campaign, targeting.arm, targeting.outcome, f"{targeting.n_train:,}",
+                    f"{targeting.n_test:,}")
         nbtools.table(targeting.summary(), digits=3)
         nbtools.show(plot_qini(targeting.qini))
 
@@ -117,12 +118,14 @@ for campaign in experiments.campaigns:
 # ## Which targeting policy pays?
 # Each policy's incremental profit per customer against contacting no one, on the held-out half: the value
 # (e.g. spend, or margin kept) of the customers it would treat, estimated from those the random assignment
-# happened to treat the same way, minus `cost_per_contact` per contact. The risk policy targets as many
-# customers as the DR-learner's uplift policy, so the two compare at one budget.
+# happened to treat the same way, minus the cost per contact (the treatments table's `cost`, else
+# `cost_per_contact`). The risk policy targets as many customers as the DR-learner's uplift policy, so the two
+# compare at one budget.
 
 # %%
 for campaign in experiments.campaigns:
     for targeting in campaign.targeting:
+        nbtools.say("**{}**: {} vs control", campaign.campaign, targeting.arm)
         display(targeting.policies)
         nbtools.show(plot_policy_comparison(targeting.policies))
 

@@ -57,8 +57,13 @@ Churn reasons (`cxresearch.data.simulate_reasons`): each leaver's `end_reason` i
 hazards h_k = h pi_k(x) with multinomial-logit shares, from a random stream of its own, so a world with reasons
 has the same tables as the same world without them; `truth["churn_reasons"]` holds their log relative hazards.
 
+Randomised campaigns (`cxresearch.data.simulate_campaigns`, `campaigns=True`): a proactive follow-up programme
+and a retention offer, each with a randomised holdout, written to the `treatments` table; a treated customer's
+log hazard gains a heterogeneous effect tau_i of observed traits while the effect lasts. Assignments come from a
+random stream of their own; `truth["campaigns"]` holds the effects.
+
 Modules: `simulate_parameters` (the constants above), `simulate_months` (customers and the monthly steps),
-`simulate_reasons`, `simulate_tables` (canonical tables), `simulate_truth` (`truth.json`), `simulate_arrays`
+`simulate_reasons`, `simulate_campaigns`, `simulate_tables` (canonical tables), `simulate_truth` (`truth.json`), `simulate_arrays`
 (random days, ids and labels).
 """
 
@@ -76,6 +81,7 @@ import pyarrow.parquet as pq
 
 from cxresearch.data.schema import CXData
 from cxresearch.data.simulate_arrays import concat, id_text
+from cxresearch.data.simulate_campaigns import CampaignRunner, campaign_truth, treatments_table
 from cxresearch.data.simulate_months import draw_population, hazard_terms, month_bounds, simulate_months
 from cxresearch.data.simulate_parameters import effect_sizes
 from cxresearch.data.simulate_reasons import draw_end_reasons
@@ -97,6 +103,7 @@ class SimulatedWorld:
     observed_until: pd.Timestamp
     observed_from: pd.Timestamp | None = None  # start of observation; earlier signups are left-truncated
     settings: dict = field(default_factory=dict)
+    treatments: pd.DataFrame | None = None  # campaign assignments (worlds simulated with campaigns)
 
     def to_cxdata(self) -> CXData:
         """The world as a canonical `CXData` (metadata carries `observed_from` for left truncation)."""
@@ -104,7 +111,7 @@ class SimulatedWorld:
         if self.observed_from is not None:
             metadata["observed_from"] = self.observed_from.isoformat()
         return CXData(self.customers, self.contacts, self.surveys, observed_until=self.observed_until,
-                      name="demo", metadata=metadata)
+                      name="demo", metadata=metadata, treatments=self.treatments)
 
 
 def simulate(
@@ -114,6 +121,7 @@ def simulate(
     start: str = "2023-01-01",
     effects: dict[str, float] | None = None,
     reasons: bool = True,
+    campaigns: bool = False,
 ) -> SimulatedWorld:
     """Simulate `n_customers` over `months` calendar months from `start`; deterministic given `seed`.
 
@@ -134,17 +142,21 @@ def simulate(
     reasons
         Draw each leaver's `end_reason` and `end_reason_detail` (and `truth["churn_reasons"]`); False gives
         the same world without those columns.
+    campaigns
+        Run two randomised campaigns (a proactive follow-up programme and a retention offer) with holdouts:
+        the `treatments` table and `truth["campaigns"]`; False (the default) gives, value for value, the world
+        without them. Needs at least 8 months.
 
     Returns
     -------
     SimulatedWorld
-        The customers, contacts and surveys tables with their truth.
+        The customers, contacts and surveys tables (and treatments, with campaigns) with their truth.
     """
-    return _simulate(n_customers, months, seed, start, effects=effects, reasons=reasons)[0]
+    return _simulate(n_customers, months, seed, start, effects=effects, reasons=reasons, campaigns=campaigns)[0]
 
 
 def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet") -> Path:
-    """Write the three tables (parquet or csv), truth.json and dataset.json to `out_dir`; return `out_dir`.
+    """Write the three tables (and treatments, when simulated) as parquet or csv, truth.json and dataset.json to `out_dir`; return `out_dir`.
 
     Parquet is written straight from the tables' Arrow buffers, zstd level 1: at 300k customers 42 MB in the
     CPU time snappy needed for 79 MB, read as fast (measured for issue 9).
@@ -167,7 +179,7 @@ def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet"
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = ("customers", "contacts", "surveys")
+    names = ("customers", "contacts", "surveys") + (("treatments",) if world.treatments is not None else ())
     if fmt == "parquet":
         # Arrow's writer releases the GIL: contacts on one core, customers and surveys on the other.
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -194,7 +206,7 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 def _simulate(
     n_customers: int, months: int, seed: int, start: str, keep_latent: bool = False,
-    effects: dict[str, float] | None = None, reasons: bool = True,
+    effects: dict[str, float] | None = None, reasons: bool = True, campaigns: bool = False,
 ) -> tuple[SimulatedWorld, dict[str, pd.DataFrame]]:
     """The world, plus (if `keep_latent`) latent per-customer traits, NPS invitations and churners' reasons."""
     if n_customers < 1 or months < 1:
@@ -204,7 +216,9 @@ def _simulate(
     start_ts = pd.Timestamp(start)
     bounds = month_bounds(start_ts, months)
     pop = draw_population(rng, n_customers, months, bounds)
-    journeys = simulate_months(rng, pop, bounds, hazard_terms(pop, months, driver_log_hr, ces_log_hr))
+    hazard = hazard_terms(pop, months, driver_log_hr, ces_log_hr)
+    runner = CampaignRunner(seed, pop, hazard, months) if campaigns else None
+    journeys = simulate_months(rng, pop, bounds, hazard, runner)
     ending = draw_end_reasons(seed, pop, journeys) if reasons else None
     customers = customers_table(rng, pop, journeys, bounds[-1], ending)
     # Concatenated once, the monthly chunks are dropped so they do not stay resident alongside the tables.
@@ -215,8 +229,14 @@ def _simulate(
     truth = churn_truth(settings, effects)
     if ending is not None:
         truth["churn_reasons"] = ending.truth()
+    treatments = None
+    if runner is not None:
+        settings["campaign_allocation"] = runner.allocation()
+        treatments = treatments_table(runner.assignments, bounds, customer_id_width(n_customers))
+        truth["campaigns"] = campaign_truth(runner.assignments, customer_id_width(n_customers))
     world = SimulatedWorld(customers=customers, contacts=contacts, surveys=surveys, truth=truth,
-                           observed_until=pd.Timestamp(bounds[-1]), observed_from=start_ts, settings=settings)
+                           observed_until=pd.Timestamp(bounds[-1]), observed_from=start_ts, settings=settings,
+                           treatments=treatments)
     latent: dict[str, pd.DataFrame] = {}
     if keep_latent:
         latent["customers"] = pd.DataFrame({"customer_id": customers["customer_id"], "quality": pop.quality,

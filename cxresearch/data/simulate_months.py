@@ -7,6 +7,7 @@ Arrays are indexed by customer (ids follow signup order); times are int64 ns sin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,7 +132,8 @@ class Journeys:
 
     `end` is each leaver's end date (ns; int64 max while active); `buf` holds per-month counts in ring buffers
     (slot t % 3 holds month t) and `total` their running window sums, so memory stays O(n) at any horizon;
-    `leavers` holds each leaver's churn month and trailing-window drivers (for churn reasons).
+    `leavers` holds each leaver's churn month and trailing-window drivers (for churn reasons); `shift` is each
+    customer's added log hazard this month (randomised campaigns' effects), None without campaigns.
     """
 
     alive: np.ndarray
@@ -143,6 +145,7 @@ class Journeys:
     proactive: list[Chunk] = field(default_factory=list)
     nps: list[Chunk] = field(default_factory=list)
     leavers: list[Chunk] = field(default_factory=list)
+    shift: np.ndarray | None = None
 
     @classmethod
     def begin(cls, rng: np.random.Generator, n: int) -> Journeys:
@@ -211,7 +214,8 @@ def hazard_terms(pop: Population, months: int, driver_log_hr: dict[str, float], 
     )
 
 
-def simulate_months(rng: np.random.Generator, pop: Population, bounds: np.ndarray, hazard: Hazard) -> Journeys:
+def simulate_months(rng: np.random.Generator, pop: Population, bounds: np.ndarray, hazard: Hazard,
+                    campaigns: Callable[[Journeys, AtRisk, int], None] | None = None) -> Journeys:
     """Run months 0 .. len(bounds) - PRE_HISTORY_MONTHS - 2: each month churn, NPS, reactive and proactive
     contacts, then the trailing window moves on.
 
@@ -225,6 +229,9 @@ def simulate_months(rng: np.random.Generator, pop: Population, bounds: np.ndarra
         Month boundaries from `month_bounds` (ns).
     hazard
         The hazard's fixed parts from `hazard_terms`.
+    campaigns
+        Called each month before churn is drawn with the state, the customers at risk and the month: it may
+        assign customers to campaigns (from a generator of its own) and set `state.shift`. None: no campaigns.
 
     Returns
     -------
@@ -238,6 +245,8 @@ def simulate_months(rng: np.random.Generator, pop: Population, bounds: np.ndarra
             state.z = MOOD_RHO * state.z + np.sqrt(1 - MOOD_RHO**2) * rng.standard_normal(n)
         ms, me = bounds[t + PRE_HISTORY_MONTHS], bounds[t + PRE_HISTORY_MONTHS + 1]
         at = _at_risk(state, pop, t)
+        if campaigns is not None:
+            campaigns(state, at, t)
         limit = _churn(rng, state, hazard, at, bounds, t)
         state.nps.append(_nps(rng, pop, at, t, ms, limit))
         state.reactive.append(_reactive(rng, pop, hazard, at, state.end, ms, me))
@@ -264,6 +273,8 @@ def _churn(rng: np.random.Generator, state: Journeys, hazard: Hazard, at: AtRisk
     eta = (INTERCEPT + hazard.tenure_hr[at.tenure] + hazard.contract_hr[idx] + hazard.plan_hr[idx]
            + sum(hazard.direct[key] * win[key] for key in DRIVER_LOG_HR)
            + hazard.ces_log_hr * (at.ces_mean - 4.0) + MOOD_LOG_HR * at.mood)
+    if state.shift is not None:
+        eta = eta + state.shift[idx]
     churn = rng.random(len(idx)) < -np.expm1(-np.exp(eta))
     leavers = idx[churn]
     state.end[leavers] = random_day(rng, bounds, np.full(len(leavers), t))

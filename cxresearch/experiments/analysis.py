@@ -89,6 +89,16 @@ def _segment(cd: CampaignData, segment: str) -> str | None:
     return labels[0] if labels else None
 
 
+def arm_cost(data: CXData, campaign: str, arm: str, default: float) -> float:
+    """Cost of treating one customer of `arm` (currency): the mean of the treatments table's `cost` for the arm's
+    customers when it records one, else `default`."""
+    t = data.treatments
+    if "cost" not in t:
+        return default
+    cost = t.loc[(t["campaign"] == campaign) & (t["arm"] == arm), "cost"].dropna()
+    return float(cost.mean()) if len(cost) else default
+
+
 def analyse_campaign(
     data: CXData, campaign: str, *, cost_per_contact: float, segment: str = "", horizon_months: float = 12.0,
     uplift_outcome: str = "", value_outcome: str = "", n_boot: int = 200, seed: int = 0, folds: int = 5,
@@ -103,7 +113,8 @@ def analyse_campaign(
     campaign : str
         The campaign.
     cost_per_contact : float
-        Cost of treating one customer (currency), used by the policy comparison.
+        Cost of treating one customer (currency), used by the policy comparison for arms whose cost the
+        treatments table does not record (`arm_cost`).
     segment : str
         Column to break the effects down by (a customer segment or covariate); "" = the first label covariate.
     horizon_months, uplift_outcome, value_outcome : float, str, str
@@ -113,7 +124,8 @@ def analyse_campaign(
     learner : scikit-learn estimator, optional
         Base learner of the uplift models (default gradient-boosted trees).
     allocation : mapping of str to float, optional
-        Intended share of each arm for the sample-ratio test (equal arms when omitted).
+        Intended share of each arm for the sample-ratio test; when omitted, the campaign's entry of the data's
+        `campaign_allocation` metadata (dataset.json) if it has one, else equal arms.
 
     Returns
     -------
@@ -144,9 +156,10 @@ def analyse_campaign(
         else:
             targeting.append(targeting_experiment(
                 frame, arm=arm, outcome=cd.uplift_outcome, value=cd.value, covariates=cd.covariates,
-                cost=cost_per_contact, risk=cd.risk, holdout=holdout, learner=learner, folds=folds, seed=seed,
+                cost=arm_cost(data, campaign, arm, cost_per_contact), risk=cd.risk, holdout=holdout, learner=learner, folds=folds, seed=seed,
                 n_boot=n_boot, currency=data.currency))
-    srm = sample_ratio_mismatch(cd.frame["arm"], allocation)
+    intended = allocation or data.metadata.get("campaign_allocation", {}).get(campaign)
+    srm = sample_ratio_mismatch(cd.frame["arm"], intended)
     balance = covariate_balance(cd.frame[cd.covariates], cd.frame["arm"])
     return CampaignAnalysis(cd, srm, balance, _effects(cd, frame, seg), seg, rmst, targeting, skipped)
 

@@ -49,6 +49,10 @@ def simulate(
     reasons: Annotated[
         bool, typer.Option("--reasons/--no-reasons", help="Draw churn reasons (end_reason, end_reason_detail).")
     ] = True,
+    campaigns: Annotated[
+        bool, typer.Option("--campaigns/--no-campaigns",
+                           help="Run two randomised campaigns with holdouts (the treatments table).")
+    ] = False,
 ) -> None:
     """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
     from cxresearch.data.simulate import simulate as run_simulation
@@ -57,7 +61,8 @@ def simulate(
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}")
     started = time.perf_counter()
-    world = run_simulation(n_customers=customers, months=months, seed=seed, reasons=reasons)
+    world = run_simulation(n_customers=customers, months=months, seed=seed, reasons=reasons,
+                           campaigns=campaigns)
     write_world(world, out, fmt=fmt)
     typer.echo(
         f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
