@@ -81,11 +81,12 @@ def service_cost_section(suite: SuiteResults, currency: str = "") -> list[Part]:
         return [markdown("What bad service costs cannot be estimated from this data{}.", f": {why}" if why else "")]
     share = suite.estimate("08_value_at_stake", "bad_service_churn_share_pct")
     unit = money_unit(suite, cost, currency)
-    parts: list[Part] = [markdown(
-        "**Bad service cost us {} {} of margin in the last year** (95% CI {} to {}){}.",
-        f"{cost.value:,.0f}", unit, f"{cost.ci_low:,.0f}", f"{cost.ci_high:,.0f}",
-        f": {share.value:.1f}% of the year's churn ({share.ci_low:.1f}% to {share.ci_high:.1f}%) is attributable "
-        "to it" if has_figure(share) else "")]
+    cost_text = "**Bad service cost us {} {} of margin in the last year** (95% CI {} to {})"
+    figures = [f"{cost.value:,.0f}", unit, f"{cost.ci_low:,.0f}", f"{cost.ci_high:,.0f}"]
+    parts: list[Part] = [
+        markdown(cost_text + ": {}% of the year's churn ({}% to {}%) is attributable to it.", *figures,
+                 f"{share.value:.1f}", f"{share.ci_low:.1f}", f"{share.ci_high:.1f}")
+        if has_figure(share) else markdown(cost_text + ".", *figures)]
     ax = plot_what_to_fix_first(suite, unit)
     if ax is not None:
         parts.append(ax.figure)

@@ -1,7 +1,6 @@
-"""Why customers leave (notebook 06), in months: lifetimes with the reason of leaving, Aalen-Johansen incidence by
-reason overall and per segment (service-related share, a test across segments), cause-specific hazards of the CX
-drivers (month by month with event dates; Prentice et al. 1978, Allison 1982), Fine-Gray for service churn (Geskus
-2011), the simulator's reason model recovered. Putter, Fiocco & Geskus (2007), Stat Med 26:2389-2430."""
+"""Why customers leave (notebook 06), in months: incidence by reason (Aalen-Johansen; service-related share, a
+test across segments), cause-specific hazards of the CX drivers (Prentice et al. 1978; Allison 1982), Fine-Gray for
+service churn (Geskus 2011), the simulator's reasons recovered. Putter, Fiocco & Geskus (2007), Stat Med 26:2389."""
 
 from __future__ import annotations
 
@@ -242,15 +241,17 @@ def segment_incidence(
 def _segment_test(
     lt: pd.DataFrame, segment: str, entry: str | None, max_customers: int | None, seed: int
 ) -> tuple[pd.DataFrame | None, str, Sample | None]:
-    """Gray's test, or with left truncation the Fine-Gray Wald test of the segment terms (on a sample when large):
-    its one-row table, why this test (or why none) and the sample."""
+    """Gray's test, or when truncated the Fine-Gray Wald test of the segment terms: table, why (or why none), sample."""
     if not (lt["event"] & (lt["end_reason"] == SERVICE)).any():
         return None, "nobody left for service-related reasons", None
     if entry is None:
         why = "Every customer is observed from sign-up, so Gray's (1988) test of equal cumulative incidence applies."
         return gray_test(lt, SERVICE, segment).summary().assign(method="Gray's test"), why, None
     sample = sample_customers(lt, min(max_customers or FINE_GRAY_MAX_CUSTOMERS, FINE_GRAY_MAX_CUSTOMERS), seed)
-    fg = fine_gray(sample.frame, SERVICE, [segment], entry=entry)
+    try:
+        fg = fine_gray(sample.frame, SERVICE, [segment], entry=entry)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError) as error:  # thin data: no converging or a singular fit
+        return None, f"no test across {segment}: the Fine-Gray model cannot be fitted on this data ({error})", sample
     wald = fg.wald_test([t for t in fg.terms if t.startswith(f"{segment}=")])
     why = (f"Gray's test is derived for customers observed from sign-up, and {(lt[entry] > 0).mean():.0%} of these "
            "joined before observation began (left truncation); the test is instead the joint Wald test of the "
@@ -462,8 +463,7 @@ def service_fine_gray(
 
     Returns
     -------
-    tuple[ServiceFineGray | None, str]
-        The model, or None and why not (also when thin data gives no converging or a singular fit).
+    tuple[ServiceFineGray | None, str] : the model, or None and why not (also for a non-converging or singular fit).
     """
     lt = reasons.lifetimes
     if not (lt["event"] & (lt["end_reason"] == SERVICE)).any():

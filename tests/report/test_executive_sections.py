@@ -69,3 +69,35 @@ def test_pictures_show_a_value_figure_with_the_assumption_under_it(tmp_path: Pat
     assert isinstance(figure, plt.Figure)
     assert [p.get_height() for p in figure.axes[0].patches] == pytest.approx([800.0, 300.0])
     assert caption == Markdown("*Assumption: Churn is final.*")
+
+
+def test_what_bad_service_costs_reads_its_figures_and_draws_the_ranking(tmp_path: Path) -> None:
+    res = Results("08_value_at_stake", {}, "x", extra={"currency": "EUR",
+                                                       "value_at_stake_ranking_text": "Fix unresolved contacts first."})
+    res.add("bad_service_cost_annual", Estimate(261450.0, "EUR", "cost", 237607.0, 281277.0))
+    res.add("bad_service_churn_share_pct", Estimate(14.1, "%", "share", 12.9, 15.2))
+    res.add_table("value_at_stake_ranking", pd.DataFrame({
+        "label": ["Unresolved contacts", "High effort"], "scenario": ["10% fewer", "-1 point"],
+        "margin_retained_annual": [25484.0, 6553.0], "margin_retained_annual_ci_low": [21619.0, 4860.0],
+        "margin_retained_annual_ci_high": [29388.0, 8571.0]}))
+    res.write(tmp_path)
+    parts = executive.service_cost_section(load_suite_results(tmp_path))
+    assert parts[0] == Markdown("**Bad service cost us 261,450 EUR of margin in the last year** (95% CI 237,607 to "
+                                "281,277): 14.1% of the year's churn (12.9% to 15.2%) is attributable to it.")
+    bars = parts[1].axes[0].patches
+    assert [round(b.get_width()) for b in bars] == [25484, 6553]
+    assert parts[2] == Markdown("Fix unresolved contacts first.")
+
+
+def test_why_customers_leave_draws_the_whole_base_at_the_longest_horizon(tmp_path: Path) -> None:
+    res = Results("06_churn_reasons", {}, "x")
+    res.add("service_churn_share_pct", Estimate(33.0, "%", "Share of churn that is service-related", 30.0, 35.8))
+    res.add_table("churn_by_reason", pd.DataFrame({
+        "group": ["all", "all", "all", "all", "one_year"], "cause": ["service", "price", "service", "price", "price"],
+        "months": [12, 12, 48, 48, 48], "cif": [0.29, 0.10, 0.33, 0.11, 0.5],
+        "ci_low": [0.26, 0.08, 0.30, 0.09, 0.4], "ci_high": [0.32, 0.12, 0.35, 0.13, 0.6]}))
+    res.write(tmp_path)
+    parts = executive.reasons_section(load_suite_results(tmp_path))
+    bars = parts[0].axes[0].patches
+    assert sorted(round(b.get_width()) for b in bars) == [11, 33]  # 48 months, whole base, per 100 customers
+    assert parts[1] == Markdown("Share of churn that is service-related (33.0% (95% CI 30.0 to 35.8)).")
