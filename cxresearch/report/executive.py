@@ -106,7 +106,7 @@ def reasons_section(suite: SuiteResults) -> list[Part]:
     parts: list[Part] = [ax.figure]
     share = suite.estimate("06_churn_reasons", "service_churn_share_pct")
     if has_figure(share):
-        parts.append(markdown("{} ({}).", share.label, share.format(1)))
+        parts.append(markdown("{}: {}.", share.label, share.format(1)))
     return parts
 
 

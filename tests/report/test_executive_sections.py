@@ -100,4 +100,4 @@ def test_why_customers_leave_draws_the_whole_base_at_the_longest_horizon(tmp_pat
     parts = executive.reasons_section(load_suite_results(tmp_path))
     bars = parts[0].axes[0].patches
     assert sorted(round(b.get_width()) for b in bars) == [11, 33]  # 48 months, whole base, per 100 customers
-    assert parts[1] == Markdown("Share of churn that is service-related (33.0% (95% CI 30.0 to 35.8)).")
+    assert parts[1] == Markdown("Share of churn that is service-related: 33.0% (95% CI 30.0 to 35.8).")
