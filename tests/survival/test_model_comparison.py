@@ -20,7 +20,6 @@ from cxresearch.survival.model_comparison import (
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "data" / "demo"
 TELCO = ROOT.parent / "shared" / "datasets" / "ibm-telco-11.1.3"
 
 
@@ -49,12 +48,11 @@ def test_cox_beats_kaplan_meier_when_the_truth_is_cox() -> None:
     assert "trust the" in result.best_for
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason="demo world not generated")
-def test_demo_world_compares_all_models_out_of_time() -> None:
+def test_demo_world_compares_all_models_out_of_time(demo_world: Path) -> None:
     from cxresearch.data.load import load_source
     from cxresearch.plots.lifetime_evaluation import plot_calibration, plot_model_comparison
 
-    result = compare_lifetime_models(load_source(str(DEMO)), n_boot=50)
+    result = compare_lifetime_models(load_source(str(demo_world)), n_boot=50)
     models = set(result.summary()["model"])
     assert {KM, "Cox", CLOGLOG, BOOSTING} <= models and any(m.startswith("AFT") for m in models)
     assert result.skipped == {}
