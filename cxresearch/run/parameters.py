@@ -71,7 +71,8 @@ def coerce_parameters(
             known = sorted({n for p in declared.values() for n in p})
             problems.append(f"parameter {name!r} is not declared by any notebook (known: {', '.join(known)})")
             continue
-        kinds = sorted({spec.kind for spec in specs.values()}, key=lambda kind: kind.__name__)
+        # int first: an int serves a notebook declaring 3.0 as well, while a float breaks one indexing with 3
+        kinds = sorted({spec.kind for spec in specs.values()}, key=lambda kind: (kind is not int, kind.__name__))
         try:
             converted = [_convert(value, kind) for kind in kinds]
         except (TypeError, ValueError, SyntaxError):
@@ -79,7 +80,7 @@ def coerce_parameters(
             where = ", ".join(sorted(specs))
             problems.append(f"parameter {name!r} expects {wanted} (declared in {where}), got {value!r}")
             continue
-        # Notebooks declaring it with different types (3 and 3.0) get the first; the values are equal.
+        # Notebooks declaring it with different types (3 and 3.0) get the first (the int); the values are equal.
         coerced[name] = converted[0]
     if problems:
         raise ParameterError(problems)

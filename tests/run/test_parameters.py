@@ -25,6 +25,9 @@ def test_text_values_are_parsed_into_the_declared_type() -> None:
     got = coerce_parameters(DECLARED, {"n": "7", "flag": "false", "label": "12", "rate": "2"})
     assert got == {"n": 7, "flag": False, "label": "12", "rate": 2.0}
     assert isinstance(got["label"], str)
+    # declared 0.5 in one notebook and 1 in another: the int serves both (a month count used as an index must
+    # stay an int; --param horizon_months=6 once reached notebook 05 as 6.0 because notebook 09 declares 12.0)
+    assert isinstance(got["rate"], int)
 
 
 @pytest.mark.parametrize(
