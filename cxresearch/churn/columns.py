@@ -58,7 +58,6 @@ FEATURE_LABELS: dict[str, str] = {
 }
 
 
-
 #: What a score column is, in words an executive reads ("Satisfaction score (CSAT)"), where the label is terse.
 PLAIN_NAMES: dict[str, str] = {
     "csat_last": "Satisfaction score (CSAT)",

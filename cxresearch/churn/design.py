@@ -150,7 +150,6 @@ def drop_collinear(design: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return design.drop(columns=dropped)
 
 
-
 def logit_design_like(
     data: pd.DataFrame, terms: list[str], centers: dict[str, float], references: dict[str, str]
 ) -> np.ndarray:

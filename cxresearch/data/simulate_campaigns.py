@@ -196,7 +196,6 @@ class CampaignRunner:
         })
 
 
-
 def treatments_table(assignments: list[Assignment], bounds: np.ndarray, width: int) -> pd.DataFrame:
     """The canonical treatments table: customer_id, campaign, assigned_at (first day of the campaign's month),
     arm, cost (currency, treated customers only; 0 for the holdout) and the traits as `covariate_*` columns."""

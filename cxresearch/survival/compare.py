@@ -157,7 +157,6 @@ def _logrank_statistic(
     return stat, float(stats.chi2.sf(stat, k))
 
 
-
 def pairwise_logrank(
     df: pd.DataFrame,
     group: str,
@@ -206,7 +205,6 @@ def pairwise_logrank(
     out["p_adjusted"] = multipletests(out["p_value"], method=method)[1]
     out["method"] = method
     return PairwiseLogRank(table=out, method=method)
-
 
 
 @dataclass

@@ -190,7 +190,6 @@ def _fit_cph(
             return CoxPHFitter(penalizer=fallback).fit(design, duration, event, entry_col=entry), fallback
 
 
-
 @dataclass
 class PHCheck:
     """Scaled-Schoenfeld test per term (Holm-adjusted across terms) and, for violating terms, a Cox refit with the

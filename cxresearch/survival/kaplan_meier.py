@@ -214,7 +214,6 @@ def _median_row(name: str, kmf: KaplanMeierFitter, n: int, events: int) -> dict:
     }
 
 
-
 @dataclass
 class RMSTTable:
     """Restricted mean survival time per group: expected months active within the first `horizon_months`."""
@@ -389,7 +388,6 @@ def rmst_difference(
     out["horizon"] = float(horizon_months)
     return RMSTDifference(table=out, reference=reference, horizon_months=float(horizon_months),
                           notes=list(per_group.notes))
-
 
 
 def _step_at(step: pd.Series, t: float) -> float:

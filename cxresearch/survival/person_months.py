@@ -230,8 +230,6 @@ WHERE end_date IS NOT NULL AND end_date <= $until
 """
 
 
-
-
 def _rows_of(frame: pd.DataFrame, customer_ids: Sequence[str]) -> pd.DataFrame:
     """The rows of `frame` whose customer_id is in `customer_ids` (order kept).
 

@@ -7,7 +7,6 @@ customer is at risk from one month before the end of their tenure), fitted direc
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest

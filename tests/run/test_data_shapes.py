@@ -15,12 +15,11 @@ import re
 from pathlib import Path
 
 import pytest
+from data_shapes import CDNOW, HILLSTROM, SIMULATED, TELCO, build_shapes
 from typer.testing import CliRunner
 
 from cxresearch.report.results import read_results
 from cxresearch.run.cli import app
-
-from data_shapes import CDNOW, HILLSTROM, SIMULATED, TELCO, build_shapes
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
