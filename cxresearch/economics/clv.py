@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.stats.estimate import Estimate
+from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.groups import split_groups
 
 #: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
@@ -143,7 +144,7 @@ def clv_from_survival(
         CLV per group with 95% CIs, the survival curves used and notes.
     """
     df = df.reset_index(drop=True)
-    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, LifetimeColumns(duration, event, entry), min_group_size)
     _require_margin(df, monthly_margin, margin_column)
     margins = None if monthly_margin is not None else df[margin_column]
     if margins is not None and margins.isna().any():

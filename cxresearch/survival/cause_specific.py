@@ -19,6 +19,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 
 from cxresearch.survival.causes import cause_data
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 
 
 @dataclass
@@ -47,9 +48,7 @@ def cause_specific_cox(
     df: pd.DataFrame,
     covariates: Sequence[str],
     causes: Sequence[str] | None = None,
-    cause: str = "end_reason",
-    duration: str = "duration_months",
-    entry: str | None = None,
+    columns: LifetimeColumns = LIFETIMES,
 ) -> CauseSpecificResult:
     """Fit one Cox model (Efron ties) per reason with the other reasons censored.
 
@@ -58,9 +57,8 @@ def cause_specific_cox(
     df : one row per customer.
     covariates : columns entered (numeric per unit; others one-hot coded, most common level as reference).
     causes : reasons to model; default every reason in the data.
-    cause : column with the reason of an observed end (missing = censored; see `causes.lifetimes_by_cause`).
-    duration : months from signup to the end or the end of follow-up.
-    entry : months from signup to the start of observation (left truncation), or None.
+    columns : the lifetime's columns (`LifetimeColumns`): `cause` holds the reason of an observed end (missing =
+        censored; see `causes.lifetimes_by_cause`), `entry` the start of observation (left truncation) or None.
 
     Returns
     -------
@@ -72,10 +70,10 @@ def cause_specific_cox(
     Prentice, R. L. et al. (1978). The analysis of failure times in the presence of competing risks.
     Biometrics 34:541-554.
     """
-    wanted = list(causes) if causes is not None else sorted(df[cause].dropna().astype(str).unique())
+    wanted = list(causes) if causes is not None else sorted(df[columns.cause].dropna().astype(str).unique())
     tables, events, notes = [], {}, []
     for name in wanted:
-        data = cause_data(df, name, covariates, cause, duration, entry)
+        data = cause_data(df, name, covariates, columns)
         frame = pd.DataFrame(data.z, columns=data.terms).assign(_time=data.time, _event=data.status == 1)
         if data.truncated:
             frame["_entry"] = data.entry

@@ -10,20 +10,18 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.stats.design import complete_cases, covariate_design
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 
 
-def lifetimes_by_cause(
-    df: pd.DataFrame, cause: str, duration: str, entry: str | None
-) -> tuple[pd.DataFrame, list[str]]:
+def lifetimes_by_cause(df: pd.DataFrame, columns: LifetimeColumns) -> tuple[pd.DataFrame, list[str]]:
     """Columns duration, entry (0 without `entry`) and cause (None = censored), unusable rows dropped.
 
     Parameters
     ----------
     df : one row per customer.
-    cause : column with the reason of an observed end (missing = right-censored). With an `event` column, an
-        event without a reason is the cause "unknown" and a reason without an event is censored.
-    duration : column with months from signup to the end or the end of follow-up.
-    entry : column with months from signup to the start of observation (left truncation), or None.
+    columns : the lifetime's columns. `cause` holds the reason of an observed end (missing = right-censored);
+        where the frame has the `event` column, an event without a reason is the cause "unknown" and a reason
+        without an event is censored.
 
     Returns
     -------
@@ -31,13 +29,13 @@ def lifetimes_by_cause(
         The frame (index of `df` kept) and notes on dropped rows.
     """
     out = pd.DataFrame({
-        "duration": df[duration].astype(float),
-        "entry": df[entry].astype(float) if entry else 0.0,
-        "cause": df[cause].astype(object).where(df[cause].notna(), None),
+        "duration": df[columns.duration].astype(float),
+        "entry": df[columns.entry].astype(float) if columns.entry else 0.0,
+        "cause": df[columns.cause].astype(object).where(df[columns.cause].notna(), None),
     }, index=df.index)
-    if "event" in df:
+    if columns.event in df:
         # An observed end without a reason still left: "unknown"; a reason without an end is no event.
-        ended = df["event"].astype(bool)
+        ended = df[columns.event].astype(bool)
         out["cause"] = out["cause"].where(ended, None).where(~ended | out["cause"].notna(), "unknown")
     bad = (out["duration"].isna() | (out["duration"] < 0) | out["entry"].isna() | (out["entry"] < 0)
            | (out["entry"] > out["duration"]) | ((out["entry"] > 0) & (out["entry"] >= out["duration"])))
@@ -72,9 +70,7 @@ def cause_data(
     df: pd.DataFrame,
     of_interest: str,
     covariates: Sequence[str],
-    cause: str = "end_reason",
-    duration: str = "duration_months",
-    entry: str | None = None,
+    columns: LifetimeColumns = LIFETIMES,
 ) -> CauseData:
     """Status codes for `of_interest` and the covariate design (categorical columns one-hot coded, the most
     common level as reference), complete cases only.
@@ -84,7 +80,7 @@ def cause_data(
     df : one row per customer.
     of_interest : the cause whose hazard is modelled; every other cause competes.
     covariates : columns entered in the model; non-numeric ones are one-hot coded.
-    cause, duration, entry : as in `lifetimes_by_cause`.
+    columns : as in `lifetimes_by_cause`.
 
     Returns
     -------
@@ -96,7 +92,7 @@ def cause_data(
     ValueError
         When nobody left for `of_interest`.
     """
-    frame, notes = lifetimes_by_cause(df, cause, duration, entry)
+    frame, notes = lifetimes_by_cause(df, columns)
     if not (frame["cause"] == of_interest).any():
         causes = sorted(frame["cause"].dropna().unique())
         raise ValueError(f"no churn for {of_interest!r} in the data; causes: {', '.join(causes)}")

@@ -20,7 +20,8 @@ from cxresearch.stats.estimate import Estimate, format_p
 from cxresearch.stats.intervals import Z95
 from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.survival.cause_specific import cause_specific_cox
-from cxresearch.survival.cloglog import person_month_cells, tenure_baseline
+from cxresearch.survival.cloglog import fit_cloglog, person_month_cells, tenure_baseline
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.competing import CIFResult, cumulative_incidence
 from cxresearch.survival.display import summary_html
 from cxresearch.survival.finegray import FineGrayResult, fine_gray
@@ -69,7 +70,7 @@ class ReasonData:
     why_not: str = ""
     needs: str = ""
     notes: list[str] = field(default_factory=list)
-    entry: str | None = None  # the left-truncation column (None when everyone is observed from sign-up)
+    columns: LifetimeColumns = LIFETIMES  # with risk sets from entry when anyone joined before observation
 
 
 def reason_data(data: CXData, horizons: Sequence[float] = (12, 24, 48)) -> ReasonData:
@@ -100,7 +101,8 @@ def reason_data(data: CXData, horizons: Sequence[float] = (12, 24, 48)) -> Reaso
     kept = tuple(float(h) for h in sorted(horizons) if h <= last) or (float(np.floor(last)),)
     if len(kept) < len(horizons):
         notes.append(f"horizons beyond the longest follow-up ({last:.0f} months) left out")
-    return ReasonData(lt, kept, notes=notes, entry="entry_months" if (lt["entry_months"] > 0).any() else None)
+    truncated = LifetimeColumns(entry="entry_months") if (lt["entry_months"] > 0).any() else LIFETIMES
+    return ReasonData(lt, kept, notes=notes, columns=truncated)
 
 
 def service_share(cif: CIFResult, horizon: float, group: str = ALL, seed: int = 0) -> Estimate:
@@ -165,10 +167,10 @@ def overall_incidence(reasons: ReasonData, seed: int = 0) -> ReasonIncidence:
         Curves, summary at the horizons, share (%) with a 95% bootstrap CI.
     """
     lt, rows = reasons.lifetimes, []
-    cif = cumulative_incidence(lt, entry=reasons.entry)
+    cif = cumulative_incidence(lt, reasons.columns)
     reason, at = lt["end_reason"].fillna("unknown").where(lt["event"], None), cif.summary(reasons.horizons)
     for cause in cif.causes:
-        km = kaplan_meier(lt.assign(event=reason == cause), entry=reasons.entry).survival_at(reasons.horizons)
+        km = kaplan_meier(lt.assign(event=reason == cause), columns=reasons.columns).survival_at(reasons.horizons)
         rows.append(pd.DataFrame({"cause": cause, "months": km["months"], "one_minus_km": 1 - km["survival"].to_numpy(),
                                   "cif": at.loc[at["cause"] == cause, "cif"].to_numpy()}))
     return ReasonIncidence(cif, reasons.horizons, service_share(cif, reasons.horizons[-1], seed=seed),
@@ -229,31 +231,31 @@ def segment_incidence(
     lt = reasons.lifetimes
     if segment not in lt or lt[segment].nunique() < 2:
         return None, f"the data has no {segment} column with two or more levels"
-    cif = cumulative_incidence(lt, group=segment, entry=reasons.entry)
+    cif = cumulative_incidence(lt, reasons.columns, group=segment)
     if len(cif.groups) < 2:
         return None, f"fewer than two {segment} levels have 30 or more customers"
     shares = {level: service_share(cif, reasons.horizons[-1], level, seed) for level in cif.groups}
     kept = lt[lt[segment].astype(str).isin(cif.groups)]
     return SegmentIncidence(segment, cif, reasons.horizons, shares,
-                            *_segment_test(kept, segment, reasons.entry, max_customers, seed)), ""
+                            *_segment_test(kept, segment, reasons.columns, max_customers, seed)), ""
 
 
 def _segment_test(
-    lt: pd.DataFrame, segment: str, entry: str | None, max_customers: int | None, seed: int
+    lt: pd.DataFrame, segment: str, columns: LifetimeColumns, max_customers: int | None, seed: int
 ) -> tuple[pd.DataFrame | None, str, Sample | None]:
     """Gray's test, or when truncated the Fine-Gray Wald test of the segment terms: table, why (or why none), sample."""
     if not (lt["event"] & (lt["end_reason"] == SERVICE)).any():
         return None, "nobody left for service-related reasons", None
-    if entry is None:
+    if columns.entry is None:
         why = "Every customer is observed from sign-up, so Gray's (1988) test of equal cumulative incidence applies."
         return gray_test(lt, SERVICE, segment).summary().assign(method="Gray's test"), why, None
     sample = sample_customers(lt, min(max_customers or FINE_GRAY_MAX_CUSTOMERS, FINE_GRAY_MAX_CUSTOMERS), seed)
     try:
-        fg = fine_gray(sample.frame, SERVICE, [segment], entry=entry)
+        fg = fine_gray(sample.frame, SERVICE, [segment], columns)
     except (RuntimeError, ValueError, np.linalg.LinAlgError) as error:  # thin data: no converging or a singular fit
         return None, f"no test across {segment}: the Fine-Gray model cannot be fitted on this data ({error})", sample
     wald = fg.wald_test([t for t in fg.terms if t.startswith(f"{segment}=")])
-    why = (f"Gray's test is derived for customers observed from sign-up, and {(lt[entry] > 0).mean():.0%} of these "
+    why = (f"Gray's test is derived for customers observed from sign-up, and {(lt[columns.entry] > 0).mean():.0%} of these "
            "joined before observation began (left truncation); the test is instead the joint Wald test of the "
            f"{segment} terms in a Fine-Gray model of service-related churn with Geskus's (2011) truncation weights.")
     levels = ", ".join(sorted(lt[segment].astype(str).unique()))
@@ -364,42 +366,16 @@ def _cloglog_of(long: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
     """Grouped-time proportional-hazards fit of `long["event"]` on `design` (one intercept per tenure band):
     term, coef, se, hr, ci_low, ci_high, p."""
     tenure, y, trials, covs = person_month_cells(long, design)
-    # the first band must hold a departure, or its intercept is -inf
-    baseline = tenure_baseline(tenure, y > 0, (1, *(b for b in TIME_BANDS[1:] if b > tenure[y > 0].min())))
+    baseline = tenure_baseline(tenure, y > 0, TIME_BANDS)
     x, k = np.hstack([baseline, covs.to_numpy(float)]), baseline.shape[1]
-    fit = _damped_cloglog(x, y, trials, np.r_[np.full(k, np.log(-np.log1p(-y.sum() / trials.sum()))),
-                                              np.zeros(covs.shape[1])])
-    coef, se = (fit[0][k:], np.sqrt(np.diag(fit[1])[k:])) if fit else (np.full(covs.shape[1], np.nan),) * 2
+    try:
+        beta, cov, _ = fit_cloglog(x, y, max_iter=100, trials=trials)
+        coef, se = beta[k:], np.sqrt(np.diag(cov)[k:])
+    except np.linalg.LinAlgError:  # a driver level without departures for the reason (separation)
+        coef = se = np.full(covs.shape[1], np.nan)
     return pd.DataFrame({"term": list(design.columns), "coef": coef, "se": se, "hr": np.exp(coef),
                          "ci_low": np.exp(coef - Z95 * se), "ci_high": np.exp(coef + Z95 * se),
                          "p": 2 * stats.norm.sf(np.abs(coef / se))})
-
-
-def _damped_cloglog(x: np.ndarray, y: np.ndarray, trials: np.ndarray,
-                    start: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Binomial cloglog GLM (`y` churns of `trials` person-months) by Fisher scoring with step halving, as
-    `cloglog.fit_cloglog` but safe where its plain steps overshoot to hazards of 1 (a reason's strong drivers):
-    coefficients and their covariance (inverse expected information), None when that is singular."""
-    def parts(beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        eta = x @ beta
-        mu, dmu = np.clip(-np.expm1(-np.exp(eta)), 1e-12, 1 - 1e-12), np.exp(eta - np.exp(eta))
-        v, loglik = mu * (1 - mu), float(np.sum(y * np.log(mu) + (trials - y) * np.log1p(-mu)))
-        return loglik, x.T @ (x * (trials * dmu**2 / v)[:, None]), x.T @ ((y - trials * mu) * dmu / v)
-
-    beta = start
-    with np.errstate(all="ignore"):
-        loglik, info, score = parts(beta)
-        try:
-            for _ in range(100):
-                step = np.linalg.solve(info, score)
-                while not ((new := parts(beta + step))[0] >= loglik - 1e-10) and np.abs(step).max() > 1e-10:
-                    step = step / 2
-                beta, (loglik, info, score) = beta + step, new
-                if np.abs(step).max() < 1e-9:
-                    break
-            return beta, np.linalg.inv(info)
-        except np.linalg.LinAlgError:  # a driver level without departures for the reason (separation)
-            return None
 
 
 def _blank_separated(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -423,7 +399,7 @@ def _flat_hazards(reasons: ReasonData, max_customers: int | None, seed: int) -> 
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # separation is handled below
-        fit = cause_specific_cox(sample.frame, covariates, causes, entry=reasons.entry)
+        fit = cause_specific_cox(sample.frame, covariates, causes, reasons.columns)
     table = _blank_separated(fit.table.rename(columns={"covariate": "term"}), notes)
     method = "Cause-specific Cox models on the customer columns (" + ", ".join(covariates) + ")"
     return CauseSpecificHazards(method, table, fit.events, False, sample, fit.reference_levels, notes + fit.notes)
@@ -473,7 +449,7 @@ def service_fine_gray(
         return None, f"the data has none of {', '.join(FINE_GRAY_COVARIATES)} varying across customers"
     sample = sample_customers(lt, min(max_customers or FINE_GRAY_MAX_CUSTOMERS, FINE_GRAY_MAX_CUSTOMERS), seed)
     try:
-        return ServiceFineGray(fine_gray(sample.frame, SERVICE, covariates, entry=reasons.entry), sample), ""
+        return ServiceFineGray(fine_gray(sample.frame, SERVICE, covariates, reasons.columns), sample), ""
     except (RuntimeError, ValueError, np.linalg.LinAlgError) as error:
         return None, f"the Fine-Gray model cannot be fitted on this data ({error})"
 

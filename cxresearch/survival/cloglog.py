@@ -24,11 +24,13 @@ def person_month_cells(long: pd.DataFrame, design: pd.DataFrame) -> tuple[np.nda
 
 def tenure_baseline(tenure: np.ndarray, event: np.ndarray, time_bands: Sequence[int]) -> np.ndarray:
     """One indicator column per tenure band (`time_bands` = first month of each band); bands without churn are
-    merged into the previous one, as a zero-event band has an intercept of -inf."""
+    merged into the previous one (leading ones into the first band with churn), as a zero-event band has an
+    intercept of -inf."""
     cuts = np.asarray(time_bands, dtype=int)
     band = np.maximum(np.searchsorted(cuts, tenure, side="right") - 1, 0)
     has_event = np.bincount(band, weights=event, minlength=len(cuts)) > 0
-    keep = np.maximum.accumulate(np.where(has_event, np.arange(len(cuts)), 0))
+    keep = np.maximum.accumulate(np.where(has_event, np.arange(len(cuts)), -1))
+    keep[keep < 0] = int(np.argmax(has_event))
     band = keep[band]
     return (band[:, None] == np.unique(band)[None, :]).astype(float)
 
@@ -44,33 +46,37 @@ def fit_cloglog(
     """Binomial GLM with complementary log-log link by Fisher scoring (IRLS); coefficients, their covariance
     (inverse expected information, as statsmodels' GLM) and the maximised log-likelihood. Written out because
     statsmodels' IRLS takes a pseudo-inverse of the whole person-month matrix at every step, which is slow at
-    hundreds of thousands of rows. `start`: initial coefficients (e.g. a nested model's, zeros appended).
-    `trials`: person-months per row when rows are cells of identical person-months and `y` their churn counts
-    (same estimates and log-likelihood as the uncollapsed Bernoulli rows).
+    hundreds of thousands of rows. A step that lowers the log-likelihood is halved until it does not: where a
+    driver is strong, plain steps overshoot to hazards of 1. `start`: initial coefficients (e.g. a nested model's,
+    zeros appended); by default the overall monthly hazard everywhere. `trials`: person-months per row when rows
+    are cells of identical person-months and `y` their churn counts (same estimates and log-likelihood as the
+    uncollapsed Bernoulli rows). Raises `np.linalg.LinAlgError` when the information is singular (separation).
     """
     n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
     if start is None:
         rate = np.clip(y.sum() / n.sum(), 1e-6, 1 - 1e-6)
-        # start: the overall monthly hazard in every baseline band, no driver effects
-        beta = np.zeros(x.shape[1])
-        eta = np.full(len(y), np.log(-np.log1p(-rate)))
+        beta = np.linalg.lstsq(x, np.full(len(y), np.log(-np.log1p(-rate))), rcond=None)[0]
     else:
         beta = np.asarray(start, dtype=float)
-        eta = x @ beta
-    for _ in range(max_iter):
-        exp_eta = np.exp(eta)
-        mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-        dmu = exp_eta * np.exp(-exp_eta)  # d mu / d eta
-        w = n * dmu**2 / (mu * (1 - mu))
-        z = eta + (y / n - mu) / dmu
-        info = x.T @ (x * w[:, None])
-        new = np.linalg.solve(info, x.T @ (w * z))
-        done = np.max(np.abs(new - beta)) < tol
-        beta, eta = new, x @ new
-        if done:
-            break
-    exp_eta = np.exp(eta)
-    mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-    w = n * (exp_eta * np.exp(-exp_eta)) ** 2 / (mu * (1 - mu))
+    with np.errstate(all="ignore"):
+        loglik, info, score = _cloglog_parts(x, y, n, beta)
+        for _ in range(max_iter):
+            step = np.linalg.solve(info, score)
+            while not ((new := _cloglog_parts(x, y, n, beta + step))[0] >= loglik - 1e-10) \
+                    and np.abs(step).max() > tol:
+                step = step / 2
+            beta, (loglik, info, score) = beta + step, new
+            if np.abs(step).max() < tol:
+                break
+    return beta, np.linalg.inv(info), loglik
+
+
+def _cloglog_parts(
+    x: np.ndarray, y: np.ndarray, n: np.ndarray, beta: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log-likelihood, expected information and score of the binomial cloglog model at `beta`."""
+    eta = x @ beta
+    mu = np.clip(-np.expm1(-np.exp(eta)), 1e-12, 1 - 1e-12)
+    dmu, v = np.exp(eta - np.exp(eta)), mu * (1 - mu)  # d mu / d eta, binomial variance per trial
     loglik = float(np.sum(y * np.log(mu) + (n - y) * np.log1p(-mu)))
-    return beta, np.linalg.inv(x.T @ (x * w[:, None])), loglik
+    return loglik, x.T @ (x * (n * dmu**2 / v)[:, None]), x.T @ ((y - n * mu) * dmu / v)

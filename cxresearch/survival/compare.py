@@ -11,6 +11,7 @@ import pandas as pd
 from lifelines.statistics import multivariate_logrank_test
 
 from cxresearch.stats.estimate import format_p
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.display import summary_html
 from cxresearch.survival.groups import at_risk_counts, split_groups
 from cxresearch.survival.kaplan_meier import (
@@ -72,10 +73,8 @@ class PairwiseLogRank:
 def logrank(
     df: pd.DataFrame,
     group: str,
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     min_group_size: int = 30,
-    entry: str | None = None,
 ) -> LogRankResult:
     """Multivariate log-rank test across the levels of `group` (small levels dropped as in `kaplan_meier`).
 
@@ -87,7 +86,8 @@ def logrank(
     ----------
     df : one row per customer with `duration` (months) and `event`.
     group : column whose levels are compared.
-    entry : optional left-truncation times (months).
+    columns : which columns hold the lifetime (`LifetimeColumns`: duration, event, entry); with an `entry`
+        column, risk sets start at entry (left truncation).
 
     Returns
     -------
@@ -98,20 +98,20 @@ def logrank(
     ----------
     Mantel (1966), Cancer Chemother Rep 50:163-170; Peto & Peto (1972), JRSS-A 135:185-207.
     """
-    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, columns, min_group_size)
     if len(groups) < 2:
         raise ValueError(f"log-rank test needs at least two groups of >= {min_group_size} customers in {group!r}")
     data = pd.concat(groups.values(), keys=groups.keys(), names=["_group", None]).reset_index(level="_group")
-    if entry and (data[entry] > 0).any():
+    if columns.entry and (data[columns.entry] > 0).any():
         stat, p_value = _logrank_statistic(
-            data[duration].to_numpy(float),
-            data[event].to_numpy(bool),
+            data[columns.duration].to_numpy(float),
+            data[columns.event].to_numpy(bool),
             data["_group"].to_numpy(),
-            data[entry].to_numpy(float),
+            data[columns.entry].to_numpy(float),
         )
         notes.append("log-rank with left-truncation risk sets (entry < t <= duration)")
     else:
-        res = multivariate_logrank_test(data[duration], data["_group"], data[event])
+        res = multivariate_logrank_test(data[columns.duration], data["_group"], data[columns.event])
         stat, p_value = float(res.test_statistic), float(res.p_value)
     return LogRankResult(
         group=group,
@@ -160,10 +160,8 @@ def _logrank_statistic(
 def pairwise_logrank(
     df: pd.DataFrame,
     group: str,
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     min_group_size: int = 30,
-    entry: str | None = None,
     method: str = "holm",
 ) -> PairwiseLogRank:
     """Log-rank test for every pair of levels of `group`, p-values adjusted for multiplicity (Holm 1979 by
@@ -173,7 +171,8 @@ def pairwise_logrank(
     ----------
     df : one row per customer with `duration` (months) and `event`.
     group : column whose levels are compared; levels with fewer than `min_group_size` customers are dropped.
-    entry : optional left-truncation times (months).
+    columns : which columns hold the lifetime (`LifetimeColumns`: duration, event, entry); with an `entry`
+        column, risk sets start at entry (left truncation).
     method : multiplicity correction.
 
     Returns
@@ -189,7 +188,7 @@ def pairwise_logrank(
 
     from statsmodels.stats.multitest import multipletests
 
-    groups, _ = split_groups(df, group, duration, event, min_group_size, entry)
+    groups, _ = split_groups(df, group, columns, min_group_size)
     if len(groups) < 2:
         raise ValueError(f"pairwise log-rank needs at least two groups of >= {min_group_size} customers in {group!r}")
     rows = []
@@ -197,8 +196,8 @@ def pairwise_logrank(
         pair = pd.concat([groups[a], groups[b]])
         labels = np.repeat([a, b], [len(groups[a]), len(groups[b])])
         stat, p_value = _logrank_statistic(
-            pair[duration].to_numpy(float), pair[event].to_numpy(bool), labels,
-            pair[entry].to_numpy(float) if entry else None,
+            pair[columns.duration].to_numpy(float), pair[columns.event].to_numpy(bool), labels,
+            pair[columns.entry].to_numpy(float) if columns.entry else None,
         )
         rows.append({"group_a": a, "group_b": b, "statistic": stat, "p_value": p_value})
     out = pd.DataFrame(rows)
@@ -254,9 +253,7 @@ def compare_groups(
     df: pd.DataFrame,
     group: str,
     horizon_months: float,
-    duration: str = "duration_months",
-    event: str = "event",
-    entry: str | None = None,
+    columns: LifetimeColumns = LIFETIMES,
     min_group_size: int = 30,
     at_risk_step: float = 6.0,
     reference: str | None = None,
@@ -268,7 +265,8 @@ def compare_groups(
     df : one row per customer with `duration` (months, right-censored) and `event` (churn observed).
     group : column whose levels are compared; levels with fewer than `min_group_size` customers are dropped.
     horizon_months : horizon of the restricted means (months).
-    entry : optional left-truncation times (months since signup).
+    columns : which columns hold the lifetime (`LifetimeColumns`: duration, event, entry); with an `entry`
+        column, risk sets start at entry (left truncation).
     at_risk_step : spacing of the at-risk table (months).
     reference : group the restricted-mean differences are taken against (default: the shortest-lived).
 
@@ -277,14 +275,14 @@ def compare_groups(
     GroupComparison
         Curves, tests, restricted means and their differences (None with fewer than two restricted means).
     """
-    km = kaplan_meier(df, group, duration, event, min_group_size, at_risk_step, entry)
+    km = kaplan_meier(df, group, columns, min_group_size, at_risk_step)
     table = rmst(km, horizon_months)
     known = table.table["rmst"].notna().sum()
     return GroupComparison(
         group=group,
         km=km,
-        logrank=logrank(df, group, duration, event, min_group_size, entry),
-        pairwise=pairwise_logrank(df, group, duration, event, min_group_size, entry),
+        logrank=logrank(df, group, columns, min_group_size),
+        pairwise=pairwise_logrank(df, group, columns, min_group_size),
         rmst=table,
         rmst_difference=rmst_difference(km, horizon_months, reference=reference) if known >= 2 else None,
         horizon_months=float(horizon_months),

@@ -22,6 +22,7 @@ import pandas as pd
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
 from cxresearch.survival.causes import lifetimes_by_cause
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.groups import ALL
 
 #: Bootstrap resamples behind `CIFResult.share`'s interval.
@@ -82,21 +83,19 @@ class CIFResult:
 
 def cumulative_incidence(
     df: pd.DataFrame,
-    cause: str = "end_reason",
+    columns: LifetimeColumns = LIFETIMES,
     group: str | None = None,
-    duration: str = "duration_months",
-    entry: str | None = None,
     min_group_size: int = 30,
 ) -> CIFResult:
     """Aalen-Johansen cumulative incidence (fraction left for each reason vs months) per level of `group`.
 
     `cause` holds the reason of an observed end (missing = right-censored). With an `event` column (as
     `features.snapshot.lifetimes` gives), an event without a reason is its own cause "unknown", so the
-    incidences still add up to all churn, and a reason without an event is censored. `entry`: left-truncation
+    incidences still add up to all churn, and a reason without an event is censored. `columns.entry`: left-truncation
     times in months (see `kaplan_meier.kaplan_meier`); rows with missing or negative duration, or no follow-up
     after entry, are dropped with a note, as are groups smaller than `min_group_size`.
     """
-    frame, notes = lifetimes_by_cause(df, cause, duration, entry)
+    frame, notes = lifetimes_by_cause(df, columns)
     causes = sorted(frame["cause"].dropna().unique())
     if group is None:
         parts = {ALL: frame}

@@ -16,6 +16,7 @@ from lifelines.statistics import proportional_hazard_test
 from cxresearch.stats.design import complete_cases, covariate_design
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.multiplicity import holm_adjusted
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.display import summary_html
 
 
@@ -81,11 +82,9 @@ def fit_cox(
     df: pd.DataFrame,
     covariates: Sequence[str],
     categorical: Sequence[str] = (),
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     penalizer: float = 0.0,
     max_missing: float = 0.5,
-    entry: str | None = None,
 ) -> CoxResult:
     """Cox proportional-hazards model of churn on `covariates` (numeric) and `categorical` columns.
 
@@ -106,7 +105,8 @@ def fit_cox(
     categorical : categorical columns (most common level as reference).
     penalizer : L2 penalizer of lifelines' fit.
     max_missing : columns with a larger share missing are dropped.
-    entry : optional left-truncation times (months since signup).
+    columns : which columns hold the lifetime (`LifetimeColumns`: duration, event, entry); with an `entry`
+        column, risk sets start at entry (left truncation).
 
     Returns
     -------
@@ -119,6 +119,7 @@ def fit_cox(
     """
     categorical = list(categorical)
     numeric = [c for c in covariates if c not in categorical]
+    duration, event, entry = columns.duration, columns.event, columns.entry
     extra = [entry] if entry else []
     missing_cols = [c for c in numeric + categorical + [duration, event] + extra if c not in df.columns]
     if missing_cols:
@@ -244,8 +245,7 @@ def check_proportional_hazards(
     df: pd.DataFrame,
     covariates: Sequence[str],
     categorical: Sequence[str] = (),
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     alpha: float = 0.05,
     cut_months: float | None = None,
 ) -> PHCheck:
@@ -261,7 +261,7 @@ def check_proportional_hazards(
 
     Parameters
     ----------
-    df, covariates, categorical, duration, event : as in `fit_cox`.
+    df, covariates, categorical, columns : as in `fit_cox` (risk sets from signup: the test ignores `entry`).
     alpha : family-wise error rate over the terms.
     cut_months : where the remedy splits follow-up (months; default the median churn time, whole months).
 
@@ -275,7 +275,7 @@ def check_proportional_hazards(
     Grambsch & Therneau (1994), Biometrika 81:515-526; Holm (1979), Scand. J. Stat. 6:65-70; Therneau & Grambsch
     (2000), "Modeling Survival Data", sec. 6.6.
     """
-    cox = fit_cox(df, covariates, categorical, duration, event)
+    cox = fit_cox(df, covariates, categorical, columns.with_entry(None))
     tests = cox.ph_test().rename(columns={"test_statistic": "statistic"})
     tests["p_holm"] = holm_adjusted(tests["p_value"])
     tests["violated"] = tests["p_holm"] < alpha
@@ -283,22 +283,22 @@ def check_proportional_hazards(
     design = cox.data
     if cut_months is None:
         # a whole number of months reads better and the exact cut hardly matters for a step interaction
-        cut_months = max(1.0, float(np.round(np.median(design.loc[design[event], duration]))))
+        cut_months = max(1.0, float(np.round(np.median(design.loc[design[columns.event], columns.duration]))))
     check = PHCheck(tests=tests, alpha=alpha, cut_months=float(cut_months), model=cox)
     if not check.violated:
         return check
     # lifelines needs duration > entry on every episode: drop zero follow-up (churn on day 0 carries no timing)
-    design = design[design[duration] > 0]
-    early = design.assign(_entry=0.0, **{duration: np.minimum(design[duration], cut_months)})
-    early[event] = design[event] & (design[duration] <= cut_months)
-    late = design[design[duration] > cut_months].assign(_entry=float(cut_months))
+    design = design[design[columns.duration] > 0]
+    early = design.assign(_entry=0.0, **{columns.duration: np.minimum(design[columns.duration], cut_months)})
+    early[columns.event] = design[columns.event] & (design[columns.duration] <= cut_months)
+    late = design[design[columns.duration] > cut_months].assign(_entry=float(cut_months))
     split = pd.concat([early, late], ignore_index=True)
     after = split["_entry"] >= cut_months
     for term in check.violated:
         split[f"{term}@<{cut_months:g}m"] = split[term].where(~after, 0.0)
         split[f"{term}@>={cut_months:g}m"] = split[term].where(after, 0.0)
-    terms = [c for c in split.columns if c not in (duration, event, "_entry", *check.violated)]
-    check.remedy = _fit_split(split, terms, duration, event, cox.reference_levels)
+    terms = [c for c in split.columns if c not in (columns.duration, columns.event, "_entry", *check.violated)]
+    check.remedy = _fit_split(split, terms, columns.duration, columns.event, cox.reference_levels)
     return check
 
 

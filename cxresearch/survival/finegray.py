@@ -26,6 +26,7 @@ from scipy import stats
 
 from cxresearch.stats.intervals import Z95
 from cxresearch.survival.causes import CauseData, cause_data
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 
 #: Newton-Raphson stops when the largest step in a coefficient is below this.
 TOLERANCE = 1e-9
@@ -90,9 +91,7 @@ def fine_gray(
     df: pd.DataFrame,
     of_interest: str,
     covariates: Sequence[str],
-    cause: str = "end_reason",
-    duration: str = "duration_months",
-    entry: str | None = None,
+    columns: LifetimeColumns = LIFETIMES,
 ) -> FineGrayResult:
     """Fit the Fine-Gray model of churn for `of_interest` (every other reason competes).
 
@@ -101,9 +100,8 @@ def fine_gray(
     df : one row per customer.
     of_interest : the reason modelled, e.g. "service".
     covariates : columns entered (numeric per unit; others one-hot coded, most common level as reference).
-    cause : column with the reason of an observed end (missing = censored; see `causes.lifetimes_by_cause`).
-    duration : months from signup to the end or the end of follow-up.
-    entry : months from signup to the start of observation (left truncation), or None.
+    columns : the lifetime's columns (`LifetimeColumns`): `cause` holds the reason of an observed end (missing =
+        censored; see `causes.lifetimes_by_cause`), `entry` the start of observation (left truncation) or None.
 
     Returns
     -------
@@ -117,7 +115,7 @@ def fine_gray(
     J Am Stat Assoc 94:496-509. Geskus, R. B. (2011). Cause-specific cumulative incidence estimation and the
     Fine and Gray model under both left truncation and right censoring. Biometrics 67:39-49.
     """
-    data = cause_data(df, of_interest, covariates, cause, duration, entry)
+    data = cause_data(df, of_interest, covariates, columns)
     weights = risk_weights(data)
     coef = _newton_raphson(data, weights)
     parts = _score_parts(data, weights, coef)

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from cxresearch.survival.causes import lifetimes_by_cause
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 
 
 @dataclass
@@ -53,9 +54,7 @@ def gray_test(
     df: pd.DataFrame,
     of_interest: str,
     group: str,
-    cause: str = "end_reason",
-    duration: str = "duration_months",
-    entry: str | None = None,
+    columns: LifetimeColumns = LIFETIMES,
     rho: float = 0.0,
 ) -> GrayTest:
     """Gray's K-sample test of equal cumulative incidence of `of_interest` across the levels of `group`.
@@ -65,8 +64,8 @@ def gray_test(
     df : one row per customer.
     of_interest : the reason compared, e.g. "service".
     group : column whose levels are compared (missing levels dropped).
-    cause, duration : as in `causes.lifetimes_by_cause`; other reasons compete, a missing reason is censored.
-    entry : left-truncation column; accepted only when nobody enters after signup (see the module note).
+    columns : as in `causes.lifetimes_by_cause`; other reasons compete, a missing reason is censored. An `entry`
+        column is accepted only when nobody enters after signup (see the module note).
     rho : weight power, (1 - F(t-))^rho; 0 (the default, as `cmprsk::cuminc`) weights all times alike.
 
     Returns
@@ -84,10 +83,10 @@ def gray_test(
     Gray, R. J. (1988). A class of K-sample tests for comparing the cumulative incidence of a competing risk.
     Ann Stat 16:1141-1154.
     """
-    frame, notes = lifetimes_by_cause(df, cause, duration, entry)
+    frame, notes = lifetimes_by_cause(df, columns)
     if (frame["entry"] > 0).any():
         raise ValueError("Gray's test is derived for untruncated data, and some customers enter after signup "
-                         f"({entry!r} > 0); fit finegray.fine_gray(..., covariates=[{group!r}], entry={entry!r}) "
+                         f"({columns.entry!r} > 0); fit finegray.fine_gray(..., covariates=[{group!r}], columns=...) "
                          "and use its wald_test over the group's terms instead")
     labels = df.loc[frame.index, group]
     frame = frame[labels.notna()].assign(group=labels[labels.notna()].astype(str))

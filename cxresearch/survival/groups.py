@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxresearch.survival.columns import LifetimeColumns
+
 #: Label of the single group when no grouping column is given.
 ALL = "all"
 
@@ -13,10 +15,8 @@ ALL = "all"
 def split_groups(
     df: pd.DataFrame,
     group: str | None,
-    duration: str,
-    event: str,
+    columns: LifetimeColumns,
     min_group_size: int,
-    entry: str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Validate duration/event (and entry) columns and split into groups of at least `min_group_size` customers.
 
@@ -26,9 +26,8 @@ def split_groups(
     ----------
     df : one row per customer.
     group : column to split by (None: one group, `ALL`).
-    duration, event : lifetime (months) and churn-observed columns.
+    columns : the lifetime's columns (`LifetimeColumns`: duration in months, event, optional entry in months).
     min_group_size : levels with fewer customers are dropped with a note.
-    entry : optional left-truncation times (months).
 
     Returns
     -------
@@ -42,24 +41,24 @@ def split_groups(
     ValueError
         When no customer, or no level of `group`, is left.
     """
-    extra = [entry] if entry else []
-    for col in (duration, event) + ((group,) if group else ()) + tuple(extra):
+    extra = [columns.entry] if columns.entry else []
+    for col in (columns.duration, columns.event) + ((group,) if group else ()) + tuple(extra):
         if col not in df.columns:
             raise KeyError(f"column {col!r} not in data")
     notes: list[str] = []
-    data = df[[duration, event] + extra + ([group] if group else [])].copy()
-    bad = data[duration].isna() | data[event].isna() | (data[duration] < 0)
+    data = df[[columns.duration, columns.event] + extra + ([group] if group else [])].copy()
+    bad = data[columns.duration].isna() | data[columns.event].isna() | (data[columns.duration] < 0)
     if bad.any():
         notes.append(f"dropped {int(bad.sum())} customers with missing or negative duration/event")
         data = data[~bad]
-    if entry:
-        data[entry] = data[entry].astype(float)
+    if columns.entry:
+        data[columns.entry] = data[columns.entry].astype(float)
         # entry > 0 and entry == duration: no time at risk under the counting-process convention (R rejects it too)
         bad = (
-            data[entry].isna()
-            | (data[entry] < 0)
-            | (data[entry] > data[duration])
-            | ((data[entry] > 0) & (data[entry] >= data[duration]))
+            data[columns.entry].isna()
+            | (data[columns.entry] < 0)
+            | (data[columns.entry] > data[columns.duration])
+            | ((data[columns.entry] > 0) & (data[columns.entry] >= data[columns.duration]))
         )
         if bad.any():
             notes.append(
@@ -67,7 +66,7 @@ def split_groups(
                 "(entry after or at duration)"
             )
             data = data[~bad]
-    data[event] = data[event].astype(bool)
+    data[columns.event] = data[columns.event].astype(bool)
     if group is None:
         if data.empty:
             raise ValueError("no customers with a valid duration")

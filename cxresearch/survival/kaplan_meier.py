@@ -13,6 +13,8 @@ from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.units import DAYS_PER_MONTH
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.display import summary_html
 from cxresearch.survival.groups import at_risk_counts, split_groups
 
@@ -106,11 +108,9 @@ class KMResult:
 def kaplan_meier(
     df: pd.DataFrame,
     group: str | None = None,
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     min_group_size: int = 30,
     at_risk_step: float = 6.0,
-    entry: str | None = None,
 ) -> KMResult:
     """Kaplan-Meier survival (fraction still active vs months) per level of `group`, with at-risk table.
 
@@ -119,10 +119,11 @@ def kaplan_meier(
     df : one row per customer with `duration` (months, right-censored) and `event` (churn observed).
     group : optional column; levels with fewer than `min_group_size` customers are dropped with a note.
     at_risk_step : spacing in months of the at-risk table (0, step, 2*step, ... up to the last follow-up).
-    entry : optional column of left-truncation (delayed entry) times in months since signup, 0 = observed from
-        signup. A customer who signed up before observation began is in the data only because they survived to
-        their entry time; without `entry` early survival is overstated (immortal time). Rows with missing or
-        negative entry, or no follow-up after entry (entry > 0 and entry >= duration), are dropped with a note.
+    columns : which columns hold the lifetime (`LifetimeColumns`). Its `entry`, months since signup of the start
+        of observation (0 = observed from signup), gives left truncation (delayed entry): a customer who signed
+        up before observation began is in the data only because they survived to their entry time; without it
+        early survival is overstated (immortal time). Rows with missing or negative entry, or no follow-up after
+        entry (entry > 0 and entry >= duration), are dropped with a note.
 
     Returns
     -------
@@ -139,12 +140,12 @@ def kaplan_meier(
     Kaplan & Meier (1958), JASA 53:457-481. Median CI: Brookmeyer & Crowley (1982), Biometrics 38:29-41, taken as
     the times where the 95% band crosses 0.5 (lifelines `median_survival_times` of the confidence interval).
     """
-    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, columns, min_group_size)
     fitters: dict[str, KaplanMeierFitter] = {}
     curves, tables, medians = [], [], []
     for name, sub in groups.items():
-        enter = sub[entry] if entry else None
-        kmf = KaplanMeierFitter(label=name).fit(sub[duration], sub[event], entry=enter, label=name)
+        enter = sub[columns.entry] if columns.entry else None
+        kmf = KaplanMeierFitter(label=name).fit(sub[columns.duration], sub[columns.event], entry=enter, label=name)
         fitters[name] = kmf
         sf = kmf.survival_function_.iloc[:, 0]
         ci = kmf.confidence_interval_survival_function_
@@ -162,13 +163,13 @@ def kaplan_meier(
         tables.append(
             _at_risk_table(
                 name,
-                sub[duration].to_numpy(float),
-                sub[event].to_numpy(bool),
+                sub[columns.duration].to_numpy(float),
+                sub[columns.event].to_numpy(bool),
                 at_risk_step,
                 None if enter is None else enter.to_numpy(float),
             )
         )
-        medians.append(_median_row(name, kmf, len(sub), int(sub[event].sum())))
+        medians.append(_median_row(name, kmf, len(sub), int(sub[columns.event].sum())))
     return KMResult(
         group=group,
         survival=pd.concat(curves, ignore_index=True),
@@ -253,10 +254,8 @@ def rmst(
     data: KMResult | pd.DataFrame,
     horizon_months: float,
     group: str | None = None,
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     min_group_size: int = 30,
-    entry: str | None = None,
 ) -> RMSTTable:
     """Restricted mean survival time: expected months active within the first `horizon_months`, per group.
 
@@ -267,14 +266,14 @@ def rmst(
     Where tau exceeds a group's follow-up and its curve has not reached zero, RMST is not identified: NaN and a
     note (in `notes`).
 
-    `entry` (left-truncation times, months; used only when `data` is a DataFrame) is passed to `kaplan_meier`;
+    `columns.entry` (left-truncation times, months; used only when `data` is a DataFrame) is passed on;
     the SE then uses the truncation-aware risk sets n_j = #{entry < t_j <= duration} of the KM (lifelines' event
     table less those entering at t_j).
 
     Parameters
     ----------
-    data : a `kaplan_meier` result, or one row per customer (then `group`, `duration`, `event`,
-        `min_group_size` and `entry` are passed to `kaplan_meier`).
+    data : a `kaplan_meier` result, or one row per customer (then `group`, `columns` and `min_group_size` are
+        passed to `kaplan_meier`).
     horizon_months : tau, the horizon of the restricted mean (months).
 
     Returns
@@ -289,14 +288,14 @@ def rmst(
     km = (
         data
         if isinstance(data, KMResult)
-        else kaplan_meier(data, group, duration, event, min_group_size, entry=entry)
+        else kaplan_meier(data, group, columns, min_group_size)
     )
     notes = list(km.notes)
     rows = []
     for name, kmf in km.fitters.items():
         sf = kmf.survival_function_.iloc[:, 0]
         # months are days / 30.4375, so "12 calendar months" of follow-up can read 11.99: allow a day's slack
-        if horizon_months > float(kmf.durations.max()) + 1 / 30.4375 and sf.iloc[-1] > 0:
+        if horizon_months > float(kmf.durations.max()) + 1 / DAYS_PER_MONTH and sf.iloc[-1] > 0:
             notes.append(f"{name}: horizon {horizon_months:g} months exceeds follow-up ({kmf.durations.max():.1f})")
             rows.append({"group": name, "rmst": np.nan, "se": np.nan, "horizon": horizon_months})
             continue
@@ -340,10 +339,8 @@ def rmst_difference(
     horizon_months: float,
     group: str | None = None,
     reference: str | None = None,
-    duration: str = "duration_months",
-    event: str = "event",
+    columns: LifetimeColumns = LIFETIMES,
     min_group_size: int = 30,
-    entry: str | None = None,
 ) -> RMSTDifference:
     """Difference in restricted mean lifetime (months within the first `horizon_months`) of each group vs
     `reference` (default: the group with the shortest RMST, so differences read "stays X months longer").
@@ -354,7 +351,7 @@ def rmst_difference(
 
     Parameters
     ----------
-    data, horizon_months, group, duration, event, min_group_size, entry : as in `rmst`.
+    data, horizon_months, group, columns, min_group_size : as in `rmst`.
     reference : the group every other is compared with (default: the shortest-lived).
 
     Returns
@@ -367,7 +364,7 @@ def rmst_difference(
     ValueError
         When fewer than two groups have follow-up to the horizon.
     """
-    per_group = rmst(data, horizon_months, group, duration, event, min_group_size, entry)
+    per_group = rmst(data, horizon_months, group, columns, min_group_size)
     known = per_group.table.set_index("group").dropna(subset=["rmst"])
     if len(known) < 2:
         raise ValueError("RMST differences need at least two groups with follow-up to the horizon")

@@ -12,6 +12,7 @@ from cxresearch.data.schema import CXData
 from cxresearch.features.observation import observed_from_or_first_signup
 from cxresearch.stats.design import EFFORT_BANDS, NPS_GROUPS, band_scores
 from cxresearch.stats.units import DAYS_PER_MONTH
+from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.compare import GroupComparison, compare_groups
 from cxresearch.survival.display import sentences_html, summary_html
 
@@ -28,6 +29,8 @@ REFERENCE_GROUPS: dict[str, str] = {"nps_group": "detractor", "effort_band": "hi
 
 #: Follow-up a landmark must leave before the end of observation (months).
 MIN_LANDMARK_FOLLOW_MONTHS = 3
+#: The lifetime of a landmark cohort: months lived after the landmark, observed from it.
+RESIDUAL = LifetimeColumns(duration="residual_months")
 
 
 @dataclass
@@ -209,7 +212,7 @@ def compare_at_landmark(data: CXData, months_before_end: int, window_months: int
         sizes = cohort.customers[grouping].value_counts()
         reference = REFERENCE_GROUPS[grouping] if sizes.get(REFERENCE_GROUPS[grouping], 0) >= 30 else None
         try:
-            comparisons[grouping] = compare_groups(cohort.customers, grouping, follow, duration="residual_months",
+            comparisons[grouping] = compare_groups(cohort.customers, grouping, follow, RESIDUAL,
                                                    at_risk_step=3, reference=reference)
         except ValueError as err:
             missing[grouping] = f"too few customers in its groups at the landmark ({err})"

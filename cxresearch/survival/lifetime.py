@@ -20,12 +20,13 @@ from cxresearch.errors import NotEstimableError
 from cxresearch.stats.estimate import Estimate, format_p
 from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.stats.units import DAYS_PER_MONTH
+from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.compare import GroupComparison, compare_groups
 from cxresearch.survival.cox import CoxResult, PHCheck, check_proportional_hazards
 from cxresearch.survival.display import sentences_html, summary_html
 from cxresearch.survival.groups import ALL
 from cxresearch.survival.kaplan_meier import KMResult
-from cxresearch.survival.landmark import LandmarkComparisons
+from cxresearch.survival.landmark import RESIDUAL, LandmarkComparisons
 from cxresearch.survival.parametric import AFTComparison, fit_aft
 from cxresearch.survival.person_months import can_build_person_months
 from cxresearch.survival.ph import PHVerdict, combine_ph_checks
@@ -118,7 +119,7 @@ def compare_segments(lt: pd.DataFrame, segment: str, wanted_horizon_months: floa
         return SegmentLifetimes(segment, None, horizon, why_not=(
             f"only {(sizes >= min_group_size).sum()} {segment} value has at least {min_group_size} customers "
             f"({', '.join(f'{k}: {v:,}' for k, v in sizes.head(3).items())}): there is nothing to compare"))
-    comparison = compare_groups(lt, segment, horizon, entry=entry, min_group_size=min_group_size)
+    comparison = compare_groups(lt, segment, horizon, LifetimeColumns(entry=entry), min_group_size=min_group_size)
     return SegmentLifetimes(segment, comparison, horizon, note=note)
 
 
@@ -183,7 +184,7 @@ def fit_landmark_cox(
     sample = sample_customers(experience.cohort.customers, max_customers, seed)
     categorical = [c for c in ("contract", "plan") if c in sample.frame]
     check = check_proportional_hazards(sample.frame, [*LANDMARK_DRIVERS, "tenure_months"], categorical,
-                                       duration="residual_months")
+                                       RESIDUAL)
     return LandmarkCox(check, sample, experience.landmark)
 
 
@@ -305,7 +306,7 @@ def extrapolate_lifetime(
     """
     horizon_months, note = extrapolation_horizon(lt, horizon_months)
     sample = sample_customers(lt, max_customers, seed)
-    aft = fit_aft(sample.frame, group, entry=entry)
+    aft = fit_aft(sample.frame, group, LifetimeColumns(entry=entry))
     tails = {m: float(aft.extrapolate(horizon_months, model=m, n_draws=n_draws, seed=seed)["rmst"].mean())
              for m in aft.comparison.index}
     return LifetimeExtrapolation(

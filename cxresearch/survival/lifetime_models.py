@@ -18,6 +18,7 @@ import pandas as pd
 from lifelines.exceptions import ConvergenceError
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.cox import fit_cox
 from cxresearch.survival.parametric import DISTRIBUTIONS
 from cxresearch.survival.scoring import ModelPredictions
@@ -67,7 +68,7 @@ def cox_model(
     train: pd.DataFrame, test: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], grid: np.ndarray
 ) -> tuple[ModelPredictions, list[str]]:
     """Cox model (delayed entry) with a Breslow baseline; risk = linear predictor. Also the fit's notes."""
-    result = fit_cox(train, numeric, categorical, entry=ENTRY)
+    result = fit_cox(train, numeric, categorical, LifetimeColumns(entry=ENTRY))
     beta = result.table["coef"].to_numpy(float)
     design = result.data
     fitted_x = design[result.terms].to_numpy(float)
@@ -88,7 +89,7 @@ def aft_model(
     train: pd.DataFrame, test: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], grid: np.ndarray
 ) -> tuple[ModelPredictions, str]:
     """The AFT family (`survival.parametric.DISTRIBUTIONS`) with the lowest AIC, on the Cox model's terms."""
-    design = fit_cox(train, numeric, categorical, entry=ENTRY).data
+    design = fit_cox(train, numeric, categorical, LifetimeColumns(entry=ENTRY)).data
     design[DURATION] = design[DURATION].clip(lower=0.5 / 30.4375)  # no density at 0 months
     fits = {}
     for name, (cls, _, _) in DISTRIBUTIONS.items():

@@ -24,6 +24,8 @@ from scipy import stats
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.mle import MAX_LOG_SE, PARAMETER_RANGE
+from cxresearch.stats.units import DAYS_PER_MONTH
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.groups import ALL, split_groups
 
 #: Distribution name -> (lifelines fitter, its scale parameter, its shape parameter).
@@ -150,9 +152,7 @@ class AFTComparison:
 def fit_aft(
     df: pd.DataFrame,
     group: str | None = None,
-    duration: str = "duration_months",
-    event: str = "event",
-    entry: str | None = None,
+    columns: LifetimeColumns = LIFETIMES,
     distributions: Sequence[str] = tuple(DISTRIBUTIONS),
     min_group_size: int = 30,
 ) -> AFTComparison:
@@ -170,7 +170,8 @@ def fit_aft(
     ----------
     df : one row per customer with `duration` (months) and `event`.
     group : optional column; each level gets its own scale.
-    entry : optional left-truncation times (months since signup).
+    columns : which columns hold the lifetime (`LifetimeColumns`: duration, event, entry); with an `entry`
+        column, risk sets start at entry (left truncation).
     distributions : lifelines AFT families to fit.
     min_group_size : levels with fewer customers are dropped.
 
@@ -186,25 +187,25 @@ def fit_aft(
     unknown = set(distributions) - set(DISTRIBUTIONS)
     if unknown:
         raise ValueError(f"unknown distributions {sorted(unknown)}; known: {sorted(DISTRIBUTIONS)}")
-    groups, notes = split_groups(df, group, duration, event, min_group_size, entry)
+    groups, notes = split_groups(df, group, columns, min_group_size)
     names = list(groups)
     data = pd.concat(groups.values(), keys=names, names=["_group", None]).reset_index(level="_group")
     # durations of exactly 0 have no density under these models: move them to half a day
-    zero = data[duration] <= 0
+    zero = data[columns.duration] <= 0
     if zero.any():
         notes.append(f"{int(zero.sum())} lifetimes of 0 months set to half a day for the parametric fits")
-        data.loc[zero, duration] = 0.5 / 30.4375
-    design = data[[duration, event] + ([entry] if entry else [])].copy()
+        data.loc[zero, columns.duration] = 0.5 / DAYS_PER_MONTH
+    design = data[[columns.duration, columns.event] + ([columns.entry] if columns.entry else [])].copy()
     for name in names[1:]:
         design[_dummy(name)] = (data["_group"] == name).astype(float)
-    events = int(data[event].astype(bool).sum())
+    events = int(data[columns.event].astype(bool).sum())
     if events < MIN_EVENTS:
         raise NotEstimableError(f"{events or 'no'} churn event{'' if events == 1 else 's'} in the data: a "
                                 f"parametric lifetime curve needs at least {MIN_EVENTS}", needs="churners")
     fitters: dict[str, ParametricRegressionFitter] = {}
     rows, failures = [], []
     for dist in distributions:
-        fitter, problem = _fit_one(dist, design, duration, event, entry)
+        fitter, problem = _fit_one(dist, design, columns.duration, columns.event, columns.entry)
         if problem:
             failures.append(f"{dist}: {problem}")
             continue
@@ -219,7 +220,7 @@ def fit_aft(
     comparison["best"] = comparison["delta_aic"] == 0
     return AFTComparison(
         group=group, groups=names if group else [ALL], comparison=comparison, fitters=fitters,
-        max_follow_up=float(data[duration].max()), notes=notes,
+        max_follow_up=float(data[columns.duration].max()), notes=notes,
     )
 
 

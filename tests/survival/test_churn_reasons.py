@@ -11,6 +11,7 @@ import pytest
 
 from cxresearch.data.simulate import simulate
 from cxresearch.survival import churn_reasons as cr
+from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.gray import gray_test
 
 TELCO = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ibm-telco-11.1.3"
@@ -21,7 +22,7 @@ def hand_case(entry: bool = True) -> cr.ReasonData:
     lt = pd.DataFrame({"duration_months": [1.0, 2, 3, 3, 4, 5], "event": [True, False, True, True, False, False],
                        "end_reason": ["price", None, "service", "price", None, None],
                        "entry_months": [0, 0, 0, 0, 0, 2.5 if entry else 0]})
-    return cr.ReasonData(lt, (1.0, 3.0), entry="entry_months" if entry else None)
+    return cr.ReasonData(lt, (1.0, 3.0), columns=LifetimeColumns(entry="entry_months" if entry else None))
 
 
 def test_hand_computed_incidence_share_and_one_minus_km() -> None:
@@ -51,7 +52,7 @@ def test_per_100_reads_customers_of_100_with_the_interval() -> None:
 
 def test_service_share_not_estimable_without_service_churn() -> None:
     lt = hand_case().lifetimes.assign(end_reason=lambda d: d["end_reason"].replace("service", "price"))
-    result = cr.overall_incidence(cr.ReasonData(lt, (3.0,), entry="entry_months"))
+    result = cr.overall_incidence(cr.ReasonData(lt, (3.0,), columns=LifetimeColumns(entry="entry_months")))
     assert not result.share.estimable and "nobody left for service" in result.share.reason
 
 
@@ -69,7 +70,7 @@ def test_gray_test_on_untruncated_data_and_fine_gray_wald_with_late_entry() -> N
     assert untruncated.test["statistic"].item() == pytest.approx(gray_test(lt, "service", "segment").statistic)
     assert untruncated.test["p"].item() < 0.05  # monthly hazards 1/6 vs 1/24, half of it service
     late = lt.assign(entry_months=np.where(rng.uniform(size=n) < 0.3, 0.5 * lt["duration_months"], 0.0))
-    truncated, _ = cr.segment_incidence(cr.ReasonData(late, (6.0, 12.0), entry="entry_months"), "segment")
+    truncated, _ = cr.segment_incidence(cr.ReasonData(late, (6.0, 12.0), columns=LifetimeColumns(entry="entry_months")), "segment")
     assert truncated.test["method"].item() == "Fine-Gray Wald test" and "left truncation" in truncated.test_why
     assert truncated.test["df"].item() == 1 and truncated.test["p"].item() < 0.05  
 
@@ -88,7 +89,7 @@ def world():
 def test_simulated_world_shares_cause_specific_contrast_and_truth(world) -> None:
     data = world.to_cxdata()
     reasons = cr.reason_data(data, (12, 24, 48, 120))
-    assert reasons.horizons == (12.0, 24.0, 48.0) and reasons.entry == "entry_months"  # 120 > the follow-up
+    assert reasons.horizons == (12.0, 24.0, 48.0) and reasons.columns.entry == "entry_months"  # 120 > the follow-up
     share = cr.overall_incidence(reasons).share
     # truth's share is the mean reason probability over all simulated churners; ours is the share of churn by
     # 48 months of a new customer: the same quantity up to the mix of tenures, so within 2 points.
