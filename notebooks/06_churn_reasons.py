@@ -105,7 +105,7 @@ hazards, hazards_why_not = (cr.cause_specific_hazards(data, reasons, window_mont
                             if incidence is not None else (None, reasons.why_not))
 if hazards is not None:
     display(hazards)
-    for sentence in hazards.contrast_sentences():
+    for sentence in cr.contrast_sentences(hazards):
         nbtools.say("{}", sentence)
 if hazards is None or not hazards.time_varying:
     nbtools.say("No hazards with drivers measured month by month: {}.", hazards_why_not)

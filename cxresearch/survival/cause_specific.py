@@ -15,33 +15,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
+from scipy import stats
 
+from cxresearch.stats.intervals import Z95
+from cxresearch.stats.sampling import Sample
 from cxresearch.survival.causes import cause_data
 from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
+from cxresearch.survival.display import summary_html
 
 
 @dataclass
-class CauseSpecificResult:
-    """Cause-specific hazard ratios: `table` has cause, covariate, coef, se, hr, ci_low, ci_high, p."""
+class CauseSpecificHazards:
+    """Cause-specific hazard ratios, one model per reason: `table` has cause, term, coef, se, hr, ci_low, ci_high,
+    p. `time_varying`: drivers as they stood each month (person-month cloglog); else customer columns (Cox)."""
 
+    method: str
     table: pd.DataFrame
     events: dict[str, int]
-    n: int
-    truncated: bool
+    time_varying: bool = False
+    sample: Sample | None = None
     reference_levels: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
-        """One row per cause and covariate: hazard ratio per unit with 95% CI and Wald p-value."""
-        return self.table[["cause", "covariate", "hr", "ci_low", "ci_high", "p"]]
+        """One row per reason and term: hazard ratio per unit (or vs the reference level), 95% CI, p-value."""
+        return self.table[["cause", "term", "hr", "ci_low", "ci_high", "p"]]
+
+    def contrast(self, of: str, against: str) -> pd.DataFrame:
+        """Per term in both models: the `of` and `against` hazard ratios and their ratio with a 95% CI (the reasons'
+        likelihoods are separate, so the two estimates are independent); empty when either reason is missing."""
+        s, o = (self.table[self.table["cause"] == c].set_index("term") for c in (of, against))
+        terms = [t for t in s.index if t in o.index]
+        diff = s.loc[terms, "coef"] - o.loc[terms, "coef"]
+        se = np.sqrt(s.loc[terms, "se"] ** 2 + o.loc[terms, "se"] ** 2)
+        return pd.DataFrame({f"hr_{of}": s.loc[terms, "hr"], f"hr_{against}": o.loc[terms, "hr"],
+                             "ratio": np.exp(diff), "ci_low": np.exp(diff - Z95 * se),
+                             "ci_high": np.exp(diff + Z95 * se), "p": 2 * stats.norm.sf(np.abs(diff / se))},
+                            index=pd.Index(terms, name="term"))
 
     def _repr_html_(self) -> str:
-        counts = ", ".join(f"{k}: {v}" for k, v in self.events.items())
-        head = (f"<p><b>Cause-specific Cox models</b>: {self.n} customers; departures by reason {counts}"
-                f"{'; risk sets from entry (left truncation)' if self.truncated else ''}.</p>")
-        return head + self.summary().round(4).to_html(index=False) + "".join(f"<p>{n}</p>" for n in self.notes)
+        counts = ", ".join(f"{k} {v:,}" for k, v in self.events.items())
+        sampled = [self.sample.describe("These models")] if self.sample is not None and self.sample.sampled else []
+        return summary_html(self.summary(), f"{self.method}; departures by reason: {counts}", self.notes + sampled)
 
 
 def cause_specific_cox(
@@ -49,7 +67,7 @@ def cause_specific_cox(
     covariates: Sequence[str],
     causes: Sequence[str] | None = None,
     columns: LifetimeColumns = LIFETIMES,
-) -> CauseSpecificResult:
+) -> CauseSpecificHazards:
     """Fit one Cox model (Efron ties) per reason with the other reasons censored.
 
     Parameters
@@ -62,8 +80,8 @@ def cause_specific_cox(
 
     Returns
     -------
-    CauseSpecificResult
-        Hazard ratios with 95% Wald CIs per cause and covariate.
+    CauseSpecificHazards
+        Hazard ratios with 95% Wald CIs per cause and term.
 
     References
     ----------
@@ -80,10 +98,11 @@ def cause_specific_cox(
         fitter = CoxPHFitter().fit(frame, "_time", "_event", entry_col="_entry" if data.truncated else None)
         s = fitter.summary
         tables.append(pd.DataFrame({
-            "cause": name, "covariate": s.index, "coef": s["coef"].to_numpy(), "se": s["se(coef)"].to_numpy(),
+            "cause": name, "term": s.index, "coef": s["coef"].to_numpy(), "se": s["se(coef)"].to_numpy(),
             "hr": s["exp(coef)"].to_numpy(), "ci_low": s["exp(coef) lower 95%"].to_numpy(),
             "ci_high": s["exp(coef) upper 95%"].to_numpy(), "p": s["p"].to_numpy()}))
         events[name] = int((data.status == 1).sum())
         notes += [n for n in data.notes if n not in notes]
-    return CauseSpecificResult(table=pd.concat(tables, ignore_index=True), events=events, n=len(data.time),
-                               truncated=data.truncated, reference_levels=data.reference_levels, notes=notes)
+    method = "Cause-specific Cox models" + ("; risk sets from entry (left truncation)" if data.truncated else "")
+    return CauseSpecificHazards(method, pd.concat(tables, ignore_index=True), events,
+                                reference_levels=data.reference_levels, notes=notes)

@@ -19,7 +19,7 @@ from cxresearch.stats.design import complete_cases, covariate_design
 from cxresearch.stats.estimate import Estimate, format_p
 from cxresearch.stats.intervals import Z95
 from cxresearch.stats.sampling import Sample, sample_customers
-from cxresearch.survival.cause_specific import cause_specific_cox
+from cxresearch.survival.cause_specific import CauseSpecificHazards, cause_specific_cox
 from cxresearch.survival.cloglog import fit_cloglog, person_month_cells, tenure_baseline
 from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.competing import CIFResult, cumulative_incidence
@@ -263,45 +263,12 @@ def _segment_test(
                           "df": wald.df, "p": wald.p_value, "n": fg.n, "method": "Fine-Gray Wald test"}]), why, sample
 
 
-@dataclass
-class CauseSpecificHazards:
-    """Cause-specific hazard ratios, one model per reason: `table` has cause, term, coef, se, hr, ci_low, ci_high,
-    p. `time_varying`: drivers as they stood each month (person-month cloglog); else customer columns (Cox)."""
-
-    method: str
-    table: pd.DataFrame
-    events: dict[str, int]
-    time_varying: bool
-    sample: Sample
-    reference_levels: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> pd.DataFrame:
-        """One row per reason and term: hazard ratio per unit (or vs the reference level), 95% CI, p-value."""
-        return self.table[["cause", "term", "hr", "ci_low", "ci_high", "p"]]
-
-    def contrast(self, against: str = "price") -> pd.DataFrame:
-        """Per term in both models: service and `against` hazard ratios and their ratio with a 95% CI (the reasons'
-        likelihoods are separate, so the two estimates are independent); empty when either reason is missing."""
-        s, o = (self.table[self.table["cause"] == c].set_index("term") for c in (SERVICE, against))
-        terms = [t for t in s.index if t in o.index]
-        diff = s.loc[terms, "coef"] - o.loc[terms, "coef"]
-        se = np.sqrt(s.loc[terms, "se"] ** 2 + o.loc[terms, "se"] ** 2)
-        return pd.DataFrame({f"hr_{SERVICE}": s.loc[terms, "hr"], f"hr_{against}": o.loc[terms, "hr"],
-                             "ratio": np.exp(diff), "ci_low": np.exp(diff - Z95 * se),
-                             "ci_high": np.exp(diff + Z95 * se), "p": 2 * stats.norm.sf(np.abs(diff / se))},
-                            index=pd.Index(terms, name="term"))
-
-    def contrast_sentences(self, against: str = "price") -> list[str]:
-        """For each service-experience driver (and the margin): its hazard ratio on service vs `against` churn."""
-        return [f"Per {DRIVER_WORDS[t]}: service-related churn x{r[f'hr_{SERVICE}']:.2f}, {against} churn "
-                f"x{r[f'hr_{against}']:.2f} (ratio {r['ratio']:.2f}, 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f})."
-                for t, r in self.contrast(against).dropna().iterrows() if t in DRIVER_WORDS]  # blanked: not estimable
-
-    def _repr_html_(self) -> str:
-        counts = ", ".join(f"{k} {v:,}" for k, v in self.events.items())
-        sampled = [self.sample.describe("These models")] if self.sample.sampled else []
-        return summary_html(self.summary(), f"{self.method}; departures by reason: {counts}", self.notes + sampled)
+def contrast_sentences(hazards: CauseSpecificHazards, against: str = "price") -> list[str]:
+    """For each service-experience driver (and the margin): its hazard ratio on service vs `against` churn."""
+    return [f"Per {DRIVER_WORDS[t]}: service-related churn x{r[f'hr_{SERVICE}']:.2f}, {against} churn "
+            f"x{r[f'hr_{against}']:.2f} (ratio {r['ratio']:.2f}, 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f})."
+            for t, r in hazards.contrast(SERVICE, against).dropna().iterrows()
+            if t in DRIVER_WORDS]  # blanked: not estimable
 
 
 def cause_specific_hazards(
@@ -400,9 +367,8 @@ def _flat_hazards(reasons: ReasonData, max_customers: int | None, seed: int) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # separation is handled below
         fit = cause_specific_cox(sample.frame, covariates, causes, reasons.columns)
-    table = _blank_separated(fit.table.rename(columns={"covariate": "term"}), notes)
     method = "Cause-specific Cox models on the customer columns (" + ", ".join(covariates) + ")"
-    return CauseSpecificHazards(method, table, fit.events, False, sample, fit.reference_levels, notes + fit.notes)
+    return replace(fit, method=method, table=_blank_separated(fit.table, notes), sample=sample, notes=notes + fit.notes)
 
 
 @dataclass

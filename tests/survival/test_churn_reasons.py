@@ -96,7 +96,7 @@ def test_simulated_world_shares_cause_specific_contrast_and_truth(world) -> None
     assert abs(share.value - 100 * world.truth["churn_reasons"]["share"]["service"]) < 2
     hazards, why_not = cr.cause_specific_hazards(data, reasons, 3)
     assert why_not == "" and hazards.time_varying and hazards.events["service"] == 2290
-    contrast = hazards.contrast()
+    contrast = hazards.contrast(cr.SERVICE, "price")
     # log(h_service / h_price) = gamma_service - gamma_price exactly: 0.45, 0.60 and 0.35 per unit, all > 0.
     for term in ("unresolved_90d", "inconsistency_90d", "ces_centred_90d"):
         assert contrast.loc[term, "ci_low"] > 1, contrast

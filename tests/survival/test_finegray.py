@@ -91,7 +91,7 @@ def test_gray_test_equals_cmprsk_cuminc(melanoma: pd.DataFrame, reference: pd.Da
 def test_cause_specific_equals_survival_coxph(melanoma: pd.DataFrame, reference: pd.DataFrame) -> None:
     result = cause_specific_cox(melanoma, COVARIATES, columns=LifetimeColumns(cause="reason", duration="time")).table
     for code, cause in ((1, "melanoma"), (3, "other")):
-        ours = result[result["cause"] == cause].set_index("covariate").loc[COVARIATES]
+        ours = result[result["cause"] == cause].set_index("term").loc[COVARIATES]
         low = reference[reference["what"] == f"cs{code}"].set_index("term").loc[COVARIATES]
         high = reference[reference["what"] == f"cs{code}hi"].set_index("term").loc[COVARIATES]
         np.testing.assert_allclose(ours["hr"], low["a"], rtol=1e-4)

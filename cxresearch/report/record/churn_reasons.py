@@ -8,13 +8,15 @@ from __future__ import annotations
 import pandas as pd
 
 from cxresearch.report.results import Results
+from cxresearch.survival.cause_specific import CauseSpecificHazards
 from cxresearch.survival.churn_reasons import (
+    SERVICE,
     TRUNCATED_FINE_GRAY,
-    CauseSpecificHazards,
     ReasonData,
     ReasonIncidence,
     SegmentIncidence,
     ServiceFineGray,
+    contrast_sentences,
 )
 
 #: The analyses of the notebook, as the skips name them.
@@ -116,10 +118,10 @@ def _record_hazards(results: Results, hazards: CauseSpecificHazards | None, why_
         results.skip(HAZARDS, "the data has no customer columns to model", needs="contact records")
         return
     results.add_table("cause_specific_hazard_ratios", hazards.summary())
-    contrast = hazards.contrast()
+    contrast = hazards.contrast(SERVICE, "price")
     if len(contrast):
         results.add_table("cause_specific_contrast", contrast)
-        results.findings.extend(hazards.contrast_sentences())
+        results.findings.extend(contrast_sentences(hazards))
     results.extra["churn_reasons"].update(cause_specific_method=hazards.method, departures=hazards.events,
                                           reference_levels=hazards.reference_levels)
     results.warnings.extend(hazards.notes)
