@@ -5,37 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxresearch.data.simulate_parameters import (
-    ACQUISITION_COST,
-    CES_RESPONSE,
-    CES_TRAIT,
-    CONTRACT_LOG_HR,
-    CONTRACT_SHARE,
-    DRIVER_FEATURES,
-    DRIVER_UNITS,
-    FOLLOW_UP_PROB,
-    INTERCEPT,
-    MOOD_LOG_HR,
-    MOOD_RHO,
-    MOOD_SHIFT,
-    NPS_INTERVAL_MONTHS,
-    NPS_RESPONSE_INTERCEPT,
-    NPS_RESPONSE_MOOD,
-    PLAN_LOG_HR,
-    PLAN_MARGIN,
-    PLAN_SHARE,
-    PRE_HISTORY_MONTHS,
-    PRESENT_SHARE,
-    REACTIVE_CHANNEL_SHARE,
-    REACTIVE_QUALITY,
-    REACTIVE_RATE,
-    REACTIVE_REASON_SHARE,
-    RENEWAL_PROB,
-    STATUS_UPDATE_RATE,
-    TENURE_BANDS,
-    WINDOW_MONTHS,
-    effect_sizes,
-)
+from cxresearch.data import simulate_parameters as params
 
 #: What the truth's numbers mean and where estimates of them differ.
 NOTES: list[str] = [
@@ -74,17 +44,17 @@ def churn_truth(settings: dict, effects: dict[str, float] | None = None) -> dict
         model, scale, window_months, coefficients (per driver and segment level), baseline, latent, settings
         and notes.
     """
-    driver_log_hr, ces_log_hr = effect_sizes(effects)
+    driver_log_hr, ces_log_hr = params.effect_sizes(effects)
     return {
         "model": "monthly discrete-time hazard, cloglog link",
         "scale": "log_hazard",
-        "window_months": WINDOW_MONTHS,
+        "window_months": params.WINDOW_MONTHS,
         "coefficients": _coefficients(driver_log_hr, ces_log_hr),
         "baseline": _baseline(),
         "latent": {
-            "mood": {"value": MOOD_LOG_HR, "hazard_ratio": float(np.exp(MOOD_LOG_HR)),
+            "mood": {"value": params.MOOD_LOG_HR, "hazard_ratio": float(np.exp(params.MOOD_LOG_HR)),
                      "per": "one SD of latent mood (not observed; NPS and NPS response depend on it)",
-                     "ar1_rho": MOOD_RHO, "shift_per_count": MOOD_SHIFT},
+                     "ar1_rho": params.MOOD_RHO, "shift_per_count": params.MOOD_SHIFT},
         },
         "settings": _settings(settings),
         "notes": list(NOTES),
@@ -96,10 +66,10 @@ def _coefficients(driver_log_hr: dict[str, float], ces_log_hr: float) -> dict[st
     direct and via-mood parts)."""
     coefficients: dict[str, dict] = {}
     for key, value in driver_log_hr.items():
-        via_mood = MOOD_LOG_HR * MOOD_SHIFT[key]
+        via_mood = params.MOOD_LOG_HR * params.MOOD_SHIFT[key]
         coefficients[key] = {
-            "value": value, "hazard_ratio": float(np.exp(value)), "feature": DRIVER_FEATURES[key],
-            "per": DRIVER_UNITS[key],
+            "value": value, "hazard_ratio": float(np.exp(value)), "feature": params.DRIVER_FEATURES[key],
+            "per": params.DRIVER_UNITS[key],
             "direct": round(value - via_mood, 10), "via_mood": round(via_mood, 10),
         }
     coefficients["ces"] = {
@@ -107,8 +77,8 @@ def _coefficients(driver_log_hr: dict[str, float], ces_log_hr: float) -> dict[st
         "per": "one point (CES 1-7, 7 = high effort) of the mean experienced effort of the reactive "
                "contacts in the trailing 3 calendar months, centred at 4; 0 without reactive contacts",
     }
-    for name, shares, log_hr, ref in (("contract", CONTRACT_SHARE, CONTRACT_LOG_HR, "month_to_month"),
-                                      ("plan", PLAN_SHARE, PLAN_LOG_HR, "basic")):
+    for name, shares, log_hr, ref in (("contract", params.CONTRACT_SHARE, params.CONTRACT_LOG_HR, "month_to_month"),
+                                      ("plan", params.PLAN_SHARE, params.PLAN_LOG_HR, "basic")):
         for level in shares:
             if level != ref:
                 coefficients[f"{name}[{level}]"] = {
@@ -121,14 +91,14 @@ def _coefficients(driver_log_hr: dict[str, float], ces_log_hr: float) -> dict[st
 def _baseline() -> dict:
     """The intercept (with and without mood averaged out), tenure bands and reference levels."""
     return {
-        "intercept": INTERCEPT,
+        "intercept": params.INTERCEPT,
         # log E[exp(b_mood z)] = b_mood^2 / 2 for z ~ N(0, 1): the intercept a model without mood finds
-        "intercept_averaged_over_mood": INTERCEPT + MOOD_LOG_HR**2 / 2,
+        "intercept_averaged_over_mood": params.INTERCEPT + params.MOOD_LOG_HR**2 / 2,
         "intercept_means": "monthly log hazard (cloglog) of a month_to_month, basic customer in tenure "
                            "band 13-24 with no contacts in the window and mood 0",
         "tenure": "calendar months since the signup month, at the start of the month at risk "
                   "(first full month: 1)",
-        "tenure_bands": {label: value for _, _, label, value in TENURE_BANDS},
+        "tenure_bands": {label: value for _, _, label, value in params.TENURE_BANDS},
         "reference_levels": {"contract": "month_to_month", "plan": "basic", "tenure_band": "13-24"},
     }
 
@@ -137,22 +107,22 @@ def _settings(settings: dict) -> dict:
     """`settings` with the process's other parameters (rates, shares, response probabilities, money)."""
     return {
         **settings,
-        "present_share": PRESENT_SHARE,
-        "pre_history_months": PRE_HISTORY_MONTHS,
-        "reactive_rate_per_month_at_quality_0": REACTIVE_RATE,
-        "reactive_rate_log_change_per_sd_quality": -REACTIVE_QUALITY,
-        "reactive_channel_share": REACTIVE_CHANNEL_SHARE,
-        "reactive_reason_share": REACTIVE_REASON_SHARE,
-        "ces_csat_response_prob": CES_RESPONSE,
+        "present_share": params.PRESENT_SHARE,
+        "pre_history_months": params.PRE_HISTORY_MONTHS,
+        "reactive_rate_per_month_at_quality_0": params.REACTIVE_RATE,
+        "reactive_rate_log_change_per_sd_quality": -params.REACTIVE_QUALITY,
+        "reactive_channel_share": params.REACTIVE_CHANNEL_SHARE,
+        "reactive_reason_share": params.REACTIVE_REASON_SHARE,
+        "ces_csat_response_prob": params.CES_RESPONSE,
         "ces_csat_missingness": "missing completely at random",
-        "ces_effort_trait_sd": CES_TRAIT,
-        "follow_up_prob_per_unresolved_contact": FOLLOW_UP_PROB,
-        "status_update_rate_per_month": STATUS_UPDATE_RATE,
-        "renewal_reminder_prob": RENEWAL_PROB,
-        "nps_interval_months": NPS_INTERVAL_MONTHS,
-        "nps_response_prob": f"expit({NPS_RESPONSE_INTERCEPT} + {NPS_RESPONSE_MOOD} * mood)",
-        "contract_share": CONTRACT_SHARE,
-        "plan_share": PLAN_SHARE,
-        "plan_margin_per_month": PLAN_MARGIN,
-        "acquisition_cost": ACQUISITION_COST,
+        "ces_effort_trait_sd": params.CES_TRAIT,
+        "follow_up_prob_per_unresolved_contact": params.FOLLOW_UP_PROB,
+        "status_update_rate_per_month": params.STATUS_UPDATE_RATE,
+        "renewal_reminder_prob": params.RENEWAL_PROB,
+        "nps_interval_months": params.NPS_INTERVAL_MONTHS,
+        "nps_response_prob": f"expit({params.NPS_RESPONSE_INTERCEPT} + {params.NPS_RESPONSE_MOOD} * mood)",
+        "contract_share": params.CONTRACT_SHARE,
+        "plan_share": params.PLAN_SHARE,
+        "plan_margin_per_month": params.PLAN_MARGIN,
+        "acquisition_cost": params.ACQUISITION_COST,
     }
