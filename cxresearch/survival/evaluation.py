@@ -58,6 +58,33 @@ class StepSurvival:
 
 
 @dataclass(frozen=True)
+class ObservedLifetimes:
+    """Lifetimes as arrays, one value per customer: months to churn or censoring, whether it ended in churn, and
+    the months at which each customer came under observation (`entry`, left truncation; None = from signup).
+
+    The counterpart of scikit-survival's structured `y` (`Surv.from_arrays(event, time)`), with delayed entry.
+    """
+
+    time: np.ndarray
+    event: np.ndarray
+    entry: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        time, event = np.asarray(self.time, dtype=float), np.asarray(self.event, dtype=bool)
+        if time.shape != event.shape:
+            raise ValueError("time and event must have one value per lifetime")
+        object.__setattr__(self, "time", time)
+        object.__setattr__(self, "event", event)
+        if self.entry is not None:
+            entry = np.asarray(self.entry, dtype=float)
+            if entry.shape != time.shape:
+                raise ValueError("entry must have one value per lifetime")
+            if (entry < 0).any() or (entry >= time).any():
+                raise ValueError("entry must satisfy 0 <= entry < time for every customer")
+            object.__setattr__(self, "entry", entry)
+
+
+@dataclass(frozen=True)
 class Concordance:
     """A concordance index (probability) and the comparable pairs behind it (counts of pairs)."""
 
@@ -159,38 +186,21 @@ def _weighted_concordance(
     return Concordance(numerator / denominator, concordant, discordant, tied_risk, tied_time)
 
 
-def _entry(time: np.ndarray, entry: np.ndarray | None) -> np.ndarray | None:
-    """Entry tenures (months) as float, checked to precede each customer's exit; None stays None."""
-    if entry is None:
-        return None
-    entry = np.asarray(entry, dtype=float)
-    if entry.shape != time.shape:
-        raise ValueError("entry must have one value per lifetime")
-    if (entry < 0).any() or (entry >= time).any():
-        raise ValueError("entry must satisfy 0 <= entry < time for every customer")
-    return entry
-
-
-def _arrays(time: np.ndarray, event: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Lifetimes as float, churn flags as bool and the other arrays as float, checked for equal length."""
-    out = (
-        np.asarray(time, dtype=float),
-        np.asarray(event, dtype=bool),
-        *(np.asarray(o, dtype=float) for o in others),
-    )
-    if len({a.shape[0] for a in out}) != 1:
+def _scores(lifetimes: ObservedLifetimes, scores: np.ndarray) -> np.ndarray:
+    """Risk scores or predicted probabilities as float, checked to have one row per lifetime; refuses lifetimes
+    that are all censored (no metric is defined then)."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.shape[0] != lifetimes.time.size:
         raise ValueError("time, event and the predictions must have the same length")
-    if not out[1].any():
+    if not lifetimes.event.any():
         raise ValueError("all lifetimes are censored: no metric is defined")
-    return out
+    return scores
 
 
-def concordance_harrell(
-    time: np.ndarray, event: np.ndarray, risk: np.ndarray, entry: np.ndarray | None = None
-) -> Concordance:
+def concordance_harrell(lifetimes: ObservedLifetimes, risk: np.ndarray) -> Concordance:
     """Harrell's C: share of comparable pairs (lifetimes in months) where the higher risk churned first.
 
-    With `entry` (months) a pair counts only if the longer-lived customer was observed when the other churned.
+    With entry times (months) a pair counts only if the longer-lived customer was observed when the other churned.
 
     References
     ----------
@@ -198,23 +208,18 @@ def concordance_harrell(
            models, evaluating assumptions and adequacy, and measuring and reducing errors". Statistics in
            Medicine 15(4), 361-387.
     """
-    time, event, risk = _arrays(time, event, risk)
-    return _weighted_concordance(time, event, risk, np.ones(time.size), _entry(time, entry))
+    risk = _scores(lifetimes, risk)
+    time, event = lifetimes.time, lifetimes.event
+    return _weighted_concordance(time, event, risk, np.ones(time.size), lifetimes.entry)
 
 
 def concordance_uno(
-    time: np.ndarray,
-    event: np.ndarray,
-    risk: np.ndarray,
-    tau: float | None,
-    entry: np.ndarray | None = None,
-    train_time: np.ndarray | None = None,
-    train_event: np.ndarray | None = None,
+    lifetimes: ObservedLifetimes, risk: np.ndarray, tau: float | None, train: ObservedLifetimes | None = None
 ) -> Concordance:
     """Uno's C up to `tau` (months): Harrell's pairs weighted by 1 / G(T_i)^2, G from the training lifetimes.
 
     Events at or after `tau` get weight zero (their pairs stay in no count); without training lifetimes G is
-    estimated from the evaluated ones. `tau=None` means no truncation. With `entry` (months) pairs need
+    estimated from the evaluated ones. `tau=None` means no truncation. With entry times (months) pairs need
     entry_j < T_i and each event weighs (S(T_i-) / Y(T_i))^2, from the evaluated lifetimes (module docstring).
 
     References
@@ -223,14 +228,14 @@ def concordance_uno(
            evaluating overall adequacy of risk prediction procedures with censored survival data". Statistics
            in Medicine 30(10), 1105-1117.
     """
-    time, event, risk = _arrays(time, event, risk)
+    risk = _scores(lifetimes, risk)
+    time, event, entry = lifetimes.time, lifetimes.event, lifetimes.entry
     used = event if tau is None else event & (time < tau)
-    entry = _entry(time, entry)
     if entry is not None:
-        _no_training(train_time, train_event)
+        _no_training(train)
         weight = np.square(_entry_weights(time, event, entry)) * used
         return _weighted_concordance(time, event, risk, weight, entry)
-    censoring = _censoring(time, event, train_time, train_event)
+    censoring = _censoring(lifetimes, train)
     g = censoring.at(time[used])
     if (g == 0).any():
         raise ValueError("censoring survival G is zero at an event time: choose a smaller tau")
@@ -239,21 +244,16 @@ def concordance_uno(
     return _weighted_concordance(time, event, risk, weight)
 
 
-def _censoring(
-    time: np.ndarray, event: np.ndarray, train_time: np.ndarray | None, train_event: np.ndarray | None
-) -> StepSurvival:
+def _censoring(lifetimes: ObservedLifetimes, train: ObservedLifetimes | None) -> StepSurvival:
     """Reverse Kaplan-Meier G(t) from the training lifetimes (months), or from the evaluated ones if none."""
-    if (train_time is None) != (train_event is None):
-        raise ValueError("give both train_time and train_event, or neither")
-    if train_time is None:
-        return kaplan_meier_step(time, event, reverse=True)
-    return kaplan_meier_step(np.asarray(train_time, float), np.asarray(train_event, bool), reverse=True)
+    source = lifetimes if train is None else train
+    return kaplan_meier_step(source.time, source.event, reverse=True)
 
 
-def _no_training(train_time: np.ndarray | None, train_event: np.ndarray | None) -> None:
-    """Refuse training lifetimes with `entry`: the weights then come from the evaluated lifetimes."""
-    if train_time is not None or train_event is not None:
-        raise ValueError("with entry, the weights come from the evaluated lifetimes: pass train_time=None")
+def _no_training(train: ObservedLifetimes | None) -> None:
+    """Refuse training lifetimes with entry times: the weights then come from the evaluated lifetimes."""
+    if train is not None:
+        raise ValueError("with entry, the weights come from the evaluated lifetimes: pass train=None")
 
 
 def _horizons(test_time: np.ndarray, times: np.ndarray | float) -> np.ndarray:
@@ -266,20 +266,14 @@ def _horizons(test_time: np.ndarray, times: np.ndarray | float) -> np.ndarray:
 
 
 def cumulative_dynamic_auc(
-    train_time: np.ndarray | None,
-    train_event: np.ndarray | None,
-    test_time: np.ndarray,
-    test_event: np.ndarray,
-    risk: np.ndarray,
-    times: np.ndarray | float,
-    entry: np.ndarray | None = None,
+    lifetimes: ObservedLifetimes, risk: np.ndarray, times: np.ndarray | float, train: ObservedLifetimes | None = None
 ) -> TimeDependentAUC:
     """AUC at each horizon t (months): IPCW-weighted churners by t (cases) against customers active at t.
 
     `risk` is one score per customer, or one per customer and horizon (n, len(times)). A case i weighs
     1 / G(T_i); ties in risk count one half. The mean AUC weights each horizon by the drop in the Kaplan-Meier
     survival of the test lifetimes since the previous horizon, divided by 1 - S(last horizon), as
-    scikit-survival does. With `entry` (months, of the test lifetimes; no training lifetimes) a case weighs
+    scikit-survival does. With entry times (months; no training lifetimes) a case weighs
     S(T_i-) / Y(T_i), the controls at t are those observed at t (entry < t < T), and S is truncation-aware.
 
     References
@@ -292,19 +286,19 @@ def cumulative_dynamic_auc(
            cumulative/dynamic time-dependent ROC curves". Statistical Methods in Medical Research 25(5),
            2088-2102.
     """
-    test_time, test_event, risk = _arrays(test_time, test_event, risk)
+    risk = _scores(lifetimes, risk)
+    test_time, test_event, entry = lifetimes.time, lifetimes.event, lifetimes.entry
     times = _horizons(test_time, times)
     scores = np.broadcast_to(risk[:, None], (risk.size, times.size)) if risk.ndim == 1 else risk
     if scores.shape[1] != times.size:
         raise ValueError(f"expected risk with {times.size} columns, got {scores.shape[1]}")
-    entry = _entry(test_time, entry)
     if entry is None:
-        censoring = _censoring(test_time, test_event, train_time, train_event)
+        censoring = _censoring(lifetimes, train)
         ipcw = np.zeros(test_time.size)
         ipcw[test_event] = 1.0 / censoring.at(test_time[test_event])
         observed = np.full(test_time.size, -np.inf)
     else:
-        _no_training(train_time, train_event)
+        _no_training(train)
         ipcw = _entry_weights(test_time, test_event, entry)
         observed = entry
     auc = np.array(
@@ -335,36 +329,32 @@ def _auc_at(
 
 
 def brier_score(
-    train_time: np.ndarray | None,
-    train_event: np.ndarray | None,
-    test_time: np.ndarray,
-    test_event: np.ndarray,
+    lifetimes: ObservedLifetimes,
     survival_at_times: np.ndarray,
     times: np.ndarray | float,
-    entry: np.ndarray | None = None,
+    train: ObservedLifetimes | None = None,
 ) -> BrierScores:
     """IPCW Brier score at each horizon t (months) of predicted survival probabilities S_i(t).
 
     Churners by t contribute S_i(t)^2 / G(T_i), customers active at t contribute (1 - S_i(t))^2 / G(t),
     customers censored before t contribute zero; the sum is divided by all n. `survival_at_times` has shape
-    (n, len(times)), or (n,) for one horizon. With `entry` (months, of the test lifetimes; no training
-    lifetimes) a churner weighs S(T_i-) / Y(T_i) and the customers observed at t (entry < t < T) share S(t).
+    (n, len(times)), or (n,) for one horizon. With entry times (months; no training lifetimes) a churner weighs S(T_i-) / Y(T_i) and the customers observed at t (entry < t < T) share S(t).
 
     References
     ----------
     .. [1] Graf, E., Schmoor, C., Sauerbrei, W., Schumacher, M. (1999). "Assessment and comparison of
            prognostic classification schemes for survival data". Statistics in Medicine 18(17-18), 2529-2545.
     """
-    test_time, test_event, predicted = _arrays(test_time, test_event, survival_at_times)
+    predicted = _scores(lifetimes, survival_at_times)
+    test_time, test_event, entry = lifetimes.time, lifetimes.event, lifetimes.entry
     times = _horizons(test_time, times)
     predicted = predicted.reshape(test_time.size, -1)
     if predicted.shape[1] != times.size:
         raise ValueError(f"expected survival_at_times with {times.size} columns, got {predicted.shape[1]}")
-    entry = _entry(test_time, entry)
     if entry is not None:
-        _no_training(train_time, train_event)
+        _no_training(train)
         return BrierScores(times, _brier_truncated(test_time, test_event, predicted, times, entry))
-    censoring = _censoring(test_time, test_event, train_time, train_event)
+    censoring = _censoring(lifetimes, train)
     g_t = censoring.at(times)
     g_own = censoring.at(test_time)
     scores = np.empty(times.size)
@@ -400,13 +390,10 @@ def _safe_divide(numerator: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def integrated_brier_score(
-    train_time: np.ndarray | None,
-    train_event: np.ndarray | None,
-    test_time: np.ndarray,
-    test_event: np.ndarray,
+    lifetimes: ObservedLifetimes,
     survival_at_times: np.ndarray,
     times: np.ndarray,
-    entry: np.ndarray | None = None,
+    train: ObservedLifetimes | None = None,
 ) -> float:
     """Brier score averaged over the horizons (trapezoid rule over months, divided by their span).
 
@@ -414,7 +401,7 @@ def integrated_brier_score(
     ----------
     Graf et al. (1999), as for `brier_score`.
     """
-    result = brier_score(train_time, train_event, test_time, test_event, survival_at_times, times, entry)
+    result = brier_score(lifetimes, survival_at_times, times, train)
     if result.times.size < 2:
         raise ValueError("at least two time points are needed")
     return float(trapezoid(result.scores, result.times) / (result.times[-1] - result.times[0]))

@@ -34,13 +34,14 @@ def _metrics(time, event, risk, entry) -> dict[str, float]:
     """survival.evaluation's numbers for the true model with delayed entry."""
     h = np.array(HORIZONS)
     survival = _true(risk)
-    auc = ev.cumulative_dynamic_auc(None, None, time, event, 1 - survival.at(h), h, entry=entry)
+    lifetimes = ev.ObservedLifetimes(time, event, entry)
+    auc = ev.cumulative_dynamic_auc(lifetimes, 1 - survival.at(h), h)
     return {
-        "harrell_c": ev.concordance_harrell(time, event, risk, entry=entry).value,
-        "uno_c": ev.concordance_uno(time, event, risk, 12.0, entry=entry).value,
+        "harrell_c": ev.concordance_harrell(lifetimes, risk).value,
+        "uno_c": ev.concordance_uno(lifetimes, risk, 12.0).value,
         "auc6": auc.auc[1], "mean_auc": auc.mean_auc,
-        "brier12": ev.brier_score(None, None, time, event, survival.at(h), h, entry=entry).scores[2],
-        "ibs": ev.integrated_brier_score(None, None, time, event, survival.at(GRID[2:]), GRID[2:], entry=entry),
+        "brier12": ev.brier_score(lifetimes, survival.at(h), h).scores[2],
+        "ibs": ev.integrated_brier_score(lifetimes, survival.at(GRID[2:]), GRID[2:]),
     }
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cxresearch.survival.evaluation import (
+    ObservedLifetimes,
     brier_score,
     concordance_harrell,
     concordance_uno,
@@ -56,7 +57,7 @@ def _survival_at(risk: np.ndarray, times: np.ndarray) -> np.ndarray:
 
 
 def test_harrell_matches_scikit_survival(split: dict[str, np.ndarray]) -> None:
-    ours = concordance_harrell(split["test_time"], split["test_event"], split["risk"])
+    ours = concordance_harrell(ObservedLifetimes(split["test_time"], split["test_event"]), split["risk"])
     theirs = sksurv_metrics.concordance_index_censored(split["test_event"], split["test_time"], split["risk"])
     assert ours.value == pytest.approx(theirs[0], abs=1e-6)
     assert (ours.concordant, ours.discordant, ours.tied_risk, ours.tied_time) == tuple(theirs[1:])
@@ -65,12 +66,10 @@ def test_harrell_matches_scikit_survival(split: dict[str, np.ndarray]) -> None:
 @pytest.mark.parametrize("tau", [None, 12.0, 20.0])
 def test_uno_matches_scikit_survival(split: dict[str, np.ndarray], tau: float | None) -> None:
     ours = concordance_uno(
-        split["test_time"],
-        split["test_event"],
+        ObservedLifetimes(split["test_time"], split["test_event"]),
         split["risk"],
         tau,
-        train_time=split["train_time"],
-        train_event=split["train_event"],
+        train=ObservedLifetimes(split["train_time"], split["train_event"]),
     )
     theirs = sksurv_metrics.concordance_index_ipcw(
         Surv.from_arrays(split["train_event"], split["train_time"]),
@@ -84,45 +83,47 @@ def test_uno_matches_scikit_survival(split: dict[str, np.ndarray], tau: float | 
 def test_uno_without_training_data_uses_the_evaluated_lifetimes(split: dict[str, np.ndarray]) -> None:
     y = Surv.from_arrays(split["test_event"], split["test_time"])
     theirs = sksurv_metrics.concordance_index_ipcw(y, y, split["risk"], tau=12.0)
-    ours = concordance_uno(split["test_time"], split["test_event"], split["risk"], 12.0)
+    ours = concordance_uno(ObservedLifetimes(split["test_time"], split["test_event"]), split["risk"], 12.0)
     assert ours.value == pytest.approx(theirs[0], abs=1e-6)
 
 
 def test_cumulative_dynamic_auc_matches_scikit_survival(split: dict[str, np.ndarray]) -> None:
-    args = (split["train_time"], split["train_event"], split["test_time"], split["test_event"])
+    lifetimes = ObservedLifetimes(split["test_time"], split["test_event"])
+    training = ObservedLifetimes(split["train_time"], split["train_event"])
     train = Surv.from_arrays(split["train_event"], split["train_time"])
     test = Surv.from_arrays(split["test_event"], split["test_time"])
-    ours = cumulative_dynamic_auc(*args, split["risk"], HORIZONS)
+    ours = cumulative_dynamic_auc(lifetimes, split["risk"], HORIZONS, training)
     auc, mean_auc = sksurv_metrics.cumulative_dynamic_auc(train, test, split["risk"], HORIZONS)
     np.testing.assert_allclose(ours.auc, auc, atol=1e-6)
     assert ours.mean_auc == pytest.approx(mean_auc, abs=1e-6)
     # Time-dependent scores (one column per horizon) and a single horizon.
     varying = split["risk"][:, None] * np.linspace(1.0, 0.5, HORIZONS.size)[None, :] + 0.1 * HORIZONS[None, :]
-    ours = cumulative_dynamic_auc(*args, varying, HORIZONS)
+    ours = cumulative_dynamic_auc(lifetimes, varying, HORIZONS, training)
     auc, mean_auc = sksurv_metrics.cumulative_dynamic_auc(train, test, varying, HORIZONS)
     np.testing.assert_allclose(ours.auc, auc, atol=1e-6)
     assert ours.mean_auc == pytest.approx(mean_auc, abs=1e-6)
-    one = cumulative_dynamic_auc(*args, split["risk"], 6.0)
+    one = cumulative_dynamic_auc(lifetimes, split["risk"], 6.0, training)
     theirs_one = sksurv_metrics.cumulative_dynamic_auc(train, test, split["risk"], 6.0)
     assert one.mean_auc == pytest.approx(theirs_one[1], abs=1e-6)
 
 
 def test_brier_scores_match_scikit_survival(split: dict[str, np.ndarray]) -> None:
-    args = (split["train_time"], split["train_event"], split["test_time"], split["test_event"])
+    lifetimes = ObservedLifetimes(split["test_time"], split["test_event"])
+    training = ObservedLifetimes(split["train_time"], split["train_event"])
     train = Surv.from_arrays(split["train_event"], split["train_time"])
     test = Surv.from_arrays(split["test_event"], split["test_time"])
     predicted = _survival_at(split["risk"], HORIZONS)
-    ours = brier_score(*args, predicted, HORIZONS)
+    ours = brier_score(lifetimes, predicted, HORIZONS, training)
     times, scores = sksurv_metrics.brier_score(train, test, predicted, HORIZONS)
     np.testing.assert_array_equal(ours.times, times)
     np.testing.assert_allclose(ours.scores, scores, atol=1e-6)
-    one = brier_score(*args, predicted[:, 1], 6.0)
+    one = brier_score(lifetimes, predicted[:, 1], 6.0, training)
     assert one.scores[0] == pytest.approx(
         sksurv_metrics.brier_score(train, test, predicted[:, 1], 6.0)[1][0], abs=1e-6
     )
     grid = np.arange(1.0, 19.0)
     dense = _survival_at(split["risk"], grid)
-    assert integrated_brier_score(*args, dense, grid) == pytest.approx(
+    assert integrated_brier_score(lifetimes, dense, grid, training) == pytest.approx(
         sksurv_metrics.integrated_brier_score(train, test, dense, grid), abs=1e-6
     )
 
@@ -144,8 +145,7 @@ def test_harrell_by_hand() -> None:
     #   5* with 6: 0.7 > 0.1 concordant
     # 8 pairs: 7 concordant, 1 tied in risk -> C = (7 + 0.5) / 8 = 0.9375; one pair tied in time (3* with 3).
     c = concordance_harrell(
-        np.array([2.0, 3.0, 3.0, 5.0, 6.0]),
-        np.array([True, False, True, True, False]),
+        ObservedLifetimes(np.array([2.0, 3.0, 3.0, 5.0, 6.0]), np.array([True, False, True, True, False])),
         np.array([0.9, 0.5, 0.7, 0.7, 0.1]),
     )
     assert c.value == pytest.approx(0.9375)
@@ -154,7 +154,7 @@ def test_harrell_by_hand() -> None:
 
 def test_all_censored_lifetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="censored"):
-        concordance_harrell(np.array([1.0, 2.0]), np.array([False, False]), np.array([0.1, 0.2]))
+        concordance_harrell(ObservedLifetimes(np.array([1.0, 2.0]), np.array([False, False])), np.array([0.1, 0.2]))
 
 
 def test_entry_at_zero_reduces_to_the_ipcw_formulas() -> None:
@@ -163,16 +163,17 @@ def test_entry_at_zero_reduces_to_the_ipcw_formulas() -> None:
     time, event, risk = _lifetimes(400, 3, whole_months=False)
     zero = np.zeros(time.size)
     y = Surv.from_arrays(event, time)
-    assert concordance_harrell(time, event, risk, entry=zero) == concordance_harrell(time, event, risk)
-    assert concordance_uno(time, event, risk, 12.0, entry=zero).value == pytest.approx(
+    truncated, plain = ObservedLifetimes(time, event, zero), ObservedLifetimes(time, event)
+    assert concordance_harrell(truncated, risk) == concordance_harrell(plain, risk)
+    assert concordance_uno(truncated, risk, 12.0).value == pytest.approx(
         sksurv_metrics.concordance_index_ipcw(y, y, risk, tau=12.0)[0], abs=1e-6
     )
-    auc = cumulative_dynamic_auc(None, None, time, event, risk, HORIZONS, entry=zero)
+    auc = cumulative_dynamic_auc(truncated, risk, HORIZONS)
     theirs = sksurv_metrics.cumulative_dynamic_auc(y, y, risk, HORIZONS)
     np.testing.assert_allclose(auc.auc, theirs[0], atol=1e-6)
     assert auc.mean_auc == pytest.approx(theirs[1], abs=1e-6)
     predicted = _survival_at(risk, HORIZONS)
-    brier = brier_score(None, None, time, event, predicted, HORIZONS, entry=zero)
+    brier = brier_score(truncated, predicted, HORIZONS)
     theirs_brier = sksurv_metrics.brier_score(y, y, predicted, HORIZONS)[1]
     np.testing.assert_allclose(brier.scores, theirs_brier, atol=1e-6)
 
@@ -222,14 +223,14 @@ def test_left_truncated_metrics_recover_the_simulation_truth() -> None:
     horizons = np.array([3.0, 6.0])
     predicted = _survival_at(risk, horizons)
     aware = {
-        "uno": [concordance_uno(time, event, risk, 12.0, entry=entry).value],
-        "auc": cumulative_dynamic_auc(None, None, time, event, risk, horizons, entry=entry).auc,
-        "brier": brier_score(None, None, time, event, predicted, horizons, entry=entry).scores,
+        "uno": [concordance_uno(ObservedLifetimes(time, event, entry), risk, 12.0).value],
+        "auc": cumulative_dynamic_auc(ObservedLifetimes(time, event, entry), risk, horizons).auc,
+        "brier": brier_score(ObservedLifetimes(time, event, entry), predicted, horizons).scores,
     }
     naive = {
-        "uno": [concordance_uno(time, event, risk, 12.0).value],
-        "auc": cumulative_dynamic_auc(time, event, time, event, risk, horizons).auc,
-        "brier": brier_score(time, event, time, event, predicted, horizons).scores,
+        "uno": [concordance_uno(ObservedLifetimes(time, event), risk, 12.0).value],
+        "auc": cumulative_dynamic_auc(ObservedLifetimes(time, event), risk, horizons).auc,
+        "brier": brier_score(ObservedLifetimes(time, event), predicted, horizons).scores,
     }
     truth = {
         "uno": [_true_uno(12.0)],
@@ -244,20 +245,19 @@ def test_left_truncated_metrics_recover_the_simulation_truth() -> None:
 
 def test_entry_refuses_training_lifetimes_and_impossible_entries() -> None:
     time, event, risk = _lifetimes(50, 4, whole_months=False)
-    with pytest.raises(ValueError, match="train_time=None"):
-        concordance_uno(time, event, risk, 12.0, entry=np.zeros(50), train_time=time, train_event=event)
+    with pytest.raises(ValueError, match="train=None"):
+        concordance_uno(ObservedLifetimes(time, event, np.zeros(50)), risk, 12.0, train=ObservedLifetimes(time, event))
     with pytest.raises(ValueError, match="entry < time"):
-        concordance_harrell(time, event, risk, entry=time + 1.0)
+        ObservedLifetimes(time, event, time + 1.0)
 
 
 def test_harrell_with_entry_by_hand() -> None:
     # The hand case above, but the customer lasting 6 months came under observation at month 4: it was not
     # seen when the 2* and 3* customers churned, so those two pairs drop. 6 pairs: 5 concordant, 1 tied.
     c = concordance_harrell(
-        np.array([2.0, 3.0, 3.0, 5.0, 6.0]),
-        np.array([True, False, True, True, False]),
+        ObservedLifetimes(np.array([2.0, 3.0, 3.0, 5.0, 6.0]), np.array([True, False, True, True, False]),
+                          entry=np.array([0.0, 0.0, 0.0, 0.0, 4.0])),
         np.array([0.9, 0.5, 0.7, 0.7, 0.1]),
-        entry=np.array([0.0, 0.0, 0.0, 0.0, 4.0]),
     )
     assert c.value == pytest.approx(5.5 / 6)
     assert (c.concordant, c.discordant, c.tied_risk, c.tied_time) == (5, 0, 1, 1)
