@@ -33,6 +33,7 @@ class CoxResult:
     notes: list[str] = field(default_factory=list)
     fitter: CoxPHFitter | None = field(default=None, repr=False)
     data: pd.DataFrame | None = field(default=None, repr=False)  # the design matrix actually fitted
+    columns: LifetimeColumns = LIFETIMES  # the lifetime's columns in `data`
 
     @property
     def terms(self) -> list[str]:
@@ -141,7 +142,7 @@ def fit_cox(
     return CoxResult(
         table=_hazard_ratio_table(cph), concordance=float(cph.concordance_index_), n=len(design),
         events=int(design[event].sum()), penalizer=used_penalizer, reference_levels=reference_levels, notes=notes,
-        fitter=cph, data=design,
+        fitter=cph, data=design, columns=columns,
     )
 
 
@@ -241,15 +242,8 @@ class PHCheck:
         return out
 
 
-def check_proportional_hazards(
-    df: pd.DataFrame,
-    covariates: Sequence[str],
-    categorical: Sequence[str] = (),
-    columns: LifetimeColumns = LIFETIMES,
-    alpha: float = 0.05,
-    cut_months: float | None = None,
-) -> PHCheck:
-    """Fit a Cox model, test proportional hazards per term, and refit violators with a step time interaction.
+def check_proportional_hazards(cox: CoxResult, alpha: float = 0.05, cut_months: float | None = None) -> PHCheck:
+    """Test a fitted Cox model's proportional hazards per term, and refit violators with a step time interaction.
 
     Test: scaled Schoenfeld residuals against rank time (Grambsch & Therneau 1994, Biometrika 81:515-526), one per
     term; the p-values are Holm-adjusted (Holm 1979, Scand. J. Stat. 6:65-70), so when every hazard is
@@ -261,7 +255,7 @@ def check_proportional_hazards(
 
     Parameters
     ----------
-    df, covariates, categorical, columns : as in `fit_cox` (risk sets from signup: the test ignores `entry`).
+    cox : a `fit_cox` result with risk sets from signup (no `entry`: the residuals' test assumes them).
     alpha : family-wise error rate over the terms.
     cut_months : where the remedy splits follow-up (months; default the median churn time, whole months).
 
@@ -270,12 +264,19 @@ def check_proportional_hazards(
     PHCheck
         Per-term tests, the model, and the split refit when a term violates proportional hazards.
 
+    Raises
+    ------
+    ValueError
+        When the model was fitted with delayed entry.
+
     References
     ----------
     Grambsch & Therneau (1994), Biometrika 81:515-526; Holm (1979), Scand. J. Stat. 6:65-70; Therneau & Grambsch
     (2000), "Modeling Survival Data", sec. 6.6.
     """
-    cox = fit_cox(df, covariates, categorical, columns.with_entry(None))
+    if cox.columns.entry is not None:
+        raise ValueError("the proportional-hazards check needs a Cox model fitted without delayed entry")
+    columns = cox.columns
     tests = cox.ph_test().rename(columns={"test_statistic": "statistic"})
     tests["p_holm"] = holm_adjusted(tests["p_value"])
     tests["violated"] = tests["p_holm"] < alpha

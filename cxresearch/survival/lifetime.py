@@ -22,7 +22,7 @@ from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.stats.units import DAYS_PER_MONTH
 from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.compare import GroupComparison, compare_groups
-from cxresearch.survival.cox import CoxResult, PHCheck, check_proportional_hazards
+from cxresearch.survival.cox import CoxResult, PHCheck, check_proportional_hazards, fit_cox
 from cxresearch.survival.display import sentences_html, summary_html
 from cxresearch.survival.groups import ALL
 from cxresearch.survival.kaplan_meier import KMResult
@@ -183,8 +183,8 @@ def fit_landmark_cox(
         return None
     sample = sample_customers(experience.cohort.customers, max_customers, seed)
     categorical = [c for c in ("contract", "plan") if c in sample.frame]
-    check = check_proportional_hazards(sample.frame, [*LANDMARK_DRIVERS, "tenure_months"], categorical,
-                                       RESIDUAL)
+    check = check_proportional_hazards(fit_cox(sample.frame, [*LANDMARK_DRIVERS, "tenure_months"], categorical,
+                                               RESIDUAL))
     return LandmarkCox(check, sample, experience.landmark)
 
 

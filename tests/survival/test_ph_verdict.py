@@ -16,7 +16,7 @@ from cxresearch.report.record import lifetime as record
 from cxresearch.report.results import Results
 from cxresearch.survival import landmark as lm
 from cxresearch.survival import lifetime as lr
-from cxresearch.survival.cox import check_proportional_hazards
+from cxresearch.survival.cox import check_proportional_hazards, fit_cox
 from cxresearch.survival.ph import (
     PH_CHANGES,
     PH_CONSTANT,
@@ -87,7 +87,7 @@ def stale_covariate_world(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
 @pytest.fixture(scope="module")
 def stale_world():
     cohort, long = stale_covariate_world(6000, seed=3)
-    return check_proportional_hazards(cohort, ["x", "z"]), check_tenure_proportional_hazards(long, ["x", "z"])
+    return check_proportional_hazards(fit_cox(cohort, ["x", "z"])), check_tenure_proportional_hazards(long, ["x", "z"])
 
 
 def test_a_driver_measured_once_fades_after_the_landmark_and_is_not_a_violation(stale_world):
@@ -136,7 +136,7 @@ def test_a_fading_effect_over_tenure_is_flagged_with_its_ratios():
 
 def test_a_fixed_trait_whose_effect_ends_is_flagged_by_the_landmark_check_alone():
     # x triples the hazard for 10 months, then has no effect; fixed at entry, so not staleness
-    landmark = check_proportional_hazards(simulate_non_ph(), ["x", "z"], cut_months=10)
+    landmark = check_proportional_hazards(fit_cox(simulate_non_ph(), ["x", "z"]), cut_months=10)
     verdict = combine_ph_checks(landmark, None)
     assert verdict.changes == ["x"] and verdict.terms_with(PH_CONSTANT) == ["z"] and verdict.tenures is None
     r = verdict.table.loc["x"]

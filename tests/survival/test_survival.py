@@ -378,7 +378,7 @@ def simulate_non_ph(n: int = 4000, seed: int = 2) -> pd.DataFrame:
 def test_ph_violation_is_detected_and_remedied_with_time_interaction():
     from cxresearch.survival.cox import check_proportional_hazards
 
-    check = check_proportional_hazards(simulate_non_ph(), ["x", "z"], cut_months=10)
+    check = check_proportional_hazards(fit_cox(simulate_non_ph(), ["x", "z"]), cut_months=10)
     assert check.violated == ["x"]  # z has a constant hazard ratio
     # Holm over the two terms: the smaller p-value doubled, the larger kept (never below the smaller's)
     p = check.tests["p_value"]
@@ -397,7 +397,7 @@ def test_ph_holds_gives_no_remedy():
     from cxresearch.survival.cox import check_proportional_hazards
 
     df, _ = simulate_exponential(n=2000)
-    check = check_proportional_hazards(df, ["tickets"], ["plan"], alpha=0.01)
+    check = check_proportional_hazards(fit_cox(df, ["tickets"], ["plan"]), alpha=0.01)
     assert check.violated == [] and check.remedy is None
     assert "No term violates" in check.sentences()[0]
 
