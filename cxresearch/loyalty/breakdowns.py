@@ -80,17 +80,12 @@ def churn_by_level(
     return grouped
 
 
-#: Headline statistic per instrument: (NPSResult/CSATResult/CESResult attribute, CI attributes, unit, label).
-HEADLINES: dict[str, tuple[str, str, str, str, str]] = {
-    "nps": ("score", "ci_low", "ci_high", "points", "NPS"),
-    "csat": ("top2_pct", "top2_ci_low", "top2_ci_high", "%", "CSAT % satisfied (4-5)"),
-    "ces": ("high_effort_pct", "high_effort_ci_low", "high_effort_ci_high", "%", "CES % high effort (5-7)"),
-}
+#: The instruments' summaries, each with a `headline` `Estimate` (NPS points, CSAT % satisfied, CES % high effort).
 _METRICS = {"nps": nps, "csat": csat, "ces": ces}
 
 
 def metric_by(scores: pd.Series, groups: pd.Series, instrument: str, min_n: int = 30) -> pd.DataFrame:
-    """Headline metric of `instrument` (see `HEADLINES`) per group with 95% CI; groups under `min_n` dropped.
+    """Headline metric of `instrument` (its result's `headline`) per group with 95% CI; groups under `min_n` dropped.
 
     Returns a DataFrame indexed by group (sorted) with `value`, `ci_low`, `ci_high`, `n`, `unit`.
 
@@ -110,17 +105,17 @@ def metric_by(scores: pd.Series, groups: pd.Series, instrument: str, min_n: int 
     DataFrame
         Indexed by group (sorted): `value`, `ci_low`, `ci_high`, `n`, `unit`.
     """
-    if instrument not in HEADLINES:
-        raise ValueError(f"instrument must be one of {sorted(HEADLINES)}, not {instrument!r}")
-    attr, low, high, unit, _ = HEADLINES[instrument]
+    if instrument not in _METRICS:
+        raise ValueError(f"instrument must be one of {sorted(_METRICS)}, not {instrument!r}")
     rows = []
     frame = pd.DataFrame({"score": pd.Series(scores).to_numpy(), "group": pd.Series(groups).to_numpy()})
     for level, group in frame.dropna().groupby("group", observed=True, sort=True):
         if len(group) < min_n:
             continue
         result = _METRICS[instrument](group["score"])
-        rows.append({"group": level, "value": getattr(result, attr), "ci_low": getattr(result, low),
-                     "ci_high": getattr(result, high), "n": result.n, "unit": unit})
+        head = result.headline
+        rows.append({"group": level, "value": head.value, "ci_low": np.nan if head.ci_low is None else head.ci_low,
+                     "ci_high": np.nan if head.ci_high is None else head.ci_high, "n": result.n, "unit": head.unit})
     columns = ["group", "value", "ci_low", "ci_high", "n", "unit"]
     return pd.DataFrame(rows, columns=columns).set_index("group")
 

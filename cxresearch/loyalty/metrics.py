@@ -120,6 +120,11 @@ class NPSResult:
         return 100.0 * ((self.promoters * self.n + NPS_PSEUDO_PROMOTERS) - (self.detractors * self.n
                                                                             + NPS_PSEUDO_DETRACTORS)) / n_adj
 
+    @property
+    def headline(self) -> Estimate:
+        """The Net Promoter Score (points) as an `Estimate`."""
+        return Estimate(self.score, "points", "Net Promoter Score", *_ci(self.ci_low, self.ci_high), self.n)
+
     def summary(self) -> pd.DataFrame:
         """NPS and group shares (percent, Wilson CIs for shares) with n."""
         rows = [("nps", self.score, self.ci_low, self.ci_high, "points", self.n)]
@@ -150,31 +155,36 @@ def _estimates(summary: pd.DataFrame, labels: dict[str, str], prefix: str, n: in
     }
 
 
+def _estimate_rows(estimates: dict[str, Estimate]) -> pd.DataFrame:
+    """`Estimate`s as summary rows (value, ci_low, ci_high, unit, n), NaN where an interval is undefined."""
+    return summary_table("metric", [
+        (key, e.value, *(np.nan if x is None else x for x in (e.ci_low, e.ci_high)), e.unit, e.n)
+        for key, e in estimates.items()
+    ])
+
+
 @dataclass(frozen=True)
 class CSATResult:
     """CSAT (1-5): top-2-box share (%, scores 4-5) with Wilson CI and mean score with an adjusted CI
     (`stats.intervals.bounded_mean_interval`)."""
 
-    top2_pct: float
-    top2_ci_low: float
-    top2_ci_high: float
-    mean: float
-    mean_ci_low: float
-    mean_ci_high: float
+    top2: Estimate
+    mean: Estimate
     n: int
     n_missing: int = 0
 
+    @property
+    def headline(self) -> Estimate:
+        """The figure CSAT is reported by: the top-2-box share (%)."""
+        return self.top2
+
     def summary(self) -> pd.DataFrame:
         """Top-2-box (%) and mean (points) with 95% CIs and n."""
-        return summary_table("metric", [
-            ("top2_pct", self.top2_pct, self.top2_ci_low, self.top2_ci_high, "%", self.n),
-            ("mean", self.mean, self.mean_ci_low, self.mean_ci_high, "points (1-5)", self.n),
-        ])
+        return _estimate_rows({"top2_pct": self.top2, "mean": self.mean})
 
     def to_estimates(self, prefix: str = "csat") -> dict[str, Estimate]:
-        """`<prefix>_top2_pct` and `<prefix>_mean` as `Estimate`s."""
-        return _estimates(self.summary(), {"top2_pct": "CSAT satisfied (4-5)", "mean": "CSAT mean score"}, prefix,
-                          self.n)
+        """`<prefix>_top2_pct` and `<prefix>_mean`."""
+        return {f"{prefix}_top2_pct": self.top2, f"{prefix}_mean": self.mean}
 
     def _repr_html_(self) -> str:
         """The summary as an HTML table (notebook display)."""
@@ -186,27 +196,23 @@ class CESResult:
     """CES (1 = very low .. 7 = very high effort): mean with an adjusted CI (`stats.intervals.bounded_mean_interval`),
     % high effort (5-7) with Wilson CI."""
 
-    mean: float
-    mean_ci_low: float
-    mean_ci_high: float
-    high_effort_pct: float
-    high_effort_ci_low: float
-    high_effort_ci_high: float
+    mean: Estimate
+    high_effort: Estimate
     n: int
     n_missing: int = 0
 
+    @property
+    def headline(self) -> Estimate:
+        """The figure CES is reported by: the high-effort share (%)."""
+        return self.high_effort
+
     def summary(self) -> pd.DataFrame:
         """Mean (points) and high-effort share (%) with 95% CIs and n."""
-        return summary_table("metric", [
-            ("mean", self.mean, self.mean_ci_low, self.mean_ci_high, "points (1-7)", self.n),
-            ("high_effort_pct", self.high_effort_pct, self.high_effort_ci_low, self.high_effort_ci_high, "%",
-             self.n),
-        ])
+        return _estimate_rows({"mean": self.mean, "high_effort_pct": self.high_effort})
 
     def to_estimates(self, prefix: str = "ces") -> dict[str, Estimate]:
-        """`<prefix>_mean` and `<prefix>_high_effort_pct` as `Estimate`s."""
-        return _estimates(self.summary(), {"mean": "CES mean effort score", "high_effort_pct": "High effort (CES 5-7)"},
-                          prefix, self.n)
+        """`<prefix>_mean` and `<prefix>_high_effort_pct`."""
+        return {f"{prefix}_mean": self.mean, f"{prefix}_high_effort_pct": self.high_effort}
 
     def _repr_html_(self) -> str:
         """The summary as an HTML table (notebook display)."""
@@ -327,7 +333,9 @@ def csat(scores: ArrayLike) -> CSATResult:
     top = int((values >= SATISFIED_MIN).sum())
     low, high = wilson_pct(top, values.size)
     mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES["csat"])
-    return CSATResult(100.0 * top / values.size, low, high, mean, mean_low, mean_high, values.size, n_missing)
+    n = values.size
+    return CSATResult(Estimate(100.0 * top / n, "%", "CSAT satisfied (4-5)", *_ci(low, high), n),
+                      Estimate(mean, "points (1-5)", "CSAT mean score", *_ci(mean_low, mean_high), n), n, n_missing)
 
 
 def ces(scores: ArrayLike) -> CESResult:
@@ -347,9 +355,9 @@ def ces(scores: ArrayLike) -> CESResult:
     high_effort = int((values >= HIGH_EFFORT_MIN).sum())
     low, high = wilson_pct(high_effort, values.size)
     mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES["ces"])
-    return CESResult(
-        mean, mean_low, mean_high, 100.0 * high_effort / values.size, low, high, values.size, n_missing
-    )
+    n = values.size
+    return CESResult(Estimate(mean, "points (1-7)", "CES mean effort score", *_ci(mean_low, mean_high), n),
+                     Estimate(100.0 * high_effort / n, "%", "High effort (CES 5-7)", *_ci(low, high), n), n, n_missing)
 
 
 def nps_group(scores: ArrayLike) -> pd.Series:

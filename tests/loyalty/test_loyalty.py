@@ -124,13 +124,13 @@ def test_csat_top2_wilson_and_mean_t() -> None:
     result = csat(scores)
     assert isinstance(result, CSATResult)
     assert (result.n, result.n_missing) == (6, 1)
-    assert result.top2_pct == pytest.approx(50.0)
-    assert (result.top2_ci_low, result.top2_ci_high) == pytest.approx(wilson_by_hand(3, 6))
-    assert result.top2_ci_low == pytest.approx(18.7616, abs=1e-4)
-    assert result.mean == pytest.approx(20 / 6)
+    assert result.top2.value == pytest.approx(50.0)
+    assert (result.top2.ci_low, result.top2.ci_high) == pytest.approx(wilson_by_hand(3, 6))
+    assert result.top2.ci_low == pytest.approx(18.7616, abs=1e-4)
+    assert result.mean.value == pytest.approx(20 / 6)
     # one pseudo-answer at 1 and one at 5: centre 26 / 8 = 3.25, variance 21.5 / 8 = 2.6875 -> half-width 1.136
-    assert (result.mean_ci_low, result.mean_ci_high) == pytest.approx(adjusted_mean([5, 4, 3, 2, 1, 5], 1, 5))
-    assert result.mean_ci_low == pytest.approx(3.25 - Z * math.sqrt(2.6875 / 8))
+    assert (result.mean.ci_low, result.mean.ci_high) == pytest.approx(adjusted_mean([5, 4, 3, 2, 1, 5], 1, 5))
+    assert result.mean.ci_low == pytest.approx(3.25 - Z * math.sqrt(2.6875 / 8))
     assert set(result.to_estimates()) == {"csat_top2_pct", "csat_mean"}
 
 
@@ -139,14 +139,14 @@ def test_ces_high_effort_and_mean() -> None:
     result = ces(scores)
     assert isinstance(result, CESResult)
     assert result.n == 30
-    assert result.high_effort_pct == pytest.approx(30.0)
-    assert (result.high_effort_ci_low, result.high_effort_ci_high) == pytest.approx(wilson_by_hand(9, 30))
-    assert result.mean == pytest.approx(3.6)
-    assert (result.mean_ci_low, result.mean_ci_high) == pytest.approx(adjusted_mean(scores, 1, 7))
+    assert result.high_effort.value == pytest.approx(30.0)
+    assert (result.high_effort.ci_low, result.high_effort.ci_high) == pytest.approx(wilson_by_hand(9, 30))
+    assert result.mean.value == pytest.approx(3.6)
+    assert (result.mean.ci_low, result.mean.ci_high) == pytest.approx(adjusted_mean(scores, 1, 7))
     summary = result.summary()
     assert summary.loc["high_effort_pct", "unit"] == "%"
     single = ces([4])  # one answer still has an interval: (4 + 1 + 7) / 3 = 4, variance 18 / 3 = 6 -> 4 +/- Z sqrt(6 / 3)
-    assert single.n == 1 and (single.mean_ci_low, single.mean_ci_high) == pytest.approx(adjusted_mean([4], 1, 7))
+    assert single.n == 1 and (single.mean.ci_low, single.mean.ci_high) == pytest.approx(adjusted_mean([4], 1, 7))
     assert single.to_estimates()["ces_mean"].ci_low == pytest.approx(4 - Z * math.sqrt(6 / 3))
 
 

@@ -209,7 +209,7 @@ def test_csat_and_ces_intervals_at_the_edges(metric: object, top: int, bottom: i
     if metric is csat and n == 5:
         augmented = np.array([5] * 6 + [1], dtype=float)
         sd = math.sqrt(np.mean((augmented - augmented.mean()) ** 2))
-        assert csat([5] * 5).mean_ci_low == pytest.approx(augmented.mean() - Z * sd / math.sqrt(7))
+        assert csat([5] * 5).mean.ci_low == pytest.approx(augmented.mean() - Z * sd / math.sqrt(7))
 
 
 def test_compare_nps_of_two_all_promoter_groups_is_open() -> None:
