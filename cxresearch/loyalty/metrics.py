@@ -26,6 +26,8 @@ PROMOTER_MIN, PASSIVE_MIN, DETRACTOR_MAX = NPS_GROUPS["promoter"][0], NPS_GROUPS
 HIGH_EFFORT_MIN = EFFORT_BANDS["high effort (5-7)"][0]
 #: Lowest CSAT answer that counts as satisfied (top-2-box, 4-5 on the 1-5 scale).
 SATISFIED_MIN = 4
+#: The metric name of each bounded score's headline share in summaries and results keys.
+SHARE_KEYS = {"csat": "top2_pct", "ces": "high_effort_pct"}
 #: The columns of a metric result's `summary()`.
 SUMMARY_COLUMNS = ("value", "ci_low", "ci_high", "unit", "n")
 
@@ -164,55 +166,34 @@ def _estimate_rows(estimates: dict[str, Estimate]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class CSATResult:
-    """CSAT (1-5): top-2-box share (%, scores 4-5) with Wilson CI and mean score with an adjusted CI
-    (`stats.intervals.bounded_mean_interval`)."""
+class ScoreResult:
+    """A bounded survey score, CSAT (1-5) or CES (1 = very low .. 7 = very high effort): the share (%) in its
+    headline band (CSAT satisfied 4-5, CES high effort 5-7) with a Wilson CI, and the mean score with an adjusted
+    CI (`stats.intervals.bounded_mean_interval`)."""
 
-    top2: Estimate
+    instrument: str
+    share: Estimate
     mean: Estimate
     n: int
     n_missing: int = 0
 
     @property
     def headline(self) -> Estimate:
-        """The figure CSAT is reported by: the top-2-box share (%)."""
-        return self.top2
+        """The figure the instrument is reported by: its headline share (%)."""
+        return self.share
+
+    def figures(self) -> dict[str, Estimate]:
+        """The share and the mean keyed by metric name, in the instrument's reporting order."""
+        key = SHARE_KEYS[self.instrument]
+        return {key: self.share, "mean": self.mean} if self.instrument == "csat" else {"mean": self.mean, key: self.share}
 
     def summary(self) -> pd.DataFrame:
-        """Top-2-box (%) and mean (points) with 95% CIs and n."""
-        return _estimate_rows({"top2_pct": self.top2, "mean": self.mean})
+        """One row per figure: value, 95% CI, unit and n."""
+        return _estimate_rows(self.figures())
 
-    def to_estimates(self, prefix: str = "csat") -> dict[str, Estimate]:
-        """`<prefix>_top2_pct` and `<prefix>_mean`."""
-        return {f"{prefix}_top2_pct": self.top2, f"{prefix}_mean": self.mean}
-
-    def _repr_html_(self) -> str:
-        """The summary as an HTML table (notebook display)."""
-        return self.summary().to_html()
-
-
-@dataclass(frozen=True)
-class CESResult:
-    """CES (1 = very low .. 7 = very high effort): mean with an adjusted CI (`stats.intervals.bounded_mean_interval`),
-    % high effort (5-7) with Wilson CI."""
-
-    mean: Estimate
-    high_effort: Estimate
-    n: int
-    n_missing: int = 0
-
-    @property
-    def headline(self) -> Estimate:
-        """The figure CES is reported by: the high-effort share (%)."""
-        return self.high_effort
-
-    def summary(self) -> pd.DataFrame:
-        """Mean (points) and high-effort share (%) with 95% CIs and n."""
-        return _estimate_rows({"mean": self.mean, "high_effort_pct": self.high_effort})
-
-    def to_estimates(self, prefix: str = "ces") -> dict[str, Estimate]:
-        """`<prefix>_mean` and `<prefix>_high_effort_pct`."""
-        return {f"{prefix}_mean": self.mean, f"{prefix}_high_effort_pct": self.high_effort}
+    def to_estimates(self, prefix: str | None = None) -> dict[str, Estimate]:
+        """The figures keyed `<prefix>_<metric>` (default prefix: the instrument)."""
+        return {f"{prefix or self.instrument}_{key}": e for key, e in self.figures().items()}
 
     def _repr_html_(self) -> str:
         """The summary as an HTML table (notebook display)."""
@@ -316,7 +297,7 @@ def nps(scores: ArrayLike) -> NPSResult:
                      detractors / n, n, n_missing)
 
 
-def csat(scores: ArrayLike) -> CSATResult:
+def csat(scores: ArrayLike) -> ScoreResult:
     """CSAT summary: % top-2-box (4-5) with Wilson 95% CI and mean score (1-5) with an adjusted 95% CI (`stats.intervals.bounded_mean_interval`).
 
     Parameters
@@ -326,7 +307,7 @@ def csat(scores: ArrayLike) -> CSATResult:
 
     Returns
     -------
-    CSATResult
+    ScoreResult
         Top-2-box share (%) and mean (points) with 95% CIs.
     """
     values, n_missing = _scores(scores, "csat")
@@ -334,11 +315,11 @@ def csat(scores: ArrayLike) -> CSATResult:
     low, high = wilson_pct(top, values.size)
     mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES["csat"])
     n = values.size
-    return CSATResult(Estimate(100.0 * top / n, "%", "CSAT satisfied (4-5)", *_ci(low, high), n),
-                      Estimate(mean, "points (1-5)", "CSAT mean score", *_ci(mean_low, mean_high), n), n, n_missing)
+    return ScoreResult("csat", Estimate(100.0 * top / n, "%", "CSAT satisfied (4-5)", *_ci(low, high), n),
+                       Estimate(mean, "points (1-5)", "CSAT mean score", *_ci(mean_low, mean_high), n), n, n_missing)
 
 
-def ces(scores: ArrayLike) -> CESResult:
+def ces(scores: ArrayLike) -> ScoreResult:
     """CES summary: mean effort (1-7) with an adjusted 95% CI (`stats.intervals.bounded_mean_interval`) and % high effort (5-7) with Wilson 95% CI.
 
     Parameters
@@ -348,7 +329,7 @@ def ces(scores: ArrayLike) -> CESResult:
 
     Returns
     -------
-    CESResult
+    ScoreResult
         Mean effort (points) and high-effort share (%) with 95% CIs.
     """
     values, n_missing = _scores(scores, "ces")
@@ -356,8 +337,9 @@ def ces(scores: ArrayLike) -> CESResult:
     low, high = wilson_pct(high_effort, values.size)
     mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES["ces"])
     n = values.size
-    return CESResult(Estimate(mean, "points (1-7)", "CES mean effort score", *_ci(mean_low, mean_high), n),
-                     Estimate(100.0 * high_effort / n, "%", "High effort (CES 5-7)", *_ci(low, high), n), n, n_missing)
+    return ScoreResult("ces", Estimate(100.0 * high_effort / n, "%", "High effort (CES 5-7)", *_ci(low, high), n),
+                       Estimate(mean, "points (1-7)", "CES mean effort score", *_ci(mean_low, mean_high), n), n,
+                       n_missing)
 
 
 def nps_group(scores: ArrayLike) -> pd.Series:

@@ -162,35 +162,27 @@ def survey_population(
 
 @dataclass(frozen=True)
 class ResponderChurn:
-    """Churn (%) in the prediction window of responders vs non-responders, difference (points) with 95% CI."""
+    """Churn (%) in the prediction window of NPS responders and of non-responders (Wilson CIs), and the difference
+    non-responders minus responders (percentage points, Newcombe CI)."""
 
-    responders_pct: float
-    responders_ci: tuple[float, float]
-    nonresponders_pct: float
-    nonresponders_ci: tuple[float, float]
-    difference: float
-    ci_low: float
-    ci_high: float
-    n_responders: int
-    n_nonresponders: int
+    responders: Estimate
+    nonresponders: Estimate
+    difference: Estimate
 
     def summary(self) -> pd.DataFrame:
         """Churn % per group and the difference (non-responders minus responders)."""
-        return summary_table("group", [
-            ("responders", self.responders_pct, *self.responders_ci, self.n_responders),
-            ("non-responders", self.nonresponders_pct, *self.nonresponders_ci, self.n_nonresponders),
-            ("non-responders - responders", self.difference, self.ci_low, self.ci_high,
-             self.n_responders + self.n_nonresponders),
-        ], ("churn_pct", "ci_low", "ci_high", "n"))
+        rows = (("responders", self.responders), ("non-responders", self.nonresponders),
+                ("non-responders - responders", self.difference))
+        return summary_table("group", [(label, e.value, e.ci_low, e.ci_high, e.n) for label, e in rows],
+                             ("churn_pct", "ci_low", "ci_high", "n"))
 
     def _repr_html_(self) -> str:
         """The summary as an HTML table (notebook display)."""
         return self.summary().to_html()
 
     def to_estimates(self, prefix: str = "nonresponse_churn") -> dict[str, Estimate]:
-        """The churn difference as an `Estimate` (percentage points)."""
-        return {prefix: Estimate(self.difference, "points", "Churn of NPS non-responders minus responders",
-                                 self.ci_low, self.ci_high, self.n_responders + self.n_nonresponders)}
+        """The churn difference (percentage points)."""
+        return {prefix: self.difference}
 
 
 def responder_churn(population: pd.DataFrame) -> ResponderChurn:
@@ -218,7 +210,9 @@ def responder_churn(population: pd.DataFrame) -> ResponderChurn:
     diff = p0 - p1
     low = diff - np.sqrt((p0 - l0) ** 2 + (u1 - p1) ** 2)
     high = diff + np.sqrt((u0 - p0) ** 2 + (p1 - l1) ** 2)
-    return ResponderChurn(p1, (l1, u1), p0, (l0, u0), diff, low, high, n1, n0)
+    return ResponderChurn(Estimate(p1, "%", "Churn of NPS responders", l1, u1, n1),
+                          Estimate(p0, "%", "Churn of NPS non-responders", l0, u0, n0),
+                          Estimate(diff, "points", "Churn of NPS non-responders minus responders", low, high, n1 + n0))
 
 
 @dataclass(frozen=True)

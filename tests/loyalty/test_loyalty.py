@@ -10,9 +10,8 @@ import pytest
 
 from cxresearch.loyalty.breakdowns import churn_by_level, metric_by, monthly_trend
 from cxresearch.loyalty.metrics import (
-    CESResult,
-    CSATResult,
     NPSResult,
+    ScoreResult,
     ces,
     compare_nps,
     csat,
@@ -122,11 +121,11 @@ def test_nps_summary_and_estimates() -> None:
 def test_csat_top2_wilson_and_mean_t() -> None:
     scores = [5, 4, 3, 2, 1, 5, np.nan]
     result = csat(scores)
-    assert isinstance(result, CSATResult)
+    assert isinstance(result, ScoreResult) and result.instrument == "csat"
     assert (result.n, result.n_missing) == (6, 1)
-    assert result.top2.value == pytest.approx(50.0)
-    assert (result.top2.ci_low, result.top2.ci_high) == pytest.approx(wilson_by_hand(3, 6))
-    assert result.top2.ci_low == pytest.approx(18.7616, abs=1e-4)
+    assert result.share.value == pytest.approx(50.0)
+    assert (result.share.ci_low, result.share.ci_high) == pytest.approx(wilson_by_hand(3, 6))
+    assert result.share.ci_low == pytest.approx(18.7616, abs=1e-4)
     assert result.mean.value == pytest.approx(20 / 6)
     # one pseudo-answer at 1 and one at 5: centre 26 / 8 = 3.25, variance 21.5 / 8 = 2.6875 -> half-width 1.136
     assert (result.mean.ci_low, result.mean.ci_high) == pytest.approx(adjusted_mean([5, 4, 3, 2, 1, 5], 1, 5))
@@ -137,10 +136,10 @@ def test_csat_top2_wilson_and_mean_t() -> None:
 def test_ces_high_effort_and_mean() -> None:
     scores = [1, 2, 2, 3, 3, 3, 4, 5, 6, 7] * 3
     result = ces(scores)
-    assert isinstance(result, CESResult)
+    assert isinstance(result, ScoreResult) and result.instrument == "ces"
     assert result.n == 30
-    assert result.high_effort.value == pytest.approx(30.0)
-    assert (result.high_effort.ci_low, result.high_effort.ci_high) == pytest.approx(wilson_by_hand(9, 30))
+    assert result.share.value == pytest.approx(30.0)
+    assert (result.share.ci_low, result.share.ci_high) == pytest.approx(wilson_by_hand(9, 30))
     assert result.mean.value == pytest.approx(3.6)
     assert (result.mean.ci_low, result.mean.ci_high) == pytest.approx(adjusted_mean(scores, 1, 7))
     summary = result.summary()

@@ -45,11 +45,11 @@ def test_responder_churn_newcombe_by_hand() -> None:
     population = pd.DataFrame({"responded": [True] * 10 + [False] * 20,
                                "churned": [True] * 1 + [False] * 9 + [True] * 6 + [False] * 14})
     result = responder_churn(population)
-    assert (result.responders_pct, result.nonresponders_pct) == pytest.approx((10.0, 30.0))
+    assert (result.responders.value, result.nonresponders.value) == pytest.approx((10.0, 30.0))
     (l1, u1), (l0, u0) = wilson_pct(1, 10), wilson_pct(6, 20)
-    assert result.difference == pytest.approx(20.0)
-    assert result.ci_low == pytest.approx(20 - np.sqrt((30 - l0) ** 2 + (u1 - 10) ** 2))
-    assert result.ci_high == pytest.approx(20 + np.sqrt((u0 - 30) ** 2 + (10 - l1) ** 2))
+    assert result.difference.value == pytest.approx(20.0)
+    assert result.difference.ci_low == pytest.approx(20 - np.sqrt((30 - l0) ** 2 + (u1 - 10) ** 2))
+    assert result.difference.ci_high == pytest.approx(20 + np.sqrt((u0 - 30) ** 2 + (10 - l1) ** 2))
     with pytest.raises(ValueError, match="both"):
         responder_churn(population[population["responded"]])
 
@@ -92,7 +92,7 @@ def test_ipw_moves_nps_toward_truth_when_mood_drives_response() -> None:
     assert result.raw.score - truth > 10  # non-response bias: unhappy customers answer less
     assert truth < result.score < result.raw.score  # IPW moves toward the truth...
     assert result.correction < -0.1  # ...by a visible amount, though observed traits explain little of mood
-    assert responder_churn(population).difference > 0  # non-responders churn more
+    assert responder_churn(population).difference.value > 0  # non-responders churn more
 
 
 def test_survey_population_of_a_transactional_survey_is_the_customers_asked() -> None:

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 import pandas as pd
 
 from cxresearch.loyalty.evidence import EvidenceTable
-from cxresearch.loyalty.metrics import CESResult, CSATResult, NPSComparison, NPSResult
+from cxresearch.loyalty.metrics import NPSComparison, NPSResult, ScoreResult
 from cxresearch.loyalty.nonresponse import ResponderChurn, WeightedNPS, WeightedScores
 from cxresearch.report.results import Results
 
 
 def record_loyalty(
     results: Results,
-    metrics: Mapping[str, NPSResult | CSATResult | CESResult],
+    metrics: Mapping[str, NPSResult | ScoreResult],
     *,
     evidence: EvidenceTable,
     lookback_months: int,
