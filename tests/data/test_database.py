@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from database_worlds import assert_same_data, world_mapping, write_duckdb
 from typer.testing import CliRunner
 
 from cxresearch.data.load import load_source
+from cxresearch.data.mapping.apply import load_mapping
 from cxresearch.data.mapping.spec import parse_mapping_text
 from cxresearch.data.validation.problems import DataValidationError
 from cxresearch.run.cli import app
@@ -102,3 +104,24 @@ def test_a_wrong_duckdb_file_or_table_is_one_line_and_exit_code_2(
         assert lines[0] == expected.format(dir=tmp_path), lines
         assert lines[1:] == [f"{mapping}: 1 problem(s); nothing was run"]
     assert not (tmp_path / "reports").exists()
+
+
+def _readme_mappings() -> list[str]:
+    """The YAML blocks of the README's "Database sources" section: the PostgreSQL and the DuckDB example."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("### Database sources", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
+
+
+def test_the_readme_examples_parse_and_the_duckdb_one_loads(tmp_path: Path) -> None:
+    postgres, duck = _readme_mappings()
+    assert parse_mapping_text(postgres, tmp_path).databases["warehouse"].password_env == "CX_PG_PASSWORD"
+    (tmp_path / "exports").mkdir()
+    con = duckdb.connect(str(tmp_path / "exports" / "crm.duckdb"))
+    con.execute("CREATE TABLE accounts AS SELECT * FROM (VALUES ('A1', 3, 'active', 20.0, 'retail'), "
+                "('A2', 12, 'cancelled', 35.5, 'retail'), ('A3', 1, 'active', 9.9, 'test')) "
+                "t(account_id, months_active, status, margin, segment)")
+    con.close()
+    data = load_mapping(parse_mapping_text(duck, tmp_path))
+    assert data.customers["customer_id"].tolist() == ["A1", "A2"]
+    assert data.customers["end_date"].notna().tolist() == [False, True]
