@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
@@ -145,7 +145,7 @@ class Connections:
         self._open: dict[str, Any] = {}
         self._failed: set[str] = set()
 
-    def __enter__(self) -> Connections:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

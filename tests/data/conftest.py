@@ -8,12 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from database_worlds import PostgresServer, find_binaries, microsecond_world
+from database_worlds import PG_DATABASE, PG_SCHEMA, PostgresServer, find_binaries, microsecond_world
 
 from cxresearch.data.simulate import simulate, write_world
-
-#: The PostgreSQL database and schema the world is loaded into.
-PG_DATABASE, PG_SCHEMA = "crm", "cx"
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,9 @@ DEBIAN_BINARIES = Path("/usr/lib/postgresql")
 #: The canonical tables a simulated world holds.
 WORLD_TABLES = TABLES
 
+#: The PostgreSQL database and schema the world is loaded into.
+PG_DATABASE, PG_SCHEMA = "crm", "cx"
+
 #: Columns that order each table the same way whatever order a database returns its rows in.
 ROW_KEYS = {"customers": ["customer_id"], "contacts": ["contact_id"], "surveys": ["customer_id", "timestamp", "instrument"]}
 
@@ -72,7 +75,7 @@ class PostgresServer:
         server._as_owner("initdb", "-D", str(root / "data"), "-U", server.user, "--pwfile", str(root / "pwfile"),
                          "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync")
         (root / "pwfile").unlink()
-        options = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c log_connections=on"
         server._as_owner("pg_ctl", "-D", str(root / "data"), "-o", options, "-l", str(root / "server.log"),
                          "-w", "-t", "60", "start")
         return server
@@ -83,6 +86,10 @@ class PostgresServer:
             self._as_owner("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def sessions(self, application: str = "cxresearch") -> int:
+        """How many sessions `application` has opened on the server so far (it logs each one)."""
+        return (self.root / "server.log").read_text().count(f"application_name={application}")
 
     def _as_owner(self, program: str, *args: str) -> None:
         """Run a server binary, as the `postgres` user when we are root (initdb refuses root)."""

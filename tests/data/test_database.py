@@ -82,11 +82,12 @@ def test_a_duckdb_file_loads_the_same_data_as_the_parquet_files(world: Path, tmp
     ("database", "source", "expected"),
     [
         ({"path": "missing.duckdb"}, {}, "databases.local: DuckDB database file not found: {dir}/missing.duckdb"),
-        ({}, {"table": "customerz"}, "sources.customers: no table customerz in schema cx of duckdb:{dir}/crm.duckdb; "
-                                     "tables there: contacts, customers, surveys"),
+        ({}, {"table": "customerz"},
+         ("sources.customers: no table customerz in schema cx of duckdb:{dir}/crm.duckdb; "
+          "tables there: contacts, customers, surveys")),
         ({}, {"table": None, "sql": "SELECT * FROM cx.nope"},
-         "sources.customers: SQL query failed on duckdb:{dir}/crm.duckdb: Catalog Error: Table with name nope does "
-         "not exist!"),
+         ("sources.customers: SQL query failed on duckdb:{dir}/crm.duckdb: Catalog Error: Table with name nope does "
+          "not exist!")),
     ],
 )
 def test_a_wrong_duckdb_file_or_table_is_one_line_and_exit_code_2(

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PG_DATABASE, PG_SCHEMA
-from database_worlds import PostgresServer, assert_same_data, world_mapping
+from database_worlds import PG_DATABASE, PG_SCHEMA, PostgresServer, assert_same_data, world_mapping
 from typer.testing import CliRunner
 
 from cxresearch.data.load import load_source
@@ -51,13 +50,13 @@ def test_a_postgres_source_loads_the_same_data_and_features_as_parquet(
 WRONG = {
     "host": ({"host": "nohost.invalid"}, "customers", "cannot connect to postgres://cx_owner@nohost.invalid:"),
     "database": ({"database": "nodb"}, "customers", 'database "nodb" does not exist'),
-    "user": ({"user": "nobody"}, "customers", 'password authentication failed for user "nobody" (check the '
-                                             f"password in {PASSWORD_ENV})"),
+    "user": ({"user": "nobody"}, "customers",
+             f'password authentication failed for user "nobody" (check the password in {PASSWORD_ENV})'),
     "table": ({}, "customerz", "sources.customers: no table customerz in schema cx of postgres://cx_owner@"),
-    "password": ({}, "customers", 'password authentication failed for user "cx_owner" (check the password in '
-                                  f"{PASSWORD_ENV})"),
-    "unset password": ({}, "customers", f"databases.crm: the environment variable {PASSWORD_ENV} (password_env) "
-                                        "is not set"),
+    "password": ({}, "customers",
+                 f'password authentication failed for user "cx_owner" (check the password in {PASSWORD_ENV})'),
+    "unset password": ({}, "customers",
+                       f"databases.crm: the environment variable {PASSWORD_ENV} (password_env) is not set"),
 }
 
 
@@ -103,10 +102,13 @@ def test_a_suite_run_on_postgres_equals_parquet_and_writes_the_password_nowhere(
         (tmp_path / f"suite-{name}.yaml").write_text(yaml.safe_dump(suite))
         for command in (["validate", str(data)], ["run", "--suite", str(tmp_path / f"suite-{name}.yaml"), "--out",
                                                    str(tmp_path / "reports")]):
+            sessions = pg_world.sessions()
             done = subprocess.run([sys.executable, "-m", "cxresearch.run.cli", *command], cwd=tmp_path, env=env,
-                                  capture_output=True, text=True, timeout=900)
+                                  check=False, capture_output=True, text=True, timeout=900)
             assert done.returncode == 0, done.stdout + done.stderr
             outputs.append(done.stdout + done.stderr)
+            # One session per command: a suite run reads the database once and the notebooks share its copy.
+            assert pg_world.sessions() - sessions == (name == "pg")
 
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) > 20
