@@ -14,7 +14,7 @@ from cxresearch.data.simulate import simulate, write_world
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def parquet_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2,000-customer simulated world (timestamps in microseconds, as databases hold them) as Parquet."""
     base = tmp_path_factory.mktemp("database-world")
     write_world(simulate(n_customers=2000, months=36, seed=0), base / "simulated")
@@ -41,7 +41,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def pg_world(postgres: PostgresServer, world: Path) -> PostgresServer:
-    """The server, holding `world`'s tables in database `crm`, schema `cx`."""
-    postgres.load_world(world, PG_DATABASE, PG_SCHEMA)
+def pg_world(postgres: PostgresServer, parquet_world: Path) -> PostgresServer:
+    """The server, holding `parquet_world`'s tables in database `crm`, schema `cx`."""
+    postgres.load_world(parquet_world, PG_DATABASE, PG_SCHEMA)
     return postgres

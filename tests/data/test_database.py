@@ -64,15 +64,15 @@ def test_database_sections_and_sources_are_checked() -> None:
         "sources.c.database: applies to table and sql sources only"]
 
 
-def test_a_duckdb_file_loads_the_same_data_as_the_parquet_files(world: Path, tmp_path: Path) -> None:
-    write_duckdb(world, tmp_path / "crm.duckdb")
+def test_a_duckdb_file_loads_the_same_data_as_the_parquet_files(parquet_world: Path, tmp_path: Path) -> None:
+    write_duckdb(parquet_world, tmp_path / "crm.duckdb")
     sources = {"customers": {"database": "local", "table": "customers"},
                "contacts": {"database": "local", "sql": "SELECT * FROM cx.contacts WHERE channel IS NOT NULL"},
                "surveys": {"database": "local", "table": "cx.surveys"}}
-    mapping = world_mapping(tmp_path / "duck.yaml", world,
+    mapping = world_mapping(tmp_path / "duck.yaml", parquet_world,
                             {"local": {"type": "duckdb", "path": "crm.duckdb", "schema": "cx"}}, sources)
     data = load_source(mapping)
-    assert_same_data(load_source(world), data)
+    assert_same_data(load_source(parquet_world), data)
     assert data.metadata["databases"] == {"local": f"duckdb:{tmp_path / 'crm.duckdb'}"}
     result = runner.invoke(app, ["validate", str(mapping)])
     assert result.exit_code == 0, result.output
@@ -91,12 +91,12 @@ def test_a_duckdb_file_loads_the_same_data_as_the_parquet_files(world: Path, tmp
     ],
 )
 def test_a_wrong_duckdb_file_or_table_is_one_line_and_exit_code_2(
-    world: Path, tmp_path: Path, database: dict, source: dict, expected: str
+    parquet_world: Path, tmp_path: Path, database: dict, source: dict, expected: str
 ) -> None:
-    write_duckdb(world, tmp_path / "crm.duckdb")
+    write_duckdb(parquet_world, tmp_path / "crm.duckdb")
     sources = {t: {"database": "local", "table": t} for t in ("customers", "contacts", "surveys")}
     sources["customers"] = {k: v for k, v in {**sources["customers"], **source}.items() if v is not None}
-    mapping = world_mapping(tmp_path / "duck.yaml", world,
+    mapping = world_mapping(tmp_path / "duck.yaml", parquet_world,
                             {"local": {"type": "duckdb", "path": "crm.duckdb", "schema": "cx", **database}}, sources)
     for command in (["validate", str(mapping)], ["run", "--data", str(mapping), "--out", str(tmp_path / "reports")]):
         result = runner.invoke(app, command)

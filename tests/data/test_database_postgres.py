@@ -36,10 +36,11 @@ def _mapping(path: Path, server: PostgresServer, world: Path, customers: str = "
 
 
 def test_a_postgres_source_loads_the_same_data_and_features_as_parquet(
-    pg_world: PostgresServer, world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_world: PostgresServer, parquet_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(PASSWORD_ENV, pg_world.password)
-    expected, data = load_source(world), load_source(_mapping(tmp_path / "pg.yaml", pg_world, world))
+    mapping = _mapping(tmp_path / "pg.yaml", pg_world, parquet_world)
+    expected, data = load_source(parquet_world), load_source(mapping)
     assert len(data.customers) == 2000
     assert_same_data(expected, data)
     assert data.metadata["databases"] == {"crm": f"postgres://{pg_world.user}@127.0.0.1:{pg_world.port}/crm"}
@@ -62,10 +63,10 @@ WRONG = {
 
 @pytest.mark.parametrize("wrong", list(WRONG))
 def test_a_wrong_connection_detail_is_one_line_and_exit_code_2(
-    pg_world: PostgresServer, world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wrong: str
+    pg_world: PostgresServer, parquet_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wrong: str
 ) -> None:
     database, customers, expected = WRONG[wrong]
-    mapping = _mapping(tmp_path / "pg.yaml", pg_world, world, customers, **database)
+    mapping = _mapping(tmp_path / "pg.yaml", pg_world, parquet_world, customers, **database)
     given = {"password": "Wrong-7f3c9e-Password", "unset password": None}.get(wrong, pg_world.password)
     if given is None:
         monkeypatch.delenv(PASSWORD_ENV, raising=False)
@@ -91,12 +92,12 @@ def _compare_results() -> object:
 
 @pytest.mark.slow
 def test_a_suite_run_on_postgres_equals_parquet_and_writes_the_password_nowhere(
-    pg_world: PostgresServer, world: Path, tmp_path: Path
+    pg_world: PostgresServer, parquet_world: Path, tmp_path: Path
 ) -> None:
-    mapping = _mapping(tmp_path / "pg.yaml", pg_world, world)
+    mapping = _mapping(tmp_path / "pg.yaml", pg_world, parquet_world)
     env = {**os.environ, PASSWORD_ENV: pg_world.password}
     outputs = []
-    for name, data in (("pg", mapping), ("parquet", world)):
+    for name, data in (("pg", mapping), ("parquet", parquet_world)):
         suite = {"name": name, "data": str(data), "notebooks": ["01_data_audit", "02_churn_drivers"],
                  "notebooks_dir": str(ROOT / "notebooks")}
         (tmp_path / f"suite-{name}.yaml").write_text(yaml.safe_dump(suite))
