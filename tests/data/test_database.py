@@ -10,6 +10,7 @@ import pytest
 from database_worlds import assert_same_data, world_mapping, write_duckdb
 from typer.testing import CliRunner
 
+from cxresearch.data.database import clean_message
 from cxresearch.data.load import load_source
 from cxresearch.data.mapping.apply import load_mapping
 from cxresearch.data.mapping.spec import parse_mapping_text
@@ -126,3 +127,8 @@ def test_the_readme_examples_parse_and_the_duckdb_one_loads(tmp_path: Path) -> N
     data = load_mapping(parse_mapping_text(duck, tmp_path))
     assert data.customers["customer_id"].tolist() == ["A1", "A2"]
     assert data.customers["end_date"].notna().tolist() == [False, True]
+
+
+def test_a_driver_message_is_one_line_without_the_password_or_terminal_colours() -> None:
+    err = Exception("invalid dsn: password=Hunter2-Secret host=\x1b[4mdb\x1b[0m\n\tIs the server running?")
+    assert clean_message(err, "Hunter2-Secret") == "invalid dsn: password=*** host=db"
