@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lab,data,distributed]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab,data,distributed,warehouse]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project

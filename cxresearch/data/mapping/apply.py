@@ -41,7 +41,7 @@ def load_mapping(mapping: Mapping | str | Path, frames: dict[str, pd.DataFrame] 
         mapping = read_mapping(mapping)
     build = Build(mapping.sources)
     problems = build.problems
-    loaded = read_sources(mapping.sources, mapping.base_dir, frames or {}, problems)
+    loaded = read_sources(mapping.sources, mapping.base_dir, frames or {}, problems, mapping.databases)
     raw, origins = _build_tables(mapping, loaded, build)
     if problems:
         raise DataValidationError(problems)
@@ -107,7 +107,7 @@ def _build_tables(
 def _metadata(
     mapping: Mapping, build_notes: list[str], observed_from: pd.Timestamp | None, observed_until: pd.Timestamp
 ) -> dict:
-    """The mapped data's metadata: source, shape, notes (the mapping's, then the build's), observation start,
+    """The mapped data's metadata: source, databases, shape, notes (the mapping's, then the build's), observation start,
     churn period, contacts period, currency and, for flat data, the churn-period assumption."""
     notes = list(mapping.notes)
     if mapping.shape == "flat":
@@ -119,6 +119,8 @@ def _metadata(
     period = mapping.churn_period_months
     return {
         "source": mapping.origin or mapping.name,
+        # Where each database is (no secret: passwords live in the environment), for the run's provenance.
+        **({"databases": {n: d.describe() for n, d in mapping.databases.items()}} if mapping.databases else {}),
         "shape": mapping.shape,
         "notes": notes,
         **({"observed_from": observed_from.isoformat()} if observed_from is not None else {}),

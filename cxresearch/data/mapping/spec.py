@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from cxresearch.data.database import DatabaseSpec, parse_databases
 from cxresearch.data.mapping.hints import key_problem
 from cxresearch.data.mapping.sources import SourceSpec, parse_sources
 from cxresearch.data.schema import (
@@ -31,7 +32,7 @@ UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, 
 
 TOP_LEVEL_KEYS = (
     "name", "shape", "as_of", "observed_from", "churn_period_months", "currency", "contacts_period", "notes",
-    "sources", *TABLES, "transactions", "treatments",
+    "databases", "sources", *TABLES, "transactions", "treatments",
 )
 
 TABLE_KEYS = ("from", "key", "columns")
@@ -89,6 +90,7 @@ class Mapping:
     base_dir: Path
     sources: dict[str, SourceSpec]
     tables: dict[str, list[TableSpec]]
+    databases: dict[str, DatabaseSpec] = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
     observed_from: pd.Timestamp | None = None
     churn_period_months: float | str | None = None  # months, "all" (the whole history) or None (not said)
@@ -185,7 +187,10 @@ def parse_mapping(doc: Any, base_dir: Path, origin: str = "") -> Mapping:
         )
     notes = doc.get("notes") or []
     notes = [notes] if isinstance(notes, str) else [str(n) for n in notes]
-    sources = parse_sources(doc.get("sources"), base_dir, problems)
+    databases = parse_databases(doc.get("databases"), base_dir, problems)
+    # Sources are checked against every database named, so one with a mistake is not reported again per source.
+    named = tuple(str(n) for n in doc["databases"]) if isinstance(doc.get("databases"), dict) else ()
+    sources = parse_sources(doc.get("sources"), base_dir, problems, named)
     tables: dict[str, list[TableSpec]] = {}
     allowed_tables = ("customers",) if shape == "flat" else (*TABLES, *EXTRA_TABLES)
     for table in (*TABLES, *EXTRA_TABLES):
@@ -211,6 +216,7 @@ def parse_mapping(doc: Any, base_dir: Path, origin: str = "") -> Mapping:
         base_dir=base_dir,
         sources=sources,
         tables=tables,
+        databases=databases,
         as_of=as_of,
         observed_from=observed_from,
         churn_period_months=period,
