@@ -57,7 +57,7 @@ def test_landmark_groupings_the_data_cannot_form_are_listed_and_skipped(world: C
     assert experience.missing == {"nps_group": "the data has no NPS scores",
                                   "effort_band": "the data has no effort scores (CES)"}
     results = _results()
-    record._record_landmark_groups(results, experience)
+    record.record_landmark_groups(results, experience)
     assert [(s["analysis"], s["needs"]) for s in results.skipped] == [
         ("lifetime by nps group", "NPS scores"), ("lifetime by effort band", "effort scores (CES)")]
     assert "rmst_diff_unresolved_contact_no" in results.estimates
@@ -74,14 +74,14 @@ def test_landmark_cox_on_a_sample_says_so(world: CXData, experience: lm.Landmark
     assert part.model.n == 800
     assert "800 of" in part.notes()[0]
     results = _results()
-    record._record_landmark_cox(results, part)
+    record.record_landmark_cox(results, part)
     assert [a["analysis"] for a in results.approximations] == [lr.LandmarkCox.ANALYSIS]
     assert results.estimates["hr_unresolved_90d"].n == 800
     assert results.tables["ph_check"] and results.tables["hazard_ratios"]
     # the check's table stays; its verdicts reach the findings only through `record_ph_verdict`
     assert not [f for f in results.findings if "proportional hazards" in f or "changes over time" in f]
     empty = _results()
-    record._record_landmark_cox(empty, None)
+    record.record_landmark_cox(empty, None)
     assert empty.skipped == [{"analysis": "landmark Cox model", "reason": "the data has no contact records",
                               "needs": "contact records"}]
 
@@ -95,7 +95,7 @@ def test_extrapolation_records_the_notebook_keys_and_its_sample(world: CXData) -
     part = lr.extrapolate_lifetime(lt, "contract", 60, n_draws=50, max_customers=1000)
     assert part.sample.n_used == 1000
     results = _results()
-    record._record_extrapolation(results, part)
+    record.record_extrapolation(results, part)
     groups = sorted(lt["contract"].unique())
     assert sorted(k for k in results.estimates if k.startswith("aft_rmst60_")) == [f"aft_rmst60_{g}" for g in groups]
     assert results.findings[0].startswith(f"Extrapolated with the best-fitting {part.aft.best} model")
@@ -106,21 +106,21 @@ def test_overall_and_segment_records_keep_the_keys_the_summary_reads(world: CXDa
     lt = lifetimes(world)
     km = kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months"))
     results = _results()
-    record._record_overall(results, km)
+    record.record_overall_lifetime(results, km)
     assert results.estimates["median_lifetime_months"].value == pytest.approx(km.medians["median"].iloc[0])
     assert {"survival_12m_all", "survival_24m_all"} <= set(results.estimates)
-    record._record_segments(results, lr.compare_segments(lt, "contract", 24))
+    record.record_segment_lifetimes(results, lr.compare_segments(lt, "contract", 24))
     assert {"km_by_contract", "rmst_by_contract", "pairwise_logrank_by_contract"} <= set(results.tables)
     assert results.extra["logrank"]["dof"] == lt["contract"].nunique() - 1
-    record._record_segments(results, lr.compare_segments(lt, "region_x", 24))
+    record.record_segment_lifetimes(results, lr.compare_segments(lt, "region_x", 24))
     assert results.skipped[-1] == {"analysis": "lifetime by region_x", "reason": "the data has no region_x column",
                                    "needs": "segments"}
 
 
 def test_time_varying_and_recovery_skips_carry_their_reason() -> None:
     results = _results()
-    record._record_time_varying(results, None, "the contacts carry no timestamps")
-    record._record_recovery(results, None)
+    record.record_time_varying(results, None, "the contacts carry no timestamps")
+    record.record_lifetime_recovery(results, None)
     assert results.skipped[0] == {"analysis": "time-varying Cox model", "reason": "the contacts carry no timestamps",
                                   "needs": "event dates"}
     assert results.skipped[1]["analysis"] == "known-truth check"
@@ -145,8 +145,8 @@ def test_a_window_too_short_for_any_landmark_is_skipped_with_its_reason() -> Non
     assert experience.why_not == ("the data covers 5 months; a landmark needs 3 months of history before it and 3 "
                                   "months of follow-up after it")
     results = _results()
-    record._record_landmark_groups(results, experience)
-    record._record_landmark_cox(results, lr.fit_landmark_cox(short, experience), experience)
+    record.record_landmark_groups(results, experience)
+    record.record_landmark_cox(results, lr.fit_landmark_cox(short, experience), experience)
     assert [s["needs"] for s in results.skipped] == ["more history", "more history"]
 
 
@@ -174,7 +174,7 @@ def test_a_median_not_reached_is_a_lower_bound_in_words() -> None:
                        "event": np.r_[np.zeros(70, bool), np.ones(30, bool)], "entry_months": 0.0})
     km = kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months"))
     results = _results()
-    record._record_overall(results, km)
+    record.record_overall_lifetime(results, km)
     median = results.estimates["median_lifetime_months"]
     assert (median.value, median.bound) == (40.0, "lower")
     assert median.format(1) == "more than 40.0 months (fewer than half have left within the follow-up)"
@@ -185,7 +185,7 @@ def test_a_median_not_reached_is_a_lower_bound_in_words() -> None:
 def test_data_with_no_recorded_ends_has_no_median_and_says_why(world: CXData) -> None:
     lt = lifetimes(world).assign(event=False)
     results = _results()
-    record._record_overall(results, kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months")))
+    record.record_overall_lifetime(results, kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months")))
     median = results.estimates["median_lifetime_months"]
     assert not median.estimable and median.reason == lr.NO_ENDS
     assert median.format() == f"not estimable ({lr.NO_ENDS})"
@@ -195,5 +195,5 @@ def test_data_with_no_recorded_ends_has_no_median_and_says_why(world: CXData) ->
 def test_flat_data_states_its_assumption_beside_the_median(world: CXData) -> None:
     results = _results()
     results.extra["assumptions"] = ["Lifetimes assume the churn flag covers the last 3 months."]
-    record._record_overall(results, kaplan_meier(lifetimes(world), columns=LifetimeColumns(entry="entry_months")))
+    record.record_overall_lifetime(results, kaplan_meier(lifetimes(world), columns=LifetimeColumns(entry="entry_months")))
     assert results.findings[0].endswith("). Lifetimes assume the churn flag covers the last 3 months.")

@@ -170,9 +170,9 @@ def test_a_proportional_world_gives_no_flag_at_the_adjusted_level(proportional_w
     assert set(stale) <= set(lr.LANDMARK_MEASURED_ONCE)
     assert set(landmark.check.violated) == set(stale)
     results = Results(notebook="03_customer_lifetime", parameters={}, data_fingerprint="x")
-    record._record_landmark_cox(results, landmark)
-    record._record_tenure_ph(results, tv)
-    record._record_ph_verdict(results, verdict)
+    record.record_landmark_cox(results, landmark)
+    record.record_tenure_ph(results, tv)
+    record.record_ph_verdict(results, verdict)
     # one set of proportional-hazards findings: the verdicts, no per-check sentences
     ph_findings = [f for f in results.findings if "hazard ratio changes" in f or "proportional" in f]
     assert ph_findings == verdict.sentences()
@@ -189,5 +189,5 @@ def test_a_switched_off_tenure_check_leaves_the_landmark_check_to_decide(proport
     assert verdict.changes == [] and "of the landmark check Holm-adjusted" in verdict.sentences()[0]
     assert lr.ph_verdict(None, None) is None
     results = Results(notebook="03_customer_lifetime", parameters={}, data_fingerprint="x")
-    record._record_ph_verdict(results, None)
+    record.record_ph_verdict(results, None)
     assert results.findings == [] and results.skipped == [] and "ph_verdict" not in results.tables

@@ -10,7 +10,7 @@ import pytest
 
 from cxresearch.data.schema import CXData
 from cxresearch.data.simulate import simulate
-from cxresearch.report.record.lifetime import _record_tenure_ph, _record_time_varying
+from cxresearch.report.record.lifetime import record_tenure_ph, record_time_varying
 from cxresearch.report.results import Results
 from cxresearch.survival.lifetime import PH_SWITCHED_OFF
 from cxresearch.survival.person_months import (
@@ -153,14 +153,14 @@ def test_time_varying_drivers_on_a_random_sample_recover_the_truth_and_say_so(wo
     assert list(tv.summary().columns)[-1] == "hr_cloglog" and set(tv.nps_summary().index) <= {
         "nps_group=detractor", "nps_group=passive", "nps_group=promoter", "nps_group=no answer"}
     results = Results(notebook="03", parameters={}, data_fingerprint="x")
-    _record_time_varying(results, tv)
+    record_time_varying(results, tv)
     findings_before_ph = list(results.findings)
     assert results.approximations[0]["n_used"] == 3000
     assert results.estimates["tv_hr_proactive_90d"].n == tv.cox.n_customers
     # the proportional-hazards check over tenure runs on the same sampled person-months and says so
     assert (tv.ph.n_episodes, tv.ph.events) == (tv.cloglog.n_episodes, tv.cloglog.events)
     assert list(tv.ph.tests.index) == tv.cloglog.terms
-    _record_tenure_ph(results, tv)
+    record_tenure_ph(results, tv)
     assert results.approximations[-1]["analysis"] == tv.ph.ANALYSIS and results.approximations[-1]["n_used"] == 3000
     assert len(results.tables["ph_check_tenure"]) == len(tv.ph.tests)
     assert results.estimates["tv_ph_drift_proactive_90d"].unit == "ratio"
@@ -168,8 +168,8 @@ def test_time_varying_drivers_on_a_random_sample_recover_the_truth_and_say_so(wo
     # the check's verdicts reach the results only through the combined verdict (tests/test_ph_verdict.py)
     assert results.findings == findings_before_ph
     skipped = Results(notebook="03", parameters={}, data_fingerprint="x")
-    _record_tenure_ph(skipped, None, "the contacts carry no timestamps")
+    record_tenure_ph(skipped, None, "the contacts carry no timestamps")
     assert skipped.skipped == [{"analysis": tv.ph.ANALYSIS, "reason": "the contacts carry no timestamps",
                                 "needs": "event dates"}]
-    _record_tenure_ph(skipped, dataclasses.replace(tv, ph=None))
+    record_tenure_ph(skipped, dataclasses.replace(tv, ph=None))
     assert skipped.skipped[-1]["reason"] == PH_SWITCHED_OFF

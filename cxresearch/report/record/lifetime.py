@@ -1,4 +1,7 @@
-"""What notebook 03 (customer lifetime) writes to its results file; the executive summary reads these keys."""
+"""What notebook 03 (customer lifetime) writes to its results file; the executive summary reads these keys.
+
+`record_lifetime` records the whole notebook; the section recorders it calls (`record_overall_lifetime`,
+`record_segment_lifetimes`, ...) are public so that one section can be recorded, and tested, on its own."""
 
 from __future__ import annotations
 
@@ -57,19 +60,19 @@ def record_lifetime(
     verdict : `survival.lifetime.ph_verdict` result (None: neither check ran; nothing recorded).
     recovery : the known-truth table (None: the data has no truth).
     """
-    _record_overall(results, km)
-    _record_segments(results, segments)
-    _record_landmark_groups(results, experience)
-    _record_landmark_cox(results, landmark_cox, experience)
-    _record_extrapolation(results, extrapolation, aft_failure)
-    _record_time_varying(results, tv, why_not)
-    _record_tenure_ph(results, tv, why_not)
-    _record_ph_verdict(results, verdict)
-    _record_recovery(results, recovery)
+    record_overall_lifetime(results, km)
+    record_segment_lifetimes(results, segments)
+    record_landmark_groups(results, experience)
+    record_landmark_cox(results, landmark_cox, experience)
+    record_extrapolation(results, extrapolation, aft_failure)
+    record_time_varying(results, tv, why_not)
+    record_tenure_ph(results, tv, why_not)
+    record_ph_verdict(results, verdict)
+    record_lifetime_recovery(results, recovery)
     results.warnings = list(dict.fromkeys(results.warnings))
 
 
-def _record_overall(results: Results, km: KMResult) -> None:
+def record_overall_lifetime(results: Results, km: KMResult) -> None:
     """Median lifetime (`median_lifetime_months`) and survival at `HORIZONS` of the whole base, with a finding."""
     overall = km.to_estimates(HORIZONS)
     overall.pop(f"median_lifetime_{ALL}")
@@ -82,7 +85,7 @@ def _record_overall(results: Results, km: KMResult) -> None:
     results.findings.append(overall_sentence(km) + _assumptions_clause(results))
 
 
-def _record_segments(results: Results, segments: SegmentLifetimes) -> None:
+def record_segment_lifetimes(results: Results, segments: SegmentLifetimes) -> None:
     """The segment comparison's estimates, tables (`km_by_<segment>`, ...), log-rank test and finding."""
     comparison, segment = segments.comparison, segments.segment
     if comparison is None:
@@ -105,7 +108,7 @@ def _record_segments(results: Results, segments: SegmentLifetimes) -> None:
     results.warnings.extend(comparison.notes())
 
 
-def _record_landmark_groups(results: Results, experience: LandmarkComparisons) -> None:
+def record_landmark_groups(results: Results, experience: LandmarkComparisons) -> None:
     """Per experience grouping: tables, restricted-mean differences (`rmst_diff_<grouping>_<group>`), finding."""
     for g, comparison in experience.comparisons.items():
         results.add_table(f"km_by_{g}", comparison.km.survival)
@@ -131,7 +134,7 @@ def _record_landmark_groups(results: Results, experience: LandmarkComparisons) -
         results.skip(f"lifetime by {g.replace('_', ' ')}", why, needs=needs)
 
 
-def _record_landmark_cox(results: Results, landmark: LandmarkCox | None,
+def record_landmark_cox(results: Results, landmark: LandmarkCox | None,
                         experience: LandmarkComparisons | None = None) -> None:
     """Hazard ratios (`hr_<term>`), the PH check's table (`ph_check`), significant drivers as findings, and the
     sample when drawn."""
@@ -147,7 +150,7 @@ def _record_landmark_cox(results: Results, landmark: LandmarkCox | None,
     for term in cox.summary().index:
         results.add(f"hr_{term}", cox.hazard_ratio(term))
     results.add_table("hazard_ratios", cox.summary())
-    results.add_table("ph_check", check.summary())  # its verdicts are `_record_ph_verdict`'s
+    results.add_table("ph_check", check.summary())  # its verdicts are `record_ph_verdict`'s
     results.findings.extend(
         f"{FEATURE_LABELS[t]}: hazard ratio {r.hazard_ratio:.2f} (95% CI {r.hr_ci_low:.2f} to {r.hr_ci_high:.2f})."
         for t, r in cox.summary().iterrows() if r.p_value < 0.05 and t in FEATURE_LABELS and t != "tenure_months"
@@ -156,7 +159,7 @@ def _record_landmark_cox(results: Results, landmark: LandmarkCox | None,
     results.approximate(landmark.ANALYSIS, landmark.sample)
 
 
-def _record_extrapolation(results: Results, extrapolation: LifetimeExtrapolation | None,
+def record_extrapolation(results: Results, extrapolation: LifetimeExtrapolation | None,
                          not_estimable: NotEstimableError | None = None) -> None:
     """AIC comparison, extrapolated restricted means (`aft_rmst<horizon>_<group>`), finding, and the sample; a skip
     with the reason when no parametric model could be fitted."""
@@ -173,7 +176,7 @@ def _record_extrapolation(results: Results, extrapolation: LifetimeExtrapolation
     results.approximate(extrapolation.ANALYSIS, extrapolation.sample)
 
 
-def _record_time_varying(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
+def record_time_varying(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
     """Time-varying hazard ratios (`tv_hr_<term>`), their tables, findings on proactive and unresolved contacts,
     and the sample when drawn; a skip with `why_not` when there is no model."""
     if tv is None:
@@ -191,10 +194,10 @@ def _record_time_varying(results: Results, tv: TimeVaryingDrivers | None, why_no
     results.approximate(tv.ANALYSIS, tv.sample)
 
 
-def _record_tenure_ph(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
+def record_tenure_ph(results: Results, tv: TimeVaryingDrivers | None, why_not: str = "") -> None:
     """The proportional-hazards check over tenure: table `ph_check_tenure`, drifts `tv_ph_drift_<term>` (hazard
     ratio at the later over the earlier tenure), the joint test in `extra["ph_check_tenure_joint"]` and the sample
-    when drawn (its verdicts are `_record_ph_verdict`'s); a skip with `why_not` when there is no person-month
+    when drawn (its verdicts are `record_ph_verdict`'s); a skip with `why_not` when there is no person-month
     model."""
     if tv is None or tv.ph is None:
         results.skip(TenurePHCheck.ANALYSIS, why_not or PH_SWITCHED_OFF, needs=_needs(why_not))
@@ -208,7 +211,7 @@ def _record_tenure_ph(results: Results, tv: TimeVaryingDrivers | None, why_not: 
     results.approximate(ph.ANALYSIS, tv.sample)
 
 
-def _record_ph_verdict(results: Results, verdict: PHVerdict | None) -> None:
+def record_ph_verdict(results: Results, verdict: PHVerdict | None) -> None:
     """The one proportional-hazards verdict per term: table `ph_verdict`, the rule and its level in
     `extra["ph_verdict"]`, the verdicts as findings; nothing when neither check ran (each check records its own
     skip)."""
@@ -219,7 +222,7 @@ def _record_ph_verdict(results: Results, verdict: PHVerdict | None) -> None:
     results.findings.extend(verdict.sentences())
 
 
-def _record_recovery(results: Results, recovery: pd.DataFrame | None) -> None:
+def record_lifetime_recovery(results: Results, recovery: pd.DataFrame | None) -> None:
     """The known-truth table (`recovery`), or a skip when the data has no truth."""
     if recovery is None:
         results.skip("known-truth check", "the data source has no truth.json (only the demo world does)",
