@@ -68,7 +68,8 @@ def snapshot_expr(
         proactive_90d=recent.count(where=direction == "proactive"),
         unresolved_90d=recent.count(where=reactive & (resolved == False)),
         inconsistency_90d=recent.count(where=reason == INCONSISTENCY_REASON),
-        fcr_rate_90d=resolved.cast("float64").mean(where=reactive),
+        # through an integer: PostgreSQL casts no boolean to a float directly
+        fcr_rate_90d=resolved.cast("int32").cast("float64").mean(where=reactive),
     )
 
     past = surveys.filter(surveys["timestamp"] < as_of_ts)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from database_worlds import PG_DATABASE, PG_SCHEMA, PostgresServer, assert_same_data, world_mapping
@@ -46,6 +47,27 @@ def test_a_postgres_source_loads_the_same_data_and_features_as_parquet(
     assert data.metadata["databases"] == {"crm": f"postgres://{pg_world.user}@127.0.0.1:{pg_world.port}/crm"}
     features = [snapshot(d).sort_values("customer_id").reset_index(drop=True) for d in (expected, data)]
     assert features[0].equals(features[1])
+
+
+def test_the_ibis_snapshot_and_hash_sample_run_on_the_server(
+    pg_world: PostgresServer, parquet_world: Path, tmp_path: Path
+) -> None:
+    from cxresearch.features.portable import sample_source, snapshot_on
+
+    expected = load_source(parquet_world)
+    con = pg_world.connect(PG_DATABASE)
+    tables = {name: con.table(name, database=PG_SCHEMA) for name in ("customers", "contacts", "surveys")}
+    got = snapshot_on(con, "2025-06-01", observed_until=expected.observed_until, tables=tables)
+    want = snapshot(expected, as_of="2025-06-01").sort_values("customer_id").reset_index(drop=True)
+    assert list(got.columns) == list(want.columns) and len(got) == len(want) > 1000
+    pd.testing.assert_frame_equal(got, want[got.columns], check_exact=False, rtol=1e-12, check_dtype=False)
+    sampled = load_source(sample_source(con, tmp_path / "sample", observed_until=expected.observed_until,
+                                        fraction=0.25, tables=tables))
+    kept = set(sampled.customers["customer_id"])
+    assert 0.2 < len(kept) / len(expected.customers) < 0.3
+    # whole histories: every contact of a kept customer comes along
+    assert len(sampled.contacts) == expected.contacts["customer_id"].isin(kept).sum()
+    con.disconnect()
 
 
 WRONG = {
