@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from cxresearch.errors import NotEstimableError
+
 #: NPS groups by likelihood-to-recommend (0-10): Reichheld (2003), HBR "The one number you need to grow".
 NPS_GROUPS: dict[str, tuple[int, int]] = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
 #: Effort bands of a CES answer (1-7, 7 = highest effort).
@@ -80,5 +82,5 @@ def covariate_design(
         notes.append(f"dropped constant columns {constant}")
         design = design.drop(columns=constant)
     if design.shape[1] == 0:
-        raise ValueError("no usable covariates left after dropping missing and constant columns")
+        raise NotEstimableError("no usable covariates left after dropping missing and constant columns", needs="segments")
     return design, reference_levels

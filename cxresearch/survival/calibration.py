@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxresearch.errors import NotEstimableError
 from cxresearch.stats.intervals import Z95
 
 
@@ -107,7 +108,8 @@ def calibration_at(
     predicted = np.asarray(predicted, dtype=float)
     seen = entry < horizon
     if seen.sum() < 2 * n_groups:
-        raise ValueError(f"only {int(seen.sum())} customers are observed before {horizon:g} months")
+        raise NotEstimableError(f"only {int(seen.sum())} customers are observed before {horizon:g} months",
+                                needs="more customers")
     # rank first so ties in predicted survival (e.g. a categorical model) still split into equal groups
     ranks = pd.Series(predicted[seen]).rank(method="first")
     group = pd.qcut(ranks, n_groups, labels=False).to_numpy() + 1

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import trapezoid
 
+from cxresearch.errors import NotEstimableError
+
 #: Two risk scores this close count as tied (scikit-survival's `tied_tol`).
 TIED_TOL = 1e-8
 
@@ -182,7 +184,7 @@ def _weighted_concordance(
             tied_risk += n_tie
             discordant += n_pairs - n_con - n_tie
     if denominator == 0:
-        raise ValueError("no comparable pairs: the concordance index is not defined")
+        raise NotEstimableError("no comparable pairs: the concordance index is not defined", needs="churners")
     return Concordance(numerator / denominator, concordant, discordant, tied_risk, tied_time)
 
 
@@ -193,7 +195,7 @@ def _scores(lifetimes: ObservedLifetimes, scores: np.ndarray) -> np.ndarray:
     if scores.shape[0] != lifetimes.time.size:
         raise ValueError("time, event and the predictions must have the same length")
     if not lifetimes.event.any():
-        raise ValueError("all lifetimes are censored: no metric is defined")
+        raise NotEstimableError("all lifetimes are censored: no metric is defined", needs="churners")
     return scores
 
 
@@ -261,7 +263,7 @@ def _horizons(test_time: np.ndarray, times: np.ndarray | float) -> np.ndarray:
     times = np.unique(np.atleast_1d(np.asarray(times, dtype=float)))
     if times.max() >= test_time.max() or times.min() < test_time.min():
         span = f"[{test_time.min()}; {test_time.max()}["
-        raise ValueError(f"all times must be within follow-up time of test data: {span}")
+        raise NotEstimableError(f"all times must be within follow-up time of test data: {span}", needs="more history")
     return times
 
 

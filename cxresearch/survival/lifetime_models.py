@@ -18,6 +18,7 @@ import pandas as pd
 from lifelines.exceptions import ConvergenceError
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from cxresearch.errors import NotEstimableError
 from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.cox import fit_cox
 from cxresearch.survival.parametric import DISTRIBUTIONS
@@ -100,7 +101,7 @@ def aft_model(
         except (ConvergenceError, np.linalg.LinAlgError):
             continue
     if not fits:
-        raise ValueError("no AFT family converged")
+        raise NotEstimableError("no AFT family converged", needs="more customers")
     best = min(fits, key=lambda n: fits[n].AIC_)
     terms = [c for c in design.columns if c not in (DURATION, EVENT, ENTRY)]
     x = pd.DataFrame(design_for(test, terms, design), columns=terms, index=test.index)

@@ -284,19 +284,8 @@ def try_compare_lifetime_models(
     """
     try:
         return compare_lifetime_models(data, cut, horizons, n_boot, max_customers, seed), None
-    except NotEstimableError as error:
+    except NotEstimableError as error:  # raised where the data falls short, naming what is missing
         return None, error
-    except (ValueError, np.linalg.LinAlgError) as error:
-        # thin data: too few churners after the cut, covariates constant in the sample, a singular fit
+    except (ValueError, np.linalg.LinAlgError) as error:  # a fit that fails on thin data (singular, no convergence)
         return None, NotEstimableError(f"the models cannot be fitted and judged on this data ({error})",
-                                       needs=_needs_of(error))
-
-
-def _needs_of(error: Exception) -> str:
-    """The missing input behind a failed comparison, in the results file's words."""
-    text = str(error)
-    if "covariate" in text:
-        return "segments"
-    if "horizon" in text or "follow-up" in text:
-        return "more history"
-    return "more customers"
+                                       needs="more customers")

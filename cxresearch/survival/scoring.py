@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import trapezoid
 
+from cxresearch.errors import NotEstimableError
 from cxresearch.survival.evaluation import TIED_TOL
 
 #: Rows of churners per block of the pairwise matrices (bounds memory at block x customers floats).
@@ -292,7 +293,8 @@ def score_models(
     entry = np.zeros(time.size) if entry is None else np.asarray(entry, dtype=float)
     horizons = np.unique(np.asarray(horizons, dtype=float))
     if horizons.size < 2 or horizons[-1] >= time.max() or not event.any():
-        raise ValueError("need churners, at least two horizons and follow-up beyond the last horizon")
+        raise NotEstimableError("need churners, at least two horizons and follow-up beyond the last horizon",
+                                needs="more history")
     tau = float(horizons[-1]) if tau is None else float(tau)
     weights = bootstrap_weights(time.size, n_boot, seed)
     first = next(iter(predictions.values()))
