@@ -5,31 +5,39 @@ Every money amount is in the data's currency (`currency` labels it); rates are p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from cxresearch.economics.clv_tail import TailChoice, choose_tail
+from cxresearch.economics.survival_curve import TAIL_WINDOW_MONTHS, SurvivalCases, Tail, resample_counts
+from cxresearch.economics.tail_models import LABELS
 from cxresearch.stats.estimate import Estimate
 from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.groups import split_groups
-
-#: Months of follow-up before the Kaplan-Meier cut-off used to fit the constant tail hazard.
-TAIL_WINDOW_MONTHS = 12.0
 
 
 @dataclass
 class CLVResult:
     """Expected discounted margin per customer (CLV) per group, with percentile-bootstrap 95% CIs."""
 
-    table: pd.DataFrame  # group, clv, ci_low, ci_high, n, monthly_margin, km_until, tail_hazard
+    table: pd.DataFrame  # group, clv, ci_low, ci_high, n, monthly_margin, km_until, tail, tail_hazard
     horizon_months: int
     monthly_discount_rate: float
     currency: str
     group: str | None = None
     curves: pd.DataFrame | None = field(default=None, repr=False)  # group, month, survival (KM + tail)
     notes: list[str] = field(default_factory=list)
+    tails: dict[str, TailChoice] = field(default_factory=dict)  # per group: the tail beyond T_c, and why
+
+    @property
+    def tail(self) -> TailChoice:
+        """The tail of an overall result (group=None)."""
+        if len(self.tails) != 1:
+            raise ValueError("a result by group has one tail per group: see `tails`")
+        return next(iter(self.tails.values()))
 
     def summary(self) -> pd.DataFrame:
         """Per group: CLV and 95% CI (currency), customers, mean monthly margin (currency/month)."""
@@ -48,7 +56,7 @@ class CLVResult:
                 ci_low=float(row.ci_low) if np.isfinite(row.ci_low) else None,
                 ci_high=float(row.ci_high) if np.isfinite(row.ci_high) else None,
                 n=int(row.n),
-                note="Kaplan-Meier survival with a constant-hazard tail",
+                note=f"Kaplan-Meier survival with a {row.tail} tail",
             )
             for row in self.table.itertuples()
         }
@@ -100,6 +108,7 @@ def clv_from_survival(
     min_at_risk: int = 10,
     currency: str = "currency",
     entry: str | None = None,
+    tail: str | TailChoice = "auto",
 ) -> CLVResult:
     """Expected discounted margin of a new customer over `horizon_months` (currency), per group.
 
@@ -107,17 +116,17 @@ def clv_from_survival(
     S the Kaplan-Meier survival evaluated at month ends, m the group's mean `margin_column` unless
     `monthly_margin` is given, d the monthly discount rate (Gupta & Lehmann 2003, J. Interactive Marketing 17:9-24).
 
-    Left truncation: `entry` names a column of delayed-entry times (months since signup, 0 = observed from
-    signup). The KM then uses risk sets {entry < t <= duration} (lifelines `entry=`; the bootstrap's numpy KM
-    the same), and the tail's exposure counts only customer-months after entry.
+    Left truncation: `entry` (months since signup) gives risk sets {entry < t <= duration} (lifelines `entry=`),
+    and the tails count only customer-months after entry.
 
     Tail: the KM curve is used up to T_c, the last time at which at least `min_at_risk` customers are still at
-    risk (beyond it the estimate rests on a handful of customers). For t > T_c,
-    S(t) = S(T_c) * exp(-lambda * (t - T_c)), lambda = churn events / customer-months in (T_c - 12, T_c]
-    (a constant hazard; to be replaced by parametric fits). With no churn in that window the tail is flat.
+    risk. For t > T_c, S(t) = S(T_c) S_tail(t) / S_tail(T_c): a constant hazard exp(-lambda t), lambda = churn
+    events / customer-months in (T_c - 12, T_c] (flat without churn there), or a Weibull, log-normal or
+    log-logistic curve fitted on the whole group. `tail="auto"` chooses the family per group by an out-of-time
+    backtest (`clv_tail.choose_tail`), a family name forces it, a `TailChoice` is reused for every group.
 
     CI: percentile bootstrap over customers (Efron & Tibshirani 1993), `n_boot` resamples per group, re-estimating
-    S, the tail and (unless given) m in each.
+    S, the tail's parameters (the family stays the one chosen) and (unless given) m in each.
 
     Parameters
     ----------
@@ -133,15 +142,16 @@ def clv_from_survival(
         Bootstrap resamples per group and their seed.
     duration, event, margin_column, entry
         Columns of tenure (months), churn flag, margin (currency per month) and delayed entry (months).
-    min_at_risk
-        Customers still at risk where the Kaplan-Meier curve gives way to the tail.
+    min_at_risk, tail
+        Customers still at risk where the Kaplan-Meier curve gives way to the tail (T_c), and the tail: "auto", a
+        family of `tail_models.FAMILIES`, or the `TailChoice` of an earlier call.
     currency
         Label of the money amounts.
 
     Returns
     -------
     CLVResult
-        CLV per group with 95% CIs, the survival curves used and notes.
+        CLV per group with 95% CIs, the survival curves used, the tail's choice and notes.
     """
     df = df.reset_index(drop=True)
     groups, notes = split_groups(df, group, LifetimeColumns(duration, event, entry), min_group_size)
@@ -150,149 +160,64 @@ def clv_from_survival(
     if margins is not None and margins.isna().any():
         notes.append(f"{int(margins.isna().sum())} customers with missing margin are left out of the mean margin")
     months = np.arange(1, horizon_months + 1, dtype=float)
-    discount = (1.0 + monthly_discount_rate) ** -months
-    rng = np.random.default_rng(seed)
-    rows, curves = [], []
+    discount, rng = (1.0 + monthly_discount_rate) ** -months, np.random.default_rng(seed)
+    rows, curves, tails = [], [], {}
     for name, sub in groups.items():
+        cases, tails[name] = _group_cases(sub, tail, duration, event, entry, min_at_risk)
         m_all = np.full(len(sub), float(monthly_margin)) if margins is None else margins.loc[sub.index].to_numpy(float)
-        cases = _Cases(sub[duration].to_numpy(float), sub[event].to_numpy(bool),
-                       sub[entry].to_numpy(float) if entry else None)
-        row, surv = _group_clv(cases, m_all, discount, months, min_at_risk, n_boot, rng)
-        if row["km_until"] < horizon_months:
-            notes.append(_tail_note(name, row["km_until"], row["tail_hazard"]))
+        row, surv = _group_clv(cases, m_all, discount, months, min_at_risk, n_boot, rng, tails[name].tail)
+        notes.extend([*tails[name].notes, *([_tail_note(name, row["km_until"], row["tail_hazard"], row["tail"])]
+                                            if row["km_until"] < horizon_months else [])])
         rows.append({"group": name, **row})
         curves.append(pd.DataFrame({"group": name, "month": months, "survival": surv}))
     return CLVResult(table=pd.DataFrame(rows), horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate,
-                     currency=currency, group=group, curves=pd.concat(curves, ignore_index=True), notes=notes)
+                     currency=currency, group=group, curves=pd.concat(curves, ignore_index=True),
+                     notes=list(dict.fromkeys(notes)), tails=tails)
+
+
+def _group_cases(sub: pd.DataFrame, tail: str | TailChoice, duration: str, event: str, entry: str | None,
+                 min_at_risk: int) -> tuple[SurvivalCases, TailChoice]:
+    """A group's cases and its tail: chosen on the group (groups with different constant hazards have a falling
+    hazard together), or the `TailChoice` given."""
+    cases = SurvivalCases(sub[duration].to_numpy(float), sub[event].to_numpy(bool),
+                          sub[entry].to_numpy(float) if entry else None)
+    return cases, tail if isinstance(tail, TailChoice) else choose_tail(sub, tail, duration, event, entry, min_at_risk)
 
 
 def _group_clv(
-    cases: _Cases, m_all: np.ndarray, discount: np.ndarray, months: np.ndarray, min_at_risk: int, n_boot: int,
-    rng: np.random.Generator,
-) -> tuple[dict[str, float], np.ndarray]:
-    """One group's CLV (currency) with its percentile-bootstrap 95% CI, customers, mean margin, KM cut-off (months)
-    and tail hazard (per month), and its survival curve at `months`."""
-    surv, t_c, lam = cases.survival_with_tail(np.ones(len(cases.t)), months, min_at_risk)
+    cases: SurvivalCases, m_all: np.ndarray, discount: np.ndarray, months: np.ndarray, min_at_risk: int, n_boot: int,
+    rng: np.random.Generator, tail: Tail,
+) -> tuple[dict[str, float | str], np.ndarray]:
+    """One group's CLV (currency) with its percentile-bootstrap 95% CI, customers, mean margin, KM cut-off (months),
+    tail family used and constant tail hazard (per month), and its survival curve at `months`."""
+    surv, t_c, lam, theta = cases.survival_with_tail(np.ones(len(cases.t)), months, min_at_risk, tail=tail)
+    # the resamples refit the family the point estimate could fit, starting from its parameters
+    tail = Tail() if theta is None else Tail(tail.family, theta)
     m = float(np.nanmean(m_all))
     has_margin = (~np.isnan(m_all)).astype(float)
     margin_or_0 = np.where(has_margin > 0, m_all, 0.0)
     boot = np.empty(n_boot)
     for b in range(n_boot):
-        w = _resample_counts(rng, len(cases.t))
-        s_b, _, _ = cases.survival_with_tail(w, months, min_at_risk)
+        w = resample_counts(rng, len(cases.t))
+        s_b = cases.survival_with_tail(w, months, min_at_risk, tail=tail).survival
         with np.errstate(divide="ignore", invalid="ignore"):
             boot[b] = np.sum(w * margin_or_0) / np.sum(w * has_margin) * np.sum(s_b * discount)
     lo, hi = _percentile_ci(boot)
     row = {"clv": float(m * np.sum(surv * discount)), "ci_low": lo, "ci_high": hi, "n": len(cases.t),
-           "monthly_margin": m, "km_until": t_c, "tail_hazard": lam}
+           "monthly_margin": m, "km_until": t_c, "tail": LABELS[tail.family], "tail_hazard": lam}
     return row, surv
 
 
-def _tail_note(name: str, t_c: float, lam: float) -> str:
-    """Where the Kaplan-Meier curve of group `name` ends (months) and the constant hazard (per month) after it."""
+def _tail_note(name: str, t_c: float, lam: float, tail: str) -> str:
+    """Where the Kaplan-Meier curve of group `name` ends (months) and the tail (named as in `LABELS`) after it."""
+    if tail != LABELS["constant"]:
+        return (f"{name}: Kaplan-Meier used up to {t_c:.1f} months; beyond, a {tail} curve fitted on the group's "
+                "whole survival curve, conditional on survival to then")
     return (
         f"{name}: Kaplan-Meier used up to {t_c:.1f} months; beyond, a constant hazard of "
         f"{lam:.4f}/month fitted on the last {TAIL_WINDOW_MONTHS:g} months before that"
         + (" (no churn in that window: flat tail, likely optimistic)" if lam == 0 else "")
     )
-
-
-def _survival_with_tail(
-    t: np.ndarray, e: np.ndarray, months: np.ndarray, min_at_risk: int,
-    km_at: Callable[[np.ndarray], np.ndarray] | None = None, entry: np.ndarray | None = None,
-) -> tuple[np.ndarray, float, float]:
-    """Survival at `months`: KM up to the cut-off T_c, constant-hazard tail after; returns (S, T_c, lambda).
-
-    T_c is the largest duration at which at least `min_at_risk` customers (all, if fewer) are at risk, at risk
-    meaning entry < T_c <= duration (`_at_risk_counts`); the tail hazard's exposure counts customer-months after
-    entry only. `km_at` replaces the numpy Kaplan-Meier (e.g. lifelines' curve).
-    """
-    return _Cases(t, e, entry).survival_with_tail(np.ones(len(t)), months, min_at_risk, km_at)
-
-
-def _product_limit_at(t: np.ndarray, e: np.ndarray, at: np.ndarray, entry: np.ndarray | None = None) -> np.ndarray:
-    """Kaplan-Meier S at times `at` in numpy (refitting lifelines for every bootstrap resample is the bottleneck).
-
-    Same estimator as lifelines' KaplanMeierFitter (a test asserts equality, with and without entry):
-    S(x) = prod_{t_j <= x} (1 - d_j/n_j), n_j = #{entry < t_j <= duration} (`_at_risk_counts`; entry 0 if not
-    given).
-    """
-    return _Cases(t, e, entry).survival_at(np.ones(len(t)), at)
-
-
-class _Cases:
-    """Durations, events and entries sorted once, so that the survival curve of a bootstrap resample, given as
-    case counts (weights), costs a few bincounts: no resorting and no copies of the resample (at a million
-    customers this is what keeps the bootstrap CIs of CLV to seconds).
-
-    With all weights 1 it is the plain Kaplan-Meier estimate; with the counts of a resample it equals the
-    estimate on the resampled rows, since both only depend on how often each case occurs.
-    """
-
-    def __init__(self, t: np.ndarray, e: np.ndarray, entry: np.ndarray | None = None) -> None:
-        self.t = np.asarray(t, dtype=float)
-        self.e = np.asarray(e, dtype=bool)
-        self.entry = np.zeros_like(self.t) if entry is None else np.asarray(entry, dtype=float)
-        self.times, self.time_of = np.unique(self.t, return_inverse=True)
-        self.entries, self.entry_of = np.unique(self.entry, return_inverse=True)
-
-    def _counts(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Weighted cases leaving, dying at each distinct duration, and entering at each distinct entry time."""
-        leaving = np.bincount(self.time_of, weights=w, minlength=len(self.times))
-        deaths = np.bincount(self.time_of, weights=w * self.e, minlength=len(self.times))
-        entering = np.bincount(self.entry_of, weights=w, minlength=len(self.entries))
-        return leaving, deaths, entering
-
-    def _at_risk(self, leaving: np.ndarray, entering: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Weighted #{entry < x <= duration} at each x in `at`; cases entering at the earliest entry time are at
-        risk from it on (the risk set of `_at_risk_counts` and lifelines)."""
-        first = self.entries[np.flatnonzero(entering > 0)[0]]
-        entered = np.r_[0.0, np.cumsum(entering)]
-        left = np.r_[0.0, np.cumsum(leaving)]
-        inside = np.where(at <= first, entered[np.searchsorted(self.entries, at, side="right")],
-                          entered[np.searchsorted(self.entries, at, side="left")])
-        return inside - left[np.searchsorted(self.times, at, side="left")]
-
-    def _product_limit(self, leaving: np.ndarray, deaths: np.ndarray, entering: np.ndarray,
-                       at: np.ndarray) -> np.ndarray:
-        """Kaplan-Meier S at times `at` from weighted counts."""
-        at_risk = self._at_risk(leaving, entering, self.times)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.cumprod(np.where(deaths > 0, 1.0 - deaths / at_risk, 1.0))
-        i = np.searchsorted(self.times, at, side="right") - 1
-        return np.where(i >= 0, s[np.clip(i, 0, None)], 1.0)
-
-    def survival_at(self, w: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Kaplan-Meier S at times `at` with case weights `w` (counts of a resample, or ones)."""
-        return self._product_limit(*self._counts(w), np.asarray(at, dtype=float))
-
-    def survival_with_tail(
-        self, w: np.ndarray, months: np.ndarray, min_at_risk: int,
-        km_at: Callable[[np.ndarray], np.ndarray] | None = None,
-    ) -> tuple[np.ndarray, float, float]:
-        """`_survival_with_tail` with case weights `w`: (S at `months`, T_c, tail hazard per month)."""
-        leaving, deaths, entering = self._counts(w)
-        need = min(min_at_risk, w.sum())
-        present = self.times[leaving > 0]
-        at_risk = self._at_risk(leaving, entering, present)
-        ok = at_risk >= need
-        # without entry this is the need-th largest duration; with entry the at-risk count is not monotone in time
-        t_c = float(present[ok][-1] if ok.any() else present[np.argmax(at_risk)])
-        at = np.append(months, t_c)
-        s = km_at(at) if km_at is not None else self._product_limit(leaving, deaths, entering, at)
-        s_months, s_c = s[:-1], s[-1]
-        start = t_c - TAIL_WINDOW_MONTHS
-        exposure = np.sum(w * np.clip(np.minimum(self.t, t_c) - np.maximum(self.entry, start), 0.0, None))
-        died = np.sum(w * (self.e & (self.t > start) & (self.t <= t_c)))
-        lam = float(died / exposure) if exposure > 0 else 0.0
-        beyond = months > t_c
-        s_months = np.where(beyond, s_c * np.exp(-lam * (months - t_c)), s_months)
-        return s_months, t_c, lam
-
-
-def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
-    """How often each of `n` cases occurs in one bootstrap resample (the draws of `rng.integers(0, n, n)`)."""
-    return np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
 
 
 def geometric_clv(
@@ -362,14 +287,16 @@ def residual_clv(
     steps_per_month: int = 4,
     current: pd.DataFrame | None = None,
     tenure: str = "tenure_months",
+    tail: str | TailChoice = "auto",
 ) -> ResidualCLVResult:
     """Residual CLV of every current customer (no churn event): what her remaining lifetime is worth (currency).
 
     RCLV_i = m_i * sum_{t=1..H} S(a_i + t) / S(a_i) / (1 + d)^t, with a_i her tenure now (`duration`), m_i her own
-    margin (or `monthly_margin`), S the Kaplan-Meier curve of all customers with the constant-hazard tail of
+    margin (or `monthly_margin`), S the Kaplan-Meier curve of all customers with the `tail` of
     `clv_from_survival` (same timing: margin at each month end survived; same `entry` handling). Tenures are
     rounded to 1/`steps_per_month` month. The CI is a percentile bootstrap over customers re-estimating S, with
-    the current portfolio held fixed (its composition is known; the survival curve is what is uncertain).
+    the current portfolio held fixed (its composition is known; the survival curve is what is uncertain), the
+    tail's family fixed and its parameters refitted in each resample.
 
     Parameters
     ----------
@@ -381,7 +308,7 @@ def residual_clv(
         Discount rate per month and months ahead counted.
     n_boot, seed
         Resamples of the survival curve and their seed.
-    duration, event, margin_column, entry, min_at_risk, currency
+    duration, event, margin_column, entry, min_at_risk, currency, tail
         As in `clv_from_survival`.
     steps_per_month
         Tenure grid steps per month.
@@ -405,29 +332,32 @@ def residual_clv(
     ages = now["_tenure"].to_numpy(float)
     grid = _TenureGrid(ages, margin, steps_per_month, horizon_months, monthly_discount_rate)
     t = df[duration].to_numpy(float)
-    cases = _Cases(t, df[event].to_numpy(bool), df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t))
-    surv, _, _ = cases.survival_with_tail(np.ones(len(t)), grid.months, min_at_risk)
+    e = df[event].to_numpy(bool)
+    cases = SurvivalCases(t, e, df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t))
+    choice = tail if isinstance(tail, TailChoice) else choose_tail(df, tail, duration, event, entry, min_at_risk)
+    surv, _, _, theta = cases.survival_with_tail(np.ones(len(t)), grid.months, min_at_risk, tail=choice.tail)
+    fitted = Tail() if theta is None else Tail(choice.family, theta)
     cond = grid.conditional(surv)
     values = margin * (cond @ grid.discount)[grid.inverse]
     n_cur = len(values)
-    lo, hi = _percentile_ci(_bootstrap_mean(cases, grid, n_cur, min_at_risk, n_boot, seed))
+    lo, hi = _percentile_ci(_bootstrap_mean(cases, grid, n_cur, min_at_risk, n_boot, seed, fitted))
     out = pd.DataFrame({"tenure_months": ages, "monthly_margin": margin, "residual_clv": values})
     if "customer_id" in now.columns:
         out.insert(0, "customer_id", now["customer_id"].to_numpy())
     mean, total = _residual_estimates(float(values.mean()), lo, hi, n_cur, horizon_months, monthly_discount_rate,
-                                      currency)
+                                      currency, LABELS[fitted.family])
     return ResidualCLVResult(customers=out, mean=mean, total=total, stream=(grid.weight @ cond) / n_cur,
                              horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate,
                              currency=currency, notes=notes)
 
 
-def _bootstrap_mean(cases: _Cases, grid: _TenureGrid, n: int, min_at_risk: int, n_boot: int, seed: int
-                    ) -> np.ndarray:
+def _bootstrap_mean(cases: SurvivalCases, grid: _TenureGrid, n: int, min_at_risk: int, n_boot: int, seed: int,
+                    tail: Tail) -> np.ndarray:
     """Mean residual CLV of the `n` valued customers (currency) under each of `n_boot` bootstrap survival curves."""
     rng = np.random.default_rng(seed)
     boot = np.empty(n_boot)
     for b in range(n_boot):
-        s_b, _, _ = cases.survival_with_tail(_resample_counts(rng, len(cases.t)), grid.months, min_at_risk)
+        s_b = cases.survival_with_tail(resample_counts(rng, len(cases.t)), grid.months, min_at_risk, tail=tail).survival
         boot[b] = grid.weight @ (grid.conditional(s_b) @ grid.discount) / n
     return boot
 
@@ -487,11 +417,11 @@ class _TenureGrid:
 
 
 def _residual_estimates(
-    mean: float, lo: float, hi: float, n: int, horizon_months: int, discount_rate: float, currency: str
+    mean: float, lo: float, hi: float, n: int, horizon_months: int, discount_rate: float, currency: str, tail: str
 ) -> tuple[Estimate, Estimate]:
     """Residual CLV per current customer and of all `n` of them (currency), with the bootstrap 95% CI."""
     label = f"over the next {horizon_months} months, discounted {discount_rate:.1%}/month"
-    note = "Kaplan-Meier survival conditional on tenure reached, constant-hazard tail; bootstrap over the curve"
+    note = f"Kaplan-Meier survival conditional on tenure reached, {tail} tail; bootstrap over the curve"
     return (Estimate(mean, currency, f"Residual CLV per current customer {label}", lo, hi, n=n, note=note),
             Estimate(mean * n, currency, f"Residual CLV of the current customer base {label}", lo * n, hi * n, n=n,
                      note=note))

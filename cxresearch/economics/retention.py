@@ -176,6 +176,9 @@ class Valuation:
         Column of left-truncation times (months since signup), or None.
     duration, event, margin_column
         Columns of tenure (months), churn flag and monthly margin (currency per month).
+    tail
+        Survival tail beyond the observed horizon: "auto" (chosen by a backtest) or a family of
+        `tail_models.FAMILIES` (see `clv_from_survival`).
     """
 
     monthly_discount_rate: float = 0.01
@@ -187,6 +190,7 @@ class Valuation:
     duration: str = "duration_months"
     event: str = "event"
     margin_column: str = "monthly_margin"
+    tail: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -402,7 +406,7 @@ def _clv_estimate(df: pd.DataFrame, clv: Estimate | CLVResult | None, valuation:
     if clv is None:
         v = valuation
         clv = clv_from_survival(df, None, v.monthly_discount_rate, v.horizon_months, None, v.n_boot, v.seed,
-                                v.duration, v.event, v.margin_column, currency=v.currency, entry=v.entry)
+                                v.duration, v.event, v.margin_column, currency=v.currency, entry=v.entry, tail=v.tail)
     if len(clv.table) != 1:
         raise ValueError("pass an overall CLVResult (group=None) or an Estimate as clv")
     return next(iter(clv.to_estimates().values()))

@@ -77,6 +77,12 @@ class EconomicsInputs:
     clv_all: CLVResult | None
     clv_seg: CLVResult | None
 
+    def value_arguments(self, **changes: object) -> dict[str, object]:
+        """Keyword arguments of `residual_clv` (and `clv_from_survival`): the valuation, with the tail chosen for the
+        new customer's value so that every value rests on the same curve, and `changes`."""
+        tail = self.clv_all.tail if self.clv_all is not None else self.valuation.tail
+        return {**asdict(self.valuation), "tail": tail, **changes}
+
 
 @dataclass
 class PurchaseModels:
@@ -115,6 +121,7 @@ def prepare(data: CXData, results: Results, segment: str, valuation: Valuation) 
     lt = lifetimes(data)
     no_clv, clv_needs = why_no_clv(lt)
     clv_all = clv_from_survival(lt, **asdict(valuation)) if not no_clv else None
+    # each segment chooses its own tail: segments with different constant hazards have a falling one together
     clv_seg = clv_from_survival(lt, group=segment, **asdict(valuation)) if not no_clv and segment in lt else None
     return EconomicsInputs(data, lt, valuation, segment, results.extra["assumptions"], no_clv, clv_needs, clv_all,
                            clv_seg)
@@ -129,6 +136,7 @@ def clv_section(inputs: EconomicsInputs, results: Results) -> None:
         return
     results.add("clv_per_customer", clv_all.per_customer(inputs.assumptions))
     table(clv_all.summary(), 2)
+    tail_section(inputs)
     if clv_seg is not None:
         show(plot_clv_by_segment(clv_seg, title=f"Lifetime value of a new customer by {inputs.segment} "
                                                 f"({inputs.valuation.currency})"))
@@ -137,13 +145,23 @@ def clv_section(inputs: EconomicsInputs, results: Results) -> None:
         say("*Note:* {}", note)
 
 
+def tail_section(inputs: EconomicsInputs) -> None:
+    """Which tail extends the survival curve beyond the observed horizon: the candidates' AIC and backtest errors,
+    and the choice in one sentence (with where it matters when the observed curve covers the horizon)."""
+    choice, horizon = inputs.clv_all.tail, inputs.valuation.horizon_months
+    table(choice.summary(), 3)
+    covered = ("" if choice.t_c < horizon else f" The value of a new customer over {horizon} months stays within "
+               "the observed curve; the tail counts for the residual value of customers who have stayed longer.")
+    say("{}{}", choice.reason, covered)
+
+
 def residual_section(inputs: EconomicsInputs, results: Results) -> ResidualCLVResult | None:
     """What today's customers are still worth, or the skip with the reason."""
     if inputs.no_clv:
         say("Residual value cannot be computed: {}.", inputs.no_clv)
         results.skip("residual customer value", inputs.no_clv, needs=inputs.clv_needs)
         return None
-    resid = residual_clv(inputs.lifetimes, **asdict(inputs.valuation))
+    resid = residual_clv(inputs.lifetimes, **inputs.value_arguments())
     table(resid.summary(), 0)
     say("Today's {} customers are worth {} each over the next {} months, {} in total.", f"{resid.mean.n:,}",
         resid.mean.format(0), inputs.valuation.horizon_months, resid.total.format(0))
@@ -298,8 +316,8 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
         results.skip("campaign ROI", f"no residual customer value ({inputs.no_clv})", needs=inputs.clv_needs)
         return None
     results.approximate("campaign churn-risk model", risk.sample)
-    value = residual_clv(inputs.lifetimes, **{**asdict(inputs.valuation), "n_boot": 0},
-                         current=risk.active).customers["residual_clv"]
+    value = residual_clv(inputs.lifetimes, **inputs.value_arguments(n_boot=0), current=risk.active
+                         ).customers["residual_clv"]
     result = campaign_roi(risk.risk, value, campaign.save_rate, campaign.cost_per_contact, campaign.incentive_cost,
                           currency)
     show(plot_campaign_profit_curve(result))

@@ -16,7 +16,7 @@ from cxresearch.economics import (
     retention_vs_acquisition,
     why_no_clv,
 )
-from cxresearch.economics.clv import _product_limit_at, _survival_with_tail
+from cxresearch.economics.survival_curve import product_limit_at, survival_with_tail
 from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import mean_t_interval, wilson_interval
@@ -62,8 +62,8 @@ def test_clv_exponential_matches_closed_form_within_ci():
     truth = exponential_clv(0.03, df["monthly_margin"].mean(), 0.01, 60)
     assert row["ci_low"] < truth < row["ci_high"]
     assert row["clv"] == pytest.approx(truth, rel=0.05)
-    # follow-up ends at 36 months, so the tail beyond it is extrapolated and the notes say so
-    assert any("constant hazard" in note for note in res.notes)
+    # follow-up ends at 36 months, so the tail beyond it is extrapolated and the notes say with which curve
+    assert any(f"beyond, a {row_tail}" in note for note in res.notes for row_tail in [res.table["tail"].iloc[0]])
     assert res.table["tail_hazard"].iloc[0] == pytest.approx(0.03, rel=0.25)
 
 
@@ -71,13 +71,14 @@ def test_clv_by_group_orders_by_hazard_and_is_deterministic():
     fast = exponential_customers(n=1500, hazard=0.06, seed=4).assign(plan="fast")
     slow = exponential_customers(n=1500, hazard=0.02, seed=5).assign(plan="slow")
     df = pd.concat([fast, slow], ignore_index=True)
-    res = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1)
+    # the closed form is the constant hazard's: the tail is fixed so that the test is about the groups
+    res = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1, tail="constant")
     clv = res.summary().set_index("group")["clv"]
     assert clv["slow"] > clv["fast"]
     for plan, hazard in (("fast", 0.06), ("slow", 0.02)):
         row = res.summary().set_index("group").loc[plan]
         assert row["ci_low"] < exponential_clv(hazard, 20.0, 0.01, 60) < row["ci_high"]
-    again = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1)
+    again = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1, tail="constant")
     pd.testing.assert_frame_equal(res.summary(), again.summary())
     estimates = res.to_estimates()
     assert set(estimates) == {"clv_fast", "clv_slow"} and estimates["clv_slow"].unit == "currency"
@@ -88,7 +89,7 @@ def test_bootstrap_product_limit_equals_lifelines():
     t, e = df["duration_months"].to_numpy(), df["event"].to_numpy()
     at = np.arange(0, 40, 0.5)
     ref = KaplanMeierFitter().fit(t, e).survival_function_at_times(at).to_numpy()
-    assert _product_limit_at(t, e, at) == pytest.approx(ref)
+    assert product_limit_at(t, e, at) == pytest.approx(ref)
 
 
 def test_retention_ratio_on_hand_set_inputs():
@@ -191,7 +192,7 @@ def test_bootstrap_product_limit_with_entry_equals_lifelines():
     t, e, a = df["duration_months"].to_numpy(), df["event"].to_numpy(), df["entry_months"].to_numpy()
     at = np.arange(0, 60, 0.5)
     ref = KaplanMeierFitter().fit(t, e, entry=a).survival_function_at_times(at).to_numpy()
-    assert _product_limit_at(t, e, at, a) == pytest.approx(ref)
+    assert product_limit_at(t, e, at, a) == pytest.approx(ref)
 
 
 def test_clv_with_entry_matches_closed_form_and_naive_is_optimistic():
@@ -218,10 +219,10 @@ def test_tail_exposure_counts_months_after_entry_only():
     e = np.array([True, True, False, False])
     entry = np.array([0.0, 10, 12, 0])
     # at risk at 20: the two with duration 20 (entries 12, 0 < 20), so T_c = 20 with min_at_risk 2; window (8, 20]
-    _, t_c, lam = _survival_with_tail(t, e, np.arange(1.0, 25), 2, entry=entry)
+    _, t_c, lam, _ = survival_with_tail(t, e, np.arange(1.0, 25), 2, entry=entry)
     assert t_c == 20.0
     assert lam == pytest.approx(1 / (0 + (14 - 10) + (20 - 12) + (20 - 8)))
-    _, _, naive = _survival_with_tail(t, e, np.arange(1.0, 25), 2)
+    _, _, naive, _ = survival_with_tail(t, e, np.arange(1.0, 25), 2)
     assert naive == pytest.approx(1 / (0 + 6 + 12 + 12))
 
 

@@ -14,7 +14,7 @@ from cxresearch.churn.logit import churn_risk, fit_churn_logit
 from cxresearch.churn.windows import out_of_time_snapshots
 from cxresearch.data.sample import sample_data
 from cxresearch.data.simulate import simulate
-from cxresearch.economics.clv import _Cases, _resample_counts, _survival_with_tail
+from cxresearch.economics.survival_curve import SurvivalCases, resample_counts, survival_with_tail
 from cxresearch.features.snapshot import snapshot
 from cxresearch.loyalty.breakdowns import nps_by_segment, nps_gap_churned
 from cxresearch.loyalty.evidence import Evidence, EvidenceTable, LogNormalInterval, ratio_rule
@@ -85,12 +85,12 @@ def test_weighted_survival_equals_the_resampled_rows(with_entry: bool) -> None:
     e = rng.random(n) < 0.7
     a = np.where(rng.random(n) < 0.3, np.minimum(rng.uniform(0, 10, n), t - 0.05), 0.0) if with_entry else None
     months = np.arange(1.0, 61)
-    cases = _Cases(t, e, a)
+    cases = SurvivalCases(t, e, a)
     for seed in range(3):
         idx = np.random.default_rng(seed).integers(0, n, n)
-        w = _resample_counts(np.random.default_rng(seed), n)
-        s_w, tc_w, lam_w = cases.survival_with_tail(w, months, 10)
-        s_r, tc_r, lam_r = _survival_with_tail(t[idx], e[idx], months, 10, entry=None if a is None else a[idx])
+        w = resample_counts(np.random.default_rng(seed), n)
+        s_w, tc_w, lam_w, _ = cases.survival_with_tail(w, months, 10)
+        s_r, tc_r, lam_r, _ = survival_with_tail(t[idx], e[idx], months, 10, entry=None if a is None else a[idx])
         np.testing.assert_allclose(s_w, s_r, rtol=1e-12)
         assert tc_w == tc_r and lam_w == pytest.approx(lam_r, rel=1e-12)
 

@@ -32,7 +32,8 @@ def record_economics(
     ratio_range: AssumedRange | None = None,
     value_break_even: Estimate | None = None,
 ) -> None:
-    """Notebook 05: CLV by segment, residual CLV, sBG, campaign, retention vs acquisition and its Monte Carlo.
+    """Notebook 05: CLV by segment and its tail, residual CLV, sBG, campaign, retention vs acquisition and its Monte
+    Carlo.
 
     Figures resting on assumed inputs carry no confidence interval: the cost ratio is recorded at the most likely
     inputs, with its spread over the assumptions as `acquisition_to_retention_cost_ratio_assumed_low/_high`
@@ -43,6 +44,8 @@ def record_economics(
     if clv_all is not None and econ is None:  # with a comparison, the value of a customer is stated with it below
         results.findings.append(" ".join([clv_finding(results.estimates["clv_per_customer"], horizon_months,
                                                       monthly_discount_rate), *results.extra.get("assumptions", [])]))
+    if clv_all is not None:
+        record_tail(results, clv_all)
     if clv_seg is not None:
         results.estimates.update(clv_seg.to_estimates())
         results.add_table(f"clv_by_{segment}", clv_seg.summary())
@@ -73,6 +76,15 @@ def record_economics(
     elif claim:
         results.findings.append(claim[0].upper() + claim[1:] + ".")
     results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
+
+
+def record_tail(results: Results, clv: CLVResult) -> None:
+    """The candidate tails beyond the observed horizon (table `clv_tail_models`: AIC, backtest errors) and the
+    choice with its reason (`extra["clv_tail"]`)."""
+    choice = clv.tail
+    results.add_table("clv_tail_models", choice.table.drop(columns="label").set_index("candidate"))
+    results.extra["clv_tail"] = {"family": choice.family, "reason": choice.reason, "km_until_months": choice.t_c,
+                                 "backtest_from_month": choice.t_cut}
 
 
 def clv_finding(clv: Estimate, horizon_months: int, monthly_discount_rate: float) -> str:
