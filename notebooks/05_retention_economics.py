@@ -41,6 +41,7 @@ retention_cost_per_contact = 25.0
 retention_save_rate = 0.15  # assumed: the most likely share of contacted at-risk customers a contact keeps
 retention_save_rate_low = 0.05  # its plausible range (nothing in the data measures it yet)
 retention_save_rate_high = 0.25
+preventable_only = True  # campaign economics leave out exits no offer prevents (moves, non-payment), if recorded
 incentive_cost = 10.0
 claim_multiple = 7.0
 acquisition_cost = 0.0
@@ -68,6 +69,7 @@ ctx = nbtools.start(
      "clv_tail": clv_tail,
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "retention_save_rate_low": retention_save_rate_low, "retention_save_rate_high": retention_save_rate_high,
+     "preventable_only": preventable_only,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
      "max_model_customers": max_model_customers, "calibration_end": calibration_end, "holdout_end": holdout_end,
@@ -155,6 +157,17 @@ sections.tracking_section(purchases, results, holdout_end)
 
 # %%
 btyd = sections.btyd_clv_section(purchases, results, transaction_margin, inputs.valuation, clv_parameter_draws)
+
+# %% [markdown]
+# ## Churn a retention campaign can prevent
+# Customers who move away (or die) and those who leave involuntarily (non-payment, the company ending the
+# contract) leave whatever a retention offer says. With `preventable_only` (and reasons recorded in the data) the
+# campaign economics below count only the other exits: each customer's churn risk is scaled by the preventable
+# share of exits, and the assumed save rate applies to that part. The lifetime value keeps every exit: customers
+# do leave that way, so their expected lifetime includes it.
+
+# %%
+campaign_inputs = sections.preventable_section(inputs, results, campaign_inputs, preventable_only)
 
 # %% [markdown]
 # ## Retention vs acquisition

@@ -4,7 +4,9 @@ One module per model (as in pymc-marketing's `clv/models`): `clv` (CLV from surv
 current customers), `retention` (retention vs acquisition, the "7x" claim), `sbg` (contractual cohorts, Fader &
 Hardie 2007), `bgnbd` and `gamma_gamma` (non-contractual purchasing and spend, Fader, Hardie & Lee 2005), `btyd_clv`
 (CLV from both),
-`campaign` (retention campaign targeting and ROI), `sensitivity` (Monte Carlo and tornado).
+`campaign` (retention campaign targeting and ROI), `preventable` (churn no retention offer prevents),
+`sensitivity` (Monte Carlo and tornado); `clv_tail`, `tail_models` and `survival_curve` hold the survival curve
+behind the CLV and its tail beyond the observed horizon.
 """
 
 from cxresearch.economics.bgnbd import (
@@ -26,6 +28,7 @@ from cxresearch.economics.clv import (
     why_no_clv,
 )
 from cxresearch.economics.gamma_gamma import GammaGammaResult, fit_gamma_gamma
+from cxresearch.economics.preventable import PreventableChurn, preventable_churn
 from cxresearch.economics.retention import (
     RetentionCampaign,
     RetentionEconomics,
@@ -58,6 +61,7 @@ __all__ = [
     "GammaGammaResult",
     "HoldoutByFrequency",
     "MonteCarloResult",
+    "PreventableChurn",
     "ResidualCLVResult",
     "RetentionCampaign",
     "RetentionEconomics",
@@ -75,6 +79,7 @@ __all__ = [
     "geometric_clv",
     "holdout_by_frequency",
     "monte_carlo",
+    "preventable_churn",
     "projection_check",
     "residual_clv",
     "retention_verdict",

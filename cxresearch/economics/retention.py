@@ -11,7 +11,9 @@ customer):
 - Retention cost per saved customer = c / a. `a` should be the *incremental* save rate (customers kept who
   would otherwise have left, measured against a control group); an offer-acceptance rate overstates saves
   and so flatters retention. If `campaign.contacted` is given, `a` is measured on that many contacts (Wilson
-  CI); otherwise it is an assumption whose plausible values are `campaign.save_rate_range`.
+  CI); otherwise it is an assumption whose plausible values are `campaign.save_rate_range`. An assumed save rate
+  applies to preventable churn only: with `campaign.preventable_share` s < 1 (moves and non-payment excluded,
+  `economics.preventable`), a = save rate x s (and its range likewise); a measured one already counts them.
 - Ratio R = CAC / (c / a) = CAC * a / c. With a measured save rate, a 95% CI by the delta method on log R,
   se(log R)^2 = (se(CAC)/CAC)^2 + (1 - a) / (n_contacted * a), and the claim "retention is Nx cheaper" is
   supported if the CI's lower limit is >= N, contradicted if its upper limit is < N, inconclusive otherwise.
@@ -127,6 +129,9 @@ class RetentionCampaign:
         Contacts the save rate was measured on (Wilson CI); None or 0 when it is assumed.
     save_rate_range
         Plausible values of an assumed save rate (shares); default 0.5 to 1.5 times `save_rate`.
+    preventable_share
+        Share (0-1] of at-risk customers' churn a contact can prevent at all (exits other than moves and
+        non-payment, `economics.preventable`); an assumed save rate applies to that part only.
     """
 
     cost_per_contact: float
@@ -134,10 +139,13 @@ class RetentionCampaign:
     incentive_cost: float = 0.0
     contacted: int | None = None
     save_rate_range: tuple[float, float] | None = None
+    preventable_share: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 < self.save_rate <= 1:
             raise ValueError(f"the save rate must be in (0, 1], not {self.save_rate:g}")
+        if not 0 < self.preventable_share <= 1:
+            raise ValueError(f"the preventable share must be in (0, 1], not {self.preventable_share:g}")
         if self.cost_per_contact <= 0 or self.incentive_cost < 0:
             raise ValueError("the cost per contact must be positive and the incentive cost not negative")
 
@@ -145,6 +153,20 @@ class RetentionCampaign:
     def measured(self) -> bool:
         """Whether the save rate was measured on contacts (else it is assumed)."""
         return bool(self.contacted)
+
+    @property
+    def kept_share(self) -> float:
+        """Share of contacted at-risk customers a contact keeps: an assumed save rate times the preventable share of
+        their churn; a measured save rate as it is (the control group had the same moves and non-payment)."""
+        return float(self.save_rate) * (1.0 if self.measured else self.preventable_share)
+
+    @property
+    def kept_range(self) -> tuple[float, float] | None:
+        """`save_rate_range` on the scale of `kept_share` (None when not given)."""
+        if self.save_rate_range is None:
+            return None
+        scale = 1.0 if self.measured else self.preventable_share
+        return self.save_rate_range[0] * scale, self.save_rate_range[1] * scale
 
     @property
     def cost(self) -> float:
@@ -266,7 +288,7 @@ def retention_vs_acquisition(
         cost_ratio=ratio, claim_multiple=claim_multiple, claim_verdict=verdict, clv=value,
         break_even_uplift=_break_even_uplift(campaign, value), annual_retention=annual,
         retention_uplift_pp=retention_uplift_pp, clv_change_pct=change_pct, portfolio_clv_change=portfolio,
-        break_even_save_rate=break_even, claim_save_rate=claim_rate, save_rate=float(campaign.save_rate),
+        break_even_save_rate=break_even, claim_save_rate=claim_rate, save_rate=campaign.kept_share,
         save_rate_range=(save.low, save.high), save_rate_measured=campaign.measured,
         contact_cost=float(campaign.cost_per_contact), incentive_cost=float(campaign.incentive_cost),
         acquisition_ci=(cac.ci_low, cac.ci_high) if measured_cac else None, notes=notes,
@@ -286,14 +308,17 @@ def _save_rate(campaign: RetentionCampaign, notes: list[str]) -> _SaveRate:
     note = f"save rate {a:.0%} assumed (plausible {low:.0%}-{high:.0%})"
     notes.append(f"The {note}: no campaign with a control group has measured it in this data, so every "
                  "figure that divides by it rests on that assumption.")
-    return _SaveRate(low, high, 0.0, note)
+    s = campaign.preventable_share
+    if s < 1:
+        note += f" of preventable churn, {s:.0%} of it: {a * s:.1%} of contacted at-risk customers kept"
+    return _SaveRate(low * s, high * s, 0.0, note)
 
 
 def _cost_per_save(campaign: RetentionCampaign, save: _SaveRate, currency: str) -> Estimate:
     """Retention cost per saved customer (currency): cost per contact / save rate, a CI only when measured."""
     c, measured = campaign.cost, campaign.measured
     return Estimate(
-        value=c / campaign.save_rate, unit=currency, label="Retention cost per saved customer",
+        value=c / campaign.kept_share, unit=currency, label="Retention cost per saved customer",
         ci_low=c / save.high if measured else None, ci_high=c / save.low if measured else None,
         n=campaign.contacted, note=f"{campaign.cost_text()} / {save.note}",
     )
@@ -303,7 +328,7 @@ def _cost_ratio(cac: Estimate, se_cac: float, campaign: RetentionCampaign, save:
     """Acquisition cost / retention cost per save, with a delta-method 95% CI on its log when the save rate was
     measured (see `retention_vs_acquisition`)."""
     measured = campaign.measured
-    value = cac.value * campaign.save_rate / campaign.cost
+    value = cac.value * campaign.kept_share / campaign.cost
     se_log_r = np.sqrt((se_cac / cac.value) ** 2 + save.var_log) if measured else 0.0
     return Estimate(
         value=value, unit="ratio", label="Acquisition cost / retention cost per saved customer",

@@ -33,6 +33,7 @@ from cxresearch.economics import (
     fit_gamma_gamma,
     fit_sbg,
     holdout_by_frequency,
+    preventable_churn,
     projection_check,
     residual_clv,
     retention_verdict,
@@ -266,6 +267,22 @@ def btyd_clv_section(models: PurchaseModels | None, results: Results, margin: fl
     return btyd
 
 
+def preventable_section(inputs: EconomicsInputs, results: Results, campaign: RetentionCampaign,
+                        preventable_only: bool) -> RetentionCampaign:
+    """The campaign inputs with the preventable share of churn (moves and non-payment left out when
+    `preventable_only` and the data records why customers left), the sentence saying what was excluded, and the
+    counts in `extra["preventable_churn"]`."""
+    customers = inputs.data.customers if inputs.data is not None else None
+    prevent = preventable_churn(inputs.lifetimes, customers, preventable_only)
+    say("{}", prevent.sentence())
+    if prevent.n_excluded:
+        table(prevent.summary(), 0)
+    results.extra["preventable_churn"] = {"exits": prevent.exits, "excluded": prevent.excluded,
+                                          "preventable_share": prevent.share, "applied": prevent.applied,
+                                          "sentence": prevent.sentence()}
+    return replace(campaign, preventable_share=prevent.share) if prevent.share > 0 else campaign
+
+
 def why_no_comparison(inputs: EconomicsInputs, acquisition_cost: float) -> tuple[str, str]:
     """Why retention cannot be compared with acquisition, and the missing input (`Results.skip` vocabulary); ("",
     "") when it can: it needs a lifetime value and an acquisition cost (in the data or `acquisition_cost` > 0)."""
@@ -318,7 +335,9 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
     results.approximate("campaign churn-risk model", risk.sample)
     value = residual_clv(inputs.lifetimes, **inputs.value_arguments(n_boot=0), current=risk.active
                          ).customers["residual_clv"]
-    result = campaign_roi(risk.risk, value, campaign.save_rate, campaign.cost_per_contact, campaign.incentive_cost,
+    # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer
+    at_risk = risk.risk * campaign.preventable_share
+    result = campaign_roi(at_risk, value, campaign.save_rate, campaign.cost_per_contact, campaign.incentive_cost,
                           currency)
     show(plot_campaign_profit_curve(result))
     table(result.summary(), 2)
@@ -326,7 +345,7 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
         "profit of {}.", f"{int(result.optimum.n_contacted):,}", f"{len(value):,}",
         f"{result.optimum.spend:,.0f} {currency}", f"{result.optimum.expected_profit:,.0f} {currency}")
     low, high = campaign.save_rate_range
-    ends = [campaign_roi(risk.risk, value, rate, campaign.cost_per_contact, campaign.incentive_cost, currency).optimum
+    ends = [campaign_roi(at_risk, value, rate, campaign.cost_per_contact, campaign.incentive_cost, currency).optimum
             for rate in (low, high)]
     say("The uplift is assumed: at {} the best campaign's expected profit is {}, at {} it is {}.", f"{low:.0%}",
         f"{ends[0].expected_profit:,.0f} {currency}", f"{high:.0%}", f"{ends[1].expected_profit:,.0f} {currency}")
@@ -343,8 +362,8 @@ def monte_carlo_section(inputs: EconomicsInputs, results: Results, resid: Residu
         results.skip("Monte Carlo sensitivity", f"no retention-vs-acquisition comparison: {why}", needs)
         return None, None
     mc = retention_vs_acquisition_monte_carlo(
-        inputs.clv_all, resid, econ.acquisition_cost.value, campaign.save_rate, campaign.cost_per_contact,
-        input_uncertainty, campaign.save_rate_range, n_draws, inputs.valuation.seed, campaign.incentive_cost,
+        inputs.clv_all, resid, econ.acquisition_cost.value, campaign.kept_share, campaign.cost_per_contact,
+        input_uncertainty, campaign.kept_range, n_draws, inputs.valuation.seed, campaign.incentive_cost,
         econ.acquisition_ci,
     )
     p_beats = mc.probability(0.0)
