@@ -228,7 +228,8 @@ def _reason(table: pd.DataFrame, family: str, t_c: float, t_cut: float, why_not:
     head = f"Beyond month {t_c:.0f} the CLV extends survival with a {LABELS[family]}" + (
         "" if family == "constant" else " tail")
     if why_not:
-        return f"{head} (the churn rate of the last {TAIL_WINDOW_MONTHS:g} months): no backtest, as {why_not}."
+        window = f"the last {TAIL_WINDOW_MONTHS:g} months" if t_c > TAIL_WINDOW_MONTHS else "all observed months"
+        return f"{head} (the churn rate of {window}): no backtest, as {why_not}."
     chosen = table.loc[family]
     parametric = table["error_months"].drop(index="constant").dropna()
     rival = "constant" if family != "constant" else (str(parametric.abs().idxmin()) if len(parametric) else "")

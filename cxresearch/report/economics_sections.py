@@ -274,7 +274,8 @@ def preventable_section(inputs: EconomicsInputs, results: Results, campaign: Ret
     counts in `extra["preventable_churn"]`."""
     customers = inputs.data.customers if inputs.data is not None else None
     prevent = preventable_churn(inputs.lifetimes, customers, preventable_only)
-    say("{}", prevent.sentence())
+    if inputs.clv_all is not None:  # without a lifetime value there are no campaign economics to adjust
+        say("{}", prevent.sentence())
     if prevent.n_excluded:
         table(prevent.summary(), 0)
     results.extra["preventable_churn"] = {"exits": prevent.exits, "excluded": prevent.excluded,
