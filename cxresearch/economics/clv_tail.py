@@ -40,7 +40,8 @@ from cxresearch.economics.tail_models import (
 )
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.intervals import Z95
-from cxresearch.survival.parametric import fit_aft
+from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.parametric import AFTComparison, fit_aft
 
 #: Share of T_c where the backtest cuts the data.
 BACKTEST_SHARE = 2 / 3
@@ -144,10 +145,11 @@ def _most_accurate(table: pd.DataFrame) -> str:
     return best if errors["constant"] - errors[best] > noise else "constant"
 
 
-def _aft_fits(df: pd.DataFrame, duration: str, event: str, entry: str | None, notes: list[str]):
+def _aft_fits(df: pd.DataFrame, duration: str, event: str, entry: str | None, notes: list[str]
+              ) -> AFTComparison | None:
     """lifelines AFT fits of the parametric families (None, with a note, when none can be fitted)."""
     try:
-        fits = fit_aft(df, duration=duration, event=event, entry=entry)
+        fits = fit_aft(df, columns=LifetimeColumns(duration, event, entry))
     except (NotEstimableError, ValueError) as err:
         notes.append(f"no parametric tail: {err}")
         return None

@@ -16,8 +16,8 @@ from cxresearch.economics import (
     retention_vs_acquisition,
     why_no_clv,
 )
-from cxresearch.economics.survival_curve import product_limit_at, survival_with_tail
 from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE
+from cxresearch.economics.survival_curve import product_limit_at, survival_with_tail
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import mean_t_interval, wilson_interval
 
