@@ -3,17 +3,22 @@ and missing input, when the data lacks a lifetime value or an acquisition cost."
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.economics import CLVResult, RetentionCampaign, Valuation
+from cxresearch.economics import CLVResult, RetentionCampaign, Valuation, clv_from_survival
 from cxresearch.report.economics_sections import (
     EconomicsInputs,
     monte_carlo_section,
+    preventable_section,
     residual_section,
     retention_section,
     why_no_comparison,
 )
+from cxresearch.report.record.economics import record_tail
 from cxresearch.report.results import Results
 
 NO_CHURN = "no customer in the data has churned, so there is no survival curve to value"
@@ -61,3 +66,32 @@ def test_retention_campaign_checks_its_inputs_and_adds_its_costs() -> None:
         RetentionCampaign(25.0, 0.0)
     with pytest.raises(ValueError, match="positive"):
         RetentionCampaign(0.0, 0.2)
+
+
+def test_preventable_section_scales_the_campaign_and_records_what_it_left_out() -> None:
+    lifetimes = pd.DataFrame({"customer_id": list("abcde"), "duration_months": [3.0, 5.0, 7.0, 9.0, 11.0],
+                              "event": [1, 1, 1, 1, 0], "monthly_margin": 20.0})
+    reasons = pd.DataFrame({"customer_id": list("abcde"), "end_reason": ["moved", "price", "service", "price", None]})
+    base = inputs(clv=True)
+    base.lifetimes, base.data = lifetimes, SimpleNamespace(customers=reasons)
+    results = Results("05_retention_economics", {}, "x")
+    campaign = preventable_section(base, results, CAMPAIGN, preventable_only=True)
+    assert campaign.preventable_share == pytest.approx(0.75) and campaign.kept_share == pytest.approx(0.1125)
+    recorded = results.extra["preventable_churn"]
+    assert recorded["exits"] == 4 and recorded["excluded"] == {"moved": 1, "involuntary": 0}
+    assert recorded["sentence"].startswith("1 of 4 exits (25%) were moves")
+    assert preventable_section(base, results, CAMPAIGN, preventable_only=False) == CAMPAIGN
+
+
+def test_the_tail_choice_is_recorded_with_its_table() -> None:
+    rng = np.random.default_rng(0)
+    life, censor = 20.0 * rng.weibull(0.5, 3000), rng.uniform(0, 30, 3000)
+    lifetimes = pd.DataFrame({"duration_months": np.minimum(life, censor), "event": life <= censor,
+                              "monthly_margin": 20.0})
+    results = Results("05_retention_economics", {}, "x")
+    record_tail(results, clv_from_survival(lifetimes, n_boot=10))
+    assert [row["candidate"] for row in results.tables["clv_tail_models"]] == ["constant", "weibull", "lognormal",
+                                                                                "loglogistic"]
+    assert sum(row["chosen"] for row in results.tables["clv_tail_models"]) == 1
+    assert results.extra["clv_tail"]["reason"].startswith("Beyond month ")
+    assert results.extra["clv_tail"]["backtest_from_month"] == 19.0
