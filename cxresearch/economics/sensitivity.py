@@ -478,3 +478,15 @@ def retention_verdict(probability: Estimate, claim: str | None = None) -> str:
     text = (f"{head} over the assumed inputs: a unit of budget buys more lifetime value through retention in "
             f"{p:.0f}% of {probability.n:,} scenarios")
     return text + (f"; {claim}." if claim else ".")
+
+
+def cost_ratio_phrase(econ: RetentionEconomics, ratio_range: AssumedRange | None) -> str:
+    """The acquisition / retention cost ratio as a phrase ("0.57x ..."): with its 95% CI when the save rate was
+    measured, else its range over the assumed inputs (never a CI on them), else its value at those inputs."""
+    ratio = econ.cost_ratio
+    if econ.save_rate_measured and ratio.ci_low is not None:
+        return f"{ratio.value:.2f}x (95% CI {ratio.ci_low:.2f}-{ratio.ci_high:.2f})"
+    if ratio_range is not None:
+        return (f"{ratio_range.low:.2f}-{ratio_range.high:.2f}x ({ratio_range.kind()}; {ratio.value:.2f}x at the "
+                "most likely)")
+    return f"{ratio.value:.2f}x at the assumed inputs"

@@ -22,7 +22,7 @@ from cxresearch.economics import (
 )
 from cxresearch.economics.bgnbd import HoldoutByFrequency, TrackingResult
 from cxresearch.economics.btyd_clv import BTYDCLVResult
-from cxresearch.economics.sensitivity import AssumedRange
+from cxresearch.economics.sensitivity import AssumedRange, cost_ratio_phrase
 from cxresearch.plots import PALETTE, axes_or_new
 from cxresearch.plots.panels import panels
 
@@ -82,14 +82,7 @@ def plot_acquisition_vs_retention(
 def _ratio_title(econ: RetentionEconomics, ratio_range: AssumedRange | None) -> str:
     """The cost ratio in the title: its range over the assumptions (or its CI when the save rate was measured)
     and the save rate the "Nx" claim needs."""
-    ratio = econ.cost_ratio
-    if econ.save_rate_measured and ratio.ci_low is not None:
-        head = f"Acquiring costs {ratio.value:.2f}x (95% CI {ratio.ci_low:.2f}-{ratio.ci_high:.2f}) retaining"
-    elif ratio_range is not None:
-        head = (f"Acquiring costs {ratio_range.low:.2f}-{ratio_range.high:.2f}x retaining over the assumed inputs "
-                f"({ratio.value:.2f}x at the most likely)")
-    else:
-        head = f"Acquiring costs {ratio.value:.2f}x retaining at the assumed inputs"
+    head = textwrap.fill(f"Acquiring costs {cost_ratio_phrase(econ, ratio_range)} what retaining does", 75)
     need = econ.claim_save_rate.value
     claim = (f"{econ.claim_multiple:g}x would need a save rate of {need:.0f}%: not possible" if need > 100 else
              f"{econ.claim_multiple:g}x needs a save rate above {need:.1f}%")

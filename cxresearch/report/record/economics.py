@@ -10,7 +10,7 @@ from cxresearch.economics import (
     SBGResult,
     retention_verdict,
 )
-from cxresearch.economics.sensitivity import AssumedRange
+from cxresearch.economics.sensitivity import AssumedRange, cost_ratio_phrase
 from cxresearch.report.results import Results
 from cxresearch.stats.estimate import Estimate
 
@@ -96,14 +96,7 @@ def clv_finding(clv: Estimate, horizon_months: int, monthly_discount_rate: float
 def _cost_ratio_sentence(econ: RetentionEconomics, ratio_range: AssumedRange | None, claim_multiple: float) -> str:
     """The cost ratio in words: its range over the assumptions (never a CI on them), the break-even save rate and
     the save rate the "Nx cheaper" claim needs."""
-    ratio = econ.cost_ratio
-    if econ.save_rate_measured:
-        head = f"acquiring a customer costs {ratio.format(2)} times what saving one does"
-    elif ratio_range is not None:
-        head = (f"acquiring a customer costs between {ratio_range.low:.2f} and {ratio_range.high:.2f} times what "
-                f"saving one does ({ratio_range.kind()}; {ratio.value:.2f} at the most likely)")
-    else:
-        head = f"acquiring a customer costs {ratio.value:.2f} times what saving one does at the assumed inputs"
+    head = f"acquiring a customer costs {cost_ratio_phrase(econ, ratio_range)} what saving one does"
     rate = econ.break_even_save_rate.value
     even = (f"retention is cheaper if more than {rate:.1f}% of contacted at-risk customers stay because of the "
             "contact" if rate <= 100 else "saving a customer costs more than acquiring one whatever the save rate")
