@@ -210,7 +210,6 @@ p_beats, value_even = sections.monte_carlo_section(inputs, results, resid, econ,
 
 # %% tags=["remove-cell"]
 record_economics(results, segment, clv_all=inputs.clv_all, clv_seg=inputs.clv_seg, resid=resid, sbg=sbg,
-                 monthly_discount_rate=monthly_discount_rate, campaign=campaign, econ=econ, p_beats=p_beats,
-                 claim_multiple=claim_multiple, horizon_months=horizon_months, ratio_range=ratio_range,
+                 valuation=valuation, campaign=campaign, econ=econ, p_beats=p_beats, ratio_range=ratio_range,
                  value_break_even=value_even)
 ctx.finish()

@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.economics import RetentionCampaign, clv_from_survival, residual_clv, retention_vs_acquisition
+from cxresearch.economics import (
+    RetentionCampaign,
+    Valuation,
+    clv_from_survival,
+    residual_clv,
+    retention_vs_acquisition,
+)
 from cxresearch.economics.retention import ASSUMED, IMPOSSIBLE
 from cxresearch.economics.sensitivity import (
     Uncertain,
@@ -193,7 +199,7 @@ def test_record_economics_writes_no_ci_on_assumed_figures(tmp_path: Path) -> Non
     econ = retention_vs_acquisition(customers(cac=None), RetentionCampaign(25.0, 0.15, 10.0, save_rate_range=(0.05, 0.25)),
                                     acquisition_cost=160.0, clv=CLV)
     res = Results(notebook=NB, parameters={"retention_save_rate": 0.15}, data_fingerprint="x")
-    record_economics(res, "contract", monthly_discount_rate=0.008, econ=econ, claim_multiple=7.0, horizon_months=60,
+    record_economics(res, "contract", valuation=Valuation(0.008, 60), econ=econ,
                      ratio_range=cost_ratio_range(econ, n_draws=2000))
     for key in ("acquisition_to_retention_cost_ratio", "retention_cost_per_save", "break_even_save_rate",
                 "claim_save_rate"):

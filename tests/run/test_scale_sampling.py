@@ -14,6 +14,7 @@ from cxresearch.churn.logit import churn_risk, fit_churn_logit
 from cxresearch.churn.windows import out_of_time_snapshots
 from cxresearch.data.sample import sample_data
 from cxresearch.data.simulate import simulate
+from cxresearch.economics import Valuation
 from cxresearch.economics.survival_curve import SurvivalCases, resample_counts, survival_with_tail
 from cxresearch.features.snapshot import snapshot
 from cxresearch.loyalty.breakdowns import nps_by_segment, nps_gap_churned
@@ -130,7 +131,7 @@ def test_recorders_keep_the_keys_the_summary_reads() -> None:
     assert [s["analysis"] for s in results.skipped] == ["known-truth check"]
 
     results = Results("05_retention_economics", {}, "x")
-    record_economics(results, "contract", monthly_discount_rate=0.01, claim_multiple=7.0, horizon_months=60)
+    record_economics(results, "contract", valuation=Valuation(0.01, 60))
     # No CLV at all: the notebook's own skip says why; no second skip for the segments.
     assert results.skipped == [] and not results.estimates
 

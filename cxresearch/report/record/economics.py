@@ -8,6 +8,7 @@ from cxresearch.economics import (
     ResidualCLVResult,
     RetentionEconomics,
     SBGResult,
+    Valuation,
     retention_verdict,
 )
 from cxresearch.economics.sensitivity import AssumedRange, cost_ratio_phrase
@@ -19,16 +20,14 @@ def record_economics(
     results: Results,
     segment: str,
     *,
+    valuation: Valuation,
     clv_all: CLVResult | None = None,
     clv_seg: CLVResult | None = None,
     resid: ResidualCLVResult | None = None,
     sbg: SBGResult | None = None,
-    monthly_discount_rate: float | None = None,
     campaign: CampaignResult | None = None,
     econ: RetentionEconomics | None = None,
     p_beats: Estimate | None = None,
-    claim_multiple: float | None = None,
-    horizon_months: int | None = None,
     ratio_range: AssumedRange | None = None,
     value_break_even: Estimate | None = None,
 ) -> None:
@@ -42,8 +41,8 @@ def record_economics(
     is stated as a finding by itself.
     """
     if clv_all is not None and econ is None:  # with a comparison, the value of a customer is stated with it below
-        results.findings.append(" ".join([clv_finding(results.estimates["clv_per_customer"], horizon_months,
-                                                      monthly_discount_rate), *results.extra.get("assumptions", [])]))
+        results.findings.append(" ".join([clv_finding(results.estimates["clv_per_customer"], valuation),
+                                          *results.extra.get("assumptions", [])]))
     if clv_all is not None:
         record_tail(results, clv_all)
     if clv_seg is not None:
@@ -54,7 +53,7 @@ def record_economics(
     if resid is not None:
         results.estimates.update(resid.to_estimates())
     if sbg is not None:
-        results.estimates.update(sbg.to_estimates(discount_rate=monthly_discount_rate))
+        results.estimates.update(sbg.to_estimates(discount_rate=valuation.monthly_discount_rate))
     if campaign is not None:
         results.estimates.update(campaign.to_estimates())
         results.add_table("campaign", campaign.summary())
@@ -65,8 +64,8 @@ def record_economics(
         if ratio_range is not None:
             results.estimates.update(ratio_range.to_estimates("acquisition_to_retention_cost_ratio"))
             results.add_table("retention_inputs", ratio_range.inputs_table())
-        claim = _cost_ratio_sentence(econ, ratio_range, claim_multiple)
-        results.findings.append(" ".join([clv_finding(econ.clv, horizon_months, monthly_discount_rate),
+        claim = _cost_ratio_sentence(econ, ratio_range)
+        results.findings.append(" ".join([clv_finding(econ.clv, valuation),
                                           *results.extra.get("assumptions", [])]))
     if value_break_even is not None:
         results.add("break_even_save_rate_value", value_break_even)
@@ -87,13 +86,13 @@ def record_tail(results: Results, clv: CLVResult) -> None:
                                  "backtest_from_month": choice.t_cut}
 
 
-def clv_finding(clv: Estimate, horizon_months: int, monthly_discount_rate: float) -> str:
+def clv_finding(clv: Estimate, valuation: Valuation) -> str:
     """'A new customer is worth X (95% CI ...) over H months, discounted at an assumed d a month.'"""
-    return (f"A new customer is worth {clv.format(0)} over {horizon_months} months, discounted at an assumed "
-            f"{monthly_discount_rate:.1%} a month.")
+    return (f"A new customer is worth {clv.format(0)} over {valuation.horizon_months} months, discounted at an "
+            f"assumed {valuation.monthly_discount_rate:.1%} a month.")
 
 
-def _cost_ratio_sentence(econ: RetentionEconomics, ratio_range: AssumedRange | None, claim_multiple: float) -> str:
+def _cost_ratio_sentence(econ: RetentionEconomics, ratio_range: AssumedRange | None) -> str:
     """The cost ratio in words: its range over the assumptions (never a CI on them), the break-even save rate and
     the save rate the "Nx cheaper" claim needs."""
     head = f"acquiring a customer costs {cost_ratio_phrase(econ, ratio_range)} what saving one does"
@@ -102,10 +101,10 @@ def _cost_ratio_sentence(econ: RetentionEconomics, ratio_range: AssumedRange | N
             "contact" if rate <= 100 else "saving a customer costs more than acquiring one whatever the save rate")
     need = econ.claim_save_rate.value
     if need > 100:
-        claim = f"the {claim_multiple:g}x claim would need {need:.0f}% of them to stay: not possible at these costs"
+        claim = f"the {econ.claim_multiple:g}x claim would need {need:.0f}% of them to stay: not possible at these costs"
     elif econ.save_rate_measured:
-        claim = f"the {claim_multiple:g}x claim is {econ.claim_verdict} (it needs more than {need:.1f}%)"
+        claim = f"the {econ.claim_multiple:g}x claim is {econ.claim_verdict} (it needs more than {need:.1f}%)"
     else:
         low, high = econ.save_rate_range
-        claim = f"the {claim_multiple:g}x claim needs more than {need:.1f}% (the save rate is assumed, {low:.0%}-{high:.0%})"
+        claim = f"the {econ.claim_multiple:g}x claim needs more than {need:.1f}% (the save rate is assumed, {low:.0%}-{high:.0%})"
     return f"{head}; {even}; {claim}"
