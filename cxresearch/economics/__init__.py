@@ -32,7 +32,6 @@ from cxresearch.economics.preventable import PreventableChurn, preventable_churn
 from cxresearch.economics.retention import (
     RetentionCampaign,
     RetentionEconomics,
-    Valuation,
     retention_vs_acquisition,
 )
 from cxresearch.economics.sbg import (
@@ -51,6 +50,7 @@ from cxresearch.economics.sensitivity import (
     retention_vs_acquisition_model,
     retention_vs_acquisition_monte_carlo,
 )
+from cxresearch.economics.valuation import Valuation
 
 __all__ = [
     "BGNBDResult",

@@ -14,8 +14,8 @@ import pandas as pd
 from cxresearch.economics.clv_tail import TailChoice, choose_tail
 from cxresearch.economics.survival_curve import TAIL_WINDOW_MONTHS, SurvivalCases, Tail, resample_counts
 from cxresearch.economics.tail_models import LABELS
+from cxresearch.economics.valuation import VALUATION, Valuation
 from cxresearch.stats.estimate import Estimate
-from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.groups import split_groups
 
 
@@ -95,20 +95,11 @@ def why_no_clv(df: pd.DataFrame, event: str = "event", margin_column: str = "mon
 
 def clv_from_survival(
     df: pd.DataFrame,
-    monthly_margin: float | None = None,
-    monthly_discount_rate: float = 0.01,
-    horizon_months: int = 60,
+    valuation: Valuation = VALUATION,
     group: str | None = None,
-    n_boot: int = 200,
-    seed: int = 0,
-    duration: str = "duration_months",
-    event: str = "event",
-    margin_column: str = "monthly_margin",
+    monthly_margin: float | None = None,
     min_group_size: int = 30,
     min_at_risk: int = 10,
-    currency: str = "currency",
-    entry: str | None = None,
-    tail: str | TailChoice = "auto",
 ) -> CLVResult:
     """Expected discounted margin of a new customer over `horizon_months` (currency), per group.
 
@@ -132,21 +123,17 @@ def clv_from_survival(
     ----------
     df
         One row per customer (`features.lifetimes`).
-    monthly_margin
-        Margin per customer and month (currency), instead of the mean of `margin_column`.
-    monthly_discount_rate, horizon_months
-        Discount rate per month and months of margin counted.
+    valuation
+        Discount rate per month and months of margin counted (d, H), bootstrap resamples per group and their
+        seed, the currency label, the tail ("auto", a family of `tail_models.FAMILIES`, or the `TailChoice` of an
+        earlier call) and the columns of tenure (months), churn flag, margin (currency per month) and delayed entry
+        (months): a `valuation.Valuation`.
     group, min_group_size
         Column to break CLV down by (None = overall), and the smallest group kept (customers).
-    n_boot, seed
-        Bootstrap resamples per group and their seed.
-    duration, event, margin_column, entry
-        Columns of tenure (months), churn flag, margin (currency per month) and delayed entry (months).
-    min_at_risk, tail
-        Customers still at risk where the Kaplan-Meier curve gives way to the tail (T_c), and the tail: "auto", a
-        family of `tail_models.FAMILIES`, or the `TailChoice` of an earlier call.
-    currency
-        Label of the money amounts.
+    monthly_margin
+        Margin per customer and month (currency), instead of the mean of the margin column.
+    min_at_risk
+        Customers still at risk where the Kaplan-Meier curve gives way to the tail (T_c).
 
     Returns
     -------
@@ -154,31 +141,32 @@ def clv_from_survival(
         CLV per group with 95% CIs, the survival curves used, the tail's choice and notes.
     """
     df = df.reset_index(drop=True)
-    groups, notes = split_groups(df, group, LifetimeColumns(duration, event, entry), min_group_size)
-    _require_margin(df, monthly_margin, margin_column)
-    margins = None if monthly_margin is not None else df[margin_column]
+    groups, notes = split_groups(df, group, valuation.columns, min_group_size)
+    _require_margin(df, monthly_margin, valuation.margin_column)
+    margins = None if monthly_margin is not None else df[valuation.margin_column]
     if margins is not None and margins.isna().any():
         notes.append(f"{int(margins.isna().sum())} customers with missing margin are left out of the mean margin")
-    months = np.arange(1, horizon_months + 1, dtype=float)
-    discount, rng = (1.0 + monthly_discount_rate) ** -months, np.random.default_rng(seed)
+    months = np.arange(1, valuation.horizon_months + 1, dtype=float)
+    discount, rng = (1.0 + valuation.monthly_discount_rate) ** -months, np.random.default_rng(valuation.seed)
     rows, curves, tails = [], [], {}
     for name, sub in groups.items():
-        cases, tails[name] = _group_cases(sub, tail, duration, event, entry, min_at_risk)
+        cases, tails[name] = _group_cases(sub, valuation, min_at_risk)
         m_all = np.full(len(sub), float(monthly_margin)) if margins is None else margins.loc[sub.index].to_numpy(float)
-        row, surv = _group_clv(cases, m_all, discount, months, min_at_risk, n_boot, rng, tails[name].tail)
+        row, surv = _group_clv(cases, m_all, discount, months, min_at_risk, valuation.n_boot, rng, tails[name].tail)
         notes.extend([*tails[name].notes, *([_tail_note(name, row["km_until"], row["tail_hazard"], row["tail"])]
-                                            if row["km_until"] < horizon_months else [])])
+                                            if row["km_until"] < valuation.horizon_months else [])])
         rows.append({"group": name, **row})
         curves.append(pd.DataFrame({"group": name, "month": months, "survival": surv}))
-    return CLVResult(table=pd.DataFrame(rows), horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate,
-                     currency=currency, group=group, curves=pd.concat(curves, ignore_index=True),
+    return CLVResult(table=pd.DataFrame(rows), horizon_months=valuation.horizon_months,
+                     monthly_discount_rate=valuation.monthly_discount_rate,
+                     currency=valuation.currency, group=group, curves=pd.concat(curves, ignore_index=True),
                      notes=list(dict.fromkeys(notes)), tails=tails)
 
 
-def _group_cases(sub: pd.DataFrame, tail: str | TailChoice, duration: str, event: str, entry: str | None,
-                 min_at_risk: int) -> tuple[SurvivalCases, TailChoice]:
+def _group_cases(sub: pd.DataFrame, valuation: Valuation, min_at_risk: int) -> tuple[SurvivalCases, TailChoice]:
     """A group's cases and its tail: chosen on the group (groups with different constant hazards have a falling
     hazard together), or the `TailChoice` given."""
+    duration, event, entry, tail = valuation.duration, valuation.event, valuation.entry, valuation.tail
     cases = SurvivalCases(sub[duration].to_numpy(float), sub[event].to_numpy(bool),
                           sub[entry].to_numpy(float) if entry else None)
     return cases, tail if isinstance(tail, TailChoice) else choose_tail(sub, tail, duration, event, entry, min_at_risk)
@@ -273,21 +261,12 @@ class ResidualCLVResult:
 
 def residual_clv(
     df: pd.DataFrame,
+    valuation: Valuation = VALUATION,
     monthly_margin: float | None = None,
-    monthly_discount_rate: float = 0.01,
-    horizon_months: int = 60,
-    n_boot: int = 200,
-    seed: int = 0,
-    duration: str = "duration_months",
-    event: str = "event",
-    margin_column: str = "monthly_margin",
     min_at_risk: int = 10,
-    currency: str = "currency",
-    entry: str | None = None,
     steps_per_month: int = 4,
     current: pd.DataFrame | None = None,
     tenure: str = "tenure_months",
-    tail: str | TailChoice = "auto",
 ) -> ResidualCLVResult:
     """Residual CLV of every current customer (no churn event): what her remaining lifetime is worth (currency).
 
@@ -302,13 +281,11 @@ def residual_clv(
     ----------
     df
         One row per customer (`features.lifetimes`): the survival curve is estimated from all of them.
+    valuation
+        As in `clv_from_survival` (its horizon is the months ahead counted; its resamples re-estimate the curve).
     monthly_margin
-        Margin per customer and month (currency), instead of each customer's `margin_column`.
-    monthly_discount_rate, horizon_months
-        Discount rate per month and months ahead counted.
-    n_boot, seed
-        Resamples of the survival curve and their seed.
-    duration, event, margin_column, entry, min_at_risk, currency, tail
+        Margin per customer and month (currency), instead of each customer's margin column.
+    min_at_risk
         As in `clv_from_survival`.
     steps_per_month
         Tenure grid steps per month.
@@ -327,28 +304,31 @@ def residual_clv(
     heterogeneity", Marketing Science 29(1):85-93 (the residual-value logic, "DERL").
     """
     df = df.reset_index(drop=True)
-    _require_margin(df, monthly_margin, margin_column)
-    now, margin, notes = _current_customers(df, current, duration, event, tenure, monthly_margin, margin_column)
+    _require_margin(df, monthly_margin, valuation.margin_column)
+    now, margin, notes = _current_customers(df, current, valuation.duration, valuation.event, tenure, monthly_margin,
+                                            valuation.margin_column)
     ages = now["_tenure"].to_numpy(float)
-    grid = _TenureGrid(ages, margin, steps_per_month, horizon_months, monthly_discount_rate)
-    t = df[duration].to_numpy(float)
-    e = df[event].to_numpy(bool)
+    grid = _TenureGrid(ages, margin, steps_per_month, valuation.horizon_months, valuation.monthly_discount_rate)
+    t = df[valuation.duration].to_numpy(float)
+    e = df[valuation.event].to_numpy(bool)
+    entry = valuation.entry
     cases = SurvivalCases(t, e, df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t))
-    choice = tail if isinstance(tail, TailChoice) else choose_tail(df, tail, duration, event, entry, min_at_risk)
+    choice = (valuation.tail if isinstance(valuation.tail, TailChoice) else
+              choose_tail(df, valuation.tail, valuation.duration, valuation.event, entry, min_at_risk))
     surv, _, _, theta = cases.survival_with_tail(np.ones(len(t)), grid.months, min_at_risk, tail=choice.tail)
     fitted = Tail() if theta is None else Tail(choice.family, theta)
     cond = grid.conditional(surv)
     values = margin * (cond @ grid.discount)[grid.inverse]
     n_cur = len(values)
-    lo, hi = _percentile_ci(_bootstrap_mean(cases, grid, n_cur, min_at_risk, n_boot, seed, fitted))
+    lo, hi = _percentile_ci(_bootstrap_mean(cases, grid, n_cur, min_at_risk, valuation.n_boot, valuation.seed, fitted))
     out = pd.DataFrame({"tenure_months": ages, "monthly_margin": margin, "residual_clv": values})
     if "customer_id" in now.columns:
         out.insert(0, "customer_id", now["customer_id"].to_numpy())
-    mean, total = _residual_estimates(float(values.mean()), lo, hi, n_cur, horizon_months, monthly_discount_rate,
-                                      currency, LABELS[fitted.family])
+    mean, total = _residual_estimates(float(values.mean()), lo, hi, n_cur, valuation, LABELS[fitted.family])
     return ResidualCLVResult(customers=out, mean=mean, total=total, stream=(grid.weight @ cond) / n_cur,
-                             horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate,
-                             currency=currency, notes=notes)
+                             horizon_months=valuation.horizon_months,
+                             monthly_discount_rate=valuation.monthly_discount_rate,
+                             currency=valuation.currency, notes=notes)
 
 
 def _bootstrap_mean(cases: SurvivalCases, grid: _TenureGrid, n: int, min_at_risk: int, n_boot: int, seed: int,
@@ -417,10 +397,11 @@ class _TenureGrid:
 
 
 def _residual_estimates(
-    mean: float, lo: float, hi: float, n: int, horizon_months: int, discount_rate: float, currency: str, tail: str
+    mean: float, lo: float, hi: float, n: int, valuation: Valuation, tail: str
 ) -> tuple[Estimate, Estimate]:
     """Residual CLV per current customer and of all `n` of them (currency), with the bootstrap 95% CI."""
-    label = f"over the next {horizon_months} months, discounted {discount_rate:.1%}/month"
+    currency = valuation.currency
+    label = f"over the next {valuation.horizon_months} months, discounted {valuation.monthly_discount_rate:.1%}/month"
     note = f"Kaplan-Meier survival conditional on tenure reached, {tail} tail; bootstrap over the curve"
     return (Estimate(mean, currency, f"Residual CLV per current customer {label}", lo, hi, n=n, note=note),
             Estimate(mean * n, currency, f"Residual CLV of the current customer base {label}", lo * n, hi * n, n=n,

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.economics.clv import CLVResult, clv_from_survival, geometric_clv
+from cxresearch.economics.valuation import Valuation
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95, mean_t_interval, wilson_interval
 
@@ -177,42 +178,6 @@ class RetentionCampaign:
         """'35.00 per contacted customer (assumed: contact 25.00 + incentive 10.00)'."""
         return (f"{self.cost:,.2f} per contacted customer (assumed: contact {self.cost_per_contact:,.2f}"
                 + (f" + incentive {self.incentive_cost:,.2f}" if self.incentive_cost else "") + ")")
-
-
-@dataclass(frozen=True)
-class Valuation:
-    """How a customer's value is computed where none is given: discounting, horizon, bootstrap and the columns of
-    the lifetimes table (see `clv_from_survival`).
-
-    Parameters
-    ----------
-    monthly_discount_rate
-        Discount rate per month (share).
-    horizon_months
-        Months over which margin is counted.
-    n_boot, seed
-        Bootstrap resamples for the CLV's CI and their random seed.
-    currency
-        Label of the money amounts.
-    entry
-        Column of left-truncation times (months since signup), or None.
-    duration, event, margin_column
-        Columns of tenure (months), churn flag and monthly margin (currency per month).
-    tail
-        Survival tail beyond the observed horizon: "auto" (chosen by a backtest) or a family of
-        `tail_models.FAMILIES` (see `clv_from_survival`).
-    """
-
-    monthly_discount_rate: float = 0.01
-    horizon_months: int = 60
-    n_boot: int = 200
-    seed: int = 0
-    currency: str = "currency"
-    entry: str | None = None
-    duration: str = "duration_months"
-    event: str = "event"
-    margin_column: str = "monthly_margin"
-    tail: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -429,9 +394,7 @@ def _clv_estimate(df: pd.DataFrame, clv: Estimate | CLVResult | None, valuation:
     if isinstance(clv, Estimate):
         return clv
     if clv is None:
-        v = valuation
-        clv = clv_from_survival(df, None, v.monthly_discount_rate, v.horizon_months, None, v.n_boot, v.seed,
-                                v.duration, v.event, v.margin_column, currency=v.currency, entry=v.entry, tail=v.tail)
+        clv = clv_from_survival(df, valuation)
     if len(clv.table) != 1:
         raise ValueError("pass an overall CLVResult (group=None) or an Estimate as clv")
     return next(iter(clv.to_estimates().values()))

@@ -8,7 +8,7 @@ Every money amount is in the data's currency; rates are per month.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -78,11 +78,11 @@ class EconomicsInputs:
     clv_all: CLVResult | None
     clv_seg: CLVResult | None
 
-    def value_arguments(self, **changes: object) -> dict[str, object]:
-        """Keyword arguments of `residual_clv` (and `clv_from_survival`): the valuation, with the tail chosen for the
-        new customer's value so that every value rests on the same curve, and `changes`."""
+    def value_valuation(self, **changes: object) -> Valuation:
+        """The valuation of `residual_clv`: the notebook's, with the tail chosen for the new customer's value so that
+        every value rests on the same curve, and `changes`."""
         tail = self.clv_all.tail if self.clv_all is not None else self.valuation.tail
-        return {**asdict(self.valuation), "tail": tail, **changes}
+        return replace(self.valuation, tail=tail, **changes)
 
 
 @dataclass
@@ -121,9 +121,9 @@ def prepare(data: CXData, results: Results, segment: str, valuation: Valuation) 
     results.extra["currency"] = valuation.currency
     lt = lifetimes(data)
     no_clv, clv_needs = why_no_clv(lt)
-    clv_all = clv_from_survival(lt, **asdict(valuation)) if not no_clv else None
+    clv_all = clv_from_survival(lt, valuation) if not no_clv else None
     # each segment chooses its own tail: segments with different constant hazards have a falling one together
-    clv_seg = clv_from_survival(lt, group=segment, **asdict(valuation)) if not no_clv and segment in lt else None
+    clv_seg = clv_from_survival(lt, valuation, group=segment) if not no_clv and segment in lt else None
     return EconomicsInputs(data, lt, valuation, segment, results.extra["assumptions"], no_clv, clv_needs, clv_all,
                            clv_seg)
 
@@ -162,7 +162,7 @@ def residual_section(inputs: EconomicsInputs, results: Results) -> ResidualCLVRe
         say("Residual value cannot be computed: {}.", inputs.no_clv)
         results.skip("residual customer value", inputs.no_clv, needs=inputs.clv_needs)
         return None
-    resid = residual_clv(inputs.lifetimes, **inputs.value_arguments())
+    resid = residual_clv(inputs.lifetimes, inputs.value_valuation())
     table(resid.summary(), 0)
     say("Today's {} customers are worth {} each over the next {} months, {} in total.", f"{resid.mean.n:,}",
         resid.mean.format(0), inputs.valuation.horizon_months, resid.total.format(0))
@@ -334,7 +334,7 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
         results.skip("campaign ROI", f"no residual customer value ({inputs.no_clv})", needs=inputs.clv_needs)
         return None
     results.approximate("campaign churn-risk model", risk.sample)
-    value = residual_clv(inputs.lifetimes, **inputs.value_arguments(n_boot=0), current=risk.active
+    value = residual_clv(inputs.lifetimes, inputs.value_valuation(n_boot=0), current=risk.active
                          ).customers["residual_clv"]
     # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer
     at_risk = risk.risk * campaign.preventable_share

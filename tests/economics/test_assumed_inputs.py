@@ -125,8 +125,8 @@ def test_the_range_is_recorded_as_two_plain_figures_never_as_a_ci() -> None:
 
 def test_value_break_even_is_the_zero_of_the_value_model() -> None:
     df = customers(n=4000)
-    clv = clv_from_survival(df, n_boot=0, horizon_months=36)
-    resid = residual_clv(df, n_boot=0, horizon_months=36)
+    clv = clv_from_survival(df, Valuation(n_boot=0, horizon_months=36))
+    resid = residual_clv(df, Valuation(n_boot=0, horizon_months=36))
     share = value_break_even_save_rate(clv, resid, acquisition_cost=200.0, cost_per_contact=30.0)
     horizon = 36
     stream_new = clv.table["monthly_margin"].iloc[0] * clv.curves["survival"].to_numpy(float)[:horizon]

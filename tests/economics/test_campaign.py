@@ -16,6 +16,7 @@ from cxresearch.economics import (
     retention_vs_acquisition_model,
     retention_vs_acquisition_monte_carlo,
 )
+from cxresearch.economics.valuation import Valuation
 
 
 def test_campaign_profit_by_hand():
@@ -94,8 +95,8 @@ def test_retention_monte_carlo_end_to_end_is_seeded():
     life, censor = rng.exponential(1 / 0.03, n), rng.uniform(0, 36, n)
     df = pd.DataFrame({"duration_months": np.minimum(life, censor), "event": life <= censor,
                        "monthly_margin": 20.0})
-    clv = clv_from_survival(df, n_boot=0, horizon_months=36)
-    resid = residual_clv(df, n_boot=0, horizon_months=36)
+    clv = clv_from_survival(df, Valuation(n_boot=0, horizon_months=36))
+    resid = residual_clv(df, Valuation(n_boot=0, horizon_months=36))
     kwargs = dict(acquisition_cost=200.0, save_rate=0.2, contact_cost=30.0, n_draws=3000)
     one = retention_vs_acquisition_monte_carlo(clv, resid, seed=3, **kwargs)
     two = retention_vs_acquisition_monte_carlo(clv, resid, seed=3, **kwargs)

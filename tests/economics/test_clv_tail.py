@@ -13,6 +13,7 @@ from cxresearch.economics import clv_from_survival, residual_clv
 from cxresearch.economics.clv_tail import choose_tail
 from cxresearch.economics.survival_curve import SurvivalCases
 from cxresearch.economics.tail_models import fit_tail, log_likelihood, theta_from_lifelines
+from cxresearch.economics.valuation import Valuation
 from cxresearch.survival.columns import LifetimeColumns
 from cxresearch.survival.parametric import fit_aft
 
@@ -56,8 +57,8 @@ def test_backtest_error_by_hand() -> None:
 
 def test_falling_hazard_picks_a_falling_tail_and_recovers_the_true_clv() -> None:
     df = weibull_customers()
-    auto = clv_from_survival(df, monthly_discount_rate=0.005, horizon_months=120, n_boot=100)
-    constant = clv_from_survival(df, monthly_discount_rate=0.005, horizon_months=120, n_boot=100, tail="constant")
+    auto = clv_from_survival(df, Valuation(monthly_discount_rate=0.005, horizon_months=120, n_boot=100))
+    constant = clv_from_survival(df, Valuation(monthly_discount_rate=0.005, horizon_months=120, n_boot=100, tail="constant"))
     truth = weibull_clv(0.5, 20.0, 20.0, 0.005, 120)
     table = auto.tail.table.set_index("candidate")
     # the constant hazard of the last year underestimates how long the survivors stay, in the backtest and the CLV
@@ -75,7 +76,7 @@ def test_constant_hazard_world_keeps_the_clv_within_its_ci() -> None:
     lifetime, censor = rng.exponential(1 / 0.03, 6000), rng.uniform(0, 36, 6000)
     df = pd.DataFrame({"duration_months": np.minimum(lifetime, censor), "event": lifetime <= censor,
                        "monthly_margin": 20.0})
-    res = clv_from_survival(df, monthly_discount_rate=0.01, horizon_months=60, n_boot=100)
+    res = clv_from_survival(df, Valuation(monthly_discount_rate=0.01, horizon_months=60, n_boot=100))
     t = np.arange(1, 61)
     truth = float(20.0 * np.sum(np.exp(-0.03 * t) / 1.01**t))
     row = res.table.iloc[0]
@@ -106,8 +107,8 @@ def test_fast_refit_is_the_lifelines_fit(family: str) -> None:
 def test_residual_value_uses_the_chosen_tail() -> None:
     df = weibull_customers()
     choice = choose_tail(df)
-    res = residual_clv(df, monthly_discount_rate=0.005, horizon_months=120, n_boot=20, tail=choice)
-    constant = residual_clv(df, monthly_discount_rate=0.005, horizon_months=120, n_boot=20, tail="constant")
+    res = residual_clv(df, Valuation(monthly_discount_rate=0.005, horizon_months=120, n_boot=20, tail=choice))
+    constant = residual_clv(df, Valuation(monthly_discount_rate=0.005, horizon_months=120, n_boot=20, tail="constant"))
     assert choice.family != "constant" and "constant" not in res.mean.note
     # long-standing customers' futures lie beyond T_c: a falling hazard keeps them longer
     assert res.mean.value > constant.mean.value

@@ -48,7 +48,7 @@ def exponential_clv(hazard: float, margin: float, d: float, horizon: int) -> flo
 
 def test_clv_without_churn_is_sum_of_margins():
     df = pd.DataFrame({"duration_months": np.linspace(12, 30, 50), "event": False, "monthly_margin": 10.0})
-    res = clv_from_survival(df, monthly_discount_rate=0.0, horizon_months=12, n_boot=50)
+    res = clv_from_survival(df, Valuation(monthly_discount_rate=0.0, horizon_months=12, n_boot=50))
     row = res.summary().iloc[0]
     assert row["clv"] == 120.0
     assert row["ci_low"] == 120.0 and row["ci_high"] == 120.0
@@ -57,7 +57,7 @@ def test_clv_without_churn_is_sum_of_margins():
 
 def test_clv_exponential_matches_closed_form_within_ci():
     df = exponential_customers()
-    res = clv_from_survival(df, monthly_discount_rate=0.01, horizon_months=60)
+    res = clv_from_survival(df, Valuation(monthly_discount_rate=0.01, horizon_months=60))
     row = res.summary().iloc[0]
     truth = exponential_clv(0.03, df["monthly_margin"].mean(), 0.01, 60)
     assert row["ci_low"] < truth < row["ci_high"]
@@ -72,13 +72,13 @@ def test_clv_by_group_orders_by_hazard_and_is_deterministic():
     slow = exponential_customers(n=1500, hazard=0.02, seed=5).assign(plan="slow")
     df = pd.concat([fast, slow], ignore_index=True)
     # the closed form is the constant hazard's: the tail is fixed so that the test is about the groups
-    res = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1, tail="constant")
+    res = clv_from_survival(df, Valuation(n_boot=100, seed=1, tail="constant"), monthly_margin=20.0, group="plan")
     clv = res.summary().set_index("group")["clv"]
     assert clv["slow"] > clv["fast"]
     for plan, hazard in (("fast", 0.06), ("slow", 0.02)):
         row = res.summary().set_index("group").loc[plan]
         assert row["ci_low"] < exponential_clv(hazard, 20.0, 0.01, 60) < row["ci_high"]
-    again = clv_from_survival(df, monthly_margin=20.0, group="plan", n_boot=100, seed=1, tail="constant")
+    again = clv_from_survival(df, Valuation(n_boot=100, seed=1, tail="constant"), monthly_margin=20.0, group="plan")
     pd.testing.assert_frame_equal(res.summary(), again.summary())
     estimates = res.to_estimates()
     assert set(estimates) == {"clv_fast", "clv_slow"} and estimates["clv_slow"].unit == "currency"
@@ -197,12 +197,12 @@ def test_bootstrap_product_limit_with_entry_equals_lifelines():
 
 def test_clv_with_entry_matches_closed_form_and_naive_is_optimistic():
     df = truncated_exponential_customers()
-    res = clv_from_survival(df, monthly_margin=20.0, horizon_months=60, n_boot=100, entry="entry_months")
+    res = clv_from_survival(df, Valuation(horizon_months=60, n_boot=100, entry="entry_months"), monthly_margin=20.0)
     row = res.summary().iloc[0]
     truth = exponential_clv(0.03, 20.0, 0.01, 60)
     assert row["ci_low"] < truth < row["ci_high"]
     assert res.table["tail_hazard"].iloc[0] == pytest.approx(0.03, rel=0.4)  # ~40 churns in the tail window
-    naive = clv_from_survival(df, monthly_margin=20.0, horizon_months=60, n_boot=100).summary().iloc[0]
+    naive = clv_from_survival(df, Valuation(horizon_months=60, n_boot=100), monthly_margin=20.0).summary().iloc[0]
     assert naive["ci_low"] > truth
 
 
@@ -245,13 +245,13 @@ def test_clv_in_a_constant_retention_world_equals_the_geometric_closed_form():
         "duration_months": np.r_[durations, np.full(alive[-1], float(months))],
         "event": np.r_[np.ones(len(durations), bool), np.zeros(alive[-1], bool)],
     })
-    res = clv_from_survival(df, monthly_margin=25.0, monthly_discount_rate=0.01, horizon_months=60, n_boot=0)
+    res = clv_from_survival(df, Valuation(monthly_discount_rate=0.01, horizon_months=60, n_boot=0), monthly_margin=25.0)
     assert res.summary()["clv"].iloc[0] == pytest.approx(geometric_clv(q, 25.0, 0.01, 60), rel=1e-4)
 
 
 def test_residual_clv_is_memoryless_under_a_constant_hazard():
     df = exponential_customers(n=5000)
-    res = residual_clv(df, monthly_margin=20.0, monthly_discount_rate=0.01, horizon_months=60, n_boot=100)
+    res = residual_clv(df, Valuation(monthly_discount_rate=0.01, horizon_months=60, n_boot=100), monthly_margin=20.0)
     truth = geometric_clv(np.exp(-0.03), 20.0, 0.01, 60)  # same as a new customer's CLV
     assert res.mean.ci_low < truth < res.mean.ci_high
     assert res.mean.n == int((~df["event"]).sum()) and res.total.value == pytest.approx(res.mean.value * res.mean.n)
@@ -262,11 +262,11 @@ def test_residual_clv_by_hand_without_churn_and_for_given_customers():
     df = pd.DataFrame({"duration_months": np.linspace(12, 30, 50), "event": False, "monthly_margin": 10.0})
     df.loc[0, "event"] = True  # one churner so the curve is estimable; it is not a current customer
     df.loc[0, "duration_months"] = 40.0
-    res = residual_clv(df, monthly_discount_rate=0.0, horizon_months=6, n_boot=20)
+    res = residual_clv(df, Valuation(monthly_discount_rate=0.0, horizon_months=6, n_boot=20))
     assert res.mean.n == 49
     assert res.customers["residual_clv"].max() == pytest.approx(60.0)  # no one leaves in the 6 months ahead
     later = pd.DataFrame({"customer_id": ["x"], "tenure_months": [36.0], "monthly_margin": [5.0]})
-    one = residual_clv(df, monthly_discount_rate=0.0, horizon_months=6, n_boot=0, current=later,
+    one = residual_clv(df, Valuation(monthly_discount_rate=0.0, horizon_months=6, n_boot=0), current=later,
                        min_at_risk=1).customers
     # KM used to the end: at 36 months the one customer at risk leaves at 40, S(40)/S(36) = 0 -> months 37..39 pay
     assert one["customer_id"].tolist() == ["x"] and one["residual_clv"].iloc[0] == pytest.approx(15.0)
@@ -274,7 +274,7 @@ def test_residual_clv_by_hand_without_churn_and_for_given_customers():
 
 def test_clv_per_customer_names_the_stated_assumptions():
     df = exponential_customers(n=2000)
-    res = clv_from_survival(df, monthly_discount_rate=0.01, horizon_months=24, n_boot=20, currency="USD")
+    res = clv_from_survival(df, Valuation(monthly_discount_rate=0.01, horizon_months=24, n_boot=20, currency="USD"))
     assumption = "the churn flag covers the last 3 months (churn_period_months = 3)"
     est = res.per_customer([assumption])
     row = res.summary().iloc[0]
@@ -282,7 +282,7 @@ def test_clv_per_customer_names_the_stated_assumptions():
     assert est.unit == "USD" and est.label.startswith("Lifetime value of a new customer over 24 months")
     assert est.note.endswith(assumption)
     with pytest.raises(ValueError, match="overall"):
-        clv_from_survival(df.assign(g=np.arange(len(df)) % 2), group="g", n_boot=0).per_customer()
+        clv_from_survival(df.assign(g=np.arange(len(df)) % 2), Valuation(n_boot=0), group="g").per_customer()
 
 
 def test_why_no_clv_names_the_missing_input():

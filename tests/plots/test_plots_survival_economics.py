@@ -86,7 +86,7 @@ def test_plot_hazard_ratios_log_axis(customers):
 
 
 def test_clv_by_segment_bars_with_currency_axis(customers):
-    clv = clv_from_survival(customers, group="plan", n_boot=30, currency="EUR")
+    clv = clv_from_survival(customers, Valuation(n_boot=30, currency="EUR"), group="plan")
     fig = plot_clv_by_segment(clv).figure
     (ax,) = fig.axes
     assert len(ax.patches) == 3

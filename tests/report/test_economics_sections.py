@@ -89,7 +89,7 @@ def test_the_tail_choice_is_recorded_with_its_table() -> None:
     lifetimes = pd.DataFrame({"duration_months": np.minimum(life, censor), "event": life <= censor,
                               "monthly_margin": 20.0})
     results = Results("05_retention_economics", {}, "x")
-    record_tail(results, clv_from_survival(lifetimes, n_boot=10))
+    record_tail(results, clv_from_survival(lifetimes, Valuation(n_boot=10)))
     assert [row["candidate"] for row in results.tables["clv_tail_models"]] == ["constant", "weibull", "lognormal",
                                                                                 "loglogistic"]
     assert sum(row["chosen"] for row in results.tables["clv_tail_models"]) == 1
