@@ -21,6 +21,7 @@ from cxresearch.churn.boosting import BoostingModel, fit_boosting, one_openmp_th
 from cxresearch.churn.columns import FEATURE_LABELS, short_label
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.tables import TableSummary
 from cxresearch.survival.display import summary_html
 
 
@@ -92,19 +93,18 @@ def _average_prediction(model: BoostingModel, frame: pd.DataFrame, feature: str,
 
 
 @dataclass
-class PartialDependence:
+class PartialDependence(TableSummary):
     """Average predicted churn (%) with one feature set to each grid value for every customer (Friedman 2001);
-    with bootstrap bands, their standard error and 95% band (%) and the top-minus-bottom difference (points)."""
+    with bootstrap bands, their standard error and 95% band (%) and the top-minus-bottom difference (points).
+
+    `table` (`summary()`), per grid value: value, churn_pct (%) and, with bands, se, ci_low, ci_high (%).
+    """
 
     feature: str
     label: str  # the feature's label on axes
     table: pd.DataFrame  # value, churn_pct (%); with bands also se, ci_low, ci_high (%)
     range_points: float | None = None  # churn_pct at the top minus at the bottom of the grid (points)
     range_ci: tuple[float, float] | None = None  # its normal bootstrap 95% CI (points)
-
-    def summary(self) -> pd.DataFrame:
-        """Per grid value: value, churn_pct (%) and, with bands, se, ci_low, ci_high (%)."""
-        return self.table.copy()
 
     def _repr_html_(self) -> str:
         return summary_html(self.summary(), f"Partial dependence on {self.label}", digits=2)
@@ -260,17 +260,16 @@ def _with_band(curve: PartialDependence, draws: np.ndarray) -> PartialDependence
 
 
 @dataclass
-class RelativeWeights:
-    """Share of the logistic model's explained variance attributable to each driver group (%), with CIs."""
+class RelativeWeights(TableSummary):
+    """Share of the logistic model's explained variance attributable to each driver group (%), with CIs.
+
+    `table` (`summary()`), per driver: label, weight (% of explained variance), raw weight (R2 units), bootstrap 95% CI (%).
+    """
 
     table: pd.DataFrame
     r2: float
     n: int
     n_boot: int
-
-    def summary(self) -> pd.DataFrame:
-        """Per driver: label, weight (% of explained variance), raw weight (R2 units), bootstrap 95% CI (%)."""
-        return self.table.copy()
 
 
 def _weights_design(data: pd.DataFrame, features: list[str], categorical: list[str]) -> tuple[np.ndarray, list[str]]:

@@ -21,6 +21,7 @@ from scipy import special
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.mle import fit_log_params, parameter_table, require_identified
+from cxresearch.stats.tables import TableSummary
 from cxresearch.survival.display import summary_html
 
 PARAMS = ("r", "alpha", "a", "b")
@@ -300,16 +301,15 @@ def track_repeat_purchases(
 
 
 @dataclass
-class HoldoutByFrequency:
+class HoldoutByFrequency(TableSummary):
     """Mean holdout purchases per customer, actual vs BG/NBD conditional expectation, by calibration repeat
-    purchases (Fader, Hardie & Lee 2005, Figure 5)."""
+    purchases (Fader, Hardie & Lee 2005, Figure 5).
+
+    `table` (`summary()`), per bin of calibration repeat purchases: customers, actual and expected mean holdout purchases.
+    """
 
     table: pd.DataFrame  # index calibration_repeat_purchases (0..max_frequency); n, actual, expected
     max_frequency: int  # the last bin collects this many repeat purchases and more
-
-    def summary(self) -> pd.DataFrame:
-        """Per bin of calibration repeat purchases: customers, actual and expected mean holdout purchases."""
-        return self.table.copy()
 
     def _repr_html_(self) -> str:
         return summary_html(self.summary(), "Holdout purchases per customer by calibration repeat purchases",

@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from cxresearch.stats.estimate import format_p
+from cxresearch.stats.tables import TableSummary
 
 #: |SMD| above which a covariate counts as imbalanced (Austin 2009).
 SMD_THRESHOLD = 0.1
@@ -20,9 +21,12 @@ SRM_ALPHA = 0.001
 
 
 @dataclass
-class BalanceResult:
+class BalanceResult(TableSummary):
     """Standardised mean difference of each covariate (numeric, or one row per level of a categorical one)
-    between each arm and control; `flagged` where |smd| exceeds `threshold`."""
+    between each arm and control; `flagged` where |smd| exceeds `threshold`.
+
+    `table` (`summary()`), one row per arm and covariate: means, SMD, flag.
+    """
 
     control: str
     threshold: float
@@ -32,10 +36,6 @@ class BalanceResult:
     def balanced(self) -> bool:
         """Whether no covariate is flagged."""
         return not bool(self.table["flagged"].any())
-
-    def summary(self) -> pd.DataFrame:
-        """One row per arm and covariate: means, SMD, flag."""
-        return self.table.copy()
 
     def _repr_html_(self) -> str:
         flagged = int(self.table["flagged"].sum())

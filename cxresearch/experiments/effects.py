@@ -13,6 +13,7 @@ from scipy import stats
 
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95, wilson_interval
+from cxresearch.stats.tables import TableSummary
 
 #: Segment label of the whole sample in effect tables.
 ALL = "all"
@@ -24,12 +25,14 @@ METHODS = {
 
 
 @dataclass
-class AverageEffects:
+class AverageEffects(TableSummary):
     """Average effect of each arm against control on one outcome, overall and by segment.
 
     `table` has one row per (segment, arm): n, mean, n_control, mean_control, difference with ci_low / ci_high
     (outcome units; percentage points are the difference x 100 for a binary outcome) and the relative lift
     (mean / mean_control - 1) with lift_low / lift_high.
+
+    `table` (`summary()`): the effect table, one row per segment and arm.
     """
 
     outcome: str
@@ -41,10 +44,6 @@ class AverageEffects:
     def method(self) -> str:
         """How the intervals were computed, in words."""
         return METHODS[self.kind]
-
-    def summary(self) -> pd.DataFrame:
-        """The effect table, one row per segment and arm."""
-        return self.table.copy()
 
     def estimate(self, arm: str, segment: str = ALL) -> Estimate:
         """Difference in means of `arm` minus control (outcome units) in one segment, with its 95% CI."""

@@ -11,15 +11,18 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from cxresearch.stats.estimate import Estimate
+from cxresearch.stats.tables import TableSummary
 
 
 @dataclass
-class PolicyComparison:
+class PolicyComparison(TableSummary):
     """Incremental profit of each targeting policy against contacting no one, per customer and for all
     customers, with 95% bootstrap CIs (`currency`).
 
     `draws` holds the bootstrap replicates of the profit per customer (one column per policy, same resamples for
     every policy), so differences between policies get paired CIs (`difference`).
+
+    `table` (`summary()`), one row per policy: customers targeted, profit per customer and in total, with CIs.
     """
 
     table: pd.DataFrame
@@ -27,10 +30,6 @@ class PolicyComparison:
     cost: float
     currency: str
     n: int
-
-    def summary(self) -> pd.DataFrame:
-        """One row per policy: customers targeted, profit per customer and in total, with CIs."""
-        return self.table.copy()
 
     @property
     def best(self) -> str:

@@ -11,14 +11,17 @@ from numpy.typing import ArrayLike
 
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.tables import TableSummary
 
 
 @dataclass
-class RMSTEffects:
+class RMSTEffects(TableSummary):
     """RMST per arm and the difference of each arm from control up to `horizon` (time units of the input).
 
     `arms` has one row per arm (n, events, rmst, se); `table` one row per treated arm with the difference
     (arm minus control), its standard error and 95% CI.
+
+    `table` (`summary()`): difference in RMST of each arm vs control, with 95% CI.
     """
 
     horizon: float
@@ -26,10 +29,6 @@ class RMSTEffects:
     control: str
     arms: pd.DataFrame
     table: pd.DataFrame
-
-    def summary(self) -> pd.DataFrame:
-        """Difference in RMST of each arm vs control, with 95% CI."""
-        return self.table.copy()
 
     def estimate(self, arm: str) -> Estimate:
         """RMST difference of `arm` minus control (in `unit`) with its 95% CI."""

@@ -17,20 +17,20 @@ import pandas as pd
 
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.tables import TableSummary
 
 
 @dataclass
-class CalibrationResult:
-    """Predicted and observed (Kaplan-Meier, 95% CI) survival at `horizon` months, per risk group."""
+class CalibrationResult(TableSummary):
+    """Predicted and observed (Kaplan-Meier, 95% CI) survival at `horizon` months, per risk group.
+
+    `table` (`summary()`), per risk group (1 = lowest predicted survival): customers, churners, predicted and observed survival.
+    """
 
     table: pd.DataFrame  # group, n, events, predicted, observed, ci_low, ci_high
     horizon: float
     model: str
     n_excluded: int  # customers who came under observation at or after the horizon
-
-    def summary(self) -> pd.DataFrame:
-        """Per risk group (1 = lowest predicted survival): customers, churners, predicted and observed survival."""
-        return self.table.copy()
 
     @property
     def share_within_ci(self) -> float:

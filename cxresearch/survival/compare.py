@@ -11,6 +11,7 @@ import pandas as pd
 from lifelines.statistics import multivariate_logrank_test
 
 from cxresearch.stats.estimate import format_p
+from cxresearch.stats.tables import TableSummary
 from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.display import summary_html
 from cxresearch.survival.groups import at_risk_counts, split_groups
@@ -56,15 +57,14 @@ class LogRankResult:
 
 
 @dataclass
-class PairwiseLogRank:
-    """Log-rank tests of every pair of groups, p-values adjusted for multiplicity by `method`."""
+class PairwiseLogRank(TableSummary):
+    """Log-rank tests of every pair of groups, p-values adjusted for multiplicity by `method`.
+
+    `table` (`summary()`), per pair: chi-square statistic, p-value and adjusted p-value.
+    """
 
     table: pd.DataFrame  # group_a, group_b, statistic (chi-square, 1 df), p_value, p_adjusted, method
     method: str
-
-    def summary(self) -> pd.DataFrame:
-        """Per pair: chi-square statistic, p-value and adjusted p-value."""
-        return self.table.copy()
 
     def _repr_html_(self) -> str:
         return summary_html(self.summary(), f"Pairwise log-rank tests ({self.method}-adjusted)", digits=4)

@@ -13,6 +13,7 @@ from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
 from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.intervals import Z95
+from cxresearch.stats.tables import TableSummary
 from cxresearch.stats.units import DAYS_PER_MONTH
 from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.display import summary_html
@@ -216,16 +217,15 @@ def _median_row(name: str, kmf: KaplanMeierFitter, n: int, events: int) -> dict:
 
 
 @dataclass
-class RMSTTable:
-    """Restricted mean survival time per group: expected months active within the first `horizon_months`."""
+class RMSTTable(TableSummary):
+    """Restricted mean survival time per group: expected months active within the first `horizon_months`.
+
+    `table` (`summary()`), per group: RMST, its standard error and 95% CI, the horizon (months).
+    """
 
     table: pd.DataFrame  # group, rmst, se, ci_low, ci_high, horizon (months); NaN where not identified
     horizon_months: float
     notes: list[str] = field(default_factory=list)  # data hygiene and horizons beyond a group's follow-up
-
-    def summary(self) -> pd.DataFrame:
-        """Per group: RMST, its standard error and 95% CI, the horizon (months)."""
-        return self.table.copy()
 
     def _repr_html_(self) -> str:
         return summary_html(self.summary(), f"Restricted mean lifetime within {self.horizon_months:g} months",
@@ -233,17 +233,16 @@ class RMSTTable:
 
 
 @dataclass
-class RMSTDifference:
-    """Differences in restricted mean lifetime of each group vs `reference` (months within `horizon_months`)."""
+class RMSTDifference(TableSummary):
+    """Differences in restricted mean lifetime of each group vs `reference` (months within `horizon_months`).
+
+    `table` (`summary()`), per group: difference from the reference (months) with SE, 95% CI and two-sided p-value.
+    """
 
     table: pd.DataFrame  # group, reference, difference, se, ci_low, ci_high (months), p_value, horizon
     reference: str
     horizon_months: float
     notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> pd.DataFrame:
-        """Per group: difference from the reference (months) with SE, 95% CI and two-sided p-value."""
-        return self.table.copy()
 
     def _repr_html_(self) -> str:
         return summary_html(self.summary(), f"Restricted mean lifetime vs {self.reference}, within "

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy.integrate import trapezoid
 
 from cxresearch.errors import NotEstimableError
+from cxresearch.stats.tables import TableSummary
 from cxresearch.survival.evaluation import TIED_TOL
 
 #: Rows of churners per block of the pairwise matrices (bounds memory at block x customers floats).
@@ -57,18 +58,17 @@ class ModelPredictions:
 
 
 @dataclass
-class ModelScores:
-    """Metrics of each model with bootstrap percentile 95% CIs (months for horizons, probabilities otherwise)."""
+class ModelScores(TableSummary):
+    """Metrics of each model with bootstrap percentile 95% CIs (months for horizons, probabilities otherwise).
+
+    `table` (`summary()`), one row per model, metric and horizon: estimate and 95% bootstrap CI (NaN horizon for global metrics).
+    """
 
     table: pd.DataFrame  # model, metric, horizon, estimate, ci_low, ci_high
     n: int
     events: int
     n_boot: int
     reference: str
-
-    def summary(self) -> pd.DataFrame:
-        """One row per model, metric and horizon: estimate and 95% bootstrap CI (NaN horizon for global metrics)."""
-        return self.table.copy()
 
     def value(self, model: str, metric: str, horizon: float | None = None) -> pd.Series:
         """The row (estimate, ci_low, ci_high) of one model, metric and horizon (months, None for global)."""
