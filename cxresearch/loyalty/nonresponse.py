@@ -217,28 +217,26 @@ def responder_churn(population: pd.DataFrame) -> ResponderChurn:
 
 @dataclass(frozen=True)
 class WeightedNPS:
-    """NPS of responders (raw) and re-weighted to all customers in the population (IPW), with 95% CIs."""
+    """NPS of responders (raw) and re-weighted to all customers in the population (IPW), with 95% CIs; the
+    response rate (%, Wilson CI) of the customers asked."""
 
     raw: NPSResult
-    score: float
-    ci_low: float
-    ci_high: float
-    response_rate_pct: float
-    n_population: int
-    n_responders: int
+    corrected: Estimate
+    response_rate: Estimate
     effective_n: float
     covariates: list[str] = field(default_factory=list)
 
     @property
     def correction(self) -> float:
         """IPW minus raw NPS, in points (negative: responders looked happier than the base)."""
-        return self.score - self.raw.score
+        return self.corrected.value - self.raw.score
 
     def summary(self) -> pd.DataFrame:
         """Raw and IPW-corrected NPS (points) with 95% CIs and sample sizes."""
+        c = self.corrected
         return summary_table("estimate", [
             ("raw (responders)", self.raw.score, self.raw.ci_low, self.raw.ci_high, self.raw.n),
-            ("IPW (all customers)", self.score, self.ci_low, self.ci_high, self.n_population),
+            ("IPW (all customers)", c.value, c.ci_low, c.ci_high, c.n),
         ], ("nps", "ci_low", "ci_high", "n"))
 
     def _repr_html_(self) -> str:
@@ -247,18 +245,7 @@ class WeightedNPS:
 
     def to_estimates(self, prefix: str = "nps_ipw") -> dict[str, Estimate]:
         """`<prefix>_score` (corrected NPS) and `<prefix>_response_rate_pct`."""
-        low, high = wilson_pct(self.n_responders, self.n_population)
-        return {
-            f"{prefix}_score": Estimate(
-                self.score, "points", "NPS corrected for non-response (IPW)", self.ci_low, self.ci_high,
-                self.n_population, note=f"raw NPS of responders {self.raw.score:.1f}; "
-                f"effective n {self.effective_n:.0f}; response model on {', '.join(self.covariates)}",
-            ),
-            f"{prefix}_response_rate_pct": Estimate(
-                self.response_rate_pct, "%", "Customers who answered NPS in the lookback", low, high,
-                self.n_population,
-            ),
-        }
+        return {f"{prefix}_score": self.corrected, f"{prefix}_response_rate_pct": self.response_rate}
 
 
 def response_model(population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -338,12 +325,14 @@ def ipw_nps(population: pd.DataFrame, min_probability: float = 0.02) -> Weighted
     scores = population.loc[responded, "score"].to_numpy()
     v = 100.0 * ((scores >= PROMOTER_MIN).astype(float) - (scores <= DETRACTOR_MAX).astype(float))
     score, se = _hajek(v, weights)
-    return WeightedNPS(
-        raw=nps(scores), score=score, ci_low=max(-100.0, score - Z95 * se), ci_high=min(100.0, score + Z95 * se),
-        response_rate_pct=100.0 * responded.mean(), n_population=len(population),
-        n_responders=int(responded.sum()), effective_n=float(weights.sum() ** 2 / np.sum(weights**2)),
-        covariates=covariates,
-    )
+    raw, n, answered = nps(scores), len(population), int(responded.sum())
+    effective_n = float(weights.sum() ** 2 / np.sum(weights**2))
+    corrected = Estimate(
+        score, "points", "NPS corrected for non-response (IPW)", max(-100.0, score - Z95 * se),
+        min(100.0, score + Z95 * se), n, note=f"raw NPS of responders {raw.score:.1f}; effective n {effective_n:.0f}; "
+        f"response model on {', '.join(covariates)}")
+    rate = Estimate(100.0 * answered / n, "%", "Customers who answered NPS in the lookback", *wilson_pct(answered, n), n)
+    return WeightedNPS(raw, corrected, rate, effective_n, covariates)
 
 
 @dataclass(frozen=True)

@@ -68,11 +68,11 @@ def test_ipw_recovers_nps_when_response_depends_on_observed_traits() -> None:
     truth = nps(score).score
     result = ipw_nps(population)
     assert result.raw.score - truth > 8  # responders are the happier customers
-    assert result.ci_low < truth < result.ci_high
-    assert abs(result.score - truth) < 2.0
+    assert result.corrected.ci_low < truth < result.corrected.ci_high
+    assert abs(result.corrected.value - truth) < 2.0
     assert result.covariates == ["unresolved_90d", "churned"]
-    assert result.n_population == n and result.n_responders == int(responded.sum())
-    assert result.effective_n < result.n_responders
+    assert result.corrected.n == n and result.raw.n == int(responded.sum())
+    assert result.effective_n < result.raw.n
     assert set(result.to_estimates()) == {"nps_ipw_score", "nps_ipw_response_rate_pct"}
 
 
@@ -90,7 +90,7 @@ def test_ipw_moves_nps_toward_truth_when_mood_drives_response() -> None:
     truth = nps(invites.sort_values("month").groupby("customer_id")["score"].last()).score
     result = ipw_nps(population)
     assert result.raw.score - truth > 10  # non-response bias: unhappy customers answer less
-    assert truth < result.score < result.raw.score  # IPW moves toward the truth...
+    assert truth < result.corrected.value < result.raw.score  # IPW moves toward the truth...
     assert result.correction < -0.1  # ...by a visible amount, though observed traits explain little of mood
     assert responder_churn(population).difference.value > 0  # non-responders churn more
 

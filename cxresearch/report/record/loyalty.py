@@ -89,7 +89,7 @@ def _record_nonresponse(results: Results, weighted: WeightedNPS | None, churn_ga
         results.estimates.update(churn_gap.to_estimates())
         results.findings.append(
             f"NPS of responders is {weighted.raw.score:.1f}; re-weighted to all customers it is "
-            f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate_pct:.0f}% answered)."
+            f"{results.estimates['nps_ipw_score'].format(1)} ({weighted.response_rate.value:.0f}% answered)."
         )
     for name, scores in (weighted_scores or {}).items():
         results.estimates.update(scores.to_estimates())
