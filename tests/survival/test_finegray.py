@@ -25,9 +25,11 @@ f <- crr(d$time, d$status, x, failcode = 1, cencode = 2)
 out <- data.frame(what = "crr", term = names(f$coef), a = f$coef, b = sqrt(diag(f$var)))
 g <- findInterval(d$age, c(40, 60))
 for (grp in list(list("ulcer", d$ulcer), list("agegrp", g))) {
-  tests <- cuminc(d$time, d$status, grp[[2]], cencode = 2)$Tests
-  out <- rbind(out, data.frame(what = "gray", term = paste(grp[[1]], rownames(tests)), a = tests[, "stat"],
-                               b = tests[, "df"]))
+  for (rho in c(0, 1)) {
+    tests <- cuminc(d$time, d$status, grp[[2]], cencode = 2, rho = rho)$Tests
+    out <- rbind(out, data.frame(what = paste0("gray", rho), term = paste(grp[[1]], rownames(tests)),
+                                 a = tests[, "stat"], b = tests[, "df"]))
+  }
 }
 for (k in c(1, 3)) {
   m <- coxph(Surv(time, status == k) ~ sex + age + thickness + ulcer, data = d)
@@ -79,11 +81,13 @@ def test_fine_gray_equals_cmprsk_crr(melanoma: pd.DataFrame, reference: pd.DataF
     assert fit.variance.startswith("Fine-Gray variance")
 
 
-def test_gray_test_equals_cmprsk_cuminc(melanoma: pd.DataFrame, reference: pd.DataFrame) -> None:
-    tests = reference[reference["what"] == "gray"].set_index("term")
+@pytest.mark.parametrize("rho", [0, 1])
+def test_gray_test_equals_cmprsk_cuminc(melanoma: pd.DataFrame, reference: pd.DataFrame, rho: int) -> None:
+    tests = reference[reference["what"] == f"gray{rho}"].set_index("term")
     for group in ("ulcer", "agegrp"):
         for code, cause in ((1, "melanoma"), (3, "other")):
-            result = gray_test(melanoma, cause, group, columns=LifetimeColumns(cause="reason", duration="time"))
+            result = gray_test(melanoma, cause, group, columns=LifetimeColumns(cause="reason", duration="time"),
+                               rho=rho)
             assert result.statistic == pytest.approx(tests.loc[f"{group} {code}", "a"], abs=1e-6)
             assert result.df == tests.loc[f"{group} {code}", "b"]
 
