@@ -54,7 +54,7 @@ from cxresearch.plots import survival as plots
 from cxresearch.report import nbtools
 from cxresearch.report.record.lifetime import record_lifetime
 from cxresearch.survival import lifetime
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.kaplan_meier import kaplan_meier
 from cxresearch.survival.landmark import compare_at_landmark
 from cxresearch.truth.recovery import recovery_table, true_hazard_ratios
@@ -74,7 +74,7 @@ set_theme()
 
 # %%
 lt = lifetimes(data)
-km_all = kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months"))
+km_all = kaplan_meier(lt, columns=FROM_ENTRY)
 if km_all.medians["events"].sum() > 0:  # with nobody seen leaving, a flat 100% curve would read as a finding
     nbtools.show(plots.plot_km_curves(km_all, title="Share of customers still active, by months since sign-up"))
     nbtools.table(km_all.summary((12, 24, 36)), 2)

@@ -263,7 +263,8 @@ def _with_band(curve: PartialDependence, draws: np.ndarray) -> PartialDependence
 class RelativeWeights(TableSummary):
     """Share of the logistic model's explained variance attributable to each driver group (%), with CIs.
 
-    `table` (`summary()`), per driver: label, weight (% of explained variance), raw weight (R2 units), bootstrap 95% CI (%).
+    `table` (`summary()`), per driver: label, weight (% of explained variance), raw weight (R2 units), bootstrap
+    95% CI (%).
     """
 
     table: pd.DataFrame

@@ -185,7 +185,9 @@ class ScoreResult:
     def figures(self) -> dict[str, Estimate]:
         """The share and the mean keyed by metric name, in the instrument's reporting order."""
         key = SHARE_KEYS[self.instrument]
-        return {key: self.share, "mean": self.mean} if self.instrument == "csat" else {"mean": self.mean, key: self.share}
+        if self.instrument == "csat":
+            return {key: self.share, "mean": self.mean}
+        return {"mean": self.mean, key: self.share}
 
     def summary(self) -> pd.DataFrame:
         """One row per figure: value, 95% CI, unit and n."""

@@ -82,5 +82,6 @@ def covariate_design(
         notes.append(f"dropped constant columns {constant}")
         design = design.drop(columns=constant)
     if design.shape[1] == 0:
-        raise NotEstimableError("no usable covariates left after dropping missing and constant columns", needs="segments")
+        raise NotEstimableError("no usable covariates left after dropping missing and constant columns",
+                                needs="segments")
     return design, reference_levels

@@ -21,7 +21,7 @@ from cxresearch.stats.intervals import Z95
 from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.survival.cause_specific import CauseSpecificHazards, cause_specific_cox
 from cxresearch.survival.cloglog import fit_cloglog, person_month_cells, tenure_baseline
-from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY, LIFETIMES, LifetimeColumns
 from cxresearch.survival.competing import CIFResult, cumulative_incidence
 from cxresearch.survival.display import summary_html
 from cxresearch.survival.finegray import FineGrayResult, fine_gray
@@ -101,8 +101,7 @@ def reason_data(data: CXData, horizons: Sequence[float] = (12, 24, 48)) -> Reaso
     kept = tuple(float(h) for h in sorted(horizons) if h <= last) or (float(np.floor(last)),)
     if len(kept) < len(horizons):
         notes.append(f"horizons beyond the longest follow-up ({last:.0f} months) left out")
-    truncated = LifetimeColumns(entry="entry_months") if (lt["entry_months"] > 0).any() else LIFETIMES
-    return ReasonData(lt, kept, notes=notes, columns=truncated)
+    return ReasonData(lt, kept, notes=notes, columns=FROM_ENTRY if (lt["entry_months"] > 0).any() else LIFETIMES)
 
 
 def service_share(cif: CIFResult, horizon: float, group: str = ALL, seed: int = 0) -> Estimate:
@@ -255,7 +254,8 @@ def _segment_test(
     except (RuntimeError, ValueError, np.linalg.LinAlgError) as error:  # thin data: no converging or a singular fit
         return None, f"no test across {segment}: the Fine-Gray model cannot be fitted on this data ({error})", sample
     wald = fg.wald_test([t for t in fg.terms if t.startswith(f"{segment}=")])
-    why = (f"Gray's test is derived for customers observed from sign-up, and {(lt[columns.entry] > 0).mean():.0%} of these "
+    late = (lt[columns.entry] > 0).mean()
+    why = (f"Gray's test is derived for customers observed from sign-up, and {late:.0%} of these "
            "joined before observation began (left truncation); the test is instead the joint Wald test of the "
            f"{segment} terms in a Fine-Gray model of service-related churn with Geskus's (2011) truncation weights.")
     levels = ", ".join(sorted(lt[segment].astype(str).unique()))

@@ -30,3 +30,6 @@ class LifetimeColumns:
 
 #: The default lifetime columns, observed from signup.
 LIFETIMES = LifetimeColumns()
+#: `features.lifetimes`' columns with risk sets from entry (left truncation: customers who joined before
+#: observation began count from when they entered it).
+FROM_ENTRY = LifetimeColumns(entry="entry_months")

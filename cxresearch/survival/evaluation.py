@@ -340,7 +340,8 @@ def brier_score(
 
     Churners by t contribute S_i(t)^2 / G(T_i), customers active at t contribute (1 - S_i(t))^2 / G(t),
     customers censored before t contribute zero; the sum is divided by all n. `survival_at_times` has shape
-    (n, len(times)), or (n,) for one horizon. With entry times (months; no training lifetimes) a churner weighs S(T_i-) / Y(T_i) and the customers observed at t (entry < t < T) share S(t).
+    (n, len(times)), or (n,) for one horizon. With entry times (months; no training lifetimes) a churner weighs
+    S(T_i-) / Y(T_i) and the customers observed at t (entry < t < T) share S(t).
 
     References
     ----------

@@ -13,7 +13,7 @@ import pytest
 from cxresearch.data.load import load_source
 from cxresearch.data.sources import resolve
 from cxresearch.features.snapshot import lifetimes, snapshot
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.kaplan_meier import kaplan_meier
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
@@ -137,7 +137,7 @@ customers:
             frame(adapter).sort_values("customer_id").reset_index(drop=True),
             check_exact=False, rtol=1e-9,
         )
-    km = [kaplan_meier(lifetimes(d), group="contract", columns=LifetimeColumns(entry="entry_months")).medians for d in (mapped, adapter)]
+    km = [kaplan_meier(lifetimes(d), group="contract", columns=FROM_ENTRY).medians for d in (mapped, adapter)]
     pdt.assert_frame_equal(km[0], km[1])
     assert mapped.metadata["observed_from"] == adapter.metadata["observed_from"]
 

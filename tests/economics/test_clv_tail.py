@@ -14,7 +14,7 @@ from cxresearch.economics.clv_tail import choose_tail
 from cxresearch.economics.survival_curve import SurvivalCases
 from cxresearch.economics.tail_models import fit_tail, log_likelihood, theta_from_lifelines
 from cxresearch.economics.valuation import Valuation
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.parametric import fit_aft
 
 
@@ -97,7 +97,7 @@ def test_fast_refit_is_the_lifelines_fit(family: str) -> None:
     df = weibull_customers(n=3000)
     rng = np.random.default_rng(5)
     df["entry_months"] = np.where(rng.random(len(df)) < 0.3, df["duration_months"] * rng.uniform(0, 0.9, len(df)), 0)
-    fitter = fit_aft(df, columns=LifetimeColumns(entry="entry_months"), distributions=[family]).fitters[family]
+    fitter = fit_aft(df, columns=FROM_ENTRY, distributions=[family]).fitters[family]
     counts = SurvivalCases(df["duration_months"], df["event"], df["entry_months"]).tail_counts(np.ones(len(df)))
     lifelines_theta = theta_from_lifelines(family, fitter)
     assert log_likelihood(family, lifelines_theta, counts) == pytest.approx(fitter.log_likelihood_, rel=1e-9)

@@ -11,7 +11,7 @@ import pytest
 
 from cxresearch.data.simulate import simulate
 from cxresearch.survival import churn_reasons as cr
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY, LifetimeColumns
 from cxresearch.survival.gray import gray_test
 
 TELCO = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ibm-telco-11.1.3"
@@ -52,7 +52,7 @@ def test_per_100_reads_customers_of_100_with_the_interval() -> None:
 
 def test_service_share_not_estimable_without_service_churn() -> None:
     lt = hand_case().lifetimes.assign(end_reason=lambda d: d["end_reason"].replace("service", "price"))
-    result = cr.overall_incidence(cr.ReasonData(lt, (3.0,), columns=LifetimeColumns(entry="entry_months")))
+    result = cr.overall_incidence(cr.ReasonData(lt, (3.0,), columns=FROM_ENTRY))
     assert not result.share.estimable and "nobody left for service" in result.share.reason
 
 
@@ -70,7 +70,7 @@ def test_gray_test_on_untruncated_data_and_fine_gray_wald_with_late_entry() -> N
     assert untruncated.test["statistic"].item() == pytest.approx(gray_test(lt, "service", "segment").statistic)
     assert untruncated.test["p"].item() < 0.05  # monthly hazards 1/6 vs 1/24, half of it service
     late = lt.assign(entry_months=np.where(rng.uniform(size=n) < 0.3, 0.5 * lt["duration_months"], 0.0))
-    truncated, _ = cr.segment_incidence(cr.ReasonData(late, (6.0, 12.0), columns=LifetimeColumns(entry="entry_months")), "segment")
+    truncated, _ = cr.segment_incidence(cr.ReasonData(late, (6.0, 12.0), columns=FROM_ENTRY), "segment")
     assert truncated.test["method"].item() == "Fine-Gray Wald test" and "left truncation" in truncated.test_why
     assert truncated.test["df"].item() == 1 and truncated.test["p"].item() < 0.05  
 

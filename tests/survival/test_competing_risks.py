@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY, LifetimeColumns
 from cxresearch.survival.competing import cumulative_incidence
 from cxresearch.survival.kaplan_meier import kaplan_meier
 
@@ -64,7 +64,7 @@ def test_hand_computed_case() -> None:
     df = pd.DataFrame({"duration_months": [1, 2, 3, 3, 4, 5], "event": [1, 0, 1, 1, 0, 0],
                        "end_reason": ["price", None, "service", "price", None, None],
                        "entry_months": [0, 0, 0, 0, 0, 2.5]})
-    result = cumulative_incidence(df, columns=LifetimeColumns(entry="entry_months"))
+    result = cumulative_incidence(df, columns=FROM_ENTRY)
     at = result.summary([1, 3]).set_index(["cause", "months"])["cif"]
     # t=1: 5 at risk (the late entrant is not), 1 price: F_price = 1/5, S = 4/5.
     # t=3: at risk 3 (two leaving at 3, the one censored at 4) + the entrant = 4: each cause 1/4 * 4/5 = 1/5.
@@ -93,9 +93,9 @@ def test_telco_incidence_by_reason() -> None:
     assert counts == {"competitor": 841, "service": 617, "price": 211, "other": 148, "moved": 52}
     assert data.customers["end_reason_detail"].value_counts()["Moved"] == 46
     lt = lifetimes(data).merge(data.customers[["customer_id", "end_reason"]], on="customer_id")
-    result = cumulative_incidence(lt, columns=LifetimeColumns(entry="entry_months"), group=None)
+    result = cumulative_incidence(lt, columns=FROM_ENTRY, group=None)
     at = result.summary([12, 24, 48]).set_index(["cause", "months"])
-    km = kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months")).survival_at([12, 24, 48]).set_index("months")["survival"]
+    km = kaplan_meier(lt, columns=FROM_ENTRY).survival_at([12, 24, 48]).set_index("months")["survival"]
     for t in (12, 24, 48):
         assert at.xs(t, level="months")["cif"].sum() + km[t] == pytest.approx(1.0, abs=1e-9)
     print("\n" + at.round(4).to_string())
@@ -129,13 +129,13 @@ def test_telco_service_churn_regressions() -> None:
     data = load_source(f"ibm-telco:{TELCO}")
     lt = lifetimes(data).merge(data.customers[["customer_id", "end_reason", "csat_score"]], on="customer_id")
     covariates = ["csat_score", "contract", "monthly_margin"]
-    cs = cause_specific_cox(lt, covariates, columns=LifetimeColumns(entry="entry_months")).table.set_index(["cause", "term"])
+    cs = cause_specific_cox(lt, covariates, columns=FROM_ENTRY).table.set_index(["cause", "term"])
     # Satisfaction lowers every reason's hazard; per point, service churn's by about half.
     assert cs.loc[("service", "csat_score"), "hr"] == pytest.approx(0.4832, abs=1e-3)
     assert cs.loc[("service", "contract=two_year"), "hr"] == pytest.approx(0.0963, abs=1e-3)
-    fg = fine_gray(lt, "service", covariates, columns=LifetimeColumns(entry="entry_months"))
+    fg = fine_gray(lt, "service", covariates, columns=FROM_ENTRY)
     shr = fg.summary().set_index("term")["shr"]
     assert shr["csat_score"] == pytest.approx(0.7668, abs=1e-3)
     assert fg.wald_test(["contract=one_year", "contract=two_year"]).df == 2
     with pytest.raises(ValueError, match="untruncated"):
-        gray_test(lt, "service", "contract", columns=LifetimeColumns(entry="entry_months"))
+        gray_test(lt, "service", "contract", columns=FROM_ENTRY)

@@ -17,6 +17,9 @@ from cxresearch.survival.finegray import fine_gray
 from cxresearch.survival.gray import gray_test
 
 COVARIATES = ["sex", "age", "thickness", "ulcer"]
+#: The melanoma data's lifetime columns, and the simulated worlds' with delayed entry.
+MELANOMA = LifetimeColumns(cause="reason", duration="time")
+WORLD = LifetimeColumns(cause="reason", duration="duration", entry="entry")
 R_SCRIPT = """
 suppressMessages({library(cmprsk); library(survival)})
 d <- read.csv("CSV_PATH")
@@ -74,7 +77,7 @@ def reference(melanoma: pd.DataFrame, tmp_path_factory) -> pd.DataFrame:
 
 
 def test_fine_gray_equals_cmprsk_crr(melanoma: pd.DataFrame, reference: pd.DataFrame) -> None:
-    fit = fine_gray(melanoma, "melanoma", COVARIATES, columns=LifetimeColumns(cause="reason", duration="time"))
+    fit = fine_gray(melanoma, "melanoma", COVARIATES, columns=MELANOMA)
     crr = reference[reference["what"] == "crr"].set_index("term").loc[fit.terms]
     np.testing.assert_allclose(fit.coef, crr["a"], atol=1e-6)
     np.testing.assert_allclose(fit.se, crr["b"], atol=1e-6)
@@ -86,14 +89,14 @@ def test_gray_test_equals_cmprsk_cuminc(melanoma: pd.DataFrame, reference: pd.Da
     tests = reference[reference["what"] == f"gray{rho}"].set_index("term")
     for group in ("ulcer", "agegrp"):
         for code, cause in ((1, "melanoma"), (3, "other")):
-            result = gray_test(melanoma, cause, group, columns=LifetimeColumns(cause="reason", duration="time"),
+            result = gray_test(melanoma, cause, group, columns=MELANOMA,
                                rho=rho)
             assert result.statistic == pytest.approx(tests.loc[f"{group} {code}", "a"], abs=1e-6)
             assert result.df == tests.loc[f"{group} {code}", "b"]
 
 
 def test_cause_specific_equals_survival_coxph(melanoma: pd.DataFrame, reference: pd.DataFrame) -> None:
-    result = cause_specific_cox(melanoma, COVARIATES, columns=LifetimeColumns(cause="reason", duration="time")).table
+    result = cause_specific_cox(melanoma, COVARIATES, columns=MELANOMA).table
     for code, cause in ((1, "melanoma"), (3, "other")):
         ours = result[result["cause"] == cause].set_index("term").loc[COVARIATES]
         low = reference[reference["what"] == f"cs{code}"].set_index("term").loc[COVARIATES]
@@ -125,7 +128,8 @@ def fine_gray_world(n: int, beta: tuple[float, float], seed: int, truncated: boo
 def test_fine_gray_recovers_simulated_truth(truncated: bool) -> None:
     beta = (0.5, -0.5)
     df = fine_gray_world(4000, beta, seed=3, truncated=truncated)
-    fit = fine_gray(df, "service", ["x1", "x2"], columns=LifetimeColumns(cause="reason", duration="duration", entry="entry" if truncated else None))
+    fit = fine_gray(df, "service", ["x1", "x2"], columns=LifetimeColumns(cause="reason", duration="duration",
+                                                          entry="entry" if truncated else None))
     assert fit.truncated == truncated
     summary = fit.summary().set_index("term")
     for term, true in zip(("x1", "x2"), beta, strict=True):
@@ -147,7 +151,7 @@ def test_cause_specific_recovers_exponential_hazards() -> None:
     df = df[df["duration"] > df["entry"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = cause_specific_cox(df, ["x"], columns=LifetimeColumns(cause="reason", duration="duration", entry="entry")).table
+        table = cause_specific_cox(df, ["x"], columns=WORLD).table
     got = table.set_index("cause")
     assert got.loc["service", "ci_low"] < np.exp(0.7) < got.loc["service", "ci_high"]
     assert got.loc["price", "ci_low"] < np.exp(-0.4) < got.loc["price", "ci_high"]
@@ -156,10 +160,10 @@ def test_cause_specific_recovers_exponential_hazards() -> None:
 def test_gray_test_refuses_left_truncation() -> None:
     df = fine_gray_world(300, (0.5, 0.0), seed=1, truncated=True).assign(g=lambda d: d["x1"].astype(int))
     with pytest.raises(ValueError, match="derived for untruncated data"):
-        gray_test(df, "service", "g", columns=LifetimeColumns(cause="reason", duration="duration", entry="entry"))
+        gray_test(df, "service", "g", columns=WORLD)
 
 
 def test_wald_test_of_a_group_is_the_squared_z_for_one_term(melanoma: pd.DataFrame) -> None:
-    fit = fine_gray(melanoma, "melanoma", ["ulcer"], columns=LifetimeColumns(cause="reason", duration="time"))
+    fit = fine_gray(melanoma, "melanoma", ["ulcer"], columns=MELANOMA)
     test = fit.wald_test(["ulcer"])
     assert test.statistic == pytest.approx(fit.summary()["z"].item() ** 2)

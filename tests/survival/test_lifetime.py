@@ -16,10 +16,10 @@ from cxresearch.report.record import lifetime as record
 from cxresearch.report.results import Results
 from cxresearch.survival import landmark as lm
 from cxresearch.survival import lifetime as lr
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.compare import compare_groups
 from cxresearch.survival.kaplan_meier import kaplan_meier
-from cxresearch.survival.landmark import landmark_cohort
+from cxresearch.survival.landmark import RESIDUAL, landmark_cohort
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_landmark_comparisons_match_a_direct_computation(world: CXData, experien
     assert len(experience.cohort.customers) == len(cohort.customers)
     assert experience.follow_months == pytest.approx(min(9, round(float(cohort.customers["residual_months"].max()), 1)))
     assert set(experience.comparisons) == set(lm.EXPERIENCE_GROUPINGS) and experience.missing == {}
-    direct = compare_groups(cohort.customers, "nps_group", experience.follow_months, columns=LifetimeColumns(duration="residual_months"),
+    direct = compare_groups(cohort.customers, "nps_group", experience.follow_months, columns=RESIDUAL,
                             at_risk_step=3, reference="detractor")
     pd.testing.assert_frame_equal(experience.comparisons["nps_group"].rmst_difference.summary(),
                                   direct.rmst_difference.summary())
@@ -104,7 +104,7 @@ def test_extrapolation_records_the_notebook_keys_and_its_sample(world: CXData) -
 
 def test_overall_and_segment_records_keep_the_keys_the_summary_reads(world: CXData) -> None:
     lt = lifetimes(world)
-    km = kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months"))
+    km = kaplan_meier(lt, columns=FROM_ENTRY)
     results = _results()
     record.record_overall_lifetime(results, km)
     assert results.estimates["median_lifetime_months"].value == pytest.approx(km.medians["median"].iloc[0])
@@ -172,7 +172,7 @@ def test_horizons_beyond_the_data_are_cut_to_it_and_say_so(world: CXData) -> Non
 def test_a_median_not_reached_is_a_lower_bound_in_words() -> None:
     lt = pd.DataFrame({"duration_months": np.r_[np.full(70, 40.0), np.arange(1, 31)],
                        "event": np.r_[np.zeros(70, bool), np.ones(30, bool)], "entry_months": 0.0})
-    km = kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months"))
+    km = kaplan_meier(lt, columns=FROM_ENTRY)
     results = _results()
     record.record_overall_lifetime(results, km)
     median = results.estimates["median_lifetime_months"]
@@ -185,7 +185,7 @@ def test_a_median_not_reached_is_a_lower_bound_in_words() -> None:
 def test_data_with_no_recorded_ends_has_no_median_and_says_why(world: CXData) -> None:
     lt = lifetimes(world).assign(event=False)
     results = _results()
-    record.record_overall_lifetime(results, kaplan_meier(lt, columns=LifetimeColumns(entry="entry_months")))
+    record.record_overall_lifetime(results, kaplan_meier(lt, columns=FROM_ENTRY))
     median = results.estimates["median_lifetime_months"]
     assert not median.estimable and median.reason == lr.NO_ENDS
     assert median.format() == f"not estimable ({lr.NO_ENDS})"
@@ -195,5 +195,5 @@ def test_data_with_no_recorded_ends_has_no_median_and_says_why(world: CXData) ->
 def test_flat_data_states_its_assumption_beside_the_median(world: CXData) -> None:
     results = _results()
     results.extra["assumptions"] = ["Lifetimes assume the churn flag covers the last 3 months."]
-    record.record_overall_lifetime(results, kaplan_meier(lifetimes(world), columns=LifetimeColumns(entry="entry_months")))
+    record.record_overall_lifetime(results, kaplan_meier(lifetimes(world), columns=FROM_ENTRY))
     assert results.findings[0].endswith("). Lifetimes assume the churn flag covers the last 3 months.")

@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate, stats
 
 from cxresearch.errors import NotEstimableError
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.parametric import fit_aft
 
 
@@ -66,7 +66,7 @@ def test_lognormal_wins_on_lognormal_data():
 
 def test_left_truncation_is_respected():
     df = weibull_world(n=5000, seed=3, truncate=True)
-    with_entry = fit_aft(df, group="grp", columns=LifetimeColumns(entry="entry_months"), distributions=["weibull"])
+    with_entry = fit_aft(df, group="grp", columns=FROM_ENTRY, distributions=["weibull"])
     naive = fit_aft(df, group="grp", distributions=["weibull"])
     truth = weibull_sf(12, 20.0)
     row = with_entry.survival([12.0]).set_index("group").loc["a"]

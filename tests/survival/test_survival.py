@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import FROM_ENTRY
 from cxresearch.survival.compare import logrank
 from cxresearch.survival.cox import fit_cox
 from cxresearch.survival.kaplan_meier import kaplan_meier, rmst
@@ -218,7 +218,7 @@ def simulate_truncated(
 
 def test_km_with_entry_recovers_exponential_survival_and_naive_is_biased():
     df = simulate_truncated()
-    with_entry = kaplan_meier(df, columns=LifetimeColumns(entry="entry_months")).survival_at([3, 6, 12, 24, 36]).set_index("months")
+    with_entry = kaplan_meier(df, columns=FROM_ENTRY).survival_at([3, 6, 12, 24, 36]).set_index("months")
     naive = kaplan_meier(df).survival_at([12, 24, 36]).set_index("months")
     for t in (3, 6, 12, 24, 36):
         truth = np.exp(-0.04 * t)
@@ -236,7 +236,7 @@ def test_km_at_risk_table_with_entry_matches_hand_count():
             "entry_months": [0, 0, 3, 6, 0, 8],
         }
     )
-    km = kaplan_meier(df, min_group_size=1, at_risk_step=3, columns=LifetimeColumns(entry="entry_months"))
+    km = kaplan_meier(df, min_group_size=1, at_risk_step=3, columns=FROM_ENTRY)
     # at risk at x: entry < x <= duration (entry 0 counts from 0); entering at 3 and 6 not yet at risk there
     assert km.at_risk["time"].tolist() == [0, 3, 6, 9, 12]
     assert km.at_risk["at_risk"].tolist() == [3, 2, 1, 2, 0]
@@ -248,7 +248,7 @@ def test_km_at_risk_table_with_entry_matches_hand_count():
     table = km.fitters["all"].event_table
     assert table.loc[[2.0, 5.0, 7.0, 10.0], "at_risk"].tolist() == [3, 2, 2, 1]
     # the RMST SE uses these truncation-aware risk sets: by hand, sum A_j^2 d_j / (n_j (n_j - d_j)) up to tau = 8
-    res = rmst(df, 8, min_group_size=1, columns=LifetimeColumns(entry="entry_months")).table.iloc[0]
+    res = rmst(df, 8, min_group_size=1, columns=FROM_ENTRY).table.iloc[0]
     area_to_8 = {2: 2 / 3 * 3 + 1 / 3 * 2 + 1 / 6 * 1, 5: 1 / 3 * 2 + 1 / 6 * 1, 7: 1 / 6 * 1}
     var = area_to_8[2] ** 2 / (3 * 2) + area_to_8[5] ** 2 / (2 * 1) + area_to_8[7] ** 2 / (2 * 1)
     assert res["rmst"] == pytest.approx(2 + 2 / 3 * 3 + 1 / 3 * 2 + 1 / 6 * 1)
@@ -259,7 +259,7 @@ def test_entry_without_follow_up_dropped_with_note():
     df = pd.DataFrame(
         {"duration_months": [5.0, 6, 7, 4, 0], "event": [True, False, True, True, True], "entry_months": [1.0, 9, 0, 4, 0]}
     )
-    km = kaplan_meier(df, min_group_size=1, columns=LifetimeColumns(entry="entry_months"))
+    km = kaplan_meier(df, min_group_size=1, columns=FROM_ENTRY)
     assert km.medians["n"].iloc[0] == 3  # entry 9 > 6 and entry 4 == 4 dropped; entry 0 == duration 0 kept
     assert any("no follow-up after entry" in note for note in km.notes)
 
@@ -269,7 +269,7 @@ def test_rmst_se_uses_the_estimators_risk_sets_with_tied_entries():
 
     df = simulate_truncated(n=1500, seed=4).round({"duration_months": 0, "entry_months": 0})
     df = df[(df["entry_months"] == 0) | (df["entry_months"] < df["duration_months"])]
-    res = rmst(df, 24, columns=LifetimeColumns(entry="entry_months")).table.iloc[0]
+    res = rmst(df, 24, columns=FROM_ENTRY).table.iloc[0]
     kmf = KaplanMeierFitter().fit(df["duration_months"], df["event"], entry=df["entry_months"])
     t, e, a = df["duration_months"].to_numpy(), df["event"].to_numpy(bool), df["entry_months"].to_numpy()
     times = np.unique(t[e & (t <= 24)])
@@ -283,7 +283,7 @@ def test_rmst_se_uses_the_estimators_risk_sets_with_tied_entries():
 
 def test_cox_with_entry_recovers_hazard_ratio():
     df = simulate_truncated(n=8000, hr=2.0, seed=3)
-    res = fit_cox(df, ["b"], columns=LifetimeColumns(entry="entry_months"))
+    res = fit_cox(df, ["b"], columns=FROM_ENTRY)
     hr = res.hazard_ratio("b")
     assert hr.ci_low < 2.0 < hr.ci_high
     assert "entry_months" not in res.terms
@@ -305,14 +305,14 @@ def test_logrank_own_statistic_equals_lifelines_without_entry():
     assert stat == pytest.approx(ref.test_statistic, rel=1e-9)
     assert p == pytest.approx(ref.p_value, rel=1e-6, abs=1e-300)
     df["entry_months"] = 0.0
-    assert logrank(df, "plan", columns=LifetimeColumns(entry="entry_months")).statistic == pytest.approx(ref.test_statistic, rel=1e-9)
+    assert logrank(df, "plan", columns=FROM_ENTRY).statistic == pytest.approx(ref.test_statistic, rel=1e-9)
 
 
 def test_logrank_with_entry_null_and_alternative():
-    null = logrank(simulate_truncated(n=4000, hr=1.0, seed=8), "grp", columns=LifetimeColumns(entry="entry_months"))
+    null = logrank(simulate_truncated(n=4000, hr=1.0, seed=8), "grp", columns=FROM_ENTRY)
     assert null.dof == 1 and null.p_value > 0.05
     assert any("left-truncation" in note for note in null.notes)
-    alt = logrank(simulate_truncated(n=4000, hr=2.0, seed=9), "grp", columns=LifetimeColumns(entry="entry_months"))
+    alt = logrank(simulate_truncated(n=4000, hr=2.0, seed=9), "grp", columns=FROM_ENTRY)
     assert alt.p_value < 0.001
 
 
