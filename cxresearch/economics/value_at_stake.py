@@ -135,17 +135,15 @@ def value_at_stake(
     sample = sample_customers(data.customers[["customer_id"]], max_model_customers, seed)
     long = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
     notes = list(long.attrs["notes"])
-    long, basis = _churn_basis(data, long, by_reason, notes)
     design = _design(long, notes)
     levers, skipped = _available_levers(list(design.columns))
     if not levers:
         raise NotEstimableError("no CX lever varies in this data", "contact records")
-    setup = _setup(data, long, design, window_months, horizon_months, monthly_discount_rate, basis)
-    setup.scenarios = _scenarios(levers, setup.frame, improvements)
-    notes.extend(_method_notes(setup.rows, sample.fraction))
     # one BLAS thread: the matrices are small, and threads fighting over two shared cores made a refit 30x slower
     with threadpool_limits(limits=1, user_api="blas"):
-        point_fit = setup.model.fit()
+        setup, point_fit, basis = _fitted(data, long, design, by_reason, notes,
+                                          (window_months, horizon_months, monthly_discount_rate), (levers, improvements))
+        notes.extend(_method_notes(setup.rows, sample.fraction))
         point = _evaluate(setup, point_fit, None)
         draws = _bootstrap(setup, point_fit, n_boot, seed, notes)
     scale = 1.0 / sample.fraction
@@ -178,6 +176,29 @@ def _until(long: pd.DataFrame, as_of: str | None) -> pd.DataFrame:
     out = long[long["month"] < months]
     out.attrs = dict(long.attrs)
     return out
+
+
+def _fitted(data: CXData, long: pd.DataFrame, design: pd.DataFrame, by_reason: bool, notes: list[str],
+            window: tuple[int, int, float], levers: tuple[list[Lever], Improvements]) -> tuple[_Setup, Fits, str]:
+    """The setup with its scenarios, the point fit and the basis; all churn instead of service-related churn when
+    the service model cannot be fitted (noted). `window`: window months, horizon months, monthly discount rate."""
+    by_cause, basis = _churn_basis(data, long, by_reason, notes)
+    while True:
+        setup = _setup(data, by_cause, design, *window, basis)
+        setup.scenarios = _scenarios(levers[0], setup.frame, levers[1])
+        try:
+            fits = setup.model.fit()
+            if np.isfinite(fits.acted.beta).all():
+                return setup, fits, basis
+        except np.linalg.LinAlgError:
+            pass
+        if basis != SERVICE:
+            raise NotEstimableError("the churn hazard model cannot be fitted (its information matrix is singular)",
+                                    "churners")
+        notes.remove(BASIS_TEXT[SERVICE])
+        notes.append(f"{BASIS_TEXT['all']}; the model of service-related exits cannot be fitted on this data (a "
+                     "segment or driver level without service-related exits leaves it without a finite optimum)")
+        by_cause, basis = long, "all"
 
 
 def _churn_basis(data: CXData, long: pd.DataFrame, by_reason: bool, notes: list[str]) -> tuple[pd.DataFrame, str]:

@@ -209,3 +209,14 @@ def test_all_cause_when_asked_or_without_reasons(with_reasons):
                           max_model_customers=None)
     assert none.basis == "all" and any("no reason for leaving" in n for n in none.notes)
     assert none.table["churners_avoided"].tolist() == pytest.approx(asked.table["churners_avoided"].tolist())
+
+
+def test_all_churn_instead_when_the_service_model_cannot_be_fitted():
+    # 400 customers: too few service-related exits for every segment, so the service model has no finite optimum
+    small = simulate(400, 24, seed=3).to_cxdata()
+    out = value_at_stake(small, n_boot=0, max_model_customers=None)
+    assert out.basis == "all" and out.service_exits_avoided is None
+    assert any("the model of service-related exits cannot be fitted" in n for n in out.notes)
+    assert not any(n.startswith("churn modelled: service-related") for n in out.notes)
+    asked = value_at_stake(small, n_boot=0, max_model_customers=None, by_reason=False)
+    assert out.table["churners_avoided"].tolist() == pytest.approx(asked.table["churners_avoided"].tolist())
