@@ -133,8 +133,9 @@ def _draw(ax: plt.Axes, wide: pd.DataFrame, order: list[str], causes: Sequence[s
     """Stacked step bands of `wide` (per 100) in `order`, bottom first, in each reason's colour; the cumulative
     tops at the right end."""
     values = 100 * wide[order].to_numpy().T
+    # no edges: the theme's white outlines of a band's zero-height stretches would cut white notches into the others
     ax.stackplot(wide.index, values, labels=order, colors=[cause_colour(c, causes) for c in order], step="post",
-                 alpha=0.85)
+                 alpha=0.85, linewidth=0)
     ax.set_xlim(0, float(wide.index.max()))
     ax.set_xlabel("Months since signup")
     return np.cumsum(values[:, -1])
