@@ -36,14 +36,13 @@ from cxresearch.economics.value_at_stake_value import (
     WindowRows,
     cause_exits,
     combined_eta,
-    mean_hazard,
-    value_hazards,
+    combined_rate,
+    value_rates,
 )
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.design import complete_cases, covariate_design
 from cxresearch.stats.intervals import Z95
 from cxresearch.stats.sampling import sample_customers
-from cxresearch.survival.churn_reasons import MIN_EVENTS, SERVICE
 from cxresearch.survival.person_months import (
     CES_DRIVER,
     COUNT_DRIVERS,
@@ -53,6 +52,11 @@ from cxresearch.survival.person_months import (
 
 #: Trailing window of the drivers (calendar months), the simulator's.
 DRIVER_WINDOW_MONTHS = 3
+#: The reason the levers act on where the data records reasons (one of `data.schema.END_REASONS`).
+SERVICE = "service"
+#: Fewer service-related exits than this in the months modelled: too few for a hazard model of their own (the
+#: threshold of notebook 06's per-reason models, `survival.churn_reasons.MIN_EVENTS`).
+MIN_EVENTS = 10
 #: The competing exits' event column of the person-months, where the levers act on service-related churn only.
 OTHER_EXIT = "other_exit"
 
@@ -325,15 +329,15 @@ def _window_hazards(setup: _Setup, fits: Fits) -> tuple[np.ndarray, np.ndarray |
 def _evaluate(setup: _Setup, fits: Fits, weights: np.ndarray | None) -> np.ndarray:
     """Per scenario: churners avoided, margin retained (currency) and factual churners, weighted by customer."""
     eta, other = _window_hazards(setup, fits)
-    total = combined_eta(eta, other)
+    rate = combined_rate(eta, other)
     w_cust = np.ones(setup.rows.n_customers) if weights is None else weights[setup.window_customer]
     w_rows = w_cust[setup.rows.customer]
-    retention = 1.0 - mean_hazard(total, w_rows)
-    factual = value_hazards(setup.rows, total, retention)
+    retention = float(np.average(np.exp(-rate), weights=w_rows))
+    factual = value_rates(setup.rows, rate, retention)
     out = np.empty((len(setup.scenarios), 3))
     for i, scenario in enumerate(setup.scenarios):
-        shifted = combined_eta(eta + scenario_shift(scenario, setup.frame, fits.acted.coef), other)
-        counter = value_hazards(setup.rows, shifted, retention)
+        counter = value_rates(setup.rows, combined_rate(eta + scenario_shift(scenario, setup.frame, fits.acted.coef),
+                                                        other), retention)
         out[i] = (w_cust @ (factual.churn - counter.churn), w_cust @ (counter.margin - factual.margin),
                   w_cust @ factual.churn)
     return out

@@ -91,7 +91,12 @@ def value_hazards(rows: WindowRows, eta: np.ndarray, retention: float) -> Custom
     CustomerValues
         Per window customer.
     """
-    surv = np.exp(-_cumulative_hazard(rows, np.exp(eta)))
+    return value_rates(rows, np.exp(eta), retention)
+
+
+def value_rates(rows: WindowRows, rate: np.ndarray, retention: float) -> CustomerValues:
+    """`value_hazards` from each row's monthly cumulative hazard -log(1 - h) = exp(eta) (`combined_rate`)."""
+    surv = np.exp(-_cumulative_hazard(rows, rate))
     discount = rows.discount
     within = np.bincount(rows.customer, weights=surv * discount, minlength=rows.n_customers)
     last = rows.last_rows()
@@ -105,17 +110,21 @@ def _tail_factors(rows: WindowRows, retention: float) -> np.ndarray:
                      if rows.horizon_months > j else 0.0 for j in range(rows.window_months + 1)])
 
 
-def combined_eta(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
-    """Cloglog linear predictor of the monthly all-cause hazard h + h_other, from the cloglog predictor `eta` of
-    one cause's monthly hazard h and the other causes' monthly hazards (0-1; None: `eta` is already all-cause).
+def combined_rate(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
+    """Monthly cumulative all-cause hazard -log(1 - h - h_other), from the cloglog predictor `eta` of one cause's
+    monthly hazard h and the other causes' monthly hazards (0-1; None: `eta` is already all-cause).
 
     In discrete time the causes' monthly exit probabilities add up: a customer at risk at the start of a month
     leaves in it for cause k with probability h_k, and stays with probability 1 - sum_k h_k.
     """
     if other_hazard is None:
-        return eta
-    total = np.minimum(-np.expm1(-np.exp(eta)) + other_hazard, 1.0 - 1e-12)
-    return np.log(-np.log1p(-total))
+        return np.exp(eta)
+    return -np.log1p(-np.minimum(-np.expm1(-np.exp(eta)) + other_hazard, 1.0 - 1e-12))
+
+
+def combined_eta(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
+    """Cloglog linear predictor of the monthly all-cause hazard (`combined_rate` on the log scale)."""
+    return eta if other_hazard is None else np.log(combined_rate(eta, other_hazard))
 
 
 def cause_exits(rows: WindowRows, eta: np.ndarray, cause_hazard: np.ndarray) -> np.ndarray:

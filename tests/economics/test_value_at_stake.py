@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from cxresearch.data.simulate import simulate
+from cxresearch.economics import value_at_stake as vas
 from cxresearch.economics.value_at_stake import value_at_stake
 from cxresearch.economics.value_at_stake_model import e_value, e_value_ci
 from cxresearch.economics.value_at_stake_scenarios import LEVERS, Improvements
@@ -22,6 +23,7 @@ from cxresearch.errors import NotEstimableError
 from cxresearch.plots.value_at_stake import plot_value_at_stake
 from cxresearch.report.record.value_at_stake import record_value_at_stake
 from cxresearch.report.results import Results
+from cxresearch.survival import churn_reasons
 
 LEVER = {lever.key: lever for lever in LEVERS}
 
@@ -199,6 +201,10 @@ def test_levers_act_on_service_churn_where_reasons_exist(with_reasons, result):
     record_value_at_stake(results, out)
     assert results.extra["value_at_stake_basis"] == "service"
     assert results.extra["value_at_stake_method"].startswith("Churn here is service-related churn")
+
+
+def test_the_service_reason_and_its_minimum_are_notebook_06s():
+    assert (vas.SERVICE, vas.MIN_EVENTS) == (churn_reasons.SERVICE, churn_reasons.MIN_EVENTS)
 
 
 def test_all_cause_when_asked_or_without_reasons(with_reasons):
