@@ -41,7 +41,7 @@ max_model_customers = 50_000  # hazard models use a random sample this large; 0 
 from IPython.display import display
 
 from cxresearch.plots import set_theme
-from cxresearch.plots.competing import plot_cumulative_incidence_stacked
+from cxresearch.plots.competing import plot_cumulative_incidence_by_segment, plot_cumulative_incidence_stacked
 from cxresearch.report import nbtools
 from cxresearch.report.record.churn_reasons import record_churn_reasons
 from cxresearch.survival import churn_reasons as cr
@@ -79,12 +79,15 @@ else:
 # service-related churn's cumulative incidence is the same in every level: Gray's test when every customer is
 # observed from sign-up; it is not valid when customers enter part-way through their lifetime, and then the test
 # is the Wald test of the segment in a Fine-Gray model, whose weights allow for late entry (Geskus 2011). A level
-# can differ in how many leave for service reasons while its service share stays the same.
+# can differ in how many leave for service reasons while its service share stays the same. The chart is the
+# stacked chart above once per level, on shared axes, each reason in the same colour as above.
 
 # %%
 segments, segments_why_not = (cr.segment_incidence(reasons, segment, max_customers, seed)
                               if incidence is not None else (None, reasons.why_not))
 if segments is not None:
+    nbtools.show(plot_cumulative_incidence_by_segment(segments.cif, max_months=reasons.horizons[-1],
+                                                      segment=segment))
     nbtools.table(cr.per_100(segments.cif.summary(reasons.horizons)), 1)
     display(segments)
 else:
@@ -94,9 +97,10 @@ else:
 # ## What drives each reason: cause-specific hazards
 # One model per reason: the hazard of leaving for that reason among customers still here, where leaving for
 # another reason ends a customer's time at risk. A hazard ratio above 1 means the driver speeds up leaving for
-# that reason. With event dates, each month's drivers are counted over the `window_months` before it, as they
-# stood then (person-month complementary log-log models, the exact grouped-time proportional-hazards model);
-# without them, the customer's columns enter a Cox model. The point is the contrast: effort, unresolved contacts
+# that reason. With event dates, the drivers are time-varying: each month's contacts (reactive, unresolved,
+# proactive, channel inconsistencies) and mean effort are counted over the `window_months` before it, as they
+# stood then, with contract and plan fixed (person-month complementary log-log models, the exact grouped-time
+# proportional-hazards model); without event dates, the customer's columns enter a Cox model, fixed at baseline. The point is the contrast: effort, unresolved contacts
 # and inconsistent answers should act on service-related churn, not on price churn. The two reasons' models
 # have separate likelihoods, so the ratio of their hazard ratios has an interval from the two standard errors.
 
@@ -114,7 +118,13 @@ if hazards is None or not hazards.time_varying:
 # ## How each driver shifts the share leaving for service reasons: Fine-Gray
 # The Fine-Gray model keeps customers who left for another reason in the risk set with a weight, so its
 # subdistribution hazard ratios describe the cumulative incidence of service-related churn itself (how many
-# leave for it), not the rate among those still here. Baseline covariates only.
+# leave for it), not the rate among those still here.
+#
+# **Baseline covariates only, by design** (contract, plan, margin and CSAT, where present). A customer who left
+# for another reason stays in Fine-Gray's risk set, but she has no contacts or effort after she left, so a
+# driver that changes month by month has no value there and its subdistribution hazard ratio no clear meaning
+# (Beyersmann & Schumacher 2008; Cortese & Andersen 2010; Latouche et al. 2013). The time-varying drivers
+# therefore enter the cause-specific models above, whose risk set is the customers still here.
 
 # %%
 fine_gray, fine_gray_why_not = cr.service_fine_gray(reasons, max_customers, seed) if incidence is not None else (

@@ -1,11 +1,15 @@
-"""What bad service costs: churners avoided and margin retained if each CX lever were fixed (issue 17).
+"""What bad service costs: churners avoided and margin retained if each CX lever were fixed (issues 17, 18).
 
 g-computation on the person-month cloglog model (grouped-time proportional hazards, `survival.person_months`
 drivers): the model is fitted on every person-month (of a stated customer sample on large bases); for the
 person-months of the last `window_months` months of observation it predicts each customer's monthly churn hazard
 under the factual drivers and under each scenario's counterfactual ones, and values the difference
-(`economics.value_at_stake_value`). 95% CIs come from a customer bootstrap that refits the model in each draw.
-Money is in the data's currency; churners are customers.
+(`economics.value_at_stake_value`). Where the data records why customers left, the levers act on the
+cause-specific hazard of service-related exits only, and the other exits' hazard (a second model on the same
+person-months) is kept as estimated: a customer kept from service churn can still leave for price, so churners
+avoided is the fall in all exits, service-related exits avoided less the extra exits for other reasons. 95% CIs
+come from a customer bootstrap that refits the model(s) in each draw. Money is in the data's currency; churners
+are customers.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from cxresearch.data.schema import CXData
-from cxresearch.economics.value_at_stake_model import CellModel, Fit, e_value, e_value_ci
-from cxresearch.economics.value_at_stake_result import ValueAtStakeResult
+from cxresearch.economics.value_at_stake_model import CauseModels, Fits, e_value, e_value_ci
+from cxresearch.economics.value_at_stake_result import BASIS_TEXT, ValueAtStakeResult
 from cxresearch.economics.value_at_stake_scenarios import (
     COLUMN_NEEDS,
     JOINT_LEVERS,
@@ -28,7 +32,13 @@ from cxresearch.economics.value_at_stake_scenarios import (
     Improvements,
     Lever,
 )
-from cxresearch.economics.value_at_stake_value import WindowRows, mean_hazard, value_hazards
+from cxresearch.economics.value_at_stake_value import (
+    WindowRows,
+    cause_exits,
+    combined_eta,
+    combined_rate,
+    value_rates,
+)
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.design import complete_cases, covariate_design
 from cxresearch.stats.intervals import Z95
@@ -42,6 +52,13 @@ from cxresearch.survival.person_months import (
 
 #: Trailing window of the drivers (calendar months), the simulator's.
 DRIVER_WINDOW_MONTHS = 3
+#: The reason the levers act on where the data records reasons (one of `data.schema.END_REASONS`).
+SERVICE = "service"
+#: Fewer service-related exits than this in the months modelled: too few for a hazard model of their own (the
+#: threshold of notebook 06's per-reason models, `survival.churn_reasons.MIN_EVENTS`).
+MIN_EVENTS = 10
+#: The competing exits' event column of the person-months, where the levers act on service-related churn only.
+OTHER_EXIT = "other_exit"
 
 
 @dataclass
@@ -59,7 +76,7 @@ class Scenario:
 class _Setup:
     """What every bootstrap draw reuses: the cells, the window rows and their factual drivers."""
 
-    model: CellModel
+    model: CauseModels
     rows: WindowRows
     frame: pd.DataFrame  # the window's person-months (design columns, tenure, segments)
     position: np.ndarray  # per window row: its position among the model's person-months
@@ -78,6 +95,7 @@ def value_at_stake(
     max_model_customers: int | None = 50_000,
     seed: int = 0,
     as_of: str | None = None,
+    by_reason: bool = True,
 ) -> ValueAtStakeResult:
     """Churners avoided and margin retained per CX lever, jointly, and under realistic improvements.
 
@@ -95,6 +113,9 @@ def value_at_stake(
     seed : seed of the sample and the bootstrap.
     as_of : end of the valuation window (ISO date; None or "": the end of observation); only the whole calendar
         months before it are used, for the fit as well.
+    by_reason : where the data records why customers left (`end_reason`, at least `MIN_EVENTS` service-related
+        exits), the levers act on service-related churn only, the other exits being competing risks; False, or
+        without reasons: on all churn (`ValueAtStakeResult.basis` says which).
 
     Returns
     -------
@@ -116,24 +137,21 @@ def value_at_stake(
     if not ok:
         raise NotEstimableError(why, "event dates" if not data.has_timestamps else "contact records")
     sample = sample_customers(data.customers[["customer_id"]], max_model_customers, seed)
-    long = _until(person_months(data, DRIVER_WINDOW_MONTHS, sample.frame["customer_id"] if sample.sampled else None),
-                  as_of)
-    if long.empty or not long["event"].any():
-        raise NotEstimableError("no customer churned in a month at risk, so there is no hazard to model", "churners")
+    long = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
     notes = list(long.attrs["notes"])
     design = _design(long, notes)
     levers, skipped = _available_levers(list(design.columns))
     if not levers:
         raise NotEstimableError("no CX lever varies in this data", "contact records")
-    setup = _setup(data, long, design, window_months, horizon_months, monthly_discount_rate)
-    setup.scenarios = _scenarios(levers, setup.frame, improvements)
-    notes.extend(_method_notes(setup.rows, sample.fraction))
     # one BLAS thread: the matrices are small, and threads fighting over two shared cores made a refit 30x slower
     with threadpool_limits(limits=1, user_api="blas"):
-        point_fit = setup.model.fit()
+        setup, point_fit, basis = _fitted(data, long, design, by_reason, notes,
+                                          (window_months, horizon_months, monthly_discount_rate), (levers, improvements))
+        notes.extend(_method_notes(setup.rows, sample.fraction))
         point = _evaluate(setup, point_fit, None)
         draws = _bootstrap(setup, point_fit, n_boot, seed, notes)
     scale = 1.0 / sample.fraction
+    service_avoided = _service_exits_avoided(setup, point_fit, scale, point[-1, 0] * scale, notes)
     table = _table(setup.scenarios, point * scale, draws * scale, point_fit, levers)
     return ValueAtStakeResult(
         table=table, factual_churners=point[0, 2] * scale, factual_draws=draws[:, 0, 2] * scale,
@@ -141,8 +159,16 @@ def value_at_stake(
         skipped=skipped, notes=notes, sample=sample, window_months=setup.rows.window_months,
         horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate, currency=data.currency,
         improvements=improvements, n_boot=len(draws), rows=setup.rows, window=setup.frame,
-        scenarios=setup.scenarios,
+        scenarios=setup.scenarios, basis=basis, service_exits_avoided=service_avoided,
     )
+
+
+def _person_months(data: CXData, customer_ids: pd.Series | None, as_of: str | None) -> pd.DataFrame:
+    """The person-months of the model (of `customer_ids` when sampled, up to `as_of`); raises without churn."""
+    long = _until(person_months(data, DRIVER_WINDOW_MONTHS, customer_ids), as_of)
+    if long.empty or not long["event"].any():
+        raise NotEstimableError("no customer churned in a month at risk, so there is no hazard to model", "churners")
+    return long
 
 
 def _until(long: pd.DataFrame, as_of: str | None) -> pd.DataFrame:
@@ -154,6 +180,53 @@ def _until(long: pd.DataFrame, as_of: str | None) -> pd.DataFrame:
     out = long[long["month"] < months]
     out.attrs = dict(long.attrs)
     return out
+
+
+def _fitted(data: CXData, long: pd.DataFrame, design: pd.DataFrame, by_reason: bool, notes: list[str],
+            window: tuple[int, int, float], levers: tuple[list[Lever], Improvements]) -> tuple[_Setup, Fits, str]:
+    """The setup with its scenarios, the point fit and the basis; all churn instead of service-related churn when
+    the service model cannot be fitted (noted). `window`: window months, horizon months, monthly discount rate."""
+    by_cause, basis = _churn_basis(data, long, by_reason, notes)
+    while True:
+        setup = _setup(data, by_cause, design, *window, basis)
+        setup.scenarios = _scenarios(levers[0], setup.frame, levers[1])
+        try:
+            fits = setup.model.fit()
+            if np.isfinite(fits.acted.beta).all():
+                return setup, fits, basis
+        except np.linalg.LinAlgError:
+            pass
+        if basis != SERVICE:
+            raise NotEstimableError("the churn hazard model cannot be fitted (its information matrix is singular)",
+                                    "churners")
+        notes.remove(BASIS_TEXT[SERVICE])
+        notes.append(f"{BASIS_TEXT['all']}; the model of service-related exits cannot be fitted on this data (a "
+                     "segment or driver level without service-related exits leaves it without a finite optimum)")
+        by_cause, basis = long, "all"
+
+
+def _churn_basis(data: CXData, long: pd.DataFrame, by_reason: bool, notes: list[str]) -> tuple[pd.DataFrame, str]:
+    """The person-months with `event` = the churn the levers act on, and its basis: "service" (service-related
+    exits; the others in `OTHER_EXIT`) where the data records reasons and `by_reason`, else "all" (every exit)."""
+    customers = data.customers
+    if not by_reason or "end_reason" not in customers or customers["end_reason"].isna().all():
+        notes.append(BASIS_TEXT["all"] + (" (asked for)" if not by_reason else "; the data records no reason "
+                                          "for leaving (no end_reason)"))
+        return long, "all"
+    reason = long["customer_id"].map(customers.set_index("customer_id")["end_reason"]).where(long["event"])
+    service = (reason == SERVICE).to_numpy()
+    if service.sum() < MIN_EVENTS:
+        notes.append(f"{BASIS_TEXT['all']}; only {int(service.sum())} service-related exits in the months modelled, "
+                     f"fewer than {MIN_EVENTS}, too few for a hazard model of their own")
+        return long, "all"
+    notes.append(BASIS_TEXT[SERVICE])
+    unknown = int((long["event"] & reason.isna()).sum())
+    if unknown:
+        notes.append(f"{unknown:,} exits without a recorded reason count among the other exits, so the value of "
+                     "the levers is, if anything, understated")
+    out = long.assign(event=service, **{OTHER_EXIT: long["event"].to_numpy() & ~service})
+    out.attrs = dict(long.attrs)
+    return out, SERVICE
 
 
 def _method_notes(rows: WindowRows, fraction: float) -> list[str]:
@@ -198,9 +271,9 @@ def _available_levers(columns: list[str]) -> tuple[list[Lever], list[tuple[str, 
 
 
 def _setup(data: CXData, long: pd.DataFrame, design: pd.DataFrame, window_months: int, horizon_months: int,
-           monthly_discount_rate: float) -> _Setup:
+           monthly_discount_rate: float, basis: str) -> _Setup:
     """Cells of every person-month, and the window's person-months with their customers and margins."""
-    model = CellModel.from_design(long, design)
+    model = CauseModels.from_design(long, design, OTHER_EXIT if basis == SERVICE else None)
     months = long.loc[design.index, "month"].to_numpy(int)
     window = min(window_months, int(months.max()) + 1)
     position = np.flatnonzero(months > months.max() - window)
@@ -208,7 +281,7 @@ def _setup(data: CXData, long: pd.DataFrame, design: pd.DataFrame, window_months
     frame[list(design.columns)] = design.iloc[position].to_numpy()
     margin = _margins(data)
     rows = WindowRows.from_frame(frame, margin, window, horizon_months, monthly_discount_rate)
-    window_customer = model.customer[position][rows.last_rows()]
+    window_customer = model.acted.customer[position][rows.last_rows()]
     return _Setup(model=model, rows=rows, frame=frame, position=position, window_customer=window_customer)
 
 
@@ -245,22 +318,50 @@ def scenario_shift(scenario: Scenario, frame: pd.DataFrame, coef: pd.Series) -> 
     return shift
 
 
-def _evaluate(setup: _Setup, fit: Fit, weights: np.ndarray | None) -> np.ndarray:
+def _window_hazards(setup: _Setup, fits: Fits) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per window person-month: the acted-on hazard's cloglog predictor, and the competing exits' monthly hazard
+    (0-1; None on the all-cause basis)."""
+    cells = setup.model.acted.cell[setup.position]
+    other = None if fits.other is None else -np.expm1(-np.exp(fits.other.eta[cells]))
+    return fits.acted.eta[cells], other
+
+
+def _evaluate(setup: _Setup, fits: Fits, weights: np.ndarray | None) -> np.ndarray:
     """Per scenario: churners avoided, margin retained (currency) and factual churners, weighted by customer."""
-    eta = fit.eta[setup.model.cell[setup.position]]
+    eta, other = _window_hazards(setup, fits)
+    rate = combined_rate(eta, other)
     w_cust = np.ones(setup.rows.n_customers) if weights is None else weights[setup.window_customer]
     w_rows = w_cust[setup.rows.customer]
-    retention = 1.0 - mean_hazard(eta, w_rows)
-    factual = value_hazards(setup.rows, eta, retention)
+    retention = float(np.average(np.exp(-rate), weights=w_rows))
+    factual = value_rates(setup.rows, rate, retention)
     out = np.empty((len(setup.scenarios), 3))
     for i, scenario in enumerate(setup.scenarios):
-        counter = value_hazards(setup.rows, eta + scenario_shift(scenario, setup.frame, fit.coef), retention)
+        counter = value_rates(setup.rows, combined_rate(eta + scenario_shift(scenario, setup.frame, fits.acted.coef),
+                                                        other), retention)
         out[i] = (w_cust @ (factual.churn - counter.churn), w_cust @ (counter.margin - factual.margin),
                   w_cust @ factual.churn)
     return out
 
 
-def _bootstrap(setup: _Setup, point: Fit, n_boot: int, seed: int, notes: list[str]) -> np.ndarray:
+def _service_exits_avoided(setup: _Setup, fits: Fits, scale: float, churners_avoided: float, notes: list[str]
+                           ) -> float | None:
+    """On the service basis: the joint scenario's fall in service-related exits within the window (whole base,
+    `scale` from the sample), with a note on how many of those customers still leave for another reason
+    (`churners_avoided`: the joint scenario's); None on the all-cause basis or without a joint scenario."""
+    if fits.other is None or setup.scenarios[-1].kind != "joint":
+        return None
+    eta, other = _window_hazards(setup, fits)
+    shifted = eta + scenario_shift(setup.scenarios[-1], setup.frame, fits.acted.coef)
+    avoided = scale * sum(sign * cause_exits(setup.rows, combined_eta(e, other), -np.expm1(-np.exp(e))).sum()
+                          for sign, e in ((1.0, eta), (-1.0, shifted)))
+    notes.append(f"competing risks: with all service failures removed, {avoided:,.0f} fewer customers would have "
+                 f"left for service-related reasons in the window, of whom {avoided - churners_avoided:,.0f} would "
+                 "have left for another reason (price, a competitor, moving, ...) before its end; churners avoided "
+                 "count only those who stay")
+    return float(avoided)
+
+
+def _bootstrap(setup: _Setup, point: Fits, n_boot: int, seed: int, notes: list[str]) -> np.ndarray:
     """`_evaluate` in `n_boot` customer-bootstrap draws, each refitting the model (draws x scenarios x 3)."""
     rng = np.random.default_rng(seed)
     n = setup.model.n_customers
@@ -268,7 +369,7 @@ def _bootstrap(setup: _Setup, point: Fit, n_boot: int, seed: int, notes: list[st
     for _ in range(n_boot):
         weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         try:
-            fit = setup.model.fit(weights, start=point.beta)
+            fit = setup.model.fit(weights, start=point, se=False)
         except np.linalg.LinAlgError:
             continue
         draws.append(_evaluate(setup, fit, weights))
@@ -278,9 +379,11 @@ def _bootstrap(setup: _Setup, point: Fit, n_boot: int, seed: int, notes: list[st
     return np.array(draws).reshape(len(draws), len(setup.scenarios), 3)
 
 
-def _table(scenarios: list[Scenario], point: np.ndarray, draws: np.ndarray, fit: Fit, levers: list[Lever]
+def _table(scenarios: list[Scenario], point: np.ndarray, draws: np.ndarray, fits: Fits, levers: list[Lever]
            ) -> pd.DataFrame:
-    """One row per scenario: estimates with percentile 95% CIs, the lever's hazard ratio and E-values."""
+    """One row per scenario: estimates with percentile 95% CIs, the lever's hazard ratio (of the acted-on
+    hazard) and E-values."""
+    fit = fits.acted
     low, high = (np.percentile(draws, q, axis=0) if len(draws) else np.full_like(point, np.nan) for q in (2.5, 97.5))
     column = {lever.key: lever.column for lever in levers}
     rows = []

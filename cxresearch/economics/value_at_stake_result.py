@@ -23,6 +23,13 @@ SUMMARY_COLUMNS = ["lever", "label", "scenario", "kind", "churners_avoided", "ch
                    "margin_retained_annual", "margin_retained_annual_ci_low", "margin_retained_annual_ci_high",
                    "hazard_ratio", "hr_ci_low", "hr_ci_high", "e_value", "e_value_ci"]
 
+#: Which churn the levers act on (`ValueAtStakeResult.basis`), in words.
+BASIS_TEXT = {
+    "service": ("churn modelled: service-related exits only (end_reason 'service'); leaving for another reason is a "
+                "competing risk whose hazard every scenario keeps as estimated"),
+    "all": "churn modelled: every exit (all-cause hazard)",
+}
+
 #: One line on what the figures are (and are not).
 CAVEAT = ("These are model-based counterfactuals from observational data: they assume no unmeasured confounding of "
           "the drivers and churn, and the person-month model's form (proportional hazards, effects linear in the "
@@ -49,8 +56,23 @@ class ValueAtStakeResult:
     rows: WindowRows = field(repr=False)
     window: pd.DataFrame = field(repr=False)  # the window's person-months (drivers, tenure, segments)
     scenarios: list[Scenario] = field(default_factory=list, repr=False)
+    basis: str = "all"  # the churn the levers act on: "service" (service-related exits) or "all" (every exit)
+    service_exits_avoided: float | None = None  # "service" basis: the joint scenario's fall in service exits
 
     ANALYSIS = "value at stake (person-month model, g-computation)"
+
+    @property
+    def basis_words(self) -> str:
+        """The churn the levers act on, in a few words."""
+        return "service-related churn (other exits competing)" if self.basis == "service" else "all churn"
+
+    def basis_sentence(self) -> str:
+        """Which churn the levers act on, in a sentence for the report."""
+        if self.basis == "service":
+            return ("Churn here is service-related churn (the data records why customers left): the levers act on the "
+                    "hazard of leaving for service reasons, and leaving for price, a competitor or another reason is a "
+                    "competing risk kept as estimated, so a customer kept from service churn can still leave.")
+        return "Churn here is all churn: the levers act on the hazard of every exit."
 
     @property
     def annual_factor(self) -> float:
@@ -119,15 +141,16 @@ class ValueAtStakeResult:
             ci_high=None if high is None else float(high), n=self.sample.n_total,
             note=(f"joint scenario (all service failures removed) over the last {self.window_months} months, "
                   f"annualised; margin to {self.horizon_months} months, discounted {self.monthly_discount_rate:.1%}"
-                  f"/month; person-month cloglog g-computation, {self.n_boot} bootstrap refits"),
+                  f"/month; person-month cloglog g-computation on {self.basis_words}, {self.n_boot} bootstrap "
+                  "refits"),
         )
 
     def _repr_html_(self) -> str:
         table = self.summary().drop(columns=["kind"]).round(2).to_html(escape=True, na_rep="–", index=False)
         sampled = [self.sample.describe(self.ANALYSIS)] if self.sample.sampled else []
-        notes = [CAVEAT, self.ranking_sentence(), *self.notes, *sampled]
-        return (f"<p><b>{html.escape(self.ANALYSIS)}: last {self.window_months} months, margin to "
-                f"{self.horizon_months} months ({html.escape(self.currency)})</b></p>" + table
+        notes = [self.basis_sentence(), CAVEAT, self.ranking_sentence(), *self.notes, *sampled]
+        return (f"<p><b>{html.escape(self.ANALYSIS)} on {self.basis_words}: last {self.window_months} months, "
+                f"margin to {self.horizon_months} months ({html.escape(self.currency)})</b></p>" + table
                 + "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes))
 
 

@@ -8,6 +8,7 @@ way. Hazards enter on the cloglog scale: -log(1 - h) = exp(eta). Money is in the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,9 +43,26 @@ class WindowRows:
         """Customers with at least one person-month in the window."""
         return len(self.ids)
 
+    def first_rows(self) -> np.ndarray:
+        """Per window customer: the index of her first person-month in the window."""
+        return self._bounds[0]
+
     def last_rows(self) -> np.ndarray:
         """Per window customer: the index of its last person-month in the window."""
-        return np.flatnonzero(np.r_[self.customer[1:] != self.customer[:-1], True])
+        return self._bounds[1]
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each customer's first and last row (computed once: every valuation reuses them)."""
+        if not len(self.customer):
+            return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+        change = np.flatnonzero(self.customer[1:] != self.customer[:-1])
+        return np.r_[0, change + 1], np.r_[change, len(self.customer) - 1]
+
+    @cached_property
+    def discount(self) -> np.ndarray:
+        """Per row: the discount factor (1 + d)^-step of its window month."""
+        return (1.0 + self.monthly_discount_rate) ** -self.step.astype(float)
 
 
 @dataclass
@@ -73,13 +91,13 @@ def value_hazards(rows: WindowRows, eta: np.ndarray, retention: float) -> Custom
     CustomerValues
         Per window customer.
     """
-    lam = np.exp(eta)
-    cum = np.cumsum(lam)
-    first = np.r_[0, rows.last_rows()[:-1] + 1]
-    cum -= (cum[first] - lam[first])[rows.customer]
-    surv = np.exp(-cum)
-    d = rows.monthly_discount_rate
-    discount = (1.0 + d) ** -rows.step.astype(float)
+    return value_rates(rows, np.exp(eta), retention)
+
+
+def value_rates(rows: WindowRows, rate: np.ndarray, retention: float) -> CustomerValues:
+    """`value_hazards` from each row's monthly cumulative hazard -log(1 - h) = exp(eta) (`combined_rate`)."""
+    surv = np.exp(-_cumulative_hazard(rows, rate))
+    discount = rows.discount
     within = np.bincount(rows.customer, weights=surv * discount, minlength=rows.n_customers)
     last = rows.last_rows()
     beyond = surv[last] * discount[last] * _tail_factors(rows, retention)[rows.step[last]]
@@ -90,6 +108,40 @@ def _tail_factors(rows: WindowRows, retention: float) -> np.ndarray:
     """Per window month J (index 0 .. window_months): discounted months kept after J up to the horizon."""
     return np.array([geometric_clv(retention, 1.0, rows.monthly_discount_rate, rows.horizon_months - j)
                      if rows.horizon_months > j else 0.0 for j in range(rows.window_months + 1)])
+
+
+def combined_rate(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
+    """Monthly cumulative all-cause hazard -log(1 - h - h_other), from the cloglog predictor `eta` of one cause's
+    monthly hazard h and the other causes' monthly hazards (0-1; None: `eta` is already all-cause).
+
+    In discrete time the causes' monthly exit probabilities add up: a customer at risk at the start of a month
+    leaves in it for cause k with probability h_k, and stays with probability 1 - sum_k h_k.
+    """
+    if other_hazard is None:
+        return np.exp(eta)
+    return -np.log1p(-np.minimum(-np.expm1(-np.exp(eta)) + other_hazard, 1.0 - 1e-12))
+
+
+def combined_eta(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
+    """Cloglog linear predictor of the monthly all-cause hazard (`combined_rate` on the log scale)."""
+    return eta if other_hazard is None else np.log(combined_rate(eta, other_hazard))
+
+
+def cause_exits(rows: WindowRows, eta: np.ndarray, cause_hazard: np.ndarray) -> np.ndarray:
+    """Per window customer: probability of leaving for one cause within her window months, sum_j S_{j-1} h_j.
+
+    `eta` is the all-cause cloglog predictor (`combined_eta`) per row, `cause_hazard` the cause's monthly hazard.
+    """
+    lam = np.exp(eta)
+    before = _cumulative_hazard(rows, lam) - lam  # up to the start of each month
+    return np.bincount(rows.customer, weights=np.exp(-before) * cause_hazard, minlength=rows.n_customers)
+
+
+def _cumulative_hazard(rows: WindowRows, lam: np.ndarray) -> np.ndarray:
+    """Per row: the customer's cumulative hazard -log S up to the end of that window month."""
+    cum = np.cumsum(lam)
+    first = rows.first_rows()
+    return cum - (cum[first] - lam[first])[rows.customer]
 
 
 def mean_hazard(eta: np.ndarray, weights: np.ndarray | None = None) -> float:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, axes_or_new
+from cxresearch.plots.competing import cause_colour
 from cxresearch.plots.loyalty import plot_churn_by_level
 from cxresearch.plots.value_at_stake import plot_fix_first
 from cxresearch.report.cx_drivers import driver_effects
@@ -210,7 +211,7 @@ def plot_why_customers_leave(suite: SuiteResults, ax: plt.Axes | None = None) ->
     ax = axes_or_new(ax, width=7.5, height=max(2.5, 0.5 * len(rows) + 1.2))
     value = 100 * rows["cif"].to_numpy(float)
     errors = np.vstack([value - 100 * rows["ci_low"].to_numpy(float), 100 * rows["ci_high"].to_numpy(float) - value])
-    ax.barh(rows["cause"].astype(str), value, color=PALETTE[0], height=0.6)
+    ax.barh(rows["cause"].astype(str), value, color=[cause_colour(str(c)) for c in rows["cause"]], height=0.6)
     ax.errorbar(value, np.arange(len(rows)), xerr=np.clip(errors, 0, None), fmt="none", ecolor="0.2", capsize=4)
     ax.set_xlabel(f"of 100 customers, how many had left for this reason by month {months:g} (95% CI)")
     ax.set_title("Why customers leave")

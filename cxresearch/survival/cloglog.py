@@ -42,41 +42,53 @@ def fit_cloglog(
     max_iter: int = 50,
     start: np.ndarray | None = None,
     trials: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, float]:
+    covariance: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Binomial GLM with complementary log-log link by Fisher scoring (IRLS); coefficients, their covariance
     (inverse expected information, as statsmodels' GLM) and the maximised log-likelihood. Written out because
     statsmodels' IRLS takes a pseudo-inverse of the whole person-month matrix at every step, which is slow at
-    hundreds of thousands of rows. A step that lowers the log-likelihood is halved until it does not: where a
-    driver is strong, plain steps overshoot to hazards of 1. `start`: initial coefficients (e.g. a nested model's,
-    zeros appended); by default the overall monthly hazard everywhere. `trials`: person-months per row when rows
-    are cells of identical person-months and `y` their churn counts (same estimates and log-likelihood as the
-    uncollapsed Bernoulli rows). Raises `np.linalg.LinAlgError` when the information is singular (separation).
+    hundreds of thousands of rows. `start`: initial coefficients (e.g. a nested model's, zeros appended).
+    `trials`: person-months per row when rows are cells of identical person-months and `y` their churn counts
+    (same estimates and log-likelihood as the uncollapsed Bernoulli rows). A step that lowers the log-likelihood
+    is halved until it does not: strong drivers of a rare exit (one churn reason) can make a plain first step
+    overshoot to hazards of 1. `covariance=False` skips the covariance (None), e.g. in bootstrap refits.
     """
     n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
     if start is None:
         rate = np.clip(y.sum() / n.sum(), 1e-6, 1 - 1e-6)
+        # start: the overall monthly hazard in every row, no driver effects (exact when x holds an intercept or
+        # baseline indicators)
         beta = np.linalg.lstsq(x, np.full(len(y), np.log(-np.log1p(-rate))), rcond=None)[0]
     else:
         beta = np.asarray(start, dtype=float)
-    with np.errstate(all="ignore"):
-        loglik, info, score = _cloglog_parts(x, y, n, beta)
-        for _ in range(max_iter):
-            step = np.linalg.solve(info, score)
-            while not ((new := _cloglog_parts(x, y, n, beta + step))[0] >= loglik - 1e-10) \
-                    and np.abs(step).max() > tol:
-                step = step / 2
-            beta, (loglik, info, score) = beta + step, new
-            if np.abs(step).max() < tol:
-                break
-    return beta, np.linalg.inv(info), loglik
-
-
-def _cloglog_parts(
-    x: np.ndarray, y: np.ndarray, n: np.ndarray, beta: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log-likelihood, expected information and score of the binomial cloglog model at `beta`."""
     eta = x @ beta
+    loglik = _loglik(eta, y, n)
+    for _ in range(max_iter):
+        exp_eta = np.exp(eta)
+        mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
+        dmu = exp_eta * np.exp(-exp_eta)  # d mu / d eta
+        w = n * dmu**2 / (mu * (1 - mu))
+        info = x.T @ (x * w[:, None])
+        step = np.linalg.solve(info, x.T @ (w * (y / n - mu) / dmu))
+        while True:
+            eta_new = x @ (beta + step)
+            new = _loglik(eta_new, y, n)
+            if new >= loglik - 1e-10 or np.abs(step).max() <= 1e-10:
+                break
+            step = step / 2
+        beta, eta, loglik = beta + step, eta_new, new
+        if np.max(np.abs(step)) < tol:
+            break
+    if not covariance:
+        return beta, None, loglik
+    exp_eta = np.exp(eta)
+    mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
+    w = n * (exp_eta * np.exp(-exp_eta)) ** 2 / (mu * (1 - mu))
+    return beta, np.linalg.inv(x.T @ (x * w[:, None])), loglik
+
+
+def _loglik(eta: np.ndarray, y: np.ndarray, n: np.ndarray) -> float:
+    """Binomial log-likelihood of `y` churns in `n` trials at cloglog predictor `eta` (-inf where not finite)."""
     mu = np.clip(-np.expm1(-np.exp(eta)), 1e-12, 1 - 1e-12)
-    dmu, v = np.exp(eta - np.exp(eta)), mu * (1 - mu)  # d mu / d eta, binomial variance per trial
-    loglik = float(np.sum(y * np.log(mu) + (n - y) * np.log1p(-mu)))
-    return loglik, x.T @ (x * (n * dmu**2 / v)[:, None]), x.T @ ((y - n * mu) * dmu / v)
+    value = float(np.sum(y * np.log(mu) + (n - y) * np.log1p(-mu)))
+    return value if np.isfinite(value) else -np.inf

@@ -7,6 +7,12 @@ b_mood z)), by Gauss-Hermite quadrature. Both sides are valued by `economics.val
 so the comparison is like with like: what differs is only the fitted hazard versus the true one. Two simplifications
 are shared by estimate and truth and so do not enter the check: the window CES is the person-month table's
 (answered effort, unanswered contacts imputed), and a scenario changes one driver holding the others as observed.
+
+Where the estimate acted on service-related churn only (`ValueAtStakeResult.basis` "service"), so does the truth:
+the simulator splits the monthly hazard h(x) between reasons with multinomial-logit shares pi_k(x)
+(`data.simulate_reasons`), so the true service-related hazard is h(x) pi_service(x) and that of the other exits
+h(x) (1 - pi_service(x)); a scenario moves the first to h(x') pi_service(x') and keeps the second. (In the simulator
+the drivers also raise the other exits' hazard, through h; that part of their effect is outside this estimand.)
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import pandas as pd
 
 from cxresearch.economics.value_at_stake import Scenario
 from cxresearch.economics.value_at_stake_result import ValueAtStakeResult
-from cxresearch.economics.value_at_stake_value import mean_hazard, value_hazards
+from cxresearch.economics.value_at_stake_value import combined_eta, mean_hazard, value_hazards
 
 #: Gauss-Hermite nodes for averaging the hazard over the latent mood.
 QUADRATURE_NODES = 40
@@ -25,9 +31,15 @@ QUADRATURE_NODES = 40
 RECOVERY_COLUMNS = ["name", "scale", "true", "estimate", "ci_low", "ci_high", "truth_in_ci", "same_direction"]
 
 
-def hazard_truth_available(truth: dict | None) -> bool:
-    """Whether `truth` (a `truth.json`, or None) holds the simulator's hazard model (a stub holds nothing)."""
-    return bool(truth) and all(k in truth for k in ("coefficients", "baseline", "latent"))
+#: The simulator's drivers of the reason shares -> the person-month column holding the same quantity.
+REASON_DRIVER_COLUMNS = {"ces_mean_90d": "ces_centred_90d"}
+
+
+def hazard_truth_available(truth: dict | None, basis: str = "all") -> bool:
+    """Whether `truth` (a `truth.json`, or None) holds the simulator's hazard model (a stub holds nothing), and on
+    the "service" basis (`ValueAtStakeResult.basis`) its churn reasons too."""
+    needed = ("coefficients", "baseline", "latent", *(("churn_reasons",) if basis == "service" else ()))
+    return bool(truth) and all(k in truth for k in needed)
 
 
 def true_log_hazard(frame: pd.DataFrame, truth: dict) -> np.ndarray:
@@ -57,7 +69,8 @@ def _averaged_over_mood(eta: np.ndarray, mood_log_hr: float) -> np.ndarray:
 
 
 def true_value_at_stake(result: ValueAtStakeResult, truth: dict) -> pd.DataFrame:
-    """Per scenario of `result`: the true churners avoided and margin retained (whole base, currency).
+    """Per scenario of `result`: the true churners avoided and margin retained (whole base, currency), on the
+    estimate's basis (all churn, or service-related churn with the other exits' hazard kept).
 
     Parameters
     ----------
@@ -74,13 +87,58 @@ def true_value_at_stake(result: ValueAtStakeResult, truth: dict) -> pd.DataFrame
     retention = 1.0 - mean_hazard(eta)
     factual = value_hazards(rows, eta, retention)
     scale = 1.0 / result.sample.fraction
+    margin = rows.margin[rows.customer]
+    share = true_service_share(frame, margin, truth) if result.basis == "service" else None
     out = []
     for scenario in result.scenarios:
-        counter = value_hazards(rows, true_log_hazard(_with_changes(frame, scenario), truth), retention)
+        changed = _with_changes(frame, scenario)
+        counter_eta = true_log_hazard(changed, truth)
+        if share is not None:
+            counter_eta = _service_only(eta, counter_eta, share, true_service_share(changed, margin, truth))
+        counter = value_hazards(rows, counter_eta, retention)
         out.append({"lever": scenario.lever, "kind": scenario.kind,
                     "churners_avoided": scale * float(np.sum(factual.churn - counter.churn)),
                     "margin_retained": scale * float(np.sum(counter.margin - factual.margin))})
     return pd.DataFrame(out)
+
+
+def true_service_share(frame: pd.DataFrame, margin: np.ndarray, truth: dict) -> np.ndarray:
+    """Per person-month: the simulator's share pi_service(x) of the monthly hazard that is service-related (0-1).
+
+    Parameters
+    ----------
+    frame : person-months with the window drivers and `plan`.
+    margin : per person-month, the customer's monthly margin (currency per month).
+    truth : a `truth.json` with `churn_reasons`.
+    """
+    reasons = truth["churn_reasons"]
+    logits = {reasons["reference"]: np.zeros(len(frame))}
+    for cause, gammas in reasons["log_relative_hazard"].items():
+        logit = np.full(len(frame), float(gammas["intercept"]))
+        for driver, gamma in gammas.items():
+            if driver != "intercept" and gamma:
+                logit += gamma * _reason_driver(frame, margin, driver)
+        logits[cause] = logit
+    stacked = np.column_stack(list(logits.values()))
+    shares = np.exp(stacked - stacked.max(axis=1, keepdims=True))
+    return shares[:, list(logits).index("service")] / shares.sum(axis=1)
+
+
+def _reason_driver(frame: pd.DataFrame, margin: np.ndarray, driver: str) -> np.ndarray:
+    """One driver of the reason shares per person-month, in the units of `truth["churn_reasons"]["drivers"]`."""
+    if driver == "monthly_margin":
+        return margin
+    if "[" in driver:
+        column, level = driver.rstrip("]").split("[")
+        return (frame[column].astype(str).to_numpy() == level).astype(float)
+    return frame[REASON_DRIVER_COLUMNS.get(driver, driver)].to_numpy(float)
+
+
+def _service_only(eta: np.ndarray, counter_eta: np.ndarray, share: np.ndarray, counter_share: np.ndarray
+                  ) -> np.ndarray:
+    """All-cause cloglog predictor when only the service-related hazard takes its scenario value: h' pi' + h (1 - pi)."""
+    hazard, counter = -np.expm1(-np.exp(eta)), -np.expm1(-np.exp(counter_eta))
+    return combined_eta(np.log(-np.log1p(-counter * counter_share)), hazard * (1.0 - share))
 
 
 def _with_changes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -14,14 +14,16 @@ import pandas as pd
 import pytest
 
 from cxresearch.data.simulate import simulate
+from cxresearch.economics import value_at_stake as vas
 from cxresearch.economics.value_at_stake import value_at_stake
 from cxresearch.economics.value_at_stake_model import e_value, e_value_ci
 from cxresearch.economics.value_at_stake_scenarios import LEVERS, Improvements
-from cxresearch.economics.value_at_stake_value import WindowRows, value_hazards
+from cxresearch.economics.value_at_stake_value import WindowRows, cause_exits, combined_eta, value_hazards
 from cxresearch.errors import NotEstimableError
 from cxresearch.plots.value_at_stake import plot_value_at_stake
 from cxresearch.report.record.value_at_stake import record_value_at_stake
 from cxresearch.report.results import Results
+from cxresearch.survival import churn_reasons
 
 LEVER = {lever.key: lever for lever in LEVERS}
 
@@ -163,3 +165,64 @@ def test_as_of_ends_the_window_and_the_fit_at_that_month(world):
     out = value_at_stake(world.to_cxdata(), window_months=6, n_boot=0, max_model_customers=None, as_of="2024-01-01")
     assert out.window["month"].min() == 6 and out.window["month"].max() == 11
     assert out.rows.window_months == 6 and np.isnan(out.table["churners_avoided_ci_low"]).all()
+
+
+def test_two_causes_combine_and_one_cause_exits_by_hand():
+    # one customer, two window months; service hazard 0.1 and other hazard 0.2 each month
+    rows = WindowRows(customer=np.array([0, 0]), step=np.array([1, 2]), margin=np.array([1.0]), ids=np.array(["a"]),
+                      window_months=2, horizon_months=2, monthly_discount_rate=0.0)
+    service = np.full(2, np.log(-np.log(0.9)))
+    total = combined_eta(service, np.full(2, 0.2))
+    assert -np.expm1(-np.exp(total)) == pytest.approx([0.3, 0.3])
+    assert value_hazards(rows, total, 0.5).churn == pytest.approx([1 - 0.7**2])
+    # service exits: 0.1 in month 1, then 0.7 x 0.1 in month 2
+    assert cause_exits(rows, total, np.full(2, 0.1)) == pytest.approx([0.1 + 0.07])
+    assert combined_eta(service, None) is service
+
+
+@pytest.fixture(scope="module")
+def with_reasons():
+    return simulate(3_000, 18, seed=4, reasons=True).to_cxdata()
+
+
+def test_levers_act_on_service_churn_where_reasons_exist(with_reasons, result):
+    out = value_at_stake(with_reasons, window_months=6, n_boot=10, max_model_customers=None, seed=0)
+    assert out.basis == "service" and result.basis == "all"
+    assert any(n.startswith("churn modelled: service-related exits only") for n in out.notes)
+    # the same world's tables without reasons give the all-cause figures exactly
+    assert out.factual_churners == pytest.approx(result.factual_churners, rel=0.02)
+    joint, joint_all = (r.table.set_index("lever").loc["joint"] for r in (out, result))
+    assert 0 < joint["churners_avoided"] < joint_all["churners_avoided"]
+    # competing risks: some of the customers kept from service churn still leave for another reason
+    assert joint["churners_avoided"] < out.service_exits_avoided < 1.2 * joint["churners_avoided"]
+    assert any(n.startswith("competing risks: with all service failures removed") for n in out.notes)
+    assert "service-related churn" in out.to_estimates()["bad_service_cost_annual"].note
+    results = Results("08_value_at_stake", {}, "")
+    record_value_at_stake(results, out)
+    assert results.extra["value_at_stake_basis"] == "service"
+    assert results.extra["value_at_stake_method"].startswith("Churn here is service-related churn")
+
+
+def test_the_service_reason_and_its_minimum_are_notebook_06s():
+    assert (vas.SERVICE, vas.MIN_EVENTS) == (churn_reasons.SERVICE, churn_reasons.MIN_EVENTS)
+
+
+def test_all_cause_when_asked_or_without_reasons(with_reasons):
+    asked = value_at_stake(with_reasons, window_months=6, n_boot=0, max_model_customers=None, by_reason=False)
+    assert asked.basis == "all" and any("(asked for)" in n for n in asked.notes)
+    customers = with_reasons.customers.assign(end_reason=pd.NA)
+    none = value_at_stake(dataclasses.replace(with_reasons, customers=customers), window_months=6, n_boot=0,
+                          max_model_customers=None)
+    assert none.basis == "all" and any("no reason for leaving" in n for n in none.notes)
+    assert none.table["churners_avoided"].tolist() == pytest.approx(asked.table["churners_avoided"].tolist())
+
+
+def test_all_churn_instead_when_the_service_model_cannot_be_fitted():
+    # 400 customers: too few service-related exits for every segment, so the service model has no finite optimum
+    small = simulate(400, 24, seed=3).to_cxdata()
+    out = value_at_stake(small, n_boot=0, max_model_customers=None)
+    assert out.basis == "all" and out.service_exits_avoided is None
+    assert any("the model of service-related exits cannot be fitted" in n for n in out.notes)
+    assert not any(n.startswith("churn modelled: service-related") for n in out.notes)
+    asked = value_at_stake(small, n_boot=0, max_model_customers=None, by_reason=False)
+    assert out.table["churners_avoided"].tolist() == pytest.approx(asked.table["churners_avoided"].tolist())

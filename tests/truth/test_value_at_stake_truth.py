@@ -1,6 +1,9 @@
-"""Known truth of the value at stake: estimates against the simulator's own hazard model on the same customers."""
+"""Known truth of the value at stake: estimates against the simulator's own hazard model on the same customers, on
+all churn and (where the world records reasons) on service-related churn with the other exits competing."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -8,14 +11,24 @@ import pytest
 
 from cxresearch.data.simulate import simulate
 from cxresearch.economics.value_at_stake import value_at_stake
-from cxresearch.truth.value_at_stake import hazard_truth_available, true_log_hazard, value_at_stake_recovery
+from cxresearch.truth.value_at_stake import (
+    hazard_truth_available,
+    true_log_hazard,
+    true_service_share,
+    true_value_at_stake,
+    value_at_stake_recovery,
+)
+
+
+def _estimate(effects: dict[str, float] | None, reasons: bool = False) -> tuple:
+    """The estimate on a 6,000-customer, 24-month world (seed 1), 100 bootstrap refits, and the world's truth."""
+    world = simulate(6_000, 24, seed=1, effects=effects, reasons=reasons)
+    return value_at_stake(world.to_cxdata(), n_boot=100, max_model_customers=None, seed=0), world.truth
 
 
 def _recovery(effects: dict[str, float] | None) -> pd.DataFrame:
-    """Recovery rows on a 6,000-customer, 24-month world (seed 1), 100 bootstrap refits."""
-    world = simulate(6_000, 24, seed=1, effects=effects, reasons=False)
-    result = value_at_stake(world.to_cxdata(), n_boot=100, max_model_customers=None, seed=0)
-    return value_at_stake_recovery(result, world.truth)
+    """Recovery rows on all churn (the world without reasons)."""
+    return value_at_stake_recovery(*_estimate(effects))
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +77,43 @@ def test_true_log_hazard_by_hand_and_mood_averaged_by_quadrature():
 def test_only_a_truth_with_the_hazard_model_is_used():
     assert hazard_truth_available(simulate(50, 3, seed=0, reasons=False).truth)
     assert not hazard_truth_available({}) and not hazard_truth_available(None)
+
+
+@pytest.fixture(scope="module")
+def service() -> tuple:
+    return _estimate(None, reasons=True)
+
+
+def test_service_churn_truth_inside_the_intervals_with_signs_right(service):
+    result, truth = service
+    assert result.basis == "service"
+    recovery = value_at_stake_recovery(result, truth)
+    for scale in ("churners", "currency"):
+        rows = recovery[recovery["scale"] == scale]
+        assert rows["truth_in_ci"].sum() >= 4 and rows["same_direction"].map(bool).all(), rows
+        assert (rows["ci_low"] > 0).all()
+
+
+def test_service_churn_truth_is_part_of_the_all_cause_truth(service):
+    # the simulator's drivers raise every reason's hazard (through the common monthly hazard): acting on the service
+    # exits alone avoids fewer churners than removing the lever's effect on every exit
+    result, truth = service
+    full = [s.kind != "realistic" for s in result.scenarios]
+    only = true_value_at_stake(result, truth)[full]
+    every = true_value_at_stake(dataclasses.replace(result, basis="all"), truth)[full]
+    assert ((only["churners_avoided"] > 0) & (only["churners_avoided"] < every["churners_avoided"])).all()
+
+
+def test_true_service_share_by_hand():
+    truth = simulate(50, 3, seed=0, reasons=True).truth
+    frame = pd.DataFrame({"ces_centred_90d": [0.0, 2.0], "unresolved_90d": [0, 1], "inconsistency_90d": [0, 1],
+                          "plan": ["basic", "premium"]})
+    margin = np.array([30.0, 50.0])
+    # log relative hazards against moved: price, competitor, service, involuntary, other (data.simulate_reasons)
+    logits = np.array([[-0.35 + 0.04 * 30, 0.40 + 0.02 * 30, 0.60, -0.70, -0.70],
+                       [-0.35 + 0.04 * 50 - 0.50, 0.40 + 0.02 * 50 + 0.40, 0.60 + 0.35 * 2 + 0.45 + 0.60, -0.70,
+                        -0.70]])
+    expected = np.exp(logits[:, 2]) / (1.0 + np.exp(logits).sum(axis=1))
+    assert true_service_share(frame, margin, truth) == pytest.approx(expected)
+    assert hazard_truth_available(truth, "service")
+    assert not hazard_truth_available(simulate(50, 3, seed=0, reasons=False).truth, "service")

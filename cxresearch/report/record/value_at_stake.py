@@ -4,8 +4,10 @@ Estimates: `bad_service_cost_annual` (currency a year), `bad_service_churn_share
 `bad_service_churners_annual` (customers a year). Tables: `value_at_stake` (one row per scenario: lever, scenario,
 kind, churners avoided, margin retained over the window and a year, each with its 95% CI, hazard ratio, E-values),
 `value_at_stake_ranking` (what to fix first: the realistic scenarios, largest annual margin first) and `recovery`
-(known truth, demo world). Extra: `value_at_stake_method` (what the figures are), `value_at_stake_ranking_text`
-(the ranking sentence, saying where the order is not established).
+(known truth, demo world). Extra: `value_at_stake_method` (which churn the levers act on, and what the figures
+are), `value_at_stake_basis` ("service": service-related churn with the other exits competing, where the data
+records reasons; "all": every exit), `value_at_stake_ranking_text` (the ranking sentence, saying where the order is
+not established).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def record_value_at_stake(
     results.add_table("value_at_stake", result.summary())
     results.add_table("value_at_stake_ranking", result.ranking())
     results.approximate(result.ANALYSIS, result.sample)
-    results.extra["value_at_stake_method"] = CAVEAT
+    results.extra["value_at_stake_method"] = f"{result.basis_sentence()} {CAVEAT}"
+    results.extra["value_at_stake_basis"] = result.basis
     results.extra["value_at_stake_ranking_text"] = result.ranking_sentence()
     results.extra["value_at_stake_window_months"] = result.window_months
     results.extra["value_at_stake_horizon_months"] = result.horizon_months
@@ -57,7 +60,7 @@ def record_value_at_stake(
             f"Bad service cost an estimated {cost.format(0)} of margin in the last year: the margin, up to "
             f"{result.horizon_months} months on, of the customers who would have stayed with every contact resolved "
             f"at first contact, no effort above 4 and no channel inconsistency ({share.format(1)} of the year's "
-            "churn). " + CAVEAT)
+            "churn). " + result.basis_sentence() + " " + CAVEAT)
     results.findings.append(result.ranking_sentence())
     results.warnings.extend(result.notes)
     if recovery is None:
