@@ -46,6 +46,7 @@ from cxresearch.stats.sampling import sample_customers
 from cxresearch.survival.person_months import (
     CES_DRIVER,
     COUNT_DRIVERS,
+    PersonMonths,
     can_build_person_months,
     person_months,
 )
@@ -137,8 +138,8 @@ def value_at_stake(
     if not ok:
         raise NotEstimableError(why, "event dates" if not data.has_timestamps else "contact records")
     sample = sample_customers(data.customers[["customer_id"]], max_model_customers, seed)
-    long = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
-    notes = list(long.attrs["notes"])
+    months = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
+    long, notes = months.table, list(months.notes)
     design = _design(long, notes)
     levers, skipped = _available_levers(list(design.columns))
     if not levers:
@@ -163,23 +164,12 @@ def value_at_stake(
     )
 
 
-def _person_months(data: CXData, customer_ids: pd.Series | None, as_of: str | None) -> pd.DataFrame:
+def _person_months(data: CXData, customer_ids: pd.Series | None, as_of: str | None) -> PersonMonths:
     """The person-months of the model (of `customer_ids` when sampled, up to `as_of`); raises without churn."""
-    long = _until(person_months(data, DRIVER_WINDOW_MONTHS, customer_ids), as_of)
-    if long.empty or not long["event"].any():
+    months = person_months(data, DRIVER_WINDOW_MONTHS, customer_ids).until(as_of)
+    if months.table.empty or not months.table["event"].any():
         raise NotEstimableError("no customer churned in a month at risk, so there is no hazard to model", "churners")
-    return long
-
-
-def _until(long: pd.DataFrame, as_of: str | None) -> pd.DataFrame:
-    """The person-months of the calendar months that ended by `as_of` (all when None or "")."""
-    if not as_of:
-        return long
-    origin, end = pd.Timestamp(long.attrs["origin"]), pd.Timestamp(as_of)
-    months = (end.year - origin.year) * 12 + end.month - origin.month
-    out = long[long["month"] < months]
-    out.attrs = dict(long.attrs)
-    return out
+    return months
 
 
 def _fitted(data: CXData, long: pd.DataFrame, design: pd.DataFrame, by_reason: bool, notes: list[str],

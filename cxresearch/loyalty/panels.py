@@ -265,8 +265,8 @@ def satisfaction_person_months(
     DataFrame
         Person-months with `month_begins`, `nps_last` and `csat_last`.
     """
-    long = person_months(data, window_months, customer_ids)
-    starts = pd.date_range(long.attrs["origin"], periods=int(long["month"].max()) + 1 if len(long) else 0, freq="MS")
+    months = person_months(data, window_months, customer_ids)
+    long, starts = months.table, months.month_starts()
     long["month_begins"] = starts[long["month"].to_numpy(int)]
     if until is not None:
         long = long[long["month_begins"] < until]

@@ -310,8 +310,8 @@ def _time_varying_hazards(data: CXData, window_months: int, max_customers: int |
                           seed: int) -> CauseSpecificHazards | None:
     """Person-month cloglog per reason: event = left for that reason that month; drivers over the trailing window."""
     sample = sample_customers(data.customers[["customer_id"]], max_customers, seed)
-    long = person_months(data, window_months, sample.frame["customer_id"] if sample.sampled else None)
-    notes = list(long.attrs["notes"])
+    pm = person_months(data, window_months, sample.frame["customer_id"] if sample.sampled else None)
+    long, notes = pm.table, list(pm.notes)
     # the margin stays out: a per-customer amount makes every person-month its own cell (plan carries price)
     long = long.merge(data.customers[["customer_id", "end_reason"]], on="customer_id", how="left")
     reason = long["end_reason"].fillna("unknown").where(long["event"], None)
@@ -428,7 +428,7 @@ def reason_recovery(data: CXData, truth: dict | None) -> tuple[pd.DataFrame | No
         return None, "the data source has no truth.json with churn reasons (only a simulated world does)"
     columns = ["customer_id", "end_reason", "monthly_margin", "plan"]
     churners = data.customers.loc[data.customers["end_reason"].notna(), columns]
-    long = person_months(data, int(truth.get("window_months", 3)), churners["customer_id"])
+    long = person_months(data, int(truth.get("window_months", 3)), churners["customer_id"]).table
     rows = long.loc[long["event"], ["customer_id", "unresolved_90d", "inconsistency_90d", CES_DRIVER]]
     x = rows.merge(churners, on="customer_id").rename(columns={CES_DRIVER: "ces_mean_90d"})
     dummies = {f"plan[{level}]": (x["plan"] == level).astype(float) for level in ("standard", "premium")}

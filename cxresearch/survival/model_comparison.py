@@ -39,6 +39,7 @@ from cxresearch.survival.lifetime_models import (
 from cxresearch.survival.person_months import (
     CES_DRIVER,
     COUNT_DRIVERS,
+    PersonMonths,
     can_build_person_months,
     person_months,
 )
@@ -102,11 +103,11 @@ def _customer_rows(pm: pd.DataFrame, month: int, until: int | None) -> pd.DataFr
     return out.reset_index()
 
 
-def _cut_month(pm: pd.DataFrame, cut: str | pd.Timestamp | None, horizon: int) -> int:
+def _cut_month(months: PersonMonths, cut: str | pd.Timestamp | None, horizon: int) -> int:
     """Calendar month index of the cut: given, or the last month leaving `horizon` + 1 months of follow-up."""
     if cut is None:
-        return int(pm["month"].max()) - horizon
-    origin = pd.Timestamp(pm.attrs["origin"])
+        return int(months.table["month"].max()) - horizon
+    origin = months.origin
     cut = pd.Timestamp(cut)
     return (cut.year - origin.year) * 12 + cut.month - origin.month
 
@@ -118,9 +119,10 @@ def _event_data_models(
     ids = data.customers["customer_id"]
     if max_customers and len(ids) > max_customers:
         ids = ids.sample(max_customers, random_state=seed)
-    pm = person_months(data, customer_ids=ids if len(ids) < len(data.customers) else None)
+    months = person_months(data, customer_ids=ids if len(ids) < len(data.customers) else None)
+    pm = months.table
     horizon = int(grid.max())
-    cut_month = _cut_month(pm, cut, horizon)
+    cut_month = _cut_month(months, cut, horizon)
     landmark = max(int(pm["month"].min()), cut_month - horizon - 1)
     if cut_month <= landmark:
         raise NotEstimableError("no history before the cut to fit the models on", needs="more history")
@@ -136,7 +138,7 @@ def _event_data_models(
         CLOGLOG: cloglog_model(train_pm, test, numeric, categorical, grid),
         BOOSTING: boosting_model(train_pm, test, numeric, categorical, grid, seed),
     }
-    origin = pd.Timestamp(pm.attrs["origin"])
+    origin = months.origin
     cut_date, landmark_date = (origin + pd.DateOffset(months=m) for m in (cut_month, landmark))
     design = (f"Out of time: fitted on the history before {cut_date:%Y-%m} (customer-level models on the "
               f"{len(train):,} customers active in {landmark_date:%Y-%m}, drivers as they stood then; person-month "

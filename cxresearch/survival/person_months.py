@@ -11,6 +11,7 @@ month t.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -28,6 +29,30 @@ COUNT_DRIVERS: tuple[str, ...] = ("reactive_90d", "unresolved_90d", "proactive_9
 CES_DRIVER = "ces_centred_90d"
 
 
+@dataclass(frozen=True)
+class PersonMonths:
+    """The person-month table (`person_months`) with what built it: `notes` (what was dropped, how the window CES
+    was formed), `origin` (the first day of calendar month 0) and `window_months` (the drivers' trailing window)."""
+
+    table: pd.DataFrame
+    origin: pd.Timestamp
+    window_months: int
+    notes: list[str] = field(default_factory=list)
+
+    def until(self, end: str | pd.Timestamp | None) -> PersonMonths:
+        """The person-months of the calendar months that ended by `end` (all when None or "")."""
+        if not end:
+            return self
+        end = pd.Timestamp(end)
+        months = (end.year - self.origin.year) * 12 + end.month - self.origin.month
+        return replace(self, table=self.table[self.table["month"] < months])
+
+    def month_starts(self) -> pd.DatetimeIndex:
+        """The first day of each calendar month of the table (index = month)."""
+        n = int(self.table["month"].max()) + 1 if len(self.table) else 0
+        return pd.date_range(self.origin, periods=n, freq="MS")
+
+
 def can_build_person_months(data: CXData) -> tuple[bool, str]:
     """Whether the data has what the long format needs (contacts with timestamps); if not, why."""
     if not data.has_timestamps:
@@ -41,7 +66,7 @@ def can_build_person_months(data: CXData) -> tuple[bool, str]:
 
 def person_months(
     data: CXData, window_months: int = 3, customer_ids: Sequence[str] | None = None
-) -> pd.DataFrame:
+) -> PersonMonths:
     """One row per customer and calendar month at risk (DuckDB SQL), with trailing-window drivers.
 
     Parameters
@@ -53,14 +78,13 @@ def person_months(
 
     Returns
     -------
-    pd.DataFrame
-        Columns: customer_id, month (calendar month index from origin), start, stop (tenure months, episode
+    PersonMonths
+        `table` columns: customer_id, month (calendar month index from origin), start, stop (tenure months, episode
         (start, stop]), tenure (= stop, months since the signup month), event (churned in this month), segments
         (plan, contract when present), the `COUNT_DRIVERS` and `CES_DRIVER` over calendar months
         month - window_months .. month - 1, `nps_last` (latest NPS answer before the month began, NaN if none) and
-        its `nps_group` (detractor / passive / promoter / no answer). `attrs`: `notes` (what was dropped: churn in
-        the signup month, no full month at risk; how the window CES was formed), `origin` (ISO date of month 0)
-        and `window_months`.
+        its `nps_group` (detractor / passive / promoter / no answer). `notes`: what was dropped (churn in the
+        signup month, no full month at risk) and how the window CES was formed; `origin`: the first day of month 0.
     """
     origin = person_month_origin(data)
     until = data.observed_until
@@ -85,8 +109,7 @@ def person_months(
     if same_month:
         notes.append(f"{same_month} customers churned within their signup month (no full month at risk): not in "
                      "the time-varying model")
-    out.attrs.update(notes=notes, origin=origin.isoformat(), window_months=window_months)
-    return out
+    return PersonMonths(out, origin, window_months, notes)
 
 
 def person_month_origin(data: CXData) -> pd.Timestamp:

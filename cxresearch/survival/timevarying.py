@@ -461,14 +461,15 @@ def fit_time_varying_drivers(
         The Cox, cloglog and with-NPS models on the same customers, and the tenure check.
     """
     sample = sample_customers(data.customers[["customer_id"]], max_customers, seed)
-    long = person_months(data, window_months, sample.frame["customer_id"] if sample.sampled else None)
+    pm = person_months(data, window_months, sample.frame["customer_id"] if sample.sampled else None)
+    long = pm.table
     covariates = [*COUNT_DRIVERS, CES_DRIVER]
     categorical = [c for c in ("contract", "plan") if c in long]
     return TimeVaryingDrivers(
         cox=fit_time_varying_cox(long, covariates, categorical),
         cloglog=fit_person_month_cloglog(long, covariates, categorical),
         with_nps=fit_time_varying_cox(long, covariates, [*categorical, "nps_group"]),
-        sample=sample, window_months=window_months, table_notes=list(long.attrs["notes"]),
+        sample=sample, window_months=window_months, table_notes=list(pm.notes),
         ph=check_tenure_proportional_hazards(long, covariates, categorical, ph_form) if ph_form else None,
     )
 

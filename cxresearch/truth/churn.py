@@ -111,7 +111,7 @@ def hazard_recovery(data: CXData, truth: dict, window_months: int = 3) -> pd.Dat
     """Monthly hazard ratios of the simulated drivers, estimated by the person-month cloglog model (the simulator's
     own form: counts and mean effort in the trailing `window_months`, contract and plan), beside the generating
     values of `truth.json`: a `truth.recovery.recovery_table` on the hazard-ratio scale."""
-    long = person_months(data, window_months)
+    long = person_months(data, window_months).table
     categorical = [c for c in ("contract", "plan") if c in long]
     fit = fit_person_month_cloglog(long, [*COUNT_DRIVERS, CES_DRIVER], categorical)
     return recovery_table(fit.recovery_estimates(), true_hazard_ratios(truth), "hazard_ratio")

@@ -123,7 +123,7 @@ def test_cells_of_identical_person_months_give_the_row_fit():
 def test_simulated_world_with_proportional_hazards_is_not_flagged():
     # the simulator's churn hazard is proportional in every driver by construction (cloglog, constant effects)
     world = simulate(6000, 24, seed=0)
-    long = person_months(world.to_cxdata())
+    long = person_months(world.to_cxdata()).table
     ph = check_tenure_proportional_hazards(long, [*COUNT_DRIVERS, CES_DRIVER], ["contract", "plan"])
     assert not set(ph.violated) & {*COUNT_DRIVERS, CES_DRIVER}, ph.summary()
     assert ph.joint["p_value"] > 0.01

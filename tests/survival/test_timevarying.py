@@ -59,7 +59,7 @@ def tiny() -> CXData:
 
 
 def test_person_months_match_hand_count(tiny):
-    pm = person_months(tiny).set_index(["customer_id", "month"])
+    pm = person_months(tiny).table.set_index(["customer_id", "month"])
     # A: signup month Nov 2023 = -2; at risk Jan (0), Feb (1), Mar (2, churn); tenure 2, 3, 4
     a = pm.loc["A"]
     assert a.index.tolist() == [0, 1, 2]
@@ -89,10 +89,11 @@ def test_unanswered_ces_is_imputed_from_its_resolution_and_channel_cell(tiny):
         "contact_id": ["k5"], "customer_id": ["A"], "timestamp": pd.to_datetime(["2024-01-06"]), "channel": ["phone"],
         "direction": ["reactive"], "reason": ["billing"], "resolved_first_contact": pd.array([False], dtype="boolean"),
     })], ignore_index=True)
-    pm = person_months(tiny).set_index(["customer_id", "month"])
+    months = person_months(tiny)
+    pm = months.table.set_index(["customer_id", "month"])
     assert pm.loc[("A", 1), "reactive_90d"] == 2
     assert pm.loc[("A", 1), CES_DRIVER] == pytest.approx(2.0)
-    assert any("imputed" in note for note in pm.attrs["notes"])
+    assert any("imputed" in note for note in months.notes)
 
 
 def test_no_contacts_is_reported_not_raised(tiny):
@@ -107,7 +108,7 @@ def world():
 
 
 def test_time_varying_cox_recovers_simulated_hazard_ratios(world):
-    pm = person_months(world.to_cxdata())
+    pm = person_months(world.to_cxdata()).table
     tv = fit_time_varying_cox(pm, [*COUNT_DRIVERS, CES_DRIVER], ["contract", "plan"])
     rec = recovery_table(tv.recovery_estimates(), true_hazard_ratios(world.truth), "hazard_ratio").set_index("name")
     assert set(rec.index) >= {*COUNT_DRIVERS, "ces_mean_90d", "contract[two_year]"}
@@ -121,7 +122,7 @@ def test_time_varying_cox_recovers_simulated_hazard_ratios(world):
 
 def test_no_effect_world_gives_interval_around_one():
     world = simulate(6000, 24, seed=5, effects={"proactive": 0.0})
-    pm = person_months(world.to_cxdata())
+    pm = person_months(world.to_cxdata()).table
     tv = fit_time_varying_cox(pm, [*COUNT_DRIVERS, CES_DRIVER], ["contract", "plan"])
     row = tv.table.loc["proactive_90d"]
     assert row["hr_ci_low"] < 1.0 < row["hr_ci_high"]
@@ -129,16 +130,16 @@ def test_no_effect_world_gives_interval_around_one():
 
 def test_person_months_of_chosen_customers_are_the_full_table_restricted_to_them(world):
     data = world.to_cxdata()
-    full = person_months(data)
+    full = person_months(data).table
     ids = data.customers["customer_id"].sample(400, random_state=1).tolist()
-    part = person_months(data, customer_ids=ids)
+    part = person_months(data, customer_ids=ids).table
     expected = full[full["customer_id"].isin(ids)].reset_index(drop=True)
     # every column but the window CES, whose imputation cell means are those of the chosen customers' contacts
     columns = [c for c in full.columns if c != CES_DRIVER]
     pd.testing.assert_frame_equal(part[columns], expected[columns])
     unlinked = dataclasses.replace(data, surveys=data.surveys.drop(columns="contact_id"))
     answered_only = person_months(unlinked, customer_ids=ids)
-    assert answered_only.attrs["notes"][0].startswith("window CES: mean of the CES answers")
+    assert answered_only.notes[0].startswith("window CES: mean of the CES answers")
 
 
 def test_time_varying_drivers_on_a_random_sample_recover_the_truth_and_say_so(world):
