@@ -71,6 +71,8 @@ def record_loyalty(
     results.findings.extend([evidence.rule_statement(), *findings] if findings else [])
     for row in evidence.untestable():
         results.skip(f"claim {row.id}: {row.claim}", row.note, needs=row.needs)
+    for row in evidence.absent:  # not a claim this data fails to test, but a design it does not hold
+        results.skip(f"randomised test of claim {row.id.split('_')[0]} ({row.id})", row.note, needs=row.needs)
     if "nps" in metrics:
         results.findings.insert(
             0, f"NPS is {results.estimates['nps_score'].format(1)} over the last {lookback_months} months."
