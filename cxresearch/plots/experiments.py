@@ -48,7 +48,6 @@ def plot_policy_comparison(result: PolicyComparison, ax: plt.Axes | None = None)
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     unit = f" ({result.currency})" if result.currency else ""
     ax.set_xlabel(f"Incremental profit per customer vs contacting no one{unit}")
-    money = f" {result.currency}" if result.currency else ""
-    title = f"Targeting policies on {result.n:,} held-out customers\n(cost {result.cost:g}{money} per contact)"
+    title = f"Targeting policies on {result.n:,} held-out customers\n({result.cost_text})"
     ax.set_title(title, fontsize=11)
     return ax

@@ -11,7 +11,8 @@ Estimates, per campaign `c` and treated arm `a` (names lower-cased, other charac
 - `experiment_<c>_<a>_best_policy_gain_over_everyone`: the same minus treating everyone (currency per customer,
   paired bootstrap 95% CI): what targeting adds over a blanket campaign (0 when everyone is the best policy).
 
-Tables: `experiment_effects` (every outcome, segment and arm), `experiment_policies` (every policy),
+Tables: `experiment_effects` (every outcome, segment and arm), `experiment_policies` (every policy, with the
+cost per contact it is net of and where that cost came from: the data or the notebook's assumption),
 `experiment_qini` (Qini coefficient per model) and `experiment_checks` (sample-ratio test and balance per
 campaign). `extra["experiment_campaigns"]` lists the campaigns analysed.
 """
@@ -73,10 +74,10 @@ def _best_policy(analysis: CampaignAnalysis) -> dict[str, Estimate]:
         where = f"{analysis.campaign}, {targeting.arm}"
         out[_key(analysis, targeting.arm, "best_policy_profit")] = replace(
             policies.estimate(best), label=f"{where}: incremental profit per customer of the best policy ({best}), "
-            "held-out half", note=BEST_NOTE)
+            "held-out half", note=f"{BEST_NOTE}; {policies.cost_text}")
         out[_key(analysis, targeting.arm, "best_policy_gain_over_everyone")] = replace(
             policies.difference(best, "everyone"), label=f"{where}: profit per customer of the best policy ({best}) "
-            "minus treating everyone, held-out half", note=BEST_NOTE)
+            "minus treating everyone, held-out half", note=f"{BEST_NOTE}; {policies.cost_text}")
     return out
 
 
