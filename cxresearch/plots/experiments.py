@@ -87,12 +87,12 @@ def plot_campaign_effects(table: pd.DataFrame, currency: str = "",
         The effects panel (its figure holds both panels).
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11.0, 1.0 + 0.9 * len(table)), sharey=True)
+        _, axes = plt.subplots(1, 2, figsize=(11.0, 1.8 + 0.9 * len(table)), sharey=True)
     left, right = axes
     y = _bars(left, *(table[c].to_numpy(float) for c in ("effect", "effect_low", "effect_high")), PALETTE[0])
     left.set_yticks(y, table["label"])
     units = table["effect_unit"].unique()
-    left.set_xlabel(f"Effect vs holdout ({units[0]})" if len(units) == 1 else "Effect vs holdout (units as labelled)")
+    left.set_xlabel(f"Effect vs holdout\n({units[0]})" if len(units) == 1 else "Effect vs holdout\n(units as labelled)")
     left.set_title("What each campaign caused", fontsize=11)
     profit = table["profit"].to_numpy(float)
     _bars(right, profit, table["profit_low"].to_numpy(float), table["profit_high"].to_numpy(float), PALETTE[1])
@@ -100,7 +100,7 @@ def plot_campaign_effects(table: pd.DataFrame, currency: str = "",
         if np.isfinite(value) and policy:
             right.annotate(f"best: {policy}", (0, yi), xytext=(4, 12), textcoords="offset points", fontsize=8,
                            color="0.25")
-    right.set_xlabel("Incremental profit per customer vs contacting no one" + (f" ({currency})" if currency else ""))
+    right.set_xlabel("Profit per customer vs contacting no one" + (f"\n({currency})" if currency else ""))
     right.set_title("Best targeting policy, held-out customers", fontsize=11)
     left.figure.tight_layout()
     return left

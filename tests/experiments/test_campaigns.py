@@ -87,6 +87,8 @@ def test_policy_cost_says_whether_it_came_from_the_data_or_was_assumed() -> None
     record_experiments(results, ExperimentsResult([analysis], []))
     note = results.estimates["experiment_offer_treatment_best_policy_profit"].note
     assert note.endswith(f"cost 3 {data.currency} per contact, from the treatments table's cost column")
+    rmst = results.estimates["experiment_offer_treatment_rmst_difference"]
+    assert rmst.label.startswith("offer: RMST difference")  # the executive table names the campaign
     # what the executive chart draws: the effect on churn in the horizon beside the best policy's profit
     assert results.extra["experiment_headlines"] == [{
         "campaign": "offer", "arm": "treatment", "outcome": "churn within 12 months",

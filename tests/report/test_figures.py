@@ -102,12 +102,12 @@ def test_experiment_effects_draw_each_campaign_beside_its_best_policy(tmp_path: 
     assert [p.get_width() for p in left.patches] == pytest.approx([-1.75, 2.0])
     low, high = left.collections[0].get_segments()[0][:, 0]
     assert (low, high) == pytest.approx((-3.5, 0.03))
-    assert left.get_xlabel() == "Effect vs holdout (percentage points)"
+    assert left.get_xlabel() == "Effect vs holdout\n(percentage points)"
     # the arm without a policy comparison has no profit bar (NaN) and no note
     assert right.patches[0].get_width() == pytest.approx(5.8) and np.isnan(right.patches[1].get_width())
     assert right.collections[0].get_segments()[0][:, 0] == pytest.approx([-0.6, 13.3])
     assert [t.get_text() for t in right.texts] == ["best: uplift (DR-learner)"]
-    assert right.get_xlabel().endswith("(EUR)")
+    assert right.get_xlabel() == "Profit per customer vs contacting no one\n(EUR)"
     res.extra["experiment_headlines"] = heads[2:]
     res.write(tmp_path)
     assert plot_experiment_effects(load_suite_results(tmp_path)) is None

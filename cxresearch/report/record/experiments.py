@@ -58,7 +58,8 @@ def _effect_estimates(analysis: CampaignAnalysis, currency: str) -> dict[str, Es
                                                                                        label=label)
     if analysis.rmst is not None:
         for arm in analysis.rmst.table["arm"]:
-            out[_key(analysis, arm, "rmst_difference")] = analysis.rmst.estimate(arm)
+            estimate = analysis.rmst.estimate(arm)
+            out[_key(analysis, arm, "rmst_difference")] = replace(estimate, label=f"{analysis.campaign}: {estimate.label}")
     return out
 
 
