@@ -20,7 +20,7 @@ from cxresearch.plots.experiments import plot_campaign_effects
 from cxresearch.plots.loyalty import plot_churn_by_level
 from cxresearch.plots.value_at_stake import plot_fix_first
 from cxresearch.report.cx_drivers import driver_effects
-from cxresearch.report.suite_results import LOYALTY, NO_CURRENCY, SuiteResults
+from cxresearch.report.suite_results import LOYALTY, NO_CURRENCY, SuiteResults, has_figure
 from cxresearch.survival.groups import ALL
 
 
@@ -266,7 +266,7 @@ def plot_experiment_effects(suite: SuiteResults, currency: str = "",
     rows = []
     for head in suite.extra(EXPERIMENTS, "experiment_headlines", []) or []:
         effect = suite.estimate(EXPERIMENTS, head["effect"])
-        if effect is None or not np.isfinite(effect.value if effect.value is not None else np.nan):
+        if not has_figure(effect):
             continue
         profit = suite.estimate(EXPERIMENTS, head["profit"]) if head["profit"] else None
         label = f"{head['campaign']}: {head['arm']}".replace("_", " ")
@@ -277,6 +277,6 @@ def plot_experiment_effects(suite: SuiteResults, currency: str = "",
                      "policy": head["policy"] if profit is not None else ""})
     if not rows:
         return None
-    table = pd.DataFrame(rows).fillna({"effect_low": np.nan}).astype(
+    table = pd.DataFrame(rows).astype(
         {c: float for c in ("effect", "effect_low", "effect_high", "profit", "profit_low", "profit_high")})
     return plot_campaign_effects(table, currency, axes=axes)
