@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -234,7 +236,12 @@ def test_randomised_proactive_claim_recovers_the_true_effect(campaign_world: tup
     assert offer.estimate == pytest.approx(1 + lift["lift"]) and offer.ci_low == pytest.approx(1 + lift["lift_low"])
     assert offer.n == len(cd.frame) and "retention_offer" in offer.test
     missing = claim_proactive_randomised(data, campaign="winback")
-    assert missing.verdict == CANNOT_TEST and "'winback'" in missing.note and missing.needs == "treatment assignments"
+    assert missing.verdict == CANNOT_TEST and "'winback'" in missing.note
+    assert missing.needs == "a randomised proactive campaign"
+    others = replace(data, treatments=data.treatments[data.treatments["campaign"] == "retention_offer"])
+    unmarked = claim_proactive_randomised(others)
+    assert "none of retention_offer has 'proactive' in its name" in unmarked.note
+    assert unmarked.needs == "a randomised proactive campaign"
 
 
 def table_rule() -> str:
