@@ -118,9 +118,9 @@ for campaign in experiments.campaigns:
 # ## Which targeting policy pays?
 # Each policy's incremental profit per customer against contacting no one, on the held-out half: the value
 # (e.g. spend, or margin kept) of the customers it would treat, estimated from those the random assignment
-# happened to treat the same way, minus the cost per contact (the treatments table's `cost`, else
-# `cost_per_contact`). The risk policy targets as many customers as the DR-learner's uplift policy, so the two
-# compare at one budget.
+# happened to treat the same way, minus the cost per contact: the treatments table's `cost` when it records one,
+# else the assumed `cost_per_contact` (each table's heading and chart title say which). The risk policy targets
+# as many customers as the DR-learner's uplift policy, so the two compare at one budget.
 
 # %%
 for campaign in experiments.campaigns:

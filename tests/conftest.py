@@ -64,5 +64,6 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return repo_demo
     out = tmp_path_factory.mktemp("simulated") / DEMO_DIR
     settings = DEMO_SETTINGS
-    write_world(simulate(n_customers=settings["n_customers"], months=settings["months"], seed=settings["seed"]), out)
+    write_world(simulate(n_customers=settings["n_customers"], months=settings["months"], seed=settings["seed"],
+                         campaigns=settings["campaigns"]), out)
     return out

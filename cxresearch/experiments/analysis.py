@@ -61,8 +61,10 @@ class CampaignAnalysis:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def policy_table(self) -> pd.DataFrame:
-        """Incremental profit of each targeting policy per arm on the held-out half, with 95% CIs."""
-        frames = [t.policies.summary().assign(arm=t.arm) for t in self.targeting]
+        """Incremental profit of each targeting policy per arm on the held-out half, with 95% CIs, and the cost
+        per contact it is net of with where that cost came from."""
+        frames = [t.policies.summary().assign(arm=t.arm, cost_per_contact=t.policies.cost,
+                                              cost_source=t.policies.cost_source) for t in self.targeting]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def summary(self) -> pd.DataFrame:
@@ -89,14 +91,18 @@ def _segment(cd: CampaignData, segment: str) -> str | None:
     return labels[0] if labels else None
 
 
-def arm_cost(data: CXData, campaign: str, arm: str, default: float) -> float:
-    """Cost of treating one customer of `arm` (currency): the mean of the treatments table's `cost` for the arm's
-    customers when it records one, else `default`."""
+#: Where a campaign arm's cost per contact came from (`arm_cost`), as the policy tables say it.
+COST_FROM_DATA = "from the treatments table's cost column"
+COST_ASSUMED = "assumed (the notebook's cost_per_contact; the treatments table records no cost)"
+
+
+def arm_cost(data: CXData, campaign: str, arm: str, default: float) -> tuple[float, str]:
+    """Cost of treating one customer of `arm` (currency) and where it came from: the mean of the treatments
+    table's `cost` for the arm's customers when it records one (`COST_FROM_DATA`), else `default`
+    (`COST_ASSUMED`)."""
     t = data.treatments
-    if "cost" not in t:
-        return default
-    cost = t.loc[(t["campaign"] == campaign) & (t["arm"] == arm), "cost"].dropna()
-    return float(cost.mean()) if len(cost) else default
+    cost = t.loc[(t["campaign"] == campaign) & (t["arm"] == arm), "cost"].dropna() if "cost" in t else ()
+    return (float(cost.mean()), COST_FROM_DATA) if len(cost) else (default, COST_ASSUMED)
 
 
 def analyse_campaign(
@@ -154,10 +160,11 @@ def analyse_campaign(
             skipped.append(Skip(f"uplift targeting: {arm}", f"{smallest} customers in the smaller arm; the models "
                                 f"need at least {MIN_UPLIFT_CUSTOMERS}", "more customers"))
         else:
+            cost, source = arm_cost(data, campaign, arm, cost_per_contact)
             targeting.append(targeting_experiment(
-                frame, arm=arm, outcome=cd.uplift_outcome, value=cd.value, covariates=cd.covariates,
-                cost=arm_cost(data, campaign, arm, cost_per_contact), risk=cd.risk, holdout=holdout, learner=learner, folds=folds, seed=seed,
-                n_boot=n_boot, currency=data.currency))
+                frame, arm=arm, outcome=cd.uplift_outcome, value=cd.value, covariates=cd.covariates, cost=cost,
+                risk=cd.risk, holdout=holdout, learner=learner, folds=folds, seed=seed, n_boot=n_boot,
+                currency=data.currency, cost_source=source))
     intended = allocation or data.metadata.get("campaign_allocation", {}).get(campaign)
     srm = sample_ratio_mismatch(cd.frame["arm"], intended)
     balance = covariate_balance(cd.frame[cd.covariates], cd.frame["arm"])

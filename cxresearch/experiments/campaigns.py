@@ -20,6 +20,11 @@ from cxresearch.stats.units import DAYS_PER_MONTH
 
 #: What the experiments analyses need when a dataset has no campaign assignments (`Results.skip` vocabulary).
 NEEDS = "treatment assignments"
+#: The word in a campaign's name that marks it as proactive outreach (the simulator's `proactive_follow_up`);
+#: a campaign named otherwise is declared proactive by name (`proactive_campaign`).
+PROACTIVE_MARK = "proactive"
+#: What a test of proactive outreach needs when the treatments table has no such campaign (`Results.skip`).
+PROACTIVE_NEEDS = "a randomised proactive campaign"
 #: Outcome names of a campaign analysed on churn.
 CHURN, RETAINED, VALUE = "churned", "retained", "margin_in_horizon"
 
@@ -62,6 +67,22 @@ def campaigns(data: CXData) -> list[str]:
     if data.treatments is None or not len(data.treatments):
         raise NotEstimableError("the data has no treatments table (no campaign assignments)", NEEDS)
     return sorted(data.treatments["campaign"].unique())
+
+
+def proactive_campaign(data: CXData, declared: str = "") -> str:
+    """The randomised campaign of proactive outreach: `declared` when given, else the first (sorted) whose name
+    contains `PROACTIVE_MARK`; NotEstimableError (with the reason) when there is none."""
+    names = campaigns(data)
+    if declared:
+        if declared not in names:
+            raise NotEstimableError(f"the campaign declared proactive, {declared!r}, is not in the treatments table "
+                                    f"(campaigns: {', '.join(names)})", PROACTIVE_NEEDS)
+        return declared
+    marked = [n for n in names if PROACTIVE_MARK in n.lower()]
+    if not marked:
+        raise NotEstimableError(f"no campaign is marked proactive (none of {', '.join(names)} has "
+                                f"'{PROACTIVE_MARK}' in its name; declare one by name to test it)", PROACTIVE_NEEDS)
+    return marked[0]
 
 
 def _binary(values: pd.Series) -> bool:

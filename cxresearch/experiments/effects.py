@@ -139,13 +139,21 @@ def lift_interval(y1: np.ndarray, y0: np.ndarray, binary: bool) -> tuple[float, 
     Katz, D., Baptista, J., Azen, S. P. and Pike, M. C. (1978). Obtaining confidence intervals for the risk ratio
     in cohort studies. Biometrics 34, 469-474.
     """
+    log, se = log_ratio(y1, y0, binary)
+    if np.isnan(log):
+        return float("nan"), float("nan"), float("nan")
+    return float(np.exp(log) - 1), float(np.exp(log - Z95 * se) - 1), float(np.exp(log + Z95 * se) - 1)
+
+
+def log_ratio(y1: np.ndarray, y0: np.ndarray, binary: bool) -> tuple[float, float]:
+    """Log of the ratio of means mean(y1) / mean(y0) and its delta-method standard error (for 0/1 outcomes the
+    variance of a mean is p(1 - p) / n: Katz's risk ratio interval); (NaN, NaN) when a mean is not positive."""
     m1, m0 = float(y1.mean()), float(y0.mean())
     if m1 <= 0 or m0 <= 0:
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan")
     ddof = 0 if binary else 1
-    se_log = np.sqrt(y1.var(ddof=ddof) / len(y1) / m1**2 + y0.var(ddof=ddof) / len(y0) / m0**2)
-    log_ratio = np.log(m1 / m0)
-    return m1 / m0 - 1, float(np.exp(log_ratio - Z95 * se_log) - 1), float(np.exp(log_ratio + Z95 * se_log) - 1)
+    return float(np.log(m1 / m0)), float(np.sqrt(y1.var(ddof=ddof) / len(y1) / m1**2
+                                                 + y0.var(ddof=ddof) / len(y0) / m0**2))
 
 
 def _effect_row(y1: np.ndarray, y0: np.ndarray, binary: bool) -> dict[str, float]:

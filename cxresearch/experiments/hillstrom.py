@@ -125,7 +125,7 @@ def hillstrom_experiment(
     """
     targeting = targeting_experiment(
         frame, arm=arm, outcome="visit", value="spend", covariates=COVARIATES, cost=cost, learner=learner,
-        folds=folds, seed=seed, n_boot=n_boot, currency="USD",
+        folds=folds, seed=seed, n_boot=n_boot, currency="USD", cost_source="assumed (the data records no cost)",
     )
     return HillstromResult(
         hillstrom_effects(frame), covariate_balance(frame[COVARIATES], frame["arm"]),

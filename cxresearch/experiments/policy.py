@@ -30,6 +30,14 @@ class PolicyComparison(TableSummary):
     cost: float
     currency: str
     n: int
+    #: where `cost` came from, in words (e.g. "from the treatments table's cost column"); "" when not said
+    cost_source: str = ""
+
+    @property
+    def cost_text(self) -> str:
+        """'cost 2 USD per contact, from the treatments table's cost column': the cost and where it came from."""
+        money = f" {self.currency}" if self.currency else ""
+        return f"cost {self.cost:g}{money} per contact" + (f", {self.cost_source}" if self.cost_source else "")
 
     @property
     def best(self) -> str:
@@ -53,7 +61,7 @@ class PolicyComparison(TableSummary):
         return Estimate(point, self.currency, label, float(low), float(high), n=self.n)
 
     def _repr_html_(self) -> str:
-        head = f"<b>Targeting policies</b> (cost {self.cost:g} {self.currency} per contact; best: {self.best})"
+        head = f"<b>Targeting policies</b> ({self.cost_text}; best: {self.best})"
         return head + self.table.to_html(index=False)
 
 
@@ -112,7 +120,7 @@ def policy_value(target: ArrayLike, treated: ArrayLike, value: ArrayLike, cost: 
 
 def compare_policies(
     policies: Mapping[str, ArrayLike], treated: ArrayLike, value: ArrayLike, *, cost: float,
-    propensity: float | None = None, n_boot: int = 500, seed: int = 0, currency: str = "",
+    propensity: float | None = None, n_boot: int = 500, seed: int = 0, currency: str = "", cost_source: str = "",
 ) -> PolicyComparison:
     """Incremental profit of each targeting policy against contacting no one, on held-out randomised data.
 
@@ -136,6 +144,8 @@ def compare_policies(
         Seed of the bootstrap.
     currency : str
         Unit of `value`, for labels.
+    cost_source : str
+        Where `cost` came from, in words (the data, or an assumed parameter), for labels.
 
     Returns
     -------
@@ -176,4 +186,4 @@ def compare_policies(
         "ci_low": low, "ci_high": high, "total_profit": point * len(t), "total_low": low * len(t),
         "total_high": high * len(t),
     })
-    return PolicyComparison(table, draws, cost, currency, len(t))
+    return PolicyComparison(table, draws, cost, currency, len(t), cost_source)

@@ -54,6 +54,7 @@ def targeting_experiment(
     frame: pd.DataFrame, *, arm: str, outcome: str, value: str, covariates: Sequence[str], cost: float,
     control: str = "control", arm_column: str = "arm", risk: str = "high", holdout: float = 0.5,
     learner: BaseEstimator | None = None, folds: int = 5, seed: int = 0, n_boot: int = 200, currency: str = "",
+    cost_source: str = "",
 ) -> TargetingResult:
     """Fit T- and DR-learners on part of a randomised experiment; compare rankings and policies on the rest.
 
@@ -89,6 +90,8 @@ def targeting_experiment(
         Bootstrap resamples for the Qini bands and the policy CIs.
     currency : str
         Unit of `value`, for labels.
+    cost_source : str
+        Where `cost` came from, in words, for labels (`policy.compare_policies`).
 
     Returns
     -------
@@ -118,6 +121,7 @@ def targeting_experiment(
     targets = {f"uplift ({m.method})": uplift_policy(s, per_unit, cost) for s, m in zip(scores, models)}
     count = int(targets["uplift (DR-learner)"].sum())
     targets["baseline risk"] = top_policy(baseline if risk == "high" else -baseline, count)
-    policies = compare_policies(targets, t[test], v[test], cost=cost, n_boot=n_boot, seed=seed, currency=currency)
+    policies = compare_policies(targets, t[test], v[test], cost=cost, n_boot=n_boot, seed=seed, currency=currency,
+                                cost_source=cost_source)
     return TargetingResult(arm, control, outcome, len(train), len(test), sub.index[test], per_unit, models, qini,
                            policies)

@@ -14,6 +14,11 @@ hazard model (pooled logistic regression, D'Agostino et al. 1990): with monthly 
 ratios are close to hazard ratios, so they speak about lifetime, and trailing-window counts enter exactly as
 they act month by month (a longer prediction window would let past scores stand in for future contacts).
 
+Claim 4a has a causal test (row `4a_rct`, `driver_claims.claim_proactive_randomised`) when the data holds a
+randomised proactive campaign: churn of its treated customers against its holdout, judged by the same rule and
+adjusted with the others, shown beside the observational row; without one the row is left out and
+`EvidenceTable.absent` says why.
+
 Claim 1 has a second line of evidence from survival analysis (rows `1a_cox`, `1b_cox`): a Cox model with the
 latest NPS / CSAT as a time-varying covariate over the customers' whole observed lifetimes (person-months of
 `cxresearch.survival.timevarying`, tenure as the time scale, left truncation respected), judged by the same kind of rule
@@ -34,7 +39,11 @@ from threadpoolctl import threadpool_limits
 from cxresearch.churn.logit import fit_churn_logit
 from cxresearch.data.schema import CXData
 from cxresearch.features.snapshot import default_as_of, snapshot
-from cxresearch.loyalty.driver_claims import claim_drivers, claim_effort_predicts_better
+from cxresearch.loyalty.driver_claims import (
+    claim_drivers,
+    claim_effort_predicts_better,
+    claim_proactive_randomised,
+)
 from cxresearch.loyalty.evidence import (
     MIN_EVENTS,
     Evidence,
@@ -287,16 +296,13 @@ def claim_promoters_refer(data: CXData, margin: float = 1.05, leaking: Sequence[
 def evaluate_claims(
     data: CXData,
     as_of: str | pd.Timestamp | None = None,
-    horizon_months: int = 1,
-    window_months: int = 3,
-    max_snapshots: int = 12,
-    n_boot: int = 300,
-    seed: int = 0,
+    horizon_months: int = 1, window_months: int = 3, max_snapshots: int = 12, n_boot: int = 300, seed: int = 0,
     margin: float = 1.05,
     trap_threshold_pct: float = 25.0,
     max_survival_customers: int | None = None,
     leaking: Sequence[str] = (),
     adjustment: str = "holm",
+    proactive_campaign: str = "",
 ) -> EvidenceTable:
     """Test claims 1-6 on `data` (see the module docstring); untestable claims get a 'cannot test' row.
 
@@ -336,6 +342,8 @@ def evaluate_claims(
         Shared by the claim tests: see `cxresearch.loyalty.panels`.
     adjustment
         "holm" or "none".
+    proactive_campaign
+        The treatments table's campaign of proactive outreach (row 4a_rct); "" finds it by name.
 
     Returns
     -------
@@ -356,10 +364,12 @@ def evaluate_claims(
                                           flat=flat if not data.has_timestamps else None),
             claim_promoters_refer(data, margin, leaking),
         ]
-    order = ["1a", "1b", "1a_cox", "1b_cox", "2", "3a", "3b", "3c", "4a", "4b", "4c", "5", "6"]
+        randomised = claim_proactive_randomised(data, margin, proactive_campaign)
+    order = ["1a", "1b", "1a_cox", "1b_cox", "2", "3a", "3b", "3c", "4a", randomised.id, "4b", "4c", "5", "6"]
     samples = ((SURVIVAL_ANALYSIS, sample),) if sample is not None else ()
-    rows = adjust(sorted(rows, key=lambda r: order.index(r.id)), adjustment)
-    return EvidenceTable(tuple(rows), samples, _panel_design(panel, problem, max_snapshots), adjustment)
+    rows = adjust(sorted(rows + [randomised] * randomised.tested, key=lambda r: order.index(r.id)), adjustment)
+    return EvidenceTable(tuple(rows), samples, _panel_design(panel, problem, max_snapshots), adjustment,
+                         () if randomised.tested else (randomised,))
 
 
 def _claim_data(data: CXData, as_of: str | pd.Timestamp | None, horizon_months: int, window_months: int,

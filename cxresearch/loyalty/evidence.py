@@ -3,10 +3,12 @@
 Every verdict follows a rule declared before looking at the data (`VerdictRule`): a claim is *supported* when
 its CI excludes no effect in the claimed direction, *not supported* when it excludes it in the other
 direction or lies inside a stated equivalence margin around no effect, and *inconclusive* otherwise. A claim
-the data cannot test (no surveys, no proactive contacts, no referrals...) still gets a row, with the reason.
+the data cannot test (no surveys, no proactive contacts, no referrals...) still gets a row, with the reason; a
+test that needs a design the data does not hold (a randomised campaign) is left out, with the reason in
+`EvidenceTable.absent`.
 
-Multiplicity. Up to 13 rows are tested at once, so at 5% each a world where no claim holds would still show one
-"supported" or "not supported" verdict more often than not (1 - 0.95**13 = 49%). The rule therefore controls the
+Multiplicity. Up to 14 rows are tested at once, so at 5% each a world where no claim holds would still show one
+"supported" or "not supported" verdict more often than not (1 - 0.95**14 = 51%). The rule therefore controls the
 family-wise error with Holm's step-down adjustment (Holm 1979) over the tested rows: each row's p-value (two-sided,
 against the value its verdict turns on: no effect, or the margin of a no-harm claim) is Holm-adjusted
 (`p_adjusted`), and its verdict is read from its CI at the row's Holm level, 1 - 0.05 / (m - k + 1) for the
@@ -33,6 +35,8 @@ from cxresearch.stats.estimate import Estimate
 from cxresearch.stats.multiplicity import ALPHA, holm
 from cxresearch.stats.sampling import Sample
 
+#: Ending of the id of a claim tested on a randomised experiment (e.g. 4a_rct beside the observational 4a).
+RANDOMISED_SUFFIX = "_rct"
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, CANNOT_TEST = "supported", "not supported", "inconclusive", "cannot test"
 #: Fewest churners (or referrers) a test needs before it is attempted.
 MIN_EVENTS = 10
@@ -286,6 +290,9 @@ class EvidenceTable:
     design: str = ""
     #: the multiplicity adjustment the verdicts use ("holm" or "none")
     adjustment: str = "holm"
+    #: claims left out of the table because the data holds no design for them (e.g. the randomised test of
+    #: claim 4a without a proactive campaign), as untestable rows carrying the reason and the missing input
+    absent: tuple[Evidence, ...] = ()
 
     def summary(self) -> pd.DataFrame:
         """The rows as a DataFrame with `COLUMNS`."""
@@ -321,8 +328,14 @@ class EvidenceTable:
     def rule_statement(self) -> str:
         """The pre-declared rule for the whole table, with its multiplicity adjustment, in words."""
         levels = [r.level for r in self.rows if r.verdict != CANNOT_TEST and r.level is not None]
+        randomised = [r.id for r in self.rows if r.id.endswith(RANDOMISED_SUFFIX) and r.verdict != CANNOT_TEST]
         causal = ("'Supported' means the association is there in the claimed direction; with no randomised "
                   "experiment in the data it does not show that the CX factor causes churn.")
+        if randomised:
+            causal = ("'Supported' means the association is there in the claimed direction, which does not show "
+                      f"that the CX factor causes churn; row{'s' if len(randomised) > 1 else ''} "
+                      f"{', '.join(randomised)} compare{'' if len(randomised) > 1 else 's'} a randomised campaign "
+                      "with its holdout, so there it is a cause.")
         if not levels:
             return "No claim could be tested on this data."
         if len(levels) == 1:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from cxresearch.report.cx_drivers import actions_html, driver_effects
 from cxresearch.report.figures import (
+    EXPERIMENTS,
     plot_churn_by_nps_group,
     plot_driver_effects,
+    plot_experiment_effects,
     plot_lifetime_curves,
     plot_value_by_segment,
     plot_what_to_fix_first,
@@ -30,7 +32,13 @@ from cxresearch.report.findings import (
 from cxresearch.report.key_figures import changes_html, compare_runs, kpi_tiles_html
 from cxresearch.report.nbtools import Html, Part, markdown
 from cxresearch.report.retention_text import retention_vs_acquisition_text
-from cxresearch.report.suite_results import SuiteResults, has_figure, load_suite_results, skip_reason
+from cxresearch.report.suite_results import (
+    NO_CURRENCY,
+    SuiteResults,
+    has_figure,
+    load_suite_results,
+    skip_reason,
+)
 from cxresearch.report.wording import bullets_html, html_table, lifetime_assumptions, money_unit
 
 
@@ -110,18 +118,22 @@ def reasons_section(suite: SuiteResults) -> list[Part]:
     return parts
 
 
-def experiments_section(suite: SuiteResults) -> list[Part]:
-    """Each randomised campaign's measured effects and its best targeting policy's profit (notebook 09)."""
-    res = suite.results.get("09_experiments")
+def experiments_section(suite: SuiteResults, currency: str = "") -> list[Part]:
+    """Each randomised campaign's measured effects and its best targeting policy's profit (notebook 09): a chart
+    of each campaign's headline effect beside its best policy's profit per customer (money in `currency`, else
+    the data's own), then every figure in a table."""
+    res = suite.results.get(EXPERIMENTS)
     if res is None or not res.extra.get("experiment_campaigns"):
-        why = skip_reason(suite, "09_experiments")
+        why = skip_reason(suite, EXPERIMENTS)
         return [markdown("No randomised experiment in this data{}.", f": {why}" if why else "")]
+    ax = plot_experiment_effects(suite, suite.currency(currency) or NO_CURRENCY)
+    chart: list[Part] = [] if ax is None else [ax.figure]
     wanted = ("_effect", "_rmst_difference", "_best_policy_profit", "_best_policy_gain_over_everyone")
     rows = [f"<tr><td>{html.escape(est.label)}</td><td>{html.escape(est.format(2))}</td></tr>"
             for key, est in res.estimates.items()
             if key.startswith("experiment_") and key.endswith(wanted) and has_figure(est)]
-    return [Html(html_table("<tr><th>measured in a randomised experiment</th><th>estimate (95% CI)</th></tr>",
-                            rows))]
+    return chart + [Html(html_table("<tr><th>measured in a randomised experiment</th><th>estimate (95% CI)</th></tr>",
+                                    rows))]
 
 
 def pictures_section(suite: SuiteResults, segment: str = "contract", currency: str = "",

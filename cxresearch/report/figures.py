@@ -17,10 +17,11 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from cxresearch.plots import PALETTE, axes_or_new
 from cxresearch.plots.competing import cause_colour
+from cxresearch.plots.experiments import plot_campaign_effects
 from cxresearch.plots.loyalty import plot_churn_by_level
 from cxresearch.plots.value_at_stake import plot_fix_first
 from cxresearch.report.cx_drivers import driver_effects
-from cxresearch.report.suite_results import LOYALTY, NO_CURRENCY, SuiteResults
+from cxresearch.report.suite_results import LOYALTY, NO_CURRENCY, SuiteResults, has_figure
 from cxresearch.survival.groups import ALL
 
 
@@ -238,3 +239,45 @@ def plot_what_to_fix_first(suite: SuiteResults, currency: str, ax: plt.Axes | No
     if ranking is None or ranking.empty:
         return None
     return plot_fix_first(ranking, currency, ax=ax)
+
+
+#: Notebook 09's results (experiments).
+EXPERIMENTS = "09_experiments"
+
+
+def plot_experiment_effects(suite: SuiteResults, currency: str = "",
+                            axes: tuple[plt.Axes, plt.Axes] | None = None) -> plt.Axes | None:
+    """Each randomised campaign's effect on its headline outcome and its best targeting policy's profit per
+    customer, with 95% CIs (notebook 09's `experiment_headlines`).
+
+    Parameters
+    ----------
+    suite
+        See the module docstring.
+    currency
+        The unit of the profits.
+    axes
+        The two panels to draw on (effects, profits); a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The effects panel (its figure holds both), or None when no campaign has an effect with a number.
+    """
+    rows = []
+    for head in suite.extra(EXPERIMENTS, "experiment_headlines", []) or []:
+        effect = suite.estimate(EXPERIMENTS, head["effect"])
+        if not has_figure(effect):
+            continue
+        profit = suite.estimate(EXPERIMENTS, head["profit"]) if head["profit"] else None
+        label = f"{head['campaign']}: {head['arm']}".replace("_", " ")
+        rows.append({"label": f"{label}\n({head['outcome'].replace('_', ' ')})", "effect": effect.value,
+                     "effect_low": effect.ci_low, "effect_high": effect.ci_high, "effect_unit": effect.unit or "units",
+                     **{k: getattr(profit, a) if profit is not None else np.nan
+                        for k, a in (("profit", "value"), ("profit_low", "ci_low"), ("profit_high", "ci_high"))},
+                     "policy": head["policy"] if profit is not None else ""})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows).astype(
+        {c: float for c in ("effect", "effect_low", "effect_high", "profit", "profit_low", "profit_high")})
+    return plot_campaign_effects(table, currency, axes=axes)

@@ -302,7 +302,8 @@ def claims_section(inputs: LoyaltyInputs, results: Results, as_of: str, max_cust
     seed
         Seed of the sample and the bootstrap.
     **options
-        Passed to `evaluate_claims` (max_snapshots, n_boot, margin, trap_threshold_pct, max_survival_customers).
+        Passed to `evaluate_claims` (max_snapshots, n_boot, margin, trap_threshold_pct, max_survival_customers,
+        proactive_campaign).
 
     Returns
     -------
@@ -317,6 +318,8 @@ def claims_section(inputs: LoyaltyInputs, results: Results, as_of: str, max_cust
     table(evidence.summary().drop(columns=["rule", "needs", "adjustment"]).set_index("id"), 3)
     for row in evidence.untestable():
         say("*Claim {} cannot be tested on this data:* {}.", row.id, row.note)
+    for row in evidence.absent:
+        say("*No randomised test of claim {} (row {}):* {}.", row.id.split("_")[0], row.id, row.note)
     results.extra["untestable_claims"] = evidence.untestable_summary()
     results.extra["claims_design"] = evidence.design
     return evidence

@@ -15,6 +15,7 @@ import typer
 
 from cxresearch.data.load import load_source
 from cxresearch.data.plausibility import check_plausibility
+from cxresearch.data.simulate_campaigns import MIN_CAMPAIGN_MONTHS
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
 
@@ -36,7 +37,7 @@ SUITE_HELP = (
 
 #: Where `--data demo` lives, and the default demo world written there on first use.
 DEMO_DIR = Path("data/demo")
-DEMO_SETTINGS = {"n_customers": 20_000, "months": 36, "seed": 0}
+DEMO_SETTINGS = {"n_customers": 20_000, "months": 36, "seed": 0, "campaigns": True}
 
 
 @app.command()
@@ -51,8 +52,9 @@ def simulate(
     ] = True,
     campaigns: Annotated[
         bool, typer.Option("--campaigns/--no-campaigns",
-                           help="Run two randomised campaigns with holdouts (the treatments table).")
-    ] = False,
+                           help="Run two randomised campaigns with holdouts (the treatments table); "
+                                "--no-campaigns gives the world without them.")
+    ] = DEMO_SETTINGS["campaigns"],
 ) -> None:
     """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
     from cxresearch.data.simulate import simulate as run_simulation
@@ -60,13 +62,18 @@ def simulate(
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}")
+    if campaigns and months < MIN_CAMPAIGN_MONTHS:
+        _fail(f"campaigns need at least {MIN_CAMPAIGN_MONTHS} months of observation, not {months}: "
+              "pass --no-campaigns for a shorter world")
     started = time.perf_counter()
     world = run_simulation(n_customers=customers, months=months, seed=seed, reasons=reasons,
                            campaigns=campaigns)
     write_world(world, out, fmt=fmt)
     typer.echo(
         f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
-        f"{len(world.surveys):,} survey responses ({time.perf_counter() - started:.1f} s)"
+        f"{len(world.surveys):,} survey responses"
+        + (f", {len(world.treatments):,} campaign assignments" if world.treatments is not None else "")
+        + f" ({time.perf_counter() - started:.1f} s)"
     )
 
 
@@ -124,7 +131,7 @@ def run(
     if data == "demo" and not DEMO_DIR.exists():
         typer.echo(f"no demo world yet: simulating {DEMO_SETTINGS['n_customers']:,} customers into {DEMO_DIR}")
         simulate(out=DEMO_DIR, customers=DEMO_SETTINGS["n_customers"], months=DEMO_SETTINGS["months"],
-                 seed=DEMO_SETTINGS["seed"], fmt="parquet")
+                 seed=DEMO_SETTINGS["seed"], fmt="parquet", campaigns=DEMO_SETTINGS["campaigns"])
     # Notebooks run in the notebooks directory: paths in the source string must not depend on the cwd.
     source = resolve(DEMO_DIR if data == "demo" else data)
     loaded = _load_or_exit(source)

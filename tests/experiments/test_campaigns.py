@@ -13,7 +13,14 @@ from sklearn.linear_model import LogisticRegression
 
 from cxresearch.data.load import load_source
 from cxresearch.data.schema import TEXT_DTYPE, CXData
-from cxresearch.experiments.analysis import analyse_campaign, analyse_experiments, parse_allocation
+from cxresearch.experiments.analysis import (
+    COST_ASSUMED,
+    COST_FROM_DATA,
+    ExperimentsResult,
+    analyse_campaign,
+    analyse_experiments,
+    parse_allocation,
+)
 from cxresearch.experiments.hillstrom import hillstrom_effects, hillstrom_experiment, load_hillstrom
 from cxresearch.report.record.experiments import record_experiments
 from cxresearch.report.results import Results
@@ -61,6 +68,32 @@ def test_churn_campaign_against_hand_computed_shares_and_rmst() -> None:
     assert set(table.index.get_level_values("segment")) == {"all", "basic", "plus"}
     assert analysis.srm.chi2 == 0.0 and len(analysis.targeting) == 1
     assert analysis.data.covariates == ["plan", "monthly_margin", "tenure_months"]
+
+
+def test_policy_cost_says_whether_it_came_from_the_data_or_was_assumed() -> None:
+    data, _, arm = _world()
+    options = {"cost_per_contact": 1.0, "horizon_months": 12, "n_boot": 10, "folds": 2,
+               "learner": LogisticRegression(max_iter=500)}
+    assumed = analyse_campaign(data, "offer", **options).targeting[0].policies
+    assert (assumed.cost, assumed.cost_source) == (1.0, COST_ASSUMED)
+    assert assumed.cost_text == f"cost 1 {data.currency} per contact, {COST_ASSUMED}"
+    data.treatments["cost"] = np.where(arm == "treatment", 3.0, 0.0)  # the holdout costs nothing
+    analysis = analyse_campaign(data, "offer", **options)
+    measured = analysis.targeting[0].policies
+    assert (measured.cost, measured.cost_source) == (3.0, COST_FROM_DATA)
+    table = analysis.policy_table()
+    assert (table["cost_per_contact"] == 3.0).all() and (table["cost_source"] == COST_FROM_DATA).all()
+    results = Results("09_experiments", {}, "x")
+    record_experiments(results, ExperimentsResult([analysis], []))
+    note = results.estimates["experiment_offer_treatment_best_policy_profit"].note
+    assert note.endswith(f"cost 3 {data.currency} per contact, from the treatments table's cost column")
+    rmst = results.estimates["experiment_offer_treatment_rmst_difference"]
+    assert rmst.label.startswith("offer: RMST difference")  # the executive table names the campaign
+    # what the executive chart draws: the effect on churn in the horizon beside the best policy's profit
+    assert results.extra["experiment_headlines"] == [{
+        "campaign": "offer", "arm": "treatment", "outcome": "churn within 12 months",
+        "effect": "experiment_offer_treatment_churned_effect", "profit": "experiment_offer_treatment_best_policy_profit",
+        "policy": measured.best}]
 
 
 def test_horizon_shortened_to_follow_up_and_recent_assignments_left_out() -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from cxresearch.data.sample import sample_data
 from cxresearch.data.schema import CXData
 from cxresearch.data.simulate import simulate
+from cxresearch.experiments.campaigns import campaign_data
+from cxresearch.experiments.effects import average_effects
 from cxresearch.loyalty.claims import claim_satisfaction_survival, evaluate_claims
+from cxresearch.loyalty.driver_claims import RANDOMISED_PROACTIVE, claim_proactive_randomised
 from cxresearch.loyalty.evidence import (
     CANNOT_TEST,
     COLUMNS,
@@ -18,6 +24,7 @@ from cxresearch.loyalty.evidence import (
     VerdictRule,
     ratio_rule,
 )
+from cxresearch.truth.campaigns import true_campaign_effects
 
 
 @pytest.mark.parametrize(
@@ -71,6 +78,10 @@ def test_verdicts_where_the_claims_are_true(true_world: CXData) -> None:
     for claim, true_log_hr in (("4a", -0.20), ("4b", 0.45), ("4c", 0.10), ("3a", 0.15)):
         assert abs(np.log(table.row(claim).estimate) - true_log_hr) < 0.1, table.row(claim)
     assert 0 < table.row("2").ci_low < table.row("2").estimate < table.row("2").ci_high < 100
+    # No treatments table: no randomised row, and the reason is kept for the report.
+    (absent,) = table.absent
+    assert absent.id == RANDOMISED_PROACTIVE and "no treatments table" in absent.note
+    assert absent.needs == "treatment assignments" and "a cause" not in table.rule_statement()
 
 
 def test_verdicts_where_effort_and_proactive_claims_are_false(false_world: tuple[CXData, dict]) -> None:
@@ -195,3 +206,60 @@ def test_claims_resting_on_a_leaking_score_say_so() -> None:
 def test_pooled_snapshots_are_stated(true_world: CXData) -> None:
     table = evaluate_claims(true_world, max_snapshots=3, n_boot=20)
     assert table.design.startswith("3 monthly snapshots from ") and "requested" not in table.design
+
+
+@pytest.fixture(scope="module")
+def campaign_world() -> tuple[CXData, dict]:
+    """40,000 customers with the simulator's randomised campaigns (about 17,000 in the proactive follow-up)."""
+    world = simulate(n_customers=40_000, months=36, seed=21, campaigns=True)
+    return world.to_cxdata(), world.truth
+
+
+def _true_risk_ratio(truth: dict, campaign: str) -> float:
+    """Churn within 12 months of assignment had everyone assigned been treated, over had no one been (truth)."""
+    effects = true_campaign_effects(truth, campaign, horizon_months=12)
+    return float(effects["churn_treated"].mean() / effects["churn_control"].mean())
+
+
+def test_randomised_proactive_claim_recovers_the_true_effect(campaign_world: tuple[CXData, dict]) -> None:
+    data, truth = campaign_world
+    row = claim_proactive_randomised(data)  # found by name: proactive_follow_up
+    true_ratio = _true_risk_ratio(truth, "proactive_follow_up")
+    assert 0.88 < true_ratio < 0.93  # the simulated follow-up lowers 12-month churn by about a tenth
+    assert row.ci_low < true_ratio < row.ci_high < 1, row
+    assert row.verdict == SUPPORTED and row.unit == "risk ratio" and "proactive_follow_up" in row.test
+    assert row.rule == table_rule() and "randomised" in row.note
+    # Another campaign declared proactive is judged the same way: its risk ratio is 1 + notebook 09's lift.
+    offer = claim_proactive_randomised(data, campaign="retention_offer")
+    cd = campaign_data(data, "retention_offer")
+    lift = average_effects(cd.frame["churned"], cd.frame["arm"], name="churned").table.iloc[0]
+    assert offer.estimate == pytest.approx(1 + lift["lift"]) and offer.ci_low == pytest.approx(1 + lift["lift_low"])
+    assert offer.n == len(cd.frame) and "retention_offer" in offer.test
+    missing = claim_proactive_randomised(data, campaign="winback")
+    assert missing.verdict == CANNOT_TEST and "'winback'" in missing.note
+    assert missing.needs == "a randomised proactive campaign"
+    others = replace(data, treatments=data.treatments[data.treatments["campaign"] == "retention_offer"])
+    unmarked = claim_proactive_randomised(others)
+    assert "none of retention_offer has 'proactive' in its name" in unmarked.note
+    assert unmarked.needs == "a randomised proactive campaign"
+
+
+def table_rule() -> str:
+    """The rule of the observational row 4a (a ratio below 1 is supported), in words."""
+    return ratio_rule("less", 1.05).describe()
+
+
+def test_randomised_row_sits_beside_the_observational_one_and_is_adjusted_with_it(
+    campaign_world: tuple[CXData, dict],
+) -> None:
+    # A sample of customers keeps its part of the experiment: assignments of customers left out are dropped.
+    sample = sample_data(data := campaign_world[0], 8_000, seed=2).data
+    assert len(sample.treatments) == len(data.treatments)  # the sample keeps the whole treatments table
+    table = evaluate_claims(sample, max_snapshots=4, n_boot=20)
+    ids = [r.id for r in table.rows]
+    assert ids[ids.index("4a") + 1] == RANDOMISED_PROACTIVE and table.absent == ()
+    row = table.row(RANDOMISED_PROACTIVE)
+    alone = claim_proactive_randomised(sample)
+    assert row.estimate == alone.estimate and row.n == alone.n < 8_000
+    assert row.p_adjusted >= row.p_value and row.level > 0.95  # Holm-adjusted with the other rows
+    assert "4a_rct compares a randomised campaign" in table.rule_statement()

@@ -14,10 +14,12 @@ from cxresearch.plots import PALETTE
 from cxresearch.report.figures import (
     plot_churn_by_nps_group,
     plot_driver_effects,
+    plot_experiment_effects,
     plot_lifetime_curves,
 )
 from cxresearch.report.results import Provenance, Results
 from cxresearch.report.suite_results import load_suite_results
+from cxresearch.stats.estimate import Estimate
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +77,37 @@ def test_driver_effects_from_the_pooled_claims_in_display_order_coloured_by_dire
     assert colours == [more, less, less]
     labels = [t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])]
     assert labels[0] == "Effort (CES), 90-day mean (per point)" and ax.get_xscale() == "log"
+
+
+def test_experiment_effects_draw_each_campaign_beside_its_best_policy(tmp_path: Path) -> None:
+    heads = [{"campaign": "proactive_follow_up", "arm": "treatment", "outcome": "churn within 12 months",
+              "effect": "e1", "profit": "p1", "policy": "uplift (DR-learner)"},
+             {"campaign": "mail", "arm": "b", "outcome": "visit", "effect": "e2", "profit": "", "policy": ""},
+             {"campaign": "lost", "arm": "a", "outcome": "visit", "effect": "gone", "profit": "", "policy": ""}]
+    res = Results(notebook="09_experiments", parameters={}, data_fingerprint="x",
+                  extra={"experiment_campaigns": ["proactive_follow_up", "mail"], "experiment_headlines": heads})
+    res.estimates.update({
+        "e1": Estimate(-1.75, "percentage points", "churn", -3.5, 0.03),
+        "e2": Estimate(2.0, "percentage points", "visit", 1.0, 3.0),
+        "p1": Estimate(5.8, "EUR", "profit", -0.6, 13.3),
+    })
+    res.write(tmp_path)
+    suite = load_suite_results(tmp_path)
+    left = plot_experiment_effects(suite, "EUR")
+    right = next(ax for ax in left.figure.axes if ax is not left)
+    # in the results' order, top row first; the campaign whose effect has no number is left out
+    assert [t.get_text() for t in left.get_yticklabels()] == [
+        "proactive follow up: treatment\n(churn within 12 months)", "mail: b\n(visit)"]
+    assert [t.get_position()[1] for t in left.get_yticklabels()] == [1, 0]
+    assert [p.get_width() for p in left.patches] == pytest.approx([-1.75, 2.0])
+    low, high = left.collections[0].get_segments()[0][:, 0]
+    assert (low, high) == pytest.approx((-3.5, 0.03))
+    assert left.get_xlabel() == "Effect vs holdout\n(percentage points)"
+    # the arm without a policy comparison has no profit bar (NaN) and no note
+    assert right.patches[0].get_width() == pytest.approx(5.8) and np.isnan(right.patches[1].get_width())
+    assert right.collections[0].get_segments()[0][:, 0] == pytest.approx([-0.6, 13.3])
+    assert [t.get_text() for t in right.texts] == ["best: uplift (DR-learner)"]
+    assert right.get_xlabel() == "Profit per customer vs contacting no one\n(EUR)"
+    res.extra["experiment_headlines"] = heads[2:]
+    res.write(tmp_path)
+    assert plot_experiment_effects(load_suite_results(tmp_path)) is None

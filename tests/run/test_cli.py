@@ -24,6 +24,22 @@ def test_simulate_then_validate(tmp_path: Path) -> None:
     assert "valid" in result.output and "customers" in result.output
 
 
+def test_simulate_runs_the_campaigns_unless_told_not_to(tmp_path: Path) -> None:
+    on = runner.invoke(app, ["simulate", "--customers", "300", "--months", "12", "--out", str(tmp_path / "on")])
+    assert on.exit_code == 0 and "campaign assignments" in on.output, on.output
+    assert (tmp_path / "on" / "treatments.parquet").is_file()
+    assert set(json.loads((tmp_path / "on" / "truth.json").read_text())["campaigns"]) == {
+        "proactive_follow_up", "retention_offer"}
+    off = runner.invoke(app, ["simulate", "--customers", "300", "--months", "12", "--no-campaigns",
+                              "--out", str(tmp_path / "off")])
+    assert off.exit_code == 0 and not (tmp_path / "off" / "treatments.parquet").exists()
+    # Campaigns need 8 months: a shorter world is refused in one line that says how to get it.
+    short = runner.invoke(app, ["simulate", "--customers", "300", "--months", "6", "--out", str(tmp_path / "s")])
+    assert short.exit_code == 2 and "--no-campaigns" in short.output and "Traceback" not in short.output
+    assert runner.invoke(app, ["simulate", "--customers", "300", "--months", "6", "--no-campaigns",
+                               "--out", str(tmp_path / "s")]).exit_code == 0
+
+
 def test_validate_reports_problems_with_exit_code_2(tmp_path: Path) -> None:
     tables = canonical_tables()
     tables["surveys"].loc[0, "score"] = 42

