@@ -39,8 +39,9 @@ n_boot = 200
 clv_tail = "auto"  # survival beyond the observed horizon: "auto" (backtested), "constant", "weibull", ...
 retention_cost_per_contact = 25.0
 retention_save_rate = 0.15  # assumed: the most likely share of contacted at-risk customers a contact keeps
-retention_save_rate_low = 0.05  # its plausible range (nothing in the data measures it yet)
+retention_save_rate_low = 0.05  # its plausible range (used when no randomised retention campaign measures it)
 retention_save_rate_high = 0.25
+retention_campaign = ""  # the treatments table's retention offer whose holdout measures the save rate ("" = by name)
 preventable_only = True  # campaign economics leave out exits no offer prevents (moves, non-payment), if recorded
 incentive_cost = 10.0
 claim_multiple = 7.0
@@ -69,6 +70,7 @@ ctx = nbtools.start(
      "clv_tail": clv_tail,
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "retention_save_rate_low": retention_save_rate_low, "retention_save_rate_high": retention_save_rate_high,
+     "retention_campaign": retention_campaign,
      "preventable_only": preventable_only,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
@@ -168,14 +170,17 @@ btyd = sections.btyd_clv_section(purchases, results, transaction_margin, inputs.
 
 # %%
 campaign_inputs = sections.preventable_section(inputs, results, campaign_inputs, preventable_only)
+campaign_inputs = sections.save_rate_section(inputs, results, campaign_inputs, retention_campaign)
 
 # %% [markdown]
 # ## Retention vs acquisition
 # The save rate should be *incremental*: customers kept who would otherwise have left, measured against a
-# control group. An offer-acceptance rate overstates it and makes retention look cheaper than it is. Nothing in
-# this data measures it yet, so it is an assumption (`retention_save_rate`, plausible from
+# control group. An offer-acceptance rate overstates it and makes retention look cheaper than it is. When the data
+# holds a randomised retention campaign (a treatments table; `retention_campaign` names it, else one named for
+# retention or an offer), the save rate is measured on it: one minus the risk ratio of churn within 12 months,
+# treated vs holdout, with its 95% CI. Otherwise it is an assumption (`retention_save_rate`, plausible from
 # `retention_save_rate_low` to `retention_save_rate_high`), as are the contact and incentive costs. Figures that
-# divide by it are given as a range over these assumptions (the 5th-95th percentile of a Monte Carlo over their
+# divide by an assumed save rate are given as a range over these assumptions (the 5th-95th percentile of a Monte Carlo over their
 # plausible values), not as a confidence interval, with the save rate at which the answer flips: acquiring a
 # customer costs CAC x save rate / cost per contacted customer times what saving one does, so retention is the
 # cheaper of the two above the save rate cost per contacted customer / CAC. An acquisition cost in the data is

@@ -133,6 +133,9 @@ class RetentionCampaign:
     preventable_share
         Share (0-1] of at-risk customers' churn a contact can prevent at all (exits other than moves and
         non-payment, `economics.preventable`); an assumed save rate applies to that part only.
+    save_rate_ci
+        95% CI of a measured save rate when it comes from a randomised holdout (`experiments.save_rate`); None: a
+        Wilson interval on `contacted`.
     """
 
     cost_per_contact: float
@@ -141,6 +144,7 @@ class RetentionCampaign:
     contacted: int | None = None
     save_rate_range: tuple[float, float] | None = None
     preventable_share: float = 1.0
+    save_rate_ci: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.save_rate <= 1:
@@ -263,6 +267,12 @@ def retention_vs_acquisition(
 def _save_rate(campaign: RetentionCampaign, notes: list[str]) -> _SaveRate:
     """The save rate's Wilson 95% CI when measured, else its plausible range (a note says it is assumed)."""
     a = float(campaign.save_rate)
+    if campaign.measured and campaign.save_rate_ci is not None:
+        low, high = campaign.save_rate_ci
+        # delta method: se(log a) = se(a) / a, se(a) read off the interval
+        return _SaveRate(low, high, ((high - low) / (2 * Z95) / a) ** 2,
+                         f"save rate {a:.1%} measured against a randomised holdout of {campaign.contacted:,} "
+                         f"contacts (95% CI {low:.1%}-{high:.1%})")
     if campaign.measured:
         low, high = wilson_interval(a, campaign.contacted)
         return _SaveRate(low, high, (1 - a) / (campaign.contacted * a),

@@ -46,6 +46,7 @@ from cxresearch.economics import (
 from cxresearch.economics.btyd_clv import btyd_clv
 from cxresearch.economics.sensitivity import AssumedRange, cost_ratio_range, value_break_even_save_rate
 from cxresearch.errors import NotEstimableError
+from cxresearch.experiments.save_rate import RETENTION_NEEDS, measured_save_rate
 from cxresearch.features.snapshot import lifetimes
 from cxresearch.plots.economics import (
     plot_acquisition_vs_retention,
@@ -284,6 +285,35 @@ def preventable_section(inputs: EconomicsInputs, results: Results, campaign: Ret
     return replace(campaign, preventable_share=prevent.share) if prevent.share > 0 else campaign
 
 
+def save_rate_section(inputs: EconomicsInputs, results: Results, campaign: RetentionCampaign,
+                      declared: str) -> RetentionCampaign:
+    """The campaign inputs with the save rate measured against the randomised holdout of a retention campaign when
+    the data has one that measurably kept customers (`experiments.save_rate`), else as assumed; says which."""
+    low, high = campaign.save_rate_range or (campaign.save_rate, campaign.save_rate)
+    assumed = f"The save rate stays assumed ({campaign.save_rate:.0%}, plausible {low:.0%}-{high:.0%})"
+    try:
+        if inputs.data is None:
+            raise NotEstimableError("the data has no treatments table (no campaign assignments)", RETENTION_NEEDS)
+        measured = measured_save_rate(inputs.data, declared)
+    except NotEstimableError as err:
+        say("{}: {}.", assumed, err.reason)
+        results.extra["save_rate"] = {"source": "assumed", "why": err.reason}
+        return campaign
+    say("{}", measured.sentence())
+    results.add("retention_save_rate_measured", Estimate(
+        100 * measured.save_rate, "%", "Share of would-be leavers a retention offer kept (randomised holdout)",
+        100 * measured.ci_low, 100 * measured.ci_high, n=measured.treated + measured.control,
+        note=f"campaign {measured.campaign}, churn within {measured.horizon:g} months; 1 - risk ratio, Katz CI"))
+    if not measured.usable:
+        say("{}: the measured interval reaches zero.", assumed)
+        results.extra["save_rate"] = {"source": "assumed", "why": "the measured save rate's interval reaches zero"}
+        return campaign
+    results.extra["save_rate"] = {"source": "measured", "campaign": measured.campaign}
+    ci = (measured.ci_low, measured.ci_high)
+    return replace(campaign, save_rate=measured.save_rate, contacted=measured.treated, save_rate_ci=ci,
+                   save_rate_range=ci)
+
+
 def why_no_comparison(inputs: EconomicsInputs, acquisition_cost: float) -> tuple[str, str]:
     """Why retention cannot be compared with acquisition, and the missing input (`Results.skip` vocabulary); ("",
     "") when it can: it needs a lifetime value and an acquisition cost (in the data or `acquisition_cost` > 0)."""
@@ -336,8 +366,9 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
     results.approximate("campaign churn-risk model", risk.sample)
     value = residual_clv(inputs.lifetimes, inputs.value_valuation(n_boot=0), current=risk.active
                          ).customers["residual_clv"]
-    # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer
-    at_risk = risk.risk * campaign.preventable_share
+    # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer (a measured
+    # save rate already nets them out: the holdout had them too)
+    at_risk = risk.risk * (1.0 if campaign.measured else campaign.preventable_share)
     result = campaign_roi(at_risk, value, campaign.save_rate, campaign.cost_per_contact, campaign.incentive_cost,
                           currency)
     show(plot_campaign_profit_curve(result))
@@ -348,7 +379,8 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
     low, high = campaign.save_rate_range
     ends = [campaign_roi(at_risk, value, rate, campaign.cost_per_contact, campaign.incentive_cost, currency).optimum
             for rate in (low, high)]
-    say("The uplift is assumed: at {} the best campaign's expected profit is {}, at {} it is {}.", f"{low:.0%}",
+    say("The save rate is {}: at {} the best campaign's expected profit is {}, at {} it is {}.",
+        "measured (the ends of its 95% CI)" if campaign.measured else "assumed (its plausible range)", f"{low:.0%}",
         f"{ends[0].expected_profit:,.0f} {currency}", f"{high:.0%}", f"{ends[1].expected_profit:,.0f} {currency}")
     return result
 
