@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cxresearch.data.load import load_source
+from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.plausibility import check_plausibility
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
@@ -53,20 +54,22 @@ def simulate(
         bool, typer.Option("--campaigns/--no-campaigns",
                            help="Run two randomised campaigns with holdouts (the treatments table).")
     ] = False,
+    chunk_customers: Annotated[
+        int, typer.Option(min=1, help="Most customers simulated at once: larger worlds are simulated and written "
+                                      "in chunks of this many (bounded memory; other draws, same process).")
+    ] = CHUNK_CUSTOMERS,
 ) -> None:
     """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
-    from cxresearch.data.simulate import simulate as run_simulation
-    from cxresearch.data.simulate import write_world
+    from cxresearch.data.simulate import write_simulation
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}")
     started = time.perf_counter()
-    world = run_simulation(n_customers=customers, months=months, seed=seed, reasons=reasons,
-                           campaigns=campaigns)
-    write_world(world, out, fmt=fmt)
+    rows = write_simulation(out, fmt=fmt, chunk_customers=chunk_customers, n_customers=customers, months=months,
+                            seed=seed, reasons=reasons, campaigns=campaigns)
     typer.echo(
-        f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
-        f"{len(world.surveys):,} survey responses ({time.perf_counter() - started:.1f} s)"
+        f"wrote {out}: {rows['customers']:,} customers, {rows['contacts']:,} contacts, "
+        f"{rows['surveys']:,} survey responses ({time.perf_counter() - started:.1f} s)"
     )
 
 
