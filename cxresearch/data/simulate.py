@@ -76,6 +76,7 @@ import inspect
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -250,7 +251,7 @@ def _write_chunks(out: Path, fmt: str, chunk: int, n_customers: int, months: int
     rows: dict[str, int] = {}
     tallies, campaign_parts, allocation = [], [], None
     with TableAppender(out, fmt) as appender:
-        for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        for k, (lo, hi) in enumerate(pairwise(edges)):
             ids.number, ids.first, ids.first_contact = k, lo, rows.get("contacts", 0)
             rng = np.random.default_rng([seed, CHUNK_STREAM, k])
             pop = draw_population(rng, hi - lo, months, bounds)

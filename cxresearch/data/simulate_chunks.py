@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,7 @@ class TableAppender:
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.started: set[str] = set()
 
-    def __enter__(self) -> TableAppender:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cxresearch.data.load import load_source
-from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.plausibility import check_plausibility
+from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
 
