@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ FORMATS: tuple[str, ...] = ("csv", "parquet")
 #: Rows (customers + contacts + surveys, read from the Parquet footers) above which `cxresearch validate` checks
 #: a Parquet directory out of core: 40 M rows are ~2.5 M customers of the simulated world, ~6 GiB in pandas.
 OUT_OF_CORE_ROWS = 40_000_000
+#: DuckDB's buffer for out-of-core work (it spills beyond): well under the 8 GiB a 10 M-customer base may use.
+DUCKDB_MEMORY = "4GB"
 DATASET_FILE = "dataset.json"
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -153,9 +156,10 @@ def parquet_rows(directory: str | Path) -> dict[str, int] | None:
 
 def parquet_views(directory: Path, tables: Iterable[str]) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with a view per table over `<table>.parquet` in `directory` (`_row`: row number)."""
-    con = duckdb.connect()
-    # Row order is not needed by any aggregate: without it DuckDB streams and spills instead of buffering.
-    con.execute("SET preserve_insertion_order = false")
+    # A bounded buffer spilling to a temporary directory keeps the process within `DUCKDB_MEMORY` plus its result;
+    # no check needs row order, and without it DuckDB streams instead of buffering.
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "preserve_insertion_order": False,
+                                 "temp_directory": str(Path(tempfile.gettempdir()) / "cxresearch-duckdb")})
     for table in tables:
         path = str(directory.resolve() / f"{table}.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
