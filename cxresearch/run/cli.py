@@ -76,8 +76,15 @@ def simulate(
 @app.command()
 def validate(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
+    out_of_core: Annotated[
+        bool | None, typer.Option("--out-of-core/--in-memory",
+                                  help="Check a Parquet directory with DuckDB over its files, the rows never in "
+                                       "memory (default: when its tables hold more than 40 million rows).")
+    ] = None,
 ) -> None:
     """Check a data source against the canonical model; print what was found, or one line per problem."""
+    if _validate_out_of_core(source, out_of_core):
+        return
     data = _load_or_exit(source)
     typer.echo(
         f"{source}: valid ({data.name}, {data.shape} data, fingerprint {data.fingerprint}, "
@@ -171,6 +178,36 @@ def run(
         summary += f"; failed: {', '.join(failed)}"
     typer.echo(f"{summary}; report: {Path(result.run_dir) / 'index.html'}")
     raise typer.Exit(result.exit_code)
+
+
+def _validate_out_of_core(source: str, wanted: bool | None) -> bool:
+    """Validate `source` out of core when `wanted` (None: when it is a Parquet directory above
+    `OUT_OF_CORE_ROWS` rows) and print the result; False when it is to be loaded in memory instead."""
+    from cxresearch.data.load import OUT_OF_CORE_ROWS, parquet_rows, validate_out_of_core
+    from cxresearch.data.validation.sql import NeedsParsing
+
+    rows = parquet_rows(source) if Path(source).is_dir() else None
+    if wanted is False or (wanted is None and (rows is None or sum(rows.values()) <= OUT_OF_CORE_ROWS)):
+        return False
+    if rows is None:
+        _fail(f"{source}: --out-of-core needs a directory with customers, contacts and surveys as Parquet files")
+    try:
+        checked = validate_out_of_core(source)
+    except NeedsParsing as err:
+        typer.echo(f"note: checked in memory: {err} (out of core needs columns stored in their types)")
+        return False
+    except DataValidationError as err:
+        for problem in err.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{source}: {len(err.problems)} problem(s); nothing was run", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{source}: valid ({checked.name}, events data, fingerprint {checked.fingerprint}, observed until "
+               f"{checked.observed_until.date()}); checked out of core with DuckDB over the Parquet files")
+    for table, n in checked.rows.items():
+        typer.echo(f"  {table}: {n:,} rows")
+    typer.echo("plausibility: not checked out of core (it reads whole tables); check a sample with "
+               "features.portable.sample_source")
+    return True
 
 
 def _echo_plausibility(data: CXData) -> None:

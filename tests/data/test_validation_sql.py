@@ -73,3 +73,18 @@ def test_columns_that_need_parsing_are_left_to_the_in_memory_path(world, tmp_pat
     load_source(tmp_path)  # text dates parse
     with pytest.raises(NeedsParsing, match="signup_date"):
         validate_out_of_core(tmp_path)
+
+
+def test_the_cli_validates_out_of_core_when_asked_and_exits_2_on_problems(world, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cxresearch.run.cli import app
+
+    write_world(world, tmp_path)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--out-of-core"])
+    assert result.exit_code == 0 and "checked out of core" in result.output
+    assert f"contacts: {len(world.contacts):,} rows" in result.output
+    customers = world.customers.assign(monthly_margin=-np.inf)
+    customers.to_parquet(tmp_path / "customers.parquet", index=False)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--out-of-core"])
+    assert result.exit_code == 2 and "customers.monthly_margin: 2,000 rows: not a finite number: '-inf'" in result.output
