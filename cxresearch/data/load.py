@@ -160,6 +160,7 @@ def parquet_views(directory: Path, tables: Iterable[str]) -> duckdb.DuckDBPyConn
     # no check needs row order, and without it DuckDB streams instead of buffering.
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "preserve_insertion_order": False,
                                  "temp_directory": str(Path(tempfile.gettempdir()) / "cxresearch-duckdb")})
+    con.execute("SET enable_progress_bar = false")
     for table in tables:
         path = str(directory.resolve() / f"{table}.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
