@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxresearch.data.load import ParquetSource, parquet_views
 from cxresearch.data.schema import (
@@ -181,23 +182,27 @@ def snapshot_parquet(
         if missing:
             con.execute("ALTER VIEW contacts RENAME TO contacts_file")
             con.execute(f"CREATE VIEW contacts AS SELECT *{missing} FROM contacts_file")
-        # Sorted by DuckDB (spilling if need be), so pandas need not copy ten million rows to sort them.
-        arrow = _query(con, segments, as_of, window_start, horizon_end, source.observed_until,
-                       order=" ORDER BY c.customer_id").to_arrow_table()
+        arrow = _query(con, segments, as_of, window_start, horizon_end, source.observed_until).to_arrow_table()
     finally:
         con.close()
-    out = arrow.to_pandas(types_mapper=lambda t: TEXT_DTYPE if pa.types.is_string(t) or pa.types.is_large_string(t) else None,
-                          split_blocks=True, self_destruct=True)
+    # Sorted in Arrow once DuckDB's buffers are freed (an ORDER BY would need the whole result inside DuckDB's
+    # buffer), then converted a column at a time: a pandas sort would copy every column once more.
+    arrow = arrow.take(pc.sort_indices(arrow, sort_keys=[("customer_id", "ascending")]))
+    out = arrow.to_pandas(types_mapper=_arrow_text, split_blocks=True, self_destruct=True)
     del arrow
     for col in ("signup_date", "end_date"):
         out[col] = out[col].astype("datetime64[ns]")
     return _typed(out, segments, as_of, window_months, horizon_months, source.observed_until)
 
 
+def _arrow_text(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    """Arrow text stays Arrow-backed in pandas (`TEXT_DTYPE`)."""
+    return TEXT_DTYPE if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) else None
+
+
 def _query(con: duckdb.DuckDBPyConnection, segments: list[str], as_of: pd.Timestamp, window_start: pd.Timestamp,
-           horizon_end: pd.Timestamp, observed_until: pd.Timestamp, order: str = "") -> duckdb.DuckDBPyRelation:
-    """The snapshot query on `con`'s customers, contacts and surveys, as a relation (nothing fetched yet); `order`
-    an ORDER BY clause or ""."""
+           horizon_end: pd.Timestamp, observed_until: pd.Timestamp) -> duckdb.DuckDBPyRelation:
+    """The snapshot query on `con`'s customers, contacts and surveys, as a relation (nothing fetched yet)."""
     params = {
         "as_of": as_of.to_pydatetime(),
         "window_start": window_start.to_pydatetime(),
@@ -207,7 +212,7 @@ def _query(con: duckdb.DuckDBPyConnection, segments: list[str], as_of: pd.Timest
         "inconsistency": INCONSISTENCY_REASON,
     }
     seg_sql = "".join(f", c.{_quote(s)}" for s in segments)
-    return con.sql(_SNAPSHOT_SQL.format(segments=seg_sql) + order, params=params)
+    return con.sql(_SNAPSHOT_SQL.format(segments=seg_sql), params=params)
 
 
 def _typed(out: pd.DataFrame, segments: list[str], as_of: pd.Timestamp, window_months: int, horizon_months: int,
