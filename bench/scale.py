@@ -164,7 +164,8 @@ def main() -> None:
         for n in sizes:
             directory = root / f"n{n}"
             figures[n] = {stage: _run_child(stage, n, args.months, directory, args.out_of_core) for stage in STAGES}
-            print(f"{n:,} customers done at 1-min load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+            print(f"{n:,} customers done at 1-min load {os.getloadavg()[0]:.1f}: {json.dumps(figures[n])}", file=sys.stderr,
+                  flush=True)
             figures[n]["disk_bytes"] = sum(f.stat().st_size for f in directory.glob("*.parquet"))
     finally:
         if not args.keep:
