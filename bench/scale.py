@@ -1,5 +1,9 @@
 """Time and peak memory of simulate + write, validate (`load_source`) and `features.snapshot` by size.
 
+`--out-of-core` measures the path for bases too large for pandas instead: validate with
+`data.load.validate_out_of_core` and the snapshot with `features.snapshot.snapshot_parquet` (DuckDB over the
+Parquet files). Simulation is `write_simulation` in both: above `CHUNK_CUSTOMERS` customers it works in chunks.
+
 Each stage runs in its own child process, so its peak resident memory is that child's `ru_maxrss` (read with
 `os.wait4`) and no stage inherits another's memory. Seconds are the stage's own wall time, measured in the
 child after its imports; peak memory includes the interpreter and imports. The features stage must first
@@ -8,7 +12,7 @@ load the data (the validate stage's figures): its clock and, on Linux, its resid
 The growth exponent is the least-squares slope of log(seconds) or log(peak bytes) against log(customers)
 over the sizes run: 1 means linear.
 
-Usage: python bench/scale.py [--sizes 100000,300000,1000000] [--months 36] [--keep DIR]
+Usage: python bench/scale.py [--sizes 100000,300000,1000000] [--months 36] [--keep DIR] [--out-of-core]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 STAGES: tuple[str, ...] = ("simulate", "validate", "features")
 LABELS: dict[str, str] = {
@@ -32,23 +37,30 @@ LABELS: dict[str, str] = {
     "validate": "load_source (validation)",
     "features": "features.snapshot",
 }
+LABELS_OUT_OF_CORE: dict[str, str] = {
+    "simulate": "write_simulation (chunks above 1M)",
+    "validate": "validate_out_of_core (DuckDB)",
+    "features": "snapshot_parquet (DuckDB)",
+}
 GIB = 1024**3
+#: Issue 21 targets at 10M customers, out of core: validate + default snapshot.
+TARGET_OUT_OF_CORE_SECONDS, TARGET_OUT_OF_CORE_PEAK_GIB = 300.0, 8.0
 #: Issue 9 targets at 1M customers: simulate + validate + features.
 TARGET_SECONDS, TARGET_PEAK_GIB = 60.0, 4.0
 
 
-def _stage(stage: str, n: int, months: int, directory: Path) -> dict:
+def _stage(stage: str, n: int, months: int, directory: Path, out_of_core: bool = False) -> dict:
     """Run one stage in this process; return its seconds, the resident bytes before it and table sizes."""
     from cxresearch.data.load import load_source
-    from cxresearch.data.simulate import simulate, write_world
+    from cxresearch.data.simulate import write_simulation
     from cxresearch.features.snapshot import snapshot
 
     before = _status_bytes("VmRSS")
     started = time.perf_counter()
     if stage == "simulate":
-        world = simulate(n_customers=n, months=months, seed=0)
-        write_world(world, directory)
-        rows = {"contacts": len(world.contacts), "surveys": len(world.surveys)}
+        rows = write_simulation(directory, n_customers=n, months=months, seed=0)
+    elif out_of_core:
+        rows = _out_of_core_stage(stage, directory)
     elif stage == "validate":
         data = load_source(directory)
         rows = {"contacts": len(data.contacts), "surveys": len(data.surveys)}
@@ -63,6 +75,19 @@ def _stage(stage: str, n: int, months: int, directory: Path) -> dict:
             return {"seconds": time.perf_counter() - started, "baseline_bytes": before, "rows": rows,
                     "stage_peak_bytes": _status_bytes("VmHWM")}
     return {"seconds": time.perf_counter() - started, "baseline_bytes": before, "rows": rows}
+
+
+def _out_of_core_stage(stage: str, directory: Path) -> dict[str, int]:
+    """Validate out of core, or the default snapshot over the Parquet files (of the source as validated)."""
+    from cxresearch.data.load import ParquetSource, parquet_rows, validate_out_of_core
+    from cxresearch.features.snapshot import snapshot_parquet
+
+    if stage == "validate":
+        return validate_out_of_core(directory).rows
+    # The validate stage's figures cover validation: the snapshot starts from the source it vouched for.
+    until = pd.Timestamp(json.loads((directory / "dataset.json").read_text())["observed_until"])
+    source = ParquetSource(directory, directory.name, until, "", parquet_rows(directory), {})
+    return {"snapshot": len(snapshot_parquet(source))}
 
 
 def _status_bytes(field: str) -> int:
@@ -82,10 +107,10 @@ def _reset_peak() -> bool:
     return True
 
 
-def _run_child(stage: str, n: int, months: int, directory: Path) -> dict:
+def _run_child(stage: str, n: int, months: int, directory: Path, out_of_core: bool) -> dict:
     """Run `stage` in a child process; add its peak resident bytes to its figures."""
     cmd = [sys.executable, __file__, "--child", stage, "--n", str(n), "--months", str(months),
-           "--dir", str(directory)]
+           "--dir", str(directory)] + (["--out-of-core"] if out_of_core else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -120,13 +145,15 @@ def main() -> None:
                         help="comma-separated numbers of customers")
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--keep", help="write the simulated worlds under this directory and keep them")
+    parser.add_argument("--out-of-core", action="store_true",
+                        help="validate and snapshot with DuckDB over the Parquet files (bases beyond pandas)")
     parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         # The parent reads these figures from the child's stdout.
-        print(json.dumps(_stage(args.child, args.n, args.months, Path(args.dir))))
+        print(json.dumps(_stage(args.child, args.n, args.months, Path(args.dir), args.out_of_core)))
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -136,7 +163,9 @@ def main() -> None:
     try:
         for n in sizes:
             directory = root / f"n{n}"
-            figures[n] = {stage: _run_child(stage, n, args.months, directory) for stage in STAGES}
+            figures[n] = {stage: _run_child(stage, n, args.months, directory, args.out_of_core) for stage in STAGES}
+            print(f"{n:,} customers done at 1-min load {os.getloadavg()[0]:.1f}: {json.dumps(figures[n])}", file=sys.stderr,
+                  flush=True)
             figures[n]["disk_bytes"] = sum(f.stat().st_size for f in directory.glob("*.parquet"))
     finally:
         if not args.keep:
@@ -167,8 +196,14 @@ def main() -> None:
     for stage in STAGES:
         t = _slope(sizes, [figures[n][stage]["seconds"] for n in sizes])
         m = _slope(sizes, [figures[n][stage]["peak_bytes"] for n in sizes])
-        print(f"{LABELS[stage]:<45}{t:>8.2f}{m:>8.2f}")
+        print(f"{(LABELS_OUT_OF_CORE if args.out_of_core else LABELS)[stage]:<45}{t:>8.2f}{m:>8.2f}")
     largest = figures[sizes[-1]]
+    if args.out_of_core:
+        seconds = largest["validate"]["seconds"] + largest["features"]["seconds"]
+        peak = max(largest[s]["peak_bytes"] for s in ("validate", "features")) / GIB
+        print(f"target at 10M customers, validate + snapshot: <= {TARGET_OUT_OF_CORE_SECONDS:.0f} s and <= "
+              f"{TARGET_OUT_OF_CORE_PEAK_GIB:.0f} GiB peak; at {sizes[-1]:,}: {seconds:.1f} s, {peak:.2f} GiB")
+        return
     total = sum(largest[s]["seconds"] for s in STAGES)
     peak = max(largest[s]["peak_bytes"] for s in STAGES) / GIB
     print(f"target at 1M customers: < {TARGET_SECONDS:.0f} s and < {TARGET_PEAK_GIB:.0f} GiB peak; "

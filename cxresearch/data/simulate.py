@@ -62,34 +62,43 @@ and a retention offer, each with a randomised holdout, written to the `treatment
 log hazard gains a heterogeneous effect tau_i of observed traits while the effect lasts. Assignments come from a
 random stream of their own; `truth["campaigns"]` holds the effects.
 
+Large worlds (`write_simulation`): more customers than `CHUNK_CUSTOMERS` are simulated and written a chunk of
+customers at a time (`cxresearch.data.simulate_chunks` says what that changes), so memory stays bounded.
+
 Modules: `simulate_parameters` (the constants above), `simulate_months` (customers and the monthly steps),
 `simulate_reasons`, `simulate_campaigns`, `simulate_tables` (canonical tables), `simulate_truth` (`truth.json`), `simulate_arrays`
-(random days, ids and labels).
+(random days, ids and labels), `simulate_chunks` (chunks of customers, table writers).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from cxresearch.data.schema import CXData
-from cxresearch.data.simulate_arrays import concat, id_text
-from cxresearch.data.simulate_campaigns import CampaignRunner, campaign_truth, treatments_table
-from cxresearch.data.simulate_months import draw_population, hazard_terms, month_bounds, simulate_months
+from cxresearch.data.simulate_arrays import id_text
+from cxresearch.data.simulate_campaigns import campaign_truth, merge_campaign_truths
+from cxresearch.data.simulate_chunks import (
+    CHUNK_CUSTOMERS,
+    CHUNK_STREAM,
+    ChunkIds,
+    TableAppender,
+    chunk_edges,
+    simulate_part,
+    write_parquet,
+)
+from cxresearch.data.simulate_months import draw_population, month_bounds
 from cxresearch.data.simulate_parameters import effect_sizes
-from cxresearch.data.simulate_reasons import draw_end_reasons
-from cxresearch.data.simulate_tables import customer_id_width, customers_table, event_tables
+from cxresearch.data.simulate_reasons import reasons_truth
+from cxresearch.data.simulate_tables import customer_id_width
 from cxresearch.data.simulate_truth import churn_truth
-
-#: Rows per Parquet row group written by `write_world` (readers such as DuckDB scan row groups in parallel).
-PARQUET_ROW_GROUP = 1_000_000
 
 
 @dataclass
@@ -183,25 +192,103 @@ def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet"
     if fmt == "parquet":
         # Arrow's writer releases the GIL: contacts on one core, customers and surveys on the other.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda name: _write_parquet(getattr(world, name), out / f"{name}.parquet"), names))
+            list(pool.map(lambda name: write_parquet(getattr(world, name), out / f"{name}.parquet"), names))
     else:
         for name in names:
             getattr(world, name).to_csv(out / f"{name}.csv", index=False)
-    (out / "truth.json").write_text(json.dumps(world.truth, indent=2) + "\n")
-    dataset = {"name": "demo", "observed_until": world.observed_until.date().isoformat()}
-    if world.observed_from is not None:
-        dataset["observed_from"] = world.observed_from.date().isoformat()
-    dataset.update(world.settings)
-    (out / "dataset.json").write_text(json.dumps(dataset, indent=2) + "\n")
+    _write_metadata(out, world.truth, world.observed_until, world.observed_from, world.settings)
     return out
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """One table as Parquet, from its Arrow buffers (zstd level 1, `PARQUET_ROW_GROUP` rows per row group)."""
-    # Ids and event timestamps are (nearly) all distinct: dictionary encoding them only costs time.
-    dictionary = [c for c in df.columns if not (c.endswith("_id") or c == "timestamp")]
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression="zstd",
-                   compression_level=1, use_dictionary=dictionary, row_group_size=PARQUET_ROW_GROUP)
+def write_simulation(out_dir: str | Path, *, fmt: str = "parquet", chunk_customers: int = CHUNK_CUSTOMERS,
+                     **options: object) -> dict[str, int]:
+    """Simulate a world and write it as `write_world` does, a chunk of `chunk_customers` customers at a time.
+
+    Up to `chunk_customers` customers this is `write_world(simulate(**options), out_dir, fmt)`, file for file.
+    Larger worlds are simulated chunk by chunk (`cxresearch.data.simulate_chunks`: same process and truth,
+    other draws) and each table is appended to its one file, so the peak memory is about one chunk's.
+
+    Parameters
+    ----------
+    out_dir
+        Directory to write to (created if missing).
+    fmt
+        "parquet" or "csv".
+    chunk_customers
+        Most customers simulated at once.
+    **options
+        `simulate`'s arguments (n_customers, months, seed, start, effects, reasons, campaigns).
+
+    Returns
+    -------
+    dict[str, int]
+        Rows written per table.
+    """
+    bound = inspect.signature(simulate).bind(**options)
+    bound.apply_defaults()
+    settings = dict(bound.arguments)
+    if settings["n_customers"] <= chunk_customers:
+        world = simulate(**settings)
+        write_world(world, out_dir, fmt)
+        names = ("customers", "contacts", "surveys") + (("treatments",) if world.treatments is not None else ())
+        return {name: len(getattr(world, name)) for name in names}
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return _write_chunks(out, fmt, chunk_customers, **settings)
+
+
+def _write_chunks(out: Path, fmt: str, chunk: int, n_customers: int, months: int, seed: int, start: str,
+                  effects: dict[str, float] | None, reasons: bool, campaigns: bool) -> dict[str, int]:
+    """Simulate and append the world chunk by chunk (see `write_simulation`); rows written per table."""
+    effect_sizes(effects)  # unknown effects are refused before anything is drawn
+    start_ts = pd.Timestamp(start)
+    bounds = month_bounds(start_ts, months)
+    edges = chunk_edges(n_customers, chunk)
+    # Contact ids are numbered before the total is known: customer-months bound it (~0.45 contacts each).
+    ids = ChunkIds(0, 0, customer_id_width(n_customers), 0, max(8, len(str(n_customers * months))))
+    rows: dict[str, int] = {}
+    tallies, campaign_parts, allocation = [], [], None
+    with TableAppender(out, fmt) as appender:
+        for k, (lo, hi) in enumerate(pairwise(edges)):
+            ids.number, ids.first, ids.first_contact = k, lo, rows.get("contacts", 0)
+            rng = np.random.default_rng([seed, CHUNK_STREAM, k])
+            pop = draw_population(rng, hi - lo, months, bounds)
+            part = simulate_part(rng, pop, bounds, seed, effects, reasons, campaigns, ids)
+            for name in ("customers", "contacts", "surveys", "treatments"):
+                if getattr(part, name) is not None:
+                    appender.write(name, getattr(part, name))
+                    rows[name] = rows.get(name, 0) + len(getattr(part, name))
+            if part.ending is not None:
+                tallies.append(part.ending.tally())
+            if part.runner is not None:
+                allocation = part.runner.allocation()
+                campaign_parts.append((campaign_truth(part.runner.assignments, ids.width, lo),
+                                       {a.design.name: a.n_at_risk for a in part.runner.assignments}))
+            del part
+    settings = {"seed": seed, "n_customers": n_customers, "months": months, "start": start_ts.date().isoformat(),
+                "chunks": {"count": len(edges) - 1, "customers": chunk,
+                           "streams": "chunk k's customers and their draws from (seed, chunks, k)"}}
+    truth = churn_truth(settings, effects)
+    if tallies:
+        truth["churn_reasons"] = reasons_truth(tallies)
+    if campaign_parts:
+        settings["campaign_allocation"] = allocation
+        truth["campaigns"] = merge_campaign_truths(campaign_parts)
+    _write_metadata(out, truth, pd.Timestamp(bounds[-1]), start_ts, settings)
+    return rows
+
+
+def _write_metadata(out: Path, truth: dict, observed_until: pd.Timestamp, observed_from: pd.Timestamp | None,
+                    settings: dict) -> None:
+    """truth.json and dataset.json (name, observation dates, settings) in `out`."""
+    (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    dataset = {"name": "demo", "observed_until": observed_until.date().isoformat()}
+    if observed_from is not None:
+        dataset["observed_from"] = observed_from.date().isoformat()
+    dataset.update(settings)
+    (out / "dataset.json").write_text(json.dumps(dataset, indent=2) + "\n")
 
 
 def _simulate(
@@ -211,36 +298,27 @@ def _simulate(
     """The world, plus (if `keep_latent`) latent per-customer traits, NPS invitations and churners' reasons."""
     if n_customers < 1 or months < 1:
         raise ValueError("n_customers and months must be positive")
-    driver_log_hr, ces_log_hr = effect_sizes(effects)
+    effect_sizes(effects)  # unknown effects are refused before anything is drawn
     rng = np.random.default_rng(seed)
     start_ts = pd.Timestamp(start)
     bounds = month_bounds(start_ts, months)
     pop = draw_population(rng, n_customers, months, bounds)
-    hazard = hazard_terms(pop, months, driver_log_hr, ces_log_hr)
-    runner = CampaignRunner(seed, pop, hazard, months) if campaigns else None
-    journeys = simulate_months(rng, pop, bounds, hazard, runner)
-    ending = draw_end_reasons(seed, pop, journeys) if reasons else None
-    customers = customers_table(rng, pop, journeys, bounds[-1], ending)
-    # Concatenated once, the monthly chunks are dropped so they do not stay resident alongside the tables.
-    reactive, proactive, nps = concat(journeys.reactive), concat(journeys.proactive), concat(journeys.nps)
-    journeys.reactive, journeys.proactive = [], []
-    contacts, surveys = event_tables(rng, customer_id_width(n_customers), reactive, proactive, dict(nps))
+    part = simulate_part(rng, pop, bounds, seed, effects, reasons, campaigns)
+    customers, ending, nps = part.customers, part.ending, part.nps
     settings = {"seed": seed, "n_customers": n_customers, "months": months, "start": start_ts.date().isoformat()}
     truth = churn_truth(settings, effects)
     if ending is not None:
-        truth["churn_reasons"] = ending.truth()
-    treatments = None
-    if runner is not None:
-        settings["campaign_allocation"] = runner.allocation()
-        treatments = treatments_table(runner.assignments, bounds, customer_id_width(n_customers))
-        truth["campaigns"] = campaign_truth(runner.assignments, customer_id_width(n_customers))
-    world = SimulatedWorld(customers=customers, contacts=contacts, surveys=surveys, truth=truth,
+        truth["churn_reasons"] = reasons_truth([ending.tally()])
+    if part.runner is not None:
+        settings["campaign_allocation"] = part.runner.allocation()
+        truth["campaigns"] = campaign_truth(part.runner.assignments, customer_id_width(n_customers))
+    world = SimulatedWorld(customers=customers, contacts=part.contacts, surveys=part.surveys, truth=truth,
                            observed_until=pd.Timestamp(bounds[-1]), observed_from=start_ts, settings=settings,
-                           treatments=treatments)
+                           treatments=part.treatments)
     latent: dict[str, pd.DataFrame] = {}
     if keep_latent:
         latent["customers"] = pd.DataFrame({"customer_id": customers["customer_id"], "quality": pop.quality,
-                                            "churned": ~journeys.alive})
+                                            "churned": ~part.alive})
         latent["nps_invitations"] = pd.DataFrame({
             "customer_id": id_text("C", nps["cust"], customer_id_width(n_customers)), "month": nps["month"],
             "mood": nps["mood"], "answered": nps["answered"], "score": nps["score"],

@@ -124,6 +124,7 @@ class Assignment:
     window: np.ndarray
     window_mean: float
     mood: np.ndarray
+    n_at_risk: int = 0
 
 
 class CampaignRunner:
@@ -131,10 +132,11 @@ class CampaignRunner:
     customers' log hazard shift while their effect lasts."""
 
     def __init__(self, seed: int, pop: Population, hazard: Hazard, months: int,
-                 designs: tuple[CampaignDesign, ...] = CAMPAIGNS) -> None:
+                 designs: tuple[CampaignDesign, ...] = CAMPAIGNS, stream: tuple[int, ...] = ()) -> None:
         if months < MIN_CAMPAIGN_MONTHS:
             raise ValueError(f"campaigns need at least {MIN_CAMPAIGN_MONTHS} months, not {months}")
-        self.rng = np.random.default_rng([seed, CAMPAIGN_STREAM])
+        # `stream`: a chunk's number in a world simulated in chunks, () for a whole world
+        self.rng = np.random.default_rng([seed, CAMPAIGN_STREAM, *stream])
         self.pop, self.hazard = pop, hazard
         self.designs = designs
         self.starts = {d.name: int(months * d.start_share) for d in designs}
@@ -168,7 +170,8 @@ class CampaignRunner:
         window = counts + self.hazard.ces_log_hr * (at.ces_mean - 4.0)  # with the experienced effort
         base = INTERCEPT + self.hazard.contract_hr[at.idx] + self.hazard.plan_hr[at.idx]
         return Assignment(design, t, at.idx[eligible], treated, traits, campaign_log_hr(design, traits),
-                          base[eligible], window[eligible], float(window.mean()), state.z[at.idx[eligible]])
+                          base[eligible], window[eligible], float(window.mean()), state.z[at.idx[eligible]],
+                          len(at.idx))
 
     def _static(self, at: AtRisk) -> np.ndarray:
         """Monthly log hazard of the customers at risk without contacts and mood: intercept, tenure, segments."""
@@ -196,13 +199,14 @@ class CampaignRunner:
         })
 
 
-def treatments_table(assignments: list[Assignment], bounds: np.ndarray, width: int) -> pd.DataFrame:
+def treatments_table(assignments: list[Assignment], bounds: np.ndarray, width: int, first: int = 0) -> pd.DataFrame:
     """The canonical treatments table: customer_id, campaign, assigned_at (first day of the campaign's month),
-    arm, cost (currency, treated customers only; 0 for the holdout) and the traits as `covariate_*` columns."""
+    arm, cost (currency, treated customers only; 0 for the holdout) and the traits as `covariate_*` columns;
+    customer indices start at `first` (a chunk of a larger world)."""
     frames = []
     for a in assignments:
         frames.append(pd.DataFrame({
-            "customer_id": id_text("C", a.cust, width), "campaign": a.design.name,
+            "customer_id": id_text("C", a.cust + first, width), "campaign": a.design.name,
             "assigned_at": pd.Timestamp(bounds[a.month + PRE_HISTORY_MONTHS]),
             "arm": np.where(a.treated, "treatment", "control"), "cost": np.where(a.treated, a.design.cost, 0.0),
             **{f"covariate_{c}": a.traits[c].to_numpy() for c in a.traits.columns},
@@ -210,10 +214,11 @@ def treatments_table(assignments: list[Assignment], bounds: np.ndarray, width: i
     return pd.concat(frames, ignore_index=True)
 
 
-def campaign_truth(assignments: list[Assignment], width: int) -> dict:
+def campaign_truth(assignments: list[Assignment], width: int, first: int = 0) -> dict:
     """`truth["campaigns"]`: per campaign its design, the effect's coefficients (log hazard ratio per month,
     `EFFECT_UNITS`) and per assigned customer the true log hazard ratio and the parts of the log hazard without
-    treatment (`cxresearch.truth.campaigns` gives the effects on churn within a horizon)."""
+    treatment (`cxresearch.truth.campaigns` gives the effects on churn within a horizon); customer indices
+    start at `first`."""
     out = {}
     for a in assignments:
         d = a.design
@@ -228,7 +233,7 @@ def campaign_truth(assignments: list[Assignment], width: int) -> dict:
             "share_harmed": float((a.log_hr > 0).mean()),
             "window_mean": a.window_mean,
             "customers": {
-                "customer_id": list(id_text("C", a.cust, width)),
+                "customer_id": list(id_text("C", a.cust + first, width)),
                 "treated": a.treated.astype(int).tolist(),
                 "log_hazard_ratio": np.round(a.log_hr, 6).tolist(),
                 "tenure_months": a.traits["tenure_months"].astype(int).tolist(),
@@ -238,4 +243,20 @@ def campaign_truth(assignments: list[Assignment], width: int) -> dict:
                 "monthly_margin": a.traits["monthly_margin"].tolist(),
             },
         }
+    return out
+
+
+def merge_campaign_truths(parts: list[tuple[dict, dict[str, int]]]) -> dict:
+    """One world's `truth["campaigns"]` from its chunks' (campaign truth, customers at risk per campaign): means
+    weighted by the customers they are over, per-customer lists joined in chunk order."""
+    out = {}
+    for name in parts[0][0]:
+        chunks = [(truth[name], at_risk[name]) for truth, at_risk in parts]
+        eligible = [len(t["customers"]["customer_id"]) for t, _ in chunks]
+        merged = dict(chunks[0][0])
+        for key in ("mean_log_hazard_ratio", "share_harmed"):
+            merged[key] = float(np.average([t[key] for t, _ in chunks], weights=eligible))
+        merged["window_mean"] = float(np.average([t["window_mean"] for t, _ in chunks], weights=[n for _, n in chunks]))
+        merged["customers"] = {k: [v for t, _ in chunks for v in t["customers"][k]] for k in merged["customers"]}
+        out[name] = merged
     return out

@@ -97,41 +97,60 @@ class EndReasons:
             self.drivers, self.probability.add_prefix("p_"),
         ], axis=1)
 
-    def truth(self) -> dict:
-        """`truth.json`'s `churn_reasons`: the log relative hazards, the true shares and what each number is."""
-        drawn = np.bincount(self.reason, minlength=len(END_REASONS)) / max(len(self.reason), 1)
-        return {
-            "model": "cause-specific hazards h_k(t, x) = h(t, x) pi_k(x), multinomial-logit shares pi_k",
-            "definition": (
-                "log_relative_hazard[cause][driver] is gamma_k: the change of log(h_k / h_moved), which equals "
-                "log(pi_k / pi_moved), per unit of the driver (units in `drivers`); [cause]['intercept'] is its "
-                "value at all drivers 0. `moved` is the reference (all 0). A multinomial logit of end_reason "
-                "among churners on the drivers estimates these values. share[reason] is the true share of "
-                "churn by reason among the simulated churners (the mean of pi_k(x) over them); share_drawn the "
-                "share of the reasons actually drawn."
-            ),
-            "reference": REASON_REFERENCE,
-            "drivers": REASON_DRIVERS,
-            "log_relative_hazard": {cause: {"intercept": gammas["intercept"],
-                                            **{d: gammas.get(d, 0.0) for d in REASON_DRIVERS}}
-                                    for cause, gammas in REASON_LOG_RELATIVE_HAZARD.items()},
-            "share": {r: round(float(self.probability[r].mean()), 6) for r in END_REASONS},
-            "share_drawn": {r: round(float(s), 6) for r, s in zip(END_REASONS, drawn)},
-            "n_churners": len(self.reason),
-            "detail_labels": {r: list(labels) for r, labels in REASON_DETAIL.items()},
-            "notes": [
-                ("Reason k's cause-specific hazard is h(t, x) pi_k(x): its log hazard ratio per unit of a driver "
-                "is the all-cause coefficient plus the change of log pi_k, which depends on x; only the "
-                "differences to moved (these gammas) are constant."),
-                ("The effort driver is the experienced CES of every reactive contact; the surveys record about "
-                "60% of them (missing completely at random), so a model on surveyed CES is attenuated."),
-            ],
-        }
+    def tally(self) -> ReasonTally:
+        """What `reasons_truth` needs of these leavers: their number, each reason's summed probability and draws."""
+        return ReasonTally(len(self.reason), self.probability[list(END_REASONS)].to_numpy().sum(axis=0),
+                           np.bincount(self.reason, minlength=len(END_REASONS)))
 
 
-def draw_end_reasons(seed: int, pop: Population, journeys: Journeys) -> EndReasons:
+@dataclass
+class ReasonTally:
+    """Leavers of one chunk of a world: how many, the sum of each reason's probability and each reason's draws."""
+
+    n: int
+    probability_sum: np.ndarray
+    drawn: np.ndarray
+
+
+def reasons_truth(tallies: list[ReasonTally]) -> dict:
+    """`truth.json`'s `churn_reasons` from the leavers of every chunk: the log relative hazards, the true shares
+    and what each number is."""
+    n = sum(t.n for t in tallies)
+    share = sum(t.probability_sum for t in tallies) / max(n, 1)
+    drawn = sum(t.drawn for t in tallies) / max(n, 1)
+    return {
+        "model": "cause-specific hazards h_k(t, x) = h(t, x) pi_k(x), multinomial-logit shares pi_k",
+        "definition": (
+            "log_relative_hazard[cause][driver] is gamma_k: the change of log(h_k / h_moved), which equals "
+            "log(pi_k / pi_moved), per unit of the driver (units in `drivers`); [cause]['intercept'] is its "
+            "value at all drivers 0. `moved` is the reference (all 0). A multinomial logit of end_reason "
+            "among churners on the drivers estimates these values. share[reason] is the true share of "
+            "churn by reason among the simulated churners (the mean of pi_k(x) over them); share_drawn the "
+            "share of the reasons actually drawn."
+        ),
+        "reference": REASON_REFERENCE,
+        "drivers": REASON_DRIVERS,
+        "log_relative_hazard": {cause: {"intercept": gammas["intercept"],
+                                        **{d: gammas.get(d, 0.0) for d in REASON_DRIVERS}}
+                                for cause, gammas in REASON_LOG_RELATIVE_HAZARD.items()},
+        "share": {r: round(float(s), 6) for r, s in zip(END_REASONS, share)},
+        "share_drawn": {r: round(float(s), 6) for r, s in zip(END_REASONS, drawn)},
+        "n_churners": n,
+        "detail_labels": {r: list(labels) for r, labels in REASON_DETAIL.items()},
+        "notes": [
+            ("Reason k's cause-specific hazard is h(t, x) pi_k(x): its log hazard ratio per unit of a driver "
+            "is the all-cause coefficient plus the change of log pi_k, which depends on x; only the "
+            "differences to moved (these gammas) are constant."),
+            ("The effort driver is the experienced CES of every reactive contact; the surveys record about "
+            "60% of them (missing completely at random), so a model on surveyed CES is attenuated."),
+        ],
+    }
+
+
+def draw_end_reasons(seed: int, pop: Population, journeys: Journeys,
+                     stream: tuple[int, ...] = ()) -> EndReasons:
     """Each leaver's reason (multinomial-logit shares at its drivers) and detail label, from the reasons' own
-    stream `(seed, REASON_STREAM)`.
+    stream `(seed, REASON_STREAM, *stream)`.
 
     Parameters
     ----------
@@ -141,13 +160,15 @@ def draw_end_reasons(seed: int, pop: Population, journeys: Journeys) -> EndReaso
         The customers (margin and plan).
     journeys
         The finished monthly process (who left when, with their trailing-window drivers).
+    stream
+        More seed words: a chunk's number in a world simulated in chunks; () for a whole world.
 
     Returns
     -------
     EndReasons
         Per leaver: drivers, reason probabilities, drawn reason and detail label.
     """
-    rng = np.random.default_rng([seed, REASON_STREAM])
+    rng = np.random.default_rng([seed, REASON_STREAM, *stream])
     leavers = concat(journeys.leavers)
     cust = leavers["cust"]
     drivers = reason_drivers(leavers, pop)

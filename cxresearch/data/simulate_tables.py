@@ -36,7 +36,7 @@ def customer_id_width(n: int) -> int:
 
 
 def customers_table(rng: np.random.Generator, pop: Population, journeys: Journeys, observed_until: int,
-                    ending: EndReasons | None = None) -> pd.DataFrame:
+                    ending: EndReasons | None = None, ids: tuple[int, int] | None = None) -> pd.DataFrame:
     """The customers table; `n_referrals` ~ Poisson(years active x REFERRAL_RATE exp(REFERRAL_LTR (LTR - 7)))
     at the stable part of the likelihood to recommend; `end_reason` columns when `ending` is given.
 
@@ -50,6 +50,8 @@ def customers_table(rng: np.random.Generator, pop: Population, journeys: Journey
         End of observation (ns): active customers' stays run to it.
     ending
         The leavers' reasons, or None for a table without `end_reason` columns.
+    ids
+        (index of the first customer, id width) when `pop` is one chunk of a larger world; None: the world.
 
     Returns
     -------
@@ -63,8 +65,9 @@ def customers_table(rng: np.random.Generator, pop: Population, journeys: Journey
     stable_ltr = NPS_INTERCEPT + NPS_QUALITY * pop.quality
     referral_rate = years * REFERRAL_RATE * np.exp(REFERRAL_LTR * (stable_ltr - 7.0))
     reasons = {} if ending is None else ending.columns(n)
+    first, width = ids or (0, customer_id_width(n))
     return pd.DataFrame({
-        "customer_id": id_text("C", np.arange(n), customer_id_width(n)),
+        "customer_id": id_text("C", np.arange(n) + first, width),
         "signup_date": pop.signup.view("datetime64[ns]"),
         "end_date": end_dates,
         **reasons,
@@ -84,16 +87,18 @@ def event_tables(
     r: dict[str, np.ndarray],
     p: dict[str, np.ndarray],
     nps: dict[str, np.ndarray],
+    offsets: tuple[int, int, int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Contacts and surveys tables from the reactive, proactive and NPS event arrays; contact ids follow time.
 
     `cust` holds customer indices (ids of `width` digits). Empties `r` and `p` as their arrays are used, so
     each column's source is freed once it is built (at 1 M customers the event arrays and the tables would
-    otherwise be resident together).
+    otherwise be resident together). `offsets` = (first customer index, first contact index, contact id
+    width) when the arrays are one chunk of a larger world; None: the whole world.
     """
     nr = len(r["cust"])
     order = lexicographic_order(np.concatenate([r["ts"], p["ts"]]), np.concatenate([r["cust"], p["cust"]]))
-    contact_width = max(8, len(str(len(order))))
+    first, first_contact, contact_width = offsets or (0, 0, max(8, len(str(len(order)))))
 
     # Post-contact survey shortly after the contact, within the same month and before end_date.
     ans = r.pop("responded")
@@ -104,7 +109,7 @@ def event_tables(
     del c_ts, room, delay
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    linked = rank[:nr][ans]  # contact numbers (0-based) of the answered contacts
+    linked = rank[:nr][ans] + first_contact  # contact numbers (0-based) of the answered contacts
     del rank
     na = nps["answered"]
     m, k = int(ans.sum()), int(na.sum())
@@ -115,7 +120,7 @@ def event_tables(
     s_order = lexicographic_order(s_ts, s_cust, instrument)
     instrument = instrument[s_order]
     surveys = pd.DataFrame({
-        "customer_id": id_text("C", s_cust[s_order], width),
+        "customer_id": id_text("C", s_cust[s_order] + first, width),
         "timestamp": s_ts[s_order].view("datetime64[ns]"),
         "instrument": label_text(("ces", "csat", "nps"), instrument),
         "score": np.concatenate([r.pop("ces")[ans], r.pop("csat")[ans], nps["score"][na]])[s_order]
@@ -131,8 +136,8 @@ def event_tables(
 
     proactive = order >= nr
     contacts = pd.DataFrame({
-        "contact_id": id_text("K", np.arange(len(order)), contact_width),
-        "customer_id": id_text("C", joined("cust"), width),
+        "contact_id": id_text("K", np.arange(len(order)) + first_contact, contact_width),
+        "customer_id": id_text("C", joined("cust") + first, width),
         "timestamp": joined("ts").view("datetime64[ns]"),
         "channel": label_text(CHANNELS, joined("channel")),
         "direction": label_text(("reactive", "proactive"), proactive.astype(np.int8)),

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from cxresearch.data.load import ParquetSource, parquet_views
 from cxresearch.data.schema import (
     FLAT_COLUMNS,
     INCONSISTENCY_REASON,
@@ -143,19 +146,78 @@ def _events_snapshot(
         con.register("customers", customers[["customer_id", "signup_date", "end_date", *segments]])
         con.register("contacts", contacts[["customer_id", "timestamp", "direction", "reason", "resolved_first_contact"]])
         con.register("surveys", data.surveys[["customer_id", "timestamp", "instrument", "score"]])
-        params = {
-            "as_of": as_of.to_pydatetime(),
-            "window_start": window_start.to_pydatetime(),
-            "horizon_end": horizon_end.to_pydatetime(),
-            "observed_until": data.observed_until.to_pydatetime(),
-            "dpm": DAYS_PER_MONTH,
-            "inconsistency": INCONSISTENCY_REASON,
-        }
-        seg_sql = "".join(f", c.{_quote(s)}" for s in segments)
-        out = con.execute(_SNAPSHOT_SQL.format(segments=seg_sql), params).df()
+        out = _query(con, segments, as_of, window_start, horizon_end, data.observed_until).df()
     finally:
         con.close()
+    return _typed(out, segments, as_of, window_months, horizon_months, data.observed_until)
 
+
+def snapshot_parquet(
+    source: ParquetSource, as_of: str | pd.Timestamp | None = None, window_months: int = 3, horizon_months: int = 3
+) -> pd.DataFrame:
+    """`snapshot` of a Parquet source validated out of core (`data.load.validate_out_of_core`): the same query
+    with DuckDB over the files, so only the per-customer result comes into memory (text Arrow-backed).
+
+    Parameters
+    ----------
+    source
+        The validated Parquet directory.
+    as_of, window_months, horizon_months
+        As in `snapshot`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `snapshot`'s columns, dtypes, order and attrs.
+    """
+    as_of, window_start, horizon_end, _ = snapshot_dates(as_of, source.observed_until, window_months, horizon_months)
+    con = parquet_views(source.directory, ("customers", "contacts", "surveys"))
+    try:
+        found = {t: {name for (name,) in con.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall()}
+                 for t in ("customers", "contacts")}
+        segments = [c for c in (*SEGMENT_COLUMNS, "monthly_margin", "acquisition_cost", "n_referrals")
+                    if c in found["customers"]]
+        optional = {"reason": "VARCHAR", "resolved_first_contact": "BOOLEAN"}
+        missing = "".join(f", NULL::{t} AS {c}" for c, t in optional.items() if c not in found["contacts"])
+        if missing:
+            con.execute("ALTER VIEW contacts RENAME TO contacts_file")
+            con.execute(f"CREATE VIEW contacts AS SELECT *{missing} FROM contacts_file")
+        arrow = _query(con, segments, as_of, window_start, horizon_end, source.observed_until).to_arrow_table()
+    finally:
+        con.close()
+    # Sorted in Arrow once DuckDB's buffers are freed (an ORDER BY would need the whole result inside DuckDB's
+    # buffer), then converted a column at a time: a pandas sort would copy every column once more.
+    arrow = arrow.take(pc.sort_indices(arrow, sort_keys=[("customer_id", "ascending")]))
+    out = arrow.to_pandas(types_mapper=_arrow_text, split_blocks=True, self_destruct=True)
+    del arrow
+    for col in ("signup_date", "end_date"):
+        out[col] = out[col].astype("datetime64[ns]")
+    return _typed(out, segments, as_of, window_months, horizon_months, source.observed_until)
+
+
+def _arrow_text(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    """Arrow text stays Arrow-backed in pandas (`TEXT_DTYPE`)."""
+    return TEXT_DTYPE if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) else None
+
+
+def _query(con: duckdb.DuckDBPyConnection, segments: list[str], as_of: pd.Timestamp, window_start: pd.Timestamp,
+           horizon_end: pd.Timestamp, observed_until: pd.Timestamp) -> duckdb.DuckDBPyRelation:
+    """The snapshot query on `con`'s customers, contacts and surveys, as a relation (nothing fetched yet)."""
+    params = {
+        "as_of": as_of.to_pydatetime(),
+        "window_start": window_start.to_pydatetime(),
+        "horizon_end": horizon_end.to_pydatetime(),
+        "observed_until": observed_until.to_pydatetime(),
+        "dpm": DAYS_PER_MONTH,
+        "inconsistency": INCONSISTENCY_REASON,
+    }
+    seg_sql = "".join(f", c.{_quote(s)}" for s in segments)
+    return con.sql(_SNAPSHOT_SQL.format(segments=seg_sql), params=params)
+
+
+def _typed(out: pd.DataFrame, segments: list[str], as_of: pd.Timestamp, window_months: int, horizon_months: int,
+           observed_until: pd.Timestamp) -> pd.DataFrame:
+    """The query's result with `snapshot`'s dtypes and attrs, sorted by customer_id."""
     for col in ("customer_id", *segments):
         if out[col].dtype == object:
             out[col] = out[col].astype(TEXT_DTYPE)
@@ -165,8 +227,10 @@ def _events_snapshot(
         out[col] = out[col].astype(bool)
     out.attrs.update(
         as_of=as_of.isoformat(), window_months=window_months, horizon_months=horizon_months,
-        observed_until=data.observed_until.isoformat(), shape="events", notes=[],
+        observed_until=observed_until.isoformat(), shape="events", notes=[],
     )
+    if out["customer_id"].is_monotonic_increasing:
+        return out.reset_index(drop=True)
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 

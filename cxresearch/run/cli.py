@@ -16,6 +16,7 @@ import typer
 from cxresearch.data.load import load_source
 from cxresearch.data.plausibility import check_plausibility
 from cxresearch.data.simulate_campaigns import MIN_CAMPAIGN_MONTHS
+from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
 
@@ -55,10 +56,13 @@ def simulate(
                            help="Run two randomised campaigns with holdouts (the treatments table); "
                                 "--no-campaigns gives the world without them.")
     ] = DEMO_SETTINGS["campaigns"],
+    chunk_customers: Annotated[
+        int, typer.Option(min=1, help="Most customers simulated at once: larger worlds are simulated and written "
+                                      "in chunks of this many (bounded memory; other draws, same process).")
+    ] = CHUNK_CUSTOMERS,
 ) -> None:
     """Generate a demo world (customers, contacts, surveys, truth.json) as a canonical data directory."""
-    from cxresearch.data.simulate import simulate as run_simulation
-    from cxresearch.data.simulate import write_world
+    from cxresearch.data.simulate import write_simulation
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}")
@@ -66,13 +70,12 @@ def simulate(
         _fail(f"campaigns need at least {MIN_CAMPAIGN_MONTHS} months of observation, not {months}: "
               "pass --no-campaigns for a shorter world")
     started = time.perf_counter()
-    world = run_simulation(n_customers=customers, months=months, seed=seed, reasons=reasons,
-                           campaigns=campaigns)
-    write_world(world, out, fmt=fmt)
+    rows = write_simulation(out, fmt=fmt, chunk_customers=chunk_customers, n_customers=customers, months=months,
+                            seed=seed, reasons=reasons, campaigns=campaigns)
     typer.echo(
-        f"wrote {out}: {len(world.customers):,} customers, {len(world.contacts):,} contacts, "
-        f"{len(world.surveys):,} survey responses"
-        + (f", {len(world.treatments):,} campaign assignments" if world.treatments is not None else "")
+        f"wrote {out}: {rows['customers']:,} customers, {rows['contacts']:,} contacts, "
+        f"{rows['surveys']:,} survey responses"
+        + (f", {rows['treatments']:,} campaign assignments" if rows.get("treatments") else "")
         + f" ({time.perf_counter() - started:.1f} s)"
     )
 
@@ -80,8 +83,15 @@ def simulate(
 @app.command()
 def validate(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
+    out_of_core: Annotated[
+        bool | None, typer.Option("--out-of-core/--in-memory",
+                                  help="Check a Parquet directory with DuckDB over its files, the rows never in "
+                                       "memory (default: when its tables hold more than 40 million rows).")
+    ] = None,
 ) -> None:
     """Check a data source against the canonical model; print what was found, or one line per problem."""
+    if _validate_out_of_core(source, out_of_core):
+        return
     data = _load_or_exit(source)
     typer.echo(
         f"{source}: valid ({data.name}, {data.shape} data, fingerprint {data.fingerprint}, "
@@ -175,6 +185,36 @@ def run(
         summary += f"; failed: {', '.join(failed)}"
     typer.echo(f"{summary}; report: {Path(result.run_dir) / 'index.html'}")
     raise typer.Exit(result.exit_code)
+
+
+def _validate_out_of_core(source: str, wanted: bool | None) -> bool:
+    """Validate `source` out of core when `wanted` (None: when it is a Parquet directory above
+    `OUT_OF_CORE_ROWS` rows) and print the result; False when it is to be loaded in memory instead."""
+    from cxresearch.data.load import OUT_OF_CORE_ROWS, parquet_rows, validate_out_of_core
+    from cxresearch.data.validation.sql import NeedsParsing
+
+    rows = parquet_rows(source) if Path(source).is_dir() else None
+    if wanted is False or (wanted is None and (rows is None or sum(rows.values()) <= OUT_OF_CORE_ROWS)):
+        return False
+    if rows is None:
+        _fail(f"{source}: --out-of-core needs a directory with customers, contacts and surveys as Parquet files")
+    try:
+        checked = validate_out_of_core(source)
+    except NeedsParsing as err:
+        typer.echo(f"note: checked in memory: {err} (out of core needs columns stored in their types)")
+        return False
+    except DataValidationError as err:
+        for problem in err.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{source}: {len(err.problems)} problem(s); nothing was run", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{source}: valid ({checked.name}, events data, fingerprint {checked.fingerprint}, observed until "
+               f"{checked.observed_until.date()}); checked out of core with DuckDB over the Parquet files")
+    for table, n in checked.rows.items():
+        typer.echo(f"  {table}: {n:,} rows")
+    typer.echo("plausibility: not checked out of core (it reads whole tables); check a sample with "
+               "features.portable.sample_source")
+    return True
 
 
 def _echo_plausibility(data: CXData) -> None:

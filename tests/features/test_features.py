@@ -78,3 +78,19 @@ def test_flat_snapshot_has_only_supported_columns(flat: CXData) -> None:
     assert any("the account's lifetime" in note for note in s.attrs["notes"])
     assert flat.capabilities == {"churn", "csat", "contacts", "reactive"}
     assert not flat.has_timestamps and flat.has("churn", "csat") and not flat.has("nps")
+
+
+def test_snapshot_over_parquet_in_place_equals_the_in_memory_snapshot(tmp_path) -> None:
+    from cxresearch.data.load import load_source, validate_out_of_core
+    from cxresearch.data.simulate import simulate, write_world
+    from cxresearch.features.snapshot import snapshot_parquet
+
+    write_world(simulate(n_customers=3_000, months=18, seed=8), tmp_path)
+    expected = snapshot(load_source(tmp_path))
+    got = snapshot_parquet(validate_out_of_core(tmp_path))
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.attrs == expected.attrs and len(got) > 2_000
+    # Contacts without the optional columns count nothing as unresolved or inconsistent, as in memory.
+    contacts = pd.read_parquet(tmp_path / "contacts.parquet").drop(columns=["reason", "resolved_first_contact"])
+    contacts.to_parquet(tmp_path / "contacts.parquet", index=False)
+    pd.testing.assert_frame_equal(snapshot_parquet(validate_out_of_core(tmp_path)), snapshot(load_source(tmp_path)))
