@@ -69,20 +69,26 @@ def campaigns(data: CXData) -> list[str]:
     return sorted(data.treatments["campaign"].unique())
 
 
-def proactive_campaign(data: CXData, declared: str = "") -> str:
-    """The randomised campaign of proactive outreach: `declared` when given, else the first (sorted) whose name
-    contains `PROACTIVE_MARK`; NotEstimableError (with the reason) when there is none."""
+def find_campaign(data: CXData, declared: str, marks: tuple[str, ...], kind: str, needs: str) -> str:
+    """The campaign of a `kind` ("proactive", "a retention offer"): `declared` when given, else the first (sorted)
+    whose name contains one of `marks`; NotEstimableError (with the reason and `needs`) when there is none."""
     names = campaigns(data)
     if declared:
         if declared not in names:
-            raise NotEstimableError(f"the campaign declared proactive, {declared!r}, is not in the treatments table "
-                                    f"(campaigns: {', '.join(names)})", PROACTIVE_NEEDS)
+            raise NotEstimableError(f"the campaign named as {kind}, {declared!r}, is not in the treatments table "
+                                    f"(campaigns: {', '.join(names)})", needs)
         return declared
-    marked = [n for n in names if PROACTIVE_MARK in n.lower()]
+    marked = [n for n in names if any(m in n.lower() for m in marks)]
     if not marked:
-        raise NotEstimableError(f"no campaign is marked proactive (none of {', '.join(names)} has "
-                                f"'{PROACTIVE_MARK}' in its name; declare one by name to test it)", PROACTIVE_NEEDS)
+        words = " or ".join(f"'{m}'" for m in marks)
+        raise NotEstimableError(f"no campaign is marked as {kind} (none of {', '.join(names)} has {words} in its "
+                                "name; name one to use it)", needs)
     return marked[0]
+
+
+def proactive_campaign(data: CXData, declared: str = "") -> str:
+    """The randomised campaign of proactive outreach: `declared`, else one with `PROACTIVE_MARK` in its name."""
+    return find_campaign(data, declared, (PROACTIVE_MARK,), "proactive", PROACTIVE_NEEDS)
 
 
 def _binary(values: pd.Series) -> bool:

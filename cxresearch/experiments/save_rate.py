@@ -12,7 +12,7 @@ import numpy as np
 
 from cxresearch.data.schema import CONTROL_ARM, CXData
 from cxresearch.errors import NotEstimableError
-from cxresearch.experiments.campaigns import CHURN, campaign_data, campaigns
+from cxresearch.experiments.campaigns import CHURN, campaign_data, find_campaign
 from cxresearch.experiments.effects import log_ratio
 from cxresearch.stats.intervals import Z95
 
@@ -55,17 +55,7 @@ class MeasuredSaveRate:
 def retention_campaign(data: CXData, declared: str = "") -> str:
     """The randomised retention campaign: `declared` when given, else the first (sorted) whose name has one of
     `RETENTION_MARKS`; NotEstimableError (with the reason) when there is none."""
-    names = campaigns(data)
-    if declared:
-        if declared not in names:
-            raise NotEstimableError(f"the retention campaign named, {declared!r}, is not in the treatments table "
-                                    f"(campaigns: {', '.join(names)})", RETENTION_NEEDS)
-        return declared
-    marked = [n for n in names if any(m in n.lower() for m in RETENTION_MARKS)]
-    if not marked:
-        raise NotEstimableError(f"no campaign is marked as a retention offer (none of {', '.join(names)} has "
-                                f"{' or '.join(RETENTION_MARKS)} in its name; name one to use it)", RETENTION_NEEDS)
-    return marked[0]
+    return find_campaign(data, declared, RETENTION_MARKS, "a retention offer", RETENTION_NEEDS)
 
 
 def measured_save_rate(data: CXData, declared: str = "", horizon_months: float = 12.0) -> MeasuredSaveRate:
