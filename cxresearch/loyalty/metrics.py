@@ -172,22 +172,17 @@ class ScoreResult:
     CI (`stats.intervals.bounded_mean_interval`)."""
 
     instrument: str
-    share: Estimate
+    headline: Estimate  # the share (%) in the headline band: the figure the instrument is reported by
     mean: Estimate
     n: int
     n_missing: int = 0
-
-    @property
-    def headline(self) -> Estimate:
-        """The figure the instrument is reported by: its headline share (%)."""
-        return self.share
 
     def figures(self) -> dict[str, Estimate]:
         """The share and the mean keyed by metric name, in the instrument's reporting order."""
         key = SHARE_KEYS[self.instrument]
         if self.instrument == "csat":
-            return {key: self.share, "mean": self.mean}
-        return {"mean": self.mean, key: self.share}
+            return {key: self.headline, "mean": self.mean}
+        return {"mean": self.mean, key: self.headline}
 
     def summary(self) -> pd.DataFrame:
         """One row per figure: value, 95% CI, unit and n."""
@@ -312,13 +307,7 @@ def csat(scores: ArrayLike) -> ScoreResult:
     ScoreResult
         Top-2-box share (%) and mean (points) with 95% CIs.
     """
-    values, n_missing = _scores(scores, "csat")
-    top = int((values >= SATISFIED_MIN).sum())
-    low, high = wilson_pct(top, values.size)
-    mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES["csat"])
-    n = values.size
-    return ScoreResult("csat", Estimate(100.0 * top / n, "%", "CSAT satisfied (4-5)", *_ci(low, high), n),
-                       Estimate(mean, "points (1-5)", "CSAT mean score", *_ci(mean_low, mean_high), n), n, n_missing)
+    return _bounded_score(scores, "csat", SATISFIED_MIN, "CSAT satisfied (4-5)", "CSAT mean score")
 
 
 def ces(scores: ArrayLike) -> ScoreResult:
@@ -334,13 +323,19 @@ def ces(scores: ArrayLike) -> ScoreResult:
     ScoreResult
         Mean effort (points) and high-effort share (%) with 95% CIs.
     """
-    values, n_missing = _scores(scores, "ces")
-    high_effort = int((values >= HIGH_EFFORT_MIN).sum())
-    low, high = wilson_pct(high_effort, values.size)
-    mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES["ces"])
-    n = values.size
-    return ScoreResult("ces", Estimate(100.0 * high_effort / n, "%", "High effort (CES 5-7)", *_ci(low, high), n),
-                       Estimate(mean, "points (1-7)", "CES mean effort score", *_ci(mean_low, mean_high), n), n,
+    return _bounded_score(scores, "ces", HIGH_EFFORT_MIN, "High effort (CES 5-7)", "CES mean effort score")
+
+
+def _bounded_score(scores: ArrayLike, instrument: str, band_min: int, share_label: str, mean_label: str
+                   ) -> ScoreResult:
+    """A bounded score's share (%) of answers at or above `band_min` (Wilson CI) and its mean (points, adjusted CI)."""
+    values, n_missing = _scores(scores, instrument)
+    n, k = values.size, int((values >= band_min).sum())
+    low, high = wilson_pct(k, n)
+    mean, mean_low, mean_high = bounded_mean_interval(values, *SCORE_RANGES[instrument])
+    first, last = SCORE_RANGES[instrument]
+    return ScoreResult(instrument, Estimate(100.0 * k / n, "%", share_label, *_ci(low, high), n),
+                       Estimate(mean, f"points ({first:g}-{last:g})", mean_label, *_ci(mean_low, mean_high), n), n,
                        n_missing)
 
 

@@ -224,7 +224,7 @@ class WeightedNPS:
     corrected: Estimate
     response_rate: Estimate
     effective_n: float
-    covariates: list[str] = field(default_factory=list)
+    covariates: tuple[str, ...] = ()
 
     @property
     def correction(self) -> float:
@@ -332,7 +332,7 @@ def ipw_nps(population: pd.DataFrame, min_probability: float = 0.02) -> Weighted
         min(100.0, score + Z95 * se), n, note=f"raw NPS of responders {raw.score:.1f}; effective n {effective_n:.0f}; "
         f"response model on {', '.join(covariates)}")
     rate = Estimate(100.0 * answered / n, "%", "Customers who answered NPS in the lookback", *wilson_pct(answered, n), n)
-    return WeightedNPS(raw, corrected, rate, effective_n, covariates)
+    return WeightedNPS(raw, corrected, rate, effective_n, tuple(covariates))
 
 
 @dataclass(frozen=True)

@@ -123,9 +123,9 @@ def test_csat_top2_wilson_and_mean_t() -> None:
     result = csat(scores)
     assert isinstance(result, ScoreResult) and result.instrument == "csat"
     assert (result.n, result.n_missing) == (6, 1)
-    assert result.share.value == pytest.approx(50.0)
-    assert (result.share.ci_low, result.share.ci_high) == pytest.approx(wilson_by_hand(3, 6))
-    assert result.share.ci_low == pytest.approx(18.7616, abs=1e-4)
+    assert result.headline.value == pytest.approx(50.0)
+    assert (result.headline.ci_low, result.headline.ci_high) == pytest.approx(wilson_by_hand(3, 6))
+    assert result.headline.ci_low == pytest.approx(18.7616, abs=1e-4)
     assert result.mean.value == pytest.approx(20 / 6)
     # one pseudo-answer at 1 and one at 5: centre 26 / 8 = 3.25, variance 21.5 / 8 = 2.6875 -> half-width 1.136
     assert (result.mean.ci_low, result.mean.ci_high) == pytest.approx(adjusted_mean([5, 4, 3, 2, 1, 5], 1, 5))
@@ -138,8 +138,8 @@ def test_ces_high_effort_and_mean() -> None:
     result = ces(scores)
     assert isinstance(result, ScoreResult) and result.instrument == "ces"
     assert result.n == 30
-    assert result.share.value == pytest.approx(30.0)
-    assert (result.share.ci_low, result.share.ci_high) == pytest.approx(wilson_by_hand(9, 30))
+    assert result.headline.value == pytest.approx(30.0)
+    assert (result.headline.ci_low, result.headline.ci_high) == pytest.approx(wilson_by_hand(9, 30))
     assert result.mean.value == pytest.approx(3.6)
     assert (result.mean.ci_low, result.mean.ci_high) == pytest.approx(adjusted_mean(scores, 1, 7))
     summary = result.summary()

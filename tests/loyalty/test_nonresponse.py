@@ -70,7 +70,7 @@ def test_ipw_recovers_nps_when_response_depends_on_observed_traits() -> None:
     assert result.raw.score - truth > 8  # responders are the happier customers
     assert result.corrected.ci_low < truth < result.corrected.ci_high
     assert abs(result.corrected.value - truth) < 2.0
-    assert result.covariates == ["unresolved_90d", "churned"]
+    assert result.covariates == ("unresolved_90d", "churned")
     assert result.corrected.n == n and result.raw.n == int(responded.sum())
     assert result.effective_n < result.raw.n
     assert set(result.to_estimates()) == {"nps_ipw_score", "nps_ipw_response_rate_pct"}

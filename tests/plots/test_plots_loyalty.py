@@ -54,7 +54,7 @@ def test_metric_by_points_in_table_order() -> None:
 def test_nonresponse_correction_with_truth_line() -> None:
     raw = nps([10, 9, 8, 3, 10, 10])
     result = WeightedNPS(raw, Estimate(20.0, "points", "IPW NPS", 5.0, 35.0, 10), Estimate(60.0, "%", "answered", n=10), 5.5,
-                         ["churned"])
+                         ("churned",))
     ax = plot_nonresponse_correction(result, truth=10.0)
     xs = sorted(float(container.lines[0].get_xdata()[0]) for container in ax.containers)
     assert xs == pytest.approx(sorted([raw.score, 20.0]))
