@@ -76,10 +76,7 @@ show_parts(executive.reasons_section(suite))
 # %% [markdown]
 # ## What randomised experiments measured
 # A campaign with a randomised holdout measures cause and effect, not just association: the difference between
-# the contacted customers and the holdout is what the campaign did. The chart shows each campaign's effect on its
-# main outcome (for a retention campaign, churn within the horizon: below zero means fewer customers left) and,
-# beside it, the incremental profit per customer of the best way found to target the next such campaign,
-# measured on held-out customers (the targeting model did not see them).
+# the contacted customers and the holdout is what the campaign did.
 
 # %% tags=["remove-input"]
 show_parts(executive.experiments_section(suite, currency))

@@ -127,7 +127,11 @@ def experiments_section(suite: SuiteResults, currency: str = "") -> list[Part]:
         why = skip_reason(suite, EXPERIMENTS)
         return [markdown("No randomised experiment in this data{}.", f": {why}" if why else "")]
     ax = plot_experiment_effects(suite, suite.currency(currency) or NO_CURRENCY)
-    chart: list[Part] = [] if ax is None else [ax.figure]
+    chart: list[Part] = [] if ax is None else [markdown(
+        "The chart shows each campaign's effect on its main outcome (for a retention campaign, churn within the "
+        "horizon: below zero means fewer customers left) and, beside it, the incremental profit per customer of the "
+        "best way found to target the next such campaign, measured on held-out customers (the targeting model did "
+        "not see them)."), ax.figure]
     wanted = ("_effect", "_rmst_difference", "_best_policy_profit", "_best_policy_gain_over_everyone")
     rows = [f"<tr><td>{html.escape(est.label)}</td><td>{html.escape(est.format(2))}</td></tr>"
             for key, est in res.estimates.items()

@@ -103,14 +103,15 @@ def test_why_customers_leave_draws_the_whole_base_at_the_longest_horizon(tmp_pat
     assert parts[1] == Markdown("Share of churn that is service-related: 33.0% (95% CI 30.0 to 35.8).")
 
 
-def test_experiments_show_the_effects_chart_then_every_figure(tmp_path: Path) -> None:
+def test_experiments_explain_then_show_the_effects_chart_then_every_figure(tmp_path: Path) -> None:
     res = Results("09_experiments", {}, "x", extra={"experiment_campaigns": ["offer"], "experiment_headlines": [
         {"campaign": "offer", "arm": "treatment", "outcome": "churn within 12 months", "effect": "experiment_a_effect",
          "profit": "experiment_a_best_policy_profit", "policy": "everyone"}]})
     res.estimates.update({"experiment_a_effect": Estimate(-6.0, "percentage points", "offer: churn", -9.3, -2.9),
                           "experiment_a_best_policy_profit": Estimate(7.8, "EUR", "offer: profit", -1.8, 17.7)})
     res.write(tmp_path)
-    chart, table = executive.experiments_section(load_suite_results(tmp_path), "EUR")
+    words, chart, table = executive.experiments_section(load_suite_results(tmp_path), "EUR")
+    assert "below zero means fewer customers left" in words.text
     titles = ["What each campaign caused", "Best targeting policy, held-out customers"]
     assert [ax.get_title() for ax in chart.axes] == titles
     assert "offer: churn" in table.text and "7.80 EUR (95% CI -1.80 to 17.70)" in table.text
