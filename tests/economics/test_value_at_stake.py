@@ -112,13 +112,19 @@ def test_a_lever_the_data_lacks_is_skipped_with_its_input_named(world):
     assert "value at stake: detractor nps" in needs
 
 
-def test_ranking_says_when_the_order_is_not_established(result):
+def _with_realistic_margins(result, values: list[float], lows: list[float], highs: list[float]):
+    """`result` with the realistic scenarios' margin retained (and its CI) replaced, in lever order."""
     table = result.table.copy()
     realistic = table["kind"] == "realistic"
-    table.loc[realistic, "margin_retained"] = [100.0, 300.0, 290.0, 10.0]
-    table.loc[realistic, "margin_retained_ci_low"] = [80.0, 250.0, 240.0, 5.0]
-    table.loc[realistic, "margin_retained_ci_high"] = [120.0, 350.0, 330.0, 15.0]
-    ranked = dataclasses.replace(result, table=table)
+    table.loc[realistic, "margin_retained"] = values
+    table.loc[realistic, "margin_retained_ci_low"] = lows
+    table.loc[realistic, "margin_retained_ci_high"] = highs
+    return dataclasses.replace(result, table=table)
+
+
+def test_ranking_says_when_the_order_is_not_established(result):
+    ranked = _with_realistic_margins(result, [100.0, 300.0, 290.0, 10.0], [80.0, 250.0, 240.0, 5.0],
+                                     [120.0, 350.0, 330.0, 15.0])
     assert list(ranked.ranking()["lever"]) == ["effort", "inconsistency", "unresolved", "follow_up"]
     sentence = ranked.ranking_sentence()
     assert ("The order of High effort (CES 5-7) and Channel inconsistency is not established: their 95% intervals "
@@ -151,12 +157,8 @@ def test_nothing_recorded_but_the_skip_when_not_estimable():
 
 
 def test_ranking_when_every_neighbour_overlaps(result):
-    table = result.table.copy()
-    realistic = table["kind"] == "realistic"
-    table.loc[realistic, "margin_retained"] = [40.0, 30.0, 20.0, 10.0]
-    table.loc[realistic, "margin_retained_ci_low"] = [25.0, 15.0, 5.0, 0.0]
-    table.loc[realistic, "margin_retained_ci_high"] = [55.0, 45.0, 35.0, 25.0]
-    sentence = dataclasses.replace(result, table=table).ranking_sentence()
+    sentence = _with_realistic_margins(result, [40.0, 30.0, 20.0, 10.0], [25.0, 15.0, 5.0, 0.0],
+                                       [55.0, 45.0, 35.0, 25.0]).ranking_sentence()
     assert sentence.endswith("The order is not established: each lever's 95% interval overlaps the next one's.")
 
 
