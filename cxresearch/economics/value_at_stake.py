@@ -214,9 +214,7 @@ def _churn_basis(data: CXData, long: pd.DataFrame, by_reason: bool, notes: list[
     if unknown:
         notes.append(f"{unknown:,} exits without a recorded reason count among the other exits, so the value of "
                      "the levers is, if anything, understated")
-    out = long.assign(event=service, **{OTHER_EXIT: long["event"].to_numpy() & ~service})
-    out.attrs = dict(long.attrs)
-    return out, SERVICE
+    return long.assign(event=service, **{OTHER_EXIT: long["event"].to_numpy() & ~service}), SERVICE
 
 
 def _method_notes(rows: WindowRows, fraction: float) -> list[str]:
