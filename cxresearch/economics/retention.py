@@ -160,18 +160,22 @@ class RetentionCampaign:
         return bool(self.contacted)
 
     @property
+    def preventable_scale(self) -> float:
+        """What the save rate applies to, as a share of at-risk customers' churn: the preventable share for an
+        assumed save rate; 1 for a measured one (the control group had the same moves and non-payment)."""
+        return 1.0 if self.measured else self.preventable_share
+
+    @property
     def kept_share(self) -> float:
-        """Share of contacted at-risk customers a contact keeps: an assumed save rate times the preventable share of
-        their churn; a measured save rate as it is (the control group had the same moves and non-payment)."""
-        return float(self.save_rate) * (1.0 if self.measured else self.preventable_share)
+        """Share of contacted at-risk customers a contact keeps: the save rate times `preventable_scale`."""
+        return float(self.save_rate) * self.preventable_scale
 
     @property
     def kept_range(self) -> tuple[float, float] | None:
         """`save_rate_range` on the scale of `kept_share` (None when not given)."""
         if self.save_rate_range is None:
             return None
-        scale = 1.0 if self.measured else self.preventable_share
-        return self.save_rate_range[0] * scale, self.save_rate_range[1] * scale
+        return self.save_rate_range[0] * self.preventable_scale, self.save_rate_range[1] * self.preventable_scale
 
     @property
     def cost(self) -> float:

@@ -366,9 +366,8 @@ def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualC
     results.approximate("campaign churn-risk model", risk.sample)
     value = residual_clv(inputs.lifetimes, inputs.value_valuation(n_boot=0), current=risk.active
                          ).customers["residual_clv"]
-    # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer (a measured
-    # save rate already nets them out: the holdout had them too)
-    at_risk = risk.risk * (1.0 if campaign.measured else campaign.preventable_share)
+    # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer
+    at_risk = risk.risk * campaign.preventable_scale
     result = campaign_roi(at_risk, value, campaign.save_rate, campaign.cost_per_contact, campaign.incentive_cost,
                           currency)
     show(plot_campaign_profit_curve(result))
