@@ -9,6 +9,7 @@ customer's segments, monthly margin and tenure at assignment.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,3 +195,20 @@ def campaign_data(
     frame = pd.concat([base, churn], axis=1)
     return CampaignData(campaign, "churn", frame, [CHURN], list(covariates.columns), RETAINED, VALUE, "low",
                         horizon, [note])
+
+
+def known_campaign_data(data: CXData, campaign: str, horizon_months: float = 12.0) -> CampaignData:
+    """`campaign_data` on the assignments of customers in `data` only (a sample of customers keeps its part of the
+    experiment, still randomised)."""
+    t = data.treatments
+    known = dataclasses.replace(data, treatments=t[t["customer_id"].isin(data.customers["customer_id"])])
+    return campaign_data(known, campaign, horizon_months=horizon_months)
+
+
+def churn_by_arm(cd: CampaignData) -> tuple[np.ndarray, np.ndarray]:
+    """Churn within the horizon (0/1) of a churn campaign's customers followed that long: its treated arms together,
+    and its randomised control."""
+    frame = cd.frame[cd.frame["followed"]]
+    treated = (frame["arm"] != CONTROL_ARM).to_numpy()
+    churned = frame[CHURN].to_numpy(float)
+    return churned[treated], churned[~treated]

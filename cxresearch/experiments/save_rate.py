@@ -5,14 +5,13 @@ campaign has measured it (`economics.retention.RetentionCampaign.save_rate`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from cxresearch.data.schema import CONTROL_ARM, CXData
+from cxresearch.data.schema import CXData
 from cxresearch.errors import NotEstimableError
-from cxresearch.experiments.campaigns import CHURN, campaign_data, find_campaign
+from cxresearch.experiments.campaigns import churn_by_arm, find_campaign, known_campaign_data
 from cxresearch.experiments.effects import log_ratio
 from cxresearch.stats.intervals import Z95
 
@@ -79,16 +78,11 @@ def measured_save_rate(data: CXData, declared: str = "", horizon_months: float =
         churners in an arm.
     """
     name = retention_campaign(data, declared)
-    t = data.treatments
-    known = dataclasses.replace(data, treatments=t[t["customer_id"].isin(data.customers["customer_id"])])
-    cd = campaign_data(known, name, horizon_months=horizon_months)
+    cd = known_campaign_data(data, name, horizon_months)
     if cd.kind != "churn":
         raise NotEstimableError(f"campaign {name} records its own outcomes, not whether customers left",
                                 "customer lifetimes")
-    frame = cd.frame[cd.frame["followed"]]
-    treated = (frame["arm"] != CONTROL_ARM).to_numpy()
-    churned = frame[CHURN].to_numpy(float)
-    y1, y0 = churned[treated], churned[~treated]
+    y1, y0 = churn_by_arm(cd)
     if min(y1.sum(), y0.sum()) < MIN_CHURNERS:
         raise NotEstimableError(f"campaign {name}: {int(y1.sum())} churners treated and {int(y0.sum())} held out "
                                 f"within {cd.horizon:g} months (needs {MIN_CHURNERS} in each)", "churners")

@@ -4,16 +4,15 @@ proactive campaign (row `4a_rct`) when the data has one."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from cxresearch.churn.logit import ChurnLogitResult, fit_churn_logit
-from cxresearch.data.schema import CONTROL_ARM, CXData
+from cxresearch.data.schema import CXData
 from cxresearch.errors import NotEstimableError
-from cxresearch.experiments.campaigns import CHURN, campaign_data, proactive_campaign
+from cxresearch.experiments.campaigns import churn_by_arm, known_campaign_data, proactive_campaign
 from cxresearch.experiments.effects import log_ratio
 from cxresearch.loyalty.evidence import (
     MIN_EVENTS,
@@ -266,18 +265,13 @@ def claim_proactive_randomised(data: CXData, margin: float = 1.05, campaign: str
 
     try:
         name = proactive_campaign(data, campaign)
-        t = data.treatments
-        rows = dataclasses.replace(data, treatments=t[t["customer_id"].isin(data.customers["customer_id"])])
-        cd = campaign_data(rows, name, horizon_months=horizon_months)
+        cd = known_campaign_data(data, name, horizon_months)
     except NotEstimableError as err:
         return Evidence.untestable(RANDOMISED_PROACTIVE, claim, test(horizon_months), err.reason, err.needs)
     if cd.kind != "churn":
         why = f"campaign {name} records its own outcomes ({', '.join(cd.outcomes)}), not whether customers left"
         return Evidence.untestable(RANDOMISED_PROACTIVE, claim, test(horizon_months, name), why, "customer lifetimes")
-    frame = cd.frame[cd.frame["followed"]]
-    treated = (frame["arm"] != CONTROL_ARM).to_numpy()
-    churned = frame[CHURN].to_numpy(float)
-    y1, y0 = churned[treated], churned[~treated]
+    y1, y0 = churn_by_arm(cd)
     if min(y1.sum(), y0.sum()) < MIN_EVENTS:
         why = (f"campaign {name}: {int(y1.sum())} churners treated and {int(y0.sum())} in the holdout within "
                f"{cd.horizon:g} months (needs {MIN_EVENTS} in each)")
@@ -286,4 +280,4 @@ def claim_proactive_randomised(data: CXData, margin: float = 1.05, campaign: str
     note = (f"randomised, so a cause rather than an association: {y1.mean():.1%} of {len(y1):,} treated and "
             f"{y0.mean():.1%} of {len(y0):,} held out left within {cd.horizon:g} months")
     return Evidence.judged(RANDOMISED_PROACTIVE, claim, test(cd.horizon, name), float(np.exp(log)),
-                           LogNormalInterval(log, se), "risk ratio", ratio_rule("less", margin), len(frame), note)
+                           LogNormalInterval(log, se), "risk ratio", ratio_rule("less", margin), len(y1) + len(y0), note)
