@@ -169,7 +169,7 @@ def _group_cases(sub: pd.DataFrame, valuation: Valuation, min_at_risk: int) -> t
     duration, event, entry, tail = valuation.duration, valuation.event, valuation.entry, valuation.tail
     cases = SurvivalCases(sub[duration].to_numpy(float), sub[event].to_numpy(bool),
                           sub[entry].to_numpy(float) if entry else None)
-    return cases, tail if isinstance(tail, TailChoice) else choose_tail(sub, tail, duration, event, entry, min_at_risk)
+    return cases, tail if isinstance(tail, TailChoice) else choose_tail(sub, tail, valuation.columns, min_at_risk)
 
 
 def _group_clv(
@@ -314,7 +314,7 @@ def residual_clv(
     entry = valuation.entry
     cases = SurvivalCases(t, e, df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t))
     choice = (valuation.tail if isinstance(valuation.tail, TailChoice) else
-              choose_tail(df, valuation.tail, valuation.duration, valuation.event, entry, min_at_risk))
+              choose_tail(df, valuation.tail, valuation.columns, min_at_risk))
     surv, _, _, theta = cases.survival_with_tail(np.ones(len(t)), grid.months, min_at_risk, tail=choice.tail)
     fitted = Tail() if theta is None else Tail(choice.family, theta)
     cond = grid.conditional(surv)

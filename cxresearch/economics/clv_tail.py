@@ -40,7 +40,7 @@ from cxresearch.economics.tail_models import (
 )
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.intervals import Z95
-from cxresearch.survival.columns import LifetimeColumns
+from cxresearch.survival.columns import LIFETIMES, LifetimeColumns
 from cxresearch.survival.parametric import AFTComparison, fit_aft
 
 #: Share of T_c where the backtest cuts the data.
@@ -84,8 +84,7 @@ class TailChoice:
 
 
 def choose_tail(
-    df: pd.DataFrame, tail: str = "auto", duration: str = "duration_months", event: str = "event",
-    entry: str | None = None, min_at_risk: int = 10,
+    df: pd.DataFrame, tail: str = "auto", columns: LifetimeColumns = LIFETIMES, min_at_risk: int = 10
 ) -> TailChoice:
     """Backtest the candidate tails of the survival curve and choose one (see the module docstring).
 
@@ -95,8 +94,8 @@ def choose_tail(
         One row per customer (`features.lifetimes`).
     tail
         "auto" (the smallest backtest error), or one of `tail_models.FAMILIES` to use regardless (still backtested).
-    duration, event, entry
-        Columns of tenure (months), churn flag and delayed entry (months since signup).
+    columns
+        The lifetime's columns: tenure (months), churn flag and delayed entry (months since signup).
     min_at_risk
         Customers still at risk where the Kaplan-Meier curve gives way to the tail (T_c).
 
@@ -107,12 +106,13 @@ def choose_tail(
     """
     if tail != "auto" and tail not in FAMILIES:
         raise ValueError(f"unknown tail {tail!r}; use 'auto' or one of {FAMILIES}")
+    duration, event, entry = columns.duration, columns.event, columns.entry
     t, e = df[duration].to_numpy(float), df[event].to_numpy(bool)
     a = df[entry].fillna(0.0).to_numpy(float) if entry else np.zeros_like(t)
     cases = SurvivalCases(t, e, a)
     t_c = cases.cut_off(np.ones(len(t)), min_at_risk)
     notes: list[str] = []
-    fits = _aft_fits(df, duration, event, entry, notes)
+    fits = _aft_fits(df, columns, notes)
     table = pd.DataFrame({"label": [LABELS[f] for f in FAMILIES]}, index=pd.Index(FAMILIES, name="candidate"))
     followed = a < t if entry else np.ones(len(t), bool)  # the rows `fit_aft` keeps, so that the AICs compare
     table["aic"] = [_exponential_aic(t[followed], e[followed], a[followed]) if f == "constant" else
@@ -145,11 +145,10 @@ def _most_accurate(table: pd.DataFrame) -> str:
     return best if errors["constant"] - errors[best] > noise else "constant"
 
 
-def _aft_fits(df: pd.DataFrame, duration: str, event: str, entry: str | None, notes: list[str]
-              ) -> AFTComparison | None:
+def _aft_fits(df: pd.DataFrame, columns: LifetimeColumns, notes: list[str]) -> AFTComparison | None:
     """lifelines AFT fits of the parametric families (None, with a note, when none can be fitted)."""
     try:
-        fits = fit_aft(df, columns=LifetimeColumns(duration, event, entry))
+        fits = fit_aft(df, columns=columns)
     except (NotEstimableError, ValueError) as err:
         notes.append(f"no parametric tail: {err}")
         return None
