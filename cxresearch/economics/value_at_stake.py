@@ -4,12 +4,12 @@ g-computation on the person-month cloglog model (grouped-time proportional hazar
 drivers): the model is fitted on every person-month (of a stated customer sample on large bases); for the
 person-months of the last `window_months` months of observation it predicts each customer's monthly churn hazard
 under the factual drivers and under each scenario's counterfactual ones, and values the difference
-(`economics.value_at_stake_value`). Where the data records why customers left, the levers act on the
-cause-specific hazard of service-related exits only, and the other exits' hazard (a second model on the same
-person-months) is kept as estimated: a customer kept from service churn can still leave for price, so churners
-avoided is the fall in all exits, service-related exits avoided less the extra exits for other reasons. 95% CIs
-come from a customer bootstrap that refits the model(s) in each draw. Money is in the data's currency; churners
-are customers.
+(`economics.value_at_stake_value`). Where the data records why customers left, the levers act on the hazard of
+service-related exits only: the all-cause hazard times the modelled share of exits that are service-related
+(`economics.value_at_stake_model`), and the other exits' hazard, the rest, is kept as estimated: a customer kept
+from service churn can still leave for price, so churners avoided is the fall in all exits, service-related exits
+avoided less the extra exits for other reasons. 95% CIs come from a customer bootstrap that refits the model(s)
+in each draw. Money is in the data's currency; churners are customers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
 
 from cxresearch.data.schema import CXData
@@ -32,16 +33,9 @@ from cxresearch.economics.value_at_stake_scenarios import (
     Improvements,
     Lever,
 )
-from cxresearch.economics.value_at_stake_value import (
-    WindowRows,
-    cause_exits,
-    combined_eta,
-    combined_rate,
-    value_rates,
-)
+from cxresearch.economics.value_at_stake_value import WindowRows, cause_exits, scenario_rate, value_rates
 from cxresearch.errors import NotEstimableError
 from cxresearch.stats.design import complete_cases, covariate_design
-from cxresearch.stats.intervals import Z95
 from cxresearch.stats.sampling import sample_customers
 from cxresearch.survival.person_months import (
     CES_DRIVER,
@@ -58,8 +52,12 @@ SERVICE = "service"
 #: Fewer service-related exits than this in the months modelled: too few for a hazard model of their own (the
 #: threshold of notebook 06's per-reason models, `survival.churn_reasons.MIN_EVENTS`).
 MIN_EVENTS = 10
-#: The competing exits' event column of the person-months, where the levers act on service-related churn only.
-OTHER_EXIT = "other_exit"
+#: A log odds ratio of the service-related share beyond this (a factor of 3 million) is no estimate but a
+#: separation: a segment or driver level whose exits are never (or always) service-related, where the logit has no
+#: finite optimum and Newton steps drift on.
+MAX_LOG_ODDS = 15.0
+#: The person-months' column marking service-related exits, where the levers act on service-related churn only.
+SERVICE_EXIT = "service_exit"
 
 
 @dataclass
@@ -149,11 +147,11 @@ def value_at_stake(
         setup, point_fit, basis = _fitted(data, long, design, by_reason, notes,
                                           (window_months, horizon_months, monthly_discount_rate), (levers, improvements))
         notes.extend(_method_notes(setup.rows, sample.fraction))
-        point = _evaluate(setup, point_fit, None)
-        draws = _bootstrap(setup, point_fit, n_boot, seed, notes)
+        point, log_hr = _evaluate(setup, point_fit, None, levers)
+        draws, log_hr_draws = _bootstrap(setup, point_fit, n_boot, seed, notes, levers)
     scale = 1.0 / sample.fraction
     service_avoided = _service_exits_avoided(setup, point_fit, scale, point[-1, 0] * scale, notes)
-    table = _table(setup.scenarios, point * scale, draws * scale, point_fit, levers)
+    table = _table(setup.scenarios, point * scale, draws * scale, log_hr, log_hr_draws, levers)
     return ValueAtStakeResult(
         table=table, factual_churners=point[0, 2] * scale, factual_draws=draws[:, 0, 2] * scale,
         joint_draws=draws[:, -1, :] * scale if setup.scenarios[-1].kind == "joint" else None,
@@ -182,7 +180,8 @@ def _fitted(data: CXData, long: pd.DataFrame, design: pd.DataFrame, by_reason: b
         setup.scenarios = _scenarios(levers[0], setup.frame, levers[1])
         try:
             fits = setup.model.fit()
-            if np.isfinite(fits.acted.beta).all():
+            if np.isfinite(fits.hazard.beta).all() and (fits.reason is None
+                                                         or np.abs(fits.reason.gamma).max() < MAX_LOG_ODDS):
                 return setup, fits, basis
         except np.linalg.LinAlgError:
             pass
@@ -196,8 +195,8 @@ def _fitted(data: CXData, long: pd.DataFrame, design: pd.DataFrame, by_reason: b
 
 
 def _churn_basis(data: CXData, long: pd.DataFrame, by_reason: bool, notes: list[str]) -> tuple[pd.DataFrame, str]:
-    """The person-months with `event` = the churn the levers act on, and its basis: "service" (service-related
-    exits; the others in `OTHER_EXIT`) where the data records reasons and `by_reason`, else "all" (every exit)."""
+    """The person-months and the churn the levers act on: "service" (service-related exits, marked in
+    `SERVICE_EXIT`) where the data records reasons and `by_reason`, else "all" (every exit)."""
     customers = data.customers
     if not by_reason or "end_reason" not in customers or customers["end_reason"].isna().all():
         notes.append(BASIS_TEXT["all"] + (" (asked for)" if not by_reason else "; the data records no reason "
@@ -214,7 +213,7 @@ def _churn_basis(data: CXData, long: pd.DataFrame, by_reason: bool, notes: list[
     if unknown:
         notes.append(f"{unknown:,} exits without a recorded reason count among the other exits, so the value of "
                      "the levers is, if anything, understated")
-    return long.assign(event=service, **{OTHER_EXIT: long["event"].to_numpy() & ~service}), SERVICE
+    return long.assign(**{SERVICE_EXIT: service}), SERVICE
 
 
 def _method_notes(rows: WindowRows, fraction: float) -> list[str]:
@@ -261,7 +260,7 @@ def _available_levers(columns: list[str]) -> tuple[list[Lever], list[tuple[str, 
 def _setup(data: CXData, long: pd.DataFrame, design: pd.DataFrame, window_months: int, horizon_months: int,
            monthly_discount_rate: float, basis: str) -> _Setup:
     """Cells of every person-month, and the window's person-months with their customers and margins."""
-    model = CauseModels.from_design(long, design, OTHER_EXIT if basis == SERVICE else None)
+    model = CauseModels.from_design(long, design, SERVICE_EXIT if basis == SERVICE else None)
     months = long.loc[design.index, "month"].to_numpy(int)
     window = min(window_months, int(months.max()) + 1)
     position = np.flatnonzero(months > months.max() - window)
@@ -269,7 +268,7 @@ def _setup(data: CXData, long: pd.DataFrame, design: pd.DataFrame, window_months
     frame[list(design.columns)] = design.iloc[position].to_numpy()
     margin = _margins(data)
     rows = WindowRows.from_frame(frame, margin, window, horizon_months, monthly_discount_rate)
-    window_customer = model.acted.customer[position][rows.last_rows()]
+    window_customer = model.hazard.customer[position][rows.last_rows()]
     return _Setup(model=model, rows=rows, frame=frame, position=position, window_customer=window_customer)
 
 
@@ -306,28 +305,54 @@ def scenario_shift(scenario: Scenario, frame: pd.DataFrame, coef: pd.Series) -> 
     return shift
 
 
-def _window_hazards(setup: _Setup, fits: Fits) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per window person-month: the acted-on hazard's cloglog predictor, and the competing exits' monthly hazard
-    (0-1; None on the all-cause basis)."""
-    cells = setup.model.acted.cell[setup.position]
-    other = None if fits.other is None else -np.expm1(-np.exp(fits.other.eta[cells]))
-    return fits.acted.eta[cells], other
+def _window_predictors(setup: _Setup, fits: Fits) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per window person-month: the all-cause hazard's cloglog predictor, and the logit of the share of exits that
+    are service-related (None on the all-cause basis)."""
+    cells = setup.model.hazard.cell[setup.position]
+    return fits.hazard.eta[cells], None if fits.reason is None else fits.reason.logit[cells]
 
 
-def _evaluate(setup: _Setup, fits: Fits, weights: np.ndarray | None) -> np.ndarray:
-    """Per scenario: churners avoided, margin retained (currency) and factual churners, weighted by customer."""
-    eta, other = _window_hazards(setup, fits)
-    rate = combined_rate(eta, other)
+def _counterfactual(setup: _Setup, fits: Fits, scenario: Scenario, eta: np.ndarray, logit: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per window person-month under `scenario`: the all-cause cloglog predictor and the service-related share."""
+    counter_eta = eta + scenario_shift(scenario, setup.frame, fits.hazard.coef)
+    if logit is None or fits.reason is None:
+        return counter_eta, None
+    return counter_eta, expit(logit + scenario_shift(scenario, setup.frame, fits.reason.coef))
+
+
+def _evaluate(setup: _Setup, fits: Fits, weights: np.ndarray | None, levers: list[Lever]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per scenario: churners avoided, margin retained (currency) and factual churners, weighted by customer; and
+    per lever the log hazard ratio of one more unit (`_log_hazard_ratios`)."""
+    eta, logit = _window_predictors(setup, fits)
+    share = None if logit is None else expit(logit)
+    rate = np.exp(eta)
     w_cust = np.ones(setup.rows.n_customers) if weights is None else weights[setup.window_customer]
     w_rows = w_cust[setup.rows.customer]
     retention = float(np.average(np.exp(-rate), weights=w_rows))
     factual = value_rates(setup.rows, rate, retention)
     out = np.empty((len(setup.scenarios), 3))
     for i, scenario in enumerate(setup.scenarios):
-        counter = value_rates(setup.rows, combined_rate(eta + scenario_shift(scenario, setup.frame, fits.acted.coef),
-                                                        other), retention)
+        counter_eta, counter_share = _counterfactual(setup, fits, scenario, eta, logit)
+        counter = value_rates(setup.rows, scenario_rate(eta, share, counter_eta, counter_share), retention)
         out[i] = (w_cust @ (factual.churn - counter.churn), w_cust @ (counter.margin - factual.margin),
                   w_cust @ factual.churn)
+    return out, _log_hazard_ratios(fits, logit, w_rows, levers)
+
+
+def _log_hazard_ratios(fits: Fits, logit: np.ndarray | None, w_rows: np.ndarray, levers: list[Lever]
+                       ) -> np.ndarray:
+    """Per lever: the log ratio of the acted-on hazard with one more unit of its driver to that without, averaged
+    over the window's person-months (weights `w_rows`). On all churn that is the driver's coefficient; on
+    service-related churn the all-cause coefficient plus the change of the log service share, which is smaller
+    where service is already most of the exits."""
+    out = np.array([fits.hazard.coef[lever.column] for lever in levers], dtype=float)
+    if logit is None or fits.reason is None:
+        return out
+    for i, lever in enumerate(levers):
+        step = log_expit(logit + fits.reason.coef[lever.column]) - log_expit(logit)
+        out[i] += np.average(step, weights=w_rows)
     return out
 
 
@@ -336,12 +361,14 @@ def _service_exits_avoided(setup: _Setup, fits: Fits, scale: float, churners_avo
     """On the service basis: the joint scenario's fall in service-related exits within the window (whole base,
     `scale` from the sample), with a note on how many of those customers still leave for another reason
     (`churners_avoided`: the joint scenario's); None on the all-cause basis or without a joint scenario."""
-    if fits.other is None or setup.scenarios[-1].kind != "joint":
+    if fits.reason is None or setup.scenarios[-1].kind != "joint":
         return None
-    eta, other = _window_hazards(setup, fits)
-    shifted = eta + scenario_shift(setup.scenarios[-1], setup.frame, fits.acted.coef)
-    avoided = scale * sum(sign * cause_exits(setup.rows, combined_eta(e, other), -np.expm1(-np.exp(e))).sum()
-                          for sign, e in ((1.0, eta), (-1.0, shifted)))
+    eta, logit = _window_predictors(setup, fits)
+    share = expit(logit)
+    counter_eta, counter_share = _counterfactual(setup, fits, setup.scenarios[-1], eta, logit)
+    joint_eta = np.log(scenario_rate(eta, share, counter_eta, counter_share))
+    avoided = scale * (cause_exits(setup.rows, eta, -np.expm1(-np.exp(eta)) * share).sum()
+                       - cause_exits(setup.rows, joint_eta, -np.expm1(-np.exp(counter_eta)) * counter_share).sum())
     notes.append(f"competing risks: with all service failures removed, {avoided:,.0f} fewer customers would have "
                  f"left for service-related reasons in the window, of whom {avoided - churners_avoided:,.0f} would "
                  "have left for another reason (price, a competitor, moving, ...) before its end; churners avoided "
@@ -349,41 +376,47 @@ def _service_exits_avoided(setup: _Setup, fits: Fits, scale: float, churners_avo
     return float(avoided)
 
 
-def _bootstrap(setup: _Setup, point: Fits, n_boot: int, seed: int, notes: list[str]) -> np.ndarray:
-    """`_evaluate` in `n_boot` customer-bootstrap draws, each refitting the model (draws x scenarios x 3)."""
+def _bootstrap(setup: _Setup, point: Fits, n_boot: int, seed: int, notes: list[str], levers: list[Lever]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """`_evaluate` in `n_boot` customer-bootstrap draws, each refitting the model(s): draws x scenarios x 3, and
+    draws x levers log hazard ratios."""
     rng = np.random.default_rng(seed)
     n = setup.model.n_customers
-    draws = []
+    draws, log_hrs = [], []
     for _ in range(n_boot):
         weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         try:
-            fit = setup.model.fit(weights, start=point, se=False)
+            fit = setup.model.fit(weights, start=point)
         except np.linalg.LinAlgError:
             continue
-        draws.append(_evaluate(setup, fit, weights))
+        values, log_hr = _evaluate(setup, fit, weights, levers)
+        draws.append(values)
+        log_hrs.append(log_hr)
     if len(draws) < n_boot:
         notes.append(f"{n_boot - len(draws)} of {n_boot} bootstrap draws could not refit the model (a tenure band "
                      "or driver without variation in the draw) and were left out")
-    return np.array(draws).reshape(len(draws), len(setup.scenarios), 3)
+    return (np.array(draws).reshape(len(draws), len(setup.scenarios), 3),
+            np.array(log_hrs).reshape(len(log_hrs), len(levers)))
 
 
-def _table(scenarios: list[Scenario], point: np.ndarray, draws: np.ndarray, fits: Fits, levers: list[Lever]
-           ) -> pd.DataFrame:
-    """One row per scenario: estimates with percentile 95% CIs, the lever's hazard ratio (of the acted-on
-    hazard) and E-values."""
-    fit = fits.acted
+def _table(scenarios: list[Scenario], point: np.ndarray, draws: np.ndarray, log_hr: np.ndarray,
+           log_hr_draws: np.ndarray, levers: list[Lever]) -> pd.DataFrame:
+    """One row per scenario: estimates with percentile 95% CIs, the lever's hazard ratio of one more unit (of the
+    acted-on hazard, percentile CI) and E-values."""
     low, high = (np.percentile(draws, q, axis=0) if len(draws) else np.full_like(point, np.nan) for q in (2.5, 97.5))
-    column = {lever.key: lever.column for lever in levers}
+    hr_low, hr_high = (np.exp(np.percentile(log_hr_draws, q, axis=0)) if len(log_hr_draws)
+                       else np.full_like(log_hr, np.nan) for q in (2.5, 97.5))
+    index = {lever.key: i for i, lever in enumerate(levers)}
     rows = []
     for i, s in enumerate(scenarios):
-        coef, se = (fit.coef[column[s.lever]], fit.se[column[s.lever]]) if s.lever in column else (np.nan, np.nan)
-        hr, hr_low, hr_high = np.exp(coef), np.exp(coef - Z95 * se), np.exp(coef + Z95 * se)
+        j = index.get(s.lever)
+        hr, lo, hi = (np.exp(log_hr[j]), hr_low[j], hr_high[j]) if j is not None else (np.nan, np.nan, np.nan)
         rows.append({
             "lever": s.lever, "label": s.label, "kind": s.kind, "scenario": s.text,
             "churners_avoided": point[i, 0], "churners_avoided_ci_low": low[i, 0],
             "churners_avoided_ci_high": high[i, 0], "margin_retained": point[i, 1],
             "margin_retained_ci_low": low[i, 1], "margin_retained_ci_high": high[i, 1],
-            "hazard_ratio": hr, "hr_ci_low": hr_low, "hr_ci_high": hr_high,
-            "e_value": e_value(hr), "e_value_ci": e_value_ci(hr_low, hr_high) if np.isfinite(hr) else np.nan,
+            "hazard_ratio": hr, "hr_ci_low": lo, "hr_ci_high": hi, "e_value": e_value(hr),
+            "e_value_ci": e_value_ci(lo, hi) if np.isfinite(lo) and np.isfinite(hi) else np.nan,
         })
     return pd.DataFrame(rows)

@@ -1,21 +1,25 @@
-"""The person-month cloglog models behind the value-at-stake analysis, refitted on customer-bootstrap weights.
+"""The person-month models behind the value-at-stake analysis, refitted on customer-bootstrap weights.
 
 Rows that share tenure and covariates form a cell (`survival.cloglog`); a bootstrap draw weights each customer by
 how often she is drawn, so a refit needs only the cells' weighted churns and person-months, not a new table.
-Where the data records why customers left, the levers act on the cause-specific hazard of service-related exits
-(the other exits end the time at risk in their exit month), and the hazard of the other exits, fitted on the same
-cells, is the competing risk the scenarios leave as estimated (Prentice et al. 1978; Allison 1982).
+The monthly hazard of every exit is a cloglog model of the cells. Where the data records why customers left, a
+logit of the share of exits that are service-related, fitted on the exits' cells, splits it: the service-related
+hazard is the all-cause hazard times that share, the other exits' hazard the rest ("vertical modelling" of competing
+risks, Nicolaie, van Houwelingen & Putter 2010, Stat. Med. 29:1356-1370). Unlike a cloglog model of the
+service-related exits alone, the split lets a driver's effect on the service hazard flatten where service is
+already most of the exits (the share cannot pass 1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from cxresearch.stats.logit import fit_logit
 from cxresearch.survival.cloglog import fit_cloglog, tenure_baseline
 
 #: First tenure month of each baseline band (those of `survival.timevarying.fit_person_month_cloglog`).
@@ -49,9 +53,8 @@ class CellModel:
                    tenure=tenure[first], covariates=design.to_numpy(float)[first], columns=list(design.columns),
                    n_customers=int(customer.max()) + 1, time_bands=time_bands)
 
-    def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None, se: bool = True) -> Fit:
-        """Cloglog fit with customer weights (None: each once); `start` = a previous fit's coefficients; `se`:
-        with standard errors (NaN without, as bootstrap refits need none)."""
+    def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None) -> Fit:
+        """Cloglog fit with customer weights (None: each once); `start` = a previous fit's coefficients."""
         w = np.ones(len(self.event)) if weights is None else weights[self.customer]
         n_cells = len(self.tenure)
         trials = np.bincount(self.cell, weights=w, minlength=n_cells)
@@ -63,10 +66,9 @@ class CellModel:
         # from a previous fit's coefficients, Fisher scoring converges about quadratically (steps of 1e-1, 1e-2,
         # 1e-4, 1e-7 on the demo): once a step is below 1e-3 the refit is within about 1e-5 of its optimum, far
         # inside the bootstrap spread, and each further step would cost as much as the first
-        beta, cov, _ = fit_cloglog(x[used], churns[used], trials=trials[used], start=start,
-                                   tol=1e-9 if start is None else 1e-3, covariance=se)
-        return Fit(beta=beta, coef=pd.Series(beta[k:], index=self.columns),
-                   se=pd.Series(np.sqrt(np.diag(cov)[k:]) if se else np.nan, index=self.columns), eta=x @ beta)
+        beta, _, _ = fit_cloglog(x[used], churns[used], trials=trials[used], start=start,
+                                 tol=1e-9 if start is None else 1e-3, covariance=False)
+        return Fit(beta=beta, coef=pd.Series(beta[k:], index=self.columns), eta=x @ beta)
 
     @cached_property
     def _tenures(self) -> tuple[np.ndarray, np.ndarray]:
@@ -86,52 +88,92 @@ class CellModel:
 
 
 @dataclass
-class CauseModels:
-    """The hazard the levers act on (all exits, or the service-related ones) and, with reasons, the competing
-    hazard of the other exits; both on the same cells, so their linear predictors index alike."""
+class ReasonModel:
+    """The share of exits that are service-related per cell of the hazard model: a logit in log tenure and the
+    covariates, fitted on the exits."""
 
-    acted: CellModel
-    other: CellModel | None = None  # None: `acted` is the all-cause hazard
+    cell: np.ndarray  # per exit: its cell of the hazard model
+    customer: np.ndarray  # per exit: its customer
+    service: np.ndarray  # per exit: 1.0 when service-related
+    x: np.ndarray  # per cell of the hazard model: intercept, log tenure, covariates
+    columns: list[str]
 
     @classmethod
-    def from_design(cls, long: pd.DataFrame, design: pd.DataFrame, other_event: str | None = None) -> CauseModels:
-        """`long["event"]` is the acted-on exit; `long[other_event]` (when named) the competing exits."""
-        acted = CellModel.from_design(long, design)
-        if other_event is None:
-            return cls(acted)
-        return cls(acted, replace(acted, event=long.loc[design.index, other_event].to_numpy(float)))
+    def from_cells(cls, hazard: CellModel, service: np.ndarray) -> ReasonModel:
+        """The exits of `hazard` (its person-months with `event`) and whether each was service-related (`service`,
+        per person-month)."""
+        exits = hazard.event > 0
+        x = np.column_stack([np.ones(len(hazard.tenure)), np.log(hazard.tenure.astype(float)), hazard.covariates])
+        return cls(cell=hazard.cell[exits], customer=hazard.customer[exits], service=service[exits].astype(float),
+                   x=x, columns=hazard.columns)
+
+    def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None) -> ReasonFit:
+        """Logit fit with customer weights (None: each once); `start` = a previous fit's coefficients."""
+        w = np.ones(len(self.cell)) if weights is None else weights[self.customer]
+        n_cells = len(self.x)
+        exits = np.bincount(self.cell, weights=w, minlength=n_cells)
+        service = np.bincount(self.cell, weights=w * self.service, minlength=n_cells)
+        used = exits > 0
+        gamma = fit_logit(self.x[used], service[used], exits[used], start=start,
+                          tol=1e-9 if start is None else 1e-3)
+        return ReasonFit(gamma=gamma, coef=pd.Series(gamma[2:], index=self.columns), logit=self.x @ gamma)
+
+
+@dataclass
+class CauseModels:
+    """The all-cause hazard and, where the levers act on service-related exits, the share of exits that are
+    service-related; on the same cells, so their predictors index alike."""
+
+    hazard: CellModel
+    reason: ReasonModel | None = None  # None: the levers act on all churn
+
+    @classmethod
+    def from_design(cls, long: pd.DataFrame, design: pd.DataFrame, service: str | None = None) -> CauseModels:
+        """`long["event"]` is any exit; `long[service]` (when named) whether it was service-related."""
+        hazard = CellModel.from_design(long, design)
+        if service is None:
+            return cls(hazard)
+        return cls(hazard, ReasonModel.from_cells(hazard, long.loc[design.index, service].to_numpy(bool)))
 
     @property
     def n_customers(self) -> int:
         """Customers in the models."""
-        return self.acted.n_customers
+        return self.hazard.n_customers
 
-    def fit(self, weights: np.ndarray | None = None, start: Fits | None = None, se: bool = True) -> Fits:
-        """Both fits with customer weights (None: each once); `start` = a previous pair of fits; `se` as
-        `CellModel.fit`."""
-        acted = self.acted.fit(weights, None if start is None else start.acted.beta, se)
-        if self.other is None:
-            return Fits(acted)
-        return Fits(acted, self.other.fit(weights, None if start is None or start.other is None
-                                          else start.other.beta, se))
+    def fit(self, weights: np.ndarray | None = None, start: Fits | None = None) -> Fits:
+        """Both fits with customer weights (None: each once); `start` = a previous pair of fits."""
+        hazard = self.hazard.fit(weights, None if start is None else start.hazard.beta)
+        if self.reason is None:
+            return Fits(hazard)
+        return Fits(hazard, self.reason.fit(weights, None if start is None or start.reason is None
+                                            else start.reason.gamma))
 
 
 @dataclass
 class Fit:
-    """One fit: all coefficients, the covariates' log hazard ratios (and SEs), the linear predictor per cell."""
+    """One hazard fit: all coefficients, the covariates' log hazard ratios, the linear predictor per cell."""
 
     beta: np.ndarray
     coef: pd.Series
-    se: pd.Series
     eta: np.ndarray
 
 
 @dataclass
-class Fits:
-    """The fit of the acted-on hazard and, with reasons, that of the competing one."""
+class ReasonFit:
+    """One fit of the service-related share: all coefficients, the covariates' log odds ratios, the logit per
+    cell of the hazard model."""
 
-    acted: Fit
-    other: Fit | None = None
+    gamma: np.ndarray
+    coef: pd.Series
+    logit: np.ndarray
+
+
+@dataclass
+class Fits:
+    """The all-cause hazard's fit and, on service-related churn, that of the service-related share of exits."""
+
+    hazard: Fit
+    reason: ReasonFit | None = None
 
 
 def e_value(hazard_ratio: float) -> float:

@@ -23,17 +23,25 @@ SUMMARY_COLUMNS = ["lever", "label", "scenario", "kind", "churners_avoided", "ch
                    "margin_retained_annual", "margin_retained_annual_ci_low", "margin_retained_annual_ci_high",
                    "hazard_ratio", "hr_ci_low", "hr_ci_high", "e_value", "e_value_ci"]
 
+#: What the `hazard_ratio` column compares.
+HAZARD_RATIO_TEXT = ("hazard ratio: the hazard the levers act on with one more unit of the lever's driver (one more "
+                     "contact or event in the 3-month window, one CES point) against as observed, averaged (geometric "
+                     "mean) over the window's customer-months, with a bootstrap 95% CI; the E-value reads it as a risk "
+                     "ratio")
+
 #: Which churn the levers act on (`ValueAtStakeResult.basis`), in words.
 BASIS_TEXT = {
-    "service": ("churn modelled: service-related exits only (end_reason 'service'); leaving for another reason is a "
-                "competing risk whose hazard every scenario keeps as estimated"),
+    "service": ("churn modelled: service-related exits only (end_reason 'service'), as the all-cause hazard times "
+                "the share of exits that are service-related (a logit on the exits, vertical modelling); leaving "
+                "for another reason is a competing risk whose hazard every scenario keeps as estimated"),
     "all": "churn modelled: every exit (all-cause hazard)",
 }
 
 #: One line on what the figures are (and are not).
 CAVEAT = ("These are model-based counterfactuals from observational data: they assume no unmeasured confounding of "
-          "the drivers and churn, and the person-month model's form (proportional hazards, effects linear in the "
-          "window counts); the E-value says how strong a confounder would have to be to explain an effect away.")
+          "the drivers and churn, and the person-month model's form (proportional hazards with effects linear in the "
+          "window counts, and where churn reasons are recorded a logit for the share of exits that are "
+          "service-related); the E-value says how strong a confounder would have to be to explain an effect away.")
 
 
 @dataclass
@@ -148,7 +156,7 @@ class ValueAtStakeResult:
     def _repr_html_(self) -> str:
         table = self.summary().drop(columns=["kind"]).round(2).to_html(escape=True, na_rep="–", index=False)
         sampled = [self.sample.describe(self.ANALYSIS)] if self.sample.sampled else []
-        notes = [self.basis_sentence(), CAVEAT, self.ranking_sentence(), *self.notes, *sampled]
+        notes = [self.basis_sentence(), CAVEAT, self.ranking_sentence(), HAZARD_RATIO_TEXT, *self.notes, *sampled]
         return (f"<p><b>{html.escape(self.ANALYSIS)} on {self.basis_words}: last {self.window_months} months, "
                 f"margin to {self.horizon_months} months ({html.escape(self.currency)})</b></p>" + table
                 + "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes))

@@ -95,7 +95,7 @@ def value_hazards(rows: WindowRows, eta: np.ndarray, retention: float) -> Custom
 
 
 def value_rates(rows: WindowRows, rate: np.ndarray, retention: float) -> CustomerValues:
-    """`value_hazards` from each row's monthly cumulative hazard -log(1 - h) = exp(eta) (`combined_rate`)."""
+    """`value_hazards` from each row's monthly cumulative hazard -log(1 - h) = exp(eta) (`scenario_rate`)."""
     surv = np.exp(-_cumulative_hazard(rows, rate))
     discount = rows.discount
     within = np.bincount(rows.customer, weights=surv * discount, minlength=rows.n_customers)
@@ -110,27 +110,28 @@ def _tail_factors(rows: WindowRows, retention: float) -> np.ndarray:
                      if rows.horizon_months > j else 0.0 for j in range(rows.window_months + 1)])
 
 
-def combined_rate(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
-    """Monthly cumulative all-cause hazard -log(1 - h - h_other), from the cloglog predictor `eta` of one cause's
-    monthly hazard h and the other causes' monthly hazards (0-1; None: `eta` is already all-cause).
+def scenario_rate(eta: np.ndarray, share: np.ndarray | None, counter_eta: np.ndarray,
+                  counter_share: np.ndarray | None) -> np.ndarray:
+    """Per row: the monthly cumulative all-cause hazard -log(1 - h) of a scenario that moves the service-related
+    exits' hazard only.
 
-    In discrete time the causes' monthly exit probabilities add up: a customer at risk at the start of a month
-    leaves in it for cause k with probability h_k, and stays with probability 1 - sum_k h_k.
+    `eta` and `counter_eta` are the cloglog predictors of the monthly all-cause hazard h, as observed and in the
+    scenario; `share` and `counter_share` the share of exits that are service-related (0-1) in each. In discrete
+    time the causes' monthly exit probabilities add up (a customer at risk at the start of a month leaves in it for
+    cause k with probability h pi_k), so the scenario's monthly exit probability is h' pi' + h (1 - pi): the other
+    exits keep their factual hazard. With `share` None the levers act on all churn: the rate is exp(counter_eta).
     """
-    if other_hazard is None:
-        return np.exp(eta)
-    return -np.log1p(-np.minimum(-np.expm1(-np.exp(eta)) + other_hazard, 1.0 - 1e-12))
-
-
-def combined_eta(eta: np.ndarray, other_hazard: np.ndarray | None) -> np.ndarray:
-    """Cloglog linear predictor of the monthly all-cause hazard (`combined_rate` on the log scale)."""
-    return eta if other_hazard is None else np.log(combined_rate(eta, other_hazard))
+    if share is None or counter_share is None:
+        return np.exp(counter_eta)
+    hazard, counter = -np.expm1(-np.exp(eta)), -np.expm1(-np.exp(counter_eta))
+    return -np.log1p(-np.minimum(counter * counter_share + hazard * (1.0 - share), 1.0 - 1e-12))
 
 
 def cause_exits(rows: WindowRows, eta: np.ndarray, cause_hazard: np.ndarray) -> np.ndarray:
     """Per window customer: probability of leaving for one cause within her window months, sum_j S_{j-1} h_j.
 
-    `eta` is the all-cause cloglog predictor (`combined_eta`) per row, `cause_hazard` the cause's monthly hazard.
+    `eta` is the all-cause cloglog predictor per row (the log of `scenario_rate`), `cause_hazard` the cause's
+    monthly hazard.
     """
     lam = np.exp(eta)
     before = _cumulative_hazard(rows, lam) - lam  # up to the start of each month

@@ -3,15 +3,18 @@
 For the person-months the estimate valued (its window, its customers, its scenarios) the monthly hazard is
 computed from `truth.json` (intercept, tenure bands, contract and plan, the drivers' total log hazard ratios) with
 the latent mood averaged out month by month, mood ~ N(0, 1) (its stationary law): 1 - h = E_z exp(-exp(eta +
-b_mood z)), by Gauss-Hermite quadrature. Both sides are valued by `economics.value_at_stake_value.value_hazards`,
-so the comparison is like with like: what differs is only the fitted hazard versus the true one. Two simplifications
+b_mood z)), by Gauss-Hermite quadrature; a customer treated by a randomised campaign has its log hazard ratio
+added in the months its effect lasts (`campaign_shift`), as in the simulator. Both sides are valued by
+`economics.value_at_stake_value`, so the comparison is like with like: what differs is only the fitted hazard
+versus the true one. Two simplifications
 are shared by estimate and truth and so do not enter the check: the window CES is the person-month table's
 (answered effort, unanswered contacts imputed), and a scenario changes one driver holding the others as observed.
 
 Where the estimate acted on service-related churn only (`ValueAtStakeResult.basis` "service"), so does the truth:
 the simulator splits the monthly hazard h(x) between reasons with multinomial-logit shares pi_k(x)
 (`data.simulate_reasons`), so the true service-related hazard is h(x) pi_service(x) and that of the other exits
-h(x) (1 - pi_service(x)); a scenario moves the first to h(x') pi_service(x') and keeps the second. (In the simulator
+h(x) (1 - pi_service(x)); a scenario moves the first to h(x') pi_service(x') and keeps the second
+(`economics.value_at_stake_value.scenario_rate`, which the estimate uses with its fitted h and pi). (In the simulator
 the drivers also raise the other exits' hazard, through h; that part of their effect is outside this estimand.)
 """
 
@@ -22,7 +25,7 @@ import pandas as pd
 
 from cxresearch.economics.value_at_stake import Scenario
 from cxresearch.economics.value_at_stake_result import ValueAtStakeResult
-from cxresearch.economics.value_at_stake_value import combined_eta, mean_hazard, value_hazards
+from cxresearch.economics.value_at_stake_value import mean_hazard, scenario_rate, value_hazards, value_rates
 
 #: Gauss-Hermite nodes for averaging the hazard over the latent mood.
 QUADRATURE_NODES = 40
@@ -58,7 +61,28 @@ def true_log_hazard(frame: pd.DataFrame, truth: dict) -> np.ndarray:
         else:
             column = "ces_centred_90d" if key == "ces" else c["feature"]
             eta += c["value"] * frame[column].to_numpy(float)
-    return _averaged_over_mood(eta, float(truth["latent"]["mood"]["value"]))
+    return _averaged_over_mood(eta + campaign_shift(frame, truth), float(truth["latent"]["mood"]["value"]))
+
+
+def campaign_shift(frame: pd.DataFrame, truth: dict) -> np.ndarray:
+    """Per person-month (`customer_id`, `month` from the world's start): the randomised campaigns' log hazard ratio
+    (`truth["campaigns"]`), tau_i for a treated customer in the months its effect lasts, else 0.
+
+    The campaigns are part of the world the levers are valued in: a treated customer's hazard, and so what a lever
+    would save her, is the campaign's multiple of the untreated one (`data.simulate_campaigns`).
+    """
+    shift = np.zeros(len(frame))
+    if not {"customer_id", "month"} <= set(frame.columns):
+        return shift
+    month = frame["month"].to_numpy(int)
+    for campaign in truth.get("campaigns", {}).values():
+        customers = campaign["customers"]
+        treated = np.asarray(customers["treated"], bool)
+        tau = pd.Series(np.asarray(customers["log_hazard_ratio"], float)[treated],
+                        index=np.asarray(customers["customer_id"])[treated])
+        lasting = (month >= campaign["month"]) & (month < campaign["month"] + campaign["effect_months"])
+        shift += np.where(lasting, frame["customer_id"].map(tau).fillna(0.0).to_numpy(float), 0.0)
+    return shift
 
 
 def _averaged_over_mood(eta: np.ndarray, mood_log_hr: float) -> np.ndarray:
@@ -92,10 +116,9 @@ def true_value_at_stake(result: ValueAtStakeResult, truth: dict) -> pd.DataFrame
     out = []
     for scenario in result.scenarios:
         changed = _with_changes(frame, scenario)
-        counter_eta = true_log_hazard(changed, truth)
-        if share is not None:
-            counter_eta = _service_only(eta, counter_eta, share, true_service_share(changed, margin, truth))
-        counter = value_hazards(rows, counter_eta, retention)
+        counter_share = None if share is None else true_service_share(changed, margin, truth)
+        rate = scenario_rate(eta, share, true_log_hazard(changed, truth), counter_share)
+        counter = value_rates(rows, rate, retention)
         out.append({"lever": scenario.lever, "kind": scenario.kind,
                     "churners_avoided": scale * float(np.sum(factual.churn - counter.churn)),
                     "margin_retained": scale * float(np.sum(counter.margin - factual.margin))})
@@ -132,13 +155,6 @@ def _reason_driver(frame: pd.DataFrame, margin: np.ndarray, driver: str) -> np.n
         column, level = driver.rstrip("]").split("[")
         return (frame[column].astype(str).to_numpy() == level).astype(float)
     return frame[REASON_DRIVER_COLUMNS.get(driver, driver)].to_numpy(float)
-
-
-def _service_only(eta: np.ndarray, counter_eta: np.ndarray, share: np.ndarray, counter_share: np.ndarray
-                  ) -> np.ndarray:
-    """All-cause cloglog predictor when only the service-related hazard takes its scenario value: h' pi' + h (1 - pi)."""
-    hazard, counter = -np.expm1(-np.exp(eta)), -np.expm1(-np.exp(counter_eta))
-    return combined_eta(np.log(-np.log1p(-counter * counter_share)), hazard * (1.0 - share))
 
 
 def _with_changes(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from cxresearch.economics import value_at_stake as vas
 from cxresearch.economics.value_at_stake import value_at_stake
 from cxresearch.economics.value_at_stake_model import e_value, e_value_ci
 from cxresearch.economics.value_at_stake_scenarios import LEVERS, Improvements
-from cxresearch.economics.value_at_stake_value import WindowRows, cause_exits, combined_eta, value_hazards
+from cxresearch.economics.value_at_stake_value import WindowRows, cause_exits, scenario_rate, value_hazards
 from cxresearch.errors import NotEstimableError
 from cxresearch.plots.value_at_stake import plot_value_at_stake
 from cxresearch.report.record.value_at_stake import record_value_at_stake
@@ -170,16 +170,20 @@ def test_as_of_ends_the_window_and_the_fit_at_that_month(world):
 
 
 def test_two_causes_combine_and_one_cause_exits_by_hand():
-    # one customer, two window months; service hazard 0.1 and other hazard 0.2 each month
+    # one customer, two window months; all-cause monthly hazard 0.3, of which a third is service-related
     rows = WindowRows(customer=np.array([0, 0]), step=np.array([1, 2]), margin=np.array([1.0]), ids=np.array(["a"]),
                       window_months=2, horizon_months=2, monthly_discount_rate=0.0)
-    service = np.full(2, np.log(-np.log(0.9)))
-    total = combined_eta(service, np.full(2, 0.2))
-    assert -np.expm1(-np.exp(total)) == pytest.approx([0.3, 0.3])
-    assert value_hazards(rows, total, 0.5).churn == pytest.approx([1 - 0.7**2])
+    eta = np.full(2, np.log(-np.log(0.7)))
+    share = np.full(2, 1 / 3)
+    assert scenario_rate(eta, share, eta, share) == pytest.approx(-np.log([0.7, 0.7]))
+    # the scenario halves the service hazard (0.1 -> 0.05) and keeps the other exits' 0.2: 0.25 a month
+    counter = np.full(2, np.log(-np.log(0.9)))
+    assert -np.expm1(-scenario_rate(eta, share, counter, np.full(2, 0.5))) == pytest.approx([0.25, 0.25])
+    # on all churn the scenario's hazard is the whole of it
+    assert scenario_rate(eta, None, counter, None) == pytest.approx(-np.log([0.9, 0.9]))
+    assert value_hazards(rows, eta, 0.5).churn == pytest.approx([1 - 0.7**2])
     # service exits: 0.1 in month 1, then 0.7 x 0.1 in month 2
-    assert cause_exits(rows, total, np.full(2, 0.1)) == pytest.approx([0.1 + 0.07])
-    assert combined_eta(service, None) is service
+    assert cause_exits(rows, eta, np.full(2, 0.1)) == pytest.approx([0.1 + 0.07])
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 from cxresearch.data.simulate import simulate
 from cxresearch.economics.value_at_stake import value_at_stake
 from cxresearch.truth.value_at_stake import (
+    campaign_shift,
     hazard_truth_available,
     true_log_hazard,
     true_service_share,
@@ -117,3 +118,11 @@ def test_true_service_share_by_hand():
     assert true_service_share(frame, margin, truth) == pytest.approx(expected)
     assert hazard_truth_available(truth, "service")
     assert not hazard_truth_available(simulate(50, 3, seed=0, reasons=False).truth, "service")
+
+
+def test_campaign_shift_adds_a_treated_customers_log_hazard_ratio_while_it_lasts():
+    truth = {"campaigns": {"offer": {"month": 2, "effect_months": 3, "customers": {
+        "customer_id": ["a", "b"], "treated": [True, False], "log_hazard_ratio": [-0.5, -0.7]}}}}
+    frame = pd.DataFrame({"customer_id": ["a"] * 6 + ["b"] * 2, "month": [0, 1, 2, 3, 4, 5, 2, 3]})
+    assert campaign_shift(frame, truth).tolist() == [0, 0, -0.5, -0.5, -0.5, 0, 0, 0]
+    assert campaign_shift(frame, {}).tolist() == [0.0] * 8
