@@ -23,6 +23,13 @@ from threadpoolctl import threadpool_limits
 
 from cxresearch.data.schema import CXData
 from cxresearch.economics.value_at_stake_model import CauseModels, Fits, e_value, e_value_ci
+from cxresearch.economics.value_at_stake_randomised import (
+    FOLLOW_UP_DRIVER,
+    CampaignRows,
+    RandomisedCheck,
+    campaign_rows,
+    predicted_effect,
+)
 from cxresearch.economics.value_at_stake_result import BASIS_TEXT, ValueAtStakeResult
 from cxresearch.economics.value_at_stake_scenarios import (
     COLUMN_NEEDS,
@@ -81,6 +88,7 @@ class _Setup:
     position: np.ndarray  # per window row: its position among the model's person-months
     window_customer: np.ndarray  # per window customer: her index among the model's customers
     scenarios: list[Scenario] = field(default_factory=list)
+    campaign: CampaignRows | None = None  # a randomised proactive campaign's customers, for the follow-up check
 
 
 def value_at_stake(
@@ -95,6 +103,7 @@ def value_at_stake(
     seed: int = 0,
     as_of: str | None = None,
     by_reason: bool = True,
+    proactive_campaign: str = "",
 ) -> ValueAtStakeResult:
     """Churners avoided and margin retained per CX lever, jointly, and under realistic improvements.
 
@@ -115,6 +124,8 @@ def value_at_stake(
     by_reason : where the data records why customers left (`end_reason`, at least `MIN_EVENTS` service-related
         exits), the levers act on service-related churn only, the other exits being competing risks; False, or
         without reasons: on all churn (`ValueAtStakeResult.basis` says which).
+    proactive_campaign : the treatments table's randomised campaign of proactive outreach whose measured effect is
+        set beside the follow-up lever's prediction ("" finds one by name; `economics.value_at_stake_randomised`).
 
     Returns
     -------
@@ -132,9 +143,6 @@ def value_at_stake(
     VanderWeele & Ding (2017), Ann. Intern. Med. 167:268-274 (E-value).
     """
     improvements = improvements or Improvements()
-    ok, why = can_build_person_months(data)
-    if not ok:
-        raise NotEstimableError(why, "event dates" if not data.has_timestamps else "contact records")
     sample = sample_customers(data.customers[["customer_id"]], max_model_customers, seed)
     months = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
     long, notes = months.table, list(months.notes)
@@ -147,8 +155,10 @@ def value_at_stake(
         setup, point_fit, basis = _fitted(data, long, design, by_reason, notes,
                                           (window_months, horizon_months, monthly_discount_rate), (levers, improvements))
         notes.extend(_method_notes(setup.rows, sample.fraction))
-        point, log_hr = _evaluate(setup, point_fit, None, levers)
-        draws, log_hr_draws = _bootstrap(setup, point_fit, n_boot, seed, notes, levers)
+        setup.campaign, randomised_skip = _campaign(data, long.loc[design.index], setup, months.origin,
+                                                    proactive_campaign, levers)
+        point, log_hr, effect = _evaluate(setup, point_fit, None, levers)
+        draws, log_hr_draws, effect_draws = _bootstrap(setup, point_fit, n_boot, seed, notes, levers)
     scale = 1.0 / sample.fraction
     service_avoided = _service_exits_avoided(setup, point_fit, scale, point[-1, 0] * scale, notes)
     table = _table(setup.scenarios, point * scale, draws * scale, log_hr, log_hr_draws, levers)
@@ -159,11 +169,38 @@ def value_at_stake(
         horizon_months=horizon_months, monthly_discount_rate=monthly_discount_rate, currency=data.currency,
         improvements=improvements, n_boot=len(draws), rows=setup.rows, window=setup.frame,
         scenarios=setup.scenarios, basis=basis, service_exits_avoided=service_avoided,
+        randomised=_randomised(setup.campaign, effect, effect_draws), randomised_skip=randomised_skip,
     )
 
 
+def _campaign(data: CXData, frame: pd.DataFrame, setup: _Setup, origin: pd.Timestamp, declared: str,
+              levers: list[Lever]) -> tuple[CampaignRows | None, tuple[str, str] | None]:
+    """The randomised proactive campaign's rows among the model's person-months `frame`, or None and why not
+    (reason, needs)."""
+    if not any(lever.column == FOLLOW_UP_DRIVER for lever in levers):
+        return None, ("the follow-up lever is not valued on this data", "proactive contacts")
+    try:
+        return campaign_rows(data, frame, setup.model.hazard.customer, origin, declared), None
+    except NotEstimableError as err:
+        return None, (err.reason, err.needs)
+
+
+def _randomised(rows: CampaignRows | None, effect: float, draws: np.ndarray) -> RandomisedCheck | None:
+    """The follow-up lever beside the campaign (None without one)."""
+    if rows is None:
+        return None
+    measured, se = rows.measured
+    return RandomisedCheck(campaign=rows.campaign, horizon=rows.horizon, measured=measured, measured_se=se,
+                           predicted=effect, predicted_draws=draws, n_treated=rows.n_treated,
+                           n_control=rows.n_control, n_model=len(rows.customer))
+
+
 def _person_months(data: CXData, customer_ids: pd.Series | None, as_of: str | None) -> PersonMonths:
-    """The person-months of the model (of `customer_ids` when sampled, up to `as_of`); raises without churn."""
+    """The person-months of the model (of `customer_ids` when sampled, up to `as_of`); raises without event dates,
+    contacts or churn."""
+    ok, why = can_build_person_months(data)
+    if not ok:
+        raise NotEstimableError(why, "event dates" if not data.has_timestamps else "contact records")
     months = person_months(data, DRIVER_WINDOW_MONTHS, customer_ids).until(as_of)
     if months.table.empty or not months.table["event"].any():
         raise NotEstimableError("no customer churned in a month at risk, so there is no hazard to model", "churners")
@@ -322,9 +359,9 @@ def _counterfactual(setup: _Setup, fits: Fits, scenario: Scenario, eta: np.ndarr
 
 
 def _evaluate(setup: _Setup, fits: Fits, weights: np.ndarray | None, levers: list[Lever]
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Per scenario: churners avoided, margin retained (currency) and factual churners, weighted by customer; and
-    per lever the log hazard ratio of one more unit (`_log_hazard_ratios`)."""
+              ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per scenario: churners avoided, margin retained (currency) and factual churners, weighted by customer; per
+    lever the log hazard ratio of one more unit (`_log_hazard_ratios`); the campaign check (`_campaign_effect`)."""
     eta, logit = _window_predictors(setup, fits)
     share = None if logit is None else expit(logit)
     rate = np.exp(eta)
@@ -338,7 +375,20 @@ def _evaluate(setup: _Setup, fits: Fits, weights: np.ndarray | None, levers: lis
         counter = value_rates(setup.rows, scenario_rate(eta, share, counter_eta, counter_share), retention)
         out[i] = (w_cust @ (factual.churn - counter.churn), w_cust @ (counter.margin - factual.margin),
                   w_cust @ factual.churn)
-    return out, _log_hazard_ratios(fits, logit, w_rows, levers)
+    return out, _log_hazard_ratios(fits, logit, w_rows, levers), _campaign_effect(setup, fits, weights)
+
+
+def _campaign_effect(setup: _Setup, fits: Fits, weights: np.ndarray | None) -> float:
+    """The follow-up lever's predicted churners avoided per 1,000 campaign customers given one follow-up (NaN
+    without a campaign)."""
+    rows = setup.campaign
+    if rows is None:
+        return float("nan")
+    cells = setup.model.hazard.cell[rows.position]
+    logit, log_odds = (None, 0.0) if fits.reason is None else (fits.reason.logit[cells],
+                                                               float(fits.reason.coef[FOLLOW_UP_DRIVER]))
+    return predicted_effect(rows, fits.hazard.eta[cells], logit, float(fits.hazard.coef[FOLLOW_UP_DRIVER]),
+                            log_odds, None if weights is None else weights[rows.customer])
 
 
 def _log_hazard_ratios(fits: Fits, logit: np.ndarray | None, w_rows: np.ndarray, levers: list[Lever]
@@ -377,26 +427,27 @@ def _service_exits_avoided(setup: _Setup, fits: Fits, scale: float, churners_avo
 
 
 def _bootstrap(setup: _Setup, point: Fits, n_boot: int, seed: int, notes: list[str], levers: list[Lever]
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """`_evaluate` in `n_boot` customer-bootstrap draws, each refitting the model(s): draws x scenarios x 3, and
-    draws x levers log hazard ratios."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_evaluate` in `n_boot` customer-bootstrap draws, each refitting the model(s): draws x scenarios x 3, draws x
+    levers log hazard ratios, and per draw the campaign check (NaN without a campaign)."""
     rng = np.random.default_rng(seed)
     n = setup.model.n_customers
-    draws, log_hrs = [], []
+    draws, log_hrs, effects = [], [], []
     for _ in range(n_boot):
         weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         try:
             fit = setup.model.fit(weights, start=point)
         except np.linalg.LinAlgError:
             continue
-        values, log_hr = _evaluate(setup, fit, weights, levers)
+        values, log_hr, effect = _evaluate(setup, fit, weights, levers)
         draws.append(values)
         log_hrs.append(log_hr)
+        effects.append(effect)
     if len(draws) < n_boot:
         notes.append(f"{n_boot - len(draws)} of {n_boot} bootstrap draws could not refit the model (a tenure band "
                      "or driver without variation in the draw) and were left out")
     return (np.array(draws).reshape(len(draws), len(setup.scenarios), 3),
-            np.array(log_hrs).reshape(len(log_hrs), len(levers)))
+            np.array(log_hrs).reshape(len(log_hrs), len(levers)), np.array(effects, dtype=float))
 
 
 def _table(scenarios: list[Scenario], point: np.ndarray, draws: np.ndarray, log_hr: np.ndarray,

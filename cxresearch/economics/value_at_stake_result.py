@@ -16,6 +16,7 @@ from cxresearch.stats.sampling import Sample
 
 if TYPE_CHECKING:
     from cxresearch.economics.value_at_stake import Scenario
+    from cxresearch.economics.value_at_stake_randomised import RandomisedCheck
 
 #: The columns of the results file's `value_at_stake` table.
 SUMMARY_COLUMNS = ["lever", "label", "scenario", "kind", "churners_avoided", "churners_avoided_ci_low",
@@ -66,6 +67,8 @@ class ValueAtStakeResult:
     scenarios: list[Scenario] = field(default_factory=list, repr=False)
     basis: str = "all"  # the churn the levers act on: "service" (service-related exits) or "all" (every exit)
     service_exits_avoided: float | None = None  # "service" basis: the joint scenario's fall in service exits
+    randomised: RandomisedCheck | None = None  # the follow-up lever beside a randomised proactive campaign
+    randomised_skip: tuple[str, str] | None = None  # why there is none: reason, needs
 
     ANALYSIS = "value at stake (person-month model, g-computation)"
 

@@ -100,7 +100,8 @@ def service_cost_section(suite: SuiteResults, currency: str = "") -> list[Part]:
         parts.append(ax.figure)
     ranking = suite.extra("08_value_at_stake", "value_at_stake_ranking_text", "")
     method = suite.extra("08_value_at_stake", "value_at_stake_method", "")
-    parts += [markdown("{}", text) for text in (ranking,) if text]
+    randomised = suite.extra("08_value_at_stake", "value_at_stake_randomised_text", "")
+    parts += [markdown("{}", text) for text in (ranking, randomised) if text]
     parts += [markdown("*{}*", text) for text in (method,) if text]
     return parts
 

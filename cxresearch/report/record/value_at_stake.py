@@ -3,17 +3,21 @@
 Estimates: `bad_service_cost_annual` (currency a year), `bad_service_churn_share_pct` (%),
 `bad_service_churners_annual` (customers a year). Tables: `value_at_stake` (one row per scenario: lever, scenario,
 kind, churners avoided, margin retained over the window and a year, each with its 95% CI, hazard ratio, E-values),
-`value_at_stake_ranking` (what to fix first: the realistic scenarios, largest annual margin first) and `recovery`
-(known truth, demo world). Extra: `value_at_stake_method` (which churn the levers act on, and what the figures
-are), `value_at_stake_basis` ("service": service-related churn with the other exits competing, where the data
-records reasons; "all": every exit), `value_at_stake_ranking_text` (the ranking sentence, saying where the order is
-not established).
+`value_at_stake_ranking` (what to fix first: the realistic scenarios, largest annual margin first),
+`value_at_stake_randomised` (where the data holds a randomised proactive campaign: churners avoided within its
+horizon per 1,000 customers given one follow-up, measured by the campaign and predicted by the follow-up lever's
+model, each with its 95% CI) and `recovery` (known truth, demo world). Extra: `value_at_stake_method` (which churn
+the levers act on, and what the figures are), `value_at_stake_basis` ("service": service-related churn with the
+other exits competing, where the data records reasons; "all": every exit), `value_at_stake_ranking_text` (the
+ranking sentence, saying where the order is not established), `value_at_stake_randomised_text` (the randomised
+check in a sentence, saying whether the two agree).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from cxresearch.economics.value_at_stake_randomised import ANALYSIS as RANDOMISED_ANALYSIS
 from cxresearch.economics.value_at_stake_result import CAVEAT, ValueAtStakeResult
 from cxresearch.errors import NotEstimableError
 from cxresearch.report.results import Results
@@ -62,6 +66,12 @@ def record_value_at_stake(
             f"at first contact, no effort above 4 and no channel inconsistency ({share.format(1)} of the year's "
             "churn). " + result.basis_sentence() + " " + CAVEAT)
     results.findings.append(result.ranking_sentence())
+    if result.randomised is not None:
+        results.add_table("value_at_stake_randomised", result.randomised.summary())
+        results.extra["value_at_stake_randomised_text"] = result.randomised.sentence()
+        results.findings.append(result.randomised.sentence())
+    elif result.randomised_skip is not None:
+        results.skip(RANDOMISED_ANALYSIS, result.randomised_skip[0], needs=result.randomised_skip[1])
     results.warnings.extend(result.notes)
     if recovery is None:
         results.skip("value at stake: known-truth check", "the data source has no simulator truth (only the demo world "
