@@ -51,7 +51,7 @@ effort_top_share = 0.10  # ... for this top share of the high-effort (above 4) m
 follow_up_share = 0.10  # realistic: a proactive follow-up after this share of unresolved contacts
 max_model_customers = 50_000  # the model uses a random sample this large (0 = everyone); totals are scaled up
 by_reason = True  # where the data records churn reasons, the levers act on service-related churn only
-proactive_campaign = ""  # treatments campaign of proactive outreach set beside the follow-up lever; "" = by name
+proactive_campaign = ""  # the treatments campaign of proactive outreach set beside the follow-up lever (empty: by name)
 
 # %% tags=["remove-cell"]
 from IPython.display import display
