@@ -106,3 +106,32 @@ def test_size_checks_see_a_long_function(tmp_path) -> None:
     module = tmp_path / "m.py"
     module.write_text(f"def short():\n    return 1\n\n\ndef long():\n{body}\n    return 0\n")
     assert [f.split(":")[1] for f in _long_functions_in(module, tmp_path)] == ["long (82 lines)"]
+
+
+
+CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".yml", ".yaml", ".toml", ".cfg", ".txt", ".json"}
+CHECKED = ("cxresearch", "notebooks", "tests", "docs", "bench", "suites", "examples")
+
+
+def _conflicted_lines(files: list[Path], root: Path) -> list[str]:
+    """`path:line` of every conflict marker a half-done merge left in `files` (text files only)."""
+    found = []
+    for path in files:
+        if path.suffix in TEXT_SUFFIXES:
+            lines = path.read_text(errors="replace").splitlines()
+            found += [f"{path.relative_to(root)}:{i}" for i, line in enumerate(lines, 1)
+                      if line.startswith(CONFLICT_MARKERS)]
+    return found
+
+
+def test_no_merge_conflict_left_in_a_file() -> None:
+    repo = PACKAGE_DIR.parent
+    files = [p for p in repo.iterdir() if p.is_file()]
+    files += [p for top in CHECKED for p in sorted((repo / top).rglob("*")) if p.is_file()]
+    assert not _conflicted_lines(files, repo)
+
+
+def test_the_conflict_check_sees_a_marker(tmp_path) -> None:
+    (tmp_path / "notes.md").write_text("text\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> branch\n")
+    assert _conflicted_lines([tmp_path / "notes.md"], tmp_path) == ["notes.md:2", "notes.md:6"]
