@@ -221,7 +221,7 @@ def plot_campaign_profit_curve(campaign: CampaignResult, title: str | None = Non
                 (best.spend, best.expected_profit), textcoords="offset points", xytext=(10, -30), fontsize=9)
     ax.set_xlabel(f"Retention budget ({campaign.currency})")
     ax.set_ylabel(f"Expected profit ({campaign.currency})")
-    ax.set_title(title or f"Retention campaign: profit by budget (uplift {campaign.uplift:.0%})", fontsize=11)
+    ax.set_title(title or f"Retention campaign: profit by budget ({campaign.uplift_text})", fontsize=11)
     ax.figure.tight_layout()
     return ax
 
