@@ -106,3 +106,14 @@ def true_policy_profit(effects: pd.DataFrame, target: np.ndarray, cost: float) -
     treating no one: the mean over all rows of target x (value_effect - cost)."""
     target = np.asarray(target, bool)
     return float(np.where(target, effects["value_effect"].to_numpy() - cost, 0.0).mean())
+
+
+def true_campaign_profit(effects: pd.DataFrame, target: np.ndarray, value: np.ndarray, contact_cost: float,
+                         incentive_cost: float = 0.0) -> float:
+    """True expected profit (currency) of contacting the customers where `target` is True, in the frame of
+    `economics.campaign` with their true effects: per contact (p0 - p1)(V - delta) - (1 - p0) delta - f, p0 and p1
+    her true churn within the horizon without and with the contact (rows of `true_campaign_effects`), V `value`."""
+    target = np.asarray(target, bool)
+    p0, p1 = effects["churn_control"].to_numpy(), effects["churn_treated"].to_numpy()
+    profit = (p0 - p1) * (np.asarray(value, float) - incentive_cost) - (1 - p0) * incentive_cost - contact_cost
+    return float(profit[target].sum())
