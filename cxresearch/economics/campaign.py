@@ -170,3 +170,67 @@ def _checked_uplift(uplift: float | np.ndarray | pd.Series, p: np.ndarray, notes
         notes.append(f"{int((u < floor).sum())} customers' uplift would take their churn above 1 once contacted; "
                      "it is set to push them to certain churn")
     return np.maximum(u, floor)
+
+
+@dataclass
+class CampaignComparison:
+    """The same campaign with one save rate for everyone (`flat`) and with a save rate per customer (`each`), and
+    their optimal expected profits (currency) over bootstrap resamples of the experiment that measured them
+    (`flat_draws`, `each_draws`; empty without a bootstrap). `inside` counts the customers given their own save
+    rate (the experiment's support, `rule`), the others keep the flat one."""
+
+    flat: CampaignResult
+    each: CampaignResult
+    flat_draws: np.ndarray
+    each_draws: np.ndarray
+    inside: int
+    rule: str
+
+    @property
+    def outside(self) -> int:
+        """Customers outside the experiment's support (they keep the flat save rate)."""
+        return len(self.each.ranking) - self.inside
+
+    def flat_at_each(self) -> float:
+        """Expected profit of the flat campaign's contacts valued at the per-customer save rates (currency)."""
+        n = int(self.flat.optimum.n_contacted)
+        return float(self.each.profit[self.flat.ranking[:n]].sum())
+
+    def summary(self) -> pd.DataFrame:
+        """Contacts, spend, expected saved and expected profit (with bootstrap 95% CI) of both campaigns, and the
+        flat campaign's contacts valued at the per-customer save rates."""
+        rows = []
+        for label, result, draws in (("one save rate", self.flat, self.flat_draws),
+                                     ("save rate per customer", self.each, self.each_draws)):
+            best = result.optimum
+            low, high = np.percentile(draws, [2.5, 97.5]) if len(draws) else (np.nan, np.nan)
+            rows.append({"campaign": label, "contacted": int(best.n_contacted), "spend": float(best.spend),
+                         "expected_saved": float(best.expected_saved), "expected_profit": float(best.expected_profit),
+                         "ci_low": low, "ci_high": high})
+        rows.append({"campaign": "one save rate's contacts at per-customer rates",
+                     "contacted": int(self.flat.optimum.n_contacted), "expected_profit": self.flat_at_each()})
+        return pd.DataFrame(rows)
+
+    def to_estimates(self) -> dict[str, Estimate]:
+        """Optimal expected profit at per-customer save rates and its gain over one save rate, with bootstrap 95%
+        CIs over the experiment (paired for the gain)."""
+        each = float(self.each.optimum.expected_profit)
+        note = (f"uplift per customer {self.each.uplift_source}; contact {self.each.contact_cost:,.2f} and incentive "
+                f"{self.each.incentive_cost:,.2f} assumed; CI: bootstrap over the experiment")
+        figures = {
+            "campaign_per_customer_profit": (
+                each, self.each_draws, "Expected profit of the optimal retention campaign at per-customer save rates"),
+            "campaign_per_customer_gain": (
+                each - float(self.flat.optimum.expected_profit), self.each_draws - self.flat_draws,
+                "Expected profit of the optimal retention campaign: per-customer save rates minus one save rate"),
+        }
+        out = {}
+        for key, (value, draws, label) in figures.items():
+            low, high = (float(q) for q in np.percentile(draws, [2.5, 97.5])) if len(draws) else (None, None)
+            out[key] = Estimate(value, self.each.currency, label, low, high, n=int(self.each.optimum.n_contacted),
+                                note=note)
+        return out
+
+    def _repr_html_(self) -> str:
+        return (f"<b>One save rate vs a save rate per customer</b> ({self.inside:,} customers inside the "
+                f"experiment's support)" + self.summary().to_html(index=False))

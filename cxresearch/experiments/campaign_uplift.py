@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxresearch.churn.columns import DEFAULT_CATEGORICAL, default_features
 from cxresearch.data.schema import CONTROL_ARM, CXData
 from cxresearch.errors import NotEstimableError
 from cxresearch.experiments.analysis import MIN_UPLIFT_CUSTOMERS
@@ -35,6 +36,13 @@ SUPPORT_QUANTILES = (0.01, 0.99)
 
 #: Scores a snapshot's rows with a churn model: churn probability (0-1) per row.
 Scorer = Callable[[pd.DataFrame], np.ndarray]
+
+
+def effect_features(snapshot_frame: pd.DataFrame) -> list[str]:
+    """What the save-rate model reads: the churn model's default columns, the customer's mean effort score over
+    her whole history and her monthly margin, where the snapshot has them."""
+    wanted = [*default_features(snapshot_frame), "ces_mean", "monthly_margin", *DEFAULT_CATEGORICAL]
+    return [c for c in wanted if c in snapshot_frame]
 
 
 @dataclass(frozen=True)
@@ -60,10 +68,10 @@ class Support:
 
     def rule(self) -> str:
         """The support in words."""
-        ranges = ", ".join(f"{c} {low:g}-{high:g}" for c, (low, high) in self.ranges.items())
-        return (f"churn risk {self.risk_low:.1%}-{self.risk_high:.1%} (the central "
-                f"{SUPPORT_QUANTILES[1] - SUPPORT_QUANTILES[0]:.0%} of the randomised customers' risk at "
-                f"assignment), {ranges} and categories the randomised customers had")
+        ranges = ", ".join(f"{c} {low:.3g}-{high:.3g}" for c, (low, high) in self.ranges.items())
+        return (f"churn risk {self.risk_low:.1%}-{self.risk_high:.1%}, the central "
+                f"{SUPPORT_QUANTILES[1] - SUPPORT_QUANTILES[0]:.0%} of the risk of the randomised customers when "
+                f"assigned; {ranges}; categories they had")
 
 
 def design(frame: pd.DataFrame, levels: dict[str, list[str]]) -> np.ndarray:

@@ -7,13 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.churn.columns import DEFAULT_CATEGORICAL, default_features
 from cxresearch.churn.logit import churn_risk
 from cxresearch.data.schema import CXData
 from cxresearch.data.simulate import simulate
 from cxresearch.economics import campaign_roi
 from cxresearch.errors import NotEstimableError
-from cxresearch.experiments.campaign_uplift import CampaignSaveRates, Support, design, fit_campaign_save_rates
+from cxresearch.experiments.campaign_uplift import (
+    CampaignSaveRates,
+    Support,
+    design,
+    effect_features,
+    fit_campaign_save_rates,
+)
 from cxresearch.experiments.save_rate import measured_save_rate
 from cxresearch.truth.campaigns import true_campaign_effects, true_campaign_profit
 
@@ -26,8 +31,8 @@ def offer() -> tuple[CXData, dict, CampaignSaveRates]:
     world = simulate(n_customers=20_000, months=36, seed=5, campaigns=True)
     data = world.to_cxdata()
     risk = churn_risk(data)
-    features = [*default_features(risk.active), "ces_mean", "monthly_margin", *DEFAULT_CATEGORICAL]
-    return data, world.truth, fit_campaign_save_rates(data, "retention_offer", features, risk.model.predict_proba)
+    model = fit_campaign_save_rates(data, "retention_offer", effect_features(risk.active), risk.model.predict_proba)
+    return data, world.truth, model
 
 
 def test_per_customer_targeting_earns_at_least_the_flat_save_rate_in_truth(offer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cxresearch.economics import (
+    CampaignComparison,
     CampaignResult,
     CLVResult,
     ResidualCLVResult,
@@ -26,6 +27,7 @@ def record_economics(
     resid: ResidualCLVResult | None = None,
     sbg: SBGResult | None = None,
     campaign: CampaignResult | None = None,
+    per_customer: CampaignComparison | None = None,
     econ: RetentionEconomics | None = None,
     p_beats: Estimate | None = None,
     ratio_range: AssumedRange | None = None,
@@ -57,6 +59,10 @@ def record_economics(
     if campaign is not None:
         results.estimates.update(campaign.to_estimates())
         results.add_table("campaign", campaign.summary())
+    if per_customer is not None:
+        results.estimates.update(per_customer.to_estimates())
+        results.add_table("campaign_per_customer", per_customer.summary())
+        results.findings.append(per_customer_finding(per_customer))
     claim = None
     if econ is not None:
         results.estimates.update(econ.to_estimates())
@@ -75,6 +81,17 @@ def record_economics(
     elif claim:
         results.findings.append(claim[0].upper() + claim[1:] + ".")
     results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
+
+
+def per_customer_finding(comparison: CampaignComparison) -> str:
+    """'With a save rate per customer ... the best retention campaign is expected to earn X (95% CI ...), Y more
+    than with one save rate (...)', with how many customers were outside the experiment's support."""
+    est = comparison.to_estimates()
+    profit, gain = est["campaign_per_customer_profit"], est["campaign_per_customer_gain"]
+    return (f"With a save rate per customer from the randomised retention campaign ({comparison.inside:,} customers "
+            f"like those randomised; {comparison.outside:,} others keep the measured average), the best retention "
+            f"campaign contacts {int(comparison.each.optimum.n_contacted):,} customers and is expected to earn "
+            f"{profit.format(0)}, {gain.format(0)} more than with one save rate for everyone.")
 
 
 def record_tail(results: Results, clv: CLVResult) -> None:
