@@ -33,8 +33,8 @@ def record_economics(
     ratio_range: AssumedRange | None = None,
     value_break_even: Estimate | None = None,
 ) -> None:
-    """Notebook 05: CLV by segment and its tail, residual CLV, sBG, campaign, retention vs acquisition and its Monte
-    Carlo.
+    """Notebook 05: CLV by segment and its tail, residual CLV, sBG, campaign (one save rate; per customer beside it
+    when an experiment measured it), retention vs acquisition and its Monte Carlo.
 
     Figures resting on assumed inputs carry no confidence interval: the cost ratio is recorded at the most likely
     inputs, with its spread over the assumptions as `acquisition_to_retention_cost_ratio_assumed_low/_high`
@@ -62,7 +62,6 @@ def record_economics(
     if per_customer is not None:
         results.estimates.update(per_customer.to_estimates())
         results.add_table("campaign_per_customer", per_customer.summary())
-        results.findings.append(per_customer_finding(per_customer))
     claim = None
     if econ is not None:
         results.estimates.update(econ.to_estimates())
@@ -80,6 +79,8 @@ def record_economics(
         results.findings.append(retention_verdict(p_beats, claim))
     elif claim:
         results.findings.append(claim[0].upper() + claim[1:] + ".")
+    if per_customer is not None:  # after the value and cost-ratio findings, which lead the executive brief
+        results.findings.append(per_customer_finding(per_customer))
     results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
 
 
