@@ -94,7 +94,7 @@ def per_customer_section(inputs: EconomicsInputs, results: Results, targets: Cam
         return None  # the flat campaign's skip says why
     measured = results.extra.get("save_rate", {})
     if not campaign.measured:
-        why = f"no measured save rate to start from ({measured.get('why', 'none')})"
+        why = f"no measured save rate to start from: {measured.get('why', 'none was measured')}"
         say("Every customer keeps one save rate: {}.", why)
         results.skip(PER_CUSTOMER, why, RETENTION_NEEDS)
         return None
