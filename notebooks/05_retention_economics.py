@@ -55,11 +55,12 @@ clv_parameter_draws = 100  # parameter draws for the BG/NBD x Gamma-Gamma CLV in
 n_draws = 5000
 input_uncertainty = 0.25
 max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
+uplift_boot = 30  # bootstrap refits of the per-customer save-rate model over the experiment (0 = no interval)
 
 # %% tags=["remove-cell"]
 from cxresearch.economics import RetentionCampaign, Valuation
+from cxresearch.report import campaign_sections, nbtools
 from cxresearch.report import economics_sections as sections
-from cxresearch.report import nbtools
 from cxresearch.report.record.economics import record_economics
 
 # %% tags=["remove-cell"]
@@ -71,7 +72,7 @@ ctx = nbtools.start(
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "retention_save_rate_low": retention_save_rate_low, "retention_save_rate_high": retention_save_rate_high,
      "retention_campaign": retention_campaign,
-     "preventable_only": preventable_only,
+     "preventable_only": preventable_only, "uplift_boot": uplift_boot,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
      "max_model_customers": max_model_customers, "calibration_end": calibration_end, "holdout_end": holdout_end,
@@ -199,7 +200,27 @@ econ, ratio_range = sections.retention_section(inputs, results, campaign_inputs,
 # is fitted on a random `max_model_customers` of them (stated under "approximations"); every customer is scored.
 
 # %%
-campaign = sections.campaign_section(inputs, results, resid, campaign_inputs, as_of, max_model_customers or None)
+targets = campaign_sections.campaign_targets(inputs, results, resid, campaign_inputs, as_of,
+                                             max_model_customers or None)
+campaign = campaign_sections.campaign_section(inputs, targets, campaign_inputs)
+
+# %% [markdown]
+# ### A save rate per customer, where an experiment measured it
+# One save rate for everyone hides that an offer keeps some customers and pushes others away, and that the
+# riskiest customers are not always the most persuadable (Ascarza 2018). When a randomised retention campaign
+# measured the save rate, its customers also tell whom the offer keeps: a T-learner (two gradient-boosted churn
+# models, treated and held out, cross-fitted) predicts each customer's churn within 12 months with and without
+# the offer from her state on the day she was assigned, and her save rate is one minus their ratio (negative
+# where the offer pushes her away). Applied to the active customers now, it is trusted only within the
+# experiment's support: customers whose churn risk lies within the central 98% of the randomised customers' risk
+# at assignment and whose traits lie within their ranges. The others keep the measured average save rate, as in
+# the campaign above: a campaign randomised among its riskiest customers measured nothing about the rest. The
+# interval refits the model on `uplift_boot` bootstrap resamples of the experiment (customers resampled within
+# arm); it leaves out the churn model's and the values' uncertainty, and the costs stay assumed.
+
+# %%
+per_customer = campaign_sections.per_customer_section(inputs, results, targets, campaign_inputs, campaign,
+                                                      uplift_boot)
 
 # %% [markdown]
 # ## How sure are we? Monte Carlo and tornado
@@ -215,6 +236,6 @@ p_beats, value_even = sections.monte_carlo_section(inputs, results, resid, econ,
 
 # %% tags=["remove-cell"]
 record_economics(results, segment, clv_all=inputs.clv_all, clv_seg=inputs.clv_seg, resid=resid, sbg=sbg,
-                 valuation=valuation, campaign=campaign, econ=econ, p_beats=p_beats, ratio_range=ratio_range,
-                 value_break_even=value_even)
+                 valuation=valuation, campaign=campaign, per_customer=per_customer, econ=econ, p_beats=p_beats,
+                 ratio_range=ratio_range, value_break_even=value_even)
 ctx.finish()

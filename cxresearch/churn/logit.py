@@ -323,11 +323,13 @@ def _coefficient_table(params: np.ndarray, cov: np.ndarray, labels: list[str], t
 @dataclass
 class ChurnRisk:
     """Churn probability (0-1) within the prediction window of each customer active at the snapshot's `as_of`,
-    from the churn logit, and the (possibly sampled) customers the logit was fitted on."""
+    from the churn logit, the (possibly sampled) customers the logit was fitted on, and the logit (to score other
+    snapshots)."""
 
     active: pd.DataFrame
     risk: np.ndarray
     sample: Sample
+    model: ChurnLogitResult
 
 
 def churn_risk(
@@ -358,4 +360,5 @@ def churn_risk(
     snap = snapshot(data, as_of or None)
     active = snap[snap["active"]]
     sample = sample_customers(active, max_customers, seed)
-    return ChurnRisk(active, fit_churn_logit(sample.frame).predict_proba(active), sample)
+    model = fit_churn_logit(sample.frame)
+    return ChurnRisk(active, model.predict_proba(active), sample, model)

@@ -21,7 +21,9 @@ Observed risk: the monthly log hazard the observed traits give, INTERCEPT + tenu
 sum_X b_X X (the window counts' total effects) + b_C (effort - 4).
 
 Truth. Per assigned customer, `tau_i` and the parts of the log hazard without treatment at t_c: intercept and
-segments, tenure, the trailing window's terms, and latent mood z; with the mean window term of everyone at risk
+segments, tenure, the trailing window's terms, and latent mood z; with the window term everyone at risk has on
+average on the hazard's scale, log mean exp(w) (the mean of the log would understate churn: the hazard is convex
+in the window)
 (what a window drifts to as it forgets the months before t_c), `cxresearch.truth.campaigns` turns them into the
 true effect on churn within a horizon and on the months retained.
 
@@ -112,7 +114,7 @@ def campaign_log_hr(design: CampaignDesign, traits: pd.DataFrame) -> np.ndarray:
 class Assignment:
     """One campaign's assigned customers: indices, month of assignment, treated flags, traits at assignment
     (covariates), true log hazard ratio, and the log hazard's parts at assignment: intercept and segments,
-    window terms (and their mean over everyone at risk), latent mood z."""
+    window terms (and log mean exp of them over everyone at risk), latent mood z."""
 
     design: CampaignDesign
     month: int
@@ -170,7 +172,7 @@ class CampaignRunner:
         window = counts + self.hazard.ces_log_hr * (at.ces_mean - 4.0)  # with the experienced effort
         base = INTERCEPT + self.hazard.contract_hr[at.idx] + self.hazard.plan_hr[at.idx]
         return Assignment(design, t, at.idx[eligible], treated, traits, campaign_log_hr(design, traits),
-                          base[eligible], window[eligible], float(window.mean()), state.z[at.idx[eligible]],
+                          base[eligible], window[eligible], _log_mean_exp(window), state.z[at.idx[eligible]],
                           len(at.idx))
 
     def _static(self, at: AtRisk) -> np.ndarray:
@@ -197,6 +199,12 @@ class CampaignRunner:
             "reactive_90d": at.window["reactive"].astype(float),
             "unresolved_90d": at.window["unresolved"].astype(float),
         })
+
+
+def _log_mean_exp(x: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """log of the (weighted) mean of exp(x): the window term whose hazard is the average hazard."""
+    top = float(np.max(x))
+    return top + float(np.log(np.average(np.exp(np.asarray(x) - top), weights=weights)))
 
 
 def treatments_table(assignments: list[Assignment], bounds: np.ndarray, width: int, first: int = 0) -> pd.DataFrame:
@@ -256,7 +264,8 @@ def merge_campaign_truths(parts: list[tuple[dict, dict[str, int]]]) -> dict:
         merged = dict(chunks[0][0])
         for key in ("mean_log_hazard_ratio", "share_harmed"):
             merged[key] = float(np.average([t[key] for t, _ in chunks], weights=eligible))
-        merged["window_mean"] = float(np.average([t["window_mean"] for t, _ in chunks], weights=[n for _, n in chunks]))
+        merged["window_mean"] = _log_mean_exp(np.array([t["window_mean"] for t, _ in chunks]),
+                                              np.array([n for _, n in chunks]))
         merged["customers"] = {k: [v for t, _ in chunks for v in t["customers"][k]] for k in merged["customers"]}
         out[name] = merged
     return out

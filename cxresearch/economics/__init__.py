@@ -18,7 +18,7 @@ from cxresearch.economics.bgnbd import (
     track_repeat_purchases,
 )
 from cxresearch.economics.btyd_clv import BTYDCLVResult, btyd_clv
-from cxresearch.economics.campaign import CampaignResult, campaign_roi
+from cxresearch.economics.campaign import CampaignComparison, CampaignResult, campaign_roi
 from cxresearch.economics.clv import (
     CLVResult,
     ResidualCLVResult,
@@ -56,6 +56,7 @@ __all__ = [
     "BGNBDResult",
     "BTYDCLVResult",
     "CLVResult",
+    "CampaignComparison",
     "CampaignResult",
     "CohortSplit",
     "GammaGammaResult",

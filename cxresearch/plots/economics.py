@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cxresearch.economics import (
+    CampaignComparison,
     CampaignResult,
     CLVResult,
     MonteCarloResult,
@@ -221,7 +222,30 @@ def plot_campaign_profit_curve(campaign: CampaignResult, title: str | None = Non
                 (best.spend, best.expected_profit), textcoords="offset points", xytext=(10, -30), fontsize=9)
     ax.set_xlabel(f"Retention budget ({campaign.currency})")
     ax.set_ylabel(f"Expected profit ({campaign.currency})")
-    ax.set_title(title or f"Retention campaign: profit by budget (uplift {campaign.uplift:.0%})", fontsize=11)
+    ax.set_title(title or f"Retention campaign: profit by budget ({campaign.uplift_text})", fontsize=11)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_campaign_comparison(comparison: CampaignComparison, title: str | None = None, ax: plt.Axes | None = None
+                             ) -> plt.Axes:
+    """Expected profit (currency) against budget of a campaign with one save rate and with a save rate per
+    customer, each optimum marked with its bootstrap 95% CI."""
+    ax = axes_or_new(ax, width=8.0)
+    rows = comparison.summary().set_index("campaign")
+    for color, (label, result) in zip(PALETTE, (("one save rate", comparison.flat),
+                                                ("save rate per customer", comparison.each))):
+        best, row = result.optimum, rows.loc[label]
+        ax.plot(result.curve["spend"], result.curve["expected_profit"], color=color, label=label)
+        ax.plot([best.spend], [best.expected_profit], "o", color=color)
+        if np.isfinite(row["ci_low"]):  # a percentile interval need not hold the point: drawn as a bar
+            ax.vlines(best.spend, row["ci_low"], row["ci_high"], color=color, lw=2, alpha=0.6)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.legend(frameon=False)
+    ax.set_xlabel(f"Retention budget ({comparison.each.currency})")
+    ax.set_ylabel(f"Expected profit ({comparison.each.currency})")
+    ax.set_title(title or "Retention campaign: one save rate vs a save rate per customer (optimum, 95% CI)",
+                 fontsize=11)
     ax.figure.tight_layout()
     return ax
 

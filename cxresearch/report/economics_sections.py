@@ -12,13 +12,11 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from cxresearch.churn.logit import churn_risk
 from cxresearch.data.schema import CXData
 from cxresearch.data.transactions import CalibrationSplit, calibration_split, cohort_transactions, rfm_summary
 from cxresearch.economics import (
     BGNBDResult,
     BTYDCLVResult,
-    CampaignResult,
     CLVResult,
     GammaGammaResult,
     ResidualCLVResult,
@@ -26,7 +24,6 @@ from cxresearch.economics import (
     RetentionEconomics,
     SBGResult,
     Valuation,
-    campaign_roi,
     clv_from_survival,
     cohort_alive,
     fit_bgnbd,
@@ -53,7 +50,6 @@ from cxresearch.plots.economics import (
     plot_bgnbd_holdout,
     plot_bgnbd_tracking,
     plot_btyd_clv_distribution,
-    plot_campaign_profit_curve,
     plot_clv_by_segment,
     plot_sbg_projection,
     plot_tornado,
@@ -346,42 +342,6 @@ def retention_section(inputs: EconomicsInputs, results: Results, campaign: Reten
     for note in econ.notes:
         say("*Note:* {}", note)
     return econ, ratio_range
-
-
-def campaign_section(inputs: EconomicsInputs, results: Results, resid: ResidualCLVResult | None,
-                     campaign: RetentionCampaign, as_of: str, max_model_customers: int | None
-                     ) -> CampaignResult | None:
-    """Which active customers a retention contact pays for (churn risk x uplift x residual value), or the skip:
-    no residual value, or no churn-risk model on this data."""
-    currency = inputs.valuation.currency
-    try:  # the churn model needs a usable snapshot (dates, churn in the window); real data may lack them
-        risk = churn_risk(inputs.data, as_of, max_model_customers, inputs.valuation.seed) if resid is not None else None
-    except (ValueError, KeyError) as err:
-        say("No churn-risk model could be fitted ({}), so campaign targeting is skipped.", err)
-        results.skip("campaign ROI", f"no churn-risk model: {err}", needs="churners")
-        return None
-    if risk is None:
-        results.skip("campaign ROI", f"no residual customer value ({inputs.no_clv})", needs=inputs.clv_needs)
-        return None
-    results.approximate("campaign churn-risk model", risk.sample)
-    value = residual_clv(inputs.lifetimes, inputs.value_valuation(n_boot=0), current=risk.active
-                         ).customers["residual_clv"]
-    # the at-risk pool counts preventable churn only: moves and non-payment leave whatever the offer
-    at_risk = risk.risk * campaign.preventable_scale
-    result = campaign_roi(at_risk, value, campaign.save_rate, campaign.cost_per_contact, campaign.incentive_cost,
-                          currency)
-    show(plot_campaign_profit_curve(result))
-    table(result.summary(), 2)
-    say("At these inputs a contact pays for {} of {} active customers; spending {} on them is expected to return a "
-        "profit of {}.", f"{int(result.optimum.n_contacted):,}", f"{len(value):,}",
-        f"{result.optimum.spend:,.0f} {currency}", f"{result.optimum.expected_profit:,.0f} {currency}")
-    low, high = campaign.save_rate_range
-    ends = [campaign_roi(at_risk, value, rate, campaign.cost_per_contact, campaign.incentive_cost, currency).optimum
-            for rate in (low, high)]
-    say("The save rate is {}: at {} the best campaign's expected profit is {}, at {} it is {}.",
-        "measured (the ends of its 95% CI)" if campaign.measured else "assumed (its plausible range)", f"{low:.0%}",
-        f"{ends[0].expected_profit:,.0f} {currency}", f"{high:.0%}", f"{ends[1].expected_profit:,.0f} {currency}")
-    return result
 
 
 def monte_carlo_section(inputs: EconomicsInputs, results: Results, resid: ResidualCLVResult | None,

@@ -3,7 +3,7 @@ the months retained in it, the true average effects, and a targeting policy's tr
 
 The simulator (`cxresearch.data.simulate_campaigns`) records per assigned customer the log hazard ratio tau_i of
 treatment and the parts of its monthly log hazard at assignment: intercept and segments b_i, tenure k_i, the
-trailing window's terms w_i (their mean over everyone at risk w-bar) and latent mood z_i. Month m after
+trailing window's terms w_i (w-bar = log mean exp of them over everyone at risk) and latent mood z_i. Month m after
 assignment (m = 0 .. h - 1) has log hazard
 
     eta_im = b_i + tenure(k_i + m) + w_im + b_mood z_im + a tau_i 1[m < D],   a = 0 (control), 1 (treatment),
@@ -13,6 +13,9 @@ after, and mood following its AR(1) from z_i (`N_MOOD_PATHS` paths of a fixed se
 exp(-sum_{j <= m} exp(eta_ij)) averaged over the mood paths; churn within h months is 1 - S_a(h - 1) and the
 months retained within h sum_m (S_a(m - 1) + S_a(m)) / 2 (leavers leave mid-month on average). Contacts after
 assignment enter only through w-bar, so these are expected effects given the customer's state at assignment.
+Taking w-bar on the hazard's scale (not the mean log hazard, which understated 12-month churn by about 5%)
+matches worlds simulated with everyone treated and with no one treated: 200,000 customers, proactive follow-up
+churn 0.218 / 0.240 simulated vs 0.218 / 0.239 here, retention offer 0.277-0.283 / 0.323-0.327 vs 0.274 / 0.318.
 """
 
 from __future__ import annotations
@@ -106,3 +109,14 @@ def true_policy_profit(effects: pd.DataFrame, target: np.ndarray, cost: float) -
     treating no one: the mean over all rows of target x (value_effect - cost)."""
     target = np.asarray(target, bool)
     return float(np.where(target, effects["value_effect"].to_numpy() - cost, 0.0).mean())
+
+
+def true_campaign_profit(effects: pd.DataFrame, target: np.ndarray, value: np.ndarray, contact_cost: float,
+                         incentive_cost: float = 0.0) -> float:
+    """True expected profit (currency) of contacting the customers where `target` is True, in the frame of
+    `economics.campaign` with their true effects: per contact (p0 - p1)(V - delta) - (1 - p0) delta - f, p0 and p1
+    her true churn within the horizon without and with the contact (rows of `true_campaign_effects`), V `value`."""
+    target = np.asarray(target, bool)
+    p0, p1 = effects["churn_control"].to_numpy(), effects["churn_treated"].to_numpy()
+    profit = (p0 - p1) * (np.asarray(value, float) - incentive_cost) - (1 - p0) * incentive_cost - contact_cost
+    return float(profit[target].sum())

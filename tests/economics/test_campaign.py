@@ -48,6 +48,32 @@ def test_campaign_stops_where_the_next_contact_loses_money():
         campaign_roi(np.array([1.2]), np.array([1.0]), 0.1, 1.0)
 
 
+def test_per_customer_uplift_by_hand():
+    risk = np.array([0.5, 0.1, 0.8, 0.2])
+    value = np.array([1000.0, 1000.0, 100.0, 500.0])
+    uplift = np.array([0.2, -0.5, 0.4, 0.0])  # the second customer is pushed away by a contact
+    res = campaign_roi(risk, value, uplift, contact_cost=10.0, incentive_cost=5.0)
+    saved = risk * uplift  # [0.1, -0.05, 0.32, 0]: reductions in churn probability
+    # pi = s (V - delta) - (1 - p) delta - f; those who stay once contacted (1 - p + s) take the incentive
+    expected = saved * (value - 5) - (1 - risk) * 5 - 10  # [86.5, -64.25, 19.4, -14]
+    assert res.profit == pytest.approx(expected)
+    assert res.ranking.tolist()[:2] == [0, 2] and res.optimum["n_contacted"] == 2
+    assert res.curve["expected_saved"].iloc[-1] == pytest.approx(saved.sum())
+    assert res.curve["spend"].iloc[-1] == pytest.approx((10 + 5 * (1 - risk + saved)).sum())
+    assert res.per_customer and res.uplift_text == "uplift per customer"
+    # one uplift for everyone is the same campaign as that uplift repeated per customer
+    flat = campaign_roi(risk, value, 0.2, 10.0, 5.0)
+    assert campaign_roi(risk, value, np.full(4, 0.2), 10.0, 5.0).profit == pytest.approx(flat.profit)
+    assert not flat.per_customer and flat.uplift_text == "uplift 20%"
+    # a contact cannot push churn above 1: uplift -5 at risk 0.5 becomes -1 (churn 0.5 -> 1), with a note
+    capped = campaign_roi(np.array([0.5]), np.array([100.0]), np.array([-5.0]), 1.0)
+    assert capped.uplift[0] == pytest.approx(-1.0) and "above 1" in capped.notes[0]
+    with pytest.raises(ValueError, match="at most 1"):
+        campaign_roi(risk, value, np.array([0.2, 1.5, 0.0, 0.0]), 1.0)
+    with pytest.raises(ValueError, match="differ in length"):
+        campaign_roi(risk, value, np.array([0.2]), 1.0)
+
+
 def linear(x: dict[str, np.ndarray]) -> np.ndarray:
     return 3 * x["a"] - x["b"] + 0 * x["c"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cxresearch.economics import (
+    CampaignComparison,
     CampaignResult,
     CLVResult,
     ResidualCLVResult,
@@ -26,13 +27,14 @@ def record_economics(
     resid: ResidualCLVResult | None = None,
     sbg: SBGResult | None = None,
     campaign: CampaignResult | None = None,
+    per_customer: CampaignComparison | None = None,
     econ: RetentionEconomics | None = None,
     p_beats: Estimate | None = None,
     ratio_range: AssumedRange | None = None,
     value_break_even: Estimate | None = None,
 ) -> None:
-    """Notebook 05: CLV by segment and its tail, residual CLV, sBG, campaign, retention vs acquisition and its Monte
-    Carlo.
+    """Notebook 05: CLV by segment and its tail, residual CLV, sBG, campaign (one save rate; per customer beside it
+    when an experiment measured it), retention vs acquisition and its Monte Carlo.
 
     Figures resting on assumed inputs carry no confidence interval: the cost ratio is recorded at the most likely
     inputs, with its spread over the assumptions as `acquisition_to_retention_cost_ratio_assumed_low/_high`
@@ -57,6 +59,9 @@ def record_economics(
     if campaign is not None:
         results.estimates.update(campaign.to_estimates())
         results.add_table("campaign", campaign.summary())
+    if per_customer is not None:
+        results.estimates.update(per_customer.to_estimates())
+        results.add_table("campaign_per_customer", per_customer.summary())
     claim = None
     if econ is not None:
         results.estimates.update(econ.to_estimates())
@@ -74,7 +79,20 @@ def record_economics(
         results.findings.append(retention_verdict(p_beats, claim))
     elif claim:
         results.findings.append(claim[0].upper() + claim[1:] + ".")
+    if per_customer is not None:  # after the value and cost-ratio findings, which lead the executive brief
+        results.findings.append(per_customer_finding(per_customer))
     results.warnings.extend([*(clv_all.notes if clv_all else []), *(econ.notes if econ else [])])
+
+
+def per_customer_finding(comparison: CampaignComparison) -> str:
+    """'With a save rate per customer ... the best retention campaign is expected to earn X (95% CI ...), Y more
+    than with one save rate (...)', with how many customers were outside the experiment's support."""
+    est = comparison.to_estimates()
+    profit, gain = est["campaign_per_customer_profit"], est["campaign_per_customer_gain"]
+    return (f"With a save rate per customer from the randomised retention campaign ({comparison.inside:,} customers "
+            f"like those randomised; {comparison.outside:,} others keep the measured average), the best retention "
+            f"campaign contacts {int(comparison.each.optimum.n_contacted):,} customers and is expected to earn "
+            f"{profit.format(0)}, {gain.format(0)} more than with one save rate for everyone.")
 
 
 def record_tail(results: Results, clv: CLVResult) -> None:
