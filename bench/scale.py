@@ -1,7 +1,7 @@
 """Time and peak memory of simulate + write, validate (`load_source`) and `features.snapshot` by size.
 
 `--out-of-core` measures the path for bases too large for pandas instead: validate with
-`data.load.validate_out_of_core` and the snapshot with `features.snapshot.snapshot_parquet` (DuckDB over the
+`data.out_of_core.validate_out_of_core` and the snapshot with `features.snapshot.snapshot_parquet` (DuckDB over the
 Parquet files). Simulation is `write_simulation` in both: above `CHUNK_CUSTOMERS` customers it works in chunks.
 
 Each stage runs in its own child process, so its peak resident memory is that child's `ru_maxrss` (read with
@@ -79,7 +79,7 @@ def _stage(stage: str, n: int, months: int, directory: Path, out_of_core: bool =
 
 def _out_of_core_stage(stage: str, directory: Path) -> dict[str, int]:
     """Validate out of core, or the default snapshot over the Parquet files (of the source as validated)."""
-    from cxresearch.data.load import ParquetSource, parquet_rows, validate_out_of_core
+    from cxresearch.data.out_of_core import ParquetSource, parquet_rows, validate_out_of_core
     from cxresearch.features.snapshot import snapshot_parquet
 
     if stage == "validate":

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.data.load import load_source, validate_out_of_core
+from cxresearch.data.load import load_source
+from cxresearch.data.out_of_core import validate_out_of_core
 from cxresearch.data.simulate import simulate, write_world
 from cxresearch.data.validation.problems import DataValidationError
 from cxresearch.data.validation.sql import NeedsParsing
