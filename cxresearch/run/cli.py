@@ -25,6 +25,7 @@ from cxresearch.run.sampled import SAMPLE_CUSTOMERS, describe_sample, sample_for
 if TYPE_CHECKING:
     from cxresearch.data.plausibility import PlausibilityWarning
     from cxresearch.data.schema import CXData
+    from cxresearch.run.suite import SuiteRun
     from cxresearch.run.suitefile import SuiteFile
 
 T = TypeVar("T")
@@ -187,6 +188,11 @@ def run(
     except KeyboardInterrupt:
         typer.echo("interrupted: the unfinished run was removed; reports/latest is unchanged", err=True)
         raise typer.Exit(130) from None
+    _finish(result)
+
+
+def _finish(result: SuiteRun) -> None:
+    """Print a run's one-line outcome (what failed, where the report is) and exit with its code."""
     failed = [nb.name for nb in result.notebooks if nb.status != "ok"]
     summary = (
         f"run {result.run_id} {result.status}: {len(result.notebooks) - len(failed)}/{len(result.notebooks)} "
