@@ -37,7 +37,7 @@ from scale import GIB, machine, slope
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 
-from database_worlds import (  # noqa: E402  (a test helper, found through the path above)
+from database_worlds import (  # a test helper, found through the path above
     PG_DATABASE,
     PG_SCHEMA,
     WORLD_TABLES,
@@ -107,11 +107,7 @@ def _child(stage: str, directory: Path, mapping: Path, port: int) -> dict:
 
 def _load_server(server: PostgresServer, directory: Path) -> None:
     """Create the database and schema and COPY the world's tables into them (columns typed by Ibis)."""
-    admin = server.connect()
-    admin.raw_sql(f"CREATE DATABASE {PG_DATABASE}")
-    admin.disconnect()
-    con = server.connect(PG_DATABASE)
-    con.raw_sql(f"CREATE SCHEMA {PG_SCHEMA}")
+    con = server.create_schema(PG_DATABASE, PG_SCHEMA)
     for table in WORLD_TABLES:
         parquet = pq.ParquetFile(directory / f"{table}.parquet")
         con.create_table(table, schema=ibis.Schema.from_pyarrow(parquet.schema_arrow), database=PG_SCHEMA)

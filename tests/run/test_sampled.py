@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from simulated_worlds import simulated_world
 from typer.testing import CliRunner
 
 from cxresearch.data.load import load_source
@@ -20,10 +21,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3,000 simulated customers over 24 months, with the campaigns (treatments and their truth)."""
-    out = tmp_path_factory.mktemp("sampled") / "world"
-    result = runner.invoke(app, ["simulate", "--customers", "3000", "--months", "24", "--seed", "7", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return simulated_world(tmp_path_factory, "sampled", 3000, 24, 7)
 
 
 def test_small_parquet_bases_stay_in_memory_unless_told(world: Path) -> None:
