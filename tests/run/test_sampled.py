@@ -79,6 +79,8 @@ def test_run_out_of_core_states_the_sample_and_equals_a_run_on_it(world: Path, t
     assert (row["n_used"], row["n_total"]) == (n_kept, 3_000) and row["analysis"] == "Every figure"
     executive = (sampled / "html" / "00_executive_summary.html").read_text()
     assert "Every figure rests on a sample of the customer base" in executive and f"{n_kept:,} of them" in executive
+    ended = load_source(world).customers["end_date"].notna().sum()  # counted on every customer of the base
+    assert f"Counted on every customer: {ended:,} of 3,000 ({ended / 3_000:.1%}) left" in executive
     # The same notebooks run directly on the sample directory give the same figures.
     direct = suite.with_name("direct.yaml")
     direct.write_text(suite.read_text().replace(f"data: {world}", f"data: {manifest['data_source']}")
