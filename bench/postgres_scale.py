@@ -3,7 +3,7 @@
 For each size a world is simulated (campaigns left out: a mapping reads the three canonical tables), its
 timestamps floored to microseconds (PostgreSQL's resolution), and copied into a throwaway PostgreSQL server
 (`tests/data/database_worlds.PostgresServer`: Debian's binaries, run as the `postgres` user when root; COPY,
-not timed). Then, each in its own child process (peak = its `ru_maxrss`, imports included):
+not timed). Then, each in its own child process (peak = the child's own VmHWM, imports included):
 
 - validate, Parquet: `load_source(directory)` (in memory) and `validate_out_of_core(directory)` (DuckDB);
 - validate, PostgreSQL: `load_source(mapping)`, the mapping reading the tables from the server (Ibis/psycopg);
@@ -90,19 +90,26 @@ def _stage(stage: str, directory: Path, mapping: Path, port: int) -> dict:
         tables = {name: con.table(name, database=PG_SCHEMA) for name in WORLD_TABLES}
         started = time.perf_counter()
         rows = len(snapshot_on(con, observed_until=until, tables=tables))
-    return {"seconds": time.perf_counter() - started, "rows": rows}
+    return {"seconds": time.perf_counter() - started, "rows": rows, "peak_bytes": _high_water_bytes()}
+
+
+def _high_water_bytes() -> int:
+    """This process's own peak resident bytes (VmHWM). Not `ru_maxrss`: a child started by vfork and exec keeps
+    its parent's high-water mark at the exec in it, which floored every stage at the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise KeyError("VmHWM")
 
 
 def _child(stage: str, directory: Path, mapping: Path, port: int) -> dict:
-    """Run `stage` in a child process; its figures with the child's peak resident bytes."""
+    """Run `stage` in a child process; its figures, with the child's own peak resident bytes."""
     cmd = [sys.executable, __file__, "--child", stage, "--dir", str(directory), "--mapping", str(mapping),
            "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
+    run = subprocess.run(cmd, stdout=subprocess.PIPE, check=False)
+    if run.returncode:
         raise RuntimeError(f"{stage} failed in {directory}")
-    return {**json.loads(out), "peak_bytes": usage.ru_maxrss * 1024}
+    return json.loads(run.stdout)
 
 
 def _load_server(server: PostgresServer, directory: Path) -> None:
