@@ -1,7 +1,7 @@
 """Time and peak memory of simulate + write, validate (`load_source`) and `features.snapshot` by size.
 
 `--out-of-core` measures the path for bases too large for pandas instead: validate with
-`data.load.validate_out_of_core` and the snapshot with `features.snapshot.snapshot_parquet` (DuckDB over the
+`data.out_of_core.validate_out_of_core` and the snapshot with `features.snapshot.snapshot_parquet` (DuckDB over the
 Parquet files). Simulation is `write_simulation` in both: above `CHUNK_CUSTOMERS` customers it works in chunks.
 
 Each stage runs in its own child process, so its peak resident memory is that child's `ru_maxrss` (read with
@@ -79,7 +79,7 @@ def _stage(stage: str, n: int, months: int, directory: Path, out_of_core: bool =
 
 def _out_of_core_stage(stage: str, directory: Path) -> dict[str, int]:
     """Validate out of core, or the default snapshot over the Parquet files (of the source as validated)."""
-    from cxresearch.data.load import ParquetSource, parquet_rows, validate_out_of_core
+    from cxresearch.data.out_of_core import ParquetSource, parquet_rows, validate_out_of_core
     from cxresearch.features.snapshot import snapshot_parquet
 
     if stage == "validate":
@@ -123,14 +123,14 @@ def _run_child(stage: str, n: int, months: int, directory: Path, out_of_core: bo
     return figures
 
 
-def _slope(n: list[int], y: list[float]) -> float:
+def slope(n: list[int], y: list[float]) -> float:
     """Least-squares slope of log(y) on log(n); NaN with fewer than two sizes."""
     if len(n) < 2:
         return float("nan")
     return float(np.polyfit(np.log(n), np.log(y), 1)[0])
 
 
-def _machine() -> str:
+def machine() -> str:
     """Cores, RAM, Python and load average of this machine, on one line."""
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -171,7 +171,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
-    print(_machine() + f" (1-min load {load_before:.1f} before the run)")
+    print(machine() + f" (1-min load {load_before:.1f} before the run)")
     first = figures[sizes[0]]
     print(f"{args.months} months; seconds are each stage's own wall time; peak = resident GiB of the stage's "
           f"process, imports included ({first['simulate']['baseline_bytes'] / GIB:.2f} GiB before "
@@ -194,8 +194,8 @@ def main() -> None:
         print(line)
     print(f"{'growth exponent (log-log slope over ' + str(len(sizes)) + ' sizes)':<45}{'time':>8}{'peak':>8}")
     for stage in STAGES:
-        t = _slope(sizes, [figures[n][stage]["seconds"] for n in sizes])
-        m = _slope(sizes, [figures[n][stage]["peak_bytes"] for n in sizes])
+        t = slope(sizes, [figures[n][stage]["seconds"] for n in sizes])
+        m = slope(sizes, [figures[n][stage]["peak_bytes"] for n in sizes])
         print(f"{(LABELS_OUT_OF_CORE if args.out_of_core else LABELS)[stage]:<45}{t:>8.2f}{m:>8.2f}")
     largest = figures[sizes[-1]]
     if args.out_of_core:

@@ -5,6 +5,9 @@ the CLI's own timings (validation and shared tables, each notebook) with the lar
 process in the run (`ru_maxrss` of the children: the CLI, the workers and their kernels). Also lists what the
 notebooks sampled, from the results files (the report says the same).
 
+Above 40M rows (about 2.5M customers) `cxresearch run` checks the base out of core and runs the notebooks on a
+stated hash sample of `--sample-customers` (its default, 1M); the CLI line says how long that took.
+
 Usage: python bench/suite_scale.py [--customers 1000000] [--months 36] [--data DIR] [--jobs 2]
 """
 
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="an existing world instead of simulating one")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="cxbench-suite-"))
     try:
         data = args.data
@@ -54,7 +58,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"load average {os.getloadavg()[0]:.1f}")
+              f"load average (1, 5, 15 min) at the start {_loads(load_before)}, at the end {_loads(os.getloadavg())}")
         if simulate_seconds is not None:
             print(f"simulate {args.customers:,} customers x {args.months} months: {simulate_seconds:.1f} s")
         for line in run.stdout.splitlines():
@@ -68,6 +72,11 @@ def main() -> None:
                 print(f"  sampled in {path.stem}: {row['text']}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _loads(loads: tuple[float, float, float]) -> str:
+    """Load averages as text, e.g. '1.2, 0.9, 0.8'."""
+    return ", ".join(f"{v:.1f}" for v in loads)
 
 
 if __name__ == "__main__":

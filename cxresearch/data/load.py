@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -38,15 +35,9 @@ from cxresearch.data.validation.checks import DATE_COLUMNS, check_tables, check_
 from cxresearch.data.validation.dates import parse_iso_date
 from cxresearch.data.validation.parse import parse_tables
 from cxresearch.data.validation.problems import DataValidationError, Problem
-from cxresearch.data.validation.sql import check_relations
 from cxresearch.data.validation.treatments import check_treatments, treatment_warnings
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
-#: Rows (customers + contacts + surveys, read from the Parquet footers) above which `cxresearch validate` checks
-#: a Parquet directory out of core: 40 M rows are ~2.5 M customers of the simulated world, ~6 GiB in pandas.
-OUT_OF_CORE_ROWS = 40_000_000
-#: DuckDB's buffer for out-of-core work (it spills beyond): well under the 8 GiB a 10 M-customer base may use.
-DUCKDB_MEMORY = "4GB"
 DATASET_FILE = "dataset.json"
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -76,13 +67,13 @@ def load_source(source: str | Path) -> CXData:
 
     problems: list[Problem] = []
     files: list[str] = []
-    dataset = _read_dataset_json(directory, files, problems)
+    dataset = read_dataset_json(directory, files, problems)
     frames: dict[str, pd.DataFrame | None] = {}
     for table in TABLES:
         frames[table] = _read_table(directory, table, files, problems)
 
-    transactions = _read_optional_table(directory, "transactions", files, problems)
-    treatments = _read_optional_table(directory, "treatments", files, problems)
+    transactions = read_optional_table(directory, "transactions", files, problems)
+    treatments = read_optional_table(directory, "treatments", files, problems)
 
     typed, parse_problems, unparsed = parse_tables(frames)
     problems += parse_problems
@@ -125,106 +116,6 @@ def load_source(source: str | Path) -> CXData:
         transactions=transactions,
         treatments=treatments,
     )
-
-
-@dataclass
-class ParquetSource:
-    """A canonical Parquet directory validated out of core: where its tables are and how many rows they hold."""
-
-    directory: Path
-    name: str
-    observed_until: pd.Timestamp
-    fingerprint: str
-    rows: dict[str, int]
-    metadata: dict
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with a view per table over its Parquet file (`_row`: 0-based row number)."""
-        return parquet_views(self.directory, [t for t in (*TABLES, "treatments") if t in self.rows])
-
-
-def parquet_rows(directory: str | Path) -> dict[str, int] | None:
-    """Rows per table of a canonical directory whose three tables are Parquet files (from their footers), else None."""
-    paths = {t: Path(directory) / f"{t}.parquet" for t in TABLES}
-    if not all(p.is_file() for p in paths.values()) or any((Path(directory) / f"{t}.csv").exists() for t in TABLES):
-        return None
-    try:
-        return {t: pq.ParquetFile(p).metadata.num_rows for t, p in paths.items()}
-    except (pa.ArrowException, OSError):
-        return None
-
-
-def parquet_views(directory: Path, tables: Iterable[str]) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with a view per table over `<table>.parquet` in `directory` (`_row`: row number)."""
-    # A bounded buffer spilling to a temporary directory keeps the process within `DUCKDB_MEMORY` plus its result;
-    # no check needs row order, and without it DuckDB streams instead of buffering.
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "preserve_insertion_order": False,
-                                 "temp_directory": str(Path(tempfile.gettempdir()) / "cxresearch-duckdb")})
-    con.execute("SET enable_progress_bar = false")
-    for table in tables:
-        path = str(directory.resolve() / f"{table}.parquet").replace("'", "''")
-        con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
-                    f"FROM read_parquet('{path}', file_row_number = true)")
-    return con
-
-
-def validate_out_of_core(source: str | Path) -> ParquetSource:
-    """Validate a canonical Parquet directory with DuckDB over its files: the checks of `load_source`, the rows
-    never in pandas (`validation.sql`); raises DataValidationError listing every problem, or
-    `validation.sql.NeedsParsing` when a column is not stored in its logical type (check it with `load_source`).
-
-    Parameters
-    ----------
-    source
-        A directory with customers, contacts and surveys as Parquet files (and optional treatments, transactions,
-        dataset.json; those two tables are checked in memory against the customers' ids and dates).
-
-    Returns
-    -------
-    ParquetSource
-        Where the validated tables are, their row counts, name, end of observation and fingerprint (the same as
-        `load_source` gives).
-    """
-    directory = Path(source)
-    rows = parquet_rows(directory)
-    if rows is None:
-        raise DataValidationError([Problem("source", None, 0, [], f"{directory}: not a directory of Parquet tables")])
-    problems: list[Problem] = []
-    files: list[str] = []
-    dataset = _read_dataset_json(directory, files, problems)
-    files += [str(directory / f"{t}.parquet") for t in TABLES]
-    con = parquet_views(directory, TABLES)
-    try:
-        observed_until, until_label = dataset.pop("observed_until", None), None
-        if observed_until is None:
-            dates = [f"max({c}) FROM {t}" for t in TABLES for c in DATE_COLUMNS[t]]
-            found = [v for (v,) in (con.execute(f"SELECT {d}").fetchone() for d in dates) if v is not None]
-            observed_until = pd.Timestamp(max(found)) if found else None
-            today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
-            if observed_until is not None and observed_until >= today + pd.Timedelta(days=1):
-                observed_until = today
-                until_label = f"today, {today.date()}; set observed_until in {DATASET_FILE} if intended"
-        problems += check_relations(con, observed_until, until_label)
-        customers = None
-        for table, check in (("transactions", check_transactions), ("treatments", check_treatments)):
-            frame = _read_optional_table(directory, table, files, problems)
-            if frame is not None:
-                if customers is None:
-                    customers = con.execute("SELECT customer_id, signup_date, end_date FROM customers").df()
-                    customers["customer_id"] = customers["customer_id"].astype(TEXT_DTYPE)
-                extra = (observed_until,) if table == "treatments" else ()
-                problems += check(frame, customers, *extra)[1]
-                rows[table] = len(frame)
-    finally:
-        con.close()
-    shape = dataset.pop("shape", "events")
-    if shape != "events":
-        problems.append(Problem(DATASET_FILE, "shape", 0, [], f"out of core checks events data only, not {shape!r}"))
-    if problems:
-        raise DataValidationError(problems)
-    name = dataset.pop("name", None) or directory.resolve().name
-    metadata = {**dataset, "source": str(directory.resolve()), "files": sorted(files), "shape": shape}
-    return ParquetSource(directory, str(name), observed_until, _fingerprint(files), rows, metadata)
 
 
 def write_source(data: CXData, directory: str | Path) -> Path:
@@ -293,7 +184,7 @@ def _fingerprint(files: Iterable[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_dataset_json(directory: Path, files: list[str], problems: list[Problem]) -> dict:
+def read_dataset_json(directory: Path, files: list[str], problems: list[Problem]) -> dict:
     """The optional dataset.json as a dict, with `observed_until` parsed to a Timestamp when present."""
     path = directory / DATASET_FILE
     if not path.is_file():
@@ -332,7 +223,7 @@ def _read_dataset_json(directory: Path, files: list[str], problems: list[Problem
     return dataset
 
 
-def _read_optional_table(
+def read_optional_table(
     directory: Path, table: str, files: list[str], problems: list[Problem]
 ) -> pd.DataFrame | None:
     """An optional table (transactions, treatments) when a file for it exists, else None."""

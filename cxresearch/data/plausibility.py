@@ -3,12 +3,14 @@
 Validation refuses what breaks the canonical model; these checks only warn. Margins that are mostly zero or
 negative, churn above 90% or below 0.5% of customers, a survey score that never varies, sign-up dates decades
 before anything else was recorded: each is legal, and each changes what the reports can honestly say. Every
-check is vectorised, so a million customers take about a second.
+check is vectorised, so a million customers take about a second. Each check measures in pandas here and words
+its warning through a public function of the numbers (`margins_not_positive`, `churn_share`, ...), which
+`plausibility_sql` calls with the same numbers measured by DuckDB over Parquet files too large for memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,8 @@ from cxresearch.stats.units import DAYS_PER_MONTH
 
 #: How many example ids or values a warning names.
 N_EXAMPLES = 3
+#: Rows (in table order) searched for the examples' distinct ids.
+EXAMPLE_ROWS = 50 * N_EXAMPLES
 
 #: Share of customers above which "most" margins (or acquisition costs) being zero or negative is flagged.
 MOST = 0.5
@@ -108,11 +112,16 @@ def _margins_not_positive(data: CXData) -> list[PlausibilityWarning]:
     """Most monthly margins zero or negative."""
     c = data.customers
     bad = (c["monthly_margin"] <= 0).to_numpy()
-    if not len(c) or bad.mean() <= MOST:
+    return margins_not_positive(int(bad.sum()), len(c), _ids(c, bad))
+
+
+def margins_not_positive(n_bad: int, n: int, examples: list[str]) -> list[PlausibilityWarning]:
+    """The warning when more than `MOST` of `n` customers have a zero or negative monthly margin ([] otherwise)."""
+    if not n or n_bad <= MOST * n:
         return []
     return [PlausibilityWarning(
-        "customers", "monthly_margin", int(bad.sum()), _ids(c, bad),
-        f"monthly margin is zero or negative for {_share(bad.sum(), len(c))}",
+        "customers", "monthly_margin", n_bad, examples,
+        f"monthly margin is zero or negative for {_share(n_bad, n)}",
         "CLV and retention economics will be negative or zero; check that it is a margin, not a cost, and its sign",
     )]
 
@@ -123,13 +132,18 @@ def _margins_look_like_totals(data: CXData) -> list[PlausibilityWarning]:
     months = _months_observed(data)
     if len(c) < MIN_TOTALS_CUSTOMERS or c["monthly_margin"].nunique() < 2 or months.nunique() < 2:
         return []
-    rho = _rank_correlation(c["monthly_margin"], months)
+    return margins_look_like_totals(rank_correlation(c["monthly_margin"], months), len(c))
+
+
+def margins_look_like_totals(rho: float, n: int) -> list[PlausibilityWarning]:
+    """The warning when margins' rank correlation `rho` with months observed (over `n` customers) is that of
+    totals to date ([] otherwise)."""
     if rho < TOTALS_CORRELATION:
         return []
     return [PlausibilityWarning(
-        "customers", "monthly_margin", len(c), [],
+        "customers", "monthly_margin", n, [],
         f"monthly margin rises almost in lockstep with the time each customer has been observed (rank "
-        f"correlation {rho:.2f} over {len(c):,} customers), as a total to date would",
+        f"correlation {rho:.2f} over {n:,} customers), as a total to date would",
         "CLV multiplies it by lifetime again and inflates long-standing customers' value many times over; "
         "map an amount per month (e.g. total divided by tenure)",
     )]
@@ -142,19 +156,24 @@ def _churn_share(data: CXData) -> list[PlausibilityWarning]:
     if not len(c) or (data.transactions is not None and len(data.transactions)):
         return []
     left = c["end_date"].notna().to_numpy()
-    share = left.mean()
-    marker = "the churn flag" if data.shape == "flat" else "the end date"
+    return churn_share(int(left.sum()), len(c), _ids(c, left), data.shape)
+
+
+def churn_share(n_left: int, n: int, examples: list[str], shape: str = "events") -> list[PlausibilityWarning]:
+    """The warning when the share of `n` customers who left is above `CHURN_HIGH` or below `CHURN_LOW`."""
+    share = n_left / n
+    marker = "the churn flag" if shape == "flat" else "the end date"
     if share > CHURN_HIGH:
         return [PlausibilityWarning(
-            "customers", "end_date", int(left.sum()), _ids(c, left),
-            f"{_share(left.sum(), len(c))} have left",
+            "customers", "end_date", n_left, examples,
+            f"{_share(n_left, n)} have left",
             "with almost nobody still active, lifetimes and CLV rest on who left and churn drivers have little "
             f"to compare; check that {marker} marks leaving (not, e.g., a billing or contract date)",
         )]
     if share < CHURN_LOW:
         return [PlausibilityWarning(
-            "customers", "end_date", int(left.sum()), _ids(c, left),
-            f"only {_share(left.sum(), len(c), digits=2)} have left",
+            "customers", "end_date", n_left, examples,
+            f"only {_share(n_left, n, digits=2)} have left",
             f"churn drivers and lifetimes rest on too few churners to estimate; check that {marker} is mapped",
         )]
     return []
@@ -166,19 +185,34 @@ def _early_signups(data: CXData) -> list[PlausibilityWarning]:
     signup = c["signup_date"]
     early = (signup <= EPOCH).to_numpy()
     first = _first_event(data)
-    limit = first - pd.DateOffset(years=SIGNUP_GAP_YEARS) if first is not None else None
+    limit = signup_limit(first)
     if limit is not None:
         early |= (signup < limit).to_numpy()
     if not early.any():
         return []
+    return early_signups(int(early.sum()), _ids(c, early), signup[early].min(), first, data.shape)
+
+
+def signup_limit(first: pd.Timestamp | None) -> pd.Timestamp | None:
+    """Sign-ups before this date are doubtful: `SIGNUP_GAP_YEARS` before the first recorded event (None: none)."""
+    return first - pd.DateOffset(years=SIGNUP_GAP_YEARS) if first is not None else None
+
+
+def early_signups(
+    n_early: int, examples: list[str], earliest: pd.Timestamp, first: pd.Timestamp | None, shape: str = "events"
+) -> list[PlausibilityWarning]:
+    """The warning for `n_early` customers signed up by `EPOCH` or before `signup_limit(first)` ([] for none)."""
+    if not n_early:
+        return []
+    limit = signup_limit(first)
     when = f"on or before {EPOCH.date()}"
     if limit is not None:
         when += f" or more than {SIGNUP_GAP_YEARS} years before the first recorded event ({first.date()})"
-    check = "tenure's unit (sign-up dates come from tenure)" if data.shape == "flat" else (
+    check = "tenure's unit (sign-up dates come from tenure)" if shape == "flat" else (
         "for stand-ins for a missing date such as 1900-01-01 or 1970-01-01")
     return [PlausibilityWarning(
-        "customers", "signup_date", int(early.sum()), _ids(c, early),
-        f"{_count(early.sum(), 'customer')} signed up {when}; the earliest on {signup[early].min().date()}",
+        "customers", "signup_date", n_early, examples,
+        f"{_count(n_early, 'customer')} signed up {when}; the earliest on {earliest.date()}",
         f"lifetimes of decades will dominate survival curves and CLV; check {check}",
     )]
 
@@ -190,14 +224,18 @@ def _quiet_end_of_observation(data: CXData) -> list[PlausibilityWarning]:
     c = data.customers
     dates = [c["signup_date"].max(), c["end_date"].max()]
     dates += [df["timestamp"].max() for df in _event_tables(data)]
-    last = max(d for d in dates if not pd.isna(d))
-    gap = (data.observed_until - last).days
+    return quiet_end(max(d for d in dates if not pd.isna(d)), data.observed_until)
+
+
+def quiet_end(last: pd.Timestamp, observed_until: pd.Timestamp) -> list[PlausibilityWarning]:
+    """The warning when the `last` date in the data is more than `QUIET_DAYS` before observation ends."""
+    gap = (observed_until - last).days
     if gap <= QUIET_DAYS:
         return []
     return [PlausibilityWarning(
         "observation", None, 0, [],
         f"nothing is recorded in the last {gap:,} days of observation (the last date in the data is "
-        f"{last.date()}, observation ends {data.observed_until.date()})",
+        f"{last.date()}, observation ends {observed_until.date()})",
         "customers still active are credited with lifetime nobody observed; check the date observation ends "
         "(set in dataset.json or the mapping)",
     )]
@@ -211,13 +249,18 @@ def _constant_scores(data: CXData) -> list[PlausibilityWarning]:
         mine = (s["instrument"] == instrument).to_numpy(dtype=bool, na_value=False)
         scores = s["score"].to_numpy()[mine]
         if len(scores) >= MIN_CONSTANT_ROWS and scores.min() == scores.max():
-            warnings.append(PlausibilityWarning(
-                "surveys", "score", len(scores), _ids(s, mine),
-                f"every {instrument.upper()} score is {scores[0]} ({len(scores):,} responses)",
-                "a score that never varies cannot explain churn or loyalty; check how the score column is "
-                "mapped (e.g. a recoding that collapsed every answer)",
-            ))
+            warnings += constant_score(instrument, scores[0], len(scores), _ids(s, mine))
     return warnings
+
+
+def constant_score(instrument: str, score: object, n: int, examples: list[str]) -> list[PlausibilityWarning]:
+    """The warning for an instrument whose `n` responses (at least `MIN_CONSTANT_ROWS`) all score `score`."""
+    return [PlausibilityWarning(
+        "surveys", "score", n, examples,
+        f"every {instrument.upper()} score is {score} ({n:,} responses)",
+        "a score that never varies cannot explain churn or loyalty; check how the score column is "
+        "mapped (e.g. a recoding that collapsed every answer)",
+    )]
 
 
 def _constant_flat_columns(data: CXData) -> list[PlausibilityWarning]:
@@ -249,11 +292,16 @@ def _free_acquisition(data: CXData) -> list[PlausibilityWarning]:
     cost = c["acquisition_cost"]
     known = cost.notna().to_numpy()
     zero = (cost == 0).fillna(False).to_numpy(dtype=bool)
-    if not known.any() or zero.sum() <= MOST * known.sum():
+    return free_acquisition(int(zero.sum()), int(known.sum()), _ids(c, zero))
+
+
+def free_acquisition(n_zero: int, n_known: int, examples: list[str]) -> list[PlausibilityWarning]:
+    """The warning when more than `MOST` of the `n_known` acquisition costs are zero ([] otherwise)."""
+    if not n_known or n_zero <= MOST * n_known:
         return []
     return [PlausibilityWarning(
-        "customers", "acquisition_cost", int(zero.sum()), _ids(c, zero),
-        f"acquisition cost is zero for {_share(zero.sum(), known.sum(), noun='customers who have one')}",
+        "customers", "acquisition_cost", n_zero, examples,
+        f"acquisition cost is zero for {_share(n_zero, n_known, noun='customers who have one')}",
         "acquisition looks free, so retention can only look expensive next to it and the retention versus "
         "acquisition ratio means nothing",
     )]
@@ -265,17 +313,21 @@ def _segments_of_one(data: CXData) -> list[PlausibilityWarning]:
     for column in data.segments:
         counts = data.customers[column].value_counts()
         single = counts.index[counts.to_numpy() == 1]
-        if not len(single):
-            continue
-        name = column.replace("_", " ")
-        warnings.append(PlausibilityWarning(
-            "customers", column, len(single), [_quote(v) for v in single[:N_EXAMPLES]],
-            f"{len(single):,} of {len(counts):,} {name} values "
-            + ("is held by a single customer" if len(single) == 1 else "are held by one customer each"),
-            "a segment of one has no estimable churn rate or lifetime; group rare values (e.g. into 'other') "
-            "before comparing segments",
-        ))
+        warnings += segments_of_one(column, len(single), len(counts), list(single[:N_EXAMPLES]))
     return warnings
+
+
+def segments_of_one(column: str, n_single: int, n_values: int, examples: list) -> list[PlausibilityWarning]:
+    """The warning when `n_single` of a segment column's `n_values` values are held by one customer each."""
+    if not n_single:
+        return []
+    return [PlausibilityWarning(
+        "customers", column, n_single, [_quote(v) for v in examples],
+        f"{n_single:,} of {n_values:,} {column.replace('_', ' ')} values "
+        + ("is held by a single customer" if n_single == 1 else "are held by one customer each"),
+        "a segment of one has no estimable churn rate or lifetime; group rare values (e.g. into 'other') "
+        "before comparing segments",
+    )]
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -301,7 +353,7 @@ def _months_observed(data: CXData) -> pd.Series:
     return (c["end_date"].fillna(data.observed_until) - c["signup_date"]).dt.days / DAYS_PER_MONTH
 
 
-def _rank_correlation(x: pd.Series, y: pd.Series) -> float:
+def rank_correlation(x: pd.Series, y: pd.Series) -> float:
     """Spearman's rank correlation (average ranks for ties), ignoring rows where either is missing; on a fixed
     random sample of `CORRELATION_SAMPLE` rows when there are more (its standard error is then below 0.003)."""
     keep = np.flatnonzero(x.notna().to_numpy() & y.notna().to_numpy())
@@ -314,8 +366,12 @@ def _rank_correlation(x: pd.Series, y: pd.Series) -> float:
 
 def _ids(df: pd.DataFrame, mask: np.ndarray) -> list[str]:
     """The first `N_EXAMPLES` distinct customer ids where `mask` holds."""
-    ids = df["customer_id"].to_numpy()[np.flatnonzero(mask)[: 50 * N_EXAMPLES]]
-    return [_short(str(i)) for i in pd.unique(ids)[:N_EXAMPLES]]
+    return example_ids(df["customer_id"].to_numpy()[np.flatnonzero(mask)[: EXAMPLE_ROWS]])
+
+
+def example_ids(ids: Sequence[object]) -> list[str]:
+    """The first `N_EXAMPLES` distinct ids of `ids` (rows in table order), shortened for a one-line message."""
+    return [_short(str(i)) for i in pd.unique(np.asarray(ids, dtype=object))[:N_EXAMPLES]]
 
 
 def _count(n: int, noun: str) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxresearch.data.load import ParquetSource, parquet_views
+from cxresearch.data.out_of_core import ParquetSource, parquet_views
 from cxresearch.data.schema import (
     FLAT_COLUMNS,
     INCONSISTENCY_REASON,
@@ -155,7 +155,7 @@ def _events_snapshot(
 def snapshot_parquet(
     source: ParquetSource, as_of: str | pd.Timestamp | None = None, window_months: int = 3, horizon_months: int = 3
 ) -> pd.DataFrame:
-    """`snapshot` of a Parquet source validated out of core (`data.load.validate_out_of_core`): the same query
+    """`snapshot` of a Parquet source validated out of core (`data.out_of_core.validate_out_of_core`): the same query
     with DuckDB over the files, so only the per-customer result comes into memory (text Arrow-backed).
 
     Parameters

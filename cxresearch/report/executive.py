@@ -168,12 +168,28 @@ def gaps_section(suite: SuiteResults) -> list[Part]:
     if gaps:
         parts += [markdown("**What this data cannot tell us.** The research notebooks list every analysis left out, "
                            "and why."), Html(bullets_html(gaps))]
+    base = next((r.extra["customer_sample"] for r in suite.results.values() if r.extra.get("customer_sample")), None)
+    if base:
+        parts.append(markdown(base_sample_sentence(base)))
     sampled = approximations(suite)
     if sampled:
         parts += [markdown("**Figures estimated on a sample.** The customer base is large, so these figures were "
                            "computed on a random sample of customers; their uncertainty ranges account for it."),
                   Html(bullets_html(sampled))]
     return parts or [markdown("Every analysis ran, on every customer.")]
+
+
+def base_sample_sentence(info: dict) -> str:
+    """What a whole-source customer sample is (`customer_sample` of dataset.json), in one Markdown paragraph."""
+    total, kept = int(info["customers_total"]), int(info["customers_kept"])
+    text = (f"**Every figure rests on a sample of the customer base.** The data holds {total:,} customers; the "
+            f"analyses ran on {kept:,} of them ({kept / total:.1%}), chosen by a hash of the customer id (the same "
+            "customers on every run) with all their contacts and surveys.")
+    if "ended_total" in info:
+        ended = int(info["ended_total"])
+        text += (f" Counted on every customer: {ended:,} of {total:,} ({ended / total:.1%}) left during the "
+                 "observation window.")
+    return text
 
 
 def changes_section(suite: SuiteResults, previous_results_dir: str | Path = "", currency: str = "") -> list[Part]:

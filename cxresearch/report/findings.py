@@ -20,6 +20,7 @@ from cxresearch.report.suite_results import (
 )
 from cxresearch.report.wording import assumption_text, clip_to_unit, html_table
 from cxresearch.stats.estimate import format_p
+from cxresearch.stats.sampling import percent
 
 #: How many of each notebook's findings (most important first) make the brief; the rest stay in the reports.
 HEADLINE_LIMITS: dict[str, int] = {
@@ -193,7 +194,7 @@ def approximations(suite: SuiteResults) -> list[str]:
     """One line per analysis that rests on a random sample of the customers, saying how large it was."""
     return [
         f"{SECTIONS.get(notebook, notebook)}, {a['analysis']}: {a['n_used']:,} of {a['n_total']:,} "
-        f"{a.get('unit', 'customers')} ({a['n_used'] / a['n_total']:.0%})"
+        f"{a.get('unit', 'customers')} ({percent(a['n_used'] / a['n_total'])})"
         for notebook, res in suite.results.items() for a in res.approximations if a.get("n_total")
     ]
 

@@ -75,6 +75,8 @@ def start(
     results.extra["assumptions"] = list(data.metadata.get("assumptions", []))
     sample = data.metadata.get("customer_sample")
     if sample:
+        # For the executive page: the sample, how it was drawn and what was counted on the whole base.
+        results.extra["customer_sample"] = dict(sample)
         # The whole source is a sample drawn where the events live (`features.portable.sample_source`).
         results.approximate("Every figure", Sample(
             data.customers, int(sample["customers_kept"]), int(sample["customers_total"]), seed=None,

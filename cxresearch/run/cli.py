@@ -8,8 +8,9 @@ a traceback for bad input: problems are printed one per line.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -19,10 +20,15 @@ from cxresearch.data.simulate_campaigns import MIN_CAMPAIGN_MONTHS
 from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
+from cxresearch.run.sampled import SAMPLE_CUSTOMERS, describe_sample, sample_for_run, wants_out_of_core
 
 if TYPE_CHECKING:
+    from cxresearch.data.plausibility import PlausibilityWarning
     from cxresearch.data.schema import CXData
+    from cxresearch.run.suite import SuiteRun
     from cxresearch.run.suitefile import SuiteFile
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="CX research suite: churn, lifetime, value.")
 
@@ -117,6 +123,15 @@ def run(
     notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
     keep: Annotated[int | None, typer.Option(min=1, help="Keep only the newest N runs (latest is never removed).")] = None,
     wait: Annotated[bool, typer.Option(help="Queue behind a run in progress instead of refusing (exit 3).")] = False,
+    out_of_core: Annotated[
+        bool | None, typer.Option("--out-of-core/--in-memory",
+                                  help="Check a Parquet directory with DuckDB over its files and run the notebooks "
+                                       "on a hash sample of its customers (default: when its tables hold more than "
+                                       "40 million rows).")
+    ] = None,
+    sample_customers: Annotated[
+        int, typer.Option(min=1, help="Customers in that sample (about; stated in every report).")
+    ] = SAMPLE_CUSTOMERS,
 ) -> None:
     """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
     from cxresearch.run.parameters import ParameterError
@@ -144,10 +159,7 @@ def run(
                  seed=DEMO_SETTINGS["seed"], fmt="parquet", campaigns=DEMO_SETTINGS["campaigns"])
     # Notebooks run in the notebooks directory: paths in the source string must not depend on the cwd.
     source = resolve(DEMO_DIR if data == "demo" else data)
-    loaded = _load_or_exit(source)
-    typer.echo(f"data: {source} ({loaded.shape}, {len(loaded.customers):,} customers, fingerprint {loaded.fingerprint})")
-    for warning in check_plausibility(loaded):
-        typer.echo(f"warning: {warning}")
+    source, loaded, fingerprint = _open_for_run(source, out_of_core, sample_customers, out)
     try:
         result = run_suite(
             data_source=source,
@@ -155,7 +167,7 @@ def run(
             notebooks_dir=notebooks_dir,
             parameters=parameters,
             jobs=jobs,
-            data_fingerprint=loaded.fingerprint,
+            data_fingerprint=fingerprint,
             progress=typer.echo,
             keep=keep,
             wait=wait,
@@ -176,6 +188,11 @@ def run(
     except KeyboardInterrupt:
         typer.echo("interrupted: the unfinished run was removed; reports/latest is unchanged", err=True)
         raise typer.Exit(130) from None
+    _finish(result)
+
+
+def _finish(result: SuiteRun) -> None:
+    """Print a run's one-line outcome (what failed, where the report is) and exit with its code."""
     failed = [nb.name for nb in result.notebooks if nb.status != "ok"]
     summary = (
         f"run {result.run_id} {result.status}: {len(result.notebooks) - len(failed)}/{len(result.notebooks)} "
@@ -190,36 +207,80 @@ def run(
 def _validate_out_of_core(source: str, wanted: bool | None) -> bool:
     """Validate `source` out of core when `wanted` (None: when it is a Parquet directory above
     `OUT_OF_CORE_ROWS` rows) and print the result; False when it is to be loaded in memory instead."""
-    from cxresearch.data.load import OUT_OF_CORE_ROWS, parquet_rows, validate_out_of_core
+    from cxresearch.data.out_of_core import validate_out_of_core
+    from cxresearch.data.plausibility_sql import check_plausibility_out_of_core
+
+    if not wants_out_of_core(source, wanted):
+        return False
+    checked = _out_of_core_or_exit(source, validate_out_of_core)
+    if checked is None:
+        return False
+    typer.echo(f"{source}: valid ({checked.name}, events data, fingerprint {checked.fingerprint}, observed until "
+               f"{checked.observed_until.date()}); checked out of core with DuckDB over the Parquet files")
+    for table, n in checked.rows.items():
+        typer.echo(f"  {table}: {n:,} rows")
+    _echo_warnings(check_plausibility_out_of_core(checked))
+    return True
+
+
+def _out_of_core_or_exit(source: str, check: Callable[[str], T]) -> T | None:
+    """`check(source)` for a Parquet directory checked out of core; None (with a note) when a column must be
+    parsed in memory; its problems printed and exit code 2 when it is invalid or not Parquet tables."""
+    from cxresearch.data.out_of_core import parquet_rows
     from cxresearch.data.validation.sql import NeedsParsing
 
-    rows = parquet_rows(source) if Path(source).is_dir() else None
-    if wanted is False or (wanted is None and (rows is None or sum(rows.values()) <= OUT_OF_CORE_ROWS)):
-        return False
-    if rows is None:
+    if parquet_rows(source) is None:
         _fail(f"{source}: --out-of-core needs a directory with customers, contacts and surveys as Parquet files")
     try:
-        checked = validate_out_of_core(source)
+        return check(source)
     except NeedsParsing as err:
         typer.echo(f"note: checked in memory: {err} (out of core needs columns stored in their types)")
-        return False
+        return None
     except DataValidationError as err:
         for problem in err.problems:
             typer.echo(str(problem), err=True)
         typer.echo(f"{source}: {len(err.problems)} problem(s); nothing was run", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{source}: valid ({checked.name}, events data, fingerprint {checked.fingerprint}, observed until "
-               f"{checked.observed_until.date()}); checked out of core with DuckDB over the Parquet files")
-    for table, n in checked.rows.items():
-        typer.echo(f"  {table}: {n:,} rows")
-    typer.echo("plausibility: not checked out of core (it reads whole tables); check a sample with "
-               "features.portable.sample_source")
-    return True
+
+
+def _open_for_run(
+    source: str, out_of_core: bool | None, sample_customers: int, reports: Path
+) -> tuple[str, CXData, str]:
+    """The source the notebooks run on, its data and the given source's fingerprint, with what was found
+    printed: the source itself loaded in memory, or, for a base checked out of core, the directory of a hash
+    sample of its customers (stated in every report; its truth.json, if simulated, is cut to the sample)."""
+    from cxresearch.data.plausibility_sql import check_plausibility_out_of_core
+
+    sampled, started = None, time.perf_counter()
+    if wants_out_of_core(source, out_of_core):
+        sampled = _out_of_core_or_exit(source, lambda s: sample_for_run(s, reports, sample_customers))
+    if sampled is None:
+        loaded = _load_or_exit(source)
+        typer.echo(f"data: {source} ({loaded.shape}, {len(loaded.customers):,} customers, "
+                   f"fingerprint {loaded.fingerprint})")
+        warnings = check_plausibility(loaded)
+    else:
+        loaded = _load_or_exit(str(sampled.directory))
+        typer.echo(f"data: {source} (events, {sampled.base.rows['customers']:,} customers, fingerprint "
+                   f"{sampled.base.fingerprint}): checked out of core; the notebooks run on "
+                   f"{describe_sample(loaded.metadata['customer_sample'])}, "
+                   f"{'reused from' if sampled.reused else 'written to'} {sampled.directory} "
+                   f"({time.perf_counter() - started:.0f} s to check, sample and load)")
+        warnings = check_plausibility_out_of_core(sampled.base)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
+    if sampled is None:
+        return source, loaded, loaded.fingerprint
+    return str(sampled.directory), loaded, sampled.base.fingerprint
 
 
 def _echo_plausibility(data: CXData) -> None:
     """Print what is legal but implausible in `data` under a heading, one line each (or that nothing is)."""
-    warnings = check_plausibility(data)
+    _echo_warnings(check_plausibility(data))
+
+
+def _echo_warnings(warnings: list[PlausibilityWarning]) -> None:
+    """Print plausibility warnings under a heading, one line each (or that nothing is implausible)."""
     if not warnings:
         typer.echo("plausibility: nothing implausible found")
         return

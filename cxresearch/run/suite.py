@@ -90,6 +90,7 @@ class SuiteRun:
     run_dir: Path
     versions: dict[str, str | None]
     suite: str = ""  # the suite file's name, when the run came from one
+    sample: dict = field(default_factory=dict)  # the data's `customer_sample`, when it is a sample of a base
 
     @property
     def status(self) -> Literal["ok", "failed"]:
@@ -214,6 +215,7 @@ def _run(
             run_dir=run_dir,
             versions=_versions(),
             suite=suite,
+            sample=dict(data.metadata.get("customer_sample") or {}) if data is not None else {},
         )
         # Every path inside is relative, so the run directory can be moved, archived or served as is.
         manifest = {key: value for key, value in run.to_dict().items() if key != "run_dir"}

@@ -36,11 +36,18 @@ class Sample:
 
     def describe(self, analysis: str) -> str:
         """One plain-words sentence for reports, e.g. 'Cox model: a random 100,000 of 1,000,000 customers'."""
-        how = f"{self.fraction:.0%}, seed {self.seed}" if self.seed is not None else f"{self.fraction:.0%}"
+        share = percent(self.fraction)
+        how = f"{share}, seed {self.seed}" if self.seed is not None else share
         return (
             f"{analysis}: computed on a simple random sample of {self.n_used:,} of {self.n_total:,} {self.unit} "
             f"({how}); confidence intervals reflect the sample size"
         )
+
+
+def percent(fraction: float) -> str:
+    """A share (0-1) as a percentage for sentences: whole below 10% only when it is ('25%', '2.5%', '4%')."""
+    text = f"{fraction:.1%}" if fraction < 0.1 else f"{fraction:.0%}"
+    return text.replace(".0%", "%")
 
 
 def sample_customers(

@@ -105,13 +105,18 @@ class PostgresServer:
         return ibis.postgres.connect(host="127.0.0.1", port=self.port, user=self.user, password=self.password,
                                      database=database or self.database)
 
-    def load_world(self, directory: Path, database: str, schema: str) -> None:
-        """Create `database` with `schema` and copy a canonical Parquet directory's tables into it."""
+    def create_schema(self, database: str, schema: str) -> Any:
+        """Create `database` holding `schema`; an Ibis connection to it, as the owner."""
         admin = self.connect()
         admin.raw_sql(f"CREATE DATABASE {database}")
         admin.disconnect()
         con = self.connect(database)
         con.raw_sql(f"CREATE SCHEMA {schema}")
+        return con
+
+    def load_world(self, directory: Path, database: str, schema: str) -> None:
+        """Create `database` with `schema` and copy a canonical Parquet directory's tables into it."""
+        con = self.create_schema(database, schema)
         for table in WORLD_TABLES:
             con.create_table(table, pd.read_parquet(directory / f"{table}.parquet"), database=schema)
         con.disconnect()

@@ -82,7 +82,7 @@ print(json.dumps({"rows": rows, "peak_gib": resource.getrusage(resource.RUSAGE_S
 
 @pytest.mark.scale
 def test_three_million_customers_are_simulated_in_chunks_within_one_chunks_memory(tmp_path: Path) -> None:
-    from cxresearch.data.load import validate_out_of_core
+    from cxresearch.data.out_of_core import validate_out_of_core
 
     run = subprocess.run([sys.executable, "-c", _RUN_CHUNKED, str(tmp_path)], capture_output=True, text=True,
                          check=True, timeout=1200)

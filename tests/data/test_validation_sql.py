@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxresearch.data.load import load_source, validate_out_of_core
+from cxresearch.data.load import load_source
+from cxresearch.data.out_of_core import validate_out_of_core
 from cxresearch.data.simulate import simulate, write_world
 from cxresearch.data.validation.problems import DataValidationError
 from cxresearch.data.validation.sql import NeedsParsing
@@ -84,6 +85,12 @@ def test_the_cli_validates_out_of_core_when_asked_and_exits_2_on_problems(world,
     result = CliRunner().invoke(app, ["validate", str(tmp_path), "--out-of-core"])
     assert result.exit_code == 0 and "checked out of core" in result.output
     assert f"contacts: {len(world.contacts):,} rows" in result.output
+    assert "plausibility: nothing implausible found" in result.output
+    # Legal but implausible: the same warnings as in memory, computed over the files.
+    world.customers.assign(monthly_margin=0.0).to_parquet(tmp_path / "customers.parquet", index=False)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--out-of-core"])
+    assert result.exit_code == 0 and "plausibility warnings (1)" in result.output
+    assert "customers.monthly_margin: monthly margin is zero or negative for 2,000 of 2,000 customers" in result.output
     customers = world.customers.assign(monthly_margin=-np.inf)
     customers.to_parquet(tmp_path / "customers.parquet", index=False)
     result = CliRunner().invoke(app, ["validate", str(tmp_path), "--out-of-core"])

@@ -81,7 +81,8 @@ def test_flat_snapshot_has_only_supported_columns(flat: CXData) -> None:
 
 
 def test_snapshot_over_parquet_in_place_equals_the_in_memory_snapshot(tmp_path) -> None:
-    from cxresearch.data.load import load_source, validate_out_of_core
+    from cxresearch.data.load import load_source
+    from cxresearch.data.out_of_core import validate_out_of_core
     from cxresearch.data.simulate import simulate, write_world
     from cxresearch.features.snapshot import snapshot_parquet
 

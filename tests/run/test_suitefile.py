@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from simulated_worlds import simulated_world
 from typer.testing import CliRunner
 
 from cxresearch.run.cli import app
@@ -20,10 +21,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny simulated world: enough to load and to run the lifetime notebook."""
-    out = tmp_path_factory.mktemp("suitefile") / "world"
-    result = runner.invoke(app, ["simulate", "--customers", "1500", "--months", "12", "--seed", "5", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return simulated_world(tmp_path_factory, "suitefile", 1500, 12, 5)
 
 
 def _write(directory: Path, doc: dict | str) -> Path:

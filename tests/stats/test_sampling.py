@@ -73,3 +73,9 @@ def test_a_source_that_is_a_sample_says_so_in_every_notebook(tmp_path):
     (row,) = ctx.results.approximations
     assert (row["n_used"], row["n_total"]) == (300, 30_000)
     assert "Every figure" in row["text"] and "300 of 30,000" in row["text"] and "seed" not in row["text"]
+
+
+def test_small_shares_keep_a_decimal_so_a_sample_is_never_stated_rounded_away():
+    from cxresearch.stats.sampling import percent
+
+    assert [percent(x) for x in (0.0249912, 0.04, 0.001, 0.2, 0.355, 1.0)] == ["2.5%", "4%", "0.1%", "20%", "36%", "100%"]
