@@ -118,7 +118,7 @@ def serve(path: str, modules: list[str]) -> None:
     preload(modules)
     # Objects that exist now are shared by every kernel: keep the collector from touching (and copying) them.
     gc.freeze()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped as they exit
+    signal.signal(signal.SIGCHLD, _reap)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     listener.settimeout(1.0)
     while os.getppid() == parent:
@@ -128,6 +128,13 @@ def serve(path: str, modules: list[str]) -> None:
             continue
         with conn:
             _fork_kernel(conn, listener)
+
+
+def _reap(_signum: int, _frame: Any) -> None:
+    """Collect exited kernels (so that their CPU time counts in the server's, and in its starter's)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
 def preload(modules: list[str]) -> None:
