@@ -33,8 +33,8 @@ SOURCE_HELP = (
 )
 
 WARM_HELP = (
-    "Fork each notebook's kernel from a process that has already imported what the notebooks import (faster);"
-    " --cold-kernels starts every kernel from scratch."
+    "Fork each notebook's kernel from a process that has already imported what the notebooks import (faster),"
+    " or start every kernel from scratch."
 )
 SUITE_HELP = (
     "Suite file (YAML) naming the data, notebooks and parameters; runs go to <out>/<name>/<run-id>/. "
@@ -122,7 +122,7 @@ def run(
     notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
     keep: Annotated[int | None, typer.Option(min=1, help="Keep only the newest N runs (latest is never removed).")] = None,
     wait: Annotated[bool, typer.Option(help="Queue behind a run in progress instead of refusing (exit 3).")] = False,
-    warm_kernels: Annotated[bool, typer.Option(help=WARM_HELP)] = True,
+    warm_kernels: Annotated[bool, typer.Option("--warm-kernels/--cold-kernels", help=WARM_HELP)] = True,
 ) -> None:
     """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
     from cxresearch.run.parameters import ParameterError
