@@ -43,7 +43,7 @@ from cxresearch.report.html import render_html, render_index
 from cxresearch.run.kernel import execute_notebook, stderr_to
 from cxresearch.run.parameters import coerce_parameters, declared_parameters
 from cxresearch.run.runs import point_latest, previous_results, prune_runs, run_lock
-from cxresearch.run.warm import warm_kernels
+from cxresearch.run.warm import THREAD_VARIABLES, warm_kernels
 
 #: Runs last, reads only the other notebooks' results files; rendered without code.
 EXECUTIVE_SUMMARY = "00_executive_summary"
@@ -125,8 +125,6 @@ class _Task:
     warm_socket: str = ""  # the run's warm-kernel server (`run.warm`), '' for cold kernels
 
 
-#: Environment variables that size numpy's BLAS and scikit-learn's OpenMP thread pools in a kernel.
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def run_suite(
@@ -206,7 +204,7 @@ def _run(
         threads = max(1, (os.cpu_count() or 1) // min(jobs, max(1, len(names) - 1)))
         sources = [notebooks_dir / f"{name}.ipynb" for name in names]
         report(f"run {run_id}: {len(names)} notebooks, {jobs} jobs, data {source}")
-        with warm_kernels(sources, threads) if warm else contextlib.nullcontext("") as warm_socket:
+        with warm_kernels(sources, threads, tmp_dir / "logs" / "warm-kernels.log") if warm else contextlib.nullcontext("") as warm_socket:
             tasks = [
                 _Task(path.stem, path, tmp_dir, notebooks_dir, injected, executive=path.stem == EXECUTIVE_SUMMARY,
                       threads=threads, warm_socket=warm_socket)
@@ -381,7 +379,7 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         passed = {name: value for name, value in task.parameters.items() if name in declared}
         # Notebooks run side by side: one BLAS/OpenMP pool per core each, not one per core per notebook,
         # which oversubscribes the machine (evaluate_claims ran 3x slower with two notebooks on 2 cores).
-        for variable in _THREAD_VARIABLES:
+        for variable in THREAD_VARIABLES:
             os.environ.setdefault(variable, str(task.threads))
         with stderr_to(task.run_dir / "logs" / f"{task.name}.log"):
             execute_notebook(task.source, output, passed, task.cwd, task.warm_socket)

@@ -30,6 +30,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+#: Environment variables that size numpy's BLAS and scikit-learn's OpenMP thread pools in a kernel.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 #: Imported whatever the notebooks import: every kernel needs them.
 KERNEL_MODULES = ("ipykernel.kernelapp", "IPython.display")
 
@@ -71,23 +74,27 @@ def _imported(tree: ast.AST) -> set[str]:
 
 
 @contextlib.contextmanager
-def warm_kernels(notebooks: list[Path], threads: int) -> Iterator[str]:
+def warm_kernels(notebooks: list[Path], threads: int, log: Path | None = None) -> Iterator[str]:
     """Run a warm-kernel server for `notebooks` while in the block; yields its socket ('' if it did not start).
 
-    `threads` sizes the BLAS/OpenMP pools the server's imports create, as in a cold kernel of the same run.
+    `threads` sizes the BLAS/OpenMP pools the server's imports create, as in a cold kernel of the same run; what
+    the server prints on stderr while importing goes to `log` (nowhere if None).
     """
     directory = tempfile.mkdtemp(prefix="cx-warm-")
     path = os.path.join(directory, "kernels.sock")
     env = dict(os.environ)
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for variable in THREAD_VARIABLES:
         env.setdefault(variable, str(threads))
     # What ipykernel sets before a notebook imports matplotlib; the server imports it first.
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     modules = [*KERNEL_MODULES, *notebook_imports(notebooks)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cxresearch.run.warm", path, *modules], env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-    )
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log or os.devnull, "ab") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cxresearch.run.warm", path, *modules], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
     try:
         deadline = time.monotonic() + BIND_TIMEOUT
         while not os.path.exists(path) and server.poll() is None and time.monotonic() < deadline:
