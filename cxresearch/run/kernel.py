@@ -19,6 +19,9 @@ from traitlets import default
 class ThisInterpreterKernel(AsyncKernelManager):
     """Start kernels with the running interpreter, whatever `python3` kernelspec a user has installed."""
 
+    #: A warm-kernel server's socket (`run.warm`): kernels are then forked from it rather than started cold.
+    warm_socket = ""
+
     @default("transport_encryption")
     def _encrypt_when_possible(self) -> str:
         """CurveZMQ when libzmq has it: otherwise every kernel warns on stderr about plain-text TCP."""
@@ -26,9 +29,12 @@ class ThisInterpreterKernel(AsyncKernelManager):
 
     @property
     def kernel_spec(self) -> KernelSpec:
-        """ipykernel's own spec: argv is `sys.executable -m ipykernel_launcher`."""
+        """ipykernel's own spec: argv is `sys.executable -m ipykernel_launcher`, behind the warm launcher if any."""
         if self._kernel_spec is None:
-            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            spec = get_kernel_dict()
+            if self.warm_socket:
+                spec["argv"] = [sys.executable, "-m", "cxresearch.run.warm_launch", self.warm_socket, *spec["argv"]]
+            self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **spec)
         return self._kernel_spec
 
 
@@ -48,9 +54,18 @@ def stderr_to(path: Path) -> Iterator[None]:
             os.close(saved)
 
 
-def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], cwd: Path) -> None:
-    """Execute `source` into `output` with papermill, working directory `cwd`; retry once if the kernel failed to
-    start (port races under a process pool)."""
+def kernel_manager(warm_socket: str = "") -> type[ThisInterpreterKernel]:
+    """The kernel manager class papermill or nbclient should use: forking from `warm_socket` when given."""
+    if not warm_socket:
+        return ThisInterpreterKernel
+    return type("WarmKernel", (ThisInterpreterKernel,), {"warm_socket": warm_socket})
+
+
+def execute_notebook(
+    source: Path, output: Path, parameters: dict[str, Any], cwd: Path, warm_socket: str = ""
+) -> None:
+    """Execute `source` into `output` with papermill, working directory `cwd`, its kernel forked from
+    `warm_socket` if given; retry once if the kernel failed to start (port races under a process pool)."""
     import papermill
 
     for attempt in (1, 2):
@@ -60,7 +75,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any], cwd
                 str(output),
                 parameters=parameters,
                 kernel_name="python3",
-                kernel_manager_class=ThisInterpreterKernel,
+                kernel_manager_class=kernel_manager(warm_socket),
                 cwd=str(cwd),
                 progress_bar=False,
             )

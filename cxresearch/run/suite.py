@@ -43,6 +43,7 @@ from cxresearch.report.html import render_html, render_index
 from cxresearch.run.kernel import execute_notebook, stderr_to
 from cxresearch.run.parameters import coerce_parameters, declared_parameters
 from cxresearch.run.runs import point_latest, previous_results, prune_runs, run_lock
+from cxresearch.run.warm import THREAD_VARIABLES, warm_kernels
 
 #: Runs last, reads only the other notebooks' results files; rendered without code.
 EXECUTIVE_SUMMARY = "00_executive_summary"
@@ -52,6 +53,9 @@ RESERVED_PARAMETERS = ("data_source", "results_dir", "previous_results_dir", "sh
 
 #: Defaults passed to every notebook that declares them, so the manifest states them explicitly.
 DEFAULT_PARAMETERS: dict[str, Any] = {"seed": 0, "as_of": ""}
+
+#: Notebooks run side by side unless told otherwise: two, or one on a single core.
+DEFAULT_JOBS = min(2, os.cpu_count() or 1)
 
 #: Distributions whose versions go into the manifest (besides Python itself).
 VERSIONED_PACKAGES = (
@@ -119,10 +123,9 @@ class _Task:
     parameters: dict[str, Any]
     executive: bool
     threads: int = 1  # BLAS/OpenMP threads for the notebook's kernel
+    warm_socket: str = ""  # the run's warm-kernel server (`run.warm`), '' for cold kernels
 
 
-#: Environment variables that size numpy's BLAS and scikit-learn's OpenMP thread pools in a kernel.
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def run_suite(
@@ -130,7 +133,7 @@ def run_suite(
     out_dir: str | Path = "reports",
     notebooks_dir: str | Path = "notebooks",
     parameters: dict[str, Any] | None = None,
-    jobs: int = 2,
+    jobs: int = DEFAULT_JOBS,
     data_fingerprint: str = "",
     progress: Callable[[str], None] | None = None,
     notebooks: list[str] | None = None,
@@ -138,6 +141,7 @@ def run_suite(
     wait: bool = False,
     suite: str = "",
     data: CXData | None = None,
+    warm: bool = True,
 ) -> SuiteRun:
     """Execute the notebooks (analyses in parallel, executive summary last), render and publish one run.
 
@@ -148,6 +152,8 @@ def run_suite(
     Overrides are checked against the notebooks' parameters cells before anything runs (`ParameterError`).
     One run at a time per `out_dir`: a second one waits when `wait`, else raises `SuiteBusyError`. After a
     successful run only the newest `keep` runs are kept (None keeps all; `latest` is never removed).
+    With `warm`, kernels are forked from a process that has imported what the notebooks import (`run.warm`)
+    instead of each starting Python and importing it again.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -164,7 +170,8 @@ def run_suite(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(out_dir, wait, report), _sigterm_as_interrupt():
-        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report, suite, data)
+        run = _run(data_source, out_dir, notebooks_dir, names, values, jobs, data_fingerprint, report, suite, data,
+                   warm)
         if run.status == "ok":
             point_latest(out_dir, run.run_id)
             if keep is not None:
@@ -176,6 +183,7 @@ def run_suite(
 def _run(
     data_source: str, out_dir: Path, notebooks_dir: Path, names: list[str], values: dict[str, Any], jobs: int,
     data_fingerprint: str, report: Callable[[str], None], suite: str = "", data: CXData | None = None,
+    warm: bool = True,
 ) -> SuiteRun:
     """Execute, render and move one complete run into `out_dir/<run_id>`; nothing is left behind on failure."""
     started = datetime.now(UTC)
@@ -195,13 +203,15 @@ def _run(
             # Notebooks declaring `shared_tables` read the validated copy and cached features from there.
             injected["shared_tables"] = str(_share(data, source, tmp_dir / "shared", values, report))
         threads = max(1, (os.cpu_count() or 1) // min(jobs, max(1, len(names) - 1)))
-        tasks = [
-            _Task(name, notebooks_dir / f"{name}.ipynb", tmp_dir, notebooks_dir, injected,
-                  executive=name == EXECUTIVE_SUMMARY, threads=threads)
-            for name in names
-        ]
-        report(f"run {run_id}: {len(tasks)} notebooks, {jobs} jobs, data {source}")
-        runs = _execute_all(tasks, jobs, report)
+        sources = [notebooks_dir / f"{name}.ipynb" for name in names]
+        report(f"run {run_id}: {len(names)} notebooks, {jobs} jobs, data {source}")
+        with warm_kernels(sources, threads, tmp_dir / "logs" / "warm-kernels.log") if warm else contextlib.nullcontext("") as warm_socket:
+            tasks = [
+                _Task(path.stem, path, tmp_dir, notebooks_dir, injected, executive=path.stem == EXECUTIVE_SUMMARY,
+                      threads=threads, warm_socket=warm_socket)
+                for path in sources
+            ]
+            runs = _execute_all(tasks, jobs, report)
         finished = datetime.now(UTC)
         run = SuiteRun(
             run_id=run_id,
@@ -371,10 +381,10 @@ def _execute_and_render(task: _Task) -> NotebookRun:
         passed = {name: value for name, value in task.parameters.items() if name in declared}
         # Notebooks run side by side: one BLAS/OpenMP pool per core each, not one per core per notebook,
         # which oversubscribes the machine (evaluate_claims ran 3x slower with two notebooks on 2 cores).
-        for variable in _THREAD_VARIABLES:
+        for variable in THREAD_VARIABLES:
             os.environ.setdefault(variable, str(task.threads))
         with stderr_to(task.run_dir / "logs" / f"{task.name}.log"):
-            execute_notebook(task.source, output, passed, task.cwd)
+            execute_notebook(task.source, output, passed, task.cwd, task.warm_socket)
     except PapermillExecutionError as err:
         status, error = "failed", f"{err.ename}: {_first_line(err.evalue)} (cell {err.cell_index})"
     except Exception as err:

@@ -5,7 +5,7 @@
     data: demo                        # required; anything `--data` accepts
     notebooks: [02_churn_drivers]     # optional; all notebooks when absent; the executive summary is always added
     parameters: {n_boot: 100}         # optional; checked against the notebooks' parameters cells
-    jobs: 2                           # optional (2); notebooks run in parallel
+    jobs: 2                           # optional (2, 1 on one core); notebooks run in parallel
     keep: 12                          # optional; keep only the newest N runs of this suite
     out: ../reports                   # optional (reports); the reports root
     notebooks_dir: ../notebooks       # optional (notebooks)

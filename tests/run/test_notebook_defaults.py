@@ -1,16 +1,18 @@
 """The researcher's workflow: every notebook runs top to bottom with its default parameters, as JupyterLab runs it.
 
-Each committed notebook is executed with nbclient (no papermill, so no parameters are injected) from a copy of the
-notebooks directory, so its defaults (`data_source="../data/demo"`, `results_dir="results"`) resolve exactly as
-they do for a researcher who opens it in JupyterLab. The demo world is the repository's `data/demo` when present,
-otherwise simulated with the command line's demo settings into the temporary directory; nothing is written to
-the repository.
+Each committed notebook is executed with nbclient (no papermill, so no parameters are injected), two at a time
+on warm kernels as `cxresearch run` executes them, from a copy of the notebooks directory, so its defaults
+(`data_source="../data/demo"`, `results_dir="results"`) resolve exactly as they do for a researcher who opens it in
+JupyterLab. The demo world is the repository's `data/demo` when present, otherwise simulated with the command
+line's demo settings into the temporary directory; nothing is written to the repository.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import nbformat
@@ -18,6 +20,9 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from cxresearch.run.kernel import kernel_manager
+from cxresearch.run.warm import warm_kernels
 
 pytestmark = pytest.mark.slow
 
@@ -49,16 +54,28 @@ def executed(tmp_path_factory: pytest.TempPathFactory, demo_world: Path) -> tupl
     workdir.mkdir()
     for path in NOTEBOOKS:
         shutil.copy(path, workdir / path.name)
-    done, errors = {}, {}
-    for name in ORDER:
-        nb = nbformat.read(workdir / f"{name}.ipynb", as_version=4)
-        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
-        try:
-            client.execute()
-        except CellExecutionError as err:
-            errors[name] = str(err)[-3000:]
-        done[name] = nb
+    outcomes: dict[str, tuple[nbformat.NotebookNode, str | None]] = {}
+    # Two analyses at a time on warm kernels (what `cxresearch run` does; tests/run/test_warm.py and the e2e test
+    # check they give what fresh kernels give), the executive summary once they are all done.
+    with warm_kernels(NOTEBOOKS, threads=1) as warm_socket, ThreadPoolExecutor(2) as pool:
+        execute = partial(_execute, workdir, kernel_manager(warm_socket))
+        outcomes.update(zip(ORDER[:-1], pool.map(execute, ORDER[:-1]), strict=True))
+        outcomes[SUMMARY] = execute(SUMMARY)
+    done = {name: nb for name, (nb, _) in outcomes.items()}
+    errors = {name: error for name, (_, error) in outcomes.items() if error is not None}
     return workdir, done, errors
+
+
+def _execute(workdir: Path, manager: type, name: str) -> tuple[nbformat.NotebookNode, str | None]:
+    """Execute `name` from `workdir` with its defaults: the executed notebook and its error, if any."""
+    nb = nbformat.read(workdir / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", kernel_manager_class=manager,
+                            resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        return nb, str(err)[-3000:]
+    return nb, None
 
 
 @pytest.mark.parametrize("name", ORDER)

@@ -22,17 +22,19 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The scheduled command run twice on the same small world: (first run, second run = latest)."""
+    """The scheduled command run twice on the same small world: (first run, second run = latest). The first starts
+    every kernel from scratch, the second forks them from the warm-kernel server: the results must not differ.
+    (Both run two notebooks at a time: with one, each kernel's BLAS uses two threads and sums in another order.)"""
     base = tmp_path_factory.mktemp("e2e")
     runner = CliRunner()
     world = base / "world"
     sim = runner.invoke(app, ["simulate", "--customers", "4000", "--months", "24", "--seed", "11", "--out", str(world)])
     assert sim.exit_code == 0, sim.output
     dirs = []
-    for _ in range(2):
+    for kernels in ("--cold-kernels", "--warm-kernels"):
         result = runner.invoke(
             app,
-            ["run", "--data", str(world), "--out", str(base / "reports"), "--jobs", "2",
+            ["run", "--data", str(world), "--out", str(base / "reports"), "--jobs", "2", kernels,
              "--notebooks-dir", str(ROOT / "notebooks"), "--param", "n_boot=50"],
         )
         assert result.exit_code == 0, result.output
