@@ -305,6 +305,7 @@ def save_rate_section(inputs: EconomicsInputs, results: Results, campaign: Reten
         results.extra["save_rate"] = {"source": "assumed", "why": "the measured save rate's interval reaches zero"}
         return campaign
     results.extra["save_rate"] = {"source": "measured", "campaign": measured.campaign}
+    results.extra["label_fields"] = {"save_rate_basis": "a measured", "retention_save_rate": measured.save_rate}
     ci = (measured.ci_low, measured.ci_high)
     return replace(campaign, save_rate=measured.save_rate, contacted=measured.treated, save_rate_ci=ci,
                    save_rate_range=ci)

@@ -45,12 +45,15 @@ GLOSSARY: dict[str, str] = {
     "clv_per_customer": "Lifetime value of a new customer",
     "btyd_clv_per_customer": "Remaining value of a current customer (purchase model)",
     "residual_clv_per_customer": "Remaining value of a current customer",
-    "acquisition_to_retention_cost_ratio": ("Acquisition cost / cost to save a customer, at an assumed save rate of "
-                                            "{retention_save_rate:.0%}"),
+    "acquisition_to_retention_cost_ratio": ("Acquisition cost / cost to save a customer, at {save_rate_basis} save "
+                                            "rate of {retention_save_rate:.0%}"),
     "p_retention_beats_acquisition": "Scenarios in which retention beats acquisition",
     "service_churn_share_pct": "Share of churn that is service-related",
     "bad_service_cost_annual": "Margin lost to bad service in a year",
 }
+#: Glossary fields a notebook may override in `extra["label_fields"]` (notebook 05: a save rate measured on a
+#: campaign replaces the assumed one).
+GLOSSARY_DEFAULTS: dict[str, str] = {"save_rate_basis": "an assumed"}
 GLOSSARY_FALLBACK: dict[str, str] = {
     "churn_rate_window": "Churn within the prediction window",
     "acquisition_to_retention_cost_ratio": "Acquisition cost / cost to save a customer, at an assumed save rate",
@@ -171,8 +174,10 @@ class SuiteResults:
             est = self.estimate(notebook, key)
             return est.label if est is not None else key.replace("_", " ")
         res = self.results.get(notebook)
-        # Windows a notebook fitted to the data (`extra["windows"]`) override the parameters it was given.
-        fields = {**res.parameters, **(res.extra.get("windows") or {})} if res is not None else {}
+        # Windows a notebook fitted to the data (`extra["windows"]`) and what it measured in place of an assumed
+        # input (`extra["label_fields"]`) override the parameters it was given.
+        fields = ({**GLOSSARY_DEFAULTS, **res.parameters, **(res.extra.get("windows") or {}),
+                   **(res.extra.get("label_fields") or {})} if res is not None else {})
         window = self.churn_window(notebook)
         if window is not None and (window.months is not None or window.flat):
             fields["window"] = window.words()

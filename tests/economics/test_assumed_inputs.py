@@ -29,7 +29,7 @@ from cxresearch.economics.sensitivity import (
 from cxresearch.plots.economics import plot_acquisition_vs_retention
 from cxresearch.report.key_figures import changes_html, compare_runs, kpi_tiles_html
 from cxresearch.report.record.economics import record_economics
-from cxresearch.report.results import Results
+from cxresearch.report.results import Results, read_results
 from cxresearch.report.retention_text import retention_vs_acquisition_text
 from cxresearch.report.suite_results import load_suite_results
 from cxresearch.stats.estimate import Estimate
@@ -227,3 +227,12 @@ def test_the_figure_marks_the_assumed_save_rate(tmp_path: Path) -> None:
     assert ax.patches[-1].get_hatch() == "//"
     assert "save rate assumed" in ax.get_xticklabels()[-1].get_text()
     plt.close(fig)
+
+
+def test_the_ratio_tile_names_a_measured_save_rate_as_measured(tmp_path: Path) -> None:
+    _economics_run(tmp_path, 0.84, 0.55, 1.12)
+    res = read_results(tmp_path / f"{NB}.json")
+    res.extra["label_fields"] = {"save_rate_basis": "a measured", "retention_save_rate": 0.183}
+    res.write(tmp_path)
+    tiles = kpi_tiles_html(load_suite_results(tmp_path))
+    assert "at a measured save rate of 18%" in tiles and "assumed save rate" not in tiles
