@@ -31,10 +31,11 @@
 # outcome (leakage) is found once and left out of every model below.
 #
 # **Scale.** The explanatory model and the churn rates use every active customer. On large customer bases the
-# out-of-time holdout fits and scores a simple random sample of at most `max_model_customers` customers, and
-# what refits or re-scores many times (cross-validation, relative-weight bootstrap, permutation importance,
-# partial dependence) at most `max_refit_customers`; their CIs come from the sample, and the results file lists
-# every such sample under "approximations" (nothing is sampled on the 20,000-customer demo world).
+# out-of-time holdout fits and scores, and the known-truth check's person-month hazard model fits, a simple random
+# sample of at most `max_model_customers` customers, and what refits or re-scores many times (cross-validation,
+# relative-weight bootstrap, permutation importance, partial dependence) at most `max_refit_customers`; their CIs
+# come from the sample, and the results file lists every such sample under "approximations" (nothing is sampled
+# on the 20,000-customer demo world).
 
 # %% tags=["parameters"]
 data_source = "../data/demo"
@@ -54,7 +55,7 @@ incentive_cost = 10.0  # cost of the retention offer per customer who accepts it
 contact_cost = 1.0  # cost of contacting one customer (currency)
 accept_alpha = 6.0  # acceptance rate of the offer among would-be churners ~ Beta(alpha, beta)
 accept_beta = 14.0
-max_model_customers = 200_000  # customers the out-of-time holdout fits and scores on (0 = all)
+max_model_customers = 200_000  # customers the out-of-time holdout and the hazard check use (0 = all)
 max_refit_customers = 50_000  # customers for what refits or re-scores many times: CV, importance, PD (0 = all)
 pd_boot = 20  # bootstrap refits of the boosting model for the partial-dependence bands (0 = no bands)
 
@@ -139,7 +140,7 @@ sections.hazards_section(inputs)
 # confounding by traits the data does not record.
 
 # %%
-truth_check = sections.truth_section(inputs, data_source, truth_customers)
+truth_check = sections.truth_section(inputs, results, data_source, truth_customers)
 
 # %% [markdown]
 # ## Predictive model: gradient boosting against the logistic model

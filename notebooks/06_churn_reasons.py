@@ -23,8 +23,8 @@
 # service-related churn. On simulated data, the simulator's reason model is recovered.
 #
 # **Scale.** The incidences use every customer. The hazard models use a simple random sample of at most
-# `max_model_customers` customers (0 = everyone); the Fine-Gray fits at most 10,000. The report says where a
-# sample was used.
+# `max_model_customers` customers (0 = everyone), the known-truth check at most `max_model_customers` of those who
+# left; the Fine-Gray fits at most 10,000. The report says where a sample was used.
 
 # %% tags=["parameters"]
 data_source = "../data/demo"
@@ -143,15 +143,19 @@ else:
 
 # %%
 truth = nbtools.read_truth(data_source)
-recovery, recovery_why_not = cr.reason_recovery(data, truth) if incidence is not None else (None, reasons.why_not)
+recovery, recovery_why_not, recovery_sample = (cr.reason_recovery(data, truth, max_customers, seed)
+                                               if incidence is not None else (None, reasons.why_not, None))
 if recovery is not None:
     nbtools.table(recovery, 3)
     nbtools.say("{}", cr.recovery_sentence(recovery))
+    if recovery_sample.sampled:
+        nbtools.say("{}.", recovery_sample.describe("The known-truth check"))
 else:
     nbtools.say("No known-truth check: {}.", recovery_why_not)
 
 # %% tags=["remove-cell"]
 record_churn_reasons(results, reasons, incidence=incidence, segments=segments, segments_why_not=segments_why_not,
                      hazards=hazards, hazards_why_not=hazards_why_not, fine_gray=fine_gray,
-                     fine_gray_why_not=fine_gray_why_not, recovery=recovery, recovery_why_not=recovery_why_not)
+                     fine_gray_why_not=fine_gray_why_not, recovery=recovery, recovery_why_not=recovery_why_not,
+                     recovery_sample=recovery_sample)
 ctx.finish()

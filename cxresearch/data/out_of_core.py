@@ -68,12 +68,19 @@ def parquet_rows(directory: str | Path) -> dict[str, int] | None:
         return None
 
 
+def bounded_duckdb() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection held to `DUCKDB_MEMORY` that spills to a temporary directory beyond it."""
+    # DuckDB's own default is 80% of the machine's memory, which two notebook kernels side by side (each also
+    # holding the data in pandas) exceed; bounded, a large join spills instead of failing. Without insertion
+    # order (queries that need an order say ORDER BY) DuckDB streams instead of buffering.
+    return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "preserve_insertion_order": False,
+                                  "temp_directory": str(Path(tempfile.gettempdir()) / "cxresearch-duckdb")})
+
+
 def parquet_views(directory: Path, tables: Iterable[str]) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with a view per table over `<table>.parquet` in `directory` (`_row`: row number)."""
-    # A bounded buffer spilling to a temporary directory keeps the process within `DUCKDB_MEMORY` plus its result;
-    # no check needs row order, and without it DuckDB streams instead of buffering.
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "preserve_insertion_order": False,
-                                 "temp_directory": str(Path(tempfile.gettempdir()) / "cxresearch-duckdb")})
+    con = bounded_duckdb()
+    # here, not in bounded_duckdb: inside a notebook kernel DuckDB refuses the setting without ipywidgets
     con.execute("SET enable_progress_bar = false")
     for table in tables:
         con.execute(f"CREATE VIEW {table} AS SELECT * EXCLUDE (file_row_number), file_row_number AS _row "

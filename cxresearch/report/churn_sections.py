@@ -85,7 +85,8 @@ def prepare(data: CXData, results: Results, as_of: str, window_months: int, hori
     seed
         Seed of the customer samples.
     max_model_customers, max_refit_customers
-        Customers the out-of-time holdout, and what refits many times, use at most (None = all).
+        Customers the out-of-time holdout and the known truth's person-month hazard model, and what refits many
+        times, use at most (None = all).
     cache
         A suite run's shared tables (`NotebookContext.cache`); None outside one.
 
@@ -165,8 +166,10 @@ def hazards_section(inputs: ChurnInputs) -> None:
         table(screen.table.rename(columns={"auc": "single-feature ROC-AUC"}), 3)
 
 
-def truth_section(inputs: ChurnInputs, data_source: str, truth_customers: int) -> KnownTruthCheck | None:
-    """Both known-truth checks on a simulated world with a `truth.json` of its effects; None on real data."""
+def truth_section(inputs: ChurnInputs, results: Results, data_source: str,
+                  truth_customers: int) -> KnownTruthCheck | None:
+    """Both known-truth checks on a simulated world with a `truth.json` of its effects, the person-month one on at
+    most `max_model_customers` customers (recorded as an approximation); None on real data."""
     truth = read_truth(data_source)
     if not (truth and simulated_terms(truth) and inputs.model is not None):
         say("No known truth (a `truth.json` with the simulated effects) in this data source: the known-truth "
@@ -174,7 +177,8 @@ def truth_section(inputs: ChurnInputs, data_source: str, truth_customers: int) -
         return None
     windows = inputs.windows
     check = known_truth_check(inputs.data, truth, inputs.model, inputs.snap.attrs["as_of"], windows.window_months,
-                              windows.horizon_months, truth_customers)
+                              windows.horizon_months, truth_customers, inputs.max_model_customers, inputs.seed)
+    results.approximate("known truth: person-month hazard model", check.hazard_sample)
     for caption, frame in check.tables():
         say("{}", caption)
         table(frame, 3)

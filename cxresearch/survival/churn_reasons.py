@@ -420,19 +420,24 @@ def service_fine_gray(
         return None, f"the Fine-Gray model cannot be fitted on this data ({error})"
 
 
-def reason_recovery(data: CXData, truth: dict | None) -> tuple[pd.DataFrame | None, str]:
+def reason_recovery(
+    data: CXData, truth: dict | None, max_customers: int | None = None, seed: int = 0
+) -> tuple[pd.DataFrame | None, str, Sample | None]:
     """Known truth: a multinomial logit of the reason among churners on the simulator's drivers (the churn
     month's person-month window, margin and plan) against `truth` (truth.json; None for real data): the
-    `truth.reasons.reason_logit_recovery` table, or None and why not."""
+    `truth.reasons.reason_logit_recovery` table, or None and why not, and the churners it used (at most
+    `max_customers`, a simple random sample with `seed` above; None: all). Each churner brings a person-month table
+    of their whole lifetime, so on a large base the sample bounds memory and time."""
     if truth is None or "churn_reasons" not in truth:
-        return None, "the data source has no truth.json with churn reasons (only a simulated world does)"
+        return None, "the data source has no truth.json with churn reasons (only a simulated world does)", None
     columns = ["customer_id", "end_reason", "monthly_margin", "plan"]
-    churners = data.customers.loc[data.customers["end_reason"].notna(), columns]
+    sample = sample_customers(data.customers.loc[data.customers["end_reason"].notna(), columns], max_customers, seed)
+    churners = sample.frame
     long = person_months(data, int(truth.get("window_months", 3)), churners["customer_id"]).table
     rows = long.loc[long["event"], ["customer_id", "unresolved_90d", "inconsistency_90d", CES_DRIVER]]
     x = rows.merge(churners, on="customer_id").rename(columns={CES_DRIVER: "ces_mean_90d"})
     dummies = {f"plan[{level}]": (x["plan"] == level).astype(float) for level in ("standard", "premium")}
-    return reason_logit_recovery(x.assign(**dummies), truth), ""
+    return reason_logit_recovery(x.assign(**dummies), truth), "", replace(sample, unit="customers who left")
 
 
 def recovery_sentence(table: pd.DataFrame) -> str:

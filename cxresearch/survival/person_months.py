@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cxresearch.data.out_of_core import bounded_duckdb
 from cxresearch.data.schema import INCONSISTENCY_REASON, CXData
 from cxresearch.features.observation import observed_from_or_first_signup
 from cxresearch.stats.design import NPS_GROUPS, band_scores
@@ -130,7 +131,7 @@ def _run_person_month_sql(
     params: dict,
 ) -> tuple[pd.DataFrame, int]:
     """The person-month rows from DuckDB, and how many customers churned within their signup month."""
-    con = duckdb.connect()
+    con = bounded_duckdb()
     try:
         # views select the columns the SQL reads (NULL where a table lacks an optional one), without copying
         for name, frame, columns in (

@@ -28,6 +28,7 @@ from cxresearch.data.schema import CXData
 from cxresearch.data.simulate import simulate
 from cxresearch.data.simulate_parameters import DRIVER_LOG_HR
 from cxresearch.features.snapshot import snapshot
+from cxresearch.stats.sampling import Sample, sample_customers
 from cxresearch.survival.person_months import CES_DRIVER, COUNT_DRIVERS, person_months
 from cxresearch.survival.timevarying import fit_person_month_cloglog
 from cxresearch.truth.recovery import direction_counts, direction_words, recovery_table, true_hazard_ratios
@@ -107,14 +108,22 @@ def recovery_with_truth_error(
     }, index=pd.Index(names, name="term"))
 
 
-def hazard_recovery(data: CXData, truth: dict, window_months: int = 3) -> pd.DataFrame:
+def hazard_recovery(
+    data: CXData, truth: dict, window_months: int = 3, max_customers: int | None = None, seed: int = 0
+) -> tuple[pd.DataFrame, Sample]:
     """Monthly hazard ratios of the simulated drivers, estimated by the person-month cloglog model (the simulator's
     own form: counts and mean effort in the trailing `window_months`, contract and plan), beside the generating
-    values of `truth.json`: a `truth.recovery.recovery_table` on the hazard-ratio scale."""
-    long = person_months(data, window_months).table
+    values of `truth.json`: a `truth.recovery.recovery_table` on the hazard-ratio scale, and the customers it used
+    (at most `max_customers`, a simple random sample with `seed` above; None: everyone).
+
+    The person-month table holds about 20 rows per customer, so on a base of a million it alone outgrows memory;
+    a random sample keeps the hazard ratios unbiased with the intervals of the sample.
+    """
+    sample = sample_customers(data.customers[["customer_id"]], max_customers, seed)
+    long = person_months(data, window_months, sample.frame["customer_id"] if sample.sampled else None).table
     categorical = [c for c in ("contract", "plan") if c in long]
     fit = fit_person_month_cloglog(long, [*COUNT_DRIVERS, CES_DRIVER], categorical)
-    return recovery_table(fit.recovery_estimates(), true_hazard_ratios(truth), "hazard_ratio")
+    return recovery_table(fit.recovery_estimates(), true_hazard_ratios(truth), "hazard_ratio"), sample
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,7 @@ class KnownTruthCheck:
     `window`: the window odds ratios against the same model on a large simulated world (`recovery_table`), with
     `window_error` (`recovery_with_truth_error`) and the generating hazard ratio beside each true window odds ratio
     (`side_by_side`); `hazard`: the person-month cloglog hazard ratios against the generating ones
-    (`hazard_recovery`).
+    (`hazard_recovery`), fitted on the customers of `hazard_sample`.
     """
 
     window: pd.DataFrame
@@ -132,6 +141,7 @@ class KnownTruthCheck:
     side_by_side: pd.DataFrame
     hazard: pd.DataFrame
     truth_customers: int
+    hazard_sample: Sample
 
     @staticmethod
     def shown(table: pd.DataFrame) -> pd.DataFrame:
@@ -162,6 +172,8 @@ class KnownTruthCheck:
             na = f" ({zero} with a true effect of zero: direction n/a)" if zero else ""
             out.append(f"Against the {what}: truth inside the 95% CI for {int(table['truth_in_ci'].sum())} of "
                        f"{len(table)} terms, direction right for {right} of {judged}{na}; {detects}.")
+        if self.hazard_sample.sampled:
+            out.append(self.hazard_sample.describe("The person-month hazard check") + ".")
         within = int(self.window_error["within_error"].sum())
         out.append(f"Estimate and true window odds ratio within 1.96 combined standard errors (estimate and truth "
                    f"world) for {within} of {len(self.window_error)} terms. Neither check can reveal what the "
@@ -171,15 +183,17 @@ class KnownTruthCheck:
 
 def known_truth_check(
     data: CXData, truth: dict, model: ChurnLogitResult, as_of: str | pd.Timestamp | None, window_months: int,
-    horizon_months: int, truth_customers: int = 200_000,
+    horizon_months: int, truth_customers: int = 200_000, max_customers: int | None = None, seed: int = 0,
 ) -> KnownTruthCheck:
     """Both known-truth checks of notebook 02's window model `model` on the simulated world `data` (`truth.json`
-    as `truth`): against the true window odds ratios and against the generating hazard."""
+    as `truth`): against the true window odds ratios and against the generating hazard, the latter on at most
+    `max_customers` customers (a random sample with `seed`; None: everyone)."""
+    hazard, hazard_sample = hazard_recovery(data, truth, window_months, max_customers, seed)
     true_window = true_window_odds_ratios(truth, as_of, window_months, horizon_months, n_customers=truth_customers)
     odds = model.summary().rename(columns={"odds_ratio": "estimate", "or_ci_low": "ci_low", "or_ci_high": "ci_high"})
     window = recovery_table(odds, true_window["odds_ratio"].to_dict(), "odds_ratio", zero_effect_terms(truth))
     return KnownTruthCheck(
         window=window, window_error=recovery_with_truth_error(window, true_window, model.summary()),
-        side_by_side=hazard_vs_window(truth, true_window), hazard=hazard_recovery(data, truth, window_months),
-        truth_customers=truth_customers,
+        side_by_side=hazard_vs_window(truth, true_window), hazard=hazard,
+        truth_customers=truth_customers, hazard_sample=hazard_sample,
     )

@@ -16,6 +16,7 @@ from cxresearch.report.record.churn_reasons import (
     HAZARDS,
     INCIDENCE,
     TIME_VARYING,
+    TRUTH,
     record_churn_reasons,
 )
 from cxresearch.report.results import Results
@@ -33,11 +34,12 @@ def _record(data: CXData, truth: dict | None, max_customers: int | None = None) 
     segments, segments_why_not = cr.segment_incidence(reasons, "contract", max_customers)
     hazards, hazards_why_not = cr.cause_specific_hazards(data, reasons, 3, max_customers)
     fine_gray, fine_gray_why_not = cr.service_fine_gray(reasons, max_customers)
-    recovery, recovery_why_not = cr.reason_recovery(data, truth)
+    recovery, recovery_why_not, recovery_sample = cr.reason_recovery(data, truth, max_customers)
     results = _results()
     record_churn_reasons(results, reasons, incidence=incidence, segments=segments, segments_why_not=segments_why_not,
                          hazards=hazards, hazards_why_not=hazards_why_not, fine_gray=fine_gray,
-                         fine_gray_why_not=fine_gray_why_not, recovery=recovery, recovery_why_not=recovery_why_not)
+                         fine_gray_why_not=fine_gray_why_not, recovery=recovery, recovery_why_not=recovery_why_not,
+                         recovery_sample=recovery_sample)
     return results
 
 
@@ -75,6 +77,8 @@ def test_simulated_world_records_the_keys(world) -> None:
     # 2,000 of 4,000 customers in the hazard and Fine-Gray models, said so
     used = {a["analysis"]: a["n_used"] for a in results.approximations}
     assert used[HAZARDS[0].upper() + HAZARDS[1:]] == 2_000 and used[FINE_GRAY] == 2_000
+    # fewer than 2,000 of them left: the known-truth check uses every leaver and states no sample
+    assert TRUTH + " of churn reasons" not in used
     assert cr.TRUNCATED_FINE_GRAY in results.warnings
 
 
@@ -89,3 +93,23 @@ def test_flat_data_skips_the_time_varying_models_only(world) -> None:
     assert {s["analysis"] for s in results.skipped} == {TIME_VARYING, "known-truth check of churn reasons"}
     terms = {r["term"] for r in results.tables["cause_specific_hazard_ratios"]}
     assert {"csat_score", "monthly_margin", "contract=two_year"} <= terms
+
+
+def test_known_truth_check_samples_leavers_above_the_cap_and_says_so(world) -> None:
+    data = world.to_cxdata()
+    leavers = int(data.customers["end_reason"].notna().sum())
+    everyone, _, whole = cr.reason_recovery(data, world.truth)
+    recovery, why_not, sample = cr.reason_recovery(data, world.truth, max_customers=600, seed=3)
+    assert why_not == "" and not whole.sampled and whole.n_total == leavers > 600
+    assert (sample.n_used, sample.n_total, sample.unit) == (600, leavers, "customers who left")
+    # the logit rests on the 600: every interval is wider than on all the leavers
+    width = (recovery["ci_high"] - recovery["ci_low"]).to_numpy()
+    assert (width > (everyone["ci_high"] - everyone["ci_low"]).to_numpy()).all()
+    results = _results()
+    reasons = cr.reason_data(data)
+    record_churn_reasons(results, reasons, incidence=cr.overall_incidence(reasons), recovery=recovery,
+                         recovery_sample=sample)
+    stated = {a["analysis"]: a for a in results.approximations}[TRUTH + " of churn reasons"]
+    assert (stated["n_used"], stated["n_total"]) == (600, leavers)
+    assert stated["text"].startswith(f"known-truth check of churn reasons: computed on a simple random sample of 600 "
+                                     f"of {leavers:,} customers who left")

@@ -102,7 +102,8 @@ def test_simulated_world_shares_cause_specific_contrast_and_truth(world) -> None
         assert contrast.loc[term, "ci_low"] > 1, contrast
     assert contrast.loc["inconsistency_90d", "ci_low"] < math.exp(0.60) < contrast.loc["inconsistency_90d", "ci_high"]
     assert contrast.loc["ces_centred_90d", "ci_low"] < math.exp(0.35) < contrast.loc["ces_centred_90d", "ci_high"]
-    recovery, _ = cr.reason_recovery(data, world.truth)
+    recovery, _, sample = cr.reason_recovery(data, world.truth)
+    assert not sample.sampled
     assert recovery["truth_in_ci"].mean() >= 0.7 and cr.recovery_sentence(recovery).endswith(
         "14 of 14 non-zero effects with the right sign.")
 

@@ -139,3 +139,22 @@ def test_telco_service_churn_regressions() -> None:
     assert fg.wald_test(["contract=one_year", "contract=two_year"]).df == 2
     with pytest.raises(ValueError, match="untruncated"):
         gray_test(lt, "service", "contract", columns=FROM_ENTRY)
+
+
+@pytest.mark.parametrize(("group", "level", "horizon"), [(None, "all", 12.0), ("contract", "month_to_month", 24.0)])
+def test_share_bootstrap_equals_resampling_the_rows(monkeypatch, group, level, horizon) -> None:
+    """The weighted bootstrap gives, draw for draw, the share of the resampled rows (the former row copies)."""
+    from cxresearch.data.simulate import simulate
+    from cxresearch.survival import competing
+    from cxresearch.survival.churn_reasons import reason_data
+
+    reasons = reason_data(simulate(3000, 24, seed=4).to_cxdata())
+    result = cumulative_incidence(reasons.lifetimes, reasons.columns, group=group)
+    monkeypatch.setattr(competing, "N_BOOTSTRAP", 40)
+    estimate = result.share("service", horizon, level, seed=3)
+    sub, rng = result.data[level], np.random.default_rng(3)
+    draws = [competing._share(sub.iloc[rng.integers(0, len(sub), len(sub))], result.causes, ["service"], horizon)
+             for _ in range(40)]
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    assert (estimate.ci_low, estimate.ci_high) == (100 * low, 100 * high)
+    assert (sub["entry"] > 0).any() and (sub.loc[sub["cause"].notna(), "duration"] > horizon).any()

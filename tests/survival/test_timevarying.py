@@ -13,6 +13,8 @@ from cxresearch.data.simulate import simulate
 from cxresearch.report.record.lifetime import record_tenure_ph, record_time_varying
 from cxresearch.report.results import Results
 from cxresearch.survival.lifetime import PH_SWITCHED_OFF
+from cxresearch.data.out_of_core import bounded_duckdb
+from cxresearch.survival import person_months as person_months_module
 from cxresearch.survival.person_months import (
     CES_DRIVER,
     COUNT_DRIVERS,
@@ -94,6 +96,21 @@ def test_unanswered_ces_is_imputed_from_its_resolution_and_channel_cell(tiny):
     assert pm.loc[("A", 1), "reactive_90d"] == 2
     assert pm.loc[("A", 1), CES_DRIVER] == pytest.approx(2.0)
     assert any("imputed" in note for note in months.notes)
+
+
+def test_person_months_run_in_a_bounded_duckdb_that_spills(tiny, monkeypatch):
+    """DuckDB's own default (80% of the machine) let a 1M-customer table fail under a 12 GiB cap; 4 GB spills."""
+    settings = []
+
+    def spy():
+        con = bounded_duckdb()
+        settings.append(con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')")
+                        .fetchall()[0])
+        return con
+
+    monkeypatch.setattr(person_months_module, "bounded_duckdb", spy)
+    person_months(tiny)
+    assert len(settings) == 1 and settings[0][0] == "3.7 GiB" and settings[0][1].endswith("cxresearch-duckdb")
 
 
 def test_no_contacts_is_reported_not_raised(tiny):

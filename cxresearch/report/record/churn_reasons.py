@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxresearch.report.results import Results
+from cxresearch.stats.sampling import Sample
 from cxresearch.survival.cause_specific import CauseSpecificHazards
 from cxresearch.survival.churn_reasons import (
     SERVICE,
@@ -41,6 +42,7 @@ def record_churn_reasons(
     fine_gray_why_not: str = "",
     recovery: pd.DataFrame | None = None,
     recovery_why_not: str = "",
+    recovery_sample: Sample | None = None,
 ) -> None:
     """Notebook 06: incidence by reason, the service-related share overall and per segment, the test across
     segments, the cause-specific hazard ratios, the Fine-Gray table (never a key figure) and the known-truth table;
@@ -56,7 +58,8 @@ def record_churn_reasons(
     hazards, hazards_why_not : `cause_specific_hazards` result and why the time-varying form was not used (or,
         with no models, why none).
     fine_gray, fine_gray_why_not : `service_fine_gray` result, or None and why not.
-    recovery, recovery_why_not : `reason_recovery` table, or None and why not.
+    recovery, recovery_why_not, recovery_sample : `reason_recovery` table, or None and why not, and the churners
+        it used (recorded as an approximation when a sample).
     """
     if reasons.lifetimes is None or incidence is None:
         for analysis in (INCIDENCE, SEGMENTS, HAZARDS, TIME_VARYING, FINE_GRAY):
@@ -72,6 +75,8 @@ def record_churn_reasons(
         results.skip(TRUTH + " of churn reasons", recovery_why_not, needs="simulated data")
     else:
         results.add_table("reason_recovery", recovery)
+        if recovery_sample is not None:
+            results.approximate(TRUTH + " of churn reasons", recovery_sample)
     results.warnings = list(dict.fromkeys(results.warnings))
 
 
