@@ -56,6 +56,7 @@ n_draws = 5000
 input_uncertainty = 0.25
 max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
 uplift_boot = 30  # bootstrap refits of the per-customer save-rate model over the experiment (0 = no interval)
+max_uplift_customers = 20_000  # randomised customers that model is fitted on, a random sample (0 = all)
 
 # %% tags=["remove-cell"]
 from cxresearch.economics import RetentionCampaign, Valuation
@@ -72,7 +73,7 @@ ctx = nbtools.start(
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "retention_save_rate_low": retention_save_rate_low, "retention_save_rate_high": retention_save_rate_high,
      "retention_campaign": retention_campaign,
-     "preventable_only": preventable_only, "uplift_boot": uplift_boot,
+     "preventable_only": preventable_only, "uplift_boot": uplift_boot, "max_uplift_customers": max_uplift_customers,
      "incentive_cost": incentive_cost, "claim_multiple": claim_multiple, "acquisition_cost": acquisition_cost,
      "transactions_source": transactions_source, "n_draws": n_draws, "input_uncertainty": input_uncertainty,
      "max_model_customers": max_model_customers, "calibration_end": calibration_end, "holdout_end": holdout_end,
@@ -216,11 +217,12 @@ campaign = campaign_sections.campaign_section(inputs, targets, campaign_inputs)
 # at assignment and whose traits lie within their ranges. The others keep the measured average save rate, as in
 # the campaign above: a campaign randomised among its riskiest customers measured nothing about the rest. The
 # interval refits the model on `uplift_boot` bootstrap resamples of the experiment (customers resampled within
-# arm); it leaves out the churn model's and the values' uncertainty, and the costs stay assumed.
+# arm); it leaves out the churn model's and the values' uncertainty, and the costs stay assumed. A campaign with
+# more than `max_uplift_customers` randomised customers is modelled on a random sample of them (stated).
 
 # %%
 per_customer = campaign_sections.per_customer_section(inputs, results, targets, campaign_inputs, campaign,
-                                                      uplift_boot)
+                                                      uplift_boot, max_uplift_customers or None)
 
 # %% [markdown]
 # ## How sure are we? Monte Carlo and tornado

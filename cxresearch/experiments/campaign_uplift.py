@@ -30,6 +30,7 @@ from cxresearch.experiments.analysis import MIN_UPLIFT_CUSTOMERS
 from cxresearch.experiments.campaigns import CHURN, known_campaign_data
 from cxresearch.experiments.uplift import UpliftModel, fit_t_learner
 from cxresearch.features.snapshot import snapshot
+from cxresearch.stats.sampling import Sample, sample_customers
 
 #: Quantiles of the randomised customers' churn risk that bound the experiment's support.
 SUPPORT_QUANTILES = (0.01, 0.99)
@@ -110,6 +111,7 @@ class CampaignSaveRates:
     y: np.ndarray
     folds: int
     seed: int
+    sample: Sample  # the randomised customers the model was fitted on (all of them, or a stated random sample)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Save rate (share of would-be churners kept; negative = pushed away) of each row of a snapshot."""
@@ -165,7 +167,7 @@ def state_at_assignment(data: CXData, campaign: str, customers: pd.Series) -> pd
 
 def fit_campaign_save_rates(
     data: CXData, campaign: str, features: Sequence[str], score: Scorer, *, horizon_months: float = 12.0,
-    folds: int = 5, seed: int = 0,
+    folds: int = 5, seed: int = 0, max_customers: int | None = None,
 ) -> CampaignSaveRates:
     """Per-customer save rates of a randomised retention campaign and the support they may be applied in.
 
@@ -179,6 +181,8 @@ def fit_campaign_save_rates(
         to bound the support by churn risk.
     horizon_months : months after assignment churn counts in (shortened to the follow-up every arm has).
     folds, seed : cross-fitting folds and their seed.
+    max_customers : randomised customers the model is fitted on, a simple random sample (None or 0: all); each
+        bootstrap refit costs about as much as the fit, so the cap bounds the section's time on a large campaign.
 
     Returns
     -------
@@ -195,7 +199,8 @@ def fit_campaign_save_rates(
     if cd.kind != "churn":
         raise NotEstimableError(f"campaign {campaign} records its own outcomes, not whether customers left",
                                 "customer lifetimes")
-    frame = cd.frame[cd.frame["followed"]].reset_index(drop=True)
+    sample = sample_customers(cd.frame[cd.frame["followed"]], max_customers, seed)
+    frame = sample.frame.reset_index(drop=True)
     treated = (frame["arm"] != CONTROL_ARM).to_numpy()
     smallest = int(min(treated.sum(), (~treated).sum()))
     if smallest < MIN_UPLIFT_CUSTOMERS:
@@ -213,4 +218,4 @@ def fit_campaign_save_rates(
     ranges = {c: (float(state[c].min()), float(state[c].max())) for c in used if c not in levels}
     support = Support(float(low), float(high), ranges, levels)
     return CampaignSaveRates(campaign, float(cd.horizon), used, levels, model, fitted, support, X, treated, y,
-                             folds, seed)
+                             folds, seed, sample)

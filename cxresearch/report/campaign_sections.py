@@ -85,11 +85,12 @@ def campaign_section(inputs: EconomicsInputs, targets: CampaignTargets | None, c
 
 
 def per_customer_section(inputs: EconomicsInputs, results: Results, targets: CampaignTargets | None,
-                         campaign: RetentionCampaign, flat: CampaignResult | None, n_boot: int
-                         ) -> CampaignComparison | None:
+                         campaign: RetentionCampaign, flat: CampaignResult | None, n_boot: int,
+                         max_customers: int | None = None) -> CampaignComparison | None:
     """The campaign with a save rate per customer (`experiments.campaign_uplift`) inside the measuring experiment's
     support and the measured one outside it, beside the flat campaign, with bootstrap CIs over the experiment
-    (`n_boot` refits, 0 = none); or the skip: no measured save rate, or too few randomised customers."""
+    (`n_boot` refits, 0 = none) on at most `max_customers` randomised customers (a stated random sample); or the
+    skip: no measured save rate, or too few randomised customers."""
     if targets is None or flat is None:
         return None  # the flat campaign's skip says why
     measured = results.extra.get("save_rate", {})
@@ -102,11 +103,13 @@ def per_customer_section(inputs: EconomicsInputs, results: Results, targets: Cam
     try:
         with threadpool_limits(limits=1, user_api="openmp"):  # small trees: threads only oversubscribe the cores
             model = fit_campaign_save_rates(inputs.data, measured["campaign"], effect_features(active),
-                                            targets.risk.model.predict_proba, seed=inputs.valuation.seed)
+                                            targets.risk.model.predict_proba, seed=inputs.valuation.seed,
+                                            max_customers=max_customers)
     except NotEstimableError as err:
         say("Every customer keeps one save rate: {}.", err.reason)
         results.skip(PER_CUSTOMER, err.reason, err.needs)
         return None
+    results.approximate(f"per-customer save rates of {model.campaign}", model.sample)
     comparison = _compare(inputs, targets, campaign, flat, model, n_boot)
     show(plot_campaign_comparison(comparison))
     table(model.summary(), 3)

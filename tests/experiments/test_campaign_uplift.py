@@ -87,3 +87,15 @@ def test_too_few_customers_are_refused(offer) -> None:
     with pytest.raises(NotEstimableError, match="smaller arm") as err:
         fit_campaign_save_rates(small, "retention_offer", ["tenure_months"], lambda f: np.zeros(len(f)))
     assert err.value.needs == "more customers"
+
+
+def test_a_large_campaign_is_modelled_on_a_stated_random_sample(offer) -> None:
+    data, _, full = offer
+    risk = churn_risk(data)
+    capped = fit_campaign_save_rates(data, "retention_offer", effect_features(risk.active),
+                                     risk.model.predict_proba, max_customers=1_500)
+    assert not full.sample.sampled and full.sample.n_used == len(full.fitted)
+    assert capped.sample.sampled and capped.sample.n_total == len(full.fitted)
+    assert len(capped.fitted) == capped.sample.n_used == 1_500
+    assert set(capped.fitted["customer_id"]) < set(full.fitted["customer_id"])
+    assert "1,500 of" in capped.sample.describe("per-customer save rates")
