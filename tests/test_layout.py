@@ -135,3 +135,9 @@ def test_no_merge_conflict_left_in_a_file() -> None:
 def test_the_conflict_check_sees_a_marker(tmp_path) -> None:
     (tmp_path / "notes.md").write_text("text\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> branch\n")
     assert _conflicted_lines([tmp_path / "notes.md"], tmp_path) == ["notes.md:2", "notes.md:6"]
+
+
+def test_no_two_test_files_share_a_name() -> None:
+    # tests/ has no __init__.py, so pytest imports each file by its bare name: a second test_x.py fails collection
+    names = [p.name for p in (PACKAGE_DIR.parent / "tests").rglob("test_*.py")]
+    assert not sorted({n for n in names if names.count(n) > 1})
