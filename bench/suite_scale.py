@@ -6,7 +6,7 @@ process in the run (`ru_maxrss` of the children: the CLI, the workers and their 
 notebooks sampled, from the results files (the report says the same).
 
 Above 40M rows (about 2.5M customers) `cxresearch run` checks the base out of core and runs the notebooks on a
-stated hash sample of `--sample-customers` (its default, 1M); the CLI line says how long that took.
+stated hash sample of `--sample-customers` (its default, 250,000); the CLI line says how long that took.
 
 Usage: python bench/suite_scale.py [--customers 1000000] [--months 36] [--data DIR] [--jobs 2]
 """
