@@ -86,8 +86,7 @@ def design(frame: pd.DataFrame, levels: dict[str, list[str]]) -> np.ndarray:
 
 def _save_rate(model: UpliftModel, X: np.ndarray) -> np.ndarray:
     """1 - mu1 / mu0 per row of X: the share of her churn within the horizon a treatment prevents."""
-    mu0 = model.predict_baseline(X)
-    return 1 - (mu0 + model.predict(X)) / mu0
+    return 1 - model.predict_treated(X) / model.predict_baseline(X)
 
 
 @dataclass

@@ -47,6 +47,11 @@ class UpliftModel:
             return np.mean([m.final.predict(X) for m in self.fold_models], axis=0)
         return np.mean([_outcome(m.mu1, X) - _outcome(m.mu0, X) for m in self.fold_models], axis=0)
 
+    def predict_treated(self, X: ArrayLike) -> np.ndarray:
+        """Predicted outcome under treatment (outcome units) of each row of X, averaged over the fold models."""
+        X = np.asarray(X, dtype=float)
+        return np.mean([_outcome(m.mu1, X) for m in self.fold_models], axis=0)
+
     def predict_baseline(self, X: ArrayLike) -> np.ndarray:
         """Predicted outcome without treatment (outcome units) of each row of X, averaged over the fold models."""
         X = np.asarray(X, dtype=float)
