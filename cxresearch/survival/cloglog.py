@@ -51,7 +51,8 @@ def fit_cloglog(
     `trials`: person-months per row when rows are cells of identical person-months and `y` their churn counts
     (same estimates and log-likelihood as the uncollapsed Bernoulli rows). A step that lowers the log-likelihood
     is halved until it does not: strong drivers of a rare exit (one churn reason) can make a plain first step
-    overshoot to hazards of 1. `covariance=False` skips the covariance (None), e.g. in bootstrap refits.
+    overshoot to hazards of 1. `covariance=False` skips the covariance (None), e.g. in bootstrap refits. Raises
+    `numpy.linalg.LinAlgError` when the information matrix is singular or the fit diverges.
     """
     n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
     if start is None:
@@ -70,6 +71,10 @@ def fit_cloglog(
         w = n * dmu**2 / (mu * (1 - mu))
         info = x.T @ (x * w[:, None])
         step = np.linalg.solve(info, x.T @ (w * (y / n - mu) / dmu))
+        if not np.isfinite(step).all():
+            # a coefficient drifting to infinity (a cell pattern without churn) overflows the weights; halving a
+            # NaN step would never end
+            raise np.linalg.LinAlgError("the cloglog fit diverges: some coefficient has no finite optimum")
         while True:
             eta_new = x @ (beta + step)
             new = _loglik(eta_new, y, n)

@@ -30,3 +30,12 @@ def test_strong_drivers_of_a_rare_exit_reach_the_maximum_likelihood():
     assert beta == pytest.approx(reference.x, abs=1e-4)
     assert loglik == pytest.approx(-reference.fun, abs=1e-6)
     assert np.all(np.isfinite(cov)) and abs(beta[1] - 0.6) < 3 * np.sqrt(cov[1, 1])
+
+
+def test_a_step_that_overflows_raises_instead_of_being_halved_forever():
+    # a start past the overflow of exp(eta) makes the weights, and so the step, NaN (as a coefficient drifting to
+    # infinity does); halving a NaN step never ends
+    x = np.column_stack([np.ones(40), np.r_[np.zeros(20), np.ones(20)]])
+    y = np.r_[np.zeros(18), np.ones(2), np.ones(20)]
+    with np.errstate(all="ignore"), pytest.raises(np.linalg.LinAlgError, match="diverges"):
+        fit_cloglog(x, y, start=np.array([800.0, 0.0]))
