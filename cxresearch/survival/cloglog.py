@@ -52,7 +52,7 @@ def fit_cloglog(
     (same estimates and log-likelihood as the uncollapsed Bernoulli rows). A step that lowers the log-likelihood
     is halved until it does not: strong drivers of a rare exit (one churn reason) can make a plain first step
     overshoot to hazards of 1. `covariance=False` skips the covariance (None), e.g. in bootstrap refits. Raises
-    `numpy.linalg.LinAlgError` when the information matrix is singular or the fit diverges.
+    `numpy.linalg.LinAlgError` when the information matrix is singular.
     """
     n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
     if start is None:
@@ -65,16 +65,13 @@ def fit_cloglog(
     eta = x @ beta
     loglik = _loglik(eta, y, n)
     for _ in range(max_iter):
-        exp_eta = np.exp(eta)
-        mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-        dmu = exp_eta * np.exp(-exp_eta)  # d mu / d eta
+        mu = np.clip(-np.expm1(-np.exp(eta)), 1e-12, 1 - 1e-12)
+        # d mu / d eta, written so that it underflows to 0 rather than to inf * 0 = NaN where eta is large
+        dmu = np.exp(eta - np.exp(eta))
         w = n * dmu**2 / (mu * (1 - mu))
         info = x.T @ (x * w[:, None])
-        step = np.linalg.solve(info, x.T @ (w * (y / n - mu) / dmu))
-        if not np.isfinite(step).all():
-            # a coefficient drifting to infinity (a cell pattern without churn) overflows the weights; halving a
-            # NaN step would never end
-            raise np.linalg.LinAlgError("the cloglog fit diverges: some coefficient has no finite optimum")
+        # the score without dividing by dmu, which is 0 in cells far out in the tails
+        step = np.linalg.solve(info, x.T @ (n * dmu * (y / n - mu) / (mu * (1 - mu))))
         while True:
             eta_new = x @ (beta + step)
             new = _loglik(eta_new, y, n)
@@ -86,9 +83,8 @@ def fit_cloglog(
             break
     if not covariance:
         return beta, None, loglik
-    exp_eta = np.exp(eta)
-    mu = np.clip(-np.expm1(-exp_eta), 1e-12, 1 - 1e-12)
-    w = n * (exp_eta * np.exp(-exp_eta)) ** 2 / (mu * (1 - mu))
+    mu = np.clip(-np.expm1(-np.exp(eta)), 1e-12, 1 - 1e-12)
+    w = n * np.exp(eta - np.exp(eta)) ** 2 / (mu * (1 - mu))
     return beta, np.linalg.inv(x.T @ (x * w[:, None])), loglik
 
 
