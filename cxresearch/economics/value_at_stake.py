@@ -22,6 +22,7 @@ from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
 
 from cxresearch.data.schema import CXData
+from cxresearch.economics.value_at_stake_campaigns import campaign_terms, is_campaign_term
 from cxresearch.economics.value_at_stake_model import CauseModels, Fits, e_value, e_value_ci
 from cxresearch.economics.value_at_stake_randomised import (
     FOLLOW_UP_DRIVER,
@@ -147,6 +148,7 @@ def value_at_stake(
     months = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
     long, notes = months.table, list(months.notes)
     design = _design(long, notes)
+    design = design.join(campaign_terms(data, long.loc[design.index], months.origin, notes))
     levers, skipped = _available_levers(list(design.columns))
     if not levers:
         raise NotEstimableError("no CX lever varies in this data", "contact records")
@@ -297,7 +299,8 @@ def _available_levers(columns: list[str]) -> tuple[list[Lever], list[tuple[str, 
 def _setup(data: CXData, long: pd.DataFrame, design: pd.DataFrame, window_months: int, horizon_months: int,
            monthly_discount_rate: float, basis: str) -> _Setup:
     """Cells of every person-month, and the window's person-months with their customers and margins."""
-    model = CauseModels.from_design(long, design, SERVICE_EXIT if basis == SERVICE else None)
+    model = CauseModels.from_design(long, design, SERVICE_EXIT if basis == SERVICE else None,
+                                    [c for c in design.columns if not is_campaign_term(c)])
     months = long.loc[design.index, "month"].to_numpy(int)
     window = min(window_months, int(months.max()) + 1)
     position = np.flatnonzero(months > months.max() - window)

@@ -99,13 +99,16 @@ class ReasonModel:
     columns: list[str]
 
     @classmethod
-    def from_cells(cls, hazard: CellModel, service: np.ndarray) -> ReasonModel:
+    def from_cells(cls, hazard: CellModel, service: np.ndarray, columns: Sequence[str] | None = None
+                   ) -> ReasonModel:
         """The exits of `hazard` (its person-months with `event`) and whether each was service-related (`service`,
-        per person-month)."""
+        per person-month); the share depends on the hazard's covariates `columns` (None: all)."""
         exits = hazard.event > 0
-        x = np.column_stack([np.ones(len(hazard.tenure)), np.log(hazard.tenure.astype(float)), hazard.covariates])
+        columns = list(hazard.columns if columns is None else columns)
+        covariates = hazard.covariates[:, [hazard.columns.index(c) for c in columns]]
+        x = np.column_stack([np.ones(len(hazard.tenure)), np.log(hazard.tenure.astype(float)), covariates])
         return cls(cell=hazard.cell[exits], customer=hazard.customer[exits], service=service[exits].astype(float),
-                   x=x, columns=hazard.columns)
+                   x=x, columns=columns)
 
     def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None) -> ReasonFit:
         """Logit fit with customer weights (None: each once); `start` = a previous fit's coefficients."""
@@ -128,12 +131,15 @@ class CauseModels:
     reason: ReasonModel | None = None  # None: the levers act on all churn
 
     @classmethod
-    def from_design(cls, long: pd.DataFrame, design: pd.DataFrame, service: str | None = None) -> CauseModels:
-        """`long["event"]` is any exit; `long[service]` (when named) whether it was service-related."""
+    def from_design(cls, long: pd.DataFrame, design: pd.DataFrame, service: str | None = None,
+                    reason_columns: Sequence[str] | None = None) -> CauseModels:
+        """`long["event"]` is any exit; `long[service]` (when named) whether it was service-related, its share
+        modelled on the design's `reason_columns` (None: all)."""
         hazard = CellModel.from_design(long, design)
         if service is None:
             return cls(hazard)
-        return cls(hazard, ReasonModel.from_cells(hazard, long.loc[design.index, service].to_numpy(bool)))
+        return cls(hazard, ReasonModel.from_cells(hazard, long.loc[design.index, service].to_numpy(bool),
+                                                  reason_columns))
 
     @property
     def n_customers(self) -> int:
