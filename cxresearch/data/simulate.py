@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -164,7 +165,7 @@ def simulate(
     return _simulate(n_customers, months, seed, start, effects=effects, reasons=reasons, campaigns=campaigns)[0]
 
 
-def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet") -> Path:
+def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet", notes: Sequence[str] = ()) -> Path:
     """Write the three tables (and treatments, when simulated) as parquet or csv, truth.json and dataset.json to `out_dir`; return `out_dir`.
 
     Parquet is written straight from the tables' Arrow buffers, zstd level 1: at 300k customers 42 MB in the
@@ -178,6 +179,8 @@ def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet"
         Directory to write to (created if missing).
     fmt
         "parquet" or "csv".
+    notes
+        Sentences about the world for `dataset.json`'s `notes` (the data audit and `cxresearch validate` show them).
 
     Returns
     -------
@@ -196,12 +199,12 @@ def write_world(world: SimulatedWorld, out_dir: str | Path, fmt: str = "parquet"
     else:
         for name in names:
             getattr(world, name).to_csv(out / f"{name}.csv", index=False)
-    _write_metadata(out, world.truth, world.observed_until, world.observed_from, world.settings)
+    _write_metadata(out, world.truth, world.observed_until, world.observed_from, world.settings, notes)
     return out
 
 
 def write_simulation(out_dir: str | Path, *, fmt: str = "parquet", chunk_customers: int = CHUNK_CUSTOMERS,
-                     **options: object) -> dict[str, int]:
+                     notes: Sequence[str] = (), **options: object) -> dict[str, int]:
     """Simulate a world and write it as `write_world` does, a chunk of `chunk_customers` customers at a time.
 
     Up to `chunk_customers` customers this is `write_world(simulate(**options), out_dir, fmt)`, file for file.
@@ -216,6 +219,8 @@ def write_simulation(out_dir: str | Path, *, fmt: str = "parquet", chunk_custome
         "parquet" or "csv".
     chunk_customers
         Most customers simulated at once.
+    notes
+        Sentences about the world for `dataset.json`'s `notes`.
     **options
         `simulate`'s arguments (n_customers, months, seed, start, effects, reasons, campaigns).
 
@@ -229,18 +234,18 @@ def write_simulation(out_dir: str | Path, *, fmt: str = "parquet", chunk_custome
     settings = dict(bound.arguments)
     if settings["n_customers"] <= chunk_customers:
         world = simulate(**settings)
-        write_world(world, out_dir, fmt)
+        write_world(world, out_dir, fmt, notes)
         names = ("customers", "contacts", "surveys") + (("treatments",) if world.treatments is not None else ())
         return {name: len(getattr(world, name)) for name in names}
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return _write_chunks(out, fmt, chunk_customers, **settings)
+    return _write_chunks(out, fmt, chunk_customers, notes, **settings)
 
 
-def _write_chunks(out: Path, fmt: str, chunk: int, n_customers: int, months: int, seed: int, start: str,
-                  effects: dict[str, float] | None, reasons: bool, campaigns: bool) -> dict[str, int]:
+def _write_chunks(out: Path, fmt: str, chunk: int, notes: Sequence[str], n_customers: int, months: int, seed: int,
+                  start: str, effects: dict[str, float] | None, reasons: bool, campaigns: bool) -> dict[str, int]:
     """Simulate and append the world chunk by chunk (see `write_simulation`); rows written per table."""
     effect_sizes(effects)  # unknown effects are refused before anything is drawn
     start_ts = pd.Timestamp(start)
@@ -276,18 +281,20 @@ def _write_chunks(out: Path, fmt: str, chunk: int, n_customers: int, months: int
     if campaign_parts:
         settings["campaign_allocation"] = allocation
         truth["campaigns"] = merge_campaign_truths(campaign_parts)
-    _write_metadata(out, truth, pd.Timestamp(bounds[-1]), start_ts, settings)
+    _write_metadata(out, truth, pd.Timestamp(bounds[-1]), start_ts, settings, notes)
     return rows
 
 
 def _write_metadata(out: Path, truth: dict, observed_until: pd.Timestamp, observed_from: pd.Timestamp | None,
-                    settings: dict) -> None:
-    """truth.json and dataset.json (name, observation dates, settings) in `out`."""
+                    settings: dict, notes: Sequence[str] = ()) -> None:
+    """truth.json and dataset.json (name, observation dates, settings and any notes) in `out`."""
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     dataset = {"name": "demo", "observed_until": observed_until.date().isoformat()}
     if observed_from is not None:
         dataset["observed_from"] = observed_from.date().isoformat()
     dataset.update(settings)
+    if notes:
+        dataset["notes"] = list(notes)
     (out / "dataset.json").write_text(json.dumps(dataset, indent=2) + "\n")
 
 

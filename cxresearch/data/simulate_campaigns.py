@@ -68,6 +68,23 @@ EFFECT_UNITS: dict[str, str] = {
 }
 
 
+def campaigns_for(months: int, requested: bool | None = None) -> tuple[bool, str]:
+    """Whether a world of `months` months runs the campaigns, and a note saying why not when it drops them.
+
+    `requested` None runs them when the world is long enough and otherwise drops them with the note; True insists
+    (ValueError on a world shorter than `MIN_CAMPAIGN_MONTHS`); False leaves them out without a note.
+    """
+    if requested is False:
+        return False, ""
+    if months >= MIN_CAMPAIGN_MONTHS:
+        return True, ""
+    if requested:
+        raise ValueError(f"campaigns need at least {MIN_CAMPAIGN_MONTHS} months of observation, not {months}")
+    return False, (f"No randomised campaigns: they need at least {MIN_CAMPAIGN_MONTHS} months of observation (each "
+                   f"starts after 3 months of history) and this world has {months}, so it has no treatments table. "
+                   f"Simulate {MIN_CAMPAIGN_MONTHS} months or more for them.")
+
+
 @dataclass(frozen=True)
 class CampaignDesign:
     """One campaign: name, start (share of the window), effect duration (months), share treated, cost per treated
@@ -135,8 +152,7 @@ class CampaignRunner:
 
     def __init__(self, seed: int, pop: Population, hazard: Hazard, months: int,
                  designs: tuple[CampaignDesign, ...] = CAMPAIGNS, stream: tuple[int, ...] = ()) -> None:
-        if months < MIN_CAMPAIGN_MONTHS:
-            raise ValueError(f"campaigns need at least {MIN_CAMPAIGN_MONTHS} months, not {months}")
+        campaigns_for(months, requested=True)  # a world too short for them is refused
         # `stream`: a chunk's number in a world simulated in chunks, () for a whole world
         self.rng = np.random.default_rng([seed, CAMPAIGN_STREAM, *stream])
         self.pop, self.hazard = pop, hazard

@@ -30,8 +30,9 @@ from cxresearch.report.findings import (
     provenance_line,
 )
 from cxresearch.report.key_figures import changes_html, compare_runs, kpi_tiles_html
-from cxresearch.report.nbtools import Html, Part, markdown
+from cxresearch.report.nbtools import Html, Markdown, Part, markdown
 from cxresearch.report.retention_text import retention_vs_acquisition_text
+from cxresearch.report.service_cost import cost_sentence, ranking_caveat
 from cxresearch.report.suite_results import (
     NO_CURRENCY,
     SuiteResults,
@@ -82,26 +83,25 @@ def drivers_section(suite: SuiteResults) -> list[Part]:
 
 
 def service_cost_section(suite: SuiteResults, currency: str = "") -> list[Part]:
-    """What bad service cost in margin over the last year, and which CX lever to fix first (notebook 08)."""
+    """What bad service cost in margin over the last year, and which CX lever to fix first (notebook 08), claiming
+    only the sign each 95% interval supports (`report.service_cost`)."""
     cost = suite.estimate("08_value_at_stake", "bad_service_cost_annual")
     if not has_figure(cost):
         why = skip_reason(suite, "08_value_at_stake")
         return [markdown("What bad service costs cannot be estimated from this data{}.", f": {why}" if why else "")]
     share = suite.estimate("08_value_at_stake", "bad_service_churn_share_pct")
     unit = money_unit(suite, cost, currency)
-    cost_text = "**Bad service cost us {} {} of margin in the last year** (95% CI {} to {})"
-    figures = [f"{cost.value:,.0f}", unit, f"{cost.ci_low:,.0f}", f"{cost.ci_high:,.0f}"]
-    parts: list[Part] = [
-        markdown(cost_text + ": {}% of the year's churn ({}% to {}%) is attributable to it.", *figures,
-                 f"{share.value:.1f}", f"{share.ci_low:.1f}", f"{share.ci_high:.1f}")
-        if has_figure(share) else markdown(cost_text + ".", *figures)]
+    # The currency is the sentence's only data-derived text: escaped on its own, the sentence's apostrophes are not.
+    parts: list[Part] = [Markdown("**{}** {}".format(*cost_sentence(cost, share, html.escape(unit))))]
     ax = plot_what_to_fix_first(suite, unit)
     if ax is not None:
         parts.append(ax.figure)
     ranking = suite.extra("08_value_at_stake", "value_at_stake_ranking_text", "")
     method = suite.extra("08_value_at_stake", "value_at_stake_method", "")
     randomised = suite.extra("08_value_at_stake", "value_at_stake_randomised_text", "")
-    parts += [markdown("{}", text) for text in (ranking, randomised) if text]
+    table = suite.table("08_value_at_stake", "value_at_stake_ranking")
+    caveat = ranking_caveat(table) if table is not None and not table.empty else ""
+    parts += [markdown("{}", text) for text in (ranking, caveat, randomised) if text]
     parts += [markdown("*{}*", text) for text in (method,) if text]
     return parts
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxresearch.report.service_cost import cost_tile
 from cxresearch.report.suite_results import (
     ASSUMED_KEYS,
     ASSUMPTION_KEYS,
@@ -41,13 +42,16 @@ KPI_TILES: list[tuple[str, str | tuple[str, ...], int]] = [
     ("06_churn_reasons", "service_churn_share_pct", 0),
     ("08_value_at_stake", "bad_service_cost_annual", 0),
 ]
+#: The tile that reads as a cost only when its interval lies above zero (`report.service_cost`).
+SERVICE_COST = "bad_service_cost_annual"
 
 
 def kpi_tiles_html(suite: SuiteResults, currency: str = "") -> str:
     """A row of KPI tiles (self-contained HTML, every text escaped), one per figure this run could estimate.
 
     A bound shows as 'more than ...' with its reason; money is in the data's currency (or `currency`); lifetime
-    and value figures carry the data's stated assumptions in a small line underneath.
+    and value figures carry the data's stated assumptions in a small line underneath. The cost of bad service
+    shows as a cost only when its 95% interval lies above zero, else in words with the estimate in small print.
     """
     tiles = []
     for notebook, keys, digits in KPI_TILES:
@@ -64,12 +68,14 @@ def kpi_tiles_html(suite: SuiteResults, currency: str = "") -> str:
         else:
             caption = interval_text(est, digits) if est.exact else bound_note(est)
         assumption = assumption_text(suite.assumptions(notebook)) if key in ASSUMPTION_KEYS else ""
+        figure, label = value_text(est, digits, unit), suite.label(notebook, key)
+        if key == SERVICE_COST and est.exact:
+            figure, label, caption = cost_tile(est, unit)
         tiles.append(
             '<div style="flex:1 1 180px;border:1px solid #d0d7de;border-radius:8px;padding:12px 14px;'
             'background:#f8fafc">'
-            f'<div style="font-size:26px;font-weight:700;color:#0b3d91">'
-            f"{html.escape(value_text(est, digits, unit))}</div>"
-            f'<div style="font-size:14px;margin-top:4px">{html.escape(suite.label(notebook, key))}</div>'
+            f'<div style="font-size:26px;font-weight:700;color:#0b3d91">{html.escape(figure)}</div>'
+            f'<div style="font-size:14px;margin-top:4px">{html.escape(label)}</div>'
             + (f'<div style="font-size:12px;color:#57606a;margin-top:2px">{html.escape(caption)}</div>' if caption
                else "")
             + (f'<div style="font-size:11px;color:#57606a;margin-top:4px;font-style:italic">'

@@ -16,7 +16,7 @@ import typer
 
 from cxresearch.data.load import load_source
 from cxresearch.data.plausibility import check_plausibility
-from cxresearch.data.simulate_campaigns import MIN_CAMPAIGN_MONTHS
+from cxresearch.data.simulate_campaigns import MIN_CAMPAIGN_MONTHS, campaigns_for
 from cxresearch.data.simulate_chunks import CHUNK_CUSTOMERS
 from cxresearch.data.sources import resolve
 from cxresearch.data.validation.problems import DataValidationError
@@ -63,10 +63,13 @@ def simulate(
         bool, typer.Option("--reasons/--no-reasons", help="Draw churn reasons (end_reason, end_reason_detail).")
     ] = True,
     campaigns: Annotated[
-        bool, typer.Option("--campaigns/--no-campaigns",
-                           help="Run two randomised campaigns with holdouts (the treatments table); "
-                                "--no-campaigns gives the world without them.")
-    ] = DEMO_SETTINGS["campaigns"],
+        bool | None, typer.Option("--campaigns/--no-campaigns",
+                                  help=f"Run two randomised campaigns with holdouts (the treatments table); "
+                                       f"--no-campaigns gives the world without them. Default: with them when the "
+                                       f"world has at least {MIN_CAMPAIGN_MONTHS} months (a shorter one leaves them "
+                                       f"out and says so); --campaigns on a shorter world is refused.",
+                                  show_default=False)
+    ] = None,
     chunk_customers: Annotated[
         int, typer.Option(min=1, help="Most customers simulated at once: larger worlds are simulated and written "
                                       "in chunks of this many (bounded memory; other draws, same process).")
@@ -77,12 +80,15 @@ def simulate(
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}")
-    if campaigns and months < MIN_CAMPAIGN_MONTHS:
-        _fail(f"campaigns need at least {MIN_CAMPAIGN_MONTHS} months of observation, not {months}: "
-              "pass --no-campaigns for a shorter world")
+    try:
+        campaigns, note = campaigns_for(months, campaigns)
+    except ValueError as error:
+        _fail(f"--campaigns: {error}; simulate {MIN_CAMPAIGN_MONTHS} months or more, or leave --campaigns out")
+    if note:
+        typer.echo(f"note: {note}")
     started = time.perf_counter()
-    rows = write_simulation(out, fmt=fmt, chunk_customers=chunk_customers, n_customers=customers, months=months,
-                            seed=seed, reasons=reasons, campaigns=campaigns)
+    rows = write_simulation(out, fmt=fmt, chunk_customers=chunk_customers, notes=[note] if note else [],
+                            n_customers=customers, months=months, seed=seed, reasons=reasons, campaigns=campaigns)
     typer.echo(
         f"wrote {out}: {rows['customers']:,} customers, {rows['contacts']:,} contacts, "
         f"{rows['surveys']:,} survey responses"

@@ -3,13 +3,15 @@ treatments tables, and effects that are heterogeneous the way the design says (h
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from cxresearch.data.load import load_source
-from cxresearch.data.simulate import SimulatedWorld, simulate, write_world
-from cxresearch.data.simulate_campaigns import CAMPAIGNS, campaign_log_hr
+from cxresearch.data.simulate import SimulatedWorld, simulate, write_simulation, write_world
+from cxresearch.data.simulate_campaigns import CAMPAIGNS, campaign_log_hr, campaigns_for
 from cxresearch.truth.campaigns import true_campaign_effects
 
 TABLES = ("customers", "contacts", "surveys")
@@ -88,3 +90,24 @@ def test_effects_follow_the_design_and_are_heterogeneous(world: SimulatedWorld) 
     decile = pd.qcut(offer["churn_control"], 10, labels=False)
     by_decile = offer.groupby(decile)["churn_effect"].mean()
     assert by_decile.iloc[-1] > by_decile.min() + 0.02, by_decile
+
+
+@pytest.mark.parametrize(("months", "requested", "runs", "noted"), [
+    (8, None, True, False), (6, None, False, True), (6, False, False, False), (12, False, False, False),
+    (8, True, True, False)])
+def test_a_world_too_short_for_campaigns_drops_them_with_a_note(months: int, requested: bool | None, runs: bool,
+                                                               noted: bool) -> None:
+    campaigns, note = campaigns_for(months, requested)
+    assert campaigns is runs and bool(note) is noted
+    with pytest.raises(ValueError, match="at least 8 months of observation, not 7"):
+        campaigns_for(7, requested=True)
+    with pytest.raises(ValueError, match="at least 8 months"):
+        simulate(n_customers=50, months=7, campaigns=True)
+
+
+@pytest.mark.parametrize("chunk", [400, 150])
+def test_the_note_reaches_dataset_json_whole_or_in_chunks(tmp_path, chunk: int) -> None:
+    _, note = campaigns_for(6)
+    write_simulation(tmp_path, chunk_customers=chunk, notes=[note], n_customers=300, months=6)
+    assert json.loads((tmp_path / "dataset.json").read_text())["notes"] == [note]
+    assert load_source(tmp_path).metadata["notes"] == [note]

@@ -33,11 +33,32 @@ def test_simulate_runs_the_campaigns_unless_told_not_to(tmp_path: Path) -> None:
     off = runner.invoke(app, ["simulate", "--customers", "300", "--months", "12", "--no-campaigns",
                               "--out", str(tmp_path / "off")])
     assert off.exit_code == 0 and not (tmp_path / "off" / "treatments.parquet").exists()
-    # Campaigns need 8 months: a shorter world is refused in one line that says how to get it.
+    assert "notes" not in json.loads((tmp_path / "off" / "dataset.json").read_text())
+
+
+def test_a_world_too_short_for_campaigns_drops_them_unless_they_were_asked_for(tmp_path: Path) -> None:
+    # Campaigns need 8 months: by default a 6-month world leaves them out and says so, on screen and in its notes.
     short = runner.invoke(app, ["simulate", "--customers", "300", "--months", "6", "--out", str(tmp_path / "s")])
-    assert short.exit_code == 2 and "--no-campaigns" in short.output and "Traceback" not in short.output
-    assert runner.invoke(app, ["simulate", "--customers", "300", "--months", "6", "--no-campaigns",
-                               "--out", str(tmp_path / "s")]).exit_code == 0
+    assert short.exit_code == 0, short.output
+    assert "note: No randomised campaigns: they need at least 8 months" in short.output
+    assert "campaign assignments" not in short.output and not (tmp_path / "s" / "treatments.parquet").exists()
+    assert "campaigns" not in json.loads((tmp_path / "s" / "truth.json").read_text())
+    notes = json.loads((tmp_path / "s" / "dataset.json").read_text())["notes"]
+    assert len(notes) == 1 and "this world has 6" in notes[0]
+    checked = runner.invoke(app, ["validate", str(tmp_path / "s")])
+    assert checked.exit_code == 0 and "note: No randomised campaigns" in checked.output
+    # Asked for explicitly, they are refused in one line that says how to get them.
+    asked = runner.invoke(app, ["simulate", "--customers", "300", "--months", "6", "--campaigns",
+                                "--out", str(tmp_path / "a")])
+    assert asked.exit_code == 2 and "Traceback" not in asked.output and not (tmp_path / "a").exists()
+    assert "--campaigns: campaigns need at least 8 months of observation, not 6" in asked.output
+    # Left out explicitly, nothing to note; long enough, the default runs them.
+    off = runner.invoke(app, ["simulate", "--customers", "300", "--months", "6", "--no-campaigns",
+                              "--out", str(tmp_path / "off")])
+    assert off.exit_code == 0 and "note:" not in off.output
+    assert "notes" not in json.loads((tmp_path / "off" / "dataset.json").read_text())
+    eight = runner.invoke(app, ["simulate", "--customers", "300", "--months", "8", "--out", str(tmp_path / "8")])
+    assert eight.exit_code == 0 and "campaign assignments" in eight.output and "note:" not in eight.output
 
 
 def test_validate_reports_problems_with_exit_code_2(tmp_path: Path) -> None:

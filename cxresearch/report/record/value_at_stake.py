@@ -21,6 +21,7 @@ from cxresearch.economics.value_at_stake_randomised import ANALYSIS as RANDOMISE
 from cxresearch.economics.value_at_stake_result import CAVEAT, ValueAtStakeResult
 from cxresearch.errors import NotEstimableError
 from cxresearch.report.results import Results
+from cxresearch.report.service_cost import cost_finding_lead, ranking_caveat
 
 #: The analysis's name in skips.
 ANALYSIS = "value at stake of CX levers"
@@ -59,13 +60,9 @@ def record_value_at_stake(
     results.extra["value_at_stake_horizon_months"] = result.horizon_months
     cost = results.estimates["bad_service_cost_annual"]
     if cost.estimable:
-        share = results.estimates["bad_service_churn_share_pct"]
-        results.findings.append(
-            f"Bad service cost an estimated {cost.format(0)} of margin in the last year: the margin, up to "
-            f"{result.horizon_months} months on, of the customers who would have stayed with every contact resolved "
-            f"at first contact, no effort above 4 and no channel inconsistency ({share.format(1)} of the year's "
-            "churn). " + result.basis_sentence() + " " + CAVEAT)
-    results.findings.append(result.ranking_sentence())
+        lead = cost_finding_lead(cost, results.estimates["bad_service_churn_share_pct"], result.horizon_months)
+        results.findings.append(f"{lead} {result.basis_sentence()} {CAVEAT}")
+    results.findings.append(" ".join(t for t in (result.ranking_sentence(), ranking_caveat(result.ranking())) if t))
     if result.randomised is not None:
         results.add_table("value_at_stake_randomised", result.randomised.summary())
         results.extra["value_at_stake_randomised_text"] = result.randomised.sentence()
