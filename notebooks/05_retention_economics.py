@@ -57,6 +57,7 @@ input_uncertainty = 0.25
 max_model_customers = 200_000  # customers the campaign's churn-risk model is fitted on (0 = all; all are scored)
 uplift_boot = 30  # bootstrap refits of the per-customer save-rate model over the experiment (0 = no interval)
 max_uplift_customers = 20_000  # randomised customers that model is fitted on, a random sample (0 = all)
+max_target_customers = 10_000  # customers in its support a refit is evaluated on, a random sample (0 = all)
 
 # %% tags=["remove-cell"]
 from cxresearch.economics import RetentionCampaign, Valuation
@@ -69,7 +70,7 @@ ctx = nbtools.start(
     "05_retention_economics", data_source, results_dir,
     {"as_of": as_of, "seed": seed, "segment": segment, "currency": currency,
      "monthly_discount_rate": monthly_discount_rate, "horizon_months": horizon_months, "n_boot": n_boot,
-     "clv_tail": clv_tail,
+     "clv_tail": clv_tail, "max_target_customers": max_target_customers,
      "retention_cost_per_contact": retention_cost_per_contact, "retention_save_rate": retention_save_rate,
      "retention_save_rate_low": retention_save_rate_low, "retention_save_rate_high": retention_save_rate_high,
      "retention_campaign": retention_campaign,
@@ -218,11 +219,14 @@ campaign = campaign_sections.campaign_section(inputs, targets, campaign_inputs)
 # the campaign above: a campaign randomised among its riskiest customers measured nothing about the rest. The
 # interval refits the model on `uplift_boot` bootstrap resamples of the experiment (customers resampled within
 # arm); it leaves out the churn model's and the values' uncertainty, and the costs stay assumed. A campaign with
-# more than `max_uplift_customers` randomised customers is modelled on a random sample of them (stated).
+# more than `max_uplift_customers` randomised customers is modelled on a random sample of them; each refit is
+# evaluated on a random `max_target_customers` of the customers inside the support when there are more, its
+# change of profit scaled up to all of them and added to the exact estimate (both samples stated).
 
 # %%
 per_customer = campaign_sections.per_customer_section(inputs, results, targets, campaign_inputs, campaign,
-                                                      uplift_boot, max_uplift_customers or None)
+                                                      uplift_boot, max_uplift_customers or None,
+                                                      max_target_customers or None)
 
 # %% [markdown]
 # ## How sure are we? Monte Carlo and tornado

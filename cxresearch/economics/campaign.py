@@ -177,7 +177,8 @@ class CampaignComparison:
     """The same campaign with one save rate for everyone (`flat`) and with a save rate per customer (`each`), and
     their optimal expected profits (currency) over bootstrap resamples of the experiment that measured them
     (`flat_draws`, `each_draws`; empty without a bootstrap). `inside` counts the customers given their own save
-    rate (the experiment's support, `rule`), the others keep the flat one."""
+    rate (the experiment's support, `rule`), the others keep the flat one; `boot_customers` those of them the
+    refits were evaluated on when a random sample, its change of profit scaled up to all `inside` (None: all)."""
 
     flat: CampaignResult
     each: CampaignResult
@@ -185,6 +186,7 @@ class CampaignComparison:
     each_draws: np.ndarray
     inside: int
     rule: str
+    boot_customers: int | None = None
 
     @property
     def outside(self) -> int:
@@ -195,6 +197,13 @@ class CampaignComparison:
         """Expected profit of the flat campaign's contacts valued at the per-customer save rates (currency)."""
         n = int(self.flat.optimum.n_contacted)
         return float(self.each.profit[self.flat.ranking[:n]].sum())
+
+    def boot_text(self) -> str:
+        """'' when the refits were evaluated on every customer inside the support, else which sample they were."""
+        if self.boot_customers is None:
+            return ""
+        return (f", its refits evaluated on a random {self.boot_customers:,} of the {self.inside:,} customers inside "
+                "the support and scaled up to all of them")
 
     def summary(self) -> pd.DataFrame:
         """Contacts, spend, expected saved and expected profit (with bootstrap 95% CI) of both campaigns, and the
@@ -216,7 +225,7 @@ class CampaignComparison:
         CIs over the experiment (paired for the gain)."""
         each = float(self.each.optimum.expected_profit)
         note = (f"uplift per customer {self.each.uplift_source}; contact {self.each.contact_cost:,.2f} and incentive "
-                f"{self.each.incentive_cost:,.2f} assumed; CI: bootstrap over the experiment")
+                f"{self.each.incentive_cost:,.2f} assumed; CI: bootstrap over the experiment{self.boot_text()}")
         figures = {
             "campaign_per_customer_profit": (
                 each, self.each_draws, "Expected profit of the optimal retention campaign at per-customer save rates"),

@@ -25,6 +25,7 @@ from cxresearch.plots.economics import plot_campaign_comparison, plot_campaign_p
 from cxresearch.report.economics_sections import EconomicsInputs
 from cxresearch.report.nbtools import say, show, table
 from cxresearch.report.results import Results
+from cxresearch.stats.sampling import Sample, sample_customers
 
 #: The analysis a per-customer campaign is recorded under when it cannot run (`Results.skip`).
 PER_CUSTOMER = "per-customer campaign"
@@ -86,11 +87,13 @@ def campaign_section(inputs: EconomicsInputs, targets: CampaignTargets | None, c
 
 def per_customer_section(inputs: EconomicsInputs, results: Results, targets: CampaignTargets | None,
                          campaign: RetentionCampaign, flat: CampaignResult | None, n_boot: int,
-                         max_customers: int | None = None) -> CampaignComparison | None:
+                         max_customers: int | None = None, max_targets: int | None = None
+                         ) -> CampaignComparison | None:
     """The campaign with a save rate per customer (`experiments.campaign_uplift`) inside the measuring experiment's
     support and the measured one outside it, beside the flat campaign, with bootstrap CIs over the experiment
-    (`n_boot` refits, 0 = none) on at most `max_customers` randomised customers (a stated random sample); or the
-    skip: no measured save rate, or too few randomised customers."""
+    (`n_boot` refits, 0 = none) on at most `max_customers` randomised customers, the refits evaluated on at most
+    `max_targets` active customers inside the support (stated random samples; None = all); or the skip: no
+    measured save rate, or too few randomised customers."""
     if targets is None or flat is None:
         return None  # the flat campaign's skip says why
     measured = results.extra.get("save_rate", {})
@@ -110,7 +113,9 @@ def per_customer_section(inputs: EconomicsInputs, results: Results, targets: Cam
         results.skip(PER_CUSTOMER, err.reason, err.needs)
         return None
     results.approximate(f"per-customer save rates of {model.campaign}", model.sample)
-    comparison = _compare(inputs, targets, campaign, flat, model, n_boot)
+    comparison, sample = _compare(inputs, targets, campaign, flat, model, n_boot, max_targets)
+    results.approximate(f"per-customer campaign's interval (refits of {model.campaign}'s save rates, scaled up)",
+                        replace(sample, unit="active customers inside the experiment's support"))
     show(plot_campaign_comparison(comparison))
     table(model.summary(), 3)
     table(comparison.summary(), 0)
@@ -124,6 +129,10 @@ def per_customer_section(inputs: EconomicsInputs, results: Results, targets: Cam
         f"{campaign.save_rate:.1%}", f"{int(comparison.each.optimum.n_contacted):,}",
         f"{comparison.each.optimum.expected_profit:,.0f} {currency}",
         f"{flat.optimum.expected_profit:,.0f} {currency}", f"{comparison.flat_at_each():,.0f} {currency}")
+    if sample.sampled:
+        say("The interval's refits are evaluated on a random {} of the {} customers inside the support: each adds "
+            "the change of profit on them, scaled up to all of them, to the exact estimate.",
+            f"{sample.n_used:,}", f"{sample.n_total:,}")
     results.extra["campaign_uplift"] = {"campaign": model.campaign, "support": model.support.rule(),
                                         "inside": comparison.inside, "outside": comparison.outside,
                                         "outside_save_rate": campaign.save_rate, "n_boot": n_boot}
@@ -131,25 +140,62 @@ def per_customer_section(inputs: EconomicsInputs, results: Results, targets: Cam
 
 
 def _compare(inputs: EconomicsInputs, targets: CampaignTargets, campaign: RetentionCampaign, flat: CampaignResult,
-             model: CampaignSaveRates, n_boot: int) -> CampaignComparison:
-    """Both campaigns and their optimal profits over `n_boot` bootstrap refits of the save-rate model."""
+             model: CampaignSaveRates, n_boot: int, max_targets: int | None
+             ) -> tuple[CampaignComparison, Sample]:
+    """Both campaigns and their optimal profits over `n_boot` bootstrap refits of the save-rate model, the refits
+    evaluated on at most `max_targets` customers inside the support (the random sample returned)."""
     inside = model.support.inside(targets.risk.active, targets.risk.risk)
-    within = targets.risk.active[inside]
-
-    def best(rates: np.ndarray) -> CampaignResult:
-        return campaign_roi(targets.at_risk, targets.value, rates, campaign.cost_per_contact, campaign.incentive_cost,
-                            inputs.valuation.currency)
-
-    def rates(inner: np.ndarray, outer: float) -> np.ndarray:
-        out = np.full(len(inside), outer)
-        out[inside] = inner
-        return out
-
-    each = replace(best(rates(model.predict(within), campaign.save_rate)),
+    within = targets.risk.active[inside].reset_index(drop=True)
+    point = model.predict(within)
+    each = replace(_best(inputs, targets, campaign, _rates(inside, point, campaign.save_rate)),
                    uplift_source=f"from the randomised campaign {model.campaign} inside its support, the measured "
                                  "save rate outside")
+    sample = sample_customers(within, max_targets if n_boot else None, inputs.valuation.seed)
     with threadpool_limits(limits=1, user_api="openmp"):
-        draws, averages = model.resample(within, n_boot, inputs.valuation.seed)
-    flat_draws = np.array([best(np.full(len(inside), a)).optimum.expected_profit for a in averages])
-    each_draws = np.array([best(rates(d, a)).optimum.expected_profit for d, a in zip(draws, averages)])
-    return CampaignComparison(flat, each, flat_draws, each_draws, int(inside.sum()), model.support.rule())
+        draws, averages = model.resample(sample.frame, n_boot, inputs.valuation.seed)
+    flat_draws = np.array([_best(inputs, targets, campaign, np.full(len(inside), a)).optimum.expected_profit
+                           for a in averages])
+    if sample.sampled:
+        each_draws = _scaled_draws(inputs, targets, campaign, each, inside, point, sample, draws, averages)
+    else:
+        each_draws = np.array([_best(inputs, targets, campaign, _rates(inside, d, a)).optimum.expected_profit
+                               for d, a in zip(draws, averages)])
+    comparison = CampaignComparison(flat, each, flat_draws, each_draws, int(inside.sum()), model.support.rule(),
+                                    sample.n_used if sample.sampled else None)
+    return comparison, sample
+
+
+def _scaled_draws(inputs: EconomicsInputs, targets: CampaignTargets, campaign: RetentionCampaign,
+                  each: CampaignResult, inside: np.ndarray, point: np.ndarray, sample: Sample, draws: np.ndarray,
+                  averages: np.ndarray) -> np.ndarray:
+    """Optimal profit (currency) per refit evaluated on a sample of the customers inside the support: the exact
+    estimate plus the refit's change of profit outside the support and on the sample, scaled up to all inside.
+
+    The optimal campaign contacts every customer with a positive expected profit, so its profit is a sum over
+    customers: the scaled change on a simple random sample estimates the change on all of them without bias, and
+    the sample's own error (the same customers before and after) largely cancels in the change."""
+    outside, rows = np.flatnonzero(~inside), sample.frame.index.to_numpy()  # rows: positions inside the support
+    picked = np.flatnonzero(inside)[rows]
+
+    def profit(rates: float | np.ndarray, rows: np.ndarray) -> float:
+        return float(_best(inputs, targets, campaign, rates, rows).optimum.expected_profit)
+
+    scale = sample.n_total / sample.n_used
+    base_out, base_in = profit(campaign.save_rate, outside), profit(point[rows], picked)
+    return np.array([each.optimum.expected_profit + profit(a, outside) - base_out
+                     + scale * (profit(d, picked) - base_in) for d, a in zip(draws, averages)])
+
+
+def _best(inputs: EconomicsInputs, targets: CampaignTargets, campaign: RetentionCampaign,
+          rates: float | np.ndarray, rows: np.ndarray | None = None) -> CampaignResult:
+    """The campaign over the active customers (or those at positions `rows`) at save rates `rates`."""
+    keep = slice(None) if rows is None else rows
+    return campaign_roi(targets.at_risk[keep], targets.value[keep], rates, campaign.cost_per_contact,
+                        campaign.incentive_cost, inputs.valuation.currency)
+
+
+def _rates(inside: np.ndarray, inner: np.ndarray, outer: float) -> np.ndarray:
+    """Save rate per active customer: `inner` inside the support (in its order), `outer` outside."""
+    out = np.full(len(inside), outer)
+    out[inside] = inner
+    return out

@@ -29,12 +29,16 @@ def world(demo_world: Path):
     return load_source(demo_world)
 
 
-def _run(data, measure: bool, n_boot: int = 4):
+def _inputs(data, measure: bool):
     results = Results("05_retention_economics", {}, "x", extra={"assumptions": []})
     inputs = prepare(data, results, "contract", Valuation(n_boot=0, seed=1))
     campaign = save_rate_section(inputs, results, ASSUMED, "") if measure else ASSUMED
     targets = campaign_targets(inputs, results, object(), campaign, "", None)
-    flat = campaign_section(inputs, targets, campaign)
+    return results, inputs, targets, campaign, campaign_section(inputs, targets, campaign)
+
+
+def _run(data, measure: bool, n_boot: int = 4):
+    results, inputs, targets, campaign, flat = _inputs(data, measure)
     return results, campaign, flat, per_customer_section(inputs, results, targets, campaign, flat, n_boot)
 
 
@@ -65,3 +69,29 @@ def test_without_a_measured_save_rate_the_per_customer_campaign_is_skipped(world
     assert flat is not None and comparison is None
     skip = [s for s in results.skipped if s["analysis"] == PER_CUSTOMER]
     assert skip and skip[0]["needs"] == "a randomised retention campaign"
+
+
+def test_refits_evaluated_on_a_sample_of_the_support_are_scaled_up_and_stated(world) -> None:
+    results, inputs, targets, campaign, flat = _inputs(world, measure=True)
+    full = per_customer_section(inputs, results, targets, campaign, flat, 4)
+    inside = full.inside
+    # a bound of at least everyone inside the support leaves the interval as it was, and states no sample
+    bound = per_customer_section(inputs, results, targets, campaign, flat, 4, max_targets=inside)
+    np.testing.assert_array_equal(bound.each_draws, full.each_draws)
+    np.testing.assert_array_equal(bound.flat_draws, full.flat_draws)
+    assert bound.boot_customers is None and not any("interval" in a["analysis"] for a in results.approximations)
+    sampled = per_customer_section(inputs, results, targets, campaign, flat, 4, max_targets=2_000)
+    # the point estimate stays exact; each draw adds the refit's change of profit on 2,000 customers, scaled up to
+    # all of them: close to the full draw (unscaled, two thirds of the change inside the support would be lost)
+    assert sampled.each.optimum.expected_profit == full.each.optimum.expected_profit
+    np.testing.assert_array_equal(sampled.flat_draws, full.flat_draws)
+    change = full.each_draws - full.each.optimum.expected_profit
+    error = sampled.each_draws - full.each_draws
+    assert np.abs(error).max() < 0.15 * np.abs(change).max(), (error, change)
+    assert np.abs(change).max() > 1_000
+    # the sample is stated under the approximations and in the estimates' note
+    stated = [a for a in results.approximations if "interval" in a["analysis"]]
+    assert [(a["n_used"], a["n_total"]) for a in stated] == [(2_000, inside)]
+    assert sampled.boot_customers == 2_000
+    note = sampled.to_estimates()["campaign_per_customer_profit"].note
+    assert f"a random 2,000 of the {inside:,} customers inside the support" in note
