@@ -67,8 +67,8 @@ def test_campaigns_with_too_few_exits_and_data_without_treatments_add_nothing():
     long = _long(["a", "b"], 6, {"a": 3})
     notes: list[str] = []
     assert campaign_terms(_data(treatments), long, ORIGIN, notes).empty
-    assert notes == ["campaigns not modelled, fewer than 10 exits while their effect may last: call (1 exits among "
-                     "its treated customers' months)"]
+    assert notes == [("campaigns not modelled, fewer than 10 exits while their effect may last: call (1 exits among "
+                      "its treated customers' months)")]
     assert campaign_terms(_data(None), long, ORIGIN, []).shape == (12, 0)
 
 
