@@ -12,7 +12,8 @@ month of assignment for `EFFECT_MONTHS` months: an indicator `campaign[<name>]`,
 covariate recorded at assignment (`covariate_*`): numbers centred on the treated customers' mean (a missing value
 counts as the mean), labels as one indicator per level beside the most common. A campaign, or a label level, with
 fewer than `MIN_EVENTS` exits in those months is left out (too few to estimate an effect), as are covariates that
-do not vary among the treated. The terms enter the all-cause hazard only: the campaigns are taken to move every
+do not vary among the treated; with fewer than `EVENTS_PER_TERM` exits per term, a campaign gets one shift for all
+its treated customers. The terms enter the all-cause hazard only: the campaigns are taken to move every
 exit alike, not the mix of reasons.
 """
 
@@ -28,6 +29,10 @@ from cxresearch.data.schema import CONTROL_ARM, COVARIATE_PREFIX, CXData
 EFFECT_MONTHS = 12
 #: Fewest exits among a term's treated person-months for the term to be estimated.
 MIN_EVENTS = 10
+#: Fewest exits among a campaign's treated person-months per term (its shift and each trait's) for the shift to
+#: vary with the traits; with fewer, one shift for all its treated customers (the usual events-per-variable rule:
+#: on a 600-customer world the traits' terms left bootstrap refits without a finite optimum).
+EVENTS_PER_TERM = 10
 #: Prefix of the terms' columns.
 PREFIX = "campaign["
 
@@ -52,10 +57,14 @@ def campaign_terms(data: CXData, long: pd.DataFrame, origin: pd.Timestamp, notes
         if events.sum() < MIN_EVENTS:
             left_out.append(f"{name} ({int(events.sum())} exits among its treated customers' months)")
             continue
-        terms = {f"{PREFIX}{name}]": on.astype(float)}
-        terms.update(_covariate_terms(name, treated, long["customer_id"], on, events))
-        out = out.assign(**terms)
-        modelled.append(f"{name} ({len(terms) - 1} traits)")
+        traits = _covariate_terms(name, treated, long["customer_id"], on, events)
+        if events.sum() < EVENTS_PER_TERM * (1 + len(traits)):
+            modelled.append(f"{name} (one shift for all: {int(events.sum())} exits are too few for its {len(traits)} "
+                            f"traits at {EVENTS_PER_TERM} exits per term)")
+            traits = {}
+        else:
+            modelled.append(f"{name} ({len(traits)} traits)")
+        out = out.assign(**{f"{PREFIX}{name}]": on.astype(float)}, **traits)
     if modelled:
         notes.append(f"campaigns in the model: each campaign's treated customers have a hazard shift of their own for "
                      f"{EFFECT_MONTHS} months from assignment, varying with the traits recorded at assignment "

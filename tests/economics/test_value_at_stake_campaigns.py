@@ -32,8 +32,9 @@ def test_treated_months_carry_the_shift_and_its_traits_the_control_arm_none():
         "assigned_at": pd.to_datetime(["2024-03-15", "2024-05-02", "2024-03-15"]),
         "covariate_effort": [5.0, 3.0, 7.0], "covariate_plan": ["basic", "premium", "basic"]})
     long = _long(["a", "b", "c"], 20, {})
-    # exits in the treated months: enough for the campaign, not for the premium level (one customer)
+    # exits in the treated months (21): enough for the campaign and one trait, not for the premium level (b's 9)
     long.loc[(long["customer_id"] == "a") & long["month"].between(2, 13), "event"] = True
+    long.loc[(long["customer_id"] == "b") & long["month"].between(4, 12), "event"] = True
     notes: list[str] = []
     terms = campaign_terms(_data(treatments), long, ORIGIN, notes)
     assert list(terms.columns) == ["campaign[offer]", "campaign[offer]:effort"]
@@ -73,10 +74,22 @@ def test_campaigns_with_too_few_exits_and_data_without_treatments_add_nothing():
 
 
 def test_a_missing_trait_counts_as_the_mean():
-    ids = [f"c{i}" for i in range(12)]
-    effort = [np.nan] + [4.0, 6.0] * 5 + [5.0]
+    ids = [f"c{i}" for i in range(24)]
+    effort = [np.nan] + [4.0, 6.0] * 11 + [5.0]
     treatments = pd.DataFrame({"customer_id": ids, "campaign": "offer", "arm": "treatment",
                                "assigned_at": pd.Timestamp("2024-01-01"), "covariate_effort": effort})
     terms = campaign_terms(_data(treatments), _long(ids, 2, {c: 1 for c in ids}), ORIGIN, [])
-    assert terms["campaign[offer]:effort"].to_numpy().reshape(12, 2)[:, 0] == pytest.approx(
-        [0.0] + [-1.0, 1.0] * 5 + [0.0])
+    assert terms["campaign[offer]:effort"].to_numpy().reshape(24, 2)[:, 0] == pytest.approx(
+        [0.0] + [-1.0, 1.0] * 11 + [0.0])
+
+
+def test_too_few_exits_per_term_give_one_shift_for_all():
+    # 15 exits: enough for the campaign's shift (10), not for it and two traits (30)
+    ids = [f"c{i}" for i in range(15)]
+    treatments = pd.DataFrame({"customer_id": ids, "campaign": "offer", "arm": "treatment",
+                               "assigned_at": pd.Timestamp("2024-01-01"),
+                               "covariate_effort": np.arange(15.0), "covariate_tenure": np.arange(15.0) ** 2})
+    notes: list[str] = []
+    terms = campaign_terms(_data(treatments), _long(ids, 3, {c: 2 for c in ids}), ORIGIN, notes)
+    assert list(terms.columns) == ["campaign[offer]"]
+    assert "offer (one shift for all: 15 exits are too few for its 2 traits at 10 exits per term)" in notes[0]
