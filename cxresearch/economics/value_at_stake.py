@@ -147,8 +147,7 @@ def value_at_stake(
     sample = sample_customers(data.customers[["customer_id"]], max_model_customers, seed)
     months = _person_months(data, sample.frame["customer_id"] if sample.sampled else None, as_of)
     long, notes = months.table, list(months.notes)
-    design = _design(long, notes)
-    design = design.join(campaign_terms(data, long.loc[design.index], months.origin, notes))
+    design = _design(long, notes, data, months.origin)
     levers, skipped = _available_levers(list(design.columns))
     if not levers:
         raise NotEstimableError("no CX lever varies in this data", "contact records")
@@ -272,13 +271,14 @@ def _method_notes(rows: WindowRows, fraction: float) -> list[str]:
     return notes
 
 
-def _design(long: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """The model's covariates: the drivers plus contract and plan (most common level as reference)."""
+def _design(long: pd.DataFrame, notes: list[str], data: CXData, origin: pd.Timestamp) -> pd.DataFrame:
+    """The model's covariates: the drivers plus contract and plan (most common level as reference), and the
+    campaigns' terms (`economics.value_at_stake_campaigns`; months counted from `origin`)."""
     categorical = [c for c in ("contract", "plan") if c in long]
     numeric = [*COUNT_DRIVERS, CES_DRIVER]
     complete = complete_cases(long[numeric + categorical], "person-months", notes)
     design, _ = covariate_design(complete, numeric, categorical, notes)
-    return design
+    return design.join(campaign_terms(data, long.loc[design.index], origin, notes))
 
 
 def _available_levers(columns: list[str]) -> tuple[list[Lever], list[tuple[str, str, str]]]:

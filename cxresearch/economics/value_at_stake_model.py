@@ -54,7 +54,8 @@ class CellModel:
                    n_customers=int(customer.max()) + 1, time_bands=time_bands)
 
     def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None) -> Fit:
-        """Cloglog fit with customer weights (None: each once); `start` = a previous fit's coefficients."""
+        """Cloglog fit with customer weights (None: each once); `start` = a previous fit's coefficients, from which a
+        covariate the weighted rows do not carry (a driver absent from a bootstrap draw) keeps its value."""
         w = np.ones(len(self.event)) if weights is None else weights[self.customer]
         n_cells = len(self.tenure)
         trials = np.bincount(self.cell, weights=w, minlength=n_cells)
@@ -62,12 +63,16 @@ class CellModel:
         x, k = self._design(churns)
         used = trials > 0
         if start is not None and len(start) != x.shape[1]:
-            start = None
+            # the draw merged other tenure bands (one without churn): the covariates start where they were, the
+            # bands at their former mean
+            n_cov = len(self.columns)
+            start = np.r_[np.full(k, np.mean(start[:-n_cov])), start[-n_cov:]]
         # from a previous fit's coefficients, Fisher scoring converges about quadratically (steps of 1e-1, 1e-2,
         # 1e-4, 1e-7 on the demo): once a step is below 1e-3 the refit is within about 1e-5 of its optimum, far
         # inside the bootstrap spread, and each further step would cost as much as the first
         beta, _, _ = fit_cloglog(x[used], churns[used], trials=trials[used], start=start,
-                                 tol=1e-9 if start is None else 1e-3, covariance=False)
+                                 tol=1e-9 if start is None else 1e-3, covariance=False,
+                                 keep_unidentified=start is not None)
         return Fit(beta=beta, coef=pd.Series(beta[k:], index=self.columns), eta=x @ beta)
 
     @cached_property
@@ -111,14 +116,15 @@ class ReasonModel:
                    x=x, columns=columns)
 
     def fit(self, weights: np.ndarray | None = None, start: np.ndarray | None = None) -> ReasonFit:
-        """Logit fit with customer weights (None: each once); `start` = a previous fit's coefficients."""
+        """Logit fit with customer weights (None: each once); `start` = a previous fit's coefficients, from which a
+        covariate the weighted exits do not carry keeps its value."""
         w = np.ones(len(self.cell)) if weights is None else weights[self.customer]
         n_cells = len(self.x)
         exits = np.bincount(self.cell, weights=w, minlength=n_cells)
         service = np.bincount(self.cell, weights=w * self.service, minlength=n_cells)
         used = exits > 0
         gamma = fit_logit(self.x[used], service[used], exits[used], start=start,
-                          tol=1e-9 if start is None else 1e-3)
+                          tol=1e-9 if start is None else 1e-3, keep_unidentified=start is not None)
         return ReasonFit(gamma=gamma, coef=pd.Series(gamma[2:], index=self.columns), logit=self.x @ gamma)
 
 

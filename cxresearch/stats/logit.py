@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from cxresearch.stats.newton import newton_step
+
 
 def fit_logit(x: np.ndarray, successes: np.ndarray, trials: np.ndarray, start: np.ndarray | None = None,
-              tol: float = 1e-9, max_iter: int = 50) -> np.ndarray:
+              tol: float = 1e-9, max_iter: int = 50, keep_unidentified: bool = False) -> np.ndarray:
     """Maximum-likelihood coefficients (log odds per unit of each column of `x`) of a binomial logit.
 
     Parameters
@@ -17,6 +19,8 @@ def fit_logit(x: np.ndarray, successes: np.ndarray, trials: np.ndarray, start: n
     start : initial coefficients (None: zeros, odds 1 in every row).
     tol : stop once no coefficient moves more than this in a step.
     max_iter : at most this many Newton steps.
+    keep_unidentified : a column no row with trials carries keeps its `start` value (`stats.newton.newton_step`)
+        instead of raising `numpy.linalg.LinAlgError`: for refits on resampled rows.
 
     Returns
     -------
@@ -28,7 +32,7 @@ def fit_logit(x: np.ndarray, successes: np.ndarray, trials: np.ndarray, start: n
     for _ in range(max_iter):
         p = 1.0 / (1.0 + np.exp(-(x @ beta)))
         info = x.T @ (x * (trials * p * (1.0 - p))[:, None])
-        step = np.linalg.solve(info, x.T @ (successes - trials * p))
+        step = newton_step(info, x.T @ (successes - trials * p), keep_unidentified)
         while True:
             new = _loglik(x @ (beta + step), successes, trials)
             if new >= loglik - 1e-10 or np.abs(step).max() <= 1e-10:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cxresearch.stats.newton import newton_step
+
 
 def person_month_cells(long: pd.DataFrame, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
     """Cells of identical person-months (same tenure and covariates): tenure, churns, person-months, covariates.
@@ -43,6 +45,7 @@ def fit_cloglog(
     start: np.ndarray | None = None,
     trials: np.ndarray | None = None,
     covariance: bool = True,
+    keep_unidentified: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Binomial GLM with complementary log-log link by Fisher scoring (IRLS); coefficients, their covariance
     (inverse expected information, as statsmodels' GLM) and the maximised log-likelihood. Written out because
@@ -52,7 +55,8 @@ def fit_cloglog(
     (same estimates and log-likelihood as the uncollapsed Bernoulli rows). A step that lowers the log-likelihood
     is halved until it does not: strong drivers of a rare exit (one churn reason) can make a plain first step
     overshoot to hazards of 1. `covariance=False` skips the covariance (None), e.g. in bootstrap refits. Raises
-    `numpy.linalg.LinAlgError` when the information matrix is singular.
+    `numpy.linalg.LinAlgError` when the information matrix is singular, unless `keep_unidentified`: then a column
+    no row carries (a driver absent from a bootstrap draw) keeps its `start` value (`stats.newton.newton_step`).
     """
     n = np.ones(len(y)) if trials is None else np.asarray(trials, dtype=float)
     if start is None:
@@ -71,7 +75,7 @@ def fit_cloglog(
         w = n * dmu**2 / (mu * (1 - mu))
         info = x.T @ (x * w[:, None])
         # the score without dividing by dmu, which is 0 in cells far out in the tails
-        step = np.linalg.solve(info, x.T @ (n * dmu * (y / n - mu) / (mu * (1 - mu))))
+        step = newton_step(info, x.T @ (n * dmu * (y / n - mu) / (mu * (1 - mu))), keep_unidentified)
         while True:
             eta_new = x @ (beta + step)
             new = _loglik(eta_new, y, n)

@@ -16,7 +16,7 @@ import pytest
 from cxresearch.data.simulate import simulate
 from cxresearch.economics import value_at_stake as vas
 from cxresearch.economics.value_at_stake import value_at_stake
-from cxresearch.economics.value_at_stake_model import e_value, e_value_ci
+from cxresearch.economics.value_at_stake_model import CellModel, e_value, e_value_ci
 from cxresearch.economics.value_at_stake_scenarios import LEVERS, Improvements
 from cxresearch.economics.value_at_stake_value import WindowRows, cause_exits, scenario_rate, value_hazards
 from cxresearch.errors import NotEstimableError
@@ -232,3 +232,24 @@ def test_all_churn_instead_when_the_service_model_cannot_be_fitted():
     assert not any(n.startswith("churn modelled: service-related") for n in out.notes)
     asked = value_at_stake(small, n_boot=0, max_model_customers=None, by_reason=False)
     assert out.table["churners_avoided"].tolist() == pytest.approx(asked.table["churners_avoided"].tolist())
+
+
+def test_a_bootstrap_draw_without_a_driver_keeps_its_coefficient_and_refits_the_rest():
+    # the inconsistency driver is carried by one customer only; a draw without her cannot estimate it (a singular
+    # information matrix used to drop the draw, on thin data most of them): its coefficient stays as fitted
+    rng = np.random.default_rng(0)
+    n, months = 400, 6
+    long = pd.DataFrame({"customer_id": np.repeat(np.arange(n), months), "tenure": np.tile(np.arange(1, 7), n)})
+    unresolved = rng.poisson(0.5, len(long)).astype(float)
+    long["event"] = rng.random(len(long)) < -np.expm1(-np.exp(-3.0 + 0.4 * unresolved))
+    design = pd.DataFrame({"unresolved_90d": unresolved, "inconsistency_90d": 0.0}, index=long.index)
+    design.loc[long["customer_id"] == 7, "inconsistency_90d"] = 1.0
+    model = CellModel.from_design(long, design, time_bands=(1,))
+    point = model.fit()
+    weights = np.ones(n)
+    weights[7] = 0.0
+    refit = model.fit(weights, start=point.beta)
+    assert refit.coef["inconsistency_90d"] == pytest.approx(point.coef["inconsistency_90d"])
+    free = CellModel.from_design(long[long["customer_id"] != 7], design.loc[long["customer_id"] != 7,
+                                                                           ["unresolved_90d"]], time_bands=(1,))
+    assert refit.coef["unresolved_90d"] == pytest.approx(free.fit().coef["unresolved_90d"], abs=1e-4)
