@@ -124,11 +124,17 @@ def per_customer_section(inputs: EconomicsInputs, results: Results, targets: Cam
         "the other {} keep the measured {}. At per-customer rates the best campaign contacts {} and is expected to "
         "earn {} ({} with one save rate); the one-save-rate campaign's contacts would earn {} at per-customer "
         "rates. These are the model's own expectations: the customers with the highest estimated save rates are "
-        "partly those the model overrates, so the best campaign will earn less than it expects (the bootstrap "
-        "does not remove that).", f"{comparison.inside:,}", f"{len(active):,}", model.support.rule(), f"{comparison.outside:,}",
+        "partly those the model overrates, so the best campaign will earn less than it expects.",
+        f"{comparison.inside:,}", f"{len(active):,}", model.support.rule(), f"{comparison.outside:,}",
         f"{campaign.save_rate:.1%}", f"{int(comparison.each.optimum.n_contacted):,}",
         f"{comparison.each.optimum.expected_profit:,.0f} {currency}",
         f"{flat.optimum.expected_profit:,.0f} {currency}", f"{comparison.flat_at_each():,.0f} {currency}")
+    if len(comparison.each_draws):
+        corrected, low, high = comparison.corrected(comparison.each.optimum.expected_profit, comparison.each_draws)
+        say("The bootstrap measures that optimism: refits on resampled experiments expect {} more on average than "
+            "the fit, so the campaign is estimated to earn {} (95% CI {} to {}), the figure reported.",
+            f"{comparison.optimism():,.0f} {currency}", f"{corrected:,.0f} {currency}", f"{low:,.0f}",
+            f"{high:,.0f}")
     if sample.sampled:
         say("The interval's refits are evaluated on a random {} of the {} customers inside the support: each adds "
             "the change of profit on them, scaled up to all of them, to the exact estimate.",
