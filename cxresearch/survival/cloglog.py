@@ -68,12 +68,15 @@ def fit_cloglog(
         beta = np.asarray(start, dtype=float)
     eta = x @ beta
     loglik = _loglik(eta, y, n)
+    # the information matrix only steers the steps (score, log-likelihood and the stopping rule stay in double
+    # precision, so the optimum is the same to ~1e-8): in single precision its product takes half the time
+    x32 = x.astype(np.float32)
     for _ in range(max_iter):
         mu = np.clip(-np.expm1(-np.exp(eta)), 1e-12, 1 - 1e-12)
         # d mu / d eta, written so that it underflows to 0 rather than to inf * 0 = NaN where eta is large
         dmu = np.exp(eta - np.exp(eta))
         w = n * dmu**2 / (mu * (1 - mu))
-        info = x.T @ (x * w[:, None])
+        info = (x32.T @ (x32 * w[:, None].astype(np.float32))).astype(float)
         # the score without dividing by dmu, which is 0 in cells far out in the tails
         step = newton_step(info, x.T @ (n * dmu * (y / n - mu) / (mu * (1 - mu))), keep_unidentified)
         while True:
