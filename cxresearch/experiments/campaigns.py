@@ -129,7 +129,8 @@ def _churn_outcomes(data: CXData, rows: pd.DataFrame, horizon_months: float) -> 
     note on the horizon and on who was left out)."""
     duration, event = _lifetime(data, rows)
     by_arm = pd.Series(duration).groupby(rows["arm"].to_numpy()).max()
-    horizon = float(min(horizon_months, by_arm.min()))
+    # down to a tenth of a month: every arm is followed that long, and the reports say "10.0 months", not 10.0534
+    horizon = float(min(horizon_months, np.floor(by_arm.min() * 10) / 10))
     if horizon <= 0:
         raise NotEstimableError(f"campaign {rows['campaign'].iloc[0]}: no follow-up after assignment", "more history")
     churned = (event == 1) & (duration <= horizon)
