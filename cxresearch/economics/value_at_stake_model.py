@@ -65,8 +65,8 @@ class CellModel:
         if start is not None and len(start) != x.shape[1]:
             # the draw merged other tenure bands (one without churn): the covariates start where they were, the
             # bands at their former mean
-            n_cov = len(self.columns)
-            start = np.r_[np.full(k, np.mean(start[:-n_cov])), start[-n_cov:]]
+            bands = len(start) - len(self.columns)
+            start = np.r_[np.full(k, np.mean(start[:bands])), start[bands:]]
         # from a previous fit's coefficients, Fisher scoring converges about quadratically (steps of 1e-1, 1e-2,
         # 1e-4, 1e-7 on the demo): once a step is below 1e-3 the refit is within about 1e-5 of its optimum, far
         # inside the bootstrap spread, and each further step would cost as much as the first
