@@ -79,14 +79,14 @@ def test_without_a_measured_save_rate_the_per_customer_campaign_is_skipped(world
 
 def test_refits_evaluated_on_a_sample_of_the_support_are_scaled_up_and_stated(world) -> None:
     results, inputs, targets, campaign, flat = _inputs(world, measure=True)
-    full = per_customer_section(inputs, results, targets, campaign, flat, 4)
+    full = per_customer_section(inputs, results, targets, campaign, flat, 2)
     inside = full.inside
     # a bound of at least everyone inside the support leaves the interval as it was, and states no sample
-    bound = per_customer_section(inputs, results, targets, campaign, flat, 4, max_targets=inside)
+    bound = per_customer_section(inputs, results, targets, campaign, flat, 2, max_targets=inside)
     np.testing.assert_array_equal(bound.each_draws, full.each_draws)
     np.testing.assert_array_equal(bound.flat_draws, full.flat_draws)
     assert bound.boot_customers is None and not any("interval" in a["analysis"] for a in results.approximations)
-    sampled = per_customer_section(inputs, results, targets, campaign, flat, 4, max_targets=2_000)
+    sampled = per_customer_section(inputs, results, targets, campaign, flat, 2, max_targets=2_000)
     # the point estimate stays exact; each draw adds the refit's change of profit on 2,000 customers, scaled up to
     # all of them: close to the full draw (unscaled, two thirds of the change inside the support would be lost)
     assert sampled.each.optimum.expected_profit == full.each.optimum.expected_profit

@@ -128,12 +128,12 @@ def test_campaign_shift_adds_a_treated_customers_log_hazard_ratio_while_it_lasts
     assert campaign_shift(frame, {}).tolist() == [0.0] * 8
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_world_with_campaigns_is_recovered_with_the_campaigns_in_the_model(seed):
+def test_a_world_with_campaigns_is_recovered_with_the_campaigns_in_the_model():
     # the retention offer works less where effort is high and contacts unresolved: a model without the campaigns
     # read that as a steeper effort effect (10-30% high on 20,000-customer worlds); with each campaign's own shift,
-    # varying with the traits recorded at assignment, the levers are recovered
-    world = simulate(6_000, 24, seed=seed, campaigns=True)
+    # varying with the traits recorded at assignment, the levers are recovered (seed 2 as well: 10 of 10; over
+    # twelve 20,000-customer worlds 107 of 120 rows, README)
+    world = simulate(6_000, 24, seed=1, campaigns=True)
     result = value_at_stake(world.to_cxdata(), n_boot=100, max_model_customers=None, seed=0)
     assert any(note.startswith("campaigns in the model") for note in result.notes)
     recovery = value_at_stake_recovery(result, world.truth)
